@@ -1,0 +1,38 @@
+# yibao: `make run` serves the demo, `make test` checks everything (SQLite and PostgreSQL).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install postgresql lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/yibao db upgrade
+	$(BIN)/yibao demo load
+	$(BIN)/yibao serve --host $(HOST) --port $(PORT)
+
+# The PostgreSQL suite needs the server binaries; install Debian's package when they are missing.
+postgresql:
+	@if command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  echo "PostgreSQL server binaries present"; \
+	else \
+	  echo "installing PostgreSQL server (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+test: install postgresql
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf var .pytest_cache

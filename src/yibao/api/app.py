@@ -1,0 +1,31 @@
+"""The ASGI application: API under /api/v1, web pages under /, OpenAPI at /openapi.json."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from yibao import __version__
+from yibao.api import problems
+from yibao.api.routers import admin, auth, credentials, registry
+from yibao.services.context import Context
+
+API = "/api/v1"
+
+
+def create_app(ctx: Context) -> FastAPI:
+    app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url="/docs", redoc_url=None)
+    app.state.ctx = ctx
+    problems.install(app)
+    for router in (auth.router, registry.router, credentials.router):
+        app.include_router(router, prefix=API)
+    if ctx.settings.env == "test":
+        app.include_router(admin.router, prefix=API)
+
+    @app.get(f"{API}/health", tags=["health"])
+    def health() -> dict:
+        return {"status": "ok", "version": __version__}
+
+    from yibao.web import pages
+
+    pages.mount(app)
+    return app

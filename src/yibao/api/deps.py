@@ -1,0 +1,31 @@
+"""Request dependencies: the service context and the signed-in actor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from yibao.domain import errors
+from yibao.domain.users import Actor
+from yibao.services import auth
+from yibao.services.context import Context
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_ctx(request: Request) -> Context:
+    return request.app.state.ctx
+
+
+def get_actor(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Actor:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise errors.AuthRequired()
+    return auth.authenticate(request.app.state.ctx, credentials.credentials)
+
+
+Ctx = Annotated[Context, Depends(get_ctx)]
+CurrentActor = Annotated[Actor, Depends(get_actor)]

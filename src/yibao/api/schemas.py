@@ -1,0 +1,314 @@
+"""Request and response bodies, per entity (XCreate / XRead), separate from the domain classes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from yibao.domain.masking import mask_account_no, mask_id_number, mask_phone
+from yibao.domain.regions import region_name
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenRead(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+
+
+class MeRead(BaseModel):
+    username: str
+    role: str
+    person_id: str | None = None
+    employer_id: str | None = None
+    institution_code: str | None = None
+
+
+class UserCreate(Body):
+    username: str = Field(min_length=1, max_length=64)
+    password: str
+    role: Literal["person", "unit", "institution", "reviewer", "auditor", "admin"]
+    person_id: str | None = None
+    employer_id: str | None = None
+    institution_code: str | None = None
+
+
+class UserRead(BaseModel):
+    user_id: str
+    username: str
+    role: str
+
+
+class RegisterCreate(Body):
+    id_number: str
+    name: str
+    phone: str
+    region: str
+    password: str
+    username: str | None = None
+
+
+class Step(BaseModel):
+    step: str
+    zh: str
+    en: str
+
+
+class RegisterRead(BaseModel):
+    person_id: str
+    enrollment_id: str
+    enrollment_status: str
+    username: str
+    next_steps: list[Step]
+
+
+class PersonCreate(Body):
+    id_number: str
+    name: str
+    phone: str
+    region: str
+
+
+class PersonUpdate(Body):
+    name: str | None = None
+    phone: str | None = None
+    region: str | None = None
+
+
+class PersonLookup(Body):
+    id_number: str
+
+
+class PersonId(BaseModel):
+    person_id: str
+
+
+class PersonRead(BaseModel):
+    person_id: str
+    id_number: str
+    name: str
+    phone: str
+    region: str
+    region_name: str | None
+    sex: str
+    birth_date: dt.date | None = None
+
+    @classmethod
+    def of(cls, person, *, owner: bool) -> PersonRead:
+        return cls(
+            person_id=person.id,
+            id_number=person.id_number if owner else mask_id_number(person.id_number),
+            name=person.name,
+            phone=person.phone if owner else mask_phone(person.phone),
+            region=person.region,
+            region_name=region_name(person.region),
+            sex=person.sex,
+            birth_date=person.birth_date if owner else None,
+        )
+
+
+class VersionRead(BaseModel):
+    valid_from: dt.datetime
+    valid_to: dt.datetime | None
+    actor: str
+    data: dict
+
+
+class EmployerCreate(Body):
+    uscc: str
+    name: str | None = None
+    region: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+
+class EmployerUpdate(Body):
+    name: str | None = None
+    region: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+
+
+class EmployerRead(BaseModel):
+    employer_id: str
+    uscc: str
+    name: str | None
+    region: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    complete: bool
+    missing: list[str]
+
+    @classmethod
+    def of(cls, e) -> EmployerRead:
+        return cls(employer_id=e.id, uscc=e.uscc, name=e.name, region=e.region, contact_name=e.contact_name,
+                   contact_phone=mask_phone(e.contact_phone) if e.contact_phone else None,
+                   complete=not e.missing_fields(), missing=e.missing_fields())
+
+
+class EnrollmentCreate(Body):
+    person_id: str
+    scheme: Literal["employee", "resident"]
+    employer_id: str | None = None
+    flexible: bool = False
+    start_date: dt.date
+
+
+class EnrollmentEnd(Body):
+    end_date: dt.date
+
+
+class EnrollmentRead(BaseModel):
+    enrollment_id: str
+    person_id: str
+    scheme: str
+    employer_id: str | None
+    flexible: bool
+    start_date: dt.date
+    end_date: dt.date | None
+    status: str
+
+    @classmethod
+    def of(cls, e) -> EnrollmentRead:
+        return cls(enrollment_id=e.id, person_id=e.person_id, scheme=e.scheme, employer_id=e.employer_id,
+                   flexible=e.flexible, start_date=e.start_date, end_date=e.end_date, status=e.status)
+
+
+class InstitutionCreate(Body):
+    code: str
+    name: str
+    kind: Literal["hospital", "clinic", "pharmacy"]
+    region: str
+    designated: bool
+    cross_region: bool
+    designated_from: dt.date | None = None
+    designated_to: dt.date | None = None
+
+
+class InstitutionRead(BaseModel):
+    code: str
+    name: str
+    kind: str
+    region: str
+    region_name: str | None
+    designated: bool
+    designated_from: dt.date | None
+    designated_to: dt.date | None
+    cross_region: bool
+
+    @classmethod
+    def of(cls, i, today: dt.date) -> InstitutionRead:
+        return cls(code=i.code, name=i.name, kind=i.kind, region=i.region, region_name=region_name(i.region),
+                   designated=i.designated_on(today), designated_from=i.designated_from,
+                   designated_to=i.designated_to, cross_region=i.cross_region)
+
+
+class AgencyRead(BaseModel):
+    region: str
+    region_name: str | None
+    name: str
+    address: str
+    phone: str
+    hours: str
+    website: str
+    services: list[str]
+
+    @classmethod
+    def of(cls, a) -> AgencyRead:
+        return cls(region=a.region, region_name=region_name(a.region), name=a.name, address=a.address,
+                   phone=a.phone, hours=a.hours, website=a.website, services=a.services)
+
+
+class CardCreate(Body):
+    person_id: str
+    expires_on: dt.date | None = None
+
+
+class CardActivate(Body):
+    id_number: str
+    pin: str
+
+
+class CardFreeze(Body):
+    reason: str
+
+
+class PinCheck(Body):
+    pin: str
+
+
+class CardRead(BaseModel):
+    card_no: str
+    status: str
+    person_id: str
+    issued_on: dt.date
+    expires_on: dt.date
+    pin_locked: bool
+    replaced_by: str | None = None
+
+    @classmethod
+    def of(cls, card, today: dt.date) -> CardRead:
+        return cls(card_no=card.card_no, status=card.status_on(today).value, person_id=card.person_id,
+                   issued_on=card.issued_on, expires_on=card.expires_on, pin_locked=card.pin_locked,
+                   replaced_by=card.replaced_by)
+
+
+class EVoucherCreate(Body):
+    person_id: str
+    id_number: str
+    name: str
+    channel: str
+
+
+class EVoucherRead(BaseModel):
+    evoucher_id: str
+    person_id: str
+    channel: str
+    status: str
+    activated_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, v) -> EVoucherRead:
+        return cls(evoucher_id=v.id, person_id=v.person_id, channel=v.channel, status=v.status,
+                   activated_at=v.activated_at, revoked_at=v.revoked_at)
+
+
+class EVoucherIssued(EVoucherRead):
+    token: str
+
+
+class BankAccountCreate(Body):
+    person_id: str
+    account_no: str
+    bank_name: str
+    holder_name: str
+    primary: bool | None = None
+
+
+class BankAccountRead(BaseModel):
+    bank_account_id: str
+    person_id: str
+    account_no: str
+    bank_name: str
+    holder_name: str
+    primary: bool
+
+    @classmethod
+    def of(cls, a, *, owner: bool) -> BankAccountRead:
+        return cls(bank_account_id=a.id, person_id=a.person_id,
+                   account_no=a.account_no if owner else mask_account_no(a.account_no),
+                   bank_name=a.bank_name, holder_name=a.holder_name, primary=a.is_primary)
+
+
+class ClockSet(Body):
+    now: dt.datetime
+
+
+class ClockRead(BaseModel):
+    now: dt.datetime
+    today: dt.date

@@ -1,0 +1,23 @@
+"""The one place that wires settings, database, clock and services together."""
+
+from __future__ import annotations
+
+from yibao.config import Settings
+from yibao.domain.clock import SettableClock, SystemClock
+from yibao.services.context import Context
+from yibao.store.db import create_engine
+from yibao.store.mapping import start_mappers
+from sqlalchemy.orm import sessionmaker
+
+
+def bootstrap(settings: Settings | None = None) -> Context:
+    settings = settings or Settings()
+    start_mappers()
+    engine = create_engine(settings.resolved_database_url)
+    clock = SettableClock() if settings.env == "test" else SystemClock()
+    return Context(
+        settings=settings,
+        engine=engine,
+        session_factory=sessionmaker(engine, expire_on_commit=False),
+        clock=clock,
+    )

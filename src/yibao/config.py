@@ -1,0 +1,27 @@
+"""Settings from the environment (YIBAO_*), with pydantic-settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="YIBAO_", env_file=".env", extra="ignore")
+
+    env: Literal["dev", "test", "prod"] = "dev"
+    data_dir: Path = Path("var")
+    database_url: str = ""
+    secret_key: str = Field(default="dev-only-change-me", min_length=8)
+    token_ttl_minutes: int = 8 * 60
+    # Argon2 cost: "standard" for service use; "light" keeps test suites quick.
+    argon2_profile: Literal["standard", "light"] = "standard"
+    # Physical cards are issued for this many years unless the issuer says otherwise.
+    card_validity_years: int = 10
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'yibao.db'}"

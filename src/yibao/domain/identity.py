@@ -1,0 +1,123 @@
+"""Identity numbers: resident ID (GB 11643), unified social credit code (GB 32100),
+mainland mobile phones, bank card numbers (Luhn), and personal names.
+
+Validation is python-stdnum's; this module turns its exceptions into domain errors
+that say what is wrong in Chinese and English.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from stdnum import luhn
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import (
+    InvalidChecksum,
+    InvalidComponent,
+    InvalidFormat,
+    InvalidLength,
+    ValidationError,
+)
+
+from yibao.domain import errors
+
+_REASONS: dict[type[ValidationError], tuple[str, str]] = {
+    InvalidLength: ("位数不对", "wrong length"),
+    InvalidFormat: ("含有不允许的字符", "contains characters that are not allowed"),
+    InvalidChecksum: ("校验位不符", "the check digit does not match"),
+    InvalidComponent: ("出生日期或地址码不存在", "the birth date or place code does not exist"),
+}
+
+
+def _reason(exc: ValidationError) -> dict[str, str]:
+    for kind, (zh, en) in _REASONS.items():
+        if isinstance(exc, kind):
+            return {"reason_zh": zh, "reason_en": en}
+    return {"reason_zh": "格式不正确", "reason_en": "malformed"}
+
+
+@dataclass(frozen=True)
+class ResidentId:
+    number: str
+    birth_date: dt.date
+    sex: str  # "male" | "female"
+    birth_place: str
+
+
+def parse_id_number(raw: str) -> ResidentId:
+    """Validate an 18-digit resident ID; derive birth date and sex."""
+    try:
+        number = ric.validate(raw or "")
+    except ValidationError as exc:
+        raise errors.IdNumberInvalid(**_reason(exc)) from None
+    info = ric.get_birth_place(number)
+    place = "".join(v for k, v in info.items() if k in ("province", "county"))
+    sex = "male" if int(number[16]) % 2 else "female"
+    return ResidentId(number, ric.get_birth_date(number), sex, place)
+
+
+def validate_uscc(raw: str) -> str:
+    try:
+        return uscc.validate(raw or "")
+    except ValidationError as exc:
+        raise errors.UsccInvalid(**_reason(exc)) from None
+
+
+_PHONE = re.compile(r"1[3-9]\d{9}")
+
+
+def validate_phone(raw: str) -> str:
+    phone = re.sub(r"[\s-]", "", raw or "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    if not _PHONE.fullmatch(phone):
+        raise errors.PhoneInvalid()
+    return phone
+
+
+NAME_MAX = 50
+
+
+def validate_name(raw: str) -> str:
+    """A personal name: letters (any script), the middle dot of transliterated names, spaces."""
+    name = unicodedata.normalize("NFC", (raw or "").strip())
+    ok = 0 < len(name) <= NAME_MAX and all(
+        ch.isalpha() or ch in "·• " for ch in name
+    )
+    if not ok:
+        raise errors.NameInvalid(max_length=NAME_MAX)
+    return name
+
+
+def same_name(a: str, b: str) -> bool:
+    """Real-name comparison: NFC, case and surrounding whitespace do not count."""
+    def norm(s: str) -> str:
+        return unicodedata.normalize("NFC", s or "").strip().casefold()
+
+    return norm(a) == norm(b)
+
+
+def validate_bank_account_no(raw: str) -> str:
+    number = re.sub(r"[\s-]", "", raw or "")
+    if not number.isdigit() or not 12 <= len(number) <= 19:
+        raise errors.BankAccountInvalid(reason_zh="应为 12 至 19 位数字", reason_en="must be 12 to 19 digits")
+    try:
+        luhn.validate(number)
+    except ValidationError:
+        raise errors.BankAccountInvalid(reason_zh="校验位不符", reason_en="the check digit does not match") from None
+    return number
+
+
+def with_luhn_digit(body: str) -> str:
+    return body + luhn.calc_check_digit(body)
+
+
+def with_ric_digit(first17: str) -> str:
+    return first17 + ric.calc_check_digit(first17 + "0")
+
+
+def with_uscc_digit(first17: str) -> str:
+    return first17 + uscc.calc_check_digit(first17)

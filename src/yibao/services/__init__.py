@@ -1,0 +1,1 @@
+"""Use cases: one function, one unit of work, one commit."""

@@ -1,0 +1,196 @@
+"""Card use cases: issue, activate, report lost, freeze, unfreeze, replace, PIN checks (R4, R7).
+
+Every transition goes through the card's transition table and writes an audit record.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from yibao.domain import errors
+from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
+from yibao.domain.identity import with_luhn_digit
+from yibao.domain.registry import Person
+from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
+from yibao.services import access
+from yibao.services.context import Context
+from yibao.store.uow import UnitOfWork
+
+
+def _new_card_no(region: str) -> str:
+    return with_luhn_digit(region + f"{secrets.randbelow(10**9):09d}")
+
+
+def _add_years(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def _card(uow: UnitOfWork, card_no: str, *, for_update: bool = False) -> Card:
+    card = uow.get(Card, card_no, for_update=for_update)
+    if card is None:
+        raise errors.CardNotFound()
+    return card
+
+
+def _transition(ctx: Context, uow: UnitOfWork, actor: Actor, card: Card, action: CardAction, **details) -> None:
+    before, after = card.apply(action, ctx.today())
+    ctx.audit(uow, actor, f"card.{action.value}", "card", card.card_no,
+              from_status=before.value, to_status=after.value, **details)
+
+
+def _record_expiry(ctx: Context, card_no: str) -> None:
+    """A card past its expiry date is recorded as expired (with its audit record) when next touched."""
+    with ctx.uow() as uow:
+        card = _card(uow, card_no, for_update=True)
+        if card.status != CardStatus.EXPIRED and card.status_on(ctx.today()) == CardStatus.EXPIRED:
+            _transition(ctx, uow, Actor.system("clock"), card, CardAction.EXPIRE)
+            uow.commit()
+
+
+def issue_card(ctx: Context, *, actor: Actor, person_id: str, expires_on: dt.date | None = None) -> Card:
+    """Issue a new card to a person (status issued, to be activated by the holder)."""
+    access.require(actor, *AGENCY_STAFF)
+    with ctx.uow() as uow:
+        person = uow.get(Person, person_id)
+        if person is None:
+            raise errors.PersonNotFound()
+        card = _new_issued_card(ctx, uow, actor, person, expires_on)
+        uow.commit()
+        return card
+
+
+def _new_issued_card(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person,
+                     expires_on: dt.date | None) -> Card:
+    today = ctx.today()
+    expires_on = expires_on or _add_years(today, ctx.settings.card_validity_years)
+    if expires_on <= today:
+        raise errors.RequestInvalid(summary="expires_on must be after today")
+    card = Card(card_no=_new_card_no(person.region), person_id=person.id, status=CardStatus.ISSUED.value,
+                issued_on=today, expires_on=expires_on, created_at=ctx.now())
+    uow.add(card)
+    ctx.audit(uow, actor, "card.issue", "card", card.card_no, person_id=person.id, to_status="issued",
+              expires_on=expires_on.isoformat())
+    return card
+
+
+def get_card(ctx: Context, *, actor: Actor, card_no: str) -> Card:
+    with ctx.uow() as uow:
+        card = _card(uow, card_no)
+        if not (actor.role in (*READ_ALL, Role.INSTITUTION) or access.is_owner(actor, card.person_id)):
+            raise errors.AccessForbidden()
+        return card
+
+
+def list_cards(ctx: Context, *, actor: Actor, person_id: str) -> list[Card]:
+    with ctx.uow() as uow:
+        if uow.get(Person, person_id) is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_owned(uow, actor, person_id)
+        return uow.all_by(Card, Card.created_at, person_id=person_id)
+
+
+def _act(ctx: Context, actor: Actor, card_no: str, action: CardAction, check, **details) -> Card:
+    _record_expiry(ctx, card_no)
+    with ctx.uow() as uow:
+        card = _card(uow, card_no, for_update=True)
+        check(uow, card)
+        _transition(ctx, uow, actor, card, action, **details)
+        uow.commit()
+        return card
+
+
+def activate(ctx: Context, *, actor: Actor, card_no: str, id_number: str, pin: str) -> Card:
+    """The holder activates a card with their ID number and a new PIN."""
+    def check(uow: UnitOfWork, card: Card) -> None:
+        access.ensure_owner_or_staff(actor, card.person_id)
+        person = uow.get(Person, card.person_id)
+        if (id_number or "").strip().upper() != person.id_number:
+            raise errors.CardIdentityMismatch()
+        card.ensure_can(CardAction.ACTIVATE, ctx.today())
+        check_new_pin(pin, birth_date=person.birth_date, id_number=person.id_number)
+        card.pin_hash = ctx.hash_secret(pin)
+        card.unlock_pin()
+
+    return _act(ctx, actor, card_no, CardAction.ACTIVATE, check)
+
+
+def report_lost(ctx: Context, *, actor: Actor, card_no: str) -> Card:
+    """Report a card lost (挂失): it can no longer be used; replace it for a new one."""
+    def check(uow: UnitOfWork, card: Card) -> None:
+        access.ensure_owner_or_staff(actor, card.person_id)
+
+    return _act(ctx, actor, card_no, CardAction.REPORT_LOST, check)
+
+
+def freeze(ctx: Context, *, actor: Actor, card_no: str, reason: str) -> Card:
+    """The agency freezes a card (suspected misuse, investigation)."""
+    access.require(actor, *AGENCY_STAFF)
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.FreezeReasonMissing()
+
+    def check(uow: UnitOfWork, card: Card) -> None:
+        card.frozen_reason = reason
+
+    return _act(ctx, actor, card_no, CardAction.FREEZE, check, reason=reason)
+
+
+def unfreeze(ctx: Context, *, actor: Actor, card_no: str) -> Card:
+    access.require(actor, *AGENCY_STAFF)
+
+    def check(uow: UnitOfWork, card: Card) -> None:
+        card.frozen_reason = None
+
+    return _act(ctx, actor, card_no, CardAction.UNFREEZE, check)
+
+
+def replace(ctx: Context, *, actor: Actor, card_no: str) -> Card:
+    """Replace a card (补办): the old card is void for ever, a new one is issued."""
+    _record_expiry(ctx, card_no)
+    with ctx.uow() as uow:
+        old = _card(uow, card_no, for_update=True)
+        access.ensure_owner_or_staff(actor, old.person_id)
+        person = uow.get(Person, old.person_id)
+        _transition(ctx, uow, actor, old, CardAction.REPLACE)
+        new = _new_issued_card(ctx, uow, actor, person, None)
+        old.replaced_by = new.card_no
+        uow.commit()
+        return new
+
+
+def unlock_pin(ctx: Context, *, actor: Actor, card_no: str) -> Card:
+    """The agency lifts a PIN lock after too many wrong tries."""
+    access.require(actor, *AGENCY_STAFF)
+    with ctx.uow() as uow:
+        card = _card(uow, card_no, for_update=True)
+        card.unlock_pin()
+        ctx.audit(uow, actor, "card.unlock_pin", "card", card.card_no)
+        uow.commit()
+        return card
+
+
+def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
+    """Check a card and its PIN at an institution; wrong PINs count towards the lock."""
+    access.require(actor, Role.INSTITUTION, Role.ADMIN)
+    _record_expiry(ctx, card_no)
+    with ctx.uow() as uow:
+        card = _card(uow, card_no, for_update=True)
+        card.apply(CardAction.USE, ctx.today())
+        if card.pin_locked:
+            raise errors.PinLocked()
+        if ctx.verify_secret(card.pin_hash, pin or ""):
+            if card.pin_failures:
+                card.record_pin_success()
+                uow.commit()
+            return card
+        tries_left = card.record_pin_failure()
+        ctx.audit(uow, actor, "card.pin_wrong", "card", card.card_no, failures=card.pin_failures,
+                  locked=card.pin_locked)
+        uow.commit()
+        if card.pin_locked:
+            raise errors.PinLocked()
+        raise errors.PinWrong(tries_left=tries_left)

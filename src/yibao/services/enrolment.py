@@ -1,0 +1,304 @@
+"""Registry use cases: persons, employers (units), enrolments and self-registration (R1, R2)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.exc import IntegrityError
+
+from yibao.domain import errors
+from yibao.domain.identity import parse_id_number, validate_name, validate_phone, validate_uscc
+from yibao.domain.ids import new_id
+from yibao.domain.regions import validate_region
+from yibao.domain.registry import (
+    OPEN_ENROLLMENT,
+    SCHEME_ZH,
+    Employer,
+    Enrollment,
+    EnrollmentStatus,
+    Person,
+    Scheme,
+)
+from yibao.domain.users import AGENCY_STAFF, Actor, Role, User
+from yibao.services import access
+from yibao.services.context import Context
+from yibao.store.uow import UnitOfWork
+
+
+def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
+    rid = parse_id_number(id_number)
+    return Person(
+        id=new_id("psn"), id_number=rid.number, name=validate_name(name), phone=validate_phone(phone),
+        region=validate_region(region), birth_date=rid.birth_date, sex=rid.sex, created_at=ctx.now(),
+    )
+
+
+def _insert_person(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person) -> None:
+    if uow.one_by(Person, id_number=person.id_number):
+        raise errors.PersonDuplicate()
+    uow.add(person)
+    ctx.version(uow, actor, "person", person.id, person.snapshot())
+    ctx.audit(uow, actor, "person.register", "person", person.id, region=person.region)
+
+
+def _commit_unique(uow: UnitOfWork, on_conflict: errors.DomainError) -> None:
+    """Commit; a unique-constraint race lost to a concurrent request becomes the conflict error."""
+    try:
+        uow.commit()
+    except IntegrityError:
+        uow.rollback()
+        raise on_conflict from None
+
+
+def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str, region: str) -> Person:
+    """Register an insured person at the agency or by a unit."""
+    access.require(actor, *AGENCY_STAFF, Role.UNIT)
+    person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
+    with ctx.uow() as uow:
+        _insert_person(ctx, uow, actor, person)
+        _commit_unique(uow, errors.PersonDuplicate())
+    return person
+
+
+def lookup_person(ctx: Context, *, actor: Actor, id_number: str) -> Person:
+    """Find a person by resident ID number (kept out of URLs and logs)."""
+    access.require(actor, Role.REVIEWER, Role.AUDITOR, Role.ADMIN, Role.UNIT)
+    number = parse_id_number(id_number).number
+    with ctx.uow() as uow:
+        person = uow.one_by(Person, id_number=number)
+        if person is None:
+            raise errors.PersonNotFound()
+        return person
+
+
+def get_person(ctx: Context, *, actor: Actor, person_id: str) -> Person:
+    with ctx.uow() as uow:
+        person = uow.get(Person, person_id)
+        if person is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_person(uow, actor, person_id)
+        return person
+
+
+def update_person(ctx: Context, *, actor: Actor, person_id: str, name: str | None = None,
+                  phone: str | None = None, region: str | None = None) -> Person:
+    """Change contact data; a name or region change is agency business. History keeps every version."""
+    if name is not None or region is not None:
+        access.require(actor, *AGENCY_STAFF)
+    access.ensure_owner_or_staff(actor, person_id)
+    with ctx.uow() as uow:
+        person = uow.get(Person, person_id)
+        if person is None:
+            raise errors.PersonNotFound()
+        if name is not None:
+            person.name = validate_name(name)
+        if phone is not None:
+            person.phone = validate_phone(phone)
+        if region is not None:
+            person.region = validate_region(region)
+        ctx.version(uow, actor, "person", person.id, person.snapshot())
+        ctx.audit(uow, actor, "person.update", "person", person.id,
+                  fields=[f for f, v in (("name", name), ("phone", phone), ("region", region)) if v is not None])
+        uow.commit()
+        return person
+
+
+def history(ctx: Context, *, actor: Actor, entity: str, entity_id: str) -> list:
+    """The versions of a master-data record, oldest first."""
+    from yibao.domain.audit import MasterDataVersion
+
+    with ctx.uow() as uow:
+        if entity == "person":
+            if uow.get(Person, entity_id) is None:
+                raise errors.PersonNotFound()
+            access.ensure_can_read_person(uow, actor, entity_id)
+        elif entity == "employer":
+            if uow.get(Employer, entity_id) is None:
+                raise errors.EmployerNotFound()
+            access.ensure_employer_access(actor, entity_id, write=False)
+        return uow.all_by(MasterDataVersion, MasterDataVersion.id, entity=entity, entity_id=entity_id)
+
+
+# --- employers ---------------------------------------------------------------
+
+
+def _check_employer_fields(fields: dict) -> dict:
+    if fields.get("name") is not None:
+        fields["name"] = fields["name"].strip() or None
+    if fields.get("region"):
+        validate_region(fields["region"])
+    if fields.get("contact_name"):
+        fields["contact_name"] = validate_name(fields["contact_name"])
+    if fields.get("contact_phone"):
+        fields["contact_phone"] = validate_phone(fields["contact_phone"])
+    return fields
+
+
+def register_employer(ctx: Context, *, actor: Actor, uscc: str, name: str | None = None, region: str | None = None,
+                      contact_name: str | None = None, contact_phone: str | None = None) -> Employer:
+    """Register a unit; it may be incomplete, but then it cannot enrol anyone yet."""
+    access.require(actor, *AGENCY_STAFF)
+    code = validate_uscc(uscc)
+    fields = _check_employer_fields(dict(name=name, region=region, contact_name=contact_name,
+                                         contact_phone=contact_phone))
+    employer = Employer(id=new_id("emp"), uscc=code, created_at=ctx.now(), **fields)
+    with ctx.uow() as uow:
+        if uow.one_by(Employer, uscc=code):
+            raise errors.EmployerDuplicate()
+        uow.add(employer)
+        ctx.version(uow, actor, "employer", employer.id, employer.snapshot())
+        ctx.audit(uow, actor, "employer.register", "employer", employer.id, missing=employer.missing_fields())
+        _commit_unique(uow, errors.EmployerDuplicate())
+    return employer
+
+
+def get_employer(ctx: Context, *, actor: Actor, employer_id: str) -> Employer:
+    with ctx.uow() as uow:
+        employer = uow.get(Employer, employer_id)
+        if employer is None:
+            raise errors.EmployerNotFound()
+        access.ensure_employer_access(actor, employer_id, write=False)
+        return employer
+
+
+def update_employer(ctx: Context, *, actor: Actor, employer_id: str, **changes) -> Employer:
+    """Complete or correct a unit's data (the unit itself or agency staff)."""
+    access.ensure_employer_access(actor, employer_id, write=True)
+    fields = _check_employer_fields({k: v for k, v in changes.items() if v is not None})
+    with ctx.uow() as uow:
+        employer = uow.get(Employer, employer_id)
+        if employer is None:
+            raise errors.EmployerNotFound()
+        for key, value in fields.items():
+            setattr(employer, key, value)
+        ctx.version(uow, actor, "employer", employer.id, employer.snapshot())
+        ctx.audit(uow, actor, "employer.update", "employer", employer.id, fields=sorted(fields))
+        uow.commit()
+        return employer
+
+
+# --- enrolments ----------------------------------------------------------------
+
+
+def _open_enrollment(uow: UnitOfWork, person_id: str, scheme: str) -> Enrollment | None:
+    return next((e for e in uow.all_by(Enrollment, person_id=person_id, scheme=scheme)
+                 if e.status in OPEN_ENROLLMENT), None)
+
+
+def _add_enrollment(ctx: Context, uow: UnitOfWork, actor: Actor, *, person_id: str, scheme: str,
+                    employer_id: str | None, flexible: bool, start_date: dt.date, status: str) -> Enrollment:
+    if _open_enrollment(uow, person_id, scheme):
+        raise errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)])
+    enrollment = Enrollment(id=new_id("enr"), person_id=person_id, scheme=scheme, employer_id=employer_id,
+                            flexible=flexible, start_date=start_date, status=status, created_at=ctx.now())
+    uow.add(enrollment)
+    ctx.version(uow, actor, "enrollment", enrollment.id, enrollment.snapshot())
+    ctx.audit(uow, actor, "enrollment.add", "enrollment", enrollment.id, scheme=scheme, status=status)
+    return enrollment
+
+
+def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_id: str | None = None,
+           flexible: bool = False, start_date: dt.date) -> Enrollment:
+    """Enrol a person in a scheme: by the agency, or by a complete unit for its own employees."""
+    try:
+        scheme = Scheme(scheme).value
+    except ValueError:
+        raise errors.RequestInvalid(summary="scheme must be employee or resident") from None
+    Enrollment.check_shape(scheme=scheme, employer_id=employer_id, flexible=flexible)
+    if actor.role == Role.UNIT:
+        if employer_id != actor.employer_id:
+            raise errors.AccessForbidden()
+    else:
+        access.require(actor, *AGENCY_STAFF)
+    with ctx.uow() as uow:
+        if uow.get(Person, person_id) is None:
+            raise errors.PersonNotFound()
+        if employer_id:
+            employer = uow.get(Employer, employer_id)
+            if employer is None:
+                raise errors.EmployerNotFound()
+            employer.ensure_complete()
+        enrollment = _add_enrollment(ctx, uow, actor, person_id=person_id, scheme=scheme, employer_id=employer_id,
+                                     flexible=flexible, start_date=start_date, status=EnrollmentStatus.ACTIVE)
+        _commit_unique(uow, errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)]))
+        return enrollment
+
+
+def list_enrollments(ctx: Context, *, actor: Actor, person_id: str) -> list[Enrollment]:
+    with ctx.uow() as uow:
+        if uow.get(Person, person_id) is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_person(uow, actor, person_id)
+        return uow.all_by(Enrollment, Enrollment.created_at, person_id=person_id)
+
+
+def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action: str,
+                       allowed_from: tuple[str, ...], to: str, end_date: dt.date | None = None) -> Enrollment:
+    with ctx.uow() as uow:
+        enrollment = uow.get(Enrollment, enrollment_id)
+        if enrollment is None:
+            raise errors.EnrollmentNotFound()
+        if actor.role == Role.UNIT:
+            if action != "end" or enrollment.employer_id != actor.employer_id:
+                raise errors.AccessForbidden()
+        else:
+            access.require(actor, *AGENCY_STAFF)
+        if enrollment.status not in allowed_from:
+            raise errors.EnrollmentWrongState(status=enrollment.status, action=action)
+        enrollment.status = to
+        if end_date is not None:
+            if end_date < enrollment.start_date:
+                raise errors.EnrollmentInvalid(reason_zh="终止日期早于开始日期",
+                                               reason_en="the end date is before the start date")
+            enrollment.end_date = end_date
+        ctx.version(uow, actor, "enrollment", enrollment.id, enrollment.snapshot())
+        ctx.audit(uow, actor, f"enrollment.{action}", "enrollment", enrollment.id, status=to)
+        uow.commit()
+        return enrollment
+
+
+def approve_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str) -> Enrollment:
+    """The agency accepts a self-registration."""
+    return _change_enrollment(ctx, actor=actor, enrollment_id=enrollment_id, action="approve",
+                              allowed_from=(EnrollmentStatus.REQUESTED,), to=EnrollmentStatus.ACTIVE)
+
+
+def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: dt.date) -> Enrollment:
+    """End an enrolment (leaving the unit, moving away)."""
+    return _change_enrollment(ctx, actor=actor, enrollment_id=enrollment_id, action="end",
+                              allowed_from=tuple(OPEN_ENROLLMENT), to=EnrollmentStatus.ENDED, end_date=end_date)
+
+
+# --- self-registration (R1) ------------------------------------------------------
+
+NEXT_STEPS = [
+    {"step": "wait_for_review", "zh": "等待经办机构审核您的参保登记", "en": "Wait for the agency to confirm your enrolment"},
+    {"step": "activate_evoucher", "zh": "在 App 或小程序中激活医保电子凭证", "en": "Activate your e-voucher in the app or mini-program"},
+    {"step": "link_bank_account", "zh": "关联本人银行账户，用于缴费与拨付", "en": "Link a bank account in your own name for payments"},
+    {"step": "collect_card", "zh": "到经办机构或合作银行领取并激活医保卡", "en": "Collect and activate your card at the agency or a partner bank"},
+]
+
+
+def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region: str, password: str,
+                  username: str | None = None) -> tuple[Person, Enrollment, User]:
+    """A flexible-employment person registers online: person, enrolment request and a login, in one step."""
+    from yibao.domain.users import PASSWORD_MIN_LENGTH
+
+    person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
+    if len(password or "") < PASSWORD_MIN_LENGTH:
+        raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
+    login = username or person.phone
+    actor = Actor(username=login, role=Role.PERSON, person_id=person.id)
+    with ctx.uow() as uow:
+        if uow.one_by(User, username=login):
+            raise errors.UsernameTaken(username=login)
+        _insert_person(ctx, uow, actor, person)
+        uow.flush()
+        enrollment = _add_enrollment(ctx, uow, actor, person_id=person.id, scheme=Scheme.EMPLOYEE, employer_id=None,
+                                     flexible=True, start_date=ctx.today(), status=EnrollmentStatus.REQUESTED)
+        user = User(id=new_id("usr"), username=login, password_hash=ctx.hash_secret(password),
+                    role=Role.PERSON.value, created_at=ctx.now(), person_id=person.id)
+        uow.add(user)
+        ctx.audit(uow, actor, "user.add", "user", user.id, username=login, role="person")
+        _commit_unique(uow, errors.PersonDuplicate())
+        return person, enrollment, user

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy tables, the mapping onto domain classes, unit of work, migrations."""

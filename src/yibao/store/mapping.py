@@ -1,0 +1,37 @@
+"""Maps the domain classes onto the tables from outside (the domain imports no ORM)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import registry
+
+from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.domain.cards import Card
+from yibao.domain.credentials import BankAccount, EVoucher
+from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
+from yibao.domain.users import AuthToken, User
+from yibao.store import tables
+
+mapper_registry = registry(metadata=tables.metadata)
+_mapped = False
+
+
+def start_mappers() -> None:
+    global _mapped
+    if _mapped:
+        return
+    for cls, table in [
+        (Person, tables.persons),
+        (Employer, tables.employers),
+        (Enrollment, tables.enrollments),
+        (Institution, tables.institutions),
+        (Agency, tables.agencies),
+        (Card, tables.cards),
+        (EVoucher, tables.evouchers),
+        (BankAccount, tables.bank_accounts),
+        (User, tables.users),
+        (AuthToken, tables.auth_tokens),
+        (AuditRecord, tables.audit_records),
+        (MasterDataVersion, tables.master_data_versions),
+    ]:
+        mapper_registry.map_imperatively(cls, table)
+    _mapped = True

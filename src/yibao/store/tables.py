@@ -1,0 +1,229 @@
+"""Database tables. One metadata for SQLite and PostgreSQL; Alembic migrates it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+
+class UtcDateTime(sa.TypeDecorator):
+    """Timestamps stored in UTC and always read back timezone-aware, on SQLite too."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: timestamps must carry a timezone")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return value
+
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+TS = UtcDateTime()
+ID = sa.String(24)
+REGION = sa.String(6)
+
+persons = sa.Table(
+    "persons",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("id_number", sa.String(18), nullable=False, unique=True),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("phone", sa.String(11), nullable=False),
+    sa.Column("region", REGION, nullable=False),
+    sa.Column("birth_date", sa.Date, nullable=False),
+    sa.Column("sex", sa.String(6), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+employers = sa.Table(
+    "employers",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("uscc", sa.String(18), nullable=False, unique=True),
+    sa.Column("name", sa.String(200)),
+    sa.Column("region", REGION),
+    sa.Column("contact_name", sa.String(50)),
+    sa.Column("contact_phone", sa.String(11)),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+enrollments = sa.Table(
+    "enrollments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("scheme", sa.String(10), nullable=False),
+    sa.Column("employer_id", ID, sa.ForeignKey("employers.id"), index=True),
+    sa.Column("flexible", sa.Boolean, nullable=False),
+    sa.Column("start_date", sa.Date, nullable=False),
+    sa.Column("end_date", sa.Date),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.CheckConstraint("scheme IN ('employee', 'resident')", name="scheme"),
+    sa.CheckConstraint("status IN ('requested', 'active', 'ended')", name="status"),
+)
+# One open enrolment per person and scheme, enforced by the database too.
+sa.Index(
+    "uq_enrollments_open_per_scheme",
+    enrollments.c.person_id,
+    enrollments.c.scheme,
+    unique=True,
+    sqlite_where=enrollments.c.status != "ended",
+    postgresql_where=enrollments.c.status != "ended",
+)
+
+institutions = sa.Table(
+    "institutions",
+    metadata,
+    sa.Column("code", sa.String(20), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("region", REGION, nullable=False, index=True),
+    sa.Column("cross_region", sa.Boolean, nullable=False),
+    sa.Column("designated_from", sa.Date),
+    sa.Column("designated_to", sa.Date),
+    sa.Column("created_at", TS, nullable=False),
+    sa.CheckConstraint("kind IN ('hospital', 'clinic', 'pharmacy')", name="kind"),
+)
+
+agencies = sa.Table(
+    "agencies",
+    metadata,
+    sa.Column("region", REGION, primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("address", sa.String(300), nullable=False),
+    sa.Column("phone", sa.String(40), nullable=False),
+    sa.Column("hours", sa.String(200), nullable=False),
+    sa.Column("website", sa.String(200), nullable=False),
+    sa.Column("services", sa.JSON, nullable=False),
+)
+
+cards = sa.Table(
+    "cards",
+    metadata,
+    sa.Column("card_no", sa.String(20), primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("expires_on", sa.Date, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("pin_hash", sa.String(200)),
+    sa.Column("pin_failures", sa.Integer, nullable=False),
+    sa.Column("pin_locked", sa.Boolean, nullable=False),
+    sa.Column("replaced_by", sa.String(20)),
+    sa.Column("frozen_reason", sa.String(200)),
+    sa.CheckConstraint(
+        "status IN ('issued', 'active', 'lost', 'frozen', 'expired', 'replaced')", name="status"
+    ),
+)
+
+evouchers = sa.Table(
+    "evouchers",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("channel", sa.String(12), nullable=False),
+    sa.Column("token_digest", sa.String(64), nullable=False, unique=True),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("activated_at", TS, nullable=False),
+    sa.Column("revoked_at", TS),
+)
+sa.Index(
+    "uq_evouchers_active_per_channel",
+    evouchers.c.person_id,
+    evouchers.c.channel,
+    unique=True,
+    sqlite_where=evouchers.c.status == "active",
+    postgresql_where=evouchers.c.status == "active",
+)
+
+bank_accounts = sa.Table(
+    "bank_accounts",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("account_no", sa.String(19), nullable=False),
+    sa.Column("bank_name", sa.String(100), nullable=False),
+    sa.Column("holder_name", sa.String(50), nullable=False),
+    sa.Column("is_primary", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.UniqueConstraint("person_id", "account_no", name="uq_bank_accounts_person_account"),
+)
+sa.Index(
+    "uq_bank_accounts_one_primary",
+    bank_accounts.c.person_id,
+    unique=True,
+    sqlite_where=bank_accounts.c.is_primary,
+    postgresql_where=bank_accounts.c.is_primary,
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(12), nullable=False),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id")),
+    sa.Column("employer_id", ID, sa.ForeignKey("employers.id")),
+    sa.Column("institution_code", sa.String(20), sa.ForeignKey("institutions.code")),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.CheckConstraint(
+        "role IN ('person', 'unit', 'institution', 'reviewer', 'auditor', 'admin')", name="role"
+    ),
+)
+
+auth_tokens = sa.Table(
+    "auth_tokens",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("user_id", ID, sa.ForeignKey("users.id"), nullable=False, index=True),
+    sa.Column("issued_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+)
+
+audit_records = sa.Table(
+    "audit_records",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(32), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index("ix_audit_records_entity", "entity", "entity_id"),
+)
+
+master_data_versions = sa.Table(
+    "master_data_versions",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("entity", sa.String(32), nullable=False),
+    sa.Column("entity_id", sa.String(32), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("valid_from", TS, nullable=False),
+    sa.Column("valid_to", TS),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Index("ix_master_data_versions_entity", "entity", "entity_id"),
+)

@@ -1,0 +1,65 @@
+"""Unit of work: one use case, one transaction. Repositories never commit; the service does."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session, sessionmaker
+
+from yibao.domain.audit import AuditRecord, MasterDataVersion
+
+T = TypeVar("T")
+
+
+class UnitOfWork:
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._factory = session_factory
+        self.session: Session
+
+    def __enter__(self) -> UnitOfWork:
+        self.session = self._factory()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        # close() rolls back anything uncommitted; objects keep their loaded state for the caller.
+        self.session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+    # --- generic repository operations ---------------------------------------
+
+    def get(self, cls: type[T], key, *, for_update: bool = False) -> T | None:
+        return self.session.get(cls, key, with_for_update=for_update or None)
+
+    def add(self, obj) -> None:
+        self.session.add(obj)
+
+    def flush(self) -> None:
+        self.session.flush()
+
+    def one_by(self, cls: type[T], **where) -> T | None:
+        return self.session.scalars(sa.select(cls).filter_by(**where).limit(1)).first()
+
+    def all_by(self, cls: type[T], *order_by, **where) -> list[T]:
+        return list(self.session.scalars(sa.select(cls).filter_by(**where).order_by(*order_by)))
+
+    # --- audit and history ----------------------------------------------------
+
+    def audit(self, record: AuditRecord) -> None:
+        self.session.add(record)
+
+    def record_version(self, version: MasterDataVersion) -> None:
+        """Close the open version of the same record and add the new one."""
+        previous = self.session.scalars(
+            sa.select(MasterDataVersion).filter_by(
+                entity=version.entity, entity_id=version.entity_id, valid_to=None
+            )
+        ).all()
+        for old in previous:
+            old.valid_to = version.valid_from
+        self.session.add(version)

@@ -1,0 +1,95 @@
+"""Test helpers: valid synthetic numbers, sign-in, and a small world with a user of every role."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from dataclasses import dataclass, field
+
+from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
+from yibao.domain.users import Actor
+from yibao.services import auth, cards, credentials, enrolment, institutions
+
+PASSWORD = "correct-horse-9"
+PIN = "258369"
+_seq = itertools.count(1)
+
+
+def new_id_number(place: str = "110105", birth: str = "19850312", male: bool = True) -> str:
+    n = next(_seq) % 50
+    seq = f"{n:02d}{1 if male else 2}"
+    return with_ric_digit(place + birth + seq)
+
+
+def new_uscc() -> str:
+    return with_uscc_digit(f"91110105MA{next(_seq):07d}")
+
+
+def new_bank_no() -> str:
+    return with_luhn_digit(f"622202{next(_seq):012d}")
+
+
+def new_phone() -> str:
+    return f"139{next(_seq):08d}"
+
+
+def bearer(client, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@dataclass
+class PersonFixture:
+    id: str
+    id_number: str
+    name: str
+    phone: str
+    username: str
+    card_no: str | None = None
+
+
+@dataclass
+class World:
+    """A unit with an employee, another person, an institution, and a user of every role."""
+
+    employer_id: str
+    institution_code: str
+    person: PersonFixture  # employee of the unit, has a user
+    other: PersonFixture  # not an employee of the unit, has a user
+    users: dict[str, str] = field(default_factory=dict)  # role -> username
+
+
+def add_person(ctx, admin: Actor, *, name: str = "张伟", region: str = "110000", username: str | None = None,
+               card: bool = True, birth: str = "19850312") -> PersonFixture:
+    number = new_id_number(birth=birth)
+    phone = new_phone()
+    person = enrolment.register_person(ctx, actor=admin, id_number=number, name=name, phone=phone, region=region)
+    fixture = PersonFixture(person.id, number, name, phone, username or f"p{person.id[-6:]}")
+    auth.add_user(ctx, actor=admin, username=fixture.username, password=PASSWORD, role="person", person_id=person.id)
+    if card:
+        c = cards.issue_card(ctx, actor=admin, person_id=person.id)
+        cards.activate(ctx, actor=admin, card_no=c.card_no, id_number=number, pin=PIN)
+        fixture.card_no = c.card_no
+    return fixture
+
+
+def build_world(ctx, admin: Actor) -> World:
+    employer = enrolment.register_employer(ctx, actor=admin, uscc=new_uscc(), name="示例单位", region="110000",
+                                           contact_name="周敏", contact_phone=new_phone())
+    institution = institutions.add_institution(ctx, actor=admin, code="P11000000001", name="示例大药房",
+                                               kind="pharmacy", region="110000", designated=True,
+                                               cross_region=False, designated_from=dt.date(2024, 1, 1))
+    person = add_person(ctx, admin, name="张伟", username="employee")
+    enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", employer_id=employer.id,
+                     start_date=dt.date(2024, 1, 1))
+    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+                                  bank_name="中国工商银行", holder_name="张伟")
+    other = add_person(ctx, admin, name="李娜", username="stranger")
+    users = {"person": "employee"}
+    for role, links in [("unit", {"employer_id": employer.id}),
+                        ("institution", {"institution_code": institution.code}),
+                        ("reviewer", {}), ("auditor", {}), ("admin", {})]:
+        auth.add_user(ctx, actor=admin, username=f"{role}-user", password=PASSWORD, role=role, **links)
+        users[role] = f"{role}-user"
+    return World(employer.id, institution.code, person, other, users)
