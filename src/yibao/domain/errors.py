@@ -58,6 +58,12 @@ class RequestInvalid(Invalid):
     message_en = "The request is not valid: {summary}"
 
 
+class ConcurrentChange(Conflict):
+    code = "request.concurrent"
+    message_zh = "另一项操作同时修改了相同记录，请重试"
+    message_en = "Another request changed the same record at the same time; please retry"
+
+
 class AuthRequired(Unauthorized):
     code = "auth.required"
     message_zh = "请先登录"

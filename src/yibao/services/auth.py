@@ -37,6 +37,7 @@ def add_user(
         raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     User.check_links(role_, person_id=person_id, employer_id=employer_id, institution_code=institution_code)
     with ctx.uow() as uow:
+        uow.conflict_means(errors.UsernameTaken(username=username))
         if uow.one_by(User, username=username):
             raise errors.UsernameTaken(username=username)
         if person_id and not uow.get(Person, person_id):

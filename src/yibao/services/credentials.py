@@ -29,6 +29,7 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
     except ValueError:
         raise errors.EVoucherChannelInvalid(channel=channel) from None
     with ctx.uow() as uow:
+        uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
         if (id_number or "").strip().upper() != person.id_number or not same_name(name, person.name):
             ctx.audit(uow, actor, "evoucher.real_name_failed", "person", person_id, channel=channel)
@@ -72,6 +73,7 @@ def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, b
     if not (bank_name or "").strip():
         raise errors.BankNameMissing()
     with ctx.uow() as uow:
+        uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
         if not same_name(holder_name, person.name):
             raise errors.BankHolderMismatch()
@@ -98,6 +100,7 @@ def set_primary(ctx: Context, *, actor, account_id: str) -> BankAccount:
         if account is None:
             raise errors.BankAccountNotFound()
         access.ensure_owner_or_staff(actor, account.person_id)
+        uow.conflict_means(errors.ConcurrentChange())
         for other in uow.all_by(BankAccount, person_id=account.person_id):
             other.is_primary = False
         uow.flush()

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.exc import IntegrityError
-
 from yibao.domain import errors
 from yibao.domain.identity import parse_id_number, validate_name, validate_phone, validate_uscc
 from yibao.domain.ids import new_id
@@ -41,22 +39,14 @@ def _insert_person(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person) 
     ctx.audit(uow, actor, "person.register", "person", person.id, region=person.region)
 
 
-def _commit_unique(uow: UnitOfWork, on_conflict: errors.DomainError) -> None:
-    """Commit; a unique-constraint race lost to a concurrent request becomes the conflict error."""
-    try:
-        uow.commit()
-    except IntegrityError:
-        uow.rollback()
-        raise on_conflict from None
-
-
 def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str, region: str) -> Person:
     """Register an insured person at the agency or by a unit."""
     access.require(actor, *AGENCY_STAFF, Role.UNIT)
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
     with ctx.uow() as uow:
+        uow.conflict_means(errors.PersonDuplicate())
         _insert_person(ctx, uow, actor, person)
-        _commit_unique(uow, errors.PersonDuplicate())
+        uow.commit()
     return person
 
 
@@ -143,12 +133,13 @@ def register_employer(ctx: Context, *, actor: Actor, uscc: str, name: str | None
                                          contact_phone=contact_phone))
     employer = Employer(id=new_id("emp"), uscc=code, created_at=ctx.now(), **fields)
     with ctx.uow() as uow:
+        uow.conflict_means(errors.EmployerDuplicate())
         if uow.one_by(Employer, uscc=code):
             raise errors.EmployerDuplicate()
         uow.add(employer)
         ctx.version(uow, actor, "employer", employer.id, employer.snapshot())
         ctx.audit(uow, actor, "employer.register", "employer", employer.id, missing=employer.missing_fields())
-        _commit_unique(uow, errors.EmployerDuplicate())
+        uow.commit()
     return employer
 
 
@@ -210,7 +201,9 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
             raise errors.AccessForbidden()
     else:
         access.require(actor, *AGENCY_STAFF)
+    duplicate = errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)])
     with ctx.uow() as uow:
+        uow.conflict_means(duplicate)
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         if employer_id:
@@ -220,7 +213,7 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
             employer.ensure_complete()
         enrollment = _add_enrollment(ctx, uow, actor, person_id=person_id, scheme=scheme, employer_id=employer_id,
                                      flexible=flexible, start_date=start_date, status=EnrollmentStatus.ACTIVE)
-        _commit_unique(uow, errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)]))
+        uow.commit()
         return enrollment
 
 
@@ -290,6 +283,7 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
     login = username or person.phone
     actor = Actor(username=login, role=Role.PERSON, person_id=person.id)
     with ctx.uow() as uow:
+        uow.conflict_means(errors.PersonDuplicate())
         if uow.one_by(User, username=login):
             raise errors.UsernameTaken(username=login)
         _insert_person(ctx, uow, actor, person)
@@ -300,5 +294,5 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
                     role=Role.PERSON.value, created_at=ctx.now(), person_id=person.id)
         uow.add(user)
         ctx.audit(uow, actor, "user.add", "user", user.id, username=login, role="person")
-        _commit_unique(uow, errors.PersonDuplicate())
+        uow.commit()
         return person, enrollment, user

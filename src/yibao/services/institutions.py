@@ -44,6 +44,7 @@ def add_institution(ctx: Context, *, actor: Actor, code: str, name: str, kind: s
     institution = Institution(code=code, name=name.strip(), kind=kind, region=region, cross_region=cross_region,
                               designated_from=designated_from, designated_to=designated_to, created_at=ctx.now())
     with ctx.uow() as uow:
+        uow.conflict_means(errors.InstitutionDuplicate(code_=code))
         if uow.get(Institution, code):
             raise errors.InstitutionDuplicate(code_=code)
         uow.add(institution)

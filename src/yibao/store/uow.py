@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
@@ -16,14 +17,22 @@ class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
         self.session: Session
+        self._conflict: Exception | None = None
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.
         self.session.close()
+        if self._conflict is not None and isinstance(exc, IntegrityError):
+            raise self._conflict from None
+
+    def conflict_means(self, error: Exception) -> None:
+        """A unique constraint violated anywhere in this unit of work (a race lost to a concurrent
+        request, at flush or commit) is reported as this domain error."""
+        self._conflict = error
 
     def commit(self) -> None:
         self.session.commit()
