@@ -102,9 +102,14 @@ class Card:
         return status
 
     def ensure_can(self, action: CardAction, today: dt.date) -> tuple[CardStatus, CardStatus]:
-        """The (from, to) statuses the action would make, or the error of the current state."""
-        current = self.status_on(today)
+        """The (from, to) statuses the action would make, or the error of the current state.
+
+        Expiry records what status_on already shows, so it moves from the recorded status.
+        """
+        current = CardStatus(self.status) if action is A.EXPIRE else self.status_on(today)
         target = TRANSITIONS.get((current, action))
+        if action is A.EXPIRE and not self.is_past_expiry(today):
+            target = None
         if target is None:
             error = _STATE_ERRORS.get(current, errors.CardWrongState)
             raise error(
@@ -141,7 +146,7 @@ class Card:
 
 def check_new_pin(pin: str, *, birth_date: dt.date, id_number: str) -> str:
     """A new PIN: six digits, not trivially guessable (repeats, runs, birth date, ID tail)."""
-    if not (isinstance(pin, str) and len(pin) == 6 and pin.isdigit()):
+    if not (isinstance(pin, str) and len(pin) == 6 and pin.isascii() and pin.isdigit()):
         raise errors.PinFormatInvalid()
     digits = [int(c) for c in pin]
     steps = {b - a for a, b in zip(digits, digits[1:])}

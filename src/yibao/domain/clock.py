@@ -39,7 +39,9 @@ class SettableClock:
 
 
 def local_date(moment: dt.datetime) -> dt.date:
-    """The Asia/Shanghai calendar date of a moment."""
+    """The Asia/Shanghai calendar date of a moment (which must carry its timezone)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime: a moment must carry its timezone")
     return moment.astimezone(SHANGHAI).date()
 
 

@@ -66,7 +66,7 @@ def validate_uscc(raw: str) -> str:
         raise errors.UsccInvalid(**_reason(exc)) from None
 
 
-_PHONE = re.compile(r"1[3-9]\d{9}")
+_PHONE = re.compile(r"1[3-9][0-9]{9}")
 
 
 def validate_phone(raw: str) -> str:
@@ -84,7 +84,7 @@ NAME_MAX = 50
 def validate_name(raw: str) -> str:
     """A personal name: letters (any script), the middle dot of transliterated names, spaces."""
     name = unicodedata.normalize("NFC", (raw or "").strip())
-    ok = 0 < len(name) <= NAME_MAX and all(
+    ok = 0 < len(name) <= NAME_MAX and any(ch.isalpha() for ch in name) and all(
         ch.isalpha() or ch in "·• " for ch in name
     )
     if not ok:
