@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yibao.domain import errors
@@ -28,7 +29,8 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-def problem(status: int, code: str, message_zh: str, message_en: str, **facts: Any) -> JSONResponse:
+def problem(status: int, code: str, message_zh: str, message_en: str, /, **facts: Any) -> JSONResponse:
+    # Positional-only, so a fact named like a parameter (a card's `status`) cannot collide with it.
     body = {
         "type": f"urn:yibao:problem:{code}",
         "title": message_en,
@@ -63,6 +65,14 @@ def install(app: FastAPI) -> None:
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
         err = errors.RequestInvalid(summary=summary)
         return problem(422, err.code, err.zh, err.en, errors=details)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(request: Request, exc: DataError):
+        # A value the database refuses to store (too long, a NUL character) is bad input, not a crash.
+        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path,
+                    type(exc.orig).__name__)
+        err = errors.RequestInvalid(summary="a value is too long or contains characters that cannot be stored")
+        return problem(422, err.code, err.zh, err.en)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from yibao.domain.masking import mask_account_no, mask_id_number, mask_phone
 from yibao.domain.regions import region_name
@@ -13,6 +13,14 @@ from yibao.domain.regions import region_name
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*")
+    @classmethod
+    def _no_nul(cls, value):
+        # PostgreSQL cannot store NUL in text; refuse it here, the same on every backend.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class TokenRead(BaseModel):
@@ -49,7 +57,7 @@ class RegisterCreate(Body):
     phone: str
     region: str
     password: str
-    username: str | None = None
+    username: str | None = Field(default=None, max_length=64)
 
 
 class Step(BaseModel):
@@ -120,14 +128,14 @@ class VersionRead(BaseModel):
 
 class EmployerCreate(Body):
     uscc: str
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=200)
     region: str | None = None
     contact_name: str | None = None
     contact_phone: str | None = None
 
 
 class EmployerUpdate(Body):
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=200)
     region: str | None = None
     contact_name: str | None = None
     contact_phone: str | None = None
@@ -180,7 +188,7 @@ class EnrollmentRead(BaseModel):
 
 class InstitutionCreate(Body):
     code: str
-    name: str
+    name: str = Field(max_length=200)
     kind: Literal["hospital", "clinic", "pharmacy"]
     region: str
     designated: bool
@@ -234,7 +242,7 @@ class CardActivate(Body):
 
 
 class CardFreeze(Body):
-    reason: str
+    reason: str = Field(default="", max_length=200)
 
 
 class PinCheck(Body):
@@ -285,7 +293,7 @@ class EVoucherIssued(EVoucherRead):
 class BankAccountCreate(Body):
     person_id: str
     account_no: str
-    bank_name: str
+    bank_name: str = Field(max_length=100)
     holder_name: str
     primary: bool | None = None
 

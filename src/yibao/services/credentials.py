@@ -80,7 +80,8 @@ def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, b
         existing = uow.all_by(BankAccount, BankAccount.created_at, person_id=person_id)
         if any(a.account_no == number for a in existing):
             raise errors.BankAccountDuplicate()
-        make_primary = primary if primary is not None else not existing
+        # Disbursements need somewhere to go: with no primary account yet, this one becomes it.
+        make_primary = primary is True or not any(a.is_primary for a in existing)
         if make_primary:
             for other in existing:
                 other.is_primary = False

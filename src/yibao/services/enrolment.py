@@ -25,6 +25,8 @@ from yibao.store.uow import UnitOfWork
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
     rid = parse_id_number(id_number)
+    if rid.birth_date > ctx.today():
+        raise errors.IdNumberInvalid(reason_zh="出生日期晚于今天", reason_en="the birth date is in the future")
     return Person(
         id=new_id("psn"), id_number=rid.number, name=validate_name(name), phone=validate_phone(phone),
         region=validate_region(region), birth_date=rid.birth_date, sex=rid.sex, created_at=ctx.now(),
@@ -86,6 +88,8 @@ def update_person(ctx: Context, *, actor: Actor, person_id: str, name: str | Non
             person.phone = validate_phone(phone)
         if region is not None:
             person.region = validate_region(region)
+        if not uow.session.dirty:
+            return person
         ctx.version(uow, actor, "person", person.id, person.snapshot())
         ctx.audit(uow, actor, "person.update", "person", person.id,
                   fields=[f for f, v in (("name", name), ("phone", phone), ("region", region)) if v is not None])
@@ -162,6 +166,8 @@ def update_employer(ctx: Context, *, actor: Actor, employer_id: str, **changes) 
             raise errors.EmployerNotFound()
         for key, value in fields.items():
             setattr(employer, key, value)
+        if not uow.session.dirty:
+            return employer
         ctx.version(uow, actor, "employer", employer.id, employer.snapshot())
         ctx.audit(uow, actor, "employer.update", "employer", employer.id, fields=sorted(fields))
         uow.commit()
@@ -280,7 +286,9 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
     if len(password or "") < PASSWORD_MIN_LENGTH:
         raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
-    login = username or person.phone
+    login = (username or "").strip() or person.phone
+    if len(login) > 64:  # as for users added by an admin (services.auth.add_user)
+        raise errors.RequestInvalid(summary="username must be 1 to 64 characters")
     actor = Actor(username=login, role=Role.PERSON, person_id=person.id)
     with ctx.uow() as uow:
         uow.conflict_means(errors.PersonDuplicate())
