@@ -31,7 +31,10 @@ postgresql:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
 	fi
 
-test: install postgresql
+lint: install
+	$(BIN)/ruff check src tests
+
+test: install postgresql lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from dataclasses import dataclass, field
+
+import sqlalchemy as sa
 
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.users import Actor
 from yibao.services import auth, cards, credentials, enrolment, institutions
 
+API = "/api/v1"
 PASSWORD = "correct-horse-9"
 PIN = "258369"
 _seq = itertools.count(1)
@@ -34,6 +38,31 @@ def new_bank_no() -> str:
 
 def new_phone() -> str:
     return f"139{next(_seq):08d}"
+
+
+def assert_problem(r, status: int, code: str | None = None) -> dict:
+    """A problem+json answer: every RFC 9457 field, a stable dotted code, and both messages."""
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].split(";")[0].strip() == "application/problem+json"
+    body = r.json()
+    for name in ("type", "title", "status", "detail", "code", "message_zh", "message_en"):
+        assert body.get(name) not in (None, ""), f"problem field {name!r} missing: {r.text}"
+    assert body["status"] == status
+    assert re.fullmatch(r"[a-z_]+(\.[a-z_]+)+", body["code"]), body["code"]
+    assert body["message_zh"] != body["message_en"]
+    if code:
+        assert body["code"] == code, r.text
+    return body
+
+
+def count(ctx, table) -> int:
+    with ctx.engine.connect() as conn:
+        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+
+
+def rows(ctx, table) -> list:
+    with ctx.engine.connect() as conn:
+        return conn.execute(sa.select(table)).all()
 
 
 def bearer(client, username: str, password: str = PASSWORD) -> dict[str, str]:

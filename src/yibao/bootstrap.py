@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from sqlalchemy.orm import sessionmaker
+
 from yibao.config import Settings
 from yibao.domain.clock import SettableClock, SystemClock
 from yibao.services.context import Context
 from yibao.store.db import create_engine
 from yibao.store.mapping import start_mappers
-from sqlalchemy.orm import sessionmaker
 
 
 def bootstrap(settings: Settings | None = None) -> Context:

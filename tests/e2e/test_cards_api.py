@@ -6,22 +6,20 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from tests.support import PIN, add_person, bearer, build_world, new_id_number
+from tests.support import (
+    API,
+    PIN,
+    add_person,
+    assert_problem,
+    bearer,
+    build_world,
+    new_id_number,
+)
 from yibao.store import tables
 
-API = "/api/v1"
 GOOD_PIN = "472951"
 
 
-def assert_problem(r, status: int, code: str) -> dict:
-    """A problem+json answer with the stable code and both messages."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["message_zh"] and body["message_en"] and body["message_zh"] != body["message_en"]
-    return body
 
 
 def card_trail(ctx, card_no: str) -> list[tuple[str, str | None, str | None]]:

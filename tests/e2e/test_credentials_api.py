@@ -5,30 +5,19 @@ from __future__ import annotations
 import re
 
 import pytest
-import sqlalchemy as sa
 
-from tests.support import add_person, bearer, build_world, new_bank_no
+from tests.support import (
+    API,
+    add_person,
+    assert_problem,
+    bearer,
+    build_world,
+    new_bank_no,
+    rows,
+)
 from yibao.domain import errors
 from yibao.services import credentials
 from yibao.store import tables
-
-API = "/api/v1"
-
-
-def assert_problem(r, status: int, code: str) -> dict:
-    """A problem+json answer with the stable code and both messages."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["message_zh"] and body["message_en"] and body["message_zh"] != body["message_en"]
-    return body
-
-
-def rows(ctx, table) -> list:
-    with ctx.engine.connect() as conn:
-        return conn.execute(sa.select(table)).all()
 
 
 def holder(ctx, admin, client):

@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
-from tests.support import PASSWORD, add_person, bearer, build_world, new_id_number, new_phone, new_uscc
+from tests.support import (
+    API,
+    PASSWORD,
+    add_person,
+    assert_problem,
+    bearer,
+    build_world,
+    count,
+    new_id_number,
+    new_phone,
+    new_uscc,
+)
 from yibao.domain.identity import with_ric_digit
 from yibao.services import institutions
 from yibao.store import tables
-
-API = "/api/v1"
-
-
-def assert_problem(r, status: int, code: str) -> dict:
-    """A problem+json answer with the stable code and both messages."""
-    assert r.status_code == status, r.text
-    assert r.headers["content-type"].startswith("application/problem+json")
-    body = r.json()
-    assert body["code"] == code
-    assert body["status"] == status
-    assert body["message_zh"] and body["message_en"] and body["message_zh"] != body["message_en"]
-    return body
-
-
-def count(ctx, table) -> int:
-    with ctx.engine.connect() as conn:
-        return conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
 
 
 def staff(client, world, role: str = "reviewer") -> dict[str, str]:

@@ -1,8 +1,8 @@
 """One migration history for SQLite and PostgreSQL: upgrading from empty gives exactly the models."""
 
+import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-import sqlalchemy as sa
 
 from yibao.store.db import create_engine
 from yibao.store.tables import metadata

@@ -10,7 +10,7 @@ import functools
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -79,9 +79,9 @@ def users_add(
     username: str,
     role: Annotated[str, typer.Option(help="person, unit, institution, reviewer, auditor or admin")],
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
-    institution: Annotated[Optional[str], typer.Option(help="institution code (role institution)")] = None,
-    person_id: Annotated[Optional[str], typer.Option(help="person id (role person)")] = None,
-    employer_id: Annotated[Optional[str], typer.Option(help="employer id (role unit)")] = None,
+    institution: Annotated[str | None, typer.Option(help="institution code (role institution)")] = None,
+    person_id: Annotated[str | None, typer.Option(help="person id (role person)")] = None,
+    employer_id: Annotated[str | None, typer.Option(help="employer id (role unit)")] = None,
 ) -> None:
     """Add a user with a role."""
     from yibao.services import auth
@@ -158,7 +158,7 @@ def institutions_add(code: str, name: Annotated[str, typer.Option()], kind: Anno
 
 @agencies_app.command("load")
 @reports_errors
-def agencies_load(path: Annotated[Optional[Path], typer.Argument()] = None) -> None:
+def agencies_load(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     """Load the agency directory from a YAML data file (default: the bundled one)."""
     from yibao.services import institutions
 
@@ -178,7 +178,7 @@ def agencies_find(region: str) -> None:
 
 @cards_app.command("issue")
 @reports_errors
-def cards_issue(person_id: str, expires_on: Annotated[Optional[str], typer.Option()] = None) -> None:
+def cards_issue(person_id: str, expires_on: Annotated[str | None, typer.Option()] = None) -> None:
     """Issue a card to a person."""
     from yibao.services import cards
 

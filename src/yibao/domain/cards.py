@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
+from itertools import pairwise
 
 from yibao.domain import errors
 
@@ -149,7 +150,7 @@ def check_new_pin(pin: str, *, birth_date: dt.date, id_number: str) -> str:
     if not (isinstance(pin, str) and len(pin) == 6 and pin.isascii() and pin.isdigit()):
         raise errors.PinFormatInvalid()
     digits = [int(c) for c in pin]
-    steps = {b - a for a, b in zip(digits, digits[1:])}
+    steps = {b - a for a, b in pairwise(digits)}
     if len(set(pin)) == 1:
         why = ("六位相同数字", "all six digits the same")
     elif steps in ({1}, {-1}):

@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from yibao.domain import errors
-from yibao.domain.identity import parse_id_number, validate_name, validate_phone, validate_uscc
+from yibao.domain.identity import (
+    parse_id_number,
+    validate_name,
+    validate_phone,
+    validate_uscc,
+)
 from yibao.domain.ids import new_id
 from yibao.domain.regions import validate_region
 from yibao.domain.registry import (

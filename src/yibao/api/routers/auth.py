@@ -7,7 +7,15 @@ from typing import Annotated
 from fastapi import APIRouter, Form
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import MeRead, RegisterCreate, RegisterRead, Step, TokenRead, UserCreate, UserRead
+from yibao.api.schemas import (
+    MeRead,
+    RegisterCreate,
+    RegisterRead,
+    Step,
+    TokenRead,
+    UserCreate,
+    UserRead,
+)
 from yibao.services import auth, enrolment
 
 router = APIRouter(tags=["auth"])

@@ -22,7 +22,7 @@ from yibao.api.schemas import (
     PersonUpdate,
     VersionRead,
 )
-from yibao.domain.masking import mask_id_number, mask_phone
+from yibao.domain.masking import mask_id_number, mask_phone, mask_username
 from yibao.services import access, enrolment, institutions
 
 router = APIRouter(tags=["registry"])
@@ -39,8 +39,9 @@ def _versions(rows, *, owner: bool) -> list[VersionRead]:
                     data[key] = mask_phone(data[key])
         return data
 
-    return [VersionRead(valid_from=v.valid_from, valid_to=v.valid_to, actor=v.actor, data=masked(v.data))
-            for v in rows]
+    # The actor may be a self-registered person whose user name is their phone number.
+    return [VersionRead(valid_from=v.valid_from, valid_to=v.valid_to, actor=mask_username(v.actor),
+                        data=masked(v.data)) for v in rows]
 
 
 @router.post("/employers", status_code=201, response_model=EmployerRead)

@@ -1,0 +1,311 @@
+"""Who may call what: the whole role × endpoint matrix through HTTP (R7).
+
+One table names, for every authenticated route under /api/v1, the actors allowed to
+call it on the employee's records; every other actor is refused (401 without a token,
+403 `auth.forbidden` with one) and refused calls write nothing. Each endpoint gets a
+fresh world and every actor calls it in turn; an allowed write is followed by a fresh
+target (a new card, a new applicant, …) so the next actor meets the same situation.
+A guard test keeps the table in step with the routes the app really serves.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support import (
+    PASSWORD,
+    PIN,
+    bearer,
+    build_world,
+    new_bank_no,
+    new_id_number,
+    new_phone,
+    new_uscc,
+)
+from yibao.services import cards, credentials, enrolment, institutions
+from yibao.store.tables import metadata
+
+API = "/api/v1"
+
+ANONYMOUS, OWNER, STRANGER = "anonymous", "owner", "stranger"
+UNIT, INSTITUTION, REVIEWER, AUDITOR, ADMIN = "unit", "institution", "reviewer", "auditor", "admin"
+ACTORS = (ANONYMOUS, OWNER, STRANGER, UNIT, INSTITUTION, REVIEWER, AUDITOR, ADMIN)
+# owner: the employee acting on their own records; stranger: another insured person acting on them.
+USERNAMES = {OWNER: "employee", STRANGER: "stranger", UNIT: "unit-user", INSTITUTION: "institution-user",
+             REVIEWER: "reviewer-user", AUDITOR: "auditor-user", ADMIN: "admin-user"}
+
+SIGNED_IN = frozenset(ACTORS) - {ANONYMOUS}
+STAFF = frozenset({REVIEWER, ADMIN})  # agency staff: change things at the counter
+READ_ALL = STAFF | {AUDITOR}  # the auditor reads everything and changes nothing
+PERSON_READERS = READ_ALL | {OWNER, UNIT}  # the unit employs the owner
+OWNED_READERS = READ_ALL | {OWNER}  # credentials a person holds: not the unit
+OWNER_OR_STAFF = STAFF | {OWNER}
+
+# Routes that need no token (sign-in, self-registration, health); everything else is in ENDPOINTS.
+PUBLIC = {("POST", "/auth/token"), ("POST", "/register"), ("GET", "/health")}
+
+NEW_PIN = "472951"
+_fresh = itertools.count(1)
+
+
+@dataclass
+class Setup:
+    ctx: object
+    admin: object
+    world: object
+
+    def open_employment(self) -> str:
+        """The employee's enrolment with the unit; after an allowed call ended it, they are taken on again."""
+        employee = self.world.person.id
+        for e in enrolment.list_enrollments(self.ctx, actor=self.admin, person_id=employee):
+            if e.status == "active" and e.employer_id == self.world.employer_id:
+                return e.id
+        return enrolment.enroll(self.ctx, actor=self.admin, person_id=employee, scheme="employee",
+                                employer_id=self.world.employer_id, start_date=dt.date(2024, 1, 1)).id
+
+    def active_card(self) -> str:
+        """A new active card of the employee (one an allowed call may freeze, lose or replace)."""
+        card = cards.issue_card(self.ctx, actor=self.admin, person_id=self.world.person.id)
+        cards.activate(self.ctx, actor=self.admin, card_no=card.card_no, id_number=self.world.person.id_number,
+                       pin=PIN)
+        return card.card_no
+
+
+@dataclass
+class Call:
+    params: dict = field(default_factory=dict)
+    json: dict | None = None
+    query: dict | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # the route's template below /api/v1, exactly as the app declares it
+    allowed: frozenset[str]
+    prepare: Callable[[Setup], Call]
+    reads_only: bool | None = None  # default: GET reads, everything else may write
+
+    @property
+    def writes(self) -> bool:
+        return self.method != "GET" if self.reads_only is None else not self.reads_only
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _employee(s: Setup) -> Call:
+    return Call({"person_id": s.world.person.id})
+
+
+def _card(s: Setup, **body) -> Call:
+    return Call({"card_no": s.active_card()}, body or None)
+
+
+def _new_employee(s: Setup) -> Call:
+    person = enrolment.register_person(s.ctx, actor=s.admin, id_number=new_id_number(birth="19900101"),
+                                       name="赵磊", phone=new_phone(), region="110000")
+    return Call(json={"person_id": person.id, "scheme": "employee", "employer_id": s.world.employer_id,
+                      "start_date": "2025-01-01"})
+
+
+def _requested_enrollment(s: Setup) -> Call:
+    _, enrollment, _ = enrolment.self_register(s.ctx, id_number=new_id_number(birth="19920202"), name="孙丽",
+                                               phone=new_phone(), region="110000", password=PASSWORD)
+    return Call({"enrollment_id": enrollment.id})
+
+
+def _issued_card(s: Setup) -> Call:
+    card = cards.issue_card(s.ctx, actor=s.admin, person_id=s.world.person.id)
+    return Call({"card_no": card.card_no}, {"id_number": s.world.person.id_number, "pin": NEW_PIN})
+
+
+def _frozen_card(s: Setup) -> Call:
+    call = _card(s)
+    cards.freeze(s.ctx, actor=s.admin, card_no=call.params["card_no"], reason="核查中")
+    return call
+
+
+def _second_bank_account(s: Setup) -> Call:
+    account = credentials.link_bank_account(s.ctx, actor=s.admin, person_id=s.world.person.id,
+                                            account_no=new_bank_no(), bank_name="中国银行", holder_name="张伟")
+    assert not account.is_primary
+    return Call({"bank_account_id": account.id})
+
+
+def _agencies(s: Setup) -> Call:
+    institutions.load_agencies(s.ctx, actor=s.admin)
+    return Call(query={"region": "110105"})
+
+
+E = Endpoint
+ENDPOINTS = [
+    # auth and users
+    E("GET", "/me", SIGNED_IN, lambda s: Call()),
+    E("POST", "/users", frozenset({ADMIN}),
+      lambda s: Call(json={"username": f"clerk-{next(_fresh)}", "password": PASSWORD, "role": "reviewer"})),
+    # employers: registered by the agency, completed by the unit itself
+    E("POST", "/employers", STAFF,
+      lambda s: Call(json={"uscc": new_uscc(), "name": "新单位", "region": "110000", "contact_name": "王芳",
+                           "contact_phone": new_phone()})),
+    E("GET", "/employers/{employer_id}", READ_ALL | {UNIT}, lambda s: Call({"employer_id": s.world.employer_id})),
+    E("PATCH", "/employers/{employer_id}", STAFF | {UNIT},
+      lambda s: Call({"employer_id": s.world.employer_id}, {"contact_name": "王芳"})),
+    E("GET", "/employers/{employer_id}/history", READ_ALL | {UNIT},
+      lambda s: Call({"employer_id": s.world.employer_id})),
+    # persons and enrolments
+    E("POST", "/persons", STAFF | {UNIT},
+      lambda s: Call(json={"id_number": new_id_number(birth="19900101"), "name": "赵磊", "phone": new_phone(),
+                           "region": "110000"})),
+    E("POST", "/persons/lookup", READ_ALL | {UNIT}, lambda s: Call(json={"id_number": s.world.person.id_number}),
+      reads_only=True),
+    E("GET", "/persons/{person_id}", PERSON_READERS, _employee),
+    E("PATCH", "/persons/{person_id}", OWNER_OR_STAFF,
+      lambda s: Call({"person_id": s.world.person.id}, {"phone": new_phone()})),
+    E("GET", "/persons/{person_id}/history", PERSON_READERS, _employee),
+    E("GET", "/persons/{person_id}/enrollments", PERSON_READERS, _employee),
+    E("POST", "/enrollments", STAFF | {UNIT}, _new_employee),
+    E("POST", "/enrollments/{enrollment_id}/approve", STAFF, _requested_enrollment),
+    E("POST", "/enrollments/{enrollment_id}/end", STAFF | {UNIT},
+      lambda s: Call({"enrollment_id": s.open_employment()}, {"end_date": "2025-12-31"})),
+    # institutions and agencies: every signed-in user may look them up
+    E("POST", "/institutions", STAFF,
+      lambda s: Call(json={"code": f"H110{next(_fresh):08d}", "name": "示例医院", "kind": "hospital",
+                           "region": "110000", "designated": True, "cross_region": False})),
+    E("GET", "/institutions", SIGNED_IN, lambda s: Call(query={"region": "110000"})),
+    E("GET", "/institutions/{code}", SIGNED_IN, lambda s: Call({"code": s.world.institution_code})),
+    E("GET", "/agencies", SIGNED_IN, _agencies),
+    # cards: the agency issues, freezes and unlocks; the holder activates, reports lost, replaces;
+    # an institution reads a card's status and checks its PIN
+    E("POST", "/cards", STAFF, lambda s: Call(json={"person_id": s.world.person.id})),
+    E("GET", "/cards/{card_no}", READ_ALL | {OWNER, INSTITUTION},
+      lambda s: Call({"card_no": s.world.person.card_no})),
+    E("GET", "/persons/{person_id}/cards", OWNED_READERS, _employee),
+    E("POST", "/cards/{card_no}/activate", OWNER_OR_STAFF, _issued_card),
+    E("POST", "/cards/{card_no}/report-lost", OWNER_OR_STAFF, _card),
+    E("POST", "/cards/{card_no}/freeze", STAFF, lambda s: _card(s, reason="疑似冒用")),
+    E("POST", "/cards/{card_no}/unfreeze", STAFF, _frozen_card),
+    E("POST", "/cards/{card_no}/replace", OWNER_OR_STAFF, _card),
+    E("POST", "/cards/{card_no}/unlock-pin", STAFF, _card),
+    E("POST", "/cards/{card_no}/verify-pin", frozenset({INSTITUTION, ADMIN}), lambda s: _card(s, pin=PIN)),
+    # e-vouchers: the real-name check is the holder's own (or an admin's)
+    E("POST", "/evouchers", frozenset({OWNER, ADMIN}),
+      lambda s: Call(json={"person_id": s.world.person.id, "id_number": s.world.person.id_number,
+                           "name": s.world.person.name, "channel": "app"})),
+    E("GET", "/persons/{person_id}/evouchers", OWNED_READERS, _employee),
+    # bank accounts
+    E("POST", "/bank-accounts", OWNER_OR_STAFF,
+      lambda s: Call(json={"person_id": s.world.person.id, "account_no": new_bank_no(), "bank_name": "中国银行",
+                           "holder_name": s.world.person.name})),
+    E("POST", "/bank-accounts/{bank_account_id}/primary", OWNER_OR_STAFF, _second_bank_account),
+    E("GET", "/persons/{person_id}/bank-accounts", OWNED_READERS, _employee),
+    # the test-mode clock
+    E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
+    E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),
+]
+
+CASES = [pytest.param(e, id=str(e)) for e in ENDPOINTS]
+
+
+def app_routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, including those of included routers."""
+    try:  # FastAPI ≥ 0.16x keeps included routers as such; this walks them
+        from fastapi.routing import iter_route_contexts
+        routes = list(iter_route_contexts(app.routes))
+    except ImportError:
+        routes = app.routes
+    found = {(m, r.path) for r in routes if getattr(r, "path", None) for m in (getattr(r, "methods", None) or ())}
+    # the OpenAPI document lists the same operations; union them so neither walk can hide a route
+    for path, operations in app.openapi()["paths"].items():
+        found |= {(m.upper(), path) for m in operations}
+    return {(m, p) for m, p in found if m != "HEAD"}
+
+
+def snapshot(ctx) -> dict:
+    """Row counts of every table, and whether the clock was moved: what a write would change."""
+    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
+              for t in metadata.sorted_tables]
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(sa.select(*counts)).one()._asdict()
+    return {"rows": rows, "clock_moved": ctx.today() >= dt.date(2031, 6, 15)}
+
+
+def test_the_matrix_lists_every_api_route_and_only_real_ones(app):
+    served = {(m, p[len(API):]) for m, p in app_routes(app) if p.startswith(API + "/")}
+    listed = {(e.method, e.path) for e in ENDPOINTS}
+    assert len(listed) == len(ENDPOINTS), "an endpoint is listed twice"
+    assert not served - listed - PUBLIC, "new /api/v1 routes: add them to ENDPOINTS (or PUBLIC)"
+    assert not listed - served, "ENDPOINTS names routes the app does not serve"
+    assert PUBLIC <= served
+
+
+def test_anonymous_callers_are_never_allowed():
+    assert all(e.allowed <= SIGNED_IN for e in ENDPOINTS)
+
+
+@pytest.mark.parametrize("endpoint", CASES)
+def test_role_endpoint_matrix(ctx, admin, client, endpoint: Endpoint):
+    setup = Setup(ctx, admin, build_world(ctx, admin))
+    call = endpoint.prepare(setup)
+    wrong = []
+    for actor in ACTORS:
+        headers = {} if actor == ANONYMOUS else bearer(client, USERNAMES[actor])
+        before = snapshot(ctx)
+
+        r = client.request(endpoint.method, API + endpoint.path.format(**call.params), json=call.json,
+                           params=call.query, headers=headers)
+
+        if endpoint.writes and r.is_success:  # the next actor gets a target in the state this one found
+            call = endpoint.prepare(setup)
+        if actor in endpoint.allowed:
+            if not r.is_success:
+                wrong.append(f"{actor} should be allowed: {r.status_code} {r.text}")
+            continue
+        status, code = (401, "auth.required") if actor == ANONYMOUS else (403, "auth.forbidden")
+        if r.status_code != status:
+            wrong.append(f"{actor} should get {status}: {r.status_code} {r.text}")
+        elif not r.headers["content-type"].startswith("application/problem+json") or r.json()["code"] != code:
+            wrong.append(f"{actor} should get a {code} problem: {r.headers['content-type']} {r.text}")
+        if snapshot(ctx) != before:
+            wrong.append(f"{actor} was refused but something was written")
+    assert not wrong, f"{endpoint}:\n" + "\n".join(wrong)
+
+
+def test_public_routes_answer_without_a_token(ctx, admin, client):
+    assert client.get(f"{API}/health").status_code == 200
+    r = client.post(f"{API}/register", json={"id_number": new_id_number(birth="19930303"), "name": "陈静",
+                                             "phone": new_phone(), "region": "110000", "password": PASSWORD,
+                                             "username": "chenjing"})
+    assert r.status_code == 201, r.text
+    assert client.get(f"{API}/me", headers=bearer(client, "chenjing")).json()["role"] == "person"
+
+
+def test_a_unit_sees_only_its_current_employees(ctx, admin, client):
+    world = build_world(ctx, admin)
+    unit = bearer(client, "unit-user")
+    reads = ["/persons/{}", "/persons/{}/history", "/persons/{}/enrollments"]
+    for path in reads:  # the other person never worked for the unit
+        r = client.get(API + path.format(world.other.id), headers=unit)
+        assert r.status_code == 403 and r.json()["code"] == "auth.forbidden", (path, r.text)
+        assert client.get(API + path.format(world.person.id), headers=unit).status_code == 200
+    [enrollment] = enrolment.list_enrollments(ctx, actor=admin, person_id=world.person.id)
+    r = client.post(f"{API}/enrollments/{enrollment.id}/end", headers=unit, json={"end_date": "2025-12-31"})
+    assert r.status_code == 200, r.text
+    for path in reads:  # once the employee has left, the unit no longer sees them
+        r = client.get(API + path.format(world.person.id), headers=unit)
+        assert r.status_code == 403 and r.json()["code"] == "auth.forbidden", (path, r.text)
+
+
+def test_a_person_sees_only_their_own_records(ctx, admin, client):
+    world = build_world(ctx, admin)
+    stranger = bearer(client, "stranger")
+    for path in ["/persons/{}", "/persons/{}/cards", "/persons/{}/bank-accounts", "/persons/{}/evouchers"]:
+        assert client.get(API + path.format(world.other.id), headers=stranger).status_code == 200, path
+        r = client.get(API + path.format(world.person.id), headers=stranger)
+        assert r.status_code == 403 and r.json()["code"] == "auth.forbidden", (path, r.text)
