@@ -28,7 +28,7 @@ from tests.support import (
     new_phone,
     new_uscc,
 )
-from yibao.services import cards, credentials, enrolment, institutions
+from yibao.services import accounts, cards, contributions, credentials, enrolment, institutions
 from yibao.store.tables import metadata
 
 API = "/api/v1"
@@ -139,6 +139,36 @@ def _second_bank_account(s: Setup) -> Call:
     return Call({"bank_account_id": account.id})
 
 
+def _paid_in(s: Setup) -> str:
+    """The employee's personal account with a month's contribution credited (once per world)."""
+    contributions.credit(s.ctx, actor=s.admin, person_id=s.world.person.id, period="2025-06", base_fen=1_000_000,
+                         employer_id=s.world.employer_id)
+    return s.world.person.id
+
+
+def _new_contributor(s: Setup) -> Call:
+    person = enrolment.register_person(s.ctx, actor=s.admin, id_number=new_id_number(birth="19880808"),
+                                       name="钱波", phone=new_phone(), region="110000")
+    enrolment.enroll(s.ctx, actor=s.admin, person_id=person.id, scheme="employee",
+                     employer_id=s.world.employer_id, start_date=dt.date(2025, 1, 1))
+    return Call(json={"person_id": person.id, "period": "2025-06", "base_fen": 800_000,
+                      "employer_id": s.world.employer_id})
+
+
+def _hold(s: Setup, **body) -> Call:
+    person_id = _paid_in(s)
+    hold = accounts.place_hold(s.ctx, actor=s.admin, person_id=person_id, amount_fen=100,
+                               idempotency_key=f"matrix-hold-{next(_fresh)}")
+    return Call({"hold_id": hold["hold_id"]}, body or None)
+
+
+def _contribution_entry(s: Setup) -> Call:
+    credited = contributions.credit(s.ctx, actor=s.admin, person_id=s.world.person.id,
+                                    period=f"2024-{next(_fresh) % 12 + 1:02d}", base_fen=500_000,
+                                    employer_id=s.world.employer_id)
+    return Call({"entry_id": credited["contribution_id"]}, {"reason": "缴费基数录错"})
+
+
 def _agencies(s: Setup) -> Call:
     institutions.load_agencies(s.ctx, actor=s.admin)
     return Call(query={"region": "110105"})
@@ -205,6 +235,16 @@ ENDPOINTS = [
                            "holder_name": s.world.person.name})),
     E("POST", "/bank-accounts/{bank_account_id}/primary", OWNER_OR_STAFF, _second_bank_account),
     E("GET", "/persons/{person_id}/bank-accounts", OWNED_READERS, _employee),
+    # money: contributions by the agency or the employing unit; accounts read like credentials;
+    # holds and corrections are the agency's
+    E("POST", "/contributions", STAFF | {UNIT}, _new_contributor),
+    E("GET", "/accounts/{person_id}", OWNED_READERS, _employee),
+    E("GET", "/accounts/{person_id}/entries", OWNED_READERS, _employee),
+    E("POST", "/accounts/{person_id}/holds", STAFF,
+      lambda s: Call({"person_id": _paid_in(s)}, {"amount_fen": 100, "idempotency_key": f"k{next(_fresh)}"})),
+    E("POST", "/holds/{hold_id}/capture", STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
+    E("POST", "/holds/{hold_id}/void", STAFF, _hold),
+    E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _contribution_entry),
     # the test-mode clock
     E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),

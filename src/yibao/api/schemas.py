@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -320,3 +320,123 @@ class ClockSet(Body):
 class ClockRead(BaseModel):
     now: dt.datetime
     today: dt.date
+
+
+# --- money ----------------------------------------------------------------------
+
+Fen = Annotated[int, Field(strict=True, gt=0, le=10**12)]
+IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ContributionCreate(Body):
+    person_id: str = Field(max_length=24)
+    period: str = Field(examples=["2026-01"], max_length=7)
+    base_fen: Fen
+    employer_id: str | None = Field(default=None, max_length=24)
+
+
+class RuleRead(BaseModel):
+    rule_id: str
+    region: str
+    effective_from: dt.date
+    reference: str
+
+
+class ContributionRead(BaseModel):
+    contribution_id: str | None
+    person_id: str
+    period: str
+    base_fen: int
+    employer_id: str | None
+    credited_fen: int
+    balance_fen: int
+    rule: RuleRead
+    explanation_zh: str
+    explanation_en: str
+
+
+class HoldRead(BaseModel):
+    hold_id: str
+    amount_fen: int
+    captured_fen: int
+    status: str
+    purpose: str
+    expires_at: dt.datetime
+    entry_id: str | None = None
+
+
+class AccountRead(BaseModel):
+    person_id: str
+    region: str
+    balance_fen: int
+    available_fen: int
+    held_fen: int
+    current_year_fen: int
+    carried_over_fen: int
+    holds: list[HoldRead]
+
+    @classmethod
+    def of(cls, view) -> AccountRead:
+        return cls(person_id=view.person_id, region=view.region, balance_fen=view.balance_fen,
+                   available_fen=view.available_fen, held_fen=view.held_fen, current_year_fen=view.current_year_fen,
+                   carried_over_fen=view.carried_over_fen,
+                   holds=[HoldRead(hold_id=h.id, amount_fen=h.amount_fen, captured_fen=h.captured_fen,
+                                   status=h.status, purpose=h.purpose, expires_at=h.expires_at) for h in view.holds])
+
+
+class EntryLineRead(BaseModel):
+    entry_id: str
+    kind: str
+    at: dt.datetime
+    business_date: dt.date
+    memo: str
+    amount_fen: int
+    current_year_fen: int
+    carried_over_fen: int
+    balance_after_fen: int
+    reverses_id: str | None = None
+
+
+class StatementRead(BaseModel):
+    person_id: str
+    date_from: dt.date | None = Field(default=None, serialization_alias="from")
+    date_to: dt.date | None = Field(default=None, serialization_alias="to")
+    opening_balance_fen: int
+    closing_balance_fen: int
+    entries: list[EntryLineRead]
+
+    @classmethod
+    def of(cls, s) -> StatementRead:
+        return cls(person_id=s.person_id, date_from=s.date_from, date_to=s.date_to,
+                   opening_balance_fen=s.opening_balance_fen, closing_balance_fen=s.closing_balance_fen,
+                   entries=[EntryLineRead(entry_id=line.entry_id, kind=line.kind, at=line.at,
+                                          business_date=line.business_date, memo=line.memo,
+                                          amount_fen=line.amount_fen, current_year_fen=line.current_year_fen,
+                                          carried_over_fen=line.amount_fen - line.current_year_fen,
+                                          balance_after_fen=line.balance_after_fen, reverses_id=line.reverses_id)
+                            for line in s.lines])
+
+
+class HoldCreate(Body):
+    amount_fen: Fen
+    idempotency_key: IdempotencyKey
+    purpose: str = Field(default="disbursement", min_length=1, max_length=64)
+    timeout_seconds: int = Field(default=3600, strict=True, gt=0, le=90 * 86400)
+
+
+class HoldCapture(Body):
+    idempotency_key: IdempotencyKey
+    amount_fen: Fen | None = None
+
+
+class EntryReverse(Body):
+    reason: str = Field(min_length=1, max_length=200)
+
+
+class EntryRead(BaseModel):
+    entry_id: str
+    kind: str
+    at: dt.datetime
+    business_date: dt.date
+    reverses_id: str | None = None
+    postings: list[dict]

@@ -15,6 +15,10 @@ class AuditRecord:
     entity_id: str
     details: dict = field(default_factory=dict)
     id: int | None = None
+    # The entity's hash chain (ledger.chain), filled in when the record is written.
+    seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
 
 
 @dataclass(eq=False)

@@ -350,3 +350,102 @@ class ClockUnavailable(NotFound):
     code = "clock.unavailable"
     message_zh = "仅测试环境可设置时钟"
     message_en = "The clock can only be set in the test environment"
+
+
+# --- ledger, holds, idempotency, contributions ---------------------------------
+
+
+class AccountNotFound(NotFound):
+    code = "account.not_found"
+    message_zh = "未找到个人账户：{person_id}"
+    message_en = "No personal account found: {person_id}"
+
+
+class BalanceInsufficient(Invalid):
+    code = "balance.insufficient"
+    message_zh = "个人账户可用余额不足：需要 {amount_fen} 分，可用 {available_fen} 分"
+    message_en = "Not enough available in the personal account: {amount_fen} fen needed, {available_fen} fen available"
+
+
+class QuotaExhausted(Invalid):
+    code = "quota.exhausted"
+    message_zh = "限额已用完：需要 {amount_fen}，剩余 {remaining_fen}"
+    message_en = "The limit is used up: {amount_fen} needed, {remaining_fen} remaining"
+
+
+class EntryNotFound(NotFound):
+    code = "entry.not_found"
+    message_zh = "未找到账务记录：{entry_id}"
+    message_en = "No ledger entry found: {entry_id}"
+
+
+class EntryAlreadyReversed(Conflict):
+    code = "entry.already_reversed"
+    message_zh = "该笔账务已冲正：{entry_id}"
+    message_en = "This entry has already been reversed: {entry_id}"
+
+
+class EntryNotReversible(Conflict):
+    code = "entry.not_reversible"
+    message_zh = "冲正记录不能再冲正：{entry_id}"
+    message_en = "A reversal cannot itself be reversed: {entry_id}"
+
+
+class HoldNotFound(NotFound):
+    code = "hold.not_found"
+    message_zh = "未找到冻结款项：{hold_id}"
+    message_en = "No hold found: {hold_id}"
+
+
+class HoldWrongState(Conflict):
+    code = "hold.wrong_state"
+    message_zh = "冻结款项当前状态为 {status}，不能执行 {action}"
+    message_en = "The hold is {status}; it cannot {action}"
+
+
+class HoldExpired(Conflict):
+    code = "hold.expired"
+    message_zh = "冻结款项已于 {expires_at} 到期并释放"
+    message_en = "The hold expired at {expires_at} and its amount was released"
+
+
+class HoldCaptureTooLarge(Invalid):
+    code = "hold.capture_exceeds"
+    message_zh = "扣划金额 {amount_fen} 分须大于零且不超过冻结金额 {held_fen} 分"
+    message_en = "The amount taken, {amount_fen} fen, must be above zero and at most the {held_fen} fen held"
+
+
+class AmountInvalid(Invalid):
+    code = "amount.invalid"
+    message_zh = "金额须为正整数（分）：{amount_fen}"
+    message_en = "The amount must be a positive whole number of fen: {amount_fen}"
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency.conflict"
+    message_zh = "幂等键 {key} 已用于另一个不同的请求"
+    message_en = "The idempotency key {key} was already used for a different request"
+
+
+class ContributionInvalid(Invalid):
+    code = "contribution.invalid"
+    message_zh = "缴费信息不正确：{reason_zh}"
+    message_en = "The contribution is not valid: {reason_en}"
+
+
+class ContributionNotEnrolled(Invalid):
+    code = "contribution.not_enrolled"
+    message_zh = "参保人在 {period} 没有有效的参保登记"
+    message_en = "The person has no active enrolment in {period}"
+
+
+class PolicyRuleMissing(Invalid):
+    code = "policy.rule_missing"
+    message_zh = "{region} 在 {date} 没有生效的规则：{rule}"
+    message_en = "No rule in force in {region} on {date}: {rule}"
+
+
+class YearEndNotDue(Invalid):
+    code = "year_end.not_due"
+    message_zh = "{year} 年尚未结束，不能结转"
+    message_en = "The year {year} has not ended yet; it cannot be carried over"

@@ -16,6 +16,7 @@ from yibao.config import Settings
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.clock import Clock, local_date
 from yibao.domain.users import Actor
+from yibao.policy.interface import AllocationRules
 from yibao.store.uow import UnitOfWork
 
 
@@ -25,6 +26,8 @@ class Context:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock
+    # The policy engine ([3] policy/); until a policy set is loaded, rules it would give are missing.
+    policy: AllocationRules | None = None
     extras: dict = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:

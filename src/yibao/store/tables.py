@@ -212,7 +212,12 @@ audit_records = sa.Table(
     sa.Column("entity", sa.String(32), nullable=False),
     sa.Column("entity_id", sa.String(32), nullable=False),
     sa.Column("details", sa.JSON, nullable=False),
+    # Tamper evidence: each entity's records form a hash chain (ledger.chain).
+    sa.Column("seq", sa.Integer, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
     sa.Index("ix_audit_records_entity", "entity", "entity_id"),
+    sa.UniqueConstraint("entity", "entity_id", "seq", name="uq_audit_records_chain"),
 )
 
 master_data_versions = sa.Table(
@@ -226,4 +231,101 @@ master_data_versions = sa.Table(
     sa.Column("valid_to", TS),
     sa.Column("actor", sa.String(64), nullable=False),
     sa.Index("ix_master_data_versions_entity", "entity", "entity_id"),
+)
+
+
+# --- ledger ---------------------------------------------------------------------
+
+BIGINT = sa.BigInteger().with_variant(sa.Integer, "sqlite")
+ACCOUNT_ID = sa.String(80)
+GUARDED_KINDS = "('personal', 'quota')"
+
+ledger_accounts = sa.Table(
+    "ledger_accounts",
+    metadata,
+    sa.Column("id", ACCOUNT_ID, primary_key=True),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("region", REGION, nullable=False),
+    sa.Column("unit", sa.String(8), nullable=False),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), index=True),
+    sa.Column("institution_code", sa.String(20), sa.ForeignKey("institutions.code")),
+    sa.Column("posted_fen", sa.BigInteger),
+    sa.Column("pending_fen", sa.BigInteger),
+    sa.Column("current_year_fen", sa.BigInteger),
+    sa.Column("chain_head", sa.String(64), nullable=False),
+    sa.Column("chain_length", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.CheckConstraint(
+        "kind IN ('personal', 'pooled_fund', 'contribution_clearing', 'bank_clearing', "
+        "'institution_payable', 'quota', 'quota_source')", name="kind"),
+    sa.CheckConstraint("unit IN ('fen', 'count')", name="unit"),
+    # Guarded accounts keep a balance row; the others are sums of their postings.
+    sa.CheckConstraint(
+        f"(kind IN {GUARDED_KINDS} AND posted_fen IS NOT NULL AND pending_fen IS NOT NULL) OR "
+        f"(kind NOT IN {GUARDED_KINDS} AND posted_fen IS NULL AND pending_fen IS NULL)", name="guarded"),
+    sa.CheckConstraint("posted_fen IS NULL OR (pending_fen >= 0 AND posted_fen - pending_fen >= 0)",
+                       name="never_below_zero"),
+    sa.CheckConstraint("current_year_fen IS NULL OR (current_year_fen >= 0 AND current_year_fen <= posted_fen)",
+                       name="current_year_within_balance"),
+)
+
+ledger_entries = sa.Table(
+    "ledger_entries",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("memo", sa.String(200), nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Column("reverses_id", ID, sa.ForeignKey("ledger_entries.id"), unique=True),
+    sa.Column("anchor_account_id", ACCOUNT_ID, sa.ForeignKey("ledger_accounts.id"), nullable=False),
+    sa.Column("anchor_seq", sa.Integer, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.UniqueConstraint("anchor_account_id", "anchor_seq", name="uq_ledger_entries_chain"),
+)
+
+ledger_postings = sa.Table(
+    "ledger_postings",
+    metadata,
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    # Postings are written before their entry, whose insertion checks they sum to zero.
+    sa.Column("entry_id", ID, sa.ForeignKey("ledger_entries.id", deferrable=True, initially="DEFERRED"),
+              nullable=False, index=True),
+    sa.Column("account_id", ACCOUNT_ID, sa.ForeignKey("ledger_accounts.id"), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("bucket", sa.String(8)),
+    sa.CheckConstraint("amount_fen <> 0", name="nonzero"),
+    sa.CheckConstraint("bucket IS NULL OR bucket IN ('current', 'carried')", name="bucket"),
+    sa.Index("ix_ledger_postings_account", "account_id", "id"),
+)
+
+holds = sa.Table(
+    "holds",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("account_id", ACCOUNT_ID, sa.ForeignKey("ledger_accounts.id"), nullable=False),
+    sa.Column("counter_account_id", ACCOUNT_ID, sa.ForeignKey("ledger_accounts.id"), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("captured_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("purpose", sa.String(64), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("closed_at", TS),
+    sa.Column("entry_id", ID, sa.ForeignKey("ledger_entries.id")),
+    sa.CheckConstraint("amount_fen > 0 AND captured_fen >= 0 AND captured_fen <= amount_fen", name="amounts"),
+    sa.CheckConstraint("status IN ('pending', 'captured', 'voided', 'expired')", name="status"),
+    sa.Index("ix_holds_account_status", "account_id", "status"),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(64), primary_key=True),
+    sa.Column("key", sa.String(128), primary_key=True),
+    sa.Column("request_hash", sa.String(64), nullable=False),
+    sa.Column("response", sa.JSON),
+    sa.Column("created_at", TS, nullable=False),
 )

@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.ledger import chain
 
 T = TypeVar("T")
 
@@ -60,6 +61,16 @@ class UnitOfWork:
     # --- audit and history ----------------------------------------------------
 
     def audit(self, record: AuditRecord) -> None:
+        """Append to the entity's hash chain; a concurrent append to the same chain is a conflict."""
+        last = self.session.execute(
+            sa.select(AuditRecord.seq, AuditRecord.hash)
+            .filter_by(entity=record.entity, entity_id=record.entity_id)
+            .order_by(AuditRecord.seq.desc()).limit(1)
+        ).first()
+        record.seq, record.prev_hash = (last.seq + 1, last.hash) if last else (1, chain.GENESIS)
+        record.hash = chain.link(record.prev_hash, chain.audit_content(
+            at=record.at, actor=record.actor, action=record.action, entity=record.entity,
+            entity_id=record.entity_id, details=record.details, seq=record.seq))
         self.session.add(record)
 
     def record_version(self, version: MasterDataVersion) -> None:

@@ -1,0 +1,130 @@
+"""Entries and their postings: the rules every movement of money obeys before it reaches the database.
+
+An entry has two or more postings that sum to zero for each unit it counts in. Postings are
+never edited; a correction is a reversal entry with every amount negated that names the original.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from yibao.domain import errors
+from yibao.ledger.accounts import Account, AccountKind, Bucket
+
+
+class EntryKind(StrEnum):
+    CONTRIBUTION = "contribution"  # 划入: the personal-account part of a contribution
+    SETTLEMENT = "settlement"  # 结算: payment at a designated institution
+    REFUND = "refund"  # 退费
+    HOLD_CAPTURE = "hold_capture"  # a reserved amount taken (e.g. a disbursement paid)
+    YEAR_END = "year_end"  # 当年 → 历年 at the turn of the year
+    QUOTA_GRANT = "quota_grant"  # a limit's allowance for a period
+    REVERSAL = "reversal"  # a correction: the original with every amount negated
+
+
+@dataclass(frozen=True)
+class Posting:
+    account_id: str
+    amount_fen: int  # positive into the account, negative out of it
+    bucket: Bucket | None = None  # personal accounts only: which sub-balance moves
+
+
+@dataclass(eq=False)
+class Entry:
+    id: str
+    kind: str
+    at: dt.datetime
+    business_date: dt.date
+    postings: list[Posting]
+    memo: str = ""
+    details: dict = field(default_factory=dict)
+    reverses_id: str | None = None
+    anchor_account_id: str = ""
+    anchor_seq: int = 0
+    prev_hash: str = ""
+    hash: str = ""
+
+
+class LedgerInvariantBroken(AssertionError):
+    """A bug, not bad input: code tried to post something the ledger never accepts."""
+
+
+def check_balanced(postings: Iterable[Posting], units: Mapping[str, str]) -> None:
+    """Two or more postings, whole fen, nothing zero, and a zero sum in every unit."""
+    postings = list(postings)
+    if len(postings) < 2:
+        raise LedgerInvariantBroken("an entry needs at least two postings")
+    sums: dict[str, int] = defaultdict(int)
+    for p in postings:
+        if type(p.amount_fen) is not int:
+            raise LedgerInvariantBroken(f"amount must be an int number of fen, got {p.amount_fen!r}")
+        if p.amount_fen == 0:
+            raise LedgerInvariantBroken("a posting of zero moves nothing")
+        sums[units[p.account_id]] += p.amount_fen
+    unbalanced = {unit: total for unit, total in sums.items() if total}
+    if unbalanced:
+        raise LedgerInvariantBroken(f"postings do not sum to zero: {unbalanced}")
+
+
+def debit_personal(account: Account, amount_fen: int) -> list[Posting]:
+    """Take money out of a personal account: this year's part first, then what was carried over."""
+    from_current = min(account.current_year_fen or 0, amount_fen)
+    legs = []
+    if from_current:
+        legs.append(Posting(account.id, -from_current, Bucket.CURRENT_YEAR))
+    if amount_fen - from_current:
+        legs.append(Posting(account.id, -(amount_fen - from_current), Bucket.CARRIED_OVER))
+    return legs
+
+
+def apply(account: Account, postings: Iterable[Posting]) -> None:
+    """Move a guarded account's balance by its postings; refuse to go below what holds keep back."""
+    change = 0
+    current_change = 0
+    for p in postings:
+        if p.account_id != account.id:
+            continue
+        change += p.amount_fen
+        if p.bucket == Bucket.CURRENT_YEAR:
+            current_change += p.amount_fen
+    if not account.guarded or not change and not current_change:
+        return
+    if account.available_fen + change < 0:
+        raise shortfall(account, -change)
+    account.posted_fen = (account.posted_fen or 0) + change
+    if account.kind == AccountKind.PERSONAL:
+        current = (account.current_year_fen or 0) + current_change
+        if not 0 <= current <= account.posted_fen:
+            raise LedgerInvariantBroken(f"current-year part {current} outside 0..{account.posted_fen}")
+        account.current_year_fen = current
+
+
+def reserve(account: Account, amount_fen: int) -> None:
+    """Hold an amount back: it stays posted but is no longer available."""
+    if amount_fen <= 0:
+        raise LedgerInvariantBroken("a hold reserves a positive amount")
+    if account.available_fen < amount_fen:
+        raise shortfall(account, amount_fen)
+    account.pending_fen = (account.pending_fen or 0) + amount_fen
+
+
+def release(account: Account, amount_fen: int) -> None:
+    if not 0 < amount_fen <= (account.pending_fen or 0):
+        raise LedgerInvariantBroken(f"cannot release {amount_fen} of {account.pending_fen} held")
+    account.pending_fen = (account.pending_fen or 0) - amount_fen
+
+
+def shortfall(account: Account, amount_fen: int) -> errors.DomainError:
+    if account.kind == AccountKind.QUOTA:
+        return errors.QuotaExhausted(account_id=account.id, amount_fen=amount_fen,
+                                     remaining_fen=account.available_fen)
+    return errors.BalanceInsufficient(amount_fen=amount_fen, available_fen=account.available_fen,
+                                      balance_fen=account.posted_fen or 0)
+
+
+def reversal_postings(original: Iterable[Posting]) -> list[Posting]:
+    return [Posting(p.account_id, -p.amount_fen, p.bucket) for p in original]

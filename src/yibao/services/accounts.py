@@ -1,0 +1,229 @@
+"""Personal accounts (个人账户, R8, R9): balances, statements, holds, reversals, and the year-end carry-over."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from yibao.domain import errors
+from yibao.domain.registry import Person
+from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import Account, AccountKind, Bucket
+from yibao.ledger.entries import Entry, EntryKind, Posting
+from yibao.ledger.holds import Hold, HoldStatus
+from yibao.services import access
+from yibao.services.books import Books
+from yibao.services.context import Context
+from yibao.services.idempotency import Once
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.uow import UnitOfWork
+
+STATEMENT_MAX_LINES = 5000
+
+
+@dataclass
+class AccountView:
+    person_id: str
+    region: str
+    balance_fen: int
+    held_fen: int
+    available_fen: int
+    current_year_fen: int
+    carried_over_fen: int
+    holds: list[Hold]
+
+
+@dataclass
+class StatementLine:
+    entry_id: str
+    kind: str
+    at: dt.datetime
+    business_date: dt.date
+    memo: str
+    amount_fen: int
+    current_year_fen: int
+    balance_after_fen: int
+    reverses_id: str | None
+    details: dict
+
+
+@dataclass
+class Statement:
+    person_id: str
+    date_from: dt.date | None
+    date_to: dt.date | None
+    opening_balance_fen: int
+    closing_balance_fen: int
+    lines: list[StatementLine]
+
+
+def _person(uow: UnitOfWork, person_id: str) -> Person:
+    person = uow.get(Person, person_id)
+    if person is None:
+        raise errors.PersonNotFound()
+    return person
+
+
+def get_account(ctx: Context, *, actor: Actor, person_id: str) -> AccountView:
+    """Balance, what holds keep back, and the current-year and carried-over parts."""
+    with ctx.uow() as uow:
+        person = _person(uow, person_id)
+        access.ensure_can_read_owned(uow, actor, person_id)
+        repo = LedgerRepository(uow.session)
+        account = repo.accounts([acct.personal(person_id)]).get(acct.personal(person_id))
+        if account is None:  # nothing credited yet: the account opens with its first entry
+            return AccountView(person_id, person.region, 0, 0, 0, 0, 0, [])
+        now = ctx.now()
+        live = [h for h in repo.pending_holds(account.id) if not h.is_expired(now)]
+        held = sum(h.amount_fen for h in live)
+        return AccountView(person_id, account.region, account.posted_fen, held, account.posted_fen - held,
+                           account.current_year_fen, account.carried_over_fen, live)
+
+
+def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date | None = None,
+              date_to: dt.date | None = None) -> Statement:
+    """Every entry on the account in the period, oldest first, with the balance after each (R9)."""
+    if date_from and date_to and date_from > date_to:
+        raise errors.RequestInvalid(summary="from must not be after to")
+    with ctx.uow() as uow:
+        _person(uow, person_id)
+        access.ensure_can_read_owned(uow, actor, person_id)
+        repo = LedgerRepository(uow.session)
+        opening, rows = repo.account_lines(acct.personal(person_id), date_from=date_from, date_to=date_to,
+                                           limit=STATEMENT_MAX_LINES)
+    balance, lines = opening, []
+    for row in rows:
+        balance += row.amount_fen
+        lines.append(StatementLine(row.id, row.kind, row.at, row.business_date, row.memo, row.amount_fen,
+                                   row.current_year_fen, balance, row.reverses_id, row.details))
+    return Statement(person_id, date_from, date_to, opening, balance, lines)
+
+
+# --- holds (two-phase), for agency staff and the services that pay out -------------------
+
+
+def _hold_response(hold: Hold, entry: Entry | None = None) -> dict:
+    return {"hold_id": hold.id, "account_id": hold.account_id, "amount_fen": hold.amount_fen,
+            "captured_fen": hold.captured_fen, "status": str(hold.status), "purpose": hold.purpose,
+            "expires_at": hold.expires_at.isoformat(), "entry_id": entry.id if entry else hold.entry_id}
+
+
+def place_hold(ctx: Context, *, actor: Actor, person_id: str, amount_fen: int, idempotency_key: str,
+               purpose: str = "disbursement", timeout_seconds: int = 3600) -> dict:
+    """Reserve an amount of a person's account for a payment about to be made; it expires if left open."""
+    access.require(actor, *AGENCY_STAFF)
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise errors.AmountInvalid(amount_fen=amount_fen)
+    if not 0 < timeout_seconds <= 90 * 86400:
+        raise errors.RequestInvalid(summary="timeout_seconds must be between 1 and 7776000")
+    request = {"person_id": person_id, "amount_fen": amount_fen, "purpose": purpose, "timeout": timeout_seconds}
+    with ctx.uow() as uow:
+        person = _person(uow, person_id)
+        once = Once(uow, scope="hold", key=idempotency_key, request=request, now=ctx.now())
+        if once.earlier is not None:
+            return once.earlier
+        books = Books(uow, ctx.now())
+        books.open(acct.bank_clearing(person.region), AccountKind.BANK_CLEARING, person.region)
+        if not books.repo.accounts([acct.personal(person_id)]):
+            raise errors.BalanceInsufficient(amount_fen=amount_fen, available_fen=0, balance_fen=0)
+        hold = books.reserve(acct.personal(person_id), acct.bank_clearing(person.region), amount_fen,
+                             expires_at=ctx.now() + dt.timedelta(seconds=timeout_seconds), purpose=purpose)
+        ctx.audit(uow, actor, "hold.place", "hold", hold.id, person_id=person_id, amount_fen=amount_fen)
+        response = once.remember(_hold_response(hold))
+        uow.commit()
+        return response
+
+
+def capture_hold(ctx: Context, *, actor: Actor, hold_id: str, idempotency_key: str,
+                 amount_fen: int | None = None) -> dict:
+    """Take all or part of a hold into an entry; the rest becomes available again."""
+    access.require(actor, *AGENCY_STAFF)
+    if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
+        raise errors.AmountInvalid(amount_fen=amount_fen)
+    with ctx.uow() as uow:
+        once = Once(uow, scope="hold.capture", key=idempotency_key,
+                    request={"hold_id": hold_id, "amount_fen": amount_fen}, now=ctx.now())
+        if once.earlier is not None:
+            return once.earlier
+        books = Books(uow, ctx.now())
+        entry = books.capture(hold_id, amount_fen)
+        hold = books.repo.hold(hold_id)
+        ctx.audit(uow, actor, "hold.capture", "hold", hold_id, amount_fen=hold.captured_fen, entry_id=entry.id)
+        response = once.remember(_hold_response(hold, entry))
+        uow.commit()
+        return response
+
+
+def void_hold(ctx: Context, *, actor: Actor, hold_id: str) -> dict:
+    """Release a hold in full (voiding twice is harmless; a captured hold cannot be voided)."""
+    access.require(actor, *AGENCY_STAFF)
+    with ctx.uow() as uow:
+        books = Books(uow, ctx.now())
+        found = books.repo.hold(hold_id)
+        if found is not None and found.status == HoldStatus.VOIDED:
+            return _hold_response(found)
+        hold = books.void(hold_id)
+        ctx.audit(uow, actor, "hold.void", "hold", hold_id, status=str(hold.status))
+        uow.commit()
+        return _hold_response(hold)
+
+
+def expire_holds(ctx: Context) -> int:
+    """Release every hold whose time is up (the job; reads and writers also expire holds they meet)."""
+    released = 0
+    with ctx.uow() as uow:
+        books = Books(uow, ctx.now())
+        for account_id in books.repo.accounts_with_expired_holds(ctx.now()):
+            released += len(books.expire_holds(books.account(account_id)))
+        uow.commit()
+    return released
+
+
+# --- corrections and the turn of the year ----------------------------------------------
+
+
+def reverse_entry(ctx: Context, *, actor: Actor, entry_id: str, reason: str) -> Entry:
+    """Correct a mistaken entry by posting its exact opposite (postings are never edited)."""
+    access.require(actor, Role.ADMIN)
+    if not (reason or "").strip():
+        raise errors.RequestInvalid(summary="a reversal needs a reason")
+    with ctx.uow() as uow:
+        uow.conflict_means(errors.EntryAlreadyReversed(entry_id=entry_id))
+        books = Books(uow, ctx.now())
+        entry = books.reverse(entry_id, memo=reason.strip()[:200])
+        ctx.audit(uow, actor, "entry.reverse", "entry", entry_id, reversal_id=entry.id, reason=reason.strip())
+        uow.commit()
+        return entry
+
+
+def year_end(ctx: Context, *, year: int, batch: int = 500) -> int:
+    """Move each account's current-year part (当年) to carried over (历年); re-running moves nothing twice."""
+    if ctx.today() <= dt.date(year, 12, 31):
+        raise errors.YearEndNotDue(year=year)
+    moved, after = 0, ""
+    while True:
+        with ctx.uow() as uow:
+            books = Books(uow, ctx.now())
+            ids = books.repo.personal_accounts_with_current_year(after_id=after, limit=batch)
+            if not ids:
+                return moved
+            for account_id in ids:
+                moved += _carry_over(uow, books, account_id, year, ctx.now())
+            after = ids[-1]
+            uow.commit()
+
+
+def _carry_over(uow: UnitOfWork, books: Books, account_id: str, year: int, now: dt.datetime) -> int:
+    once = Once(uow, scope="year_end", key=f"{year}:{account_id}", request={"year": year}, now=now)
+    if once.earlier is not None:
+        return 0
+    account: Account = books.account(account_id)
+    # Only this year's money moves: credits of the new year that arrived before the job stay current.
+    amount = max(0, account.current_year_fen - books.repo.current_credits_after(account_id, dt.date(year, 12, 31)))
+    if amount:
+        books.post(EntryKind.YEAR_END, [Posting(account_id, -amount, Bucket.CURRENT_YEAR),
+                                        Posting(account_id, amount, Bucket.CARRIED_OVER)],
+                   memo=f"{year} 年度结转", details={"year": year})
+    once.remember({"moved_fen": amount})
+    return 1 if amount else 0

@@ -1,0 +1,188 @@
+"""Books: the ledger writer of one unit of work. Every movement of money goes through here.
+
+It locks the guarded accounts an entry touches (in id order), applies the pure ledger rules,
+chains the entry onto its anchor account and writes postings, entry and balance rows in the
+same transaction as the use case that asked for them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+
+import sqlalchemy as sa
+
+from yibao.domain import errors
+from yibao.domain.clock import local_date
+from yibao.domain.ids import new_id
+from yibao.ledger import chain
+from yibao.ledger import entries as ledger
+from yibao.ledger.accounts import Account, AccountKind, is_guarded, new_account
+from yibao.ledger.entries import Entry, EntryKind, Posting
+from yibao.ledger.holds import Hold, HoldStatus
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.uow import UnitOfWork
+
+
+class Books:
+    def __init__(self, uow: UnitOfWork, now: dt.datetime) -> None:
+        self.repo = LedgerRepository(uow.session)
+        self.now = now
+        self._accounts: dict[str, Account] = {}  # loaded in this unit of work (guarded ones locked)
+        self._dirty: dict[str, Account] = {}
+        self._anchors: set[str] = set()
+        # Balance rows changed here are written just before the unit of work commits.
+        sa.event.listen(uow.session, "before_commit", lambda _session: self.flush())
+
+    # --- accounts -------------------------------------------------------------
+
+    def open(self, account_id: str, kind: AccountKind, region: str, **owner) -> None:
+        self.repo.open_accounts([new_account(account_id, kind, region, self.now, **owner)])
+
+    def lock(self, account_ids: Iterable[str]) -> dict[str, Account]:
+        """Load the accounts, locking the guarded ones; all in one sorted batch so writers never deadlock."""
+        wanted = set(account_ids) - self._accounts.keys()
+        guarded = {a for a in wanted if is_guarded(a)}
+        self._accounts.update(self.repo.accounts(guarded, lock=True))
+        self._accounts.update(self.repo.accounts(wanted - guarded))
+        missing = wanted - self._accounts.keys()
+        if missing:
+            raise ledger.LedgerInvariantBroken(f"accounts not opened: {sorted(missing)}")
+        return self._accounts
+
+    def account(self, account_id: str) -> Account:
+        return self.lock([account_id])[account_id]
+
+    # --- entries --------------------------------------------------------------
+
+    def post(self, kind: EntryKind, postings: list[Posting], *, memo: str = "", details: dict | None = None,
+             reverses_id: str | None = None) -> Entry:
+        accounts = self.lock(p.account_id for p in postings)
+        ledger.check_balanced(postings, {a: accounts[a].unit for a in {p.account_id for p in postings}})
+        touched = sorted({p.account_id for p in postings})
+        for account_id in touched:
+            if accounts[account_id].guarded:
+                ledger.apply(accounts[account_id], postings)
+                self._dirty[account_id] = accounts[account_id]
+        anchor_id = next((a for a in touched if accounts[a].guarded), touched[0])
+        if anchor_id not in self._anchors and not accounts[anchor_id].guarded:
+            # An unguarded account is locked only when it anchors an entry, to extend its chain.
+            accounts[anchor_id] = self.repo.accounts([anchor_id], lock=True)[anchor_id]
+        self._anchors.add(anchor_id)
+        anchor = accounts[anchor_id]
+        entry = Entry(id=new_id("ent"), kind=kind, at=self.now, business_date=local_date(self.now),
+                      postings=postings, memo=memo, details=details or {}, reverses_id=reverses_id,
+                      anchor_account_id=anchor_id, anchor_seq=anchor.chain_length + 1, prev_hash=anchor.chain_head)
+        entry.hash = chain.link(entry.prev_hash, entry_chain_content(entry))
+        anchor.chain_head, anchor.chain_length = entry.hash, entry.anchor_seq
+        self._dirty[anchor_id] = anchor
+        self.repo.write_entry(entry)
+        return entry
+
+    def reverse(self, entry_id: str, *, memo: str = "") -> Entry:
+        original = self.repo.entry(entry_id)
+        if original is None:
+            raise errors.EntryNotFound(entry_id=entry_id)
+        if original.kind == EntryKind.REVERSAL:
+            raise errors.EntryNotReversible(entry_id=entry_id)
+        if self.repo.reversal_of(entry_id):
+            raise errors.EntryAlreadyReversed(entry_id=entry_id)
+        return self.post(EntryKind.REVERSAL, self._reversal_legs(original.postings),
+                         memo=memo or f"reversal of {entry_id}", details={"reverses_kind": original.kind},
+                         reverses_id=entry_id)
+
+    def _reversal_legs(self, postings: list[Posting]) -> list[Posting]:
+        """The original negated; money a reversal takes out of a personal account comes from wherever it
+        now is (this year's part first), since a year end may have moved it since."""
+        legs = ledger.reversal_postings(postings)
+        accounts = self.lock(p.account_id for p in legs)
+        out: list[Posting] = []
+        for account_id in dict.fromkeys(p.account_id for p in legs):
+            mine = [p for p in legs if p.account_id == account_id]
+            net = sum(p.amount_fen for p in mine)
+            if accounts[account_id].kind == AccountKind.PERSONAL and net < 0:
+                out += ledger.debit_personal(accounts[account_id], -net)
+            else:
+                out += mine
+        return out
+
+    # --- holds ----------------------------------------------------------------
+
+    def expire_holds(self, account: Account) -> list[Hold]:
+        """Release the holds of a locked account whose time is up."""
+        expired = self.repo.expired_holds(account.id, self.now)
+        for hold in expired:
+            hold.close("expire", self.now)
+            ledger.release(account, hold.amount_fen)
+            self.repo.save_hold(hold)
+        if expired:
+            self._dirty[account.id] = account
+        return expired
+
+    def reserve(self, account_id: str, counter_account_id: str, amount_fen: int, *, expires_at: dt.datetime,
+                purpose: str) -> Hold:
+        account = self.account(account_id)
+        self.expire_holds(account)
+        ledger.reserve(account, amount_fen)
+        self._dirty[account.id] = account
+        hold = Hold(id=new_id("hld"), account_id=account_id, counter_account_id=counter_account_id,
+                    amount_fen=amount_fen, status=HoldStatus.PENDING, created_at=self.now, expires_at=expires_at,
+                    purpose=purpose)
+        self.repo.add_hold(hold)
+        return hold
+
+    def _locked_hold(self, hold_id: str) -> tuple[Hold, Account]:
+        found = self.repo.hold(hold_id)
+        if found is None:
+            raise errors.HoldNotFound(hold_id=hold_id)
+        account = self.account(found.account_id)  # account lock first, then the hold: the one order
+        self.expire_holds(account)
+        return self.repo.hold(hold_id, lock=True), account
+
+    def capture(self, hold_id: str, amount_fen: int | None = None, *, memo: str = "",
+                debit: Callable[[Account, int], list[Posting]] | None = None) -> Entry:
+        """Take all or part of a held amount; what is not taken becomes available again."""
+        hold, account = self._locked_hold(hold_id)
+        amount = hold.amount_fen if amount_fen is None else amount_fen
+        if hold.status == HoldStatus.EXPIRED:
+            raise errors.HoldExpired(hold_id=hold.id, expires_at=hold.expires_at.isoformat())
+        hold.ensure_capturable(amount, self.now)
+        ledger.release(account, hold.amount_fen)
+        legs = (debit or _debit)(account, amount)
+        entry = self.post(EntryKind.HOLD_CAPTURE, [*legs, Posting(hold.counter_account_id, amount)],
+                          memo=memo or hold.purpose, details={"hold_id": hold.id})
+        hold.close("capture", self.now)
+        hold.captured_fen, hold.entry_id = amount, entry.id
+        self.repo.save_hold(hold)
+        return entry
+
+    def void(self, hold_id: str) -> Hold:
+        hold, account = self._locked_hold(hold_id)
+        if hold.status == HoldStatus.EXPIRED:
+            return hold  # its time ran out first: the amount is already free
+        hold.close("void", self.now)
+        ledger.release(account, hold.amount_fen)
+        self._dirty[account.id] = account
+        self.repo.save_hold(hold)
+        return hold
+
+    # --- end of the unit of work ----------------------------------------------
+
+    def flush(self) -> None:
+        """Write the balance rows changed in this unit of work; call before commit."""
+        self.repo.save_accounts(self._dirty.values())
+        self._dirty.clear()
+
+
+def _debit(account: Account, amount_fen: int) -> list[Posting]:
+    if account.kind == AccountKind.PERSONAL:
+        return ledger.debit_personal(account, amount_fen)
+    return [Posting(account.id, -amount_fen)]
+
+
+def entry_chain_content(entry: Entry) -> dict:
+    return chain.entry_content(
+        id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date, memo=entry.memo,
+        details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
+        anchor_seq=entry.anchor_seq,
+        postings=[(p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None) for p in entry.postings])

@@ -1,0 +1,115 @@
+"""Contributions (缴费, R3): each month's payment credits the personal account by the region's rule (划入)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+from yibao.domain import errors
+from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
+from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import AccountKind, Bucket
+from yibao.ledger.entries import EntryKind, Posting
+from yibao.services import access
+from yibao.services.books import Books
+from yibao.services.context import Context
+from yibao.services.idempotency import Once
+from yibao.store.uow import UnitOfWork
+
+_PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+MAX_BASE_FEN = 10**10  # ¥100,000,000 a month: anything above is a typing error, not a salary
+
+
+def parse_period(period: str) -> dt.date:
+    match = _PERIOD.fullmatch(period or "")
+    if not match:
+        raise errors.ContributionInvalid(reason_zh=f"缴费月份应为 YYYY-MM：{period!r}",
+                                         reason_en=f"period must be YYYY-MM: {period!r}")
+    return dt.date(int(match[1]), int(match[2]), 1)
+
+
+def _month_end(first: dt.date) -> dt.date:
+    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def check_base(base_fen) -> int:
+    if type(base_fen) is not int or not 0 < base_fen <= MAX_BASE_FEN:
+        raise errors.ContributionInvalid(reason_zh=f"缴费基数须为正整数（分），不超过 {MAX_BASE_FEN}：{base_fen!r}",
+                                         reason_en=f"base_fen must be a positive whole number of fen "
+                                                   f"up to {MAX_BASE_FEN}: {base_fen!r}")
+    return base_fen
+
+
+def _enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id: str | None) -> Enrollment | None:
+    last = _month_end(first)
+    for e in uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id, status=EnrollmentStatus.ACTIVE):
+        covers = e.start_date <= last and (e.end_date is None or e.end_date >= first)
+        if covers and (employer_id is None or e.employer_id == employer_id):
+            return e
+    return None
+
+
+def _ensure_may_pay(uow: UnitOfWork, actor: Actor, person_id: str, enrollment: Enrollment | None,
+                    employer_id: str | None) -> None:
+    if actor.role in AGENCY_STAFF:
+        return
+    if actor.role == Role.UNIT and employer_id and employer_id == actor.employer_id \
+            and access.employs(uow, actor.employer_id, person_id):
+        return
+    if access.is_owner(actor, person_id) and employer_id is None and (enrollment is None or enrollment.flexible):
+        return  # flexible employment pays for itself
+    raise errors.AccessForbidden()
+
+
+def credit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen: int,
+           employer_id: str | None = None) -> dict:
+    """Record one month's contribution and credit the personal account by the region's allocation rule."""
+    first = parse_period(period)
+    check_base(base_fen)
+    request = {"person_id": person_id, "period": period, "base_fen": base_fen, "employer_id": employer_id}
+    with ctx.uow() as uow:
+        person = uow.get(Person, person_id)
+        if person is None:
+            raise errors.PersonNotFound()
+        enrollment = _enrollment_for(uow, person_id, first, employer_id)
+        _ensure_may_pay(uow, actor, person_id, enrollment, employer_id)
+        if first > ctx.today().replace(day=1):
+            raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
+                                             reason_en=f"a future month cannot be paid yet: {period}")
+        if enrollment is None:
+            raise errors.ContributionNotEnrolled(period=period)
+        # One contribution per person, month and payer: the natural key makes a re-sent row harmless.
+        once = Once(uow, scope="contribution", key=f"{person_id}:{period}:{employer_id or 'self'}",
+                    request=request, now=ctx.now())
+        if once.earlier is not None:
+            return once.earlier
+        if ctx.policy is None:
+            raise errors.PolicyRuleMissing(region=person.region, date=first.isoformat(),
+                                           rule="contribution.personal_account_allocation")
+        allocation = ctx.policy.personal_account_allocation(
+            region=person.region, scheme=enrollment.scheme, flexible=enrollment.flexible,
+            birth_date=person.birth_date, period=first, base_fen=base_fen)
+        books = Books(uow, ctx.now())
+        entry_id = None
+        if allocation.amount_fen > 0:
+            account_id = acct.personal(person_id)
+            books.open(account_id, AccountKind.PERSONAL, person.region, person_id=person_id)
+            books.open(acct.contribution_clearing(person.region), AccountKind.CONTRIBUTION_CLEARING, person.region)
+            entry = books.post(EntryKind.CONTRIBUTION, [
+                Posting(account_id, allocation.amount_fen, Bucket.CURRENT_YEAR),
+                Posting(acct.contribution_clearing(person.region), -allocation.amount_fen),
+            ], memo=f"{period} 缴费划入", details={"period": period, "base_fen": base_fen,
+                                                 "employer_id": employer_id, "rule": allocation.rule.as_dict()})
+            entry_id = entry.id
+        account = books.repo.accounts([acct.personal(person_id)]).get(acct.personal(person_id))
+        balance = books.account(account.id).posted_fen if account else 0
+        response = once.remember({
+            "contribution_id": entry_id, "person_id": person_id, "period": period, "base_fen": base_fen,
+            "employer_id": employer_id, "credited_fen": allocation.amount_fen, "balance_fen": balance,
+            "rule": allocation.rule.as_dict(), "explanation_zh": allocation.explanation_zh,
+            "explanation_en": allocation.explanation_en,
+        })
+        uow.commit()
+        return response
+

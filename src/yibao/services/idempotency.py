@@ -1,0 +1,38 @@
+"""Money moves once: a request that moves money carries a key; a retry gets the first answer back.
+
+The key is claimed in the same transaction as the money it guards, so a request that fails
+leaves no key behind and may be retried, and two concurrent requests with one key move money once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from yibao.domain import errors
+from yibao.ledger.chain import canonical
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.uow import UnitOfWork
+
+
+def request_hash(request: dict) -> str:
+    return hashlib.sha256(canonical(request)).hexdigest()
+
+
+class Once:
+    """Claim a key for a request; `earlier` is the first answer when this is a retry."""
+
+    def __init__(self, uow: UnitOfWork, *, scope: str, key: str, request: dict, now) -> None:
+        if not key or len(key) > 128:
+            raise errors.RequestInvalid(summary="idempotency_key: 1 to 128 characters")
+        self.repo = LedgerRepository(uow.session)
+        self.scope, self.key = scope, key
+        self.earlier: dict | None = None
+        if not self.repo.claim_key(scope, key, request_hash(request), now):
+            row = self.repo.key_row(scope, key)
+            if row.request_hash != request_hash(request):
+                raise errors.IdempotencyConflict(key=key)
+            self.earlier = row.response
+
+    def remember(self, response: dict) -> dict:
+        self.repo.store_response(self.scope, self.key, response)
+        return response

@@ -1,0 +1,200 @@
+"""SQL for the ledger: accounts and their locks, entries with postings, holds, idempotency keys.
+
+Core statements rather than ORM objects: the ledger writes many small rows on the hottest path,
+and the order of its statements (postings before their entry, locks in account-id order) matters.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from yibao.ledger.accounts import Account
+from yibao.ledger.entries import Entry, Posting
+from yibao.ledger.holds import Hold
+from yibao.store.tables import holds, idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
+
+_ACCOUNT_FIELDS = ("id", "kind", "region", "unit", "created_at", "person_id", "institution_code",
+                   "posted_fen", "pending_fen", "current_year_fen", "chain_head", "chain_length")
+
+
+def _account(row) -> Account:
+    return Account(**{name: getattr(row, name) for name in _ACCOUNT_FIELDS})
+
+
+def _hold(row) -> Hold:
+    return Hold(**row._asdict())
+
+
+class LedgerRepository:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.dialect = session.get_bind().dialect.name
+
+    def _insert(self, table):
+        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+
+    # --- accounts -------------------------------------------------------------
+
+    def open_accounts(self, accounts: Iterable[Account]) -> None:
+        """Create the accounts that do not exist yet; existing ones are left as they are."""
+        rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in accounts]
+        if rows:
+            self.session.execute(self._insert(ledger_accounts).on_conflict_do_nothing(), rows)
+
+    def accounts(self, ids: Iterable[str], *, lock: bool = False) -> dict[str, Account]:
+        """Load accounts; with lock, take their row locks in id order (the one order every writer uses)."""
+        ids = sorted(set(ids))
+        if not ids:
+            return {}
+        query = sa.select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
+        if lock:
+            query = query.with_for_update()
+        return {row.id: _account(row) for row in self.session.execute(query)}
+
+    def save_accounts(self, accounts: Iterable[Account]) -> None:
+        rows = [{"key": a.id, "posted_fen": a.posted_fen, "pending_fen": a.pending_fen,
+                 "current_year_fen": a.current_year_fen, "chain_head": a.chain_head,
+                 "chain_length": a.chain_length} for a in accounts]
+        if rows:
+            t = ledger_accounts
+            self.session.execute(
+                t.update().where(t.c.id == sa.bindparam("key")).values(
+                    posted_fen=sa.bindparam("posted_fen"), pending_fen=sa.bindparam("pending_fen"),
+                    current_year_fen=sa.bindparam("current_year_fen"), chain_head=sa.bindparam("chain_head"),
+                    chain_length=sa.bindparam("chain_length")),
+                rows, execution_options={"synchronize_session": False})
+
+    def personal_accounts_with_current_year(self, *, after_id: str = "", limit: int = 1000) -> list[str]:
+        t = ledger_accounts
+        return list(self.session.scalars(
+            sa.select(t.c.id).where(t.c.kind == "personal", t.c.current_year_fen > 0, t.c.id > after_id)
+            .order_by(t.c.id).limit(limit)))
+
+    def all_accounts(self) -> list[Account]:
+        return [_account(r) for r in self.session.execute(sa.select(ledger_accounts).order_by(ledger_accounts.c.id))]
+
+    # --- entries --------------------------------------------------------------
+
+    def write_entry(self, entry: Entry) -> None:
+        """Postings first, then the entry row, whose insertion the database checks sums to zero."""
+        self.session.execute(ledger_postings.insert(), [
+            {"entry_id": entry.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
+             "bucket": p.bucket.value if p.bucket else None} for p in entry.postings])
+        self.session.execute(ledger_entries.insert().values(
+            id=entry.id, kind=entry.kind, at=entry.at, business_date=entry.business_date, memo=entry.memo,
+            details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
+            anchor_seq=entry.anchor_seq, prev_hash=entry.prev_hash, hash=entry.hash))
+
+    def entry(self, entry_id: str) -> Entry | None:
+        row = self.session.execute(sa.select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()
+        if row is None:
+            return None
+        return Entry(**{k: v for k, v in row._asdict().items()}, postings=self.postings_of(entry_id))
+
+    def postings_of(self, entry_id: str) -> list[Posting]:
+        p = ledger_postings
+        rows = self.session.execute(
+            sa.select(p.c.account_id, p.c.amount_fen, p.c.bucket).where(p.c.entry_id == entry_id).order_by(p.c.id))
+        return [Posting(r.account_id, r.amount_fen, r.bucket) for r in rows]
+
+    def reversal_of(self, entry_id: str) -> str | None:
+        e = ledger_entries
+        return self.session.scalar(sa.select(e.c.id).where(e.c.reverses_id == entry_id))
+
+    def account_lines(self, account_id: str, *, date_from: dt.date | None, date_to: dt.date | None,
+                      limit: int) -> tuple[int, list]:
+        """(balance before date_from, one line per entry touching the account in [date_from, date_to])."""
+        p, e = ledger_postings, ledger_entries
+        joined = p.join(e, e.c.id == p.c.entry_id)
+        opening = 0
+        if date_from is not None:
+            opening = self.session.scalar(
+                sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0)).select_from(joined)
+                .where(p.c.account_id == account_id, e.c.business_date < date_from)) or 0
+        current = sa.func.sum(sa.case((p.c.bucket == "current", p.c.amount_fen), else_=0))
+        query = (
+            sa.select(e.c.id, e.c.kind, e.c.at, e.c.business_date, e.c.memo, e.c.details, e.c.reverses_id,
+                      sa.func.sum(p.c.amount_fen).label("amount_fen"), current.label("current_year_fen"),
+                      sa.func.min(p.c.id).label("first_posting"))
+            .select_from(joined).where(p.c.account_id == account_id)
+            .group_by(e.c.id, e.c.kind, e.c.at, e.c.business_date, e.c.memo, e.c.details, e.c.reverses_id)
+            .order_by(sa.func.min(p.c.id)).limit(limit)
+        )
+        if self.dialect == "postgresql":  # JSON has no equality operator for GROUP BY there
+            query = query.group_by(None).group_by(e.c.id)
+        if date_from is not None:
+            query = query.where(e.c.business_date >= date_from)
+        if date_to is not None:
+            query = query.where(e.c.business_date <= date_to)
+        return opening, list(self.session.execute(query))
+
+    def current_credits_after(self, account_id: str, day: dt.date) -> int:
+        """Money credited to the current-year part after a day (it belongs to the next year)."""
+        p, e = ledger_postings, ledger_entries
+        return self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0)).select_from(p.join(e, e.c.id == p.c.entry_id))
+            .where(p.c.account_id == account_id, p.c.bucket == "current", p.c.amount_fen > 0,
+                   e.c.business_date > day)) or 0
+
+    def account_sum(self, account_id: str) -> int:
+        p = ledger_postings
+        return self.session.scalar(
+            sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0)).where(p.c.account_id == account_id)) or 0
+
+    # --- holds ----------------------------------------------------------------
+
+    def add_hold(self, hold: Hold) -> None:
+        self.session.execute(holds.insert().values(**{
+            k: getattr(hold, k) for k in ("id", "account_id", "counter_account_id", "amount_fen", "captured_fen",
+                                          "status", "purpose", "created_at", "expires_at", "closed_at",
+                                          "entry_id")}))
+
+    def hold(self, hold_id: str, *, lock: bool = False) -> Hold | None:
+        query = sa.select(holds).where(holds.c.id == hold_id)
+        if lock:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        return _hold(row) if row else None
+
+    def save_hold(self, hold: Hold) -> None:
+        self.session.execute(holds.update().where(holds.c.id == hold.id).values(
+            status=hold.status, captured_fen=hold.captured_fen, closed_at=hold.closed_at, entry_id=hold.entry_id))
+
+    def expired_holds(self, account_id: str, now: dt.datetime) -> list[Hold]:
+        rows = self.session.execute(sa.select(holds).where(
+            holds.c.account_id == account_id, holds.c.status == "pending", holds.c.expires_at <= now
+        ).order_by(holds.c.id))
+        return [_hold(r) for r in rows]
+
+    def accounts_with_expired_holds(self, now: dt.datetime) -> list[str]:
+        return list(self.session.scalars(sa.select(holds.c.account_id).where(
+            holds.c.status == "pending", holds.c.expires_at <= now).distinct().order_by(holds.c.account_id)))
+
+    def pending_holds(self, account_id: str) -> list[Hold]:
+        rows = self.session.execute(sa.select(holds).where(
+            holds.c.account_id == account_id, holds.c.status == "pending").order_by(holds.c.created_at))
+        return [_hold(r) for r in rows]
+
+    # --- idempotency ----------------------------------------------------------
+
+    def claim_key(self, scope: str, key: str, request_hash: str, now: dt.datetime) -> bool:
+        """True if this request now owns the key. A concurrent holder of the same key makes this wait
+        (PostgreSQL) or was serialised before it (SQLite); either way the first one to commit wins."""
+        result = self.session.execute(
+            self._insert(idempotency_keys).values(scope=scope, key=key, request_hash=request_hash, created_at=now)
+            .on_conflict_do_nothing())
+        return result.rowcount == 1
+
+    def key_row(self, scope: str, key: str):
+        t = idempotency_keys
+        return self.session.execute(sa.select(t.c.request_hash, t.c.response)
+                                    .where(t.c.scope == scope, t.c.key == key)).first()
+
+    def store_response(self, scope: str, key: str, response: dict) -> None:
+        t = idempotency_keys
+        self.session.execute(t.update().where(t.c.scope == scope, t.c.key == key).values(response=response))
