@@ -6,18 +6,16 @@ Errors print their Chinese and English message and exit with status 1.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from yibao.domain import errors
+from yibao.cli import account, audit, jobs
+from yibao.cli.common import ADMIN, context, err, out, reports_errors
 from yibao.domain.masking import mask_id_number, mask_phone
-from yibao.domain.users import Actor
 
 app = typer.Typer(help="yibao 医保个人账户平台", no_args_is_help=True, pretty_exceptions_enable=False)
 db_app = typer.Typer(help="Database schema / 数据库", no_args_is_help=True)
@@ -28,31 +26,9 @@ institutions_app = typer.Typer(help="Designated institutions / 定点机构", no
 agencies_app = typer.Typer(help="Agency directory / 经办机构", no_args_is_help=True)
 cards_app = typer.Typer(help="Cards / 医保卡", no_args_is_help=True)
 for sub, name in [(db_app, "db"), (users_app, "users"), (demo_app, "demo"), (persons_app, "persons"),
-                  (institutions_app, "institutions"), (agencies_app, "agencies"), (cards_app, "cards")]:
+                  (institutions_app, "institutions"), (agencies_app, "agencies"), (cards_app, "cards"),
+                  (account.app, "account"), (jobs.app, "jobs"), (audit.app, "audit")]:
     app.add_typer(sub, name=name)
-
-out = Console()
-err = Console(stderr=True)
-ADMIN = Actor.system("cli")
-
-
-def context():
-    from yibao.bootstrap import bootstrap
-
-    return bootstrap()
-
-
-def reports_errors(fn):
-    """Domain errors become a two-language message and exit status 1."""
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except errors.DomainError as exc:
-            err.print(f"[red]错误[/red] {exc.zh}\n[red]error[/red] {exc.en} [dim]({exc.code})[/dim]", highlight=False)
-            raise typer.Exit(1) from None
-    return wrapper
-
 
 @db_app.command("upgrade")
 @reports_errors

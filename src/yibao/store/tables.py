@@ -329,3 +329,18 @@ idempotency_keys = sa.Table(
     sa.Column("response", sa.JSON),
     sa.Column("created_at", TS, nullable=False),
 )
+
+# --- vouchers -------------------------------------------------------------------
+
+vouchers = sa.Table(
+    "vouchers",
+    metadata,
+    # The verification code printed on the document; GET /vouchers/{code} confirms it.
+    sa.Column("code", sa.String(24), primary_key=True),
+    sa.Column("kind", sa.String(24), nullable=False),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("subject", sa.JSON, nullable=False),  # what the document states (period, totals, ids)
+    sa.Column("sha256", sa.String(64), nullable=False),  # of the rendered document
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+)
