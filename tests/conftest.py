@@ -32,6 +32,8 @@ def pytest_generate_tests(metafunc):
         chosen = [b for b in metafunc.config.getoption("--db").split(",") if b]
         if IN_CI and set(chosen) != set(BACKENDS):
             raise pytest.UsageError("in CI every backend runs: do not narrow --db")
+        if metafunc.definition.get_closest_marker("postgresql_only"):
+            chosen = [b for b in chosen if b == "postgresql"]  # deselected, not skipped, without PostgreSQL
         metafunc.parametrize("backend", chosen, scope="session")
 
 
