@@ -22,6 +22,11 @@ _ACCOUNT_FIELDS = ("id", "kind", "region", "unit", "created_at", "person_id", "i
                    "posted_fen", "pending_fen", "current_year_fen", "chain_head", "chain_length")
 
 
+def total(amount) -> sa.ColumnElement[int]:
+    """SUM as a whole number of fen (PostgreSQL sums bigint as numeric), zero over no rows."""
+    return sa.cast(sa.func.coalesce(sa.func.sum(amount), 0), sa.BigInteger)
+
+
 def _account(row) -> Account:
     return Account(**{name: getattr(row, name) for name in _ACCOUNT_FIELDS})
 
@@ -114,12 +119,12 @@ class LedgerRepository:
         opening = 0
         if date_from is not None:
             opening = self.session.scalar(
-                sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0)).select_from(joined)
+                sa.select(total(p.c.amount_fen)).select_from(joined)
                 .where(p.c.account_id == account_id, e.c.business_date < date_from)) or 0
-        current = sa.func.sum(sa.case((p.c.bucket == "current", p.c.amount_fen), else_=0))
+        current = total(sa.case((p.c.bucket == "current", p.c.amount_fen), else_=0))
         query = (
             sa.select(e.c.id, e.c.kind, e.c.at, e.c.business_date, e.c.memo, e.c.details, e.c.reverses_id,
-                      sa.func.sum(p.c.amount_fen).label("amount_fen"), current.label("current_year_fen"),
+                      total(p.c.amount_fen).label("amount_fen"), current.label("current_year_fen"),
                       sa.func.min(p.c.id).label("first_posting"))
             .select_from(joined).where(p.c.account_id == account_id)
             .group_by(e.c.id, e.c.kind, e.c.at, e.c.business_date, e.c.memo, e.c.details, e.c.reverses_id)
@@ -137,14 +142,14 @@ class LedgerRepository:
         """Money credited to the current-year part after a day (it belongs to the next year)."""
         p, e = ledger_postings, ledger_entries
         return self.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0)).select_from(p.join(e, e.c.id == p.c.entry_id))
+            sa.select(total(p.c.amount_fen)).select_from(p.join(e, e.c.id == p.c.entry_id))
             .where(p.c.account_id == account_id, p.c.bucket == "current", p.c.amount_fen > 0,
                    e.c.business_date > day)) or 0
 
     def account_sum(self, account_id: str) -> int:
         p = ledger_postings
         return self.session.scalar(
-            sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0)).where(p.c.account_id == account_id)) or 0
+            sa.select(total(p.c.amount_fen)).where(p.c.account_id == account_id)) or 0
 
     # --- holds ----------------------------------------------------------------
 

@@ -1,0 +1,195 @@
+"""Contributions, account balances, statements, holds and reversals through the HTTP API (R3, R8, R9)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import sqlalchemy as sa
+
+from tests.support import API, assert_problem, bearer, build_world, count
+from yibao.domain.clock import SHANGHAI
+from yibao.services import enrolment
+from yibao.store.tables import idempotency_keys, ledger_entries, ledger_postings
+
+MARCH = dt.datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+def world(ctx, admin, client):
+    ctx.clock.set(MARCH)
+    return build_world(ctx, admin)
+
+
+def pay_in(client, world, period: str, base_fen: int, who: str = "unit-user"):
+    return client.post(f"{API}/contributions", headers=bearer(client, who),
+                       json={"person_id": world.person.id, "period": period, "base_fen": base_fen,
+                             "employer_id": world.employer_id})
+
+
+def account(client, world, who: str = "employee") -> dict:
+    r = client.get(f"{API}/accounts/{world.person.id}", headers=bearer(client, who))
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def postings_sum(ctx) -> int:
+    with ctx.engine.connect() as conn:
+        return conn.scalar(sa.select(sa.func.coalesce(sa.func.sum(ledger_postings.c.amount_fen), 0)))
+
+
+def test_a_contribution_credits_the_account_by_the_rule_and_says_which(client, world):
+    r = pay_in(client, world, "2026-01", 1_234_567)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["credited_fen"] == 24_691  # 2% of ¥12,345.67, rounded down to the fen
+    assert body["balance_fen"] == 24_691
+    assert body["rule"]["rule_id"] and body["rule"]["effective_from"] and body["rule"]["reference"]
+    assert body["explanation_zh"] and body["explanation_en"]
+    assert account(client, world) | {"holds": []} == {
+        "person_id": world.person.id, "region": "110000", "balance_fen": 24_691, "available_fen": 24_691,
+        "held_fen": 0, "current_year_fen": 24_691, "carried_over_fen": 0, "holds": []}
+
+
+def test_a_resent_contribution_credits_once_and_a_changed_one_is_refused(ctx, client, world):
+    first = pay_in(client, world, "2026-02", 800_000)
+    again = pay_in(client, world, "2026-02", 800_000)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert account(client, world)["balance_fen"] == 16_000
+    entries = count(ctx, ledger_entries)
+
+    changed = pay_in(client, world, "2026-02", 900_000)
+    body = assert_problem(changed, 409, "idempotency.conflict")
+    assert "2026-02" in body["key"]
+    assert count(ctx, ledger_entries) == entries and account(client, world)["balance_fen"] == 16_000
+
+
+@pytest.mark.parametrize("change, status, code", [
+    ({"base_fen": "800000"}, 422, "request.invalid"),  # money is a JSON integer of fen, never a string
+    ({"base_fen": 8000.5}, 422, "request.invalid"),
+    ({"base_fen": True}, 422, "request.invalid"),
+    ({"base_fen": -100}, 422, "request.invalid"),
+    ({"base_fen": 0}, 422, "request.invalid"),
+    ({"period": "2026-13"}, 422, "contribution.invalid"),
+    ({"period": "2026/01"}, 422, "contribution.invalid"),
+    ({"period": "2026-04"}, 422, "contribution.invalid"),  # a month still to come
+    ({"period": "2023-12"}, 422, "contribution.not_enrolled"),  # before the enrolment started
+    ({"person_id": "psn_0000000000000000"}, 404, "person.not_found"),
+    ({"tip": 1}, 422, "request.invalid"),
+])
+def test_bad_contributions_are_refused_and_write_nothing(ctx, client, world, change, status, code):
+    body = {"person_id": world.person.id, "period": "2026-01", "base_fen": 800_000,
+            "employer_id": world.employer_id} | change
+    before = (count(ctx, ledger_entries), count(ctx, idempotency_keys))
+    r = client.post(f"{API}/contributions", headers=bearer(client, "reviewer-user"), json=body)
+    assert_problem(r, status, code)
+    assert (count(ctx, ledger_entries), count(ctx, idempotency_keys)) == before
+
+
+def test_a_unit_pays_only_for_its_own_employees(ctx, admin, client, world):
+    r = client.post(f"{API}/contributions", headers=bearer(client, "unit-user"),
+                    json={"person_id": world.other.id, "period": "2026-01", "base_fen": 800_000,
+                          "employer_id": world.employer_id})
+    assert_problem(r, 403, "auth.forbidden")
+
+
+def test_a_flexible_worker_pays_for_themselves(ctx, admin, client, world):
+    enrolment.enroll(ctx, actor=admin, person_id=world.other.id, scheme="employee", flexible=True,
+                     start_date=dt.date(2025, 7, 1))
+    r = client.post(f"{API}/contributions", headers=bearer(client, "stranger"),
+                    json={"person_id": world.other.id, "period": "2026-03", "base_fen": 500_000})
+    assert r.status_code == 201, r.text
+    assert r.json()["credited_fen"] == 10_000
+
+
+def test_holds_keep_money_back_until_captured_voided_or_expired(ctx, client, world):
+    pay_in(client, world, "2026-01", 1_000_000)  # 20,000 fen
+    staff = bearer(client, "reviewer-user")
+    hold = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
+                       json={"amount_fen": 15_000, "idempotency_key": "batch-7-line-1", "timeout_seconds": 600})
+    assert hold.status_code == 201, hold.text
+    assert account(client, world) | {"holds": []} == account(client, world) | {
+        "balance_fen": 20_000, "held_fen": 15_000, "available_fen": 5_000, "holds": []}
+
+    too_much = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
+                           json={"amount_fen": 5_001, "idempotency_key": "batch-7-line-2"})
+    problem = assert_problem(too_much, 422, "balance.insufficient")
+    assert problem["available_fen"] == 5_000 and problem["amount_fen"] == 5_001
+
+    captured = client.post(f"{API}/holds/{hold.json()['hold_id']}/capture", headers=staff,
+                           json={"idempotency_key": "paid-1", "amount_fen": 12_000})
+    assert captured.status_code == 200 and captured.json()["status"] == "captured", captured.text
+    assert account(client, world)["balance_fen"] == 8_000 and account(client, world)["available_fen"] == 8_000
+    again = client.post(f"{API}/holds/{hold.json()['hold_id']}/capture", headers=staff,
+                        json={"idempotency_key": "paid-2"})
+    assert_problem(again, 409, "hold.wrong_state")
+
+    second = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
+                         json={"amount_fen": 8_000, "idempotency_key": "batch-8-line-1", "timeout_seconds": 60})
+    assert account(client, world)["available_fen"] == 0
+    ctx.clock.set(MARCH + dt.timedelta(minutes=5))  # past its timeout: the amount is free again
+    assert account(client, world)["available_fen"] == 8_000
+    late = client.post(f"{API}/holds/{second.json()['hold_id']}/capture", headers=staff,
+                       json={"idempotency_key": "paid-3"})
+    assert_problem(late, 409, "hold.expired")
+    assert account(client, world)["balance_fen"] == 8_000
+
+    third = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
+                        json={"amount_fen": 3_000, "idempotency_key": "batch-9-line-1"})
+    voided = client.post(f"{API}/holds/{third.json()['hold_id']}/void", headers=staff)
+    assert voided.status_code == 200 and voided.json()["status"] == "voided"
+    assert account(client, world)["available_fen"] == 8_000
+    assert postings_sum(ctx) == 0
+
+
+def test_the_statement_shows_each_entry_with_the_balance_after_it(ctx, client, world):
+    for period in ("2026-01", "2026-02"):
+        pay_in(client, world, period, 1_000_000)
+    ctx.clock.set(MARCH + dt.timedelta(days=2))
+    pay_in(client, world, "2026-03", 500_000)
+    r = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [(e["kind"], e["amount_fen"], e["balance_after_fen"]) for e in body["entries"]] == [
+        ("contribution", 20_000, 20_000), ("contribution", 20_000, 40_000), ("contribution", 10_000, 50_000)]
+    assert body["opening_balance_fen"] == 0 and body["closing_balance_fen"] == 50_000
+
+    later = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"),
+                       params={"from": "2026-03-11"}).json()
+    assert later["opening_balance_fen"] == 40_000 and len(later["entries"]) == 1
+    assert later["entries"][0]["balance_after_fen"] == 50_000
+
+    bad = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"),
+                     params={"from": "2026-03-31", "to": "2026-03-01"})
+    assert_problem(bad, 422, "request.invalid")
+    stranger = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "stranger"))
+    assert_problem(stranger, 403, "auth.forbidden")
+
+
+def test_a_reversal_corrects_an_entry_once(ctx, client, world):
+    credited = pay_in(client, world, "2026-01", 1_000_000).json()
+    pay_in(client, world, "2026-02", 1_000_000)
+    admin = bearer(client, "admin-user")
+    r = client.post(f"{API}/entries/{credited['contribution_id']}/reverse", headers=admin,
+                    json={"reason": "缴费基数录错"})
+    assert r.status_code == 201, r.text
+    assert r.json()["reverses_id"] == credited["contribution_id"]
+    assert sum(p["amount_fen"] for p in r.json()["postings"]) == 0
+    assert account(client, world)["balance_fen"] == 20_000
+    again = client.post(f"{API}/entries/{credited['contribution_id']}/reverse", headers=admin,
+                        json={"reason": "再次冲正"})
+    assert_problem(again, 409, "entry.already_reversed")
+    reversal = client.post(f"{API}/entries/{r.json()['entry_id']}/reverse", headers=admin, json={"reason": "x"})
+    assert_problem(reversal, 409, "entry.not_reversible")
+    assert_problem(client.post(f"{API}/entries/ent_0000000000000000/reverse", headers=admin,
+                               json={"reason": "x"}), 404, "entry.not_found")
+    statement = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee")).json()
+    assert [e["kind"] for e in statement["entries"]] == ["contribution", "contribution", "reversal"]
+    assert statement["closing_balance_fen"] == 20_000
+
+
+def test_an_account_with_nothing_credited_reads_as_zero(client, world):
+    r = client.get(f"{API}/accounts/{world.other.id}", headers=bearer(client, "stranger"))
+    assert r.status_code == 200 and r.json()["balance_fen"] == 0
+    assert_problem(client.get(f"{API}/accounts/psn_0000000000000000", headers=bearer(client, "admin-user")),
+                   404, "person.not_found")
