@@ -125,3 +125,19 @@ def test_a_payment_larger_than_the_balance_changes_nothing(ctx, admin, world):
         pay(ctx, world.person.id, world.institution_code, 2_001)
     assert refused.value.facts["available_fen"] == 2_000
     assert balances(ctx) == before
+
+
+def test_a_mistaken_payment_is_reversed_back_into_the_parts_it_came_from(ctx, admin, world):
+    person = world.person.id
+    ctx.clock.set(at(2026, 11, 20))
+    contributions.credit(ctx, actor=admin, person_id=person, period="2026-11", base_fen=1_000_000,
+                         employer_id=world.employer_id)  # 20,000 this year
+    ctx.clock.set(at(2027, 1, 3))
+    accounts.year_end(ctx, year=2026)  # all of it carried over
+    contributions.credit(ctx, actor=admin, person_id=person, period="2027-01", base_fen=250_000,
+                         employer_id=world.employer_id)  # 5,000 this year
+    paid = pay(ctx, person, world.institution_code, 8_000)  # 5,000 this year's, 3,000 carried over
+    accounts.reverse_entry(ctx, actor=admin, entry_id=paid, reason="重复扣费")
+    view = accounts.get_account(ctx, actor=admin, person_id=person)
+    assert (view.balance_fen, view.current_year_fen, view.carried_over_fen) == (25_000, 5_000, 20_000)
+    assert sum(balances(ctx).values()) == 0

@@ -387,8 +387,8 @@ class EntryAlreadyReversed(Conflict):
 
 class EntryNotReversible(Conflict):
     code = "entry.not_reversible"
-    message_zh = "冲正记录不能再冲正：{entry_id}"
-    message_en = "A reversal cannot itself be reversed: {entry_id}"
+    message_zh = "该类账务不能冲正（冲正记录、年度结转）：{entry_id}"
+    message_en = "This kind of entry cannot be reversed (a reversal, a year end): {entry_id}"
 
 
 class HoldNotFound(NotFound):

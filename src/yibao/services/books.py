@@ -23,6 +23,9 @@ from yibao.ledger.holds import Hold, HoldStatus
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.uow import UnitOfWork
 
+# A reversal corrects a mistake; a year end is no mistake, and a reversal is undone by nothing.
+NOT_REVERSIBLE = frozenset({EntryKind.REVERSAL, EntryKind.YEAR_END})
+
 
 class Books:
     def __init__(self, uow: UnitOfWork, now: dt.datetime) -> None:
@@ -62,8 +65,7 @@ class Books:
         touched = sorted({p.account_id for p in postings})
         for account_id in touched:
             if accounts[account_id].guarded:
-                ledger.apply(accounts[account_id], postings)
-                self._dirty[account_id] = accounts[account_id]
+                self._apply(accounts[account_id], postings)
         anchor_id = next((a for a in touched if accounts[a].guarded), touched[0])
         if anchor_id not in self._anchors and not accounts[anchor_id].guarded:
             # An unguarded account is locked only when it anchors an entry, to extend its chain.
@@ -79,11 +81,21 @@ class Books:
         self.repo.write_entry(entry)
         return entry
 
+    def _apply(self, account: Account, postings: list[Posting]) -> None:
+        try:
+            ledger.apply(account, postings)
+        except (errors.BalanceInsufficient, errors.QuotaExhausted):
+            # Holds past their time still count until released; release them and look again.
+            if not self.expire_holds(account):
+                raise
+            ledger.apply(account, postings)
+        self._dirty[account.id] = account
+
     def reverse(self, entry_id: str, *, memo: str = "") -> Entry:
         original = self.repo.entry(entry_id)
         if original is None:
             raise errors.EntryNotFound(entry_id=entry_id)
-        if original.kind == EntryKind.REVERSAL:
+        if original.kind in NOT_REVERSIBLE:
             raise errors.EntryNotReversible(entry_id=entry_id)
         if self.repo.reversal_of(entry_id):
             raise errors.EntryAlreadyReversed(entry_id=entry_id)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from yibao.ledger.accounts import Account
+from yibao.ledger.accounts import Account, Bucket
 from yibao.ledger.entries import Entry, Posting
 from yibao.ledger.holds import Hold
 from yibao.store.tables import holds, idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
@@ -89,7 +89,7 @@ class LedgerRepository:
         """Postings first, then the entry row, whose insertion the database checks sums to zero."""
         self.session.execute(ledger_postings.insert(), [
             {"entry_id": entry.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
-             "bucket": p.bucket.value if p.bucket else None} for p in entry.postings])
+             "bucket": str(p.bucket) if p.bucket else None} for p in entry.postings])
         self.session.execute(ledger_entries.insert().values(
             id=entry.id, kind=entry.kind, at=entry.at, business_date=entry.business_date, memo=entry.memo,
             details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
@@ -105,7 +105,7 @@ class LedgerRepository:
         p = ledger_postings
         rows = self.session.execute(
             sa.select(p.c.account_id, p.c.amount_fen, p.c.bucket).where(p.c.entry_id == entry_id).order_by(p.c.id))
-        return [Posting(r.account_id, r.amount_fen, r.bucket) for r in rows]
+        return [Posting(r.account_id, r.amount_fen, Bucket(r.bucket) if r.bucket else None) for r in rows]
 
     def reversal_of(self, entry_id: str) -> str | None:
         e = ledger_entries
