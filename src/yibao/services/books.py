@@ -185,6 +185,12 @@ class Books:
         self.repo.save_accounts(self._dirty.values())
         self._dirty.clear()
 
+    def discard(self) -> None:
+        """Forget what this writer holds after its savepoint was rolled back (nothing of it is written)."""
+        self._accounts.clear()
+        self._dirty.clear()
+        self._anchors.clear()
+
 
 def _debit(account: Account, amount_fen: int) -> list[Posting]:
     if account.kind == AccountKind.PERSONAL:

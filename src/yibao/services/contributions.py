@@ -67,49 +67,54 @@ def credit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen:
     """Record one month's contribution and credit the personal account by the region's allocation rule."""
     first = parse_period(period)
     check_base(base_fen)
-    request = {"person_id": person_id, "period": period, "base_fen": base_fen, "employer_id": employer_id}
     with ctx.uow() as uow:
         person = uow.get(Person, person_id)
         if person is None:
             raise errors.PersonNotFound()
-        enrollment = _enrollment_for(uow, person_id, first, employer_id)
-        _ensure_may_pay(uow, actor, person_id, enrollment, employer_id)
-        if first > ctx.today().replace(day=1):
-            raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
-                                             reason_en=f"a future month cannot be paid yet: {period}")
-        if enrollment is None:
-            raise errors.ContributionNotEnrolled(period=period)
-        # One contribution per person, month and payer: the natural key makes a re-sent row harmless.
-        once = Once(uow, scope="contribution", key=f"{person_id}:{period}:{employer_id or 'self'}",
-                    request=request, now=ctx.now())
-        if once.earlier is not None:
-            return once.earlier
-        if ctx.policy is None:
-            raise errors.PolicyRuleMissing(region=person.region, date=first.isoformat(),
-                                           rule="contribution.personal_account_allocation")
-        allocation = ctx.policy.personal_account_allocation(
-            region=person.region, scheme=enrollment.scheme, flexible=enrollment.flexible,
-            birth_date=person.birth_date, period=first, base_fen=base_fen)
-        books = Books(uow, ctx.now())
-        entry_id = None
-        if allocation.amount_fen > 0:
-            account_id = acct.personal(person_id)
-            books.open(account_id, AccountKind.PERSONAL, person.region, person_id=person_id)
-            books.open(acct.contribution_clearing(person.region), AccountKind.CONTRIBUTION_CLEARING, person.region)
-            entry = books.post(EntryKind.CONTRIBUTION, [
-                Posting(account_id, allocation.amount_fen, Bucket.CURRENT_YEAR),
-                Posting(acct.contribution_clearing(person.region), -allocation.amount_fen),
-            ], memo=f"{period} 缴费划入", details={"period": period, "base_fen": base_fen,
-                                                 "employer_id": employer_id, "rule": allocation.rule.as_dict()})
-            entry_id = entry.id
-        account = books.repo.accounts([acct.personal(person_id)]).get(acct.personal(person_id))
-        balance = books.account(account.id).posted_fen if account else 0
-        response = once.remember({
-            "contribution_id": entry_id, "person_id": person_id, "period": period, "base_fen": base_fen,
-            "employer_id": employer_id, "credited_fen": allocation.amount_fen, "balance_fen": balance,
-            "rule": allocation.rule.as_dict(), "explanation_zh": allocation.explanation_zh,
-            "explanation_en": allocation.explanation_en,
-        })
+        response, _ = credit_in(ctx, uow, Books(uow, ctx.now()), actor=actor, person=person, period=period,
+                                first=first, base_fen=base_fen, employer_id=employer_id)
         uow.commit()
         return response
 
+
+def credit_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, person: Person, period: str,
+              first: dt.date, base_fen: int, employer_id: str | None) -> tuple[dict, bool]:
+    """Credit one contribution inside the caller's unit of work; (the answer, whether it was a repeat)."""
+    enrollment = _enrollment_for(uow, person.id, first, employer_id)
+    _ensure_may_pay(uow, actor, person.id, enrollment, employer_id)
+    if first > ctx.today().replace(day=1):
+        raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
+                                         reason_en=f"a future month cannot be paid yet: {period}")
+    if enrollment is None:
+        raise errors.ContributionNotEnrolled(period=period)
+    # One contribution per person, month and payer: the natural key makes a re-sent row harmless.
+    request = {"person_id": person.id, "period": period, "base_fen": base_fen, "employer_id": employer_id}
+    once = Once(uow, scope="contribution", key=f"{person.id}:{period}:{employer_id or 'self'}",
+                request=request, now=ctx.now())
+    if once.earlier is not None:
+        return once.earlier, True
+    if ctx.policy is None:
+        raise errors.PolicyRuleMissing(region=person.region, date=first.isoformat(),
+                                       rule="contribution.personal_account_allocation")
+    allocation = ctx.policy.personal_account_allocation(
+        region=person.region, scheme=enrollment.scheme, flexible=enrollment.flexible,
+        birth_date=person.birth_date, period=first, base_fen=base_fen)
+    account_id, clearing = acct.personal(person.id), acct.contribution_clearing(person.region)
+    entry_id, balance = None, 0
+    if allocation.amount_fen > 0:
+        books.open(account_id, AccountKind.PERSONAL, person.region, person_id=person.id)
+        books.open(clearing, AccountKind.CONTRIBUTION_CLEARING, person.region)
+        entry = books.post(EntryKind.CONTRIBUTION, [
+            Posting(account_id, allocation.amount_fen, Bucket.CURRENT_YEAR),
+            Posting(clearing, -allocation.amount_fen),
+        ], memo=f"{period} 缴费划入", details={"period": period, "base_fen": base_fen,
+                                             "employer_id": employer_id, "rule": allocation.rule.as_dict()})
+        entry_id, balance = entry.id, books.account(account_id).posted_fen
+    elif books.repo.accounts([account_id]):
+        balance = books.account(account_id).posted_fen
+    return once.remember({
+        "contribution_id": entry_id, "person_id": person.id, "period": period, "base_fen": base_fen,
+        "employer_id": employer_id, "credited_fen": allocation.amount_fen, "balance_fen": balance,
+        "rule": allocation.rule.as_dict(), "explanation_zh": allocation.explanation_zh,
+        "explanation_en": allocation.explanation_en,
+    }), False

@@ -1,0 +1,1 @@
+"""Batch jobs: monthly crediting, the year end, bank files, reconciliation."""
