@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install postgresql lint clean
+.PHONY: run test install postgresql fonts lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) fonts
 
 run: install
 	$(BIN)/yibao db upgrade
@@ -33,6 +33,17 @@ postgresql:
 
 lint: install
 	$(BIN)/ruff check src tests
+
+# Printed statements and vouchers are Chinese PDFs: they need a CJK font and Pango for the renderer.
+fonts:
+	@if fc-list :lang=zh 2>/dev/null | grep -q . && ldconfig -p 2>/dev/null | grep -q libpangoft2 \
+	    && ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset; then \
+	  echo "CJK font and Pango present"; \
+	else \
+	  echo "installing a CJK font and Pango (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    fontconfig fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; \
+	fi
 
 test: install postgresql lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

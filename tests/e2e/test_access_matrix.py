@@ -48,7 +48,8 @@ OWNED_READERS = READ_ALL | {OWNER}  # credentials a person holds: not the unit
 OWNER_OR_STAFF = STAFF | {OWNER}
 
 # Routes that need no token (sign-in, self-registration, health); everything else is in ENDPOINTS.
-PUBLIC = {("POST", "/auth/token"), ("POST", "/register"), ("GET", "/health")}
+PUBLIC = {("POST", "/auth/token"), ("POST", "/register"), ("GET", "/health"),
+          ("GET", "/vouchers/{code}")}  # whoever holds a printed voucher may check it
 
 NEW_PIN = "472951"
 _fresh = itertools.count(1)
@@ -240,6 +241,7 @@ ENDPOINTS = [
     E("POST", "/contributions", STAFF | {UNIT}, _new_contributor),
     E("GET", "/accounts/{person_id}", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/entries", OWNED_READERS, _employee),
+    E("GET", "/accounts/{person_id}/statement.pdf", OWNED_READERS, _employee, reads_only=False),
     E("POST", "/accounts/{person_id}/holds", STAFF,
       lambda s: Call({"person_id": _paid_in(s)}, {"amount_fen": 100, "idempotency_key": f"k{next(_fresh)}"})),
     E("POST", "/holds/{hold_id}/capture", STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),

@@ -440,3 +440,13 @@ class EntryRead(BaseModel):
     business_date: dt.date
     reverses_id: str | None = None
     postings: list[dict]
+
+
+class VoucherRead(BaseModel):
+    code: str
+    kind: str
+    created_at: dt.datetime
+    holder_name: str
+    holder_id_number: str
+    subject: dict
+    sha256: str

@@ -449,3 +449,9 @@ class YearEndNotDue(Invalid):
     code = "year_end.not_due"
     message_zh = "{year} 年尚未结束，不能结转"
     message_en = "The year {year} has not ended yet; it cannot be carried over"
+
+
+class VoucherNotFound(NotFound):
+    code = "voucher.not_found"
+    message_zh = "校验码不存在：{code}，请核对凭证上的校验码"
+    message_en = "No voucher has the verification code {code}; check the code printed on the document"

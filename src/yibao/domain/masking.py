@@ -24,3 +24,8 @@ def mask_username(username: str) -> str:
     if re.fullmatch(r"[0-9]{15}|[0-9]{17}[0-9Xx]", name):
         return mask_id_number(name)
     return username
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character (usually the surname), hide the rest: 张伟 → 张*."""
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else ""

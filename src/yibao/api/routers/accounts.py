@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import (
@@ -20,6 +20,7 @@ from yibao.api.schemas import (
     StatementRead,
 )
 from yibao.services import accounts, contributions
+from yibao.services import statement_pdf as statement_pdf_service
 
 router = APIRouter(tags=["contributions and accounts"])
 
@@ -64,3 +65,15 @@ def reverse_entry(ctx: Ctx, actor: CurrentActor, entry_id: str, body: EntryRever
                      reverses_id=entry.reverses_id,
                      postings=[{"account_id": p.account_id, "amount_fen": p.amount_fen, "bucket": p.bucket}
                                for p in entry.postings])
+
+
+@router.get("/accounts/{person_id}/statement.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def statement_pdf(ctx: Ctx, actor: CurrentActor, person_id: str,
+                  date_from: Annotated[dt.date | None, Query(alias="from")] = None,
+                  date_to: Annotated[dt.date | None, Query(alias="to")] = None):
+    """The statement as a printable PDF with a verification code (each print is recorded)."""
+    document, code = statement_pdf_service.render_statement(ctx, actor=actor, person_id=person_id,
+                                                            date_from=date_from, date_to=date_to)
+    return Response(document, media_type="application/pdf", headers={
+        "X-Voucher-Code": code, "Content-Disposition": f'attachment; filename="statement-{code}.pdf"'})
