@@ -32,7 +32,7 @@ postgresql:
 	fi
 
 lint: install
-	$(BIN)/ruff check src tests
+	$(BIN)/ruff check src tests bench
 
 # Printed statements and vouchers are Chinese PDFs: they need a CJK font and Pango for the renderer.
 fonts:

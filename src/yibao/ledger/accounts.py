@@ -51,6 +51,13 @@ def is_guarded(account_id: str) -> bool:
     return kind_of(account_id) in GUARDED
 
 
+def unit_of(account_id: str) -> Unit:
+    """The unit of an unguarded account, from its id: a quota source names its unit last, the rest count fen."""
+    if kind_of(account_id) == AccountKind.QUOTA_SOURCE:
+        return Unit(account_id.rsplit(":", 1)[1])
+    return Unit.FEN
+
+
 def personal(person_id: str) -> str:
     return f"personal:{person_id}"
 

@@ -17,7 +17,7 @@ from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
 from yibao.ledger import chain
 from yibao.ledger import entries as ledger
-from yibao.ledger.accounts import Account, AccountKind, is_guarded, new_account
+from yibao.ledger.accounts import Account, AccountKind, is_guarded, kind_of, new_account, unit_of
 from yibao.ledger.entries import Entry, EntryKind, Posting
 from yibao.ledger.holds import Hold, HoldStatus
 from yibao.store.ledger_repo import LedgerRepository
@@ -43,14 +43,14 @@ class Books:
         self.repo.open_accounts([new_account(account_id, kind, region, self.now, **owner)])
 
     def lock(self, account_ids: Iterable[str]) -> dict[str, Account]:
-        """Load the accounts, locking the guarded ones; all in one sorted batch so writers never deadlock."""
-        wanted = set(account_ids) - self._accounts.keys()
-        guarded = {a for a in wanted if is_guarded(a)}
-        self._accounts.update(self.repo.accounts(guarded, lock=True))
-        self._accounts.update(self.repo.accounts(wanted - guarded))
-        missing = wanted - self._accounts.keys()
-        if missing:
-            raise ledger.LedgerInvariantBroken(f"accounts not opened: {sorted(missing)}")
+        """Load and lock the guarded accounts, in one sorted batch so writers never deadlock. Unguarded
+        accounts are not read: many entries at once touch them, and the database checks they exist."""
+        wanted = {a for a in account_ids if is_guarded(a)} - self._accounts.keys()
+        if wanted:
+            self._accounts.update(self.repo.accounts(wanted, lock=True))
+            missing = wanted - self._accounts.keys()
+            if missing:
+                raise ledger.LedgerInvariantBroken(f"accounts not opened: {sorted(missing)}")
         return self._accounts
 
     def account(self, account_id: str) -> Account:
@@ -61,15 +61,18 @@ class Books:
     def post(self, kind: EntryKind, postings: list[Posting], *, memo: str = "", details: dict | None = None,
              reverses_id: str | None = None) -> Entry:
         accounts = self.lock(p.account_id for p in postings)
-        ledger.check_balanced(postings, {a: accounts[a].unit for a in {p.account_id for p in postings}})
         touched = sorted({p.account_id for p in postings})
+        ledger.check_balanced(postings, {a: accounts[a].unit if a in accounts else unit_of(a) for a in touched})
         for account_id in touched:
-            if accounts[account_id].guarded:
+            if is_guarded(account_id):
                 self._apply(accounts[account_id], postings)
-        anchor_id = next((a for a in touched if accounts[a].guarded), touched[0])
-        if anchor_id not in self._anchors and not accounts[anchor_id].guarded:
-            # An unguarded account is locked only when it anchors an entry, to extend its chain.
-            accounts[anchor_id] = self.repo.accounts([anchor_id], lock=True)[anchor_id]
+        anchor_id = next((a for a in touched if is_guarded(a)), touched[0])
+        if anchor_id not in self._anchors and not is_guarded(anchor_id):
+            # An unguarded account is read and locked only when it anchors an entry, to extend its chain.
+            found = self.repo.accounts([anchor_id], lock=True)
+            if anchor_id not in found:
+                raise ledger.LedgerInvariantBroken(f"account not opened: {anchor_id}")
+            accounts[anchor_id] = found[anchor_id]
         self._anchors.add(anchor_id)
         anchor = accounts[anchor_id]
         entry = Entry(id=new_id("ent"), kind=kind, at=self.now, business_date=local_date(self.now),
@@ -112,7 +115,7 @@ class Books:
         for account_id in dict.fromkeys(p.account_id for p in legs):
             mine = [p for p in legs if p.account_id == account_id]
             net = sum(p.amount_fen for p in mine)
-            if accounts[account_id].kind == AccountKind.PERSONAL and net < 0:
+            if kind_of(account_id) == AccountKind.PERSONAL and net < 0:
                 out += ledger.debit_personal(accounts[account_id], -net)
             else:
                 out += mine

@@ -37,8 +37,9 @@ def _hold(row) -> Hold:
 
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
-        self.session = session
-        self.dialect = session.get_bind().dialect.name
+        # Core statements run on the unit of work's own connection and transaction, without ORM bookkeeping.
+        self.session = session.connection()
+        self.dialect = self.session.dialect.name
 
     def _insert(self, table):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -62,17 +63,27 @@ class LedgerRepository:
         return {row.id: _account(row) for row in self.session.execute(query)}
 
     def save_accounts(self, accounts: Iterable[Account]) -> None:
-        rows = [{"key": a.id, "posted_fen": a.posted_fen, "pending_fen": a.pending_fen,
-                 "current_year_fen": a.current_year_fen, "chain_head": a.chain_head,
-                 "chain_length": a.chain_length} for a in accounts]
-        if rows:
-            t = ledger_accounts
-            self.session.execute(
-                t.update().where(t.c.id == sa.bindparam("key")).values(
-                    posted_fen=sa.bindparam("posted_fen"), pending_fen=sa.bindparam("pending_fen"),
-                    current_year_fen=sa.bindparam("current_year_fen"), chain_head=sa.bindparam("chain_head"),
-                    chain_length=sa.bindparam("chain_length")),
-                rows, execution_options={"synchronize_session": False})
+        """Write balance and chain columns of changed accounts, in one statement on PostgreSQL."""
+        rows = [(a.id, a.posted_fen, a.pending_fen, a.current_year_fen, a.chain_head, a.chain_length)
+                for a in accounts]
+        if not rows:
+            return
+        t = ledger_accounts
+        if self.dialect == "postgresql":
+            v = sa.values(sa.column("key", sa.String), sa.column("posted", sa.BigInteger),
+                          sa.column("pending", sa.BigInteger), sa.column("current", sa.BigInteger),
+                          sa.column("head", sa.String), sa.column("length", sa.Integer), name="v").data(rows)
+            self.session.execute(t.update().where(t.c.id == v.c.key).values(
+                posted_fen=sa.cast(v.c.posted, sa.BigInteger), pending_fen=sa.cast(v.c.pending, sa.BigInteger),
+                current_year_fen=sa.cast(v.c.current, sa.BigInteger), chain_head=v.c.head,
+                chain_length=sa.cast(v.c.length, sa.Integer)))
+            return
+        self.session.execute(
+            t.update().where(t.c.id == sa.bindparam("key")).values(
+                posted_fen=sa.bindparam("posted"), pending_fen=sa.bindparam("pending"),
+                current_year_fen=sa.bindparam("current"), chain_head=sa.bindparam("head"),
+                chain_length=sa.bindparam("length")),
+            [dict(zip(("key", "posted", "pending", "current", "head", "length"), row, strict=True)) for row in rows])
 
     def personal_accounts_with_current_year(self, *, after_id: str = "", limit: int = 1000) -> list[str]:
         t = ledger_accounts
@@ -87,9 +98,9 @@ class LedgerRepository:
 
     def write_entry(self, entry: Entry) -> None:
         """Postings first, then the entry row, whose insertion the database checks sums to zero."""
-        self.session.execute(ledger_postings.insert(), [
+        self.session.execute(ledger_postings.insert().values([  # one multi-row statement
             {"entry_id": entry.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
-             "bucket": str(p.bucket) if p.bucket else None} for p in entry.postings])
+             "bucket": str(p.bucket) if p.bucket else None} for p in entry.postings]))
         self.session.execute(ledger_entries.insert().values(
             id=entry.id, kind=entry.kind, at=entry.at, business_date=entry.business_date, memo=entry.memo,
             details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
