@@ -74,16 +74,11 @@ def _verify_entries(conn, accounts: dict[str, Account], report: Report) -> None:
                       anchor_seq=head.anchor_seq, prev_hash=head.prev_hash, hash=head.hash,
                       postings=[Posting(r.account_id, r.amount_fen, r.bucket) for r in rows if r.posting_id])
         where = f"{entry_id} ({entry.anchor_account_id} #{entry.anchor_seq})"
-        last_seq, last_hash = seen.get(entry.anchor_account_id, (0, chain.GENESIS))
-        if entry.anchor_seq != last_seq + 1:
-            report.breaks.append(Break("ledger_entries", where, f"链上缺少第 {last_seq + 1} 条记录",
-                                       f"the chain is missing entry #{last_seq + 1}"))
-        elif entry.prev_hash != last_hash:
-            report.breaks.append(Break("ledger_entries", where, "与前一条记录的链接不符",
-                                       "its link to the previous entry does not match"))
-        elif chain.link(entry.prev_hash, entry_chain_content(entry)) != entry.hash:
-            report.breaks.append(Break("ledger_entries", where, "记录或其分录内容被改动（哈希不符）",
-                                       "the entry or its postings were altered (hash mismatch)"))
+        last = seen.get(entry.anchor_account_id, (0, chain.GENESIS))
+        broken = _link_break("ledger_entries", where, "entry", entry.anchor_seq, entry.prev_hash, last,
+                             chain.link(entry.prev_hash, entry_chain_content(entry)), entry.hash)
+        if broken:
+            report.breaks.append(broken)
         elif sum(p.amount_fen for p in entry.postings) != 0 or len(entry.postings) < 2:
             report.breaks.append(Break("ledger_entries", where, "分录合计不为零",
                                        "its postings do not sum to zero"))
@@ -135,13 +130,21 @@ def _verify_audit(conn, report: Report) -> None:
             where = f"{r.id} ({entity} {entity_id} #{r.seq})"
             digest = chain.link(r.prev_hash, chain.audit_content(at=r.at, actor=r.actor, action=r.action, entity=entity,
                                                                  entity_id=entity_id, details=r.details, seq=r.seq))
-            if r.seq != prev_seq + 1:
-                report.breaks.append(Break("audit_records", where, f"链上缺少第 {prev_seq + 1} 条记录",
-                                           f"the chain is missing record #{prev_seq + 1}"))
-            elif r.prev_hash != prev_hash:
-                report.breaks.append(Break("audit_records", where, "与前一条记录的链接不符",
-                                           "its link to the previous record does not match"))
-            elif digest != r.hash:
-                report.breaks.append(Break("audit_records", where, "记录内容被改动（哈希不符）",
-                                           "the record was altered (hash mismatch)"))
+            broken = _link_break("audit_records", where, "record", r.seq, r.prev_hash, (prev_seq, prev_hash),
+                                 digest, r.hash)
+            if broken:
+                report.breaks.append(broken)
             prev_seq, prev_hash = r.seq, r.hash
+
+
+def _link_break(table: str, where: str, noun: str, seq: int, prev_hash: str, last: tuple[int, str],
+                recomputed: str, stored: str) -> Break | None:
+    """What is wrong with one link of a chain, given the link before it: a gap, a broken link, an edit."""
+    last_seq, last_hash = last
+    if seq != last_seq + 1:
+        return Break(table, where, f"链上缺少第 {last_seq + 1} 条记录", f"the chain is missing {noun} #{last_seq + 1}")
+    if prev_hash != last_hash:
+        return Break(table, where, "与前一条记录的链接不符", f"its link to the previous {noun} does not match")
+    if recomputed != stored:
+        return Break(table, where, "记录内容被改动（哈希不符）", f"the {noun} was altered (hash mismatch)")
+    return None
