@@ -141,3 +141,20 @@ def test_a_mistaken_payment_is_reversed_back_into_the_parts_it_came_from(ctx, ad
     view = accounts.get_account(ctx, actor=admin, person_id=person)
     assert (view.balance_fen, view.current_year_fen, view.carried_over_fen) == (25_000, 5_000, 20_000)
     assert sum(balances(ctx).values()) == 0
+
+
+def test_a_refused_payment_cannot_be_committed_by_mistake(ctx, admin, world):
+    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000,
+                         employer_id=world.employer_id)
+    with ctx.uow() as uow:
+        books = Books(uow, ctx.now())
+        books.open(acct.institution_payable("P-X"), AccountKind.INSTITUTION_PAYABLE, "110000")
+        books.post(EntryKind.SETTLEMENT, [*debit_personal(books.account(acct.personal(world.person.id)), 500),
+                                          Posting(acct.institution_payable("P-X"), 500)])
+        with pytest.raises(errors.BalanceInsufficient):
+            books.post(EntryKind.SETTLEMENT, [Posting(acct.personal(world.person.id), -5_000, Bucket.CURRENT_YEAR),
+                                              Posting(acct.institution_payable("P-X"), 5_000)])
+        with pytest.raises(AssertionError):  # a bug in a caller, not something to swallow
+            uow.commit()
+    assert accounts.get_account(ctx, actor=admin, person_id=world.person.id).balance_fen == 2_000
+    assert sum(balances(ctx).values()) == 0

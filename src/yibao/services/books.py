@@ -34,6 +34,7 @@ class Books:
         self._accounts: dict[str, Account] = {}  # loaded in this unit of work (guarded ones locked)
         self._dirty: dict[str, Account] = {}
         self._anchors: set[str] = set()
+        self._failed = False  # a refused entry may have changed balances in memory only
         # Balance rows changed here are written just before the unit of work commits.
         sa.event.listen(uow.session, "before_commit", lambda _session: self.flush())
 
@@ -63,9 +64,13 @@ class Books:
         accounts = self.lock(p.account_id for p in postings)
         touched = sorted({p.account_id for p in postings})
         ledger.check_balanced(postings, {a: accounts[a].unit if a in accounts else unit_of(a) for a in touched})
-        for account_id in touched:
-            if is_guarded(account_id):
-                self._apply(accounts[account_id], postings)
+        try:
+            for account_id in touched:
+                if is_guarded(account_id):
+                    self._apply(accounts[account_id], postings)
+        except Exception:
+            self._failed = True  # the unit of work must not commit what this writer holds now
+            raise
         anchor_id = next((a for a in touched if is_guarded(a)), touched[0])
         if anchor_id not in self._anchors and not is_guarded(anchor_id):
             # An unguarded account is read and locked only when it anchors an entry, to extend its chain.
@@ -185,6 +190,8 @@ class Books:
 
     def flush(self) -> None:
         """Write the balance rows changed in this unit of work; call before commit."""
+        if self._failed and self._dirty:
+            raise ledger.LedgerInvariantBroken("an entry was refused: roll back or discard() before committing")
         self.repo.save_accounts(self._dirty.values())
         self._dirty.clear()
 
@@ -193,6 +200,7 @@ class Books:
         self._accounts.clear()
         self._dirty.clear()
         self._anchors.clear()
+        self._failed = False
 
 
 def _debit(account: Account, amount_fen: int) -> list[Posting]:
