@@ -455,3 +455,9 @@ class VoucherNotFound(NotFound):
     code = "voucher.not_found"
     message_zh = "校验码不存在：{code}，请核对凭证上的校验码"
     message_en = "No voucher has the verification code {code}; check the code printed on the document"
+
+
+class CreditFileInvalid(Invalid):
+    code = "job.file_invalid"
+    message_zh = "缴费文件无法处理：{reason_zh}"
+    message_en = "The contribution file cannot be processed: {reason_en}"

@@ -27,12 +27,6 @@ REQUIRED = ("id_number", "base_fen")
 REJECT_COLUMNS = ("line", *COLUMNS, "code", "message_zh", "message_en")
 
 
-class CreditFileInvalid(errors.Invalid):
-    code = "job.file_invalid"
-    message_zh = "缴费文件无法处理：{reason_zh}"
-    message_en = "The contribution file cannot be processed: {reason_en}"
-
-
 @dataclass
 class CreditSummary:
     rows: int = 0
@@ -62,7 +56,7 @@ def _rows(path: Path, on_bytes: Callable[[int], None]) -> Iterator[tuple[int, di
     unknown = sorted(set(header) - set(COLUMNS))
     missing = [name for name in REQUIRED if name not in header]
     if missing or unknown:
-        raise CreditFileInvalid(reason_zh=f"表头须为 {', '.join(COLUMNS)}（缺少 {missing}，多余 {unknown}）",
+        raise errors.CreditFileInvalid(reason_zh=f"表头须为 {', '.join(COLUMNS)}（缺少 {missing}，多余 {unknown}）",
                                 reason_en=f"the header must use {', '.join(COLUMNS)} (missing {missing}, unknown {unknown})")
     reader.fieldnames = header
     for row in reader:
@@ -82,7 +76,7 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
     """Credit every row of a contribution file for one month; write each refused row with its reason."""
     first = parse_period(period)
     if not path.is_file():
-        raise CreditFileInvalid(reason_zh=f"找不到文件 {path.name}", reason_en=f"no such file: {path.name}")
+        raise errors.CreditFileInvalid(reason_zh=f"找不到文件 {path.name}", reason_en=f"no such file: {path.name}")
     rejected_path = rejected_path or path.with_name(path.stem + ".rejected.csv")
     summary = CreditSummary(rejected_path=rejected_path)
     started = time.perf_counter()
