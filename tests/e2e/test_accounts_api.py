@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from tests.support import API, assert_problem, bearer, build_world, count
 from yibao.domain.clock import SHANGHAI
+from yibao.services import accounts as accounts_service
 from yibao.services import enrolment
 from yibao.store.tables import idempotency_keys, ledger_entries, ledger_postings
 
@@ -110,6 +111,9 @@ def test_holds_keep_money_back_until_captured_voided_or_expired(ctx, client, wor
     assert hold.status_code == 201, hold.text
     assert account(client, world) | {"holds": []} == account(client, world) | {
         "balance_fen": 20_000, "held_fen": 15_000, "available_fen": 5_000, "holds": []}
+    [open_hold] = account(client, world)["holds"]
+    assert (open_hold["hold_id"], open_hold["amount_fen"], open_hold["status"]) == (
+        hold.json()["hold_id"], 15_000, "pending")
 
     too_much = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
                            json={"amount_fen": 5_001, "idempotency_key": "batch-7-line-2"})
@@ -193,3 +197,17 @@ def test_an_account_with_nothing_credited_reads_as_zero(client, world):
     assert r.status_code == 200 and r.json()["balance_fen"] == 0
     assert_problem(client.get(f"{API}/accounts/psn_0000000000000000", headers=bearer(client, "admin-user")),
                    404, "person.not_found")
+
+
+def test_a_statement_too_long_to_show_whole_asks_for_a_shorter_period(ctx, client, world, monkeypatch):
+    for period in ("2026-01", "2026-02"):
+        pay_in(client, world, period, 1_000_000)
+    ctx.clock.set(MARCH + dt.timedelta(days=2))
+    pay_in(client, world, "2026-03", 1_000_000)
+    monkeypatch.setattr(accounts_service, "STATEMENT_MAX_LINES", 2)
+    r = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"))
+    assert assert_problem(r, 422, "statement.too_long")["max_lines"] == 2
+    shorter = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"),
+                         params={"from": "2026-03-11"})
+    assert shorter.status_code == 200, shorter.text
+    assert shorter.json()["opening_balance_fen"] == 40_000 and shorter.json()["closing_balance_fen"] == 60_000

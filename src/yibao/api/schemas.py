@@ -366,6 +366,8 @@ class HoldRead(BaseModel):
 
 
 class AccountRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     person_id: str
     region: str
     balance_fen: int
@@ -374,14 +376,6 @@ class AccountRead(BaseModel):
     current_year_fen: int
     carried_over_fen: int
     holds: list[HoldRead]
-
-    @classmethod
-    def of(cls, view) -> AccountRead:
-        return cls(person_id=view.person_id, region=view.region, balance_fen=view.balance_fen,
-                   available_fen=view.available_fen, held_fen=view.held_fen, current_year_fen=view.current_year_fen,
-                   carried_over_fen=view.carried_over_fen,
-                   holds=[HoldRead(hold_id=h.id, amount_fen=h.amount_fen, captured_fen=h.captured_fen,
-                                   status=h.status, purpose=h.purpose, expires_at=h.expires_at) for h in view.holds])
 
 
 class EntryLineRead(BaseModel):

@@ -445,6 +445,12 @@ class PolicyRuleMissing(Invalid):
     message_en = "No rule in force in {region} on {date}: {rule}"
 
 
+class StatementTooLong(Invalid):
+    code = "statement.too_long"
+    message_zh = "该期间的资金变动超过 {max_lines} 笔，请缩短查询期间"
+    message_en = "The period has more than {max_lines} entries; please ask for a shorter period"
+
+
 class YearEndNotDue(Invalid):
     code = "year_end.not_due"
     message_zh = "{year} 年尚未结束，不能结转"

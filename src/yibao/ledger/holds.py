@@ -52,7 +52,7 @@ class Hold:
         self.closed_at = now
 
     def ensure_capturable(self, amount_fen: int, now: dt.datetime) -> None:
-        if self.is_expired(now):
+        if self.status == HoldStatus.EXPIRED or self.is_expired(now):
             raise errors.HoldExpired(hold_id=self.id, expires_at=self.expires_at.isoformat())
         if self.status != HoldStatus.PENDING:
             raise errors.HoldWrongState(hold_id=self.id, status=self.status, action="capture")

@@ -31,7 +31,7 @@ class AccountView:
     available_fen: int
     current_year_fen: int
     carried_over_fen: int
-    holds: list[Hold]
+    holds: list[dict]  # open holds, as hold_view gives them
 
 
 @dataclass
@@ -78,7 +78,7 @@ def get_account(ctx: Context, *, actor: Actor, person_id: str) -> AccountView:
         live = [h for h in repo.pending_holds(account.id) if not h.is_expired(now)]
         held = sum(h.amount_fen for h in live)
         return AccountView(person_id, account.region, account.posted_fen, held, account.posted_fen - held,
-                           account.current_year_fen, account.carried_over_fen, live)
+                           account.current_year_fen, account.carried_over_fen, [hold_view(h) for h in live])
 
 
 def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date | None = None,
@@ -91,7 +91,9 @@ def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date 
         access.ensure_can_read_owned(uow, actor, person_id)
         repo = LedgerRepository(uow.session)
         opening, rows = repo.account_lines(acct.personal(person_id), date_from=date_from, date_to=date_to,
-                                           limit=STATEMENT_MAX_LINES)
+                                           limit=STATEMENT_MAX_LINES + 1)
+    if len(rows) > STATEMENT_MAX_LINES:  # a cut statement would end on a wrong closing balance
+        raise errors.StatementTooLong(max_lines=STATEMENT_MAX_LINES)
     balance, lines = opening, []
     for row in rows:
         balance += row.amount_fen
@@ -103,7 +105,7 @@ def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date 
 # --- holds (two-phase), for agency staff and the services that pay out -------------------
 
 
-def _hold_response(hold: Hold, entry: Entry | None = None) -> dict:
+def hold_view(hold: Hold, entry: Entry | None = None) -> dict:
     return {"hold_id": hold.id, "account_id": hold.account_id, "amount_fen": hold.amount_fen,
             "captured_fen": hold.captured_fen, "status": str(hold.status), "purpose": hold.purpose,
             "expires_at": hold.expires_at.isoformat(), "entry_id": entry.id if entry else hold.entry_id}
@@ -130,7 +132,7 @@ def place_hold(ctx: Context, *, actor: Actor, person_id: str, amount_fen: int, i
         hold = books.reserve(acct.personal(person_id), acct.bank_clearing(person.region), amount_fen,
                              expires_at=ctx.now() + dt.timedelta(seconds=timeout_seconds), purpose=purpose)
         ctx.audit(uow, actor, "hold.place", "hold", hold.id, person_id=person_id, amount_fen=amount_fen)
-        response = once.remember(_hold_response(hold))
+        response = once.remember(hold_view(hold))
         uow.commit()
         return response
 
@@ -150,7 +152,7 @@ def capture_hold(ctx: Context, *, actor: Actor, hold_id: str, idempotency_key: s
         entry = books.capture(hold_id, amount_fen)
         hold = books.repo.hold(hold_id)
         ctx.audit(uow, actor, "hold.capture", "hold", hold_id, amount_fen=hold.captured_fen, entry_id=entry.id)
-        response = once.remember(_hold_response(hold, entry))
+        response = once.remember(hold_view(hold, entry))
         uow.commit()
         return response
 
@@ -162,11 +164,11 @@ def void_hold(ctx: Context, *, actor: Actor, hold_id: str) -> dict:
         books = Books(uow, ctx.now())
         found = books.repo.hold(hold_id)
         if found is not None and found.status == HoldStatus.VOIDED:
-            return _hold_response(found)
+            return hold_view(found)
         hold = books.void(hold_id)
         ctx.audit(uow, actor, "hold.void", "hold", hold_id, status=str(hold.status))
         uow.commit()
-        return _hold_response(hold)
+        return hold_view(hold)
 
 
 def expire_holds(ctx: Context) -> int:

@@ -8,7 +8,7 @@ same transaction as the use case that asked for them.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 
@@ -159,16 +159,13 @@ class Books:
         self.expire_holds(account)
         return self.repo.hold(hold_id, lock=True), account
 
-    def capture(self, hold_id: str, amount_fen: int | None = None, *, memo: str = "",
-                debit: Callable[[Account, int], list[Posting]] | None = None) -> Entry:
+    def capture(self, hold_id: str, amount_fen: int | None = None, *, memo: str = "") -> Entry:
         """Take all or part of a held amount; what is not taken becomes available again."""
         hold, account = self._locked_hold(hold_id)
         amount = hold.amount_fen if amount_fen is None else amount_fen
-        if hold.status == HoldStatus.EXPIRED:
-            raise errors.HoldExpired(hold_id=hold.id, expires_at=hold.expires_at.isoformat())
         hold.ensure_capturable(amount, self.now)
         ledger.release(account, hold.amount_fen)
-        legs = (debit or _debit)(account, amount)
+        legs = _debit(account, amount)
         entry = self.post(EntryKind.HOLD_CAPTURE, [*legs, Posting(hold.counter_account_id, amount)],
                           memo=memo or hold.purpose, details={"hold_id": hold.id})
         hold.close("capture", self.now)

@@ -110,8 +110,8 @@ def credit_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, pers
         ], memo=f"{period} 缴费划入", details={"period": period, "base_fen": base_fen,
                                              "employer_id": employer_id, "rule": allocation.rule.as_dict()})
         entry_id, balance = entry.id, books.account(account_id).posted_fen
-    elif books.repo.accounts([account_id]):
-        balance = books.account(account_id).posted_fen
+    elif account := books.repo.accounts([account_id]).get(account_id):
+        balance = account.posted_fen
     return once.remember({
         "contribution_id": entry_id, "person_id": person.id, "period": period, "base_fen": base_fen,
         "employer_id": employer_id, "credited_fen": allocation.amount_fen, "balance_fen": balance,

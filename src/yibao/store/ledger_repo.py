@@ -38,8 +38,8 @@ def _hold(row) -> Hold:
 class LedgerRepository:
     def __init__(self, session: Session) -> None:
         # Core statements run on the unit of work's own connection and transaction, without ORM bookkeeping.
-        self.session = session.connection()
-        self.dialect = self.session.dialect.name
+        self.conn = session.connection()
+        self.dialect = self.conn.dialect.name
 
     def _insert(self, table):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -50,7 +50,7 @@ class LedgerRepository:
         """Create the accounts that do not exist yet; existing ones are left as they are."""
         rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in accounts]
         if rows:
-            self.session.execute(self._insert(ledger_accounts).on_conflict_do_nothing(), rows)
+            self.conn.execute(self._insert(ledger_accounts).on_conflict_do_nothing(), rows)
 
     def accounts(self, ids: Iterable[str], *, lock: bool = False) -> dict[str, Account]:
         """Load accounts; with lock, take their row locks in id order (the one order every writer uses)."""
@@ -60,7 +60,7 @@ class LedgerRepository:
         query = sa.select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
         if lock:
             query = query.with_for_update()
-        return {row.id: _account(row) for row in self.session.execute(query)}
+        return {row.id: _account(row) for row in self.conn.execute(query)}
 
     def save_accounts(self, accounts: Iterable[Account]) -> None:
         """Write balance and chain columns of changed accounts, in one statement on PostgreSQL."""
@@ -73,12 +73,12 @@ class LedgerRepository:
             v = sa.values(sa.column("key", sa.String), sa.column("posted", sa.BigInteger),
                           sa.column("pending", sa.BigInteger), sa.column("current", sa.BigInteger),
                           sa.column("head", sa.String), sa.column("length", sa.Integer), name="v").data(rows)
-            self.session.execute(t.update().where(t.c.id == v.c.key).values(
+            self.conn.execute(t.update().where(t.c.id == v.c.key).values(
                 posted_fen=sa.cast(v.c.posted, sa.BigInteger), pending_fen=sa.cast(v.c.pending, sa.BigInteger),
                 current_year_fen=sa.cast(v.c.current, sa.BigInteger), chain_head=v.c.head,
                 chain_length=sa.cast(v.c.length, sa.Integer)))
             return
-        self.session.execute(
+        self.conn.execute(
             t.update().where(t.c.id == sa.bindparam("key")).values(
                 posted_fen=sa.bindparam("posted"), pending_fen=sa.bindparam("pending"),
                 current_year_fen=sa.bindparam("current"), chain_head=sa.bindparam("head"),
@@ -87,40 +87,40 @@ class LedgerRepository:
 
     def personal_accounts_with_current_year(self, *, after_id: str = "", limit: int = 1000) -> list[str]:
         t = ledger_accounts
-        return list(self.session.scalars(
+        return list(self.conn.scalars(
             sa.select(t.c.id).where(t.c.kind == "personal", t.c.current_year_fen > 0, t.c.id > after_id)
             .order_by(t.c.id).limit(limit)))
 
     def all_accounts(self) -> list[Account]:
-        return [_account(r) for r in self.session.execute(sa.select(ledger_accounts).order_by(ledger_accounts.c.id))]
+        return [_account(r) for r in self.conn.execute(sa.select(ledger_accounts).order_by(ledger_accounts.c.id))]
 
     # --- entries --------------------------------------------------------------
 
     def write_entry(self, entry: Entry) -> None:
         """Postings first, then the entry row, whose insertion the database checks sums to zero."""
-        self.session.execute(ledger_postings.insert().values([  # one multi-row statement
+        self.conn.execute(ledger_postings.insert().values([  # one multi-row statement
             {"entry_id": entry.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
              "bucket": str(p.bucket) if p.bucket else None} for p in entry.postings]))
-        self.session.execute(ledger_entries.insert().values(
+        self.conn.execute(ledger_entries.insert().values(
             id=entry.id, kind=entry.kind, at=entry.at, business_date=entry.business_date, memo=entry.memo,
             details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
             anchor_seq=entry.anchor_seq, prev_hash=entry.prev_hash, hash=entry.hash))
 
     def entry(self, entry_id: str) -> Entry | None:
-        row = self.session.execute(sa.select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()
+        row = self.conn.execute(sa.select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()
         if row is None:
             return None
-        return Entry(**{k: v for k, v in row._asdict().items()}, postings=self.postings_of(entry_id))
+        return Entry(**row._asdict(), postings=self.postings_of(entry_id))
 
     def postings_of(self, entry_id: str) -> list[Posting]:
         p = ledger_postings
-        rows = self.session.execute(
+        rows = self.conn.execute(
             sa.select(p.c.account_id, p.c.amount_fen, p.c.bucket).where(p.c.entry_id == entry_id).order_by(p.c.id))
         return [Posting(r.account_id, r.amount_fen, Bucket(r.bucket) if r.bucket else None) for r in rows]
 
     def reversal_of(self, entry_id: str) -> str | None:
         e = ledger_entries
-        return self.session.scalar(sa.select(e.c.id).where(e.c.reverses_id == entry_id))
+        return self.conn.scalar(sa.select(e.c.id).where(e.c.reverses_id == entry_id))
 
     def account_lines(self, account_id: str, *, date_from: dt.date | None, date_to: dt.date | None,
                       limit: int) -> tuple[int, list]:
@@ -129,43 +129,35 @@ class LedgerRepository:
         joined = p.join(e, e.c.id == p.c.entry_id)
         opening = 0
         if date_from is not None:
-            opening = self.session.scalar(
+            opening = self.conn.scalar(
                 sa.select(total(p.c.amount_fen)).select_from(joined)
                 .where(p.c.account_id == account_id, e.c.business_date < date_from)) or 0
         current = total(sa.case((p.c.bucket == "current", p.c.amount_fen), else_=0))
         query = (
             sa.select(e.c.id, e.c.kind, e.c.at, e.c.business_date, e.c.memo, e.c.details, e.c.reverses_id,
-                      total(p.c.amount_fen).label("amount_fen"), current.label("current_year_fen"),
-                      sa.func.min(p.c.id).label("first_posting"))
+                      total(p.c.amount_fen).label("amount_fen"), current.label("current_year_fen"))
             .select_from(joined).where(p.c.account_id == account_id)
-            .group_by(e.c.id, e.c.kind, e.c.at, e.c.business_date, e.c.memo, e.c.details, e.c.reverses_id)
+            .group_by(e.c.id)  # the entry's key: its other columns follow from it
             .order_by(sa.func.min(p.c.id)).limit(limit)
         )
-        if self.dialect == "postgresql":  # JSON has no equality operator for GROUP BY there
-            query = query.group_by(None).group_by(e.c.id)
         if date_from is not None:
             query = query.where(e.c.business_date >= date_from)
         if date_to is not None:
             query = query.where(e.c.business_date <= date_to)
-        return opening, list(self.session.execute(query))
+        return opening, list(self.conn.execute(query))
 
     def current_credits_after(self, account_id: str, day: dt.date) -> int:
         """Money credited to the current-year part after a day (it belongs to the next year)."""
         p, e = ledger_postings, ledger_entries
-        return self.session.scalar(
+        return self.conn.scalar(
             sa.select(total(p.c.amount_fen)).select_from(p.join(e, e.c.id == p.c.entry_id))
             .where(p.c.account_id == account_id, p.c.bucket == "current", p.c.amount_fen > 0,
                    e.c.business_date > day)) or 0
 
-    def account_sum(self, account_id: str) -> int:
-        p = ledger_postings
-        return self.session.scalar(
-            sa.select(total(p.c.amount_fen)).where(p.c.account_id == account_id)) or 0
-
     # --- holds ----------------------------------------------------------------
 
     def add_hold(self, hold: Hold) -> None:
-        self.session.execute(holds.insert().values(**{
+        self.conn.execute(holds.insert().values(**{
             k: getattr(hold, k) for k in ("id", "account_id", "counter_account_id", "amount_fen", "captured_fen",
                                           "status", "purpose", "created_at", "expires_at", "closed_at",
                                           "entry_id")}))
@@ -174,25 +166,25 @@ class LedgerRepository:
         query = sa.select(holds).where(holds.c.id == hold_id)
         if lock:
             query = query.with_for_update()
-        row = self.session.execute(query).first()
+        row = self.conn.execute(query).first()
         return _hold(row) if row else None
 
     def save_hold(self, hold: Hold) -> None:
-        self.session.execute(holds.update().where(holds.c.id == hold.id).values(
+        self.conn.execute(holds.update().where(holds.c.id == hold.id).values(
             status=hold.status, captured_fen=hold.captured_fen, closed_at=hold.closed_at, entry_id=hold.entry_id))
 
     def expired_holds(self, account_id: str, now: dt.datetime) -> list[Hold]:
-        rows = self.session.execute(sa.select(holds).where(
+        rows = self.conn.execute(sa.select(holds).where(
             holds.c.account_id == account_id, holds.c.status == "pending", holds.c.expires_at <= now
         ).order_by(holds.c.id))
         return [_hold(r) for r in rows]
 
     def accounts_with_expired_holds(self, now: dt.datetime) -> list[str]:
-        return list(self.session.scalars(sa.select(holds.c.account_id).where(
+        return list(self.conn.scalars(sa.select(holds.c.account_id).where(
             holds.c.status == "pending", holds.c.expires_at <= now).distinct().order_by(holds.c.account_id)))
 
     def pending_holds(self, account_id: str) -> list[Hold]:
-        rows = self.session.execute(sa.select(holds).where(
+        rows = self.conn.execute(sa.select(holds).where(
             holds.c.account_id == account_id, holds.c.status == "pending").order_by(holds.c.created_at))
         return [_hold(r) for r in rows]
 
@@ -201,16 +193,16 @@ class LedgerRepository:
     def claim_key(self, scope: str, key: str, request_hash: str, now: dt.datetime) -> bool:
         """True if this request now owns the key. A concurrent holder of the same key makes this wait
         (PostgreSQL) or was serialised before it (SQLite); either way the first one to commit wins."""
-        result = self.session.execute(
+        result = self.conn.execute(
             self._insert(idempotency_keys).values(scope=scope, key=key, request_hash=request_hash, created_at=now)
             .on_conflict_do_nothing())
         return result.rowcount == 1
 
     def key_row(self, scope: str, key: str):
         t = idempotency_keys
-        return self.session.execute(sa.select(t.c.request_hash, t.c.response)
+        return self.conn.execute(sa.select(t.c.request_hash, t.c.response)
                                     .where(t.c.scope == scope, t.c.key == key)).first()
 
     def store_response(self, scope: str, key: str, response: dict) -> None:
         t = idempotency_keys
-        self.session.execute(t.update().where(t.c.scope == scope, t.c.key == key).values(response=response))
+        self.conn.execute(t.update().where(t.c.scope == scope, t.c.key == key).values(response=response))

@@ -32,7 +32,7 @@ def credit_contribution(ctx: Ctx, actor: CurrentActor, body: ContributionCreate)
 
 @router.get("/accounts/{person_id}", response_model=AccountRead)
 def get_account(ctx: Ctx, actor: CurrentActor, person_id: str):
-    return AccountRead.of(accounts.get_account(ctx, actor=actor, person_id=person_id))
+    return AccountRead.model_validate(accounts.get_account(ctx, actor=actor, person_id=person_id))
 
 
 @router.get("/accounts/{person_id}/entries", response_model=StatementRead, response_model_by_alias=True)
