@@ -23,8 +23,9 @@ def statement(
     pdf: Annotated[Path | None, typer.Option(help="write the printable statement (with a verification code)")] = None,
 ) -> None:
     """The account's entries with the balance after each; --pdf writes the printable statement."""
+    from yibao.domain.money import yuan
     from yibao.services import accounts
-    from yibao.services.statement_pdf import KIND_ZH, render_statement, yuan
+    from yibao.services.statement_pdf import KIND_ZH, render_statement
 
     ctx = context()
     start, end = (d.date() if d else None for d in (date_from, date_to))

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
 from pathlib import Path
 
-from babel.numbers import format_currency
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.masking import mask_id_number
+from yibao.domain.money import yuan
 from yibao.domain.regions import region_name
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
@@ -23,11 +22,6 @@ KIND_ZH = {
     "year_end": "年度结转", "reversal": "冲正", "quota_grant": "额度",
 }
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
-
-
-def yuan(fen: int) -> str:
-    """Integer fen shown as yuan, the Chinese way: ¥1,234.50."""
-    return format_currency(Decimal(fen).scaleb(-2), "CNY", locale="zh_CN")
 
 
 def render_statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date | None = None,
