@@ -57,13 +57,13 @@ def test_a_good_tree_loads_with_a_digest_of_what_it_read(tmp_path):
 def test_every_problem_in_every_file_is_reported_and_nothing_loads(tmp_path):
     files = good(tmp_path)
     files["110000-beijing/settlement.yaml"] = LIMITS.replace("unit: fen", "unit: yuan")
-    files["110000-beijing/withdrawal.yaml"] = "parameters: {}\nrules: []\n"
+    files["110000-beijing/withdrawal.yaml"] = "parameters: {}\nlimits: []\n"
     files["210200-dalian/settlement.yaml"] = LIMITS  # no region.yaml
     files["beijing/region.yaml"] = REGION.format(code="110000", zh="北京", en="Beijing")
     found = problems(tree(tmp_path, files))
     assert "110000-beijing/settlement.yaml:4:parameters.settlement.limit.daily.unit:unknown unit yuan; one of: " \
            "fen, count, rate, days, working_days, months, flag, choice, list, text" in found
-    assert "110000-beijing/withdrawal.yaml:2:rules:unknown key rules; allowed here: parameters" in found
+    assert "110000-beijing/withdrawal.yaml:2:limits:unknown key limits; allowed here: parameters, rules" in found
     assert "210200-dalian/region.yaml:1::region.yaml (the region's name) is missing" in found
     assert any(p.startswith("beijing:1::a folder is named") for p in found)
     assert len(found) == 4

@@ -40,3 +40,11 @@ def parents(code: str) -> list[str]:
     """The region itself, its prefecture and its province, most specific first."""
     chain = [code, code[:4] + "00", code[:2] + "0000"]
     return list(dict.fromkeys(chain))
+
+
+def within(region: str, place: str) -> bool:
+    """Whether a place lies inside a region: 110105 is inside 110000, 210202 inside 210200, 410100 inside 410000."""
+    prefix = region
+    while prefix.endswith("00"):
+        prefix = prefix[:-2]
+    return place.startswith(prefix)

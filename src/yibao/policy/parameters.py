@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from yibao.policy.source import Document, PolicyFileError, Problem
+from yibao.policy.source import Document, PolicyFileError, Problem, bilingual, bilingual_problem
 
 UNITS = ("fen", "count", "rate", "days", "working_days", "months", "flag", "choice", "list", "text")
 FIELDS = {"description", "unit", "reference", "values", "choices"}
@@ -52,14 +52,11 @@ class _Checker:
     def fail(self, path: tuple, zh: str, en: str) -> None:
         self.problems.append(self.doc.problem(path, zh, en))
 
-    def text(self, spec: dict, path: tuple) -> tuple[str, str]:
-        if isinstance(spec, str) and spec.strip():
-            return spec, spec
-        if isinstance(spec, dict) and set(spec) == {"zh", "en"} and all(
-                isinstance(v, str) and v.strip() for v in spec.values()):
-            return spec["zh"], spec["en"]
-        self.fail(path, "须为文字，或 {zh: 中文, en: English}", "must be text, or {zh: 中文, en: English}")
-        return "", ""
+    def text(self, spec, path: tuple) -> tuple[str, str]:
+        found = bilingual(spec)
+        if found is None:
+            self.fail(path, *bilingual_problem(spec))
+        return found or ("", "")
 
     def value(self, unit: str, raw, choices: tuple[str, ...], path: tuple):
         ok = True

@@ -60,6 +60,25 @@ class Document:
         return Problem(self.file, self.line_of(path), key_text(path), message_zh, message_en)
 
 
+def bilingual(spec) -> tuple[str, str] | None:
+    """A text given once for both languages, or as {zh: 中文, en: English}; None if it is neither."""
+    if isinstance(spec, str) and spec.strip():
+        return spec, spec
+    if isinstance(spec, dict) and set(spec) == {"zh", "en"} and all(isinstance(x, str) and x.strip()
+                                                                    for x in spec.values()):
+        return spec["zh"], spec["en"]
+    return None
+
+
+def bilingual_problem(spec) -> tuple[str, str]:
+    """What is wrong with a text that `bilingual` refused, in Chinese and English."""
+    if isinstance(spec, dict) and {"zh", "en"} & set(spec) and set(spec) - {"zh", "en"}:
+        extra = ", ".join(sorted(str(k) for k in set(spec) - {"zh", "en"}))
+        return (f"多出的键 {extra}：花括号内含逗号的文字须加引号",
+                f"unexpected keys {extra}: text with a comma inside {{...}} must be quoted")
+    return "须为文字，或 {zh: 中文, en: English}", "must be text, or {zh: 中文, en: English}"
+
+
 class _Builder:
     def __init__(self, name: str, loader: yaml.SafeLoader) -> None:
         self.name, self.loader = name, loader

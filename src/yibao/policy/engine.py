@@ -1,0 +1,128 @@
+"""The policy engine: which rule answers a question for a person's region on a day, and the decisions built on it.
+
+The insured region's rules and the national layer compete for each question; of those in force
+whose conditions hold, the highest priority answers (the loader has refused ties). Answers are
+cached by region, question, day and the facts the candidate rules test, so a decision costs a
+few dictionary lookups. The engine is pure: no I/O, no clock; the caller names the day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from yibao.domain import errors
+from yibao.policy import actions
+from yibao.policy.decision import Decision, Fen, Reason
+from yibao.policy.interface import Allocation, Citation
+from yibao.policy.loader import NATIONAL, PolicySet
+from yibao.policy.schema import QUESTIONS, Rule
+from yibao.policy.texts import TEXTS
+
+_CACHE_LIMIT = 200_000
+_MISS = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The rule that answers, its figures in force on the day, and since when this combination holds."""
+
+    rule: Rule
+    values: Mapping[str, object]
+    units: Mapping[str, str]  # of the fields that name a parameter
+    effective_from: dt.date
+    reference: str
+    message: tuple[str, str] | None
+
+    def reason(self, default: str, **args) -> Reason:
+        """This answer as a reason, its message filled from its figures and the given facts."""
+        return Reason(self.rule.id, self.rule.region, self.effective_from, self.reference,
+                      self.message or TEXTS[default], {**self.values, **args})
+
+    def citation(self) -> Citation:
+        return Citation(self.rule.id, self.rule.region, self.effective_from, self.reference)
+
+
+class Engine:
+    def __init__(self, policy_set: PolicySet) -> None:
+        self.policy_set = policy_set
+        self.calendar = policy_set.calendar()
+        self._candidates: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[str, ...]]] = {}
+        self._answers: dict[tuple, Answer | None] = {}
+
+    # --- which rule answers ----------------------------------------------------------------
+
+    def policy_region(self, region: str) -> str:
+        """The policy folder that governs a person insured in `region` (the national layer if none does)."""
+        return self.policy_set.region_of(region) or NATIONAL
+
+    def _rules_for(self, region: str, question: str) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
+        key = (region, question)
+        found = self._candidates.get(key)
+        if found is None:
+            layers = [self.policy_set.regions.get(region), self.policy_set.regions.get(NATIONAL)]
+            rules = {r.id + "@" + r.region: r for layer in layers if layer for r in layer.rules.values()
+                     if r.question == question}
+            ordered = tuple(sorted(rules.values(), key=lambda r: -r.priority))
+            facts = tuple(sorted({c.fact for r in ordered for c in r.conditions}))
+            found = self._candidates[key] = (ordered, facts)
+        return found
+
+    def answer(self, region: str, question: str, facts: Mapping, day: dt.date) -> Answer | None:
+        """The answer of the highest-priority rule in force on `day` whose conditions hold, or None."""
+        rules, tested = self._rules_for(region, question)
+        key = (region, question, day, *[facts.get(f) for f in tested])
+        found = self._answers.get(key, _MISS)
+        if found is not _MISS:
+            return found
+        found = None
+        for rule in rules:
+            version = rule.version_at(day)
+            if version is None or not rule.applies(facts):
+                continue
+            values, units = dict(version.literals), {}
+            since, references = version.effective_from, [rule.reference]
+            for name, parameter in version.params:
+                value, taken = parameter.at(day)  # the loader made sure it is in force while the version is
+                values[name] = Fen(value) if parameter.unit == "fen" else value
+                units[name] = parameter.unit
+                since = max(since, taken)
+                if parameter.reference not in references:
+                    references.append(parameter.reference)
+            found = Answer(rule, values, units, since, "；".join(references), version.message or rule.message)
+            break
+        if len(self._answers) >= _CACHE_LIMIT:
+            self._answers.clear()
+        self._answers[key] = found
+        return found
+
+    def no_rule(self, region: str, question: str, day: dt.date) -> Reason:
+        """The reason given when no rule answers (the safe default applies: nothing is allowed)."""
+        q = QUESTIONS[question]
+        return Reason("none", region, day, "", TEXTS["no_rule"],
+                      {"region": region, "date": day, "question_zh": q.zh, "question_en": q.en})
+
+    # --- decisions -------------------------------------------------------------------------
+
+    def decide(self, action: str, facts: Mapping, at: dt.date) -> Decision:
+        """Decide an action for the facts of one person on a day; see policy.actions for each action's facts."""
+        decide = actions.ACTIONS.get(action)
+        if decide is None:
+            raise ValueError(f"unknown action {action!r}; one of {', '.join(actions.ACTIONS)}")
+        return decide(self, facts, at)
+
+    # --- the allocation interface contributions use ---------------------------------------------
+
+    def personal_account_allocation(self, *, region: str, scheme: str, flexible: bool, birth_date: dt.date,
+                                    period: dt.date, base_fen: int, retired: bool = False) -> Allocation:
+        decision = self.decide("contribute", {"region": region, "scheme": scheme, "flexible": flexible,
+                                              "retired": retired, "birth_date": birth_date, "base_fen": base_fen},
+                               period)
+        if decision.code == "policy.rule_missing":
+            raise errors.PolicyRuleMissing(region=region, date=period.isoformat(),
+                                           rule="contribution.allocation")
+        reason = decision.reasons[0]
+        return Allocation(decision.details["amount_fen"], Citation(reason.rule_id, reason.region,
+                          reason.effective_from, reason.reference), reason.message_zh, reason.message_en)
+
