@@ -42,9 +42,21 @@ def parents(code: str) -> list[str]:
     return list(dict.fromkeys(chain))
 
 
+def prefix(region: str) -> str:
+    """The significant digits of a code: 110000 → 11, 210200 → 2102; every place inside starts with them."""
+    while region.endswith("00"):
+        region = region[:-2]
+    return region
+
+
+MUNICIPALITIES = ("11", "12", "31", "50")  # Beijing, Tianjin, Shanghai, Chongqing: pooled city-wide
+
+
+def pooling_region(code: str) -> str:
+    """The pooling region (统筹区) of a place: its prefecture-level city; a municipality as a whole."""
+    return code[:2] + "0000" if code[:2] in MUNICIPALITIES else code[:4] + "00"
+
+
 def within(region: str, place: str) -> bool:
     """Whether a place lies inside a region: 110105 is inside 110000, 210202 inside 210200, 410100 inside 410000."""
-    prefix = region
-    while prefix.endswith("00"):
-        prefix = prefix[:-2]
-    return place.startswith(prefix)
+    return place.startswith(prefix(region))

@@ -14,8 +14,9 @@ from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
 from yibao.domain import vocabulary as v
-from yibao.domain.regions import within
+from yibao.domain.regions import pooling_region, within
 from yibao.policy.decision import Decision, Fen, Label, Note, Requirement
+from yibao.policy.loader import NATIONAL
 from yibao.policy.schema import LIMITS
 from yibao.policy.texts import NOTES, TEXTS
 
@@ -75,7 +76,7 @@ def contribute(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 
 
 def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
-    """institution_region, institution_kind, institution_cross_region, has_filing, scheme, items
+    """institution_region, institution_kind, institution_cross_region, has_filing, emergency, scheme, items
     [(category, amount_fen)], balance_fen, used {institution_daily, daily, yearly: fen; daily_count: n},
     and relation when a family member pays from the owner's account (the owner's facts otherwise).
 
@@ -84,12 +85,13 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     region = engine.policy_region(facts["region"])
     items = facts["items"]
     total = sum(amount for _, amount in items)
-    cross = not within(region if region != "000000" else facts["region"], facts["institution_region"])
+    home = region if region != NATIONAL else pooling_region(facts["region"])
+    cross = not within(home, facts["institution_region"])
     decision = Decision("settle", True, 0, details={"total_fen": total, "cross_region": cross, "limits": {}})
     reasons = decision.reasons
 
     if cross:
-        asked = {"has_filing": bool(facts.get("has_filing")),
+        asked = {"has_filing": bool(facts.get("has_filing")), "emergency": bool(facts.get("emergency")),
                  "institution_cross_region": bool(facts.get("institution_cross_region")), "scheme": facts.get("scheme")}
         answer = engine.answer(region, "settlement.cross_region", asked, day)
         if answer is None or not answer.values["allowed"]:
@@ -212,13 +214,16 @@ def _application(engine: Engine, action: str, question: str, refused_code: str, 
     for document in values["documents"]:
         requirements.append(Requirement("document", document, met=None if provided is None else document in provided))
     event = facts.get("event_date")
-    if "window" in values and event is not None:
-        window = values["window"]
-        deadline = _after(event, window, answer.units["window"])
-        decision.details["deadline"] = deadline
-        requirements.append(Requirement("window", deadline, met=day <= deadline))
+    if "window" in values:
+        window, unit = values["window"], answer.units["window"]
+        if event is None:  # the deadline depends on a day not known yet: say how long there is
+            requirements.append(Requirement("within", (window, unit)))
+        else:
+            deadline = _after(event, window, unit)
+            decision.details["deadline"] = deadline
+            requirements.append(Requirement("window", deadline, met=day <= deadline))
 
-    if values["in_person"] and (by_proxy or (channel is not None and channel not in values["channels"])):
+    if values["in_person"] and by_proxy:
         _deny(decision, "application.in_person_required", _note("in_person"))
     elif channel is not None and values["channels"] and channel not in values["channels"]:
         _deny(decision, "application.channel_not_allowed",
@@ -296,19 +301,18 @@ def file(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
         return _refused("file", "filing.not_allowed", engine, region, "filing", day, answer, "filing.refused",
                         type=kind, reason=_filing_reason(reason))
     values = answer.values
-    decision = Decision("file", True, reasons=[answer.reason("filing", type=kind, reason=_filing_reason(reason))])
-    for document in values["documents"]:
-        decision.requirements.append(Requirement("document", document))
-    if values["channels"]:
-        decision.requirements.append(Requirement("channel", values["channels"]))
-    start = facts.get("start_date") or day
     existing = facts.get("existing")
     if existing:
         locked = _locked_until(engine, region, existing, day)
-        if locked is not None and day < locked[0]:
-            decision.allowed, decision.code = False, "filing.locked"
-            decision.notes.append(locked[1])
-            return decision
+        if locked is not None and day < locked[0]:  # the filing in force may not change yet: its rule says so
+            return Decision("file", False, code="filing.locked", reasons=[locked[2]], notes=[locked[1]],
+                            details={"changeable_from": locked[0]})
+    decision = Decision("file", True, reasons=[answer.reason("filing", type=kind, reason=_filing_reason(reason))])
+    if values["channels"]:
+        decision.requirements.append(Requirement("channel", values["channels"]))
+    for document in values["documents"]:
+        decision.requirements.append(Requirement("document", document))
+    start = facts.get("start_date") or day
     if start < day and not values["retroactive"]:
         _deny(decision, "filing.start_in_past", _note("start_in_past", start_date=start))
         return decision
@@ -343,9 +347,15 @@ def _locked_until(engine: Engine, region: str, filing: Mapping, day: dt.date):
 
 
 def _valid_to(answer: Answer, start: dt.date) -> dt.date | None:
+    """The last day of validity: the day before the same date `validity` later, or that month's last day
+    where it has no such date (from 31 August, six months end on the last day of February)."""
     if "validity" not in answer.values:
         return None  # valid until cancelled
-    return _after(start, answer.values["validity"], answer.units["validity"]) - dt.timedelta(days=1)
+    validity, unit = answer.values["validity"], answer.units["validity"]
+    if unit == "days":
+        return start + dt.timedelta(days=validity - 1)
+    end = add_months(start, validity)
+    return end if end.day < start.day else end - dt.timedelta(days=1)
 
 
 def _filing_reason(reason: str | None) -> Label:

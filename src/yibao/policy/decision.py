@@ -110,7 +110,9 @@ REQUIREMENT_TEXTS = {
     "in_person": ("须本人办理，不可代办", "Only the person themselves may apply; no proxy"),
     "filing": ("须先办理异地就医备案", "A cross-region filing is needed first"),
     "window": ("须在 {value} 前申请", "Apply by {value}"),
+    "within": ("须在事由发生之日起 {value} 内申请", "Apply within {value} of the event"),
 }
+_PERIODS = {"months": ("{} 个月", "{} months"), "days": ("{} 日", "{} days")}
 _REQUIREMENT_TERMS = {"document": "documents", "channel": "channels"}
 
 
@@ -124,6 +126,9 @@ class Requirement:
 
     def _text(self, lang: str) -> str:
         template = REQUIREMENT_TEXTS[self.kind][_LANG[lang]]
+        if self.kind == "within":
+            count, unit = self.value
+            return template.format(value=_PERIODS[unit][_LANG[lang]].format(count))
         return template.format(value=render(_REQUIREMENT_TERMS.get(self.kind, ""), self.value, lang))
 
     def as_dict(self) -> dict:
@@ -136,6 +141,8 @@ class Requirement:
         """kind:value, the way policy cases name a requirement (a list of values joined by |)."""
         if self.value is None:
             return self.kind
+        if self.kind == "within":
+            return f"within:{self.value[0]} {self.value[1]}"
         value = "|".join(self.value) if isinstance(self.value, tuple) else str(self.value)
         return f"{self.kind}:{value}"
 

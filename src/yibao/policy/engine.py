@@ -13,8 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from yibao.domain import errors
+from yibao.domain.regions import region_name
 from yibao.policy import actions
-from yibao.policy.decision import Decision, Fen, Reason
+from yibao.policy.decision import Decision, Fen, Label, Reason
 from yibao.policy.interface import Allocation, Citation
 from yibao.policy.loader import NATIONAL, PolicySet
 from yibao.policy.schema import QUESTIONS, Rule
@@ -45,8 +46,10 @@ class Answer:
 
 
 class Engine:
-    def __init__(self, policy_set: PolicySet) -> None:
+    def __init__(self, policy_set: PolicySet, *, set_id: str | None = None,
+                 loaded_at: dt.datetime | None = None) -> None:
         self.policy_set = policy_set
+        self.set_id, self.loaded_at = set_id, loaded_at  # the stored load it came from (None: the bundled tree)
         self.calendar = policy_set.calendar()
         self._candidates: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[str, ...]]] = {}
         self._answers: dict[tuple, Answer | None] = {}
@@ -88,8 +91,7 @@ class Engine:
                 values[name] = Fen(value) if parameter.unit == "fen" else value
                 units[name] = parameter.unit
                 since = max(since, taken)
-                if parameter.reference not in references:
-                    references.append(parameter.reference)
+                _cite(references, parameter.reference)
             found = Answer(rule, values, units, since, "；".join(references), version.message or rule.message)
             break
         if len(self._answers) >= _CACHE_LIMIT:
@@ -100,8 +102,10 @@ class Engine:
     def no_rule(self, region: str, question: str, day: dt.date) -> Reason:
         """The reason given when no rule answers (the safe default applies: nothing is allowed)."""
         q = QUESTIONS[question]
+        policy = self.policy_set.regions.get(region)
+        name = Label((policy.name_zh, policy.name_en)) if policy else Label((region_name(region) or region,) * 2)
         return Reason("none", region, day, "", TEXTS["no_rule"],
-                      {"region": region, "date": day, "question_zh": q.zh, "question_en": q.en})
+                      {"region": name, "date": day, "question_zh": q.zh, "question_en": q.en})
 
     # --- decisions -------------------------------------------------------------------------
 
@@ -126,3 +130,14 @@ class Engine:
         return Allocation(decision.details["amount_fen"], Citation(reason.rule_id, reason.region,
                           reason.effective_from, reason.reference), reason.message_zh, reason.message_en)
 
+
+
+def _cite(references: list[str], reference: str) -> None:
+    """Add a reference unless it says no more than one already there; a fuller one replaces a shorter."""
+    for i, known in enumerate(references):
+        if reference.startswith(known):
+            references[i] = reference
+            return
+        if known.startswith(reference):
+            return
+    references.append(reference)

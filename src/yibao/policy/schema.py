@@ -107,7 +107,7 @@ QUESTIONS: Mapping[str, Question] = MappingProxyType({q.name: q for q in (
     _limit("yearly", "年度支付上限", "limit a calendar year"),
     _limit("daily_count", "每日支付次数上限", "payments a day"),
     Question("settlement.cross_region", "跨省直接结算", "cross-region direct settlement",
-             {"has_filing": FLAG, "institution_cross_region": FLAG, "scheme": _choice(v.SCHEMES)},
+             {"has_filing": FLAG, "institution_cross_region": FLAG, "emergency": FLAG, "scheme": _choice(v.SCHEMES)},
              {"allowed": ALLOWED}),
     Question("settlement.refund", "退费", "refunds", {"institution_kind": _choice(v.INSTITUTION_KINDS)},
              {"restores_quota": Field("flag", default=True)}),
