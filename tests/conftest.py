@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.fakes import FixedRateAllocation
 from tests.pg_cluster import Cluster, find_bindir
 from yibao.api.app import create_app
 from yibao.bootstrap import bootstrap
@@ -90,7 +89,6 @@ def settings(database_url, tmp_path) -> Settings:
 @pytest.fixture
 def ctx(settings):
     context = bootstrap(settings)
-    context.policy = FixedRateAllocation()  # until the policy engine answers allocation questions
     yield context
     context.engine.dispose()
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+import subprocess
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -14,6 +17,7 @@ from yibao.domain.users import Actor
 from yibao.services import auth, cards, credentials, enrolment, institutions
 
 API = "/api/v1"
+YIBAO = str(Path(sys.executable).parent / "yibao")
 PASSWORD = "correct-horse-9"
 PIN = "258369"
 _seq = itertools.count(1)
@@ -125,3 +129,8 @@ def build_world(ctx, admin: Actor) -> World:
         auth.add_user(ctx, actor=admin, username=f"{role}-user", password=PASSWORD, role=role, **links)
         users[role] = f"{role}-user"
     return World(employer.id, institution.code, person, other, users)
+
+
+def yibao(env: dict, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    """Run the `yibao` command as an operator would, in the given environment."""
+    return subprocess.run([YIBAO, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)

@@ -6,6 +6,7 @@ from sqlalchemy.orm import sessionmaker
 
 from yibao.config import Settings
 from yibao.domain.clock import SettableClock, SystemClock
+from yibao.services import policies
 from yibao.services.context import Context
 from yibao.store.db import create_engine
 from yibao.store.mapping import start_mappers
@@ -21,4 +22,5 @@ def bootstrap(settings: Settings | None = None) -> Context:
         engine=engine,
         session_factory=sessionmaker(engine, expire_on_commit=False),
         clock=clock,
+        policy_source=policies.current,
     )

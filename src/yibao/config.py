@@ -21,6 +21,10 @@ class Settings(BaseSettings):
     argon2_profile: Literal["standard", "light"] = "standard"
     # Physical cards are issued for this many years unless the issuer says otherwise.
     card_validity_years: int = 10
+    # The policy tree `yibao policy load` reads by default; empty: the one shipped with the code.
+    policy_dir: Path | None = None
+    # How often a running service looks for a policy set loaded by another process.
+    policy_refresh_seconds: float = 5.0
 
     @property
     def resolved_database_url(self) -> str:

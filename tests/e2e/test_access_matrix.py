@@ -247,6 +247,14 @@ ENDPOINTS = [
     E("POST", "/holds/{hold_id}/capture", STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
     E("POST", "/holds/{hold_id}/void", STAFF, _hold),
     E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _contribution_entry),
+    # policy: the rules in force are public to every signed-in user; the 12333 answer and the notices
+    # are about one person, read like their account
+    E("GET", "/policies/{region}", SIGNED_IN, lambda s: Call({"region": "110000"}, query={"date": "2026-03-02"})),
+    E("GET", "/policies/{region}/changes", SIGNED_IN,
+      lambda s: Call({"region": "110000"}, query={"from": "2018-01-01", "to": "2026-03-02"})),
+    E("POST", "/policy/explain", OWNED_READERS,
+      lambda s: Call(json={"person_id": s.world.person.id, "action": "withdraw", "reason": "death"})),
+    E("GET", "/persons/{person_id}/notices", OWNED_READERS, _employee),
     # the test-mode clock
     E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),

@@ -2,33 +2,18 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 import sqlalchemy as sa
 
 from tests.pg_cluster import free_port
-from tests.support import new_id_number
+from tests.support import YIBAO, new_id_number, yibao
 from yibao.services.demo import DEMO_PASSWORD
 from yibao.store.db import create_engine
 from yibao.store.tables import metadata
-
-YIBAO = str(Path(sys.executable).parent / "yibao")
-
-
-@pytest.fixture
-def env(database_url, tmp_path):
-    return {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path),
-            "YIBAO_ARGON2_PROFILE": "light", "YIBAO_ENV": "dev", "COLUMNS": "200"}
-
-
-def yibao(env, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([YIBAO, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
 
 
 def row_counts(url: str) -> dict[str, int]:

@@ -68,6 +68,11 @@ FILING_REASONS = _terms(
     other=("其他临时外出就医人员", "other temporary treatment elsewhere"),
 )
 
+FILING_TYPE_OF = MappingProxyType({  # which type of filing each reason is (API contract; 医保发〔2022〕22号)
+    "resettled_retiree": "long_term", "long_term_resident": "long_term", "posted_worker": "long_term",
+    "referral": "temporary", "emergency": "temporary", "other": "temporary",
+})
+
 DOCUMENT_TYPES = _terms(
     id_card=("身份证原件", "resident ID card (original)"),
     id_card_copy=("身份证复印件", "copy of the resident ID card"),

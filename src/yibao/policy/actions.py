@@ -76,7 +76,8 @@ def contribute(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 
 
 def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
-    """institution_region, institution_kind, institution_cross_region, has_filing, emergency, scheme, items
+    """designated (false when the institution is not designated that day), institution_region, institution_kind,
+    institution_cross_region, has_filing, emergency, scheme, items
     [(category, amount_fen)], balance_fen, used {institution_daily, daily, yearly: fen; daily_count: n},
     and relation when a family member pays from the owner's account (the owner's facts otherwise).
 
@@ -85,6 +86,9 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     region = engine.policy_region(facts["region"])
     items = facts["items"]
     total = sum(amount for _, amount in items)
+    if facts.get("designated") is False:
+        return Decision("settle", False, 0, "institution.not_designated", notes=[_note("not_designated", date=day)],
+                        details={"total_fen": total})
     home = region if region != NATIONAL else pooling_region(facts["region"])
     cross = not within(home, facts["institution_region"])
     decision = Decision("settle", True, 0, details={"total_fen": total, "cross_region": cross, "limits": {}})

@@ -261,7 +261,8 @@ class RuleReader:
         for missing in ("question", "description", "reference", "versions"):
             if missing not in spec:
                 self.fail(path, f"缺少 {missing}", f"{missing} is missing")
-        question = QUESTIONS.get(spec.get("question"))
+        asked = spec.get("question")
+        question = QUESTIONS.get(asked) if isinstance(asked, str) else None
         if "question" in spec and question is None:
             self.fail((*path, "question"), f"未知的问题 {spec['question']}，可用：{', '.join(QUESTIONS)}",
                       f"unknown question {spec['question']}; one of: {', '.join(QUESTIONS)}")

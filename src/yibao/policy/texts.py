@@ -51,6 +51,8 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 NOTES: dict[str, tuple[str, str]] = {
+    "not_designated": ("该机构在 {date} 不是定点医药机构，个人账户不能支付",
+                       "On {date} this institution is not designated: the account cannot pay there"),
     "balance.insufficient": ("个人账户余额 {balance} 不足，其余由现金支付",
                              "The account balance {balance} is not enough; cash pays the rest"),
     "fee": ("手续费 {fee}，实际到账 {net}", "Fee {fee}; {net} arrives"),

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -16,7 +18,7 @@ from yibao.config import Settings
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.clock import Clock, local_date
 from yibao.domain.users import Actor
-from yibao.policy.interface import AllocationRules
+from yibao.policy.engine import Engine as PolicyEngine
 from yibao.store.uow import UnitOfWork
 
 
@@ -26,11 +28,31 @@ class Context:
     engine: Engine
     session_factory: sessionmaker[Session]
     clock: Clock
-    # The policy engine ([3] policy/); until a policy set is loaded, rules it would give are missing.
-    policy: AllocationRules | None = None
+    # Finds the engine of the newest loaded policy set (services.policies.current, wired by bootstrap).
+    policy_source: Callable[[Context], PolicyEngine] | None = None
     extras: dict = field(default_factory=dict)
+    _policy: PolicyEngine | None = field(default=None, repr=False)
+    _policy_checked: float = field(default=float("-inf"), repr=False)
+
+    @property
+    def policy(self) -> PolicyEngine:
+        """The policy engine in force. It is looked up when first asked for and, when it is due, as a unit of
+        work opens (never inside one: on SQLite a second connection would wait on the first one's lock)."""
+        if self._policy is None:
+            self._refresh_policy()
+        return self._policy
+
+    @policy.setter
+    def policy(self, engine: PolicyEngine) -> None:
+        self._policy, self._policy_checked = engine, time.monotonic()
+
+    def _refresh_policy(self) -> None:
+        if self.policy_source is not None:
+            self.policy = self.policy_source(self)
 
     def uow(self) -> UnitOfWork:
+        if time.monotonic() - self._policy_checked >= self.settings.policy_refresh_seconds:
+            self._refresh_policy()  # a set loaded by another process is picked up within a few seconds
         return UnitOfWork(self.session_factory)
 
     def now(self) -> dt.datetime:

@@ -93,9 +93,6 @@ def credit_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, pers
                 request=request, now=ctx.now())
     if once.earlier is not None:
         return once.earlier, True
-    if ctx.policy is None:
-        raise errors.PolicyRuleMissing(region=person.region, date=first.isoformat(),
-                                       rule="contribution.personal_account_allocation")
     allocation = ctx.policy.personal_account_allocation(
         region=person.region, scheme=enrollment.scheme, flexible=enrollment.flexible,
         birth_date=person.birth_date, period=first, base_fen=base_fen)

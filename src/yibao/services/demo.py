@@ -16,7 +16,7 @@ from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.registry import Employer, Enrollment, Institution, Person
 from yibao.domain.users import Actor, User
-from yibao.services import auth, cards, credentials, enrolment, institutions
+from yibao.services import auth, cards, credentials, enrolment, institutions, policies
 from yibao.services.context import Context
 
 LOADER = Actor.system("demo")
@@ -74,6 +74,8 @@ def bank_number(n: int) -> str:
 def load(ctx: Context) -> Summary:
     """Load everything; returns what was newly created and the demo logins."""
     s = Summary()
+    if not policies.load(ctx, actor=LOADER).unchanged:
+        s.count("policy set")
     institutions.load_agencies(ctx, actor=LOADER)
     employer_ids = {key: _employer(ctx, s, *row) for key, *row in EMPLOYERS}
     for region in REGIONS:

@@ -344,3 +344,52 @@ vouchers = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
 )
+
+# --- policy ---------------------------------------------------------------------
+
+policy_sets = sa.Table(
+    "policy_sets",
+    metadata,
+    # Every load of a policy tree, with exactly the files it was loaded from; the newest is in force.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("loaded_at", TS, nullable=False, index=True),
+    sa.Column("loaded_by", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(200), nullable=False),
+    sa.Column("files", sa.JSON, nullable=False),  # {"<folder>/<file>.yaml": text}
+)
+
+policy_versions = sa.Table(
+    "policy_versions",
+    metadata,
+    # The second time axis: each version of a rule or parameter value, keyed by its effective date
+    # and content, with the load that first brought it (when it was published to the system).
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("region", REGION, nullable=False),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("name", sa.String(120), nullable=False),
+    sa.Column("effective_from", sa.Date, nullable=False),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("content", sa.JSON, nullable=False),
+    sa.Column("first_set_id", ID, sa.ForeignKey("policy_sets.id"), nullable=False),
+    sa.Column("first_loaded_at", TS, nullable=False),
+    sa.CheckConstraint("kind IN ('rule', 'parameter')", name="kind"),
+    sa.UniqueConstraint("region", "kind", "name", "effective_from", "content_hash", name="uq_policy_versions_version"),
+)
+
+notices = sa.Table(
+    "notices",
+    metadata,
+    # Messages stored for a person: policy changes that concern them, and (later) application steps.
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("title_zh", sa.String(200), nullable=False),
+    sa.Column("title_en", sa.String(200), nullable=False),
+    sa.Column("body_zh", sa.Text, nullable=False),
+    sa.Column("body_en", sa.Text, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("read_at", TS),
+    sa.Index("ix_notices_person", "person_id", "id"),
+)
