@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import calendar as months
 import datetime as dt
+import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
 
@@ -75,6 +77,43 @@ def contribute(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 # --- settlement ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _SettlePlan:
+    """What the rules say about paying at one kind of institution on one day: the same for every payment
+    with the same region, institution place and kind, scheme, payer and filing, so it is worked out once."""
+
+    cross: bool
+    cross_answer: Answer | None
+    coverage: Answer | None
+    grant: Answer | None
+    categories: frozenset
+    limits: tuple[tuple[str, str, Answer], ...]  # (limit kind, question, answer) of the limits in force
+
+
+def _settle_plan(engine: Engine, region: str, facts: Mapping, day: dt.date) -> _SettlePlan:
+    home = region if region != NATIONAL else pooling_region(facts["region"])
+    cross = not within(home, facts["institution_region"])
+    scheme, kind, relation = facts.get("scheme"), facts["institution_kind"], facts.get("relation")
+    cross_answer = None
+    if cross:
+        cross_answer = engine.answer(region, "settlement.cross_region", {
+            "has_filing": bool(facts.get("has_filing")), "emergency": bool(facts.get("emergency")),
+            "institution_cross_region": bool(facts.get("institution_cross_region")), "scheme": scheme}, day)
+    coverage = engine.answer(region, "settlement.coverage", {"institution_kind": kind, "cross_region": cross}, day)
+    categories = frozenset(coverage.values["categories"]) if coverage else frozenset()
+    grant = None
+    if relation is not None:  # paying from a relative's account: what the grant allows, too
+        grant = engine.answer(region, "family.grant", {"relation": relation, "scheme": scheme}, day)
+        if grant is not None and grant.values["allowed"]:
+            categories &= frozenset(grant.values["categories"])
+    asked = {"institution_kind": kind, "cross_region": cross, "scheme": scheme}
+    limits = tuple((k, q, a) for k, q in _LIMIT_QUESTIONS if (a := engine.answer(region, q, asked, day)) is not None)
+    return _SettlePlan(cross, cross_answer, coverage, grant, categories, limits)
+
+
+_LIMIT_QUESTIONS = tuple((kind, f"settlement.limit.{kind}") for kind in LIMITS)
+
+
 def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     """designated (false when the institution is not designated that day), institution_region, institution_kind,
     institution_cross_region, has_filing, emergency, scheme, items
@@ -89,54 +128,45 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     if facts.get("designated") is False:
         return Decision("settle", False, 0, "institution.not_designated", notes=[_note("not_designated", date=day)],
                         details={"total_fen": total})
-    home = region if region != NATIONAL else pooling_region(facts["region"])
-    cross = not within(home, facts["institution_region"])
-    decision = Decision("settle", True, 0, details={"total_fen": total, "cross_region": cross, "limits": {}})
+    key = ("settle", facts["region"], facts["institution_region"], facts["institution_kind"], facts.get("scheme"),
+           facts.get("relation"), bool(facts.get("has_filing")), bool(facts.get("emergency")),
+           bool(facts.get("institution_cross_region")), day)
+    plan = engine.memo(key, lambda: _settle_plan(engine, region, facts, day))
+    decision = Decision("settle", True, 0, details={"total_fen": total, "cross_region": plan.cross, "limits": {}})
     reasons = decision.reasons
 
-    if cross:
-        asked = {"has_filing": bool(facts.get("has_filing")), "emergency": bool(facts.get("emergency")),
-                 "institution_cross_region": bool(facts.get("institution_cross_region")), "scheme": facts.get("scheme")}
-        answer = engine.answer(region, "settlement.cross_region", asked, day)
+    if plan.cross:
+        answer = plan.cross_answer
         if answer is None or not answer.values["allowed"]:
-            code = "settlement.cross_region_not_allowed" if asked["has_filing"] else "filing.required"
+            filed = bool(facts.get("has_filing"))
+            code = "settlement.cross_region_not_allowed" if filed else "filing.required"
             refused = _refused("settle", code, engine, region, "settlement.cross_region", day, answer,
                                "settlement.cross_region")
-            refused.requirements.append(Requirement("filing", met=asked["has_filing"]))
+            refused.requirements.append(Requirement("filing", met=filed))
             refused.details = decision.details
             return refused
         reasons.append(answer.reason("settlement.cross_region"))
 
-    kind = facts["institution_kind"]
-    coverage = engine.answer(region, "settlement.coverage", {"institution_kind": kind, "cross_region": cross}, day)
-    categories = set(coverage.values["categories"]) if coverage else set()
-    relation = facts.get("relation")
-    if relation is not None:  # paying from a relative's account: what the grant allows, too
-        grant = engine.answer(region, "family.grant", {"relation": relation, "scheme": facts.get("scheme")}, day)
+    relation, grant, coverage, categories = facts.get("relation"), plan.grant, plan.coverage, plan.categories
+    if relation is not None:
         if grant is None or not grant.values["allowed"]:
             return _refused("settle", "family.relation_not_allowed", engine, region, "family.grant", day, grant,
                             "family.grant.refused", relation=relation)
-        categories &= set(grant.values["categories"])
         reasons.append(grant.reason("family.grant", relation=relation))
     covered = sum(amount for category, amount in items if category in categories)
     if coverage is None:
         reasons.append(engine.no_rule(region, "settlement.coverage", day))
     else:
-        uncovered = tuple(dict.fromkeys(c for c, _ in items if c not in categories))
+        uncovered = tuple(dict.fromkeys(c for c, _ in items if c not in categories)) if covered < total else ()
         text = "settlement.coverage.partial" if uncovered else "settlement.coverage"
-        reasons.append(coverage.reason(text, institution_kind=kind, categories=tuple(
+        reasons.append(coverage.reason(text, institution_kind=facts["institution_kind"], categories=tuple(
             c for c in coverage.values["categories"] if c in categories), uncovered=uncovered))
     if covered < total:
         decision.limited_by.append("category.not_covered")
 
     pay, refuse = covered, None
     used = facts.get("used") or {}
-    asked = {"institution_kind": kind, "cross_region": cross, "scheme": facts.get("scheme")}
-    for limit_kind in LIMITS:
-        question = f"settlement.limit.{limit_kind}"
-        answer = engine.answer(region, question, asked, day)
-        if answer is None:
-            continue
+    for limit_kind, question, answer in plan.limits:
         limit = answer.values["limit"]
         spent = used.get(limit_kind, 0) if limit_kind != "per_transaction" else 0
         if limit_kind == "daily_count":
@@ -232,9 +262,8 @@ def _application(engine: Engine, action: str, question: str, refused_code: str, 
     elif channel is not None and values["channels"] and channel not in values["channels"]:
         _deny(decision, "application.channel_not_allowed",
               _note("channel", channel=channel, channels=values["channels"]))
-    elif decision.missing_documents:
-        _deny(decision, "application.documents_missing", _note("documents_missing",
-                                                                missing=tuple(decision.missing_documents)))
+    elif missing := decision.missing_documents:
+        _deny(decision, "application.documents_missing", _note("documents_missing", missing=tuple(missing)))
     elif "deadline" in decision.details and day > decision.details["deadline"]:
         _deny(decision, "application.window_closed", _note("window_closed", deadline=decision.details["deadline"]))
     return decision, answer
@@ -245,6 +274,7 @@ def _deny(decision: Decision, code: str, note: Note) -> None:
     decision.notes.append(note)
 
 
+@functools.cache
 def _reason_label(question: str, reason: str) -> Label:
     return Label.of(v.WITHDRAWAL_REASONS if question == "withdrawal" else v.REIMBURSEMENT_REASONS, reason)
 
@@ -362,6 +392,7 @@ def _valid_to(answer: Answer, start: dt.date) -> dt.date | None:
     return end if end.day < start.day else end - dt.timedelta(days=1)
 
 
+@functools.cache
 def _filing_reason(reason: str | None) -> Label:
     return Label.of(v.FILING_REASONS, reason)
 

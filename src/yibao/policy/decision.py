@@ -7,9 +7,12 @@ English when they are read: a decision costs nothing to explain until someone as
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 from yibao.domain import vocabulary as v
 from yibao.domain.money import yuan
@@ -56,28 +59,50 @@ def render(name: str, value, lang: str) -> str:
     return str(value)
 
 
-def fill(template: str, args: Mapping, lang: str) -> str:
-    return template.format_map({k: render(k, x, lang) for k, x in args.items()})
+@functools.cache
+def _placeholders(template: str) -> tuple[str, ...]:
+    return tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+
+
+def fill(template: str, args: Mapping, lang: str, figures: Mapping = MappingProxyType({})) -> str:
+    """A template with its placeholders filled from the facts (`args`), else the rule's figures; only the
+    placeholders the template has are rendered."""
+    return template.format_map({name: render(name, args[name] if name in args else figures[name], lang)
+                                for name in _placeholders(template)})
 
 
 @dataclass(slots=True)
-class Reason:
-    """One rule's part in a decision, with the facts its message is filled from."""
+class Message:
+    """A message in two languages, rendered from its template when read."""
 
-    rule_id: str
-    region: str
-    effective_from: dt.date
-    reference: str
     template: tuple[str, str]
     args: Mapping = field(default_factory=dict)
 
     @property
     def message_zh(self) -> str:
-        return fill(self.template[0], self.args, "zh")
+        return fill(self.template[0], self.args, "zh", self._figures())
 
     @property
     def message_en(self) -> str:
-        return fill(self.template[1], self.args, "en")
+        return fill(self.template[1], self.args, "en", self._figures())
+
+    def _figures(self) -> Mapping:
+        return MappingProxyType({})
+
+
+@dataclass(slots=True)
+class Reason(Message):
+    """One rule's part in a decision: its citation, and the rule's figures and the facts its message is
+    filled from."""
+
+    rule_id: str = ""
+    region: str = ""
+    effective_from: dt.date = dt.date.min
+    reference: str = ""
+    figures: Mapping = field(default_factory=dict)
+
+    def _figures(self) -> Mapping:
+        return self.figures
 
     def citation(self) -> dict:
         return {"rule_id": self.rule_id, "region": self.region, "effective_from": self.effective_from.isoformat(),
@@ -87,20 +112,10 @@ class Reason:
         return {**self.citation(), "message_zh": self.message_zh, "message_en": self.message_en}
 
 
-@dataclass(slots=True)
-class Note:
+class Note(Message):
     """A fact that is no rule's but explains the outcome, e.g. a balance too small or a document missing."""
 
-    template: tuple[str, str]
-    args: Mapping = field(default_factory=dict)
-
-    @property
-    def message_zh(self) -> str:
-        return fill(self.template[0], self.args, "zh")
-
-    @property
-    def message_en(self) -> str:
-        return fill(self.template[1], self.args, "en")
+    __slots__ = ()
 
 
 # What each kind of requirement says, filled with its value.
@@ -164,17 +179,23 @@ class Decision:
         return [r.value for r in self.requirements if r.kind == "document" and r.met is False]
 
     def explanation(self, lang: str) -> str:
-        parts = [getattr(r, f"message_{lang}") for r in (*self.reasons, *self.notes)]
-        return ("；" if lang == "zh" else "; ").join(parts)
+        return _joined([getattr(r, f"message_{lang}") for r in (*self.reasons, *self.notes)], lang)
 
     def as_dict(self) -> dict:
         details = {k: (x.isoformat() if isinstance(x, dt.date) else list(x) if isinstance(x, tuple) else x)
                    for k, x in self.details.items()}
+        reasons = [r.as_dict() for r in self.reasons]  # each message rendered once, for the list and the summary
+        notes = [(n.message_zh, n.message_en) for n in self.notes]
         return {
             "action": self.action, "allowed": self.allowed, "max_amount_fen": self.max_amount_fen,
             "code": self.code, "limited_by": list(self.limited_by),
             "requirements": [r.as_dict() for r in self.requirements],
-            "reasons": [r.as_dict() for r in self.reasons],
+            "reasons": reasons,
             "details": details,
-            "explanation_zh": self.explanation("zh"), "explanation_en": self.explanation("en"),
+            "explanation_zh": _joined([r["message_zh"] for r in reasons] + [zh for zh, _ in notes], "zh"),
+            "explanation_en": _joined([r["message_en"] for r in reasons] + [en for _, en in notes], "en"),
         }
+
+
+def _joined(parts: list[str], lang: str) -> str:
+    return ("；" if lang == "zh" else "; ").join(parts)

@@ -9,7 +9,7 @@ few dictionary lookups. The engine is pure: no I/O, no clock; the caller names t
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from yibao.domain import errors
@@ -38,8 +38,8 @@ class Answer:
 
     def reason(self, default: str, **args) -> Reason:
         """This answer as a reason, its message filled from its figures and the given facts."""
-        return Reason(self.rule.id, self.rule.region, self.effective_from, self.reference,
-                      self.message or TEXTS[default], {**self.values, **args})
+        return Reason(self.message or TEXTS[default], args, self.rule.id, self.rule.region, self.effective_from,
+                      self.reference, self.values)
 
     def citation(self) -> Citation:
         return Citation(self.rule.id, self.rule.region, self.effective_from, self.reference)
@@ -53,12 +53,27 @@ class Engine:
         self.calendar = policy_set.calendar()
         self._candidates: dict[tuple[str, str], tuple[tuple[Rule, ...], tuple[str, ...]]] = {}
         self._answers: dict[tuple, Answer | None] = {}
+        self._memo: dict[tuple, object] = {}
+        self._regions: dict[str, str] = {}
 
     # --- which rule answers ----------------------------------------------------------------
 
     def policy_region(self, region: str) -> str:
         """The policy folder that governs a person insured in `region` (the national layer if none does)."""
-        return self.policy_set.region_of(region) or NATIONAL
+        found = self._regions.get(region)
+        if found is None:
+            found = self._regions[region] = self.policy_set.region_of(region) or NATIONAL
+        return found
+
+    def memo(self, key: tuple, build: Callable[[], object]):
+        """A value worked out once from the rules for the given key (which must name everything it depends
+        on, the day included): the rules do not change while an engine lives."""
+        found = self._memo.get(key, _MISS)
+        if found is _MISS:
+            if len(self._memo) >= _CACHE_LIMIT:
+                self._memo.clear()
+            found = self._memo[key] = build()
+        return found
 
     def _rules_for(self, region: str, question: str) -> tuple[tuple[Rule, ...], tuple[str, ...]]:
         key = (region, question)
@@ -104,8 +119,8 @@ class Engine:
         q = QUESTIONS[question]
         policy = self.policy_set.regions.get(region)
         name = Label((policy.name_zh, policy.name_en)) if policy else Label((region_name(region) or region,) * 2)
-        return Reason("none", region, day, "", TEXTS["no_rule"],
-                      {"region": name, "date": day, "question_zh": q.zh, "question_en": q.en})
+        return Reason(TEXTS["no_rule"], {"region": name, "date": day, "question_zh": q.zh, "question_en": q.en},
+                      "none", region, day, "")
 
     # --- decisions -------------------------------------------------------------------------
 
