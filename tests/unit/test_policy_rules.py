@@ -225,3 +225,14 @@ def test_a_bundled_file_cut_spliced_or_retyped_anywhere_is_refused_with_named_pr
         load_files(tree)
     except PolicyFileError as exc:
         assert exc.problems and all(p.file and p.line >= 1 for p in exc.problems)
+
+
+def test_the_policy_guide_lists_every_question_and_its_facts():
+    from yibao.policy.schema import QUESTIONS
+
+    guide = (Path(__file__).resolve().parents[2] / "docs/policy.md").read_text(encoding="utf-8")
+    for question in QUESTIONS.values():
+        [row] = [line for line in guide.splitlines() if line.startswith(f"| `{question.name}` |")]
+        listed = row.split("|")[2]
+        assert listed.strip() == "as above" or all(fact in listed for fact in question.facts), (question.name, row)
+        assert all(f"`{field}`" in row for field in question.fields), row

@@ -49,11 +49,12 @@ def load(directory: Annotated[Path | None, typer.Argument(help="default: the bun
 @app.command("check")
 def check(directory: Annotated[Path | None, typer.Argument(help="default: the bundled policies/")] = None) -> None:
     """Check a policy tree without loading it; every problem is named by file, line and key."""
+    from yibao.config import Settings
     from yibao.policy.loader import load_tree
     from yibao.services.policies import BUNDLED
 
     try:
-        checked = load_tree(directory or BUNDLED)
+        checked = load_tree(directory or Settings().policy_dir or BUNDLED)
     except PolicyFileError as exc:
         _problems(exc)
     rules = sum(len(r.rules) for r in checked.regions.values())
