@@ -19,7 +19,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from yibao.policy.source import Document, PolicyFileError, Problem, bilingual, bilingual_problem
+from yibao.policy.source import Document, PolicyFileError, Problem, bilingual, bilingual_problem, dated, reference_of
 
 UNITS = ("fen", "count", "rate", "days", "working_days", "months", "flag", "choice", "list", "text")
 FIELDS = {"description", "unit", "reference", "values", "choices"}
@@ -113,29 +113,16 @@ class _Checker:
                 not all(isinstance(c, str) for c in choices):
             self.fail((*path, "choices"), "choice 单位须列出可选值", "unit choice needs a list of choices")
             choices = []
-        reference = spec["reference"]
-        if not isinstance(reference, str) or not reference.strip():
-            self.fail((*path, "reference"), "须注明出处（文件与条款，或种子文章）",
-                      "a reference is needed (document and article, or the seed file)")
+        reference = reference_of(spec, path, self.fail)
         values = spec["values"]
         if not isinstance(values, dict) or not values:
             self.fail((*path, "values"), "须按生效日期列出取值", "values must be listed by effective date")
             return None
         dates, checked = [], []
-        for day, raw in values.items():
-            where = (*path, "values", day)
-            if type(day) is not dt.date:
-                self.fail(where, f"生效日期须为 YYYY-MM-DD：{day}", f"an effective date must be YYYY-MM-DD: {day}")
-                continue
-            if dates and day <= dates[-1]:
-                self.fail(where, f"日期须严格递增（{day} 不晚于 {dates[-1]}）",
-                          f"dates must be strictly ascending ({day} is not after {dates[-1]})")
-                continue
-            if raw is None and not dates:
-                self.fail(where, "第一个取值不能是 null", "the first value cannot be null")
+        for day, raw, where in dated(values, (*path, "values"), self.fail, ("取值", "value")):
             dates.append(day)
             checked.append(None if raw is None else self.value(unit, raw, tuple(choices), where))
-        return Parameter(name, zh, en, unit, reference if isinstance(reference, str) else "", tuple(dates),
+        return Parameter(name, zh, en, unit, reference, tuple(dates),
                          tuple(checked), tuple(choices))
 
 

@@ -33,7 +33,7 @@ from types import MappingProxyType
 
 from yibao.domain import vocabulary as v
 from yibao.policy.parameters import Parameter
-from yibao.policy.source import Document, Problem, bilingual, bilingual_problem
+from yibao.policy.source import Document, Problem, bilingual, bilingual_problem, dated, reference_of
 
 # --- the catalogue ------------------------------------------------------------------------
 
@@ -269,10 +269,7 @@ class RuleReader:
         if question is None or not {"description", "reference", "versions"} <= set(spec):
             return None
         description = self._text(spec["description"], (*path, "description"))
-        reference = spec["reference"]
-        if not isinstance(reference, str) or not reference.strip():
-            self.fail((*path, "reference"), "须注明出处（文件与条款，或种子文章）",
-                      "a reference is needed (document and article, or the seed file)")
+        reference = reference_of(spec, path, self.fail)
         priority = spec.get("priority", 0)
         if type(priority) is not int:
             self.fail((*path, "priority"), "优先级须为整数", "priority must be a whole number")
@@ -282,8 +279,7 @@ class RuleReader:
         dates, versions = self.versions(question, spec["versions"], (*path, "versions"))
         if description is None or not dates:
             return None
-        return Rule(rule_id, self.region, question.name, description[0], description[1],
-                    reference if isinstance(reference, str) else "", priority, conditions, tuple(dates),
+        return Rule(rule_id, self.region, question.name, description[0], description[1], reference, priority, conditions, tuple(dates),
                     tuple(versions), message, self.doc.file, self.doc.line_of(path))
 
     def conditions(self, question: Question, when, path: tuple) -> tuple[Condition, ...]:
@@ -337,18 +333,8 @@ class RuleReader:
         if not isinstance(spec, dict) or not spec:
             self.fail(path, "须按生效日期列出各版本", "versions must be listed by effective date")
             return dates, versions
-        for day, body in spec.items():
-            where = (*path, day)
-            if type(day) is not dt.date:
-                self.fail(where, f"生效日期须为 YYYY-MM-DD：{day}", f"an effective date must be YYYY-MM-DD: {day}")
-                continue
-            if dates and day <= dates[-1]:
-                self.fail(where, f"日期须严格递增（{day} 不晚于 {dates[-1]}）",
-                          f"dates must be strictly ascending ({day} is not after {dates[-1]})")
-                continue
+        for day, body, where in dated(spec, path, self.fail, ("版本", "version")):
             if body is None:
-                if not dates:
-                    self.fail(where, "第一个版本不能是 null", "the first version cannot be null")
                 dates.append(day)
                 versions.append(None)
                 continue

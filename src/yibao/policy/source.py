@@ -9,7 +9,7 @@ in another exception: a policy officer gets "file:line: key: what is wrong", not
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +77,38 @@ def bilingual_problem(spec) -> tuple[str, str]:
         return (f"多出的键 {extra}：花括号内含逗号的文字须加引号",
                 f"unexpected keys {extra}: text with a comma inside {{...}} must be quoted")
     return "须为文字，或 {zh: 中文, en: English}", "must be text, or {zh: 中文, en: English}"
+
+
+Fail = Callable[[Path_, str, str], None]  # records a problem at a key path, in Chinese and English
+
+
+def dated(spec: dict, path: Path_, fail: Fail, noun: tuple[str, str]):
+    """The entries of a {date: value} mapping, each as (day, value, path), in order. Keys that are not
+    dates, dates out of order and a first entry that is null (nothing to retire yet) are named."""
+    last = None
+    for day, value in spec.items():
+        where = (*path, day)
+        if type(day) is not dt.date:
+            fail(where, f"生效日期须为 YYYY-MM-DD：{day}", f"an effective date must be YYYY-MM-DD: {day}")
+            continue
+        if last is not None and day <= last:
+            fail(where, f"日期须严格递增（{day} 不晚于 {last}）",
+                 f"dates must be strictly ascending ({day} is not after {last})")
+            continue
+        if value is None and last is None:
+            fail(where, f"第一个{noun[0]}不能是 null", f"the first {noun[1]} cannot be null")
+        last = day
+        yield day, value, where
+
+
+def reference_of(spec: dict, path: Path_, fail: Fail) -> str:
+    """The source a parameter or rule cites; naming it is required."""
+    reference = spec.get("reference")
+    if not isinstance(reference, str) or not reference.strip():
+        fail((*path, "reference"), "须注明出处（文件与条款，或种子文章）",
+             "a reference is needed (document and article, or the seed file)")
+        return ""
+    return reference
 
 
 class _Builder:

@@ -29,7 +29,7 @@ class Context:
     session_factory: sessionmaker[Session]
     clock: Clock
     # Finds the engine of the newest loaded policy set (services.policies.current, wired by bootstrap).
-    policy_source: Callable[[Context], PolicyEngine] | None = None
+    policy_source: Callable[[Context, PolicyEngine | None], PolicyEngine] | None = None
     extras: dict = field(default_factory=dict)
     _policy: PolicyEngine | None = field(default=None, repr=False)
     _policy_checked: float = field(default=float("-inf"), repr=False)
@@ -48,7 +48,7 @@ class Context:
 
     def _refresh_policy(self) -> None:
         if self.policy_source is not None:
-            self.policy = self.policy_source(self)
+            self.policy = self.policy_source(self, self._policy)
 
     def uow(self) -> UnitOfWork:
         if time.monotonic() - self._policy_checked >= self.settings.policy_refresh_seconds:

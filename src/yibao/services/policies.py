@@ -51,9 +51,9 @@ def _set_of(files: dict[str, str]) -> PolicySet:
     return load_files({name: text.encode("utf-8") for name, text in files.items()})
 
 
-def current(ctx: Context) -> Engine:
-    """The engine of the newest stored policy set; the policy tree on disk while none has been loaded."""
-    held = ctx._policy
+def current(ctx: Context, held: Engine | None) -> Engine:
+    """The engine of the newest stored policy set (`held` if that is the one held already); the policy tree
+    on disk while none has been loaded."""
     with ctx.engine.connect() as conn:
         newest = _newest(conn)
         if newest is None:
