@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from tests.support import (
     PASSWORD,
     PIN,
+    add_person,
     bearer,
     build_world,
     new_bank_no,
@@ -28,7 +29,7 @@ from tests.support import (
     new_phone,
     new_uscc,
 )
-from yibao.services import accounts, cards, contributions, credentials, enrolment, institutions
+from yibao.services import accounts, cards, contributions, credentials, enrolment, family, filings, institutions
 from yibao.store.tables import metadata
 
 API = "/api/v1"
@@ -170,6 +171,23 @@ def _contribution_entry(s: Setup) -> Call:
     return Call({"entry_id": credited["contribution_id"]}, {"reason": "缴费基数录错"})
 
 
+def _filing(s: Setup) -> Call:
+    filing, _ = filings.file(s.ctx, actor=s.admin, person_id=s.world.person.id, type="temporary", reason="other",
+                             destination_region="310000")
+    return Call({"filing_id": filing.id})
+
+
+def _relative(s: Setup):
+    """A verified relative of the employee, with no grant yet."""
+    return add_person(s.ctx, s.admin, name="张丽", username=f"relative-{next(_fresh)}")
+
+
+def _grant(s: Setup) -> Call:
+    found, _ = family.grant(s.ctx, actor=s.admin, owner_id=s.world.person.id, grantee_id=_relative(s).id,
+                            relation="spouse")
+    return Call({"grant_id": found.id})
+
+
 def _agencies(s: Setup) -> Call:
     institutions.load_agencies(s.ctx, actor=s.admin)
     return Call(query={"region": "110105"})
@@ -247,6 +265,16 @@ ENDPOINTS = [
     E("POST", "/holds/{hold_id}/capture", STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
     E("POST", "/holds/{hold_id}/void", STAFF, _hold),
     E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _contribution_entry),
+    # cross-region filings and family grants: the person's own, or the agency at the counter
+    E("POST", "/filings", OWNER_OR_STAFF,
+      lambda s: Call(json={"person_id": s.world.person.id, "type": "temporary", "reason": "referral",
+                           "destination_region": "310000"})),
+    E("POST", "/filings/{filing_id}/cancel", OWNER_OR_STAFF, _filing),
+    E("GET", "/persons/{person_id}/filings", OWNED_READERS, _employee),
+    E("POST", "/family-grants", OWNER_OR_STAFF,
+      lambda s: Call(json={"owner_id": s.world.person.id, "grantee_id": _relative(s).id, "relation": "parent"})),
+    E("DELETE", "/family-grants/{grant_id}", OWNER_OR_STAFF, _grant),
+    E("GET", "/persons/{person_id}/family-grants", OWNED_READERS, _employee),
     # policy: the rules in force are public to every signed-in user; the 12333 answer and the notices
     # are about one person, read like their account
     E("GET", "/policies/{region}", SIGNED_IN, lambda s: Call({"region": "110000"}, query={"date": "2026-03-02"})),

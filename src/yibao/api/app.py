@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from yibao import __version__
 from yibao.api import problems
-from yibao.api.routers import accounts, admin, auth, credentials, policy, registry, vouchers
+from yibao.api.routers import accounts, admin, auth, credentials, filings, policy, registry, vouchers
 from yibao.services.context import Context
 
 API = "/api/v1"
@@ -16,7 +16,7 @@ def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.ctx = ctx
     problems.install(app)
-    for router in (auth.router, registry.router, credentials.router, accounts.router, policy.router,
+    for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
                    vouchers.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":

@@ -445,6 +445,61 @@ class PolicyRuleMissing(Invalid):
     message_en = "No rule in force in {region} on {date}: {rule}"
 
 
+class RuleRefused(Invalid):
+    """A rule says no. The stable code (withdrawal.not_allowed, filing.locked, …), the explanation and the
+    rules cited come from the policy decision."""
+
+    code = "policy.refused"
+    message_zh = "不予办理：{explanation_zh}"
+    message_en = "Not allowed: {explanation_en}"
+
+    def __init__(self, code: str = "policy.refused", **facts) -> None:
+        super().__init__(**facts)
+        self.code = code
+
+
+class FilingNotFound(NotFound):
+    code = "filing.not_found"
+    message_zh = "未找到该异地就医备案"
+    message_en = "No such cross-region filing"
+
+
+class FilingWrongState(Conflict):
+    code = "filing.wrong_state"
+    message_zh = "备案状态为 {status}，不能{action}"
+    message_en = "The filing is {status}; it cannot be {action}ed"
+
+
+class FilingInvalid(Invalid):
+    code = "filing.invalid"
+    message_zh = "备案信息不正确：{reason_zh}"
+    message_en = "The filing is not valid: {reason_en}"
+
+
+class GrantNotFound(NotFound):
+    code = "family_grant.not_found"
+    message_zh = "未找到该家庭共济授权"
+    message_en = "No such family grant"
+
+
+class GrantWrongState(Conflict):
+    code = "family_grant.wrong_state"
+    message_zh = "授权状态为 {status}，不能{action}"
+    message_en = "The grant is {status}; it cannot be {action}d"
+
+
+class GrantDuplicate(Conflict):
+    code = "family_grant.duplicate"
+    message_zh = "已向该家庭成员授权"
+    message_en = "This relative already holds a grant from this owner"
+
+
+class GrantInvalid(Invalid):
+    code = "family_grant.invalid"
+    message_zh = "不能授权：{reason_zh}"
+    message_en = "The grant cannot be made: {reason_en}"
+
+
 class StatementTooLong(Invalid):
     code = "statement.too_long"
     message_zh = "该期间的资金变动超过 {max_lines} 笔，请缩短查询期间"

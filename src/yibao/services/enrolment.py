@@ -309,3 +309,11 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
         ctx.audit(uow, actor, "user.add", "user", user.id, username=login, role="person")
         uow.commit()
         return person, enrollment, user
+
+
+def enrollment_on(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
+    """The person's enrolment in force on a day, if any."""
+    for e in uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id, status=EnrollmentStatus.ACTIVE):
+        if e.start_date <= day and (e.end_date is None or e.end_date >= day):
+            return e
+    return None

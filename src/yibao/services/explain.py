@@ -12,11 +12,11 @@ import datetime as dt
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.regions import parents
-from yibao.domain.registry import Agency, Enrollment, EnrollmentStatus, Institution, Person
+from yibao.domain.registry import Agency, Institution, Person
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.policy.decision import Decision
-from yibao.services import access
+from yibao.services import access, enrolment, filings
 from yibao.services.context import Context
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.uow import UnitOfWork
@@ -39,17 +39,10 @@ def _invalid(field: str, problem: str) -> errors.RequestInvalid:
     return error
 
 
-def _enrollment(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
-    for e in uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id, status=EnrollmentStatus.ACTIVE):
-        if e.start_date <= day and (e.end_date is None or e.end_date >= day):
-            return e
-    return None
-
-
 def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount_fen: int | None,
            institution_code: str | None, reason: str | None, relation: str | None, category: str | None,
            channel: str | None, by_proxy: bool | None) -> dict:
-    enrollment = _enrollment(uow, person.id, day)
+    enrollment = enrolment.enrollment_on(uow, person.id, day)
     account = LedgerRepository(uow.session).accounts([acct.personal(person.id)]).get(acct.personal(person.id))
     balance = account.available_fen if account else 0
     facts = {"region": person.region, "scheme": enrollment.scheme if enrollment else None,
@@ -66,7 +59,8 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
         if category not in v.CATEGORIES:
             raise _invalid("category", f"one of {', '.join(v.CATEGORIES)}")
         facts.update(institution_region=institution.region, institution_kind=institution.kind,
-                     institution_cross_region=institution.cross_region, has_filing=False,
+                     institution_cross_region=institution.cross_region,
+                     has_filing=filings.covering(uow, person.id, institution.region, day) is not None,
                      items=[(category, amount_fen if amount_fen is not None else balance)], used={},
                      designated=institution.designated_on(day))
     elif action in ("withdraw", "reimburse"):

@@ -7,6 +7,7 @@ from sqlalchemy.orm import registry
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
+from yibao.domain.filings import FamilyGrant, Filing
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
 from yibao.domain.users import AuthToken, User
 from yibao.store import tables
@@ -32,6 +33,8 @@ def start_mappers() -> None:
         (AuthToken, tables.auth_tokens),
         (AuditRecord, tables.audit_records),
         (MasterDataVersion, tables.master_data_versions),
+        (Filing, tables.filings),
+        (FamilyGrant, tables.family_grants),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

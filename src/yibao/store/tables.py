@@ -393,3 +393,43 @@ notices = sa.Table(
     sa.Column("read_at", TS),
     sa.Index("ix_notices_person", "person_id", "id"),
 )
+
+# --- cross-region filings and family grants ---------------------------------------
+
+filings = sa.Table(
+    "filings",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("type", sa.String(10), nullable=False),
+    sa.Column("reason", sa.String(24), nullable=False),
+    sa.Column("destination_region", REGION, nullable=False),
+    sa.Column("valid_from", sa.Date, nullable=False),
+    sa.Column("valid_to", sa.Date),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("rule_id", sa.String(80), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("closed_at", TS),
+    sa.CheckConstraint("status IN ('active', 'cancelled', 'replaced')", name="status"),
+    sa.CheckConstraint("valid_to IS NULL OR valid_to >= valid_from", name="period"),
+    # One filing in force per person: a new one replaces the old in the same transaction.
+    sa.Index("uq_filings_one_active", "person_id", unique=True,
+             sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
+)
+
+family_grants = sa.Table(
+    "family_grants",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("owner_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("grantee_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("relation", sa.String(12), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("rule_id", sa.String(80), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("revoked_at", TS),
+    sa.CheckConstraint("status IN ('active', 'revoked')", name="status"),
+    sa.CheckConstraint("owner_id <> grantee_id", name="not_self"),
+    sa.Index("uq_family_grants_one_active", "owner_id", "grantee_id", unique=True,
+             sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
+)
