@@ -29,7 +29,17 @@ from tests.support import (
     new_phone,
     new_uscc,
 )
-from yibao.services import accounts, cards, contributions, credentials, enrolment, family, filings, institutions
+from yibao.services import (
+    accounts,
+    cards,
+    contributions,
+    credentials,
+    enrolment,
+    family,
+    filings,
+    institutions,
+    settlement,
+)
 from yibao.store.tables import metadata
 
 API = "/api/v1"
@@ -188,6 +198,24 @@ def _grant(s: Setup) -> Call:
     return Call({"grant_id": found.id})
 
 
+def _sale_body(s: Setup) -> dict:
+    return {"idempotency_key": f"sale-{next(_fresh)}", "institution_code": s.world.institution_code,
+            "credential": {"type": "card", "card_no": s.world.person.card_no, "pin": PIN},
+            "items": [{"category": "drug", "amount_fen": 100}]}
+
+
+def _new_sale(s: Setup) -> Call:
+    _paid_in(s)
+    return Call(json=_sale_body(s))
+
+
+def _sale(s: Setup, **body) -> Call:
+    """A settlement at the world's pharmacy, paid from the employee's account."""
+    _paid_in(s)
+    made = settlement.settle(s.ctx, actor=s.admin, **_sale_body(s))
+    return Call({"settlement_id": made["settlement_id"]}, body or None)
+
+
 def _agencies(s: Setup) -> Call:
     institutions.load_agencies(s.ctx, actor=s.admin)
     return Call(query={"region": "110105"})
@@ -265,6 +293,16 @@ ENDPOINTS = [
     E("POST", "/holds/{hold_id}/capture", STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
     E("POST", "/holds/{hold_id}/void", STAFF, _hold),
     E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _contribution_entry),
+    # settlement: the institution settles and refunds its own; the payer and the owner read theirs
+    E("POST", "/settlements", frozenset({INSTITUTION, ADMIN}), _new_sale),
+    E("POST", "/settlements/{settlement_id}/refund", frozenset({INSTITUTION, ADMIN}),
+      lambda s: _sale(s, idempotency_key=f"refund-{next(_fresh)}")),
+    E("GET", "/settlements/{settlement_id}", READ_ALL | {OWNER, INSTITUTION}, _sale),
+    E("GET", "/institutions/{code}/settlements", READ_ALL | {INSTITUTION},
+      lambda s: Call({"code": s.world.institution_code})),
+    E("GET", "/institutions/{code}/settlements/summary", READ_ALL | {INSTITUTION},
+      lambda s: Call({"code": s.world.institution_code})),
+    E("GET", "/persons/{person_id}/settlements", OWNED_READERS, _employee),
     # cross-region filings and family grants: the person's own, or the agency at the counter
     E("POST", "/filings", OWNER_OR_STAFF,
       lambda s: Call(json={"person_id": s.world.person.id, "type": "temporary", "reason": "referral",

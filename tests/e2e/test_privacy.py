@@ -12,6 +12,7 @@ import pytest
 from tests.support import (
     API,
     PASSWORD,
+    PIN,
     assert_problem,
     bearer,
     build_world,
@@ -19,7 +20,7 @@ from tests.support import (
     new_id_number,
     new_phone,
 )
-from yibao.services import credentials
+from yibao.services import contributions, credentials, settlement
 
 NON_OWNERS = ("stranger", "unit-user", "institution-user", "reviewer-user", "auditor-user", "admin-user")
 READ_ALL = ("reviewer-user", "auditor-user", "admin-user")
@@ -70,11 +71,16 @@ def people(ctx, admin, client):
 
 
 @pytest.mark.parametrize("username", NON_OWNERS)
-def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(app, client, people, username):
+def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin, app, client, people, username):
     world, registered_id, account, secrets = people
     headers = bearer(client, username)
+    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2025-06", base_fen=1_000_000,
+                         employer_id=world.employer_id)
+    sale = settlement.settle(ctx, actor=admin, idempotency_key="privacy-1", institution_code=world.institution_code,
+                             credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                             items=[{"category": "drug", "amount_fen": 100}])
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
-              "region": "110000"}
+              "region": "110000", "settlement_id": sale["settlement_id"]}
     answered = {}
     for person_id in (world.person.id, registered_id):
         for path in get_routes(app):

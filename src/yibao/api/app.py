@@ -6,7 +6,17 @@ from fastapi import FastAPI
 
 from yibao import __version__
 from yibao.api import problems
-from yibao.api.routers import accounts, admin, auth, credentials, filings, policy, registry, vouchers
+from yibao.api.routers import (
+    accounts,
+    admin,
+    auth,
+    credentials,
+    filings,
+    policy,
+    registry,
+    settlements,
+    vouchers,
+)
 from yibao.services.context import Context
 
 API = "/api/v1"
@@ -17,7 +27,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
-                   vouchers.router):
+                   settlements.router, vouchers.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

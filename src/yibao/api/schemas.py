@@ -604,3 +604,87 @@ class GrantRead(BaseModel):
     created_at: dt.datetime
     revoked_at: dt.datetime | None = None
     rules: list[RuleRead] = []
+
+
+# --- settlement -----------------------------------------------------------------------------
+
+
+class CardCredential(Body):
+    type: Literal["card"]
+    card_no: str = Field(max_length=24)
+    pin: str = Field(max_length=12)
+
+
+class EVoucherCredential(Body):
+    type: Literal["evoucher"]
+    token: str = Field(max_length=128)
+
+
+class ItemCreate(Body):
+    category: Literal["medical_service", "drug", "device", "consumable"]
+    amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**10)]
+
+
+class SettlementCreate(Body):
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    institution_code: str = Field(max_length=20)
+    credential: Annotated[CardCredential | EVoucherCredential, Field(discriminator="type")]
+    account_owner_id: str | None = Field(default=None, max_length=24)
+    items: list[ItemCreate] = Field(min_length=1, max_length=200)
+
+
+class SettlementDecisionRead(BaseModel):
+    limited_by: list[str]
+    rules: list[RuleRead]
+    explanation_zh: str
+    explanation_en: str
+
+
+class SettlementRead(BaseModel):
+    settlement_id: str
+    institution_code: str
+    payer_id: str
+    account_owner_id: str
+    credential_type: str
+    total_fen: int
+    account_paid_fen: int
+    cash_fen: int
+    refunded_fen: int
+    status: str
+    business_date: dt.date
+    at: dt.datetime
+    items: list[dict]
+    decision: SettlementDecisionRead
+    entry_id: str | None
+    balance_after_fen: int | None = None
+
+
+class RefundCreate(Body):
+    idempotency_key: str = Field(min_length=1, max_length=128)
+    amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**12)] | None = None
+
+
+class RefundRead(BaseModel):
+    refund_id: str
+    settlement_id: str
+    amount_fen: int
+    refunded_fen: int
+    status: str
+    restores_quota: bool
+    balance_after_fen: int
+
+
+class CategoryTotalRead(BaseModel):
+    total_fen: int
+    lines: int
+
+
+class SettlementSummaryRead(BaseModel):
+    institution_code: str
+    date: dt.date
+    count: int
+    total_fen: int
+    account_paid_fen: int
+    cash_fen: int
+    refunded_fen: int
+    per_category: dict[str, CategoryTotalRead]

@@ -500,6 +500,30 @@ class GrantInvalid(Invalid):
     message_en = "The grant cannot be made: {reason_en}"
 
 
+class SettlementNotFound(NotFound):
+    code = "settlement.not_found"
+    message_zh = "未找到该结算"
+    message_en = "No such settlement"
+
+
+class SettlementInvalid(Invalid):
+    code = "settlement.invalid"
+    message_zh = "结算请求不正确：{reason_zh}"
+    message_en = "The settlement request is not valid: {reason_en}"
+
+
+class GrantRequired(Invalid):
+    code = "family.grant_required"
+    message_zh = "账户所有人未授权此人使用其个人账户（或授权已撤销）"
+    message_en = "The account owner has not granted this person use of the account (or the grant was revoked)"
+
+
+class RefundExceeds(Invalid):
+    code = "refund.exceeds"
+    message_zh = "退费金额须为正数，且不超过个人账户已付未退的 {refundable_fen} 分"
+    message_en = "A refund must be positive and at most the {refundable_fen} fen the account paid and has not had back"
+
+
 class StatementTooLong(Invalid):
     code = "statement.too_long"
     message_zh = "该期间的资金变动超过 {max_lines} 笔，请缩短查询期间"

@@ -176,7 +176,8 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
             remaining = max(0, limit - spent)
             reached = pay > remaining
         decision.details["limits"][limit_kind] = {"limit": int(limit), "used": spent, "rule_id": answer.rule.id,
-                                                   "on_reach": answer.values["on_reach"]}
+                                                   "on_reach": answer.values["on_reach"],
+                                                   "since": answer.effective_from}
         reasons.append(answer.reason(question, used=Fen(spent) if limit_kind != "daily_count" else spent,
                                      remaining=Fen(remaining)))
         if reached and pay > 0:

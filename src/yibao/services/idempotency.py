@@ -36,3 +36,14 @@ class Once:
     def remember(self, response: dict) -> dict:
         self.repo.store_response(self.scope, self.key, response)
         return response
+
+
+def answered(uow: UnitOfWork, *, scope: str, key: str, request: dict) -> dict | None:
+    """The first answer to a request already made with this key, without claiming it (for checks that must
+    not run again on a retry, such as a PIN); a different request with the key is a conflict."""
+    row = LedgerRepository(uow.session).key_row(scope, key) if key and len(key) <= 128 else None
+    if row is None or row.response is None:
+        return None
+    if row.request_hash != request_hash(request):
+        raise errors.IdempotencyConflict(key=key)
+    return row.response

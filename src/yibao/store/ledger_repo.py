@@ -206,3 +206,17 @@ class LedgerRepository:
     def store_response(self, scope: str, key: str, response: dict) -> None:
         t = idempotency_keys
         self.conn.execute(t.update().where(t.c.scope == scope, t.c.key == key).values(response=response))
+
+    # --- accounts whose creation matters --------------------------------------
+
+    def open_new(self, accounts: Iterable[Account]) -> set[str]:
+        """Create the accounts that do not exist yet, in one statement, and say which this call created. A
+        concurrent creator of the same account makes this wait, then see it as existing (PostgreSQL), or was
+        serialised before it (SQLite): exactly one caller is told it created an account. Rows go in id order,
+        the order every writer takes, so two callers opening overlapping accounts never wait on each other
+        in a circle."""
+        rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in sorted(accounts, key=lambda a: a.id)]
+        if not rows:
+            return set()
+        t = ledger_accounts
+        return set(self.conn.scalars(self._insert(t).values(rows).on_conflict_do_nothing().returning(t.c.id)))

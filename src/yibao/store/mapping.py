@@ -9,6 +9,7 @@ from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
+from yibao.domain.settlement import Refund, Settlement
 from yibao.domain.users import AuthToken, User
 from yibao.store import tables
 
@@ -35,6 +36,8 @@ def start_mappers() -> None:
         (MasterDataVersion, tables.master_data_versions),
         (Filing, tables.filings),
         (FamilyGrant, tables.family_grants),
+        (Settlement, tables.settlements),
+        (Refund, tables.refunds),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

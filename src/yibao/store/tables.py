@@ -433,3 +433,45 @@ family_grants = sa.Table(
     sa.Index("uq_family_grants_one_active", "owner_id", "grantee_id", unique=True,
              sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
 )
+
+# --- settlement -----------------------------------------------------------------
+
+settlements = sa.Table(
+    "settlements",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("institution_code", sa.String(20), sa.ForeignKey("institutions.code"), nullable=False),
+    sa.Column("idempotency_key", sa.String(128), nullable=False),
+    sa.Column("payer_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("owner_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("credential_type", sa.String(10), nullable=False),
+    sa.Column("total_fen", sa.BigInteger, nullable=False),
+    sa.Column("account_paid_fen", sa.BigInteger, nullable=False),
+    sa.Column("cash_fen", sa.BigInteger, nullable=False),
+    sa.Column("refunded_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("items", sa.JSON, nullable=False),
+    sa.Column("decision", sa.JSON, nullable=False),
+    sa.Column("quotas", sa.JSON, nullable=False),
+    sa.Column("entry_id", ID, sa.ForeignKey("ledger_entries.id")),
+    sa.CheckConstraint("account_paid_fen >= 0 AND cash_fen >= 0 AND account_paid_fen + cash_fen = total_fen",
+                       name="split"),
+    sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= account_paid_fen", name="refunded"),
+    sa.CheckConstraint("status IN ('settled', 'partly_refunded', 'refunded')", name="status"),
+    sa.UniqueConstraint("institution_code", "idempotency_key", name="uq_settlements_key"),
+    sa.Index("ix_settlements_institution_day", "institution_code", "business_date"),
+)
+
+refunds = sa.Table(
+    "refunds",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("settlement_id", ID, sa.ForeignKey("settlements.id"), nullable=False, index=True),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("entry_id", ID, sa.ForeignKey("ledger_entries.id"), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.CheckConstraint("amount_fen > 0", name="positive"),
+)

@@ -1,0 +1,77 @@
+"""Settlements at designated institutions (结算, R10–R12) and their refunds (退费).
+
+A settlement records what the account paid, what cash paid, and the quota accounts it used:
+each limit kept as a quota (per institution per day, per day, per year, payments per day) is an
+account of the ledger whose balance is what is left of the limit in its period, so a limit holds
+as strictly as a balance never goes below zero.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from yibao.domain import errors
+from yibao.ledger.accounts import Unit, quota
+
+QUOTA_LIMITS = ("institution_daily", "daily", "yearly", "daily_count")  # per_transaction needs no account
+
+
+def quota_account(owner_id: str, kind: str, day: dt.date, institution_code: str) -> tuple[str, Unit]:
+    """The quota account of a limit for its period (Asia/Shanghai calendar days and years) and its unit."""
+    if kind == "institution_daily":
+        return quota(owner_id, kind, institution_code, day.isoformat()), Unit.FEN
+    if kind == "yearly":
+        return quota(owner_id, kind, str(day.year)), Unit.FEN
+    if kind == "daily_count":
+        return quota(owner_id, kind, day.isoformat()), Unit.COUNT
+    return quota(owner_id, kind, day.isoformat()), Unit.FEN
+
+
+class SettlementStatus(StrEnum):
+    SETTLED = "settled"
+    PARTLY_REFUNDED = "partly_refunded"
+    REFUNDED = "refunded"
+
+
+@dataclass(eq=False)
+class Settlement:
+    id: str
+    institution_code: str
+    idempotency_key: str
+    payer_id: str  # whose credential was used
+    owner_id: str  # whose account paid (the payer, or the owner of a family grant)
+    credential_type: str
+    total_fen: int
+    account_paid_fen: int
+    cash_fen: int
+    business_date: dt.date
+    at: dt.datetime
+    items: list = field(default_factory=list)  # [{category, amount_fen, covered}]
+    decision: dict = field(default_factory=dict)  # limited_by, rules, explanations
+    quotas: dict = field(default_factory=dict)  # quota account id -> amount it used (fen or payments)
+    entry_id: str | None = None
+    refunded_fen: int = 0
+    status: str = SettlementStatus.SETTLED
+
+    @property
+    def refundable_fen(self) -> int:
+        return self.account_paid_fen - self.refunded_fen
+
+    def refund(self, amount_fen: int) -> None:
+        """Record a refund of what the account paid; never more than is left of it."""
+        if type(amount_fen) is not int or amount_fen <= 0 or amount_fen > self.refundable_fen:
+            raise errors.RefundExceeds(amount_fen=amount_fen, refundable_fen=self.refundable_fen)
+        self.refunded_fen += amount_fen
+        self.status = SettlementStatus.REFUNDED if self.refundable_fen == 0 else SettlementStatus.PARTLY_REFUNDED
+
+
+@dataclass(eq=False)
+class Refund:
+    id: str
+    settlement_id: str
+    amount_fen: int
+    entry_id: str
+    at: dt.datetime
+    actor: str

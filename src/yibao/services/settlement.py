@@ -1,0 +1,356 @@
+"""Settlement at designated institutions (结算, R10–R15): pay from the personal account within the policy's
+limits, cash for the rest; refunds; the institution's own list and daily summary.
+
+One settlement is one unit of work. Its limits are quota accounts of the ledger, locked with the
+person's account in one sorted lock and debited in the same entry as the money, so no limit or
+balance is exceeded under any concurrency, and a retry with the same key returns the first answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+import sqlalchemy as sa
+
+from yibao.domain import errors
+from yibao.domain import vocabulary as v
+from yibao.domain.cards import Card, CardAction
+from yibao.domain.clock import local_date
+from yibao.domain.credentials import EVoucher
+from yibao.domain.ids import new_id
+from yibao.domain.registry import Institution, Person
+from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
+from yibao.domain.users import READ_ALL, Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import AccountKind, Bucket, Unit
+from yibao.ledger.entries import EntryKind, Posting, debit_personal
+from yibao.policy.decision import Decision
+from yibao.services import access, cards, enrolment, family, filings, idempotency
+from yibao.services.books import Books
+from yibao.services.context import Context, digest
+from yibao.services.decisions import enforce
+from yibao.store.tables import ledger_entries, ledger_postings
+from yibao.store.uow import UnitOfWork
+
+MAX_ITEMS = 200
+MAX_ITEM_FEN = 10**10  # ¥100,000,000 a line: anything above is a typing error
+
+
+def _invalid(zh: str, en: str) -> errors.SettlementInvalid:
+    return errors.SettlementInvalid(reason_zh=zh, reason_en=en)
+
+
+def _check_items(items) -> list[tuple[str, int]]:
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
+        raise _invalid(f"须有 1 至 {MAX_ITEMS} 项费用", f"1 to {MAX_ITEMS} items are needed")
+    lines = []
+    for item in items:
+        category, amount = (item or {}).get("category"), (item or {}).get("amount_fen")
+        if category not in v.CATEGORIES:
+            raise _invalid(f"类别须为 {'、'.join(v.CATEGORIES)}", f"category is one of {', '.join(v.CATEGORIES)}")
+        if type(amount) is not int or not 0 < amount <= MAX_ITEM_FEN:
+            raise _invalid("金额须为正整数（分）", "amount_fen must be a positive whole number of fen")
+        lines.append((category, amount))
+    return lines
+
+
+def _check_credential(credential) -> dict:
+    kind = (credential or {}).get("type")
+    if kind == "card" and all(isinstance(credential.get(k), str) for k in ("card_no", "pin")):
+        return {"type": "card", "card_no": credential["card_no"], "pin": credential["pin"]}
+    if kind == "evoucher" and isinstance(credential.get("token"), str):
+        return {"type": "evoucher", "token": credential["token"]}
+    raise _invalid("凭证须为 {type: card, card_no, pin} 或 {type: evoucher, token}",
+                   "credential is {type: card, card_no, pin} or {type: evoucher, token}")
+
+
+def _request(institution_code: str, credential: dict, items: list, owner_id: str | None) -> dict:
+    """What a retry must repeat exactly; the PIN and the token enter only as digests."""
+    shown = {k: (digest(x) if k in ("pin", "token") else x) for k, x in credential.items()}
+    return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items}
+
+
+def _payer(uow: UnitOfWork, credential: dict, today: dt.date) -> str:
+    """The person whose credential pays: a card usable today (the PIN already checked), or an e-voucher."""
+    if credential["type"] == "card":
+        card = uow.get(Card, credential["card_no"])
+        if card is None:
+            raise errors.CardNotFound()
+        card.ensure_can(CardAction.USE, today)  # lost, frozen or expired since the PIN check: refused
+        return card.person_id
+    voucher = uow.one_by(EVoucher, token_digest=digest(credential["token"]), status="active")
+    if voucher is None:
+        raise errors.EVoucherInvalid()
+    return voucher.person_id
+
+
+def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code: str, credential: dict,
+           items: list, account_owner_id: str | None = None) -> dict:
+    """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses)."""
+    if not (actor.role == Role.ADMIN or (actor.role == Role.INSTITUTION and actor.institution_code == institution_code)):
+        raise errors.AccessForbidden()
+    lines, credential = _check_items(items), _check_credential(credential)
+    request = _request(institution_code, credential, [{"category": c, "amount_fen": a} for c, a in lines],
+                       account_owner_id)
+    scope = f"settlement:{institution_code}"
+    with ctx.uow() as uow:  # a retry gets its first answer before any PIN is checked again
+        earlier = idempotency.answered(uow, scope=scope, key=idempotency_key, request=request)
+    if earlier is not None:
+        return earlier
+    if credential["type"] == "card":  # its own unit of work: wrong PINs count even when the payment fails
+        cards.verify_pin(ctx, actor=actor, card_no=credential["card_no"], pin=credential["pin"])
+    policy, now = ctx.policy, ctx.now()
+    today = local_date(now)
+    with ctx.uow() as uow:
+        uow.conflict_means(errors.ConcurrentChange())
+        once = idempotency.Once(uow, scope=scope, key=idempotency_key, request=request, now=now)
+        if once.earlier is not None:
+            return once.earlier
+        payer_id = _payer(uow, credential, today)
+        institution = uow.get(Institution, institution_code)
+        if institution is None:
+            raise errors.InstitutionNotFound(code_=institution_code)
+        owner_id = account_owner_id or payer_id
+        relation = None
+        if owner_id != payer_id:
+            grant = family.in_force(uow, owner_id, payer_id)
+            if grant is None:
+                raise errors.GrantRequired()
+            relation = grant.relation
+        owner = uow.get(Person, owner_id)
+        if owner is None:
+            raise errors.PersonNotFound()
+        enrollment = enrolment.enrollment_on(uow, owner_id, today)
+        facts = {"region": owner.region, "scheme": enrollment.scheme if enrollment else None,
+                 "designated": institution.designated_on(today), "institution_region": institution.region,
+                 "institution_kind": institution.kind, "institution_cross_region": institution.cross_region,
+                 "has_filing": filings.covering(uow, payer_id, institution.region, today) is not None,
+                 "relation": relation, "items": lines}
+        # Which limits apply, and anything that refuses whatever the amounts (not designated, no filing, …)
+        plan = policy.decide("settle", {**facts, "used": {}}, today)
+        if not plan.allowed and not (plan.code or "").startswith("limit."):
+            enforce(plan)
+        books = Books(uow, now)
+        personal = acct.personal(owner_id)
+        quotas, created = _open_accounts(books, owner, institution, plan, today)
+        locked = books.lock([personal, *quotas])
+        _grant_quotas(uow, books, owner, quotas, created, plan)
+        used = {kind: limit - locked[q].available_fen for q, (kind, unit, limit) in quotas.items()}
+        decision = enforce(policy.decide("settle", {**facts, "used": used,
+                                                    "balance_fen": locked[personal].available_fen}, today))
+        pay = decision.max_amount_fen
+        settlement = Settlement(
+            new_id("stl"), institution_code, idempotency_key, payer_id, owner_id, credential["type"],
+            sum(a for _, a in lines), pay, sum(a for _, a in lines) - pay, today, now,
+            items=[{"category": c, "amount_fen": a} for c, a in lines], decision=_decision(decision))
+        if pay > 0:
+            uses = {q: (unit, 1 if unit == Unit.COUNT else pay) for q, (_, unit, _) in quotas.items()}
+            settlement.quotas = {q: n for q, (_, n) in uses.items()}
+            legs = debit_personal(locked[personal], pay) + [Posting(acct.institution_payable(institution_code), pay)]
+            legs += _quota_legs(owner.region, {q: (unit, -n) for q, (unit, n) in uses.items()})
+            entry = books.post(EntryKind.SETTLEMENT, legs, memo=f"{institution.name} 结算"[:200],
+                               details={"settlement_id": settlement.id, "institution_code": institution_code,
+                                        "payer_id": payer_id})
+            settlement.entry_id = entry.id
+        uow.add(settlement)
+        ctx.audit(uow, actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id,
+                  owner_id=owner_id, total_fen=settlement.total_fen, account_paid_fen=pay,
+                  rules=settlement.decision["rules"])
+        response = once.remember(_view(settlement, locked[personal].available_fen))
+        uow.commit()
+        return response
+
+
+def _decision(decision: Decision) -> dict:
+    shown = decision.as_dict()
+    return {"limited_by": shown["limited_by"],
+            "rules": [{k: r[k] for k in ("rule_id", "region", "effective_from", "reference")} for r in shown["reasons"]],
+            "explanation_zh": shown["explanation_zh"], "explanation_en": shown["explanation_en"]}
+
+
+def _open_accounts(books: Books, owner: Person, institution: Institution, plan: Decision,
+                   today: dt.date) -> tuple[dict[str, tuple[str, Unit, int]], set[str]]:
+    """Open, in one statement, what a payment may touch and does not exist yet: the person's account, the
+    institution's payable account, and the quota accounts of the limits in force with their source.
+    Returns the quotas as {account id: (limit kind, unit, limit)}, and the ids this call created."""
+    quotas, now = {}, books.now
+    opening = [acct.new_account(acct.personal(owner.id), AccountKind.PERSONAL, owner.region, now, person_id=owner.id),
+               acct.new_account(acct.institution_payable(institution.code), AccountKind.INSTITUTION_PAYABLE,
+                                institution.region, now, institution_code=institution.code)]
+    for kind, limit in plan.details.get("limits", {}).items():
+        if kind in QUOTA_LIMITS:
+            account_id, unit = quota_account(owner.id, kind, today, institution.code)
+            quotas[account_id] = (kind, unit, limit["limit"])
+            opening.append(acct.new_account(account_id, AccountKind.QUOTA, owner.region, now, unit=unit,
+                                            person_id=owner.id))
+    for unit in sorted({u for _, u, _ in quotas.values()}):
+        opening.append(acct.new_account(acct.quota_source(owner.region, unit), AccountKind.QUOTA_SOURCE,
+                                        owner.region, now, unit=unit))
+    return quotas, books.repo.open_new(opening)
+
+
+def _granted(uow: UnitOfWork, account_id: str) -> int:
+    p, e = ledger_postings, ledger_entries
+    return uow.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0))
+                              .select_from(p.join(e, e.c.id == p.c.entry_id))
+                              .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
+
+
+def _grant_quotas(uow: UnitOfWork, books: Books, owner: Person, quotas: dict, created: set[str],
+                  plan: Decision) -> None:
+    """Give each quota its period's limit: in full when this payment opened it; the difference when the limit
+    changed since it was opened."""
+    moves: dict[str, tuple[Unit, int]] = {}
+    for account_id, (kind, unit, limit) in quotas.items():
+        account = books.account(account_id)
+        since = plan.details["limits"][kind]["since"]
+        if account_id in created:
+            change = limit
+        elif since > local_date(account.created_at):  # a new figure took effect within the period
+            change = limit - int(_granted(uow, account_id))
+            change = max(change, -account.available_fen)  # what is used stays used
+        else:
+            continue
+        if change:
+            moves[account_id] = (unit, change)
+    if moves:
+        books.post(EntryKind.QUOTA_GRANT, _quota_legs(owner.region, moves), memo="额度",
+                   details={"limits": {quotas[q][0]: quotas[q][2] for q in moves}})
+
+
+def _quota_legs(region: str, moves: dict[str, tuple[Unit, int]]) -> list[Posting]:
+    """Postings that move quota accounts, each unit balanced against the region's quota source."""
+    legs, per_unit = [], defaultdict(int)
+    for account_id, (unit, amount) in sorted(moves.items()):
+        legs.append(Posting(account_id, amount))
+        per_unit[unit] -= amount
+    legs += [Posting(acct.quota_source(region, unit), amount) for unit, amount in per_unit.items() if amount]
+    return legs
+
+
+def _view(s: Settlement, balance_fen: int | None) -> dict:
+    view = {"settlement_id": s.id, "institution_code": s.institution_code, "payer_id": s.payer_id,
+            "account_owner_id": s.owner_id, "credential_type": s.credential_type, "total_fen": s.total_fen,
+            "account_paid_fen": s.account_paid_fen, "cash_fen": s.cash_fen, "refunded_fen": s.refunded_fen,
+            "status": s.status, "business_date": s.business_date.isoformat(), "at": s.at.isoformat(),
+            "items": s.items, "decision": s.decision, "entry_id": s.entry_id}
+    if balance_fen is not None:
+        view["balance_after_fen"] = balance_fen
+    return view
+
+
+# --- refunds ---------------------------------------------------------------------------------
+
+
+def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: str,
+           amount_fen: int | None = None) -> dict:
+    """Return all or part of what the account paid, by the institution that settled; frees the period's quota
+    unless the policy says otherwise."""
+    now = ctx.now()
+    policy = ctx.policy
+    with ctx.uow() as uow:
+        uow.conflict_means(errors.ConcurrentChange())
+        found = uow.get(Settlement, settlement_id, for_update=True)
+        if found is None:
+            raise errors.SettlementNotFound()
+        if not (actor.role == Role.ADMIN or (actor.role == Role.INSTITUTION
+                                             and actor.institution_code == found.institution_code)):
+            raise errors.AccessForbidden()
+        once = idempotency.Once(uow, scope=f"refund:{found.institution_code}", key=idempotency_key,
+                                request={"settlement_id": settlement_id, "amount_fen": amount_fen}, now=now)
+        if once.earlier is not None:
+            return once.earlier
+        amount = found.refundable_fen if amount_fen is None else amount_fen
+        found.refund(amount)
+        owner = uow.get(Person, found.owner_id)
+        institution = uow.get(Institution, found.institution_code)
+        restores = policy.decide("refund", {"region": owner.region, "institution_kind": institution.kind},
+                                 local_date(now)).details["restores_quota"]
+        books = Books(uow, now)
+        legs = [Posting(acct.institution_payable(found.institution_code), -amount),
+                *_back_to_person(found, amount, local_date(now))]
+        restored = {}
+        if restores:
+            for account_id, used in found.quotas.items():
+                unit = Unit(books.account(account_id).unit)
+                back = (1 if found.refundable_fen == 0 else 0) if unit == Unit.COUNT else min(used, amount)
+                if back:
+                    restored[account_id] = (unit, back)
+            legs += _quota_legs(owner.region, restored)
+        entry = books.post(EntryKind.REFUND, legs, memo=f"{institution.name} 退费"[:200],
+                           details={"settlement_id": found.id, "restores_quota": restores})
+        record = Refund(new_id("rfd"), found.id, amount, entry.id, now, actor.username)
+        uow.add(record)
+        ctx.audit(uow, actor, "settlement.refund", "settlement", found.id, amount_fen=amount, refund_id=record.id,
+                  restores_quota=restores)
+        response = once.remember({"refund_id": record.id, "settlement_id": found.id, "amount_fen": amount,
+                                  "refunded_fen": found.refunded_fen, "status": found.status,
+                                  "restores_quota": restores,
+                                  "balance_after_fen": books.account(acct.personal(found.owner_id)).available_fen})
+        uow.commit()
+        return response
+
+
+def _back_to_person(found: Settlement, amount: int, today: dt.date) -> list[Posting]:
+    """Money returns to the part it came from: this year's, if the payment was this year, else carried over."""
+    bucket = Bucket.CURRENT_YEAR if found.business_date.year == today.year else Bucket.CARRIED_OVER
+    return [Posting(acct.personal(found.owner_id), amount, bucket)]
+
+
+# --- reading -------------------------------------------------------------------------------------
+
+
+def get_settlement(ctx: Context, *, actor: Actor, settlement_id: str) -> dict:
+    with ctx.uow() as uow:
+        found = uow.get(Settlement, settlement_id)
+        if found is None:
+            raise errors.SettlementNotFound()
+        if not (actor.role in READ_ALL or actor.institution_code == found.institution_code
+                or access.is_owner(actor, found.payer_id) or access.is_owner(actor, found.owner_id)):
+            raise errors.AccessForbidden()
+        return _view(found, None)
+
+
+def _day(uow: UnitOfWork, actor: Actor, code: str, day: dt.date) -> list[Settlement]:
+    if not (actor.role in READ_ALL or (actor.role == Role.INSTITUTION and actor.institution_code == code)):
+        raise errors.AccessForbidden()
+    if uow.get(Institution, code) is None:
+        raise errors.InstitutionNotFound(code_=code)
+    return uow.all_by(Settlement, Settlement.at, institution_code=code, business_date=day)
+
+
+def institution_settlements(ctx: Context, *, actor: Actor, code: str, day: dt.date | None = None) -> list[dict]:
+    """An institution's settlements of a day, oldest first (its own, or any for the agency and auditors)."""
+    with ctx.uow() as uow:
+        return [_view(s, None) for s in _day(uow, actor, code, day or ctx.today())]
+
+
+def daily_summary(ctx: Context, *, actor: Actor, code: str, day: dt.date | None = None) -> dict:
+    """What an institution reconciles against: count, totals, refunds and per category, for one day."""
+    day = day or ctx.today()
+    with ctx.uow() as uow:
+        found = _day(uow, actor, code, day)
+    per_category: dict[str, dict] = {c: {"total_fen": 0, "lines": 0} for c in v.CATEGORIES}
+    for s in found:
+        for item in s.items:
+            per_category[item["category"]]["total_fen"] += item["amount_fen"]
+            per_category[item["category"]]["lines"] += 1
+    return {"institution_code": code, "date": day.isoformat(), "count": len(found),
+            "total_fen": sum(s.total_fen for s in found),
+            "account_paid_fen": sum(s.account_paid_fen for s in found),
+            "cash_fen": sum(s.cash_fen for s in found), "refunded_fen": sum(s.refunded_fen for s in found),
+            "per_category": {c: x for c, x in per_category.items() if x["lines"]}}
+
+
+def person_settlements(ctx: Context, *, actor: Actor, person_id: str) -> list[dict]:
+    """A person's settlements, as payer or as the owner of the account that paid, newest first."""
+    with ctx.uow() as uow:
+        if uow.get(Person, person_id) is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_owned(uow, actor, person_id)
+        rows = uow.session.scalars(sa.select(Settlement).where(
+            sa.or_(Settlement.payer_id == person_id, Settlement.owner_id == person_id))
+            .order_by(Settlement.at.desc())).all()
+        return [_view(s, None) for s in rows]
+
