@@ -2,15 +2,18 @@
 
 It locks the guarded accounts an entry touches (in id order), applies the pure ledger rules,
 chains the entry onto its anchor account and writes postings, entry and balance rows in the
-same transaction as the use case that asked for them.
+same transaction as the use case that asked for them. Balance rows changed by holds alone are
+written just before the unit of work commits.
+
+On PostgreSQL a payment costs two round trips besides the transaction's own: the lock, and the
+entry written by one server-side call (see store.ledger_repo). `plain=True` takes the portable
+statements instead, which SQLite always takes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-
-import sqlalchemy as sa
 
 from yibao.domain import errors
 from yibao.domain.clock import local_date
@@ -28,15 +31,14 @@ NOT_REVERSIBLE = frozenset({EntryKind.REVERSAL, EntryKind.YEAR_END})
 
 
 class Books:
-    def __init__(self, uow: UnitOfWork, now: dt.datetime) -> None:
-        self.repo = LedgerRepository(uow.session)
+    def __init__(self, uow: UnitOfWork, now: dt.datetime, *, plain: bool = False) -> None:
+        self.repo = LedgerRepository(uow.session, plain=plain)
         self.now = now
         self._accounts: dict[str, Account] = {}  # loaded in this unit of work (guarded ones locked)
         self._dirty: dict[str, Account] = {}
         self._anchors: set[str] = set()
         self._failed = False  # a refused entry may have changed balances in memory only
-        # Balance rows changed here are written just before the unit of work commits.
-        sa.event.listen(uow.session, "before_commit", lambda _session: self.flush())
+        uow.before_commit(self.flush)  # balance rows changed by holds alone are written then
 
     # --- accounts -------------------------------------------------------------
 
@@ -85,8 +87,14 @@ class Books:
                       anchor_account_id=anchor_id, anchor_seq=anchor.chain_length + 1, prev_hash=anchor.chain_head)
         entry.hash = chain.link(entry.prev_hash, entry_chain_content(entry))
         anchor.chain_head, anchor.chain_length = entry.hash, entry.anchor_seq
-        self._dirty[anchor_id] = anchor
-        self.repo.write_entry(entry)
+        changed = {a: accounts[a] for a in touched if is_guarded(a)} | {anchor_id: anchor}
+        try:
+            self.repo.write_entry(entry, changed.values())
+        except Exception:
+            self._failed = True
+            raise
+        for account_id in changed:
+            self._dirty.pop(account_id, None)
         return entry
 
     def _apply(self, account: Account, postings: list[Posting]) -> None:
@@ -186,8 +194,8 @@ class Books:
     # --- end of the unit of work ----------------------------------------------
 
     def flush(self) -> None:
-        """Write the balance rows changed in this unit of work; call before commit."""
-        if self._failed and self._dirty:
+        """Write the balance rows changed in this unit of work and not written yet; call before commit."""
+        if self._failed:  # balances held in memory may be stale after a refusal
             raise ledger.LedgerInvariantBroken("an entry was refused: roll back or discard() before committing")
         self.repo.save_accounts(self._dirty.values())
         self._dirty.clear()
