@@ -45,6 +45,10 @@ class Books:
     def open(self, account_id: str, kind: AccountKind, region: str, **owner) -> None:
         self.repo.open_accounts([new_account(account_id, kind, region, self.now, **owner)])
 
+    def open_many(self, accounts: Iterable[tuple[str, AccountKind, str, dict]]) -> None:
+        """Open many accounts in one statement: (id, kind, region, owner) each; existing ones stay as they are."""
+        self.repo.open_accounts([new_account(a, kind, region, self.now, **owner) for a, kind, region, owner in accounts])
+
     def lock(self, account_ids: Iterable[str]) -> dict[str, Account]:
         """Load and lock the guarded accounts, in one sorted batch so writers never deadlock. Unguarded
         accounts are not read: many entries at once touch them, and the database checks they exist."""
@@ -63,6 +67,30 @@ class Books:
 
     def post(self, kind: EntryKind, postings: list[Posting], *, memo: str = "", details: dict | None = None,
              reverses_id: str | None = None) -> Entry:
+        entry, changed = self._chain(kind, postings, memo=memo, details=details, reverses_id=reverses_id)
+        self._write([entry], changed)
+        return entry
+
+    def post_many(self, kind: EntryKind, entries: Iterable[tuple[list[Posting], str, dict]]) -> list[Entry]:
+        """Post many entries (postings, memo, details) at once: their guarded accounts are locked in one
+        sorted batch, each entry is checked and chained in turn exactly as post() does it, and all of them
+        are written together (on PostgreSQL by COPY). One refused entry refuses them all."""
+        entries = list(entries)
+        if not entries:
+            return []
+        self.lock(p.account_id for postings, _memo, _details in entries for p in postings)
+        written, changed = [], {}
+        for postings, memo, details in entries:
+            entry, touched = self._chain(kind, postings, memo=memo, details=details)
+            written.append(entry)
+            changed |= touched
+        self._write(written, changed)
+        return written
+
+    def _chain(self, kind: EntryKind, postings: list[Posting], *, memo: str, details: dict | None,
+               reverses_id: str | None = None) -> tuple[Entry, dict[str, Account]]:
+        """Check an entry against the rules, apply it to the accounts in memory and link it onto its anchor's
+        chain; (the entry, the accounts it changed)."""
         accounts = self.lock(p.account_id for p in postings)
         touched = sorted({p.account_id for p in postings})
         ledger.check_balanced(postings, {a: accounts[a].unit if a in accounts else unit_of(a) for a in touched})
@@ -87,15 +115,16 @@ class Books:
                       anchor_account_id=anchor_id, anchor_seq=anchor.chain_length + 1, prev_hash=anchor.chain_head)
         entry.hash = chain.link(entry.prev_hash, entry_chain_content(entry))
         anchor.chain_head, anchor.chain_length = entry.hash, entry.anchor_seq
-        changed = {a: accounts[a] for a in touched if is_guarded(a)} | {anchor_id: anchor}
+        return entry, {a: accounts[a] for a in touched if is_guarded(a)} | {anchor_id: anchor}
+
+    def _write(self, entries: list[Entry], changed: dict[str, Account]) -> None:
         try:
-            self.repo.write_entry(entry, changed.values())
+            self.repo.write_entries(entries, changed.values())
         except Exception:
             self._failed = True
             raise
         for account_id in changed:
             self._dirty.pop(account_id, None)
-        return entry
 
     def _apply(self, account: Account, postings: list[Posting]) -> None:
         try:

@@ -44,6 +44,19 @@ _WRITE_ENTRY_ON_SERVER = (
     "%(posted)s::bigint[], %(pending)s::bigint[], %(current_year)s::bigint[], %(chain_heads)s::varchar[], "
     "%(chain_lengths)s::integer[])")
 
+_OPEN_ON_SERVER = (
+    f"INSERT INTO ledger_accounts ({', '.join(_ACCOUNT_FIELDS)}) SELECT * FROM unnest("
+    "%(id)s::varchar[], %(kind)s::varchar[], %(region)s::varchar[], %(unit)s::varchar[], %(created_at)s::timestamptz[], "
+    "%(person_id)s::varchar[], %(institution_code)s::varchar[], %(posted_fen)s::bigint[], %(pending_fen)s::bigint[], "
+    "%(current_year_fen)s::bigint[], %(chain_head)s::varchar[], %(chain_length)s::integer[]) ON CONFLICT DO NOTHING")
+
+_SAVE_ON_SERVER = (
+    "UPDATE ledger_accounts AS a SET posted_fen = b.posted_fen, pending_fen = b.pending_fen, "
+    "current_year_fen = b.current_year_fen, chain_head = b.chain_head, chain_length = b.chain_length "
+    "FROM unnest(%(ids)s::varchar[], %(posted)s::bigint[], %(pending)s::bigint[], %(current_year)s::bigint[], "
+    "%(chain_heads)s::varchar[], %(chain_lengths)s::integer[]) "
+    "AS b(id, posted_fen, pending_fen, current_year_fen, chain_head, chain_length) WHERE a.id = b.id")
+
 
 def _account(row) -> Account:
     return Account(**{name: getattr(row, name) for name in _ACCOUNT_FIELDS})
@@ -68,6 +81,11 @@ class LedgerRepository:
     def open_accounts(self, accounts: Iterable[Account]) -> None:
         """Create the accounts that do not exist yet; existing ones are left as they are."""
         rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in accounts]
+        if len(rows) > 1 and self.on_server:
+            columns = {name: [r[name] for r in rows] for name in _ACCOUNT_FIELDS}
+            columns["kind"], columns["unit"] = [str(k) for k in columns["kind"]], [str(u) for u in columns["unit"]]
+            self.conn.exec_driver_sql(_OPEN_ON_SERVER, columns)
+            return
         if rows:
             self.conn.execute(self._insert(ledger_accounts).on_conflict_do_nothing(), rows)
 
@@ -85,21 +103,17 @@ class LedgerRepository:
         return {row.id: _account(row) for row in self.conn.execute(query)}
 
     def save_accounts(self, accounts: Iterable[Account]) -> None:
-        """Write balance and chain columns of changed accounts, in one statement on PostgreSQL."""
+        """Write balance and chain columns of changed accounts (one statement on PostgreSQL)."""
         rows = [(a.id, a.posted_fen, a.pending_fen, a.current_year_fen, a.chain_head, a.chain_length)
                 for a in accounts]
         if not rows:
             return
-        t = ledger_accounts
-        if self.dialect == "postgresql":
-            v = sa.values(sa.column("key", sa.String), sa.column("posted", sa.BigInteger),
-                          sa.column("pending", sa.BigInteger), sa.column("current", sa.BigInteger),
-                          sa.column("head", sa.String), sa.column("length", sa.Integer), name="v").data(rows)
-            self.conn.execute(t.update().where(t.c.id == v.c.key).values(
-                posted_fen=sa.cast(v.c.posted, sa.BigInteger), pending_fen=sa.cast(v.c.pending, sa.BigInteger),
-                current_year_fen=sa.cast(v.c.current, sa.BigInteger), chain_head=v.c.head,
-                chain_length=sa.cast(v.c.length, sa.Integer)))
+        if self.on_server:
+            self.conn.exec_driver_sql(_SAVE_ON_SERVER, dict(zip(
+                ("ids", "posted", "pending", "current_year", "chain_heads", "chain_lengths"),
+                (list(column) for column in zip(*rows, strict=True)), strict=True)))
             return
+        t = ledger_accounts
         self.conn.execute(
             t.update().where(t.c.id == sa.bindparam("key")).values(
                 posted_fen=sa.bindparam("posted"), pending_fen=sa.bindparam("pending"),
@@ -118,31 +132,52 @@ class LedgerRepository:
 
     # --- entries --------------------------------------------------------------
 
-    def write_entry(self, entry: Entry, accounts: Iterable[Account]) -> None:
-        """Postings first, then the entry row, whose insertion the database checks sums to zero, then the
-        balance and chain columns of the accounts the entry changed."""
+    def write_entries(self, entries: list[Entry], accounts: Iterable[Account]) -> None:
+        """Postings first, then the entry rows, whose insertion the database checks sums to zero, then the
+        balance and chain columns of the accounts the entries changed."""
+        accounts = list(accounts)
+        if self.on_server and len(entries) == 1:
+            self._write_entry_on_server(entries[0], accounts)
+            return
         if self.on_server:
-            accounts = list(accounts)
-            self.conn.exec_driver_sql(_WRITE_ENTRY_ON_SERVER, {
-                "id": entry.id, "kind": str(entry.kind), "at": entry.at, "business_date": entry.business_date,
-                "memo": entry.memo, "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
-                "anchor_account_id": entry.anchor_account_id, "anchor_seq": entry.anchor_seq,
-                "prev_hash": entry.prev_hash, "hash": entry.hash,
-                "posting_accounts": [p.account_id for p in entry.postings],
-                "posting_amounts": [p.amount_fen for p in entry.postings],
-                "posting_buckets": [str(p.bucket) if p.bucket else None for p in entry.postings],
-                "account_ids": [a.id for a in accounts], "posted": [a.posted_fen for a in accounts],
-                "pending": [a.pending_fen for a in accounts], "current_year": [a.current_year_fen for a in accounts],
-                "chain_heads": [a.chain_head for a in accounts], "chain_lengths": [a.chain_length for a in accounts]})
+            self._copy_entries(entries)
+            self.save_accounts(accounts)
             return
         self.conn.execute(ledger_postings.insert().values([  # one multi-row statement
-            {"entry_id": entry.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
-             "bucket": str(p.bucket) if p.bucket else None} for p in entry.postings]))
-        self.conn.execute(ledger_entries.insert().values(
-            id=entry.id, kind=entry.kind, at=entry.at, business_date=entry.business_date, memo=entry.memo,
-            details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
-            anchor_seq=entry.anchor_seq, prev_hash=entry.prev_hash, hash=entry.hash))
+            {"entry_id": e.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
+             "bucket": str(p.bucket) if p.bucket else None} for e in entries for p in e.postings]))
+        self.conn.execute(ledger_entries.insert(), [
+            {"id": e.id, "kind": e.kind, "at": e.at, "business_date": e.business_date, "memo": e.memo,
+             "details": e.details, "reverses_id": e.reverses_id, "anchor_account_id": e.anchor_account_id,
+             "anchor_seq": e.anchor_seq, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
         self.save_accounts(accounts)
+
+    def _write_entry_on_server(self, entry: Entry, accounts: list[Account]) -> None:
+        self.conn.exec_driver_sql(_WRITE_ENTRY_ON_SERVER, {
+            "id": entry.id, "kind": str(entry.kind), "at": entry.at, "business_date": entry.business_date,
+            "memo": entry.memo, "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
+            "anchor_account_id": entry.anchor_account_id, "anchor_seq": entry.anchor_seq,
+            "prev_hash": entry.prev_hash, "hash": entry.hash,
+            "posting_accounts": [p.account_id for p in entry.postings],
+            "posting_amounts": [p.amount_fen for p in entry.postings],
+            "posting_buckets": [str(p.bucket) if p.bucket else None for p in entry.postings],
+            "account_ids": [a.id for a in accounts], "posted": [a.posted_fen for a in accounts],
+            "pending": [a.pending_fen for a in accounts], "current_year": [a.current_year_fen for a in accounts],
+            "chain_heads": [a.chain_head for a in accounts], "chain_lengths": [a.chain_length for a in accounts]})
+
+    def _copy_entries(self, entries: list[Entry]) -> None:
+        """COPY the postings, then the entries (the database's triggers run for every row as they would for
+        INSERT); postings go in the order given, so their ids follow it as on the plain path."""
+        with self.conn.connection.driver_connection.cursor() as cur:
+            with cur.copy("COPY ledger_postings (entry_id, account_id, amount_fen, bucket) FROM STDIN") as copy:
+                for e in entries:
+                    for p in e.postings:
+                        copy.write_row((e.id, p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None))
+            with cur.copy("COPY ledger_entries (id, kind, at, business_date, memo, details, reverses_id, "
+                          "anchor_account_id, anchor_seq, prev_hash, hash) FROM STDIN") as copy:
+                for e in entries:
+                    copy.write_row((e.id, str(e.kind), e.at, e.business_date, e.memo, json.dumps(e.details),
+                                    e.reverses_id, e.anchor_account_id, e.anchor_seq, e.prev_hash, e.hash))
 
     def entry(self, entry_id: str) -> Entry | None:
         row = self.conn.execute(sa.select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()
