@@ -125,3 +125,17 @@ def build_world(ctx, admin: Actor) -> World:
         auth.add_user(ctx, actor=admin, username=f"{role}-user", password=PASSWORD, role=role, **links)
         users[role] = f"{role}-user"
     return World(employer.id, institution.code, person, other, users)
+
+
+class StoppedClock:
+    """Time that moves only when told to: runs that are compared, or a model that counts minutes exactly,
+    see the same moments (the settable clock keeps running from the time it was set)."""
+
+    def __init__(self, moment: dt.datetime | None = None) -> None:
+        self.moment = moment
+
+    def set(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment

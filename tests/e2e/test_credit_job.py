@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.support import add_person, build_world, new_id_number, new_uscc
+from tests.support import StoppedClock, add_person, build_world, new_id_number, new_uscc
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import CreditSummary, credit_file
 from yibao.services import accounts, enrolment
@@ -130,17 +130,6 @@ def test_the_command_writes_refused_rows_and_a_summary(ctx, admin, database_url,
     rejected = list(csv.DictReader((tmp_path / "cli.rejected.csv").open(encoding="utf-8")))
     assert [r["code"] for r in rejected] == ["contribution.not_enrolled", "person.not_found"]
     assert balance(ctx, admin, person.id) == 0
-
-
-class StoppedClock:
-    def __init__(self, moment: dt.datetime) -> None:
-        self.moment = moment
-
-    def set(self, moment: dt.datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> dt.datetime:
-        return self.moment
 
 
 def everything_written(ctx) -> dict[str, list]:

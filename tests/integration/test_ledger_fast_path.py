@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import new_id_number
+from tests.support import StoppedClock, new_id_number
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
@@ -103,16 +103,6 @@ def forget_ledger(ctx) -> None:
     names = ", ".join(t.name for t in (holds, ledger_postings, ledger_entries, ledger_accounts))
     with ctx.engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY"))
-
-
-class StoppedClock:
-    """Time that moves only when told to, so two runs of a story stamp the same moments."""
-
-    def set(self, moment: dt.datetime) -> None:
-        self.moment = moment
-
-    def now(self) -> dt.datetime:
-        return self.moment
 
 
 def test_the_server_path_writes_the_same_rows_and_chains_as_the_plain_path(ctx, admin, monkeypatch):
