@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yibao.domain import errors
-from yibao.domain.identity import parse_id_number, validate_uscc
+from yibao.domain.identity import id_number_of, validate_uscc
 from yibao.domain.registry import Employer, Person
 from yibao.domain.users import AGENCY_STAFF, Actor
 from yibao.ledger import accounts as acct
@@ -159,7 +159,7 @@ def _credit_batch_row_by_row(ctx, actor, chunk, period, first) -> list[Outcome]:
 
 
 def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[dict, bool]:
-    id_number = parse_id_number(row.get("id_number", "")).number
+    id_number = id_number_of(row.get("id_number", ""))
     base_fen = _parse_base(row.get("base_fen", ""))
     person = uow.one_by(Person, id_number=id_number)
     if person is None:
@@ -190,21 +190,26 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
     """The batch resolved by one statement, decided row by row in Python in the per-row path's order of
     checks, and written by a few set-based statements; one commit for the batch."""
     outcomes: dict[int, Outcome] = {}
-    staged, uscc_errors = [], {}
+    staged, uscc_errors, codes = [], {}, {}
     for line, row in chunk:  # what the file alone tells: checked in the order _credit_row checks it
         outcome = outcomes[line] = Outcome(line, row)
         try:
-            number = parse_id_number(row.get("id_number", "")).number
+            number = id_number_of(row.get("id_number", ""))
             base_fen = _parse_base(row.get("base_fen", ""))
         except errors.DomainError as exc:
             outcome.error = exc
             continue
         uscc = row.get("employer_uscc") or None
         if uscc:
-            try:
-                uscc = validate_uscc(uscc)
-            except errors.DomainError as exc:
-                uscc_errors[line], uscc = exc, None  # reported only if the person is found, as on the per-row path
+            if uscc not in codes:  # a file names few units: each code is checked once
+                try:
+                    codes[uscc] = validate_uscc(uscc)
+                except errors.DomainError as exc:
+                    codes[uscc] = exc
+            if isinstance(codes[uscc], errors.DomainError):
+                uscc_errors[line], uscc = codes[uscc], None  # reported only if the person is found, as on the per-row path
+            else:
+                uscc = codes[uscc]
         staged.append((line, number, base_fen, uscc))
     bases = {line: base for line, _, base, _ in staged}
     future = first > ctx.today().replace(day=1)

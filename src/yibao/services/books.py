@@ -52,7 +52,7 @@ class Books:
     def lock(self, account_ids: Iterable[str]) -> dict[str, Account]:
         """Load and lock the guarded accounts, in one sorted batch so writers never deadlock. Unguarded
         accounts are not read: many entries at once touch them, and the database checks they exist."""
-        wanted = {a for a in account_ids if is_guarded(a)} - self._accounts.keys()
+        wanted = {a for a in account_ids if a not in self._accounts and is_guarded(a)}
         if wanted:
             self._accounts.update(self.repo.accounts(wanted, lock=True))
             missing = wanted - self._accounts.keys()

@@ -11,8 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.engine import Connection
 
-_STAGING = ("CREATE TEMP TABLE IF NOT EXISTS credit_staging (line integer PRIMARY KEY, id_number varchar(18), "
-            "base_fen bigint, employer_uscc varchar(18)) ON COMMIT DELETE ROWS")
+from yibao.store.staging import stage
 
 # One row per staged line. The enrolment is the one the per-row path picks: the earliest-starting active
 # enrolment covering the month, through the named unit when there is one. The key is the contribution's
@@ -36,8 +35,7 @@ SELECT s.line, p.id AS person_id, p.region, p.birth_date, u.id AS employer_id, e
 
 _CLAIM = """
 INSERT INTO idempotency_keys (scope, key, request_hash, created_at)
-SELECT %(scope)s, c.key, c.request_hash, %(now)s FROM unnest(%(keys)s::varchar[], %(hashes)s::varchar[])
-    AS c(key, request_hash) ORDER BY c.key
+SELECT %(scope)s, c.key, c.request_hash, %(now)s FROM credit_staged_keys c ORDER BY c.key
 ON CONFLICT DO NOTHING RETURNING key
 """
 
@@ -45,9 +43,8 @@ _EARLIER = ("SELECT key, request_hash, response FROM idempotency_keys "
             "WHERE scope = %(scope)s AND key = ANY(%(keys)s::varchar[])")
 
 _ANSWER = """
-UPDATE idempotency_keys AS k SET response = a.response
-  FROM unnest(%(keys)s::varchar[], %(responses)s::json[]) AS a(key, response)
- WHERE k.scope = %(scope)s AND k.key = a.key
+UPDATE idempotency_keys AS k SET response = a.response::json
+  FROM credit_staged_answers a WHERE k.scope = %(scope)s AND k.key = a.key
 """
 
 
@@ -68,11 +65,8 @@ class Resolved:
 def resolve(conn: Connection, rows: list[tuple[int, str, int, str | None]], *, scope: str, period: str,
             first: dt.date, last: dt.date) -> dict[int, Resolved]:
     """Stage (line, id_number, base_fen, employer_uscc) rows by COPY and resolve them in one statement."""
-    conn.exec_driver_sql(_STAGING)
-    with conn.connection.driver_connection.cursor() as cur:
-        with cur.copy("COPY credit_staging (line, id_number, base_fen, employer_uscc) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
+    stage(conn, "credit_staging", "line integer PRIMARY KEY, id_number varchar(18), base_fen bigint, "
+          "employer_uscc varchar(18)", rows)
     found = conn.exec_driver_sql(_RESOLVE, {"scope": scope, "period": period, "first": first, "last": last})
     return {r.line: Resolved(**r._asdict()) for r in found}
 
@@ -82,8 +76,8 @@ def claim_keys(conn: Connection, *, scope: str, keys: dict[str, str], now: dt.da
     then left to it. The keys this transaction now owns."""
     if not keys:
         return set()
-    claimed = conn.exec_driver_sql(_CLAIM, {"scope": scope, "now": now, "keys": list(keys),
-                                            "hashes": list(keys.values())})
+    stage(conn, "credit_staged_keys", "key varchar(128), request_hash varchar(64)", keys.items())
+    claimed = conn.exec_driver_sql(_CLAIM, {"scope": scope, "now": now})
     return {r.key for r in claimed}
 
 
@@ -95,5 +89,6 @@ def earlier(conn: Connection, *, scope: str, keys: list[str]) -> dict[str, tuple
 def answer(conn: Connection, *, scope: str, responses: dict[str, dict]) -> None:
     """Store the answer a retry of each claimed key gets back."""
     if responses:
-        conn.exec_driver_sql(_ANSWER, {"scope": scope, "keys": list(responses),
-                                       "responses": [json.dumps(r) for r in responses.values()]})
+        stage(conn, "credit_staged_answers", "key varchar(128), response text",
+              ((key, json.dumps(r)) for key, r in responses.items()))
+        conn.exec_driver_sql(_ANSWER, {"scope": scope})

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from yibao.ledger.accounts import Account, Bucket
 from yibao.ledger.entries import Entry, Posting
 from yibao.ledger.holds import Hold
+from yibao.store.staging import stage
 from yibao.store.tables import holds, idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
 
 _ACCOUNT_FIELDS = ("id", "kind", "region", "unit", "created_at", "person_id", "institution_code",
@@ -44,12 +45,19 @@ _WRITE_ENTRY_ON_SERVER = (
     "%(posted)s::bigint[], %(pending)s::bigint[], %(current_year)s::bigint[], %(chain_heads)s::varchar[], "
     "%(chain_lengths)s::integer[])")
 
-_OPEN_ON_SERVER = (
-    f"INSERT INTO ledger_accounts ({', '.join(_ACCOUNT_FIELDS)}) SELECT * FROM unnest("
-    "%(id)s::varchar[], %(kind)s::varchar[], %(region)s::varchar[], %(unit)s::varchar[], %(created_at)s::timestamptz[], "
-    "%(person_id)s::varchar[], %(institution_code)s::varchar[], %(posted_fen)s::bigint[], %(pending_fen)s::bigint[], "
-    "%(current_year_fen)s::bigint[], %(chain_head)s::varchar[], %(chain_length)s::integer[]) ON CONFLICT DO NOTHING")
-
+BULK = 100  # more rows than this go to a set-based statement through a staging table filled by COPY
+_READ_STAGED = (f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts "
+                "WHERE id IN (SELECT id FROM ledger_staged_ids) ORDER BY id")
+_STAGED_ACCOUNT_COLUMNS = ("id varchar(80), kind varchar(24), region varchar(6), unit varchar(8), "
+                           "created_at timestamptz, person_id varchar(24), institution_code varchar(20), "
+                           "posted_fen bigint, pending_fen bigint, current_year_fen bigint, chain_head varchar(64), "
+                           "chain_length integer")
+_OPEN_STAGED = (f"INSERT INTO ledger_accounts ({', '.join(_ACCOUNT_FIELDS)}) "
+                f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_staged_accounts ORDER BY id ON CONFLICT DO NOTHING")
+_SAVE_STAGED = (
+    "UPDATE ledger_accounts AS a SET posted_fen = b.posted_fen, pending_fen = b.pending_fen, "
+    "current_year_fen = b.current_year_fen, chain_head = b.chain_head, chain_length = b.chain_length "
+    "FROM ledger_staged_balances AS b WHERE a.id = b.id")
 _SAVE_ON_SERVER = (
     "UPDATE ledger_accounts AS a SET posted_fen = b.posted_fen, pending_fen = b.pending_fen, "
     "current_year_fen = b.current_year_fen, chain_head = b.chain_head, chain_length = b.chain_length "
@@ -82,9 +90,10 @@ class LedgerRepository:
         """Create the accounts that do not exist yet; existing ones are left as they are."""
         rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in accounts]
         if len(rows) > 1 and self.on_server:
-            columns = {name: [r[name] for r in rows] for name in _ACCOUNT_FIELDS}
-            columns["kind"], columns["unit"] = [str(k) for k in columns["kind"]], [str(u) for u in columns["unit"]]
-            self.conn.exec_driver_sql(_OPEN_ON_SERVER, columns)
+            stage(self.conn, "ledger_staged_accounts", _STAGED_ACCOUNT_COLUMNS,
+                  ((*(str(r[name]) if name in ("kind", "unit") else r[name] for name in _ACCOUNT_FIELDS),)
+                   for r in rows))
+            self.conn.exec_driver_sql(_OPEN_STAGED)
             return
         if rows:
             self.conn.execute(self._insert(ledger_accounts).on_conflict_do_nothing(), rows)
@@ -94,6 +103,10 @@ class LedgerRepository:
         ids = sorted(set(ids))
         if not ids:
             return {}
+        if self.on_server and len(ids) > BULK:
+            stage(self.conn, "ledger_staged_ids", "id varchar(80)", ((i,) for i in ids))
+            sql = _READ_STAGED + (" FOR UPDATE" if lock else "")
+            return {row.id: _account(row) for row in self.conn.exec_driver_sql(sql)}
         if self.on_server:
             sql = _LOCK_ON_SERVER + (" FOR UPDATE" if lock else "")
             return {row.id: _account(row) for row in self.conn.exec_driver_sql(sql, {"ids": ids})}
@@ -107,6 +120,11 @@ class LedgerRepository:
         rows = [(a.id, a.posted_fen, a.pending_fen, a.current_year_fen, a.chain_head, a.chain_length)
                 for a in accounts]
         if not rows:
+            return
+        if self.on_server and len(rows) > BULK:
+            stage(self.conn, "ledger_staged_balances", "id varchar(80), posted_fen bigint, pending_fen bigint, "
+                  "current_year_fen bigint, chain_head varchar(64), chain_length integer", rows)
+            self.conn.exec_driver_sql(_SAVE_STAGED)
             return
         if self.on_server:
             self.conn.exec_driver_sql(_SAVE_ON_SERVER, dict(zip(
