@@ -134,3 +134,17 @@ def build_world(ctx, admin: Actor) -> World:
 def yibao(env: dict, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     """Run the `yibao` command as an operator would, in the given environment."""
     return subprocess.run([YIBAO, *args], env=env, input=stdin, capture_output=True, text=True, timeout=120)
+
+
+class StoppedClock:
+    """Time that moves only when told to: runs that are compared, or a model that counts minutes exactly,
+    see the same moments (the settable clock keeps running from the time it was set)."""
+
+    def __init__(self, moment: dt.datetime | None = None) -> None:
+        self.moment = moment
+
+    def set(self, moment: dt.datetime) -> None:
+        self.moment = moment
+
+    def now(self) -> dt.datetime:
+        return self.moment

@@ -1,33 +1,38 @@
 """Ledger benchmark: settlement-shaped entries against pgbench tpcb-like, and crediting against COPY.
 
-    .venv/bin/python bench/ledger/run.py [--clients 8] [--seconds 20] [--accounts 100000]
+    .venv/bin/python bench/ledger/run.py [--clients 8] [--seconds 20] [--rounds 3] [--accounts 1000000]
 
-Starts a throwaway PostgreSQL cluster, runs pgbench -b tpcb-like and then our workload at the
-same client count on it, and prints both figures with their ratio. See bench/README.md.
+Starts a throwaway PostgreSQL cluster, runs pgbench -b tpcb-like and our workload at the same client
+count on it, alternating, and prints both figures with their ratio; then credits accounts with the
+crediting job beside COPY of the same file. See bench/README.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import multiprocessing as mp
+import statistics
 import sys
+import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import percentiles, pgbench, start_cluster  # noqa: E402
+from common import PgBench, percentiles, server_cpu_seconds, start_cluster  # noqa: E402
 
 from yibao.bootstrap import bootstrap  # noqa: E402
 from yibao.config import Settings  # noqa: E402
-from yibao.domain.identity import with_ric_digit  # noqa: E402
+from yibao.domain.identity import with_ric_digit, with_uscc_digit  # noqa: E402
+from yibao.domain.users import Actor  # noqa: E402
+from yibao.jobs.credit import credit_file  # noqa: E402
 from yibao.ledger import accounts as acct  # noqa: E402
 from yibao.ledger.accounts import AccountKind, Bucket, Unit  # noqa: E402
 from yibao.ledger.entries import EntryKind, Posting, debit_personal  # noqa: E402
 from yibao.services.books import Books  # noqa: E402
 from yibao.store.migrate import upgrade  # noqa: E402
-from yibao.store.tables import persons  # noqa: E402
+from yibao.store.tables import employers, persons  # noqa: E402
 
 REGION = "110000"
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)
@@ -95,80 +100,117 @@ def settle(ctx, person_id: str, amount: int) -> None:
         uow.commit()
 
 
-def client(url: str, people: list[str], seconds: float, start_at: float, out) -> None:
+def client(url: str, people: list[str], seconds: float, ready, out) -> None:
+    """One client process: connect and warm up, wait for every other client, then settle for `seconds`."""
     ctx = context(url)
     ctx.clock.set(NOW)
+    for n in range(20):
+        settle(ctx, people[n % len(people)], 100)
     latencies, n = [], 0
-    while time.time() < start_at:
-        time.sleep(0.001)
-    deadline = start_at + seconds
-    while time.time() < deadline:
+    ready.wait()
+    cpu = time.process_time()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
         began = time.perf_counter()
         settle(ctx, people[n % len(people)], 100 + n % 900)
         latencies.append((time.perf_counter() - began) * 1000)
         n += 1
+    out.put((latencies, time.process_time() - cpu))
     ctx.engine.dispose()
-    out.put(latencies)
 
 
-def settlement_run(url: str, groups: list[list[str]], seconds: float) -> tuple[float, float, float]:
+@dataclass
+class OurRun:
+    tps: float
+    p50: float
+    p99: float
+    client_cpu_s: float
+    server_cpu_s: float
+    transactions: int
+
+
+def settlement_run(cluster, url: str, groups: list[list[str]], seconds: float) -> OurRun:
     spawn = mp.get_context("spawn")
-    queue = spawn.Queue()
-    start_at = time.time() + 3.0  # let every process import and connect first
-    procs = [spawn.Process(target=client, args=(url, g, seconds, start_at, queue)) for g in groups]
+    queue, ready = spawn.Queue(), spawn.Barrier(len(groups) + 1)
+    procs = [spawn.Process(target=client, args=(url, g, seconds, ready, queue)) for g in groups]
     for p in procs:
         p.start()
-    latencies = [x for _ in procs for x in queue.get()]
+    ready.wait()  # every client has imported, connected and warmed up
+    server = server_cpu_seconds(cluster)
+    results = [queue.get() for _ in procs]
+    server = server_cpu_seconds(cluster) - server
     for p in procs:
         p.join()
+    latencies = [x for lats, _ in results for x in lats]
     p50, p99 = percentiles(latencies)
-    return len(latencies) / seconds, p50, p99
+    return OurRun(len(latencies) / seconds, p50, p99, sum(cpu for _, cpu in results), server, len(latencies))
 
 
-def crediting_run(url: str, accounts: int) -> tuple[float, float]:
-    """Credit `accounts` new accounts through the crediting job's ledger path vs COPY of the same rows."""
-    from yibao.jobs.credit import credit_file  # noqa: F401  (the file path is measured by the job's own summary)
+EMPLOYER_USCC = with_uscc_digit("91110105MA0000001")
 
+
+def crediting_run(cluster, url: str, accounts: int, workdir: Path) -> tuple[float, float, object]:
+    """`accounts` employees of one unit, never credited before, credited from a contribution file by the
+    crediting job (`yibao jobs credit`), against COPY of the same file's rows into a plain table."""
     ctx = context(url)
     ctx.clock.set(NOW)
-    first = 1_000_000
-    rows = person_rows(first, accounts)
+    rows = person_rows(1_000_000, accounts)
     with ctx.engine.begin() as conn:
-        conn.execute(persons.insert(), rows)
-    began = time.perf_counter()
-    for start in range(0, accounts, 1000):
-        with ctx.uow() as uow:
-            books = Books(uow, ctx.now())
-            books.open(acct.contribution_clearing(REGION), AccountKind.CONTRIBUTION_CLEARING, REGION)
-            for row in rows[start:start + 1000]:
-                books.open(acct.personal(row["id"]), AccountKind.PERSONAL, REGION, person_id=row["id"])
-                books.post(EntryKind.CONTRIBUTION, [Posting(acct.personal(row["id"]), 16_000, Bucket.CURRENT_YEAR),
-                                                    Posting(acct.contribution_clearing(REGION), -16_000)])
-            uow.commit()
-    ours = accounts / (time.perf_counter() - began)
+        conn.execute(employers.insert().values(id="emp_bench000000001", uscc=EMPLOYER_USCC, name="基准单位",
+                                               region=REGION, contact_name="周敏", contact_phone="13900000000",
+                                               created_at=NOW))
+    raw = ctx.engine.raw_connection()
+    try:
+        with raw.cursor() as cur:
+            with cur.copy("COPY persons (id, id_number, name, phone, region, birth_date, sex, created_at) "
+                          "FROM STDIN") as copy:
+                for r in rows:
+                    copy.write_row((r["id"], r["id_number"], r["name"], r["phone"], r["region"], r["birth_date"],
+                                    r["sex"], r["created_at"]))
+            with cur.copy("COPY enrollments (id, person_id, scheme, employer_id, flexible, start_date, status, "
+                          "created_at) FROM STDIN") as copy:
+                for n, r in enumerate(rows):
+                    copy.write_row((f"enr_b{n:015d}", r["id"], "employee", "emp_bench000000001", False,
+                                    dt.date(2025, 1, 1), "active", NOW))
+            cur.execute("ANALYZE")
+        raw.commit()
+    finally:
+        raw.close()
+    path = workdir / "2026-02.csv"
+    with path.open("w", encoding="utf-8") as f:
+        f.write("id_number,base_fen,employer_uscc\n")
+        for n, r in enumerate(rows):
+            f.write(f"{r['id_number']},{800_000 + n % 1000},{EMPLOYER_USCC}\n")
+
+    summary = credit_file(ctx, actor=Actor.system("bench"), path=path, period="2026-02")
+    if summary.credited != accounts:
+        sys.exit(f"crediting refused rows: {summary.reasons}")
+    ours = accounts / summary.seconds
 
     raw = ctx.engine.raw_connection()
     try:
-        cur = raw.cursor()
-        cur.execute("CREATE TABLE copy_peer (person_id varchar(24), amount_fen bigint)")
-        data = io.StringIO("".join(f"{r['id']}\t16000\n" for r in rows))
-        began = time.perf_counter()
-        with cur.copy("COPY copy_peer (person_id, amount_fen) FROM STDIN") as copy:
-            copy.write(data.getvalue())
-        raw.commit()
-        peer = accounts / (time.perf_counter() - began)
+        with raw.cursor() as cur:
+            cur.execute("CREATE TABLE copy_peer (id_number varchar(18), base_fen bigint, employer_uscc varchar(18))")
+            raw.commit()
+            began = time.perf_counter()
+            with path.open("rb") as f, cur.copy("COPY copy_peer FROM STDIN (FORMAT csv, HEADER true)") as copy:
+                while block := f.read(1 << 20):
+                    copy.write(block)
+            raw.commit()
+            peer = accounts / (time.perf_counter() - began)
     finally:
         raw.close()
     ctx.engine.dispose()
-    return ours, peer
+    return ours, peer, summary
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--seconds", type=int, default=20, help="length of each run, ours and pgbench's")
+    parser.add_argument("--rounds", type=int, default=3, help="pgbench and ours alternate this many times")
     parser.add_argument("--per-client", type=int, default=200, help="persons each client pays for")
-    parser.add_argument("--accounts", type=int, default=100_000, help="accounts credited vs COPY")
+    parser.add_argument("--accounts", type=int, default=1_000_000, help="accounts credited vs COPY (0: skip)")
     args = parser.parse_args()
 
     cluster = start_cluster()
@@ -177,18 +219,31 @@ def main() -> None:
         engine = context(url).engine
         upgrade(engine)
         engine.dispose()
-        print(f"preparing {args.clients * args.per_client} persons with quotas …", flush=True)
-        groups = prepare(url, args.clients, args.per_client)
+        if args.rounds:
+            print(f"preparing {args.clients * args.per_client} persons with quotas …", flush=True)
+            groups = prepare(url, args.clients, args.per_client)
+            peer = PgBench(cluster, clients=args.clients)
+        ratios = []
+        for n in range(1, args.rounds + 1):
+            theirs = peer.run(args.seconds)
+            ours = settlement_run(cluster, url, groups, args.seconds)
+            ratios.append(ours.tps / theirs.tps)
+            print(f"round {n}: pgbench tpcb-like {args.clients} clients {theirs.tps:7.0f} tps "
+                  f"(avg {theirs.latency_ms:.1f} ms; CPU per transaction: client "
+                  f"{theirs.client_cpu_s / theirs.transactions * 1000:.2f} ms, server "
+                  f"{theirs.server_cpu_s / theirs.transactions * 1000:.2f} ms)", flush=True)
+            print(f"         settlement entries {args.clients} clients {ours.tps:7.0f} tps "
+                  f"(p50 {ours.p50:.1f} ms, p99 {ours.p99:.1f} ms; CPU per entry: client "
+                  f"{ours.client_cpu_s / ours.transactions * 1000:.2f} ms, server "
+                  f"{ours.server_cpu_s / ours.transactions * 1000:.2f} ms)  ratio {ratios[-1]:.2f}x", flush=True)
+        if ratios:
+            print(f"settlement ratio, median of {len(ratios)} rounds: {statistics.median(ratios):.2f}x", flush=True)
 
-        peer = pgbench(cluster, clients=args.clients, seconds=int(args.seconds), scale=max(args.clients, 8))
-        print(f"pgbench tpcb-like   {args.clients} clients: {peer:8.0f} tps", flush=True)
-        tps, p50, p99 = settlement_run(url, groups, args.seconds)
-        print(f"settlement entries  {args.clients} clients: {tps:8.0f} tps  p50 {p50:.1f} ms  p99 {p99:.1f} ms  "
-              f"ratio {tps / peer:.2f}x", flush=True)
-
-        ours, copy = crediting_run(url, args.accounts)
-        print(f"crediting {args.accounts} accounts: {ours:8.0f} accounts/s  COPY {copy:8.0f} rows/s  "
-              f"ratio {ours / copy:.3f}x", flush=True)
+        if args.accounts:
+            with tempfile.TemporaryDirectory() as workdir:
+                ours, copy, summary = crediting_run(cluster, url, args.accounts, Path(workdir))
+            print(f"crediting {args.accounts} accounts: {ours:8.0f} accounts/s ({summary.seconds:.1f} s)  "
+                  f"COPY {copy:8.0f} rows/s  ratio {ours / copy:.3f}x", flush=True)
     finally:
         cluster.stop()
 

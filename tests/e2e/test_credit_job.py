@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.support import add_person, build_world, new_id_number, new_uscc
+from tests.support import StoppedClock, add_person, build_world, new_id_number, new_uscc
 from yibao.domain.clock import SHANGHAI
-from yibao.jobs.credit import credit_file
+from yibao.jobs.credit import CreditSummary, credit_file
 from yibao.services import accounts, enrolment
-from yibao.store.tables import ledger_postings
+from yibao.store.tables import idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
 
@@ -130,3 +130,61 @@ def test_the_command_writes_refused_rows_and_a_summary(ctx, admin, database_url,
     rejected = list(csv.DictReader((tmp_path / "cli.rejected.csv").open(encoding="utf-8")))
     assert [r["code"] for r in rejected] == ["contribution.not_enrolled", "person.not_found"]
     assert balance(ctx, admin, person.id) == 0
+
+
+def everything_written(ctx) -> dict[str, list]:
+    with ctx.engine.connect() as conn:
+        return {t.name: conn.execute(sa.select(t).order_by(*t.primary_key.columns)).all()
+                for t in (ledger_accounts, ledger_entries, ledger_postings, idempotency_keys)}
+
+
+@pytest.mark.postgresql_only
+def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, payroll, tmp_path, monkeypatch):
+    world, staff, path = payroll
+    uscc = enrolment.get_employer(ctx, actor=admin, employer_id=world.employer_id).uscc
+    flexible = add_person(ctx, admin, card=False, username="flexible")
+    enrolment.enroll(ctx, actor=admin, person_id=flexible.id, scheme="employee", flexible=True,
+                     start_date=dt.date(2025, 1, 1))
+    resident = add_person(ctx, admin, card=False, username="resident")
+    enrolment.enroll(ctx, actor=admin, person_id=resident.id, scheme="resident", start_date=dt.date(2025, 1, 1))
+    with path.open("a", encoding="utf-8") as f:
+        f.write(f"{flexible.id_number},400000,\n"  # pays for itself
+                f"{resident.id_number},300000,\n"  # enrolled in a scheme without a personal account
+                f"{staff[0].id_number},500000,{uscc}\n"  # the same row again: already credited
+                f"{staff[2].id_number},123456,{uscc}\n"  # the same key, another base: a conflict
+                f"{staff[3].id_number},500000,91110105MA0000000X\n"  # a credit code with a bad check digit
+                f"{staff[3].id_number},500000,{new_uscc()}\n"  # no such unit
+                f"{new_id_number()},500000,not-a-code\n"  # nobody: reported before the bad code
+                f"{flexible.id_number},abc,\n")
+    ctx.clock = StoppedClock(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
+    runs = {}
+    for set_based in (False, True):
+        counter = iter(range(1, 10_000))
+        monkeypatch.setattr("yibao.services.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
+        with ctx.engine.begin() as conn:  # each run starts from a ledger without a row
+            conn.execute(sa.text("TRUNCATE idempotency_keys, holds, ledger_postings, ledger_entries, ledger_accounts "
+                                 "RESTART IDENTITY CASCADE"))  # and what refers to them
+        first = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=4, set_based=set_based)
+        rejected = first.rejected_path.read_text(encoding="utf-8")
+        again = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=4, set_based=set_based)
+        summaries = [first, again]
+        runs[set_based] = ([(s.rows, s.credited, s.repeated, s.rejected, s.credited_fen, s.reasons)
+                            for s in summaries], rejected, everything_written(ctx))
+    assert runs[True][0] == runs[False][0]
+    assert runs[True][0][0][:4] == (17, 7, 1, 9)
+    assert runs[True][1] == runs[False][1]
+    for table, rows in runs[False][2].items():
+        assert runs[True][2][table] == rows, table
+
+
+@pytest.mark.postgresql_only
+def test_two_runs_of_one_file_at_once_credit_every_row_once(ctx, admin, payroll, tmp_path):
+    from tests.integration.test_ledger_concurrency import all_at_once
+
+    _, staff, path = payroll
+    summaries = all_at_once(2, lambda i: credit_file(ctx, actor=admin, path=path, period="2026-01", batch=2,
+                                                     rejected_path=tmp_path / f"run{i}.rejected.csv"))
+    assert all(isinstance(s, CreditSummary) for s in summaries), summaries
+    assert (sum(s.credited for s in summaries), sum(s.repeated for s in summaries)) == (5, 5)  # once each
+    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 14_000, 16_000, 18_000]
+    assert postings_sum(ctx) == 0

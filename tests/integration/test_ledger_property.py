@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
-from tests.support import new_id_number, new_phone
+from tests.support import StoppedClock, new_id_number, new_phone
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
@@ -60,7 +60,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self, ctx, admin):
         super().__init__()
         self.ctx, self.admin = ctx, admin
-        ctx.clock.set(START)
+        ctx.clock = StoppedClock(START)  # the model's time: nothing happens between its steps
         self.now = START
         self.person_ids: list[str] = []
         self.model: list[ModelAccount] = []

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from yibao.domain import errors
 from yibao.domain.identity import (
     NAME_MAX,
+    id_number_of,
     parse_id_number,
     same_name,
     validate_bank_account_no,
@@ -333,3 +334,23 @@ def test_identity_errors_carry_chinese_and_english_messages(call):
     assert zh and en and zh != en
     assert any("\u4e00" <= ch <= "\u9fff" for ch in zh)
     assert en.isascii()
+
+
+@pytest.mark.parametrize("raw", [
+    "11010519491231002X",  # valid
+    "110105194912310021",  # check digit wrong
+    "110105194913310021",  # no 13th month
+    "999999199001010016",  # no such place
+    "11010519491231002x",  # lower-case x: not compact, still valid
+    " 11010519491231002X",  # not compact
+    "1101051949123100",  # too short
+    "",
+])
+def test_the_quick_id_check_answers_as_the_full_one(raw):
+    def outcome(check):
+        try:
+            return check(raw)
+        except errors.DomainError as exc:
+            return exc.code, exc.zh, exc.en
+
+    assert outcome(id_number_of) == outcome(lambda r: parse_id_number(r).number)

@@ -1,13 +1,21 @@
 """The monthly crediting job: a contribution file from the collection system, streamed row by row.
 
-Rows are committed in batches; each row runs in its own savepoint, so a bad row is written to
-the rejected-rows file with its reason and the rest of the batch goes on. Re-running a file
-after a crash credits nothing twice: each row carries its natural idempotency key
-(person, month, payer) and rows already credited are counted as such.
+Rows are committed in batches. A bad row is written to the rejected-rows file with its reason and
+the rest of the batch goes on. Re-running a file after a crash credits nothing twice: each row
+carries its natural idempotency key (person, month, payer) and rows already credited are counted
+as such.
+
+Two paths take a batch with the same outcome row for row. The per-row path runs each row through
+the contribution service in its own savepoint (SQLite, and staff-less callers). On PostgreSQL an
+agency's batch is credited set-based: its rows are COPY'd into a staging table and resolved in one
+statement, each row is decided in Python by the same checks in the same order, the policy allocates
+each amount, keys are claimed in one statement, and the ledger writer posts every entry at once
+(accounts locked in one sorted batch, chain links computed in one pass, postings and entries by COPY).
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import time
 from collections.abc import Callable, Iterator
@@ -15,12 +23,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yibao.domain import errors
-from yibao.domain.identity import parse_id_number, validate_uscc
+from yibao.domain.identity import id_number_of, validate_uscc
 from yibao.domain.registry import Employer, Person
-from yibao.domain.users import Actor
+from yibao.domain.users import AGENCY_STAFF, Actor
+from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import AccountKind, Bucket
+from yibao.ledger.entries import EntryKind, Posting
+from yibao.policy.interface import Allocation
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.contributions import check_base, credit_in, parse_period
+from yibao.services.idempotency import request_hash
+from yibao.store import credit_rows
+
+SCOPE = "contribution"  # the contribution service's key scope
 
 COLUMNS = ("id_number", "base_fen", "employer_uscc")
 REQUIRED = ("id_number", "base_fen")
@@ -70,13 +86,27 @@ def _parse_base(text: str) -> int:
     return check_base(int(text))
 
 
+@dataclass
+class Outcome:
+    line: int
+    row: dict
+    error: errors.DomainError | None = None
+    repeated: bool = False
+    credited_fen: int = 0
+
+
 def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected_path: Path | None = None,
-                batch: int = 500, on_bytes: Callable[[int], None] = lambda n: None,
-                after_batch: Callable[[CreditSummary], None] = lambda s: None) -> CreditSummary:
+                batch: int | None = None, on_bytes: Callable[[int], None] = lambda n: None,
+                after_batch: Callable[[CreditSummary], None] = lambda s: None,
+                set_based: bool | None = None) -> CreditSummary:
     """Credit every row of a contribution file for one month; write each refused row with its reason."""
     first = parse_period(period)
     if not path.is_file():
         raise errors.CreditFileInvalid(reason_zh=f"找不到文件 {path.name}", reason_en=f"no such file: {path.name}")
+    if set_based is None:
+        set_based = ctx.engine.dialect.name == "postgresql" and actor.role in AGENCY_STAFF
+    batch = batch or (10_000 if set_based else 500)
+    credit_batch = _credit_batch_set_based if set_based else _credit_batch_row_by_row
     rejected_path = rejected_path or path.with_name(path.stem + ".rejected.csv")
     summary = CreditSummary(rejected_path=rejected_path)
     started = time.perf_counter()
@@ -88,29 +118,18 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
             chunk = [r for _, r in zip(range(batch), rows, strict=False)]
             if not chunk:
                 break
-            with ctx.uow() as uow:
-                for line, row in chunk:
-                    summary.rows += 1
-                    books = Books(uow, ctx.now())
-                    savepoint = uow.session.begin_nested()
-                    try:
-                        response, repeated = _credit_row(ctx, uow, books, actor, row, period, first)
-                        books.flush()
-                        savepoint.commit()
-                    except errors.DomainError as exc:
-                        savepoint.rollback()
-                        books.discard()
-                        summary.rejected += 1
-                        summary.reasons[exc.code] = summary.reasons.get(exc.code, 0) + 1
-                        rejects.writerow({"line": line, **row, "code": exc.code, "message_zh": exc.zh,
-                                          "message_en": exc.en})
-                        continue
-                    if repeated:
-                        summary.repeated += 1
-                    else:
-                        summary.credited += 1
-                        summary.credited_fen += response["credited_fen"]
-                uow.commit()
+            for outcome in credit_batch(ctx, actor, chunk, period, first):
+                summary.rows += 1
+                if (exc := outcome.error) is not None:
+                    summary.rejected += 1
+                    summary.reasons[exc.code] = summary.reasons.get(exc.code, 0) + 1
+                    rejects.writerow({"line": outcome.line, **outcome.row, "code": exc.code, "message_zh": exc.zh,
+                                      "message_en": exc.en})
+                elif outcome.repeated:
+                    summary.repeated += 1
+                else:
+                    summary.credited += 1
+                    summary.credited_fen += outcome.credited_fen
             out.flush()
             summary.seconds = time.perf_counter() - started
             after_batch(summary)
@@ -118,8 +137,29 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
     return summary
 
 
+def _credit_batch_row_by_row(ctx, actor, chunk, period, first) -> list[Outcome]:
+    """Each row through the contribution service in its own savepoint; one commit for the batch."""
+    outcomes = []
+    with ctx.uow() as uow:
+        for line, row in chunk:
+            books = Books(uow, ctx.now())
+            savepoint = uow.session.begin_nested()
+            try:
+                response, repeated = _credit_row(ctx, uow, books, actor, row, period, first)
+                books.flush()
+                savepoint.commit()
+            except errors.DomainError as exc:
+                savepoint.rollback()
+                books.discard()
+                outcomes.append(Outcome(line, row, error=exc))
+                continue
+            outcomes.append(Outcome(line, row, repeated=repeated, credited_fen=0 if repeated else response["credited_fen"]))
+        uow.commit()
+    return outcomes
+
+
 def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[dict, bool]:
-    id_number = parse_id_number(row.get("id_number", "")).number
+    id_number = id_number_of(row.get("id_number", ""))
     base_fen = _parse_base(row.get("base_fen", ""))
     person = uow.one_by(Person, id_number=id_number)
     if person is None:
@@ -132,3 +172,131 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
         employer_id = employer.id
     return credit_in(ctx, uow, books, actor=actor, person=person, period=period, first=first, base_fen=base_fen,
                      employer_id=employer_id)
+
+
+@dataclass
+class _Credit:
+    """A row that passed every check and claims its key: what the ledger writes and the key answers."""
+
+    outcome: Outcome
+    found: credit_rows.Resolved
+    key: str
+    request_hash: str
+    base_fen: int
+    allocation: Allocation
+
+
+def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
+    """The batch resolved by one statement, decided row by row in Python in the per-row path's order of
+    checks, and written by a few set-based statements; one commit for the batch."""
+    outcomes: dict[int, Outcome] = {}
+    staged, uscc_errors, codes = [], {}, {}
+    for line, row in chunk:  # what the file alone tells: checked in the order _credit_row checks it
+        outcome = outcomes[line] = Outcome(line, row)
+        try:
+            number = id_number_of(row.get("id_number", ""))
+            base_fen = _parse_base(row.get("base_fen", ""))
+        except errors.DomainError as exc:
+            outcome.error = exc
+            continue
+        uscc = row.get("employer_uscc") or None
+        if uscc:
+            if uscc not in codes:  # a file names few units: each code is checked once
+                try:
+                    codes[uscc] = validate_uscc(uscc)
+                except errors.DomainError as exc:
+                    codes[uscc] = exc
+            if isinstance(codes[uscc], errors.DomainError):
+                uscc_errors[line], uscc = codes[uscc], None  # reported only if the person is found, as on the per-row path
+            else:
+                uscc = codes[uscc]
+        staged.append((line, number, base_fen, uscc))
+    bases = {line: base for line, _, base, _ in staged}
+    future = first > ctx.today().replace(day=1)
+    with ctx.uow() as uow:
+        conn = uow.session.connection()
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        found = credit_rows.resolve(conn, staged, scope=SCOPE, period=period, first=first, last=last)
+        credits: list[_Credit] = []
+        seen: dict[str, str] = {}  # key -> request hash, of rows credited earlier in this batch
+        for line, _number, _base, uscc in staged:
+            outcome, f = outcomes[line], found[line]
+            try:
+                if f.person_id is None:
+                    raise errors.PersonNotFound()
+                if line in uscc_errors:
+                    raise uscc_errors[line]
+                if uscc and f.employer_id is None:
+                    raise errors.EmployerNotFound()
+                if future:
+                    raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
+                                                     reason_en=f"a future month cannot be paid yet: {period}")
+                if f.enrollment_id is None:
+                    raise errors.ContributionNotEnrolled(period=period)
+                key = f"{f.person_id}:{period}:{f.employer_id or 'self'}"
+                digest = request_hash({"person_id": f.person_id, "period": period, "base_fen": bases[line],
+                                       "employer_id": f.employer_id})
+                earlier = seen.get(key, f.request_hash)
+                if earlier is not None:
+                    if earlier != digest:
+                        raise errors.IdempotencyConflict(key=key)
+                    outcome.repeated = True
+                    continue
+                if ctx.policy is None:
+                    raise errors.PolicyRuleMissing(region=f.region, date=first.isoformat(),
+                                                   rule="contribution.personal_account_allocation")
+                allocation = ctx.policy.personal_account_allocation(
+                    region=f.region, scheme=f.scheme, flexible=f.flexible, birth_date=f.birth_date, period=first,
+                    base_fen=bases[line])
+            except errors.DomainError as exc:
+                outcome.error = exc
+                continue
+            seen[key] = digest
+            credits.append(_Credit(outcome, f, key, digest, bases[line], allocation))
+
+        claimed = credit_rows.claim_keys(conn, scope=SCOPE, keys={c.key: c.request_hash for c in credits},
+                                         now=ctx.now())
+        if len(claimed) < len(credits):  # a concurrent run holds some keys: theirs, as on the per-row path
+            held = credit_rows.earlier(conn, scope=SCOPE, keys=[c.key for c in credits if c.key not in claimed])
+            for c in credits:
+                if c.key not in claimed:
+                    if held[c.key][0] != c.request_hash:
+                        c.outcome.error = errors.IdempotencyConflict(key=c.key)
+                    else:
+                        c.outcome.repeated = True
+            credits = [c for c in credits if c.key in claimed]
+        credit_rows.answer(conn, scope=SCOPE, responses=_post_credits(ctx, uow, credits, period))
+        uow.commit()
+    return [outcomes[line] for line, _ in chunk]
+
+
+def _post_credits(ctx, uow, credits: list[_Credit], period: str) -> dict[str, dict]:
+    """Open and credit the personal accounts (one entry per row, in file order) through the ledger writer;
+    the answer each key keeps, with the balance right after its own entry as the per-row path gives it."""
+    books = Books(uow, ctx.now())
+    paying = [c for c in credits if c.allocation.amount_fen > 0]
+    books.open_many([(acct.contribution_clearing(r), AccountKind.CONTRIBUTION_CLEARING, r, {})
+                     for r in sorted({c.found.region for c in paying})]
+                    + [(acct.personal(c.found.person_id), AccountKind.PERSONAL, c.found.region,
+                        {"person_id": c.found.person_id}) for c in paying])
+    balances = {a: account.posted_fen for a, account in books.lock(acct.personal(c.found.person_id)
+                                                                     for c in paying).items()}
+    unpaid = {acct.personal(c.found.person_id) for c in credits} - balances.keys()
+    balances |= {a: account.posted_fen for a, account in books.repo.accounts(unpaid).items()}
+    entries = iter(books.post_many(EntryKind.CONTRIBUTION, [
+        ([Posting(acct.personal(c.found.person_id), c.allocation.amount_fen, Bucket.CURRENT_YEAR),
+          Posting(acct.contribution_clearing(c.found.region), -c.allocation.amount_fen)],
+         f"{period} 缴费划入", {"period": period, "base_fen": c.base_fen, "employer_id": c.found.employer_id,
+                               "rule": c.allocation.rule.as_dict()}) for c in paying]))
+    responses = {}
+    for c in credits:
+        account_id, amount = acct.personal(c.found.person_id), c.allocation.amount_fen
+        entry_id = next(entries).id if amount > 0 else None
+        balances[account_id] = balances.get(account_id, 0) + amount
+        c.outcome.credited_fen = amount
+        responses[c.key] = {
+            "contribution_id": entry_id, "person_id": c.found.person_id, "period": period, "base_fen": c.base_fen,
+            "employer_id": c.found.employer_id, "credited_fen": amount, "balance_fen": balances[account_id],
+            "rule": c.allocation.rule.as_dict(), "explanation_zh": c.allocation.explanation_zh,
+            "explanation_en": c.allocation.explanation_en}
+    return responses

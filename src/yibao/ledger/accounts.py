@@ -42,9 +42,15 @@ class Bucket(StrEnum):
 GUARDED = frozenset({AccountKind.PERSONAL, AccountKind.QUOTA})
 
 
+_KINDS = {kind.value: kind for kind in AccountKind}
+
+
 def kind_of(account_id: str) -> AccountKind:
     """Account ids name their kind first, so a writer knows which rows to lock before reading any."""
-    return AccountKind(account_id.split(":", 1)[0])
+    prefix = account_id.split(":", 1)[0]
+    if prefix not in _KINDS:
+        raise ValueError(f"{prefix!r} is not a kind of account")
+    return _KINDS[prefix]
 
 
 def is_guarded(account_id: str) -> bool:

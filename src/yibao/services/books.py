@@ -2,15 +2,18 @@
 
 It locks the guarded accounts an entry touches (in id order), applies the pure ledger rules,
 chains the entry onto its anchor account and writes postings, entry and balance rows in the
-same transaction as the use case that asked for them.
+same transaction as the use case that asked for them. Balance rows changed by holds alone are
+written just before the unit of work commits.
+
+On PostgreSQL a payment costs two round trips besides the transaction's own: the lock, and the
+entry written by one server-side call (see store.ledger_repo). `plain=True` takes the portable
+statements instead, which SQLite always takes.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-
-import sqlalchemy as sa
 
 from yibao.domain import errors
 from yibao.domain.clock import local_date
@@ -28,25 +31,28 @@ NOT_REVERSIBLE = frozenset({EntryKind.REVERSAL, EntryKind.YEAR_END})
 
 
 class Books:
-    def __init__(self, uow: UnitOfWork, now: dt.datetime) -> None:
-        self.repo = LedgerRepository(uow.session)
+    def __init__(self, uow: UnitOfWork, now: dt.datetime, *, plain: bool = False) -> None:
+        self.repo = LedgerRepository(uow.session, plain=plain)
         self.now = now
         self._accounts: dict[str, Account] = {}  # loaded in this unit of work (guarded ones locked)
         self._dirty: dict[str, Account] = {}
         self._anchors: set[str] = set()
         self._failed = False  # a refused entry may have changed balances in memory only
-        # Balance rows changed here are written just before the unit of work commits.
-        sa.event.listen(uow.session, "before_commit", lambda _session: self.flush())
+        uow.before_commit(self.flush)  # balance rows changed by holds alone are written then
 
     # --- accounts -------------------------------------------------------------
 
     def open(self, account_id: str, kind: AccountKind, region: str, **owner) -> None:
         self.repo.open_accounts([new_account(account_id, kind, region, self.now, **owner)])
 
+    def open_many(self, accounts: Iterable[tuple[str, AccountKind, str, dict]]) -> None:
+        """Open many accounts in one statement: (id, kind, region, owner) each; existing ones stay as they are."""
+        self.repo.open_accounts([new_account(a, kind, region, self.now, **owner) for a, kind, region, owner in accounts])
+
     def lock(self, account_ids: Iterable[str]) -> dict[str, Account]:
         """Load and lock the guarded accounts, in one sorted batch so writers never deadlock. Unguarded
         accounts are not read: many entries at once touch them, and the database checks they exist."""
-        wanted = {a for a in account_ids if is_guarded(a)} - self._accounts.keys()
+        wanted = {a for a in account_ids if a not in self._accounts and is_guarded(a)}
         if wanted:
             self._accounts.update(self.repo.accounts(wanted, lock=True))
             missing = wanted - self._accounts.keys()
@@ -61,6 +67,30 @@ class Books:
 
     def post(self, kind: EntryKind, postings: list[Posting], *, memo: str = "", details: dict | None = None,
              reverses_id: str | None = None) -> Entry:
+        entry, changed = self._chain(kind, postings, memo=memo, details=details, reverses_id=reverses_id)
+        self._write([entry], changed)
+        return entry
+
+    def post_many(self, kind: EntryKind, entries: Iterable[tuple[list[Posting], str, dict]]) -> list[Entry]:
+        """Post many entries (postings, memo, details) at once: their guarded accounts are locked in one
+        sorted batch, each entry is checked and chained in turn exactly as post() does it, and all of them
+        are written together (on PostgreSQL by COPY). One refused entry refuses them all."""
+        entries = list(entries)
+        if not entries:
+            return []
+        self.lock(p.account_id for postings, _memo, _details in entries for p in postings)
+        written, changed = [], {}
+        for postings, memo, details in entries:
+            entry, touched = self._chain(kind, postings, memo=memo, details=details)
+            written.append(entry)
+            changed |= touched
+        self._write(written, changed)
+        return written
+
+    def _chain(self, kind: EntryKind, postings: list[Posting], *, memo: str, details: dict | None,
+               reverses_id: str | None = None) -> tuple[Entry, dict[str, Account]]:
+        """Check an entry against the rules, apply it to the accounts in memory and link it onto its anchor's
+        chain; (the entry, the accounts it changed)."""
         accounts = self.lock(p.account_id for p in postings)
         touched = sorted({p.account_id for p in postings})
         ledger.check_balanced(postings, {a: accounts[a].unit if a in accounts else unit_of(a) for a in touched})
@@ -85,9 +115,16 @@ class Books:
                       anchor_account_id=anchor_id, anchor_seq=anchor.chain_length + 1, prev_hash=anchor.chain_head)
         entry.hash = chain.link(entry.prev_hash, entry_chain_content(entry))
         anchor.chain_head, anchor.chain_length = entry.hash, entry.anchor_seq
-        self._dirty[anchor_id] = anchor
-        self.repo.write_entry(entry)
-        return entry
+        return entry, {a: accounts[a] for a in touched if is_guarded(a)} | {anchor_id: anchor}
+
+    def _write(self, entries: list[Entry], changed: dict[str, Account]) -> None:
+        try:
+            self.repo.write_entries(entries, changed.values())
+        except Exception:
+            self._failed = True
+            raise
+        for account_id in changed:
+            self._dirty.pop(account_id, None)
 
     def _apply(self, account: Account, postings: list[Posting]) -> None:
         try:
@@ -186,8 +223,8 @@ class Books:
     # --- end of the unit of work ----------------------------------------------
 
     def flush(self) -> None:
-        """Write the balance rows changed in this unit of work; call before commit."""
-        if self._failed and self._dirty:
+        """Write the balance rows changed in this unit of work and not written yet; call before commit."""
+        if self._failed:  # balances held in memory may be stale after a refusal
             raise ledger.LedgerInvariantBroken("an entry was refused: roll back or discard() before committing")
         self.repo.save_accounts(self._dirty.values())
         self._dirty.clear()

@@ -2,11 +2,18 @@
 
 Core statements rather than ORM objects: the ledger writes many small rows on the hottest path,
 and the order of its statements (postings before their entry, locks in account-id order) matters.
+
+On PostgreSQL the two statements of every payment take one round trip each and need no statement
+compilation: the lock is one prepared statement for any number of accounts, and an entry (postings,
+entry row, balance rows) is written by one call of the server-side function `ledger_write_entry`
+(migration 0004), which runs the plain path's three statements in the same order. The plain path
+(SQLAlchemy Core statements) serves SQLite, and PostgreSQL when asked for (tests compare the two).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 
 import sqlalchemy as sa
@@ -16,6 +23,7 @@ from sqlalchemy.orm import Session
 from yibao.ledger.accounts import Account, Bucket
 from yibao.ledger.entries import Entry, Posting
 from yibao.ledger.holds import Hold
+from yibao.store.staging import stage
 from yibao.store.tables import holds, idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
 
 _ACCOUNT_FIELDS = ("id", "kind", "region", "unit", "created_at", "person_id", "institution_code",
@@ -27,6 +35,37 @@ def total(amount) -> sa.ColumnElement[int]:
     return sa.cast(sa.func.coalesce(sa.func.sum(amount), 0), sa.BigInteger)
 
 
+_LOCK_ON_SERVER = (f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts WHERE id = ANY(%(ids)s::varchar[]) "
+                   "ORDER BY id")
+_WRITE_ENTRY_ON_SERVER = (
+    "SELECT ledger_write_entry(%(id)s::varchar, %(kind)s::varchar, %(at)s::timestamptz, %(business_date)s::date, "
+    "%(memo)s::varchar, %(details)s::json, %(reverses_id)s::varchar, %(anchor_account_id)s::varchar, "
+    "%(anchor_seq)s::integer, %(prev_hash)s::varchar, %(hash)s::varchar, %(posting_accounts)s::varchar[], "
+    "%(posting_amounts)s::bigint[], %(posting_buckets)s::varchar[], %(account_ids)s::varchar[], "
+    "%(posted)s::bigint[], %(pending)s::bigint[], %(current_year)s::bigint[], %(chain_heads)s::varchar[], "
+    "%(chain_lengths)s::integer[])")
+
+BULK = 100  # more rows than this go to a set-based statement through a staging table filled by COPY
+_READ_STAGED = (f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts "
+                "WHERE id IN (SELECT id FROM ledger_staged_ids) ORDER BY id")
+_STAGED_ACCOUNT_COLUMNS = ("id varchar(80), kind varchar(24), region varchar(6), unit varchar(8), "
+                           "created_at timestamptz, person_id varchar(24), institution_code varchar(20), "
+                           "posted_fen bigint, pending_fen bigint, current_year_fen bigint, chain_head varchar(64), "
+                           "chain_length integer")
+_OPEN_STAGED = (f"INSERT INTO ledger_accounts ({', '.join(_ACCOUNT_FIELDS)}) "
+                f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_staged_accounts ORDER BY id ON CONFLICT DO NOTHING")
+_SAVE_STAGED = (
+    "UPDATE ledger_accounts AS a SET posted_fen = b.posted_fen, pending_fen = b.pending_fen, "
+    "current_year_fen = b.current_year_fen, chain_head = b.chain_head, chain_length = b.chain_length "
+    "FROM ledger_staged_balances AS b WHERE a.id = b.id")
+_SAVE_ON_SERVER = (
+    "UPDATE ledger_accounts AS a SET posted_fen = b.posted_fen, pending_fen = b.pending_fen, "
+    "current_year_fen = b.current_year_fen, chain_head = b.chain_head, chain_length = b.chain_length "
+    "FROM unnest(%(ids)s::varchar[], %(posted)s::bigint[], %(pending)s::bigint[], %(current_year)s::bigint[], "
+    "%(chain_heads)s::varchar[], %(chain_lengths)s::integer[]) "
+    "AS b(id, posted_fen, pending_fen, current_year_fen, chain_head, chain_length) WHERE a.id = b.id")
+
+
 def _account(row) -> Account:
     return Account(**{name: getattr(row, name) for name in _ACCOUNT_FIELDS})
 
@@ -36,10 +75,11 @@ def _hold(row) -> Hold:
 
 
 class LedgerRepository:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, plain: bool = False) -> None:
         # Core statements run on the unit of work's own connection and transaction, without ORM bookkeeping.
         self.conn = session.connection()
         self.dialect = self.conn.dialect.name
+        self.on_server = self.dialect == "postgresql" and not plain
 
     def _insert(self, table):
         return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
@@ -49,6 +89,12 @@ class LedgerRepository:
     def open_accounts(self, accounts: Iterable[Account]) -> None:
         """Create the accounts that do not exist yet; existing ones are left as they are."""
         rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in accounts]
+        if len(rows) > 1 and self.on_server:
+            stage(self.conn, "ledger_staged_accounts", _STAGED_ACCOUNT_COLUMNS,
+                  ((*(str(r[name]) if name in ("kind", "unit") else r[name] for name in _ACCOUNT_FIELDS),)
+                   for r in rows))
+            self.conn.exec_driver_sql(_OPEN_STAGED)
+            return
         if rows:
             self.conn.execute(self._insert(ledger_accounts).on_conflict_do_nothing(), rows)
 
@@ -57,27 +103,35 @@ class LedgerRepository:
         ids = sorted(set(ids))
         if not ids:
             return {}
+        if self.on_server and len(ids) > BULK:
+            stage(self.conn, "ledger_staged_ids", "id varchar(80)", ((i,) for i in ids))
+            sql = _READ_STAGED + (" FOR UPDATE" if lock else "")
+            return {row.id: _account(row) for row in self.conn.exec_driver_sql(sql)}
+        if self.on_server:
+            sql = _LOCK_ON_SERVER + (" FOR UPDATE" if lock else "")
+            return {row.id: _account(row) for row in self.conn.exec_driver_sql(sql, {"ids": ids})}
         query = sa.select(ledger_accounts).where(ledger_accounts.c.id.in_(ids)).order_by(ledger_accounts.c.id)
         if lock:
             query = query.with_for_update()
         return {row.id: _account(row) for row in self.conn.execute(query)}
 
     def save_accounts(self, accounts: Iterable[Account]) -> None:
-        """Write balance and chain columns of changed accounts, in one statement on PostgreSQL."""
+        """Write balance and chain columns of changed accounts (one statement on PostgreSQL)."""
         rows = [(a.id, a.posted_fen, a.pending_fen, a.current_year_fen, a.chain_head, a.chain_length)
                 for a in accounts]
         if not rows:
             return
-        t = ledger_accounts
-        if self.dialect == "postgresql":
-            v = sa.values(sa.column("key", sa.String), sa.column("posted", sa.BigInteger),
-                          sa.column("pending", sa.BigInteger), sa.column("current", sa.BigInteger),
-                          sa.column("head", sa.String), sa.column("length", sa.Integer), name="v").data(rows)
-            self.conn.execute(t.update().where(t.c.id == v.c.key).values(
-                posted_fen=sa.cast(v.c.posted, sa.BigInteger), pending_fen=sa.cast(v.c.pending, sa.BigInteger),
-                current_year_fen=sa.cast(v.c.current, sa.BigInteger), chain_head=v.c.head,
-                chain_length=sa.cast(v.c.length, sa.Integer)))
+        if self.on_server and len(rows) > BULK:
+            stage(self.conn, "ledger_staged_balances", "id varchar(80), posted_fen bigint, pending_fen bigint, "
+                  "current_year_fen bigint, chain_head varchar(64), chain_length integer", rows)
+            self.conn.exec_driver_sql(_SAVE_STAGED)
             return
+        if self.on_server:
+            self.conn.exec_driver_sql(_SAVE_ON_SERVER, dict(zip(
+                ("ids", "posted", "pending", "current_year", "chain_heads", "chain_lengths"),
+                (list(column) for column in zip(*rows, strict=True)), strict=True)))
+            return
+        t = ledger_accounts
         self.conn.execute(
             t.update().where(t.c.id == sa.bindparam("key")).values(
                 posted_fen=sa.bindparam("posted"), pending_fen=sa.bindparam("pending"),
@@ -96,15 +150,52 @@ class LedgerRepository:
 
     # --- entries --------------------------------------------------------------
 
-    def write_entry(self, entry: Entry) -> None:
-        """Postings first, then the entry row, whose insertion the database checks sums to zero."""
+    def write_entries(self, entries: list[Entry], accounts: Iterable[Account]) -> None:
+        """Postings first, then the entry rows, whose insertion the database checks sums to zero, then the
+        balance and chain columns of the accounts the entries changed."""
+        accounts = list(accounts)
+        if self.on_server and len(entries) == 1:
+            self._write_entry_on_server(entries[0], accounts)
+            return
+        if self.on_server:
+            self._copy_entries(entries)
+            self.save_accounts(accounts)
+            return
         self.conn.execute(ledger_postings.insert().values([  # one multi-row statement
-            {"entry_id": entry.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
-             "bucket": str(p.bucket) if p.bucket else None} for p in entry.postings]))
-        self.conn.execute(ledger_entries.insert().values(
-            id=entry.id, kind=entry.kind, at=entry.at, business_date=entry.business_date, memo=entry.memo,
-            details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
-            anchor_seq=entry.anchor_seq, prev_hash=entry.prev_hash, hash=entry.hash))
+            {"entry_id": e.id, "account_id": p.account_id, "amount_fen": p.amount_fen,
+             "bucket": str(p.bucket) if p.bucket else None} for e in entries for p in e.postings]))
+        self.conn.execute(ledger_entries.insert(), [
+            {"id": e.id, "kind": e.kind, "at": e.at, "business_date": e.business_date, "memo": e.memo,
+             "details": e.details, "reverses_id": e.reverses_id, "anchor_account_id": e.anchor_account_id,
+             "anchor_seq": e.anchor_seq, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
+        self.save_accounts(accounts)
+
+    def _write_entry_on_server(self, entry: Entry, accounts: list[Account]) -> None:
+        self.conn.exec_driver_sql(_WRITE_ENTRY_ON_SERVER, {
+            "id": entry.id, "kind": str(entry.kind), "at": entry.at, "business_date": entry.business_date,
+            "memo": entry.memo, "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
+            "anchor_account_id": entry.anchor_account_id, "anchor_seq": entry.anchor_seq,
+            "prev_hash": entry.prev_hash, "hash": entry.hash,
+            "posting_accounts": [p.account_id for p in entry.postings],
+            "posting_amounts": [p.amount_fen for p in entry.postings],
+            "posting_buckets": [str(p.bucket) if p.bucket else None for p in entry.postings],
+            "account_ids": [a.id for a in accounts], "posted": [a.posted_fen for a in accounts],
+            "pending": [a.pending_fen for a in accounts], "current_year": [a.current_year_fen for a in accounts],
+            "chain_heads": [a.chain_head for a in accounts], "chain_lengths": [a.chain_length for a in accounts]})
+
+    def _copy_entries(self, entries: list[Entry]) -> None:
+        """COPY the postings, then the entries (the database's triggers run for every row as they would for
+        INSERT); postings go in the order given, so their ids follow it as on the plain path."""
+        with self.conn.connection.driver_connection.cursor() as cur:
+            with cur.copy("COPY ledger_postings (entry_id, account_id, amount_fen, bucket) FROM STDIN") as copy:
+                for e in entries:
+                    for p in e.postings:
+                        copy.write_row((e.id, p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None))
+            with cur.copy("COPY ledger_entries (id, kind, at, business_date, memo, details, reverses_id, "
+                          "anchor_account_id, anchor_seq, prev_hash, hash) FROM STDIN") as copy:
+                for e in entries:
+                    copy.write_row((e.id, str(e.kind), e.at, e.business_date, e.memo, json.dumps(e.details),
+                                    e.reverses_id, e.anchor_account_id, e.anchor_seq, e.prev_hash, e.hash))
 
     def entry(self, entry_id: str) -> Entry | None:
         row = self.conn.execute(sa.select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()

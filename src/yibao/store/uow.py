@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ class UnitOfWork:
         self._factory = session_factory
         self.session: Session
         self._conflict: Exception | None = None
+        self._before_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
@@ -35,7 +37,13 @@ class UnitOfWork:
         request, at flush or commit) is reported as this domain error."""
         self._conflict = error
 
+    def before_commit(self, hook: Callable[[], None]) -> None:
+        """Run hook just before this unit of work commits (e.g. a writer's last rows, or its refusal)."""
+        self._before_commit.append(hook)
+
     def commit(self) -> None:
+        for hook in self._before_commit:
+            hook()
         self.session.commit()
 
     def rollback(self) -> None:
