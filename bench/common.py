@@ -8,6 +8,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,7 @@ class PgBench:
                               "-j", str(self.clients), "-T", str(seconds), "pgbench"],
                              check=True, capture_output=True, text=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        time.sleep(1)  # pgbench's backends finish exiting before the next run starts
         return PeerRun(tps=float(re.search(r"tps = ([\d.]+)", run.stdout).group(1)),
                        transactions=int(re.search(r"actually processed: (\d+)", run.stdout).group(1)),
                        latency_ms=float(re.search(r"latency average = ([\d.]+) ms", run.stdout).group(1)),
