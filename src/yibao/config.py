@@ -25,6 +25,12 @@ class Settings(BaseSettings):
     policy_dir: Path | None = None
     # How often a running service looks for a policy set loaded by another process.
     policy_refresh_seconds: float = 5.0
+    # Uploaded documents (PDF, JPEG, PNG) up to this size.
+    document_max_bytes: int = 10 * 1024 * 1024
+    # How long an amount on a bank payment file stays held while the bank's return is awaited.
+    disbursement_hold_days: int = 30
+    # How long a cross-region cash voucher may be redeemed.
+    cash_voucher_days: int = 30
 
     @property
     def resolved_database_url(self) -> str:

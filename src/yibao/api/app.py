@@ -9,6 +9,7 @@ from yibao.api import problems
 from yibao.api.routers import (
     accounts,
     admin,
+    applications,
     auth,
     credentials,
     filings,
@@ -27,7 +28,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
-                   settlements.router, vouchers.router):
+                   settlements.router, vouchers.router, applications.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

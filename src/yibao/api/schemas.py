@@ -688,3 +688,157 @@ class SettlementSummaryRead(BaseModel):
     cash_fen: int
     refunded_fen: int
     per_category: dict[str, CategoryTotalRead]
+
+
+# --- applications: documents, review, disbursement --------------------------------------
+
+
+class DocumentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    document_id: str = Field(validation_alias="id")
+    sha256: str
+    person_id: str
+    type: str
+    size: int
+    media_type: str
+    filename: str
+    uploaded_at: dt.datetime
+
+
+class InvoiceItemCreate(Body):
+    category: Literal["medical_service", "drug", "device", "consumable"]
+    amount_fen: int = Field(gt=0, le=10**12)
+
+
+class InvoiceCreate(Body):
+    number: str = Field(min_length=1, max_length=40)
+    date: dt.date
+    institution: str | None = Field(default=None, max_length=200)
+    items: list[InvoiceItemCreate] = Field(min_length=1, max_length=200)
+
+
+class ApplicationCreate(Body):
+    person_id: str = Field(max_length=24)
+    kind: Literal["withdrawal", "reimbursement"]
+    reason: str = Field(max_length=16)
+    amount_fen: int | None = Field(default=None, gt=0, le=10**12)
+    channel: Literal["counter", "terminal", "online", "app", "miniprogram"]
+    in_person: bool = False
+    by_proxy: bool = False
+    document_ids: list[str] = Field(default_factory=list, max_length=50)
+    applicant_id: str | None = Field(default=None, max_length=24)  # the heir, when the person has died
+    event_date: dt.date | None = None  # the death, the emigration, the treatment
+    invoices: list[InvoiceCreate] | None = Field(default=None, max_length=100)
+    draft: bool = False
+
+
+class ApplicationStepRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    at: dt.datetime
+    actor: str
+    action: str
+    from_status: str | None
+    to_status: str
+    note: str
+    data: dict
+
+
+class ApplicationRead(BaseModel):
+    application_id: str
+    status: str
+    person_id: str
+    applicant_id: str
+    kind: str
+    reason: str
+    channel: str
+    in_person: bool
+    by_proxy: bool
+    amount_fen: int
+    approved_fen: int | None
+    fee_fen: int
+    payout_fen: int | None
+    rule_id: str
+    event_date: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    expected_arrival_date: dt.date | None = None
+    supplement: dict | None = None
+    document_ids: list[str] = []
+    history: list[ApplicationStepRead] = []
+    rules: list[RuleRead] = []
+
+    @classmethod
+    def of(cls, app, *, documents=(), history=(), rules=()) -> ApplicationRead:
+        arrival = app.details.get("expected_arrival_date")
+        return cls(application_id=app.id, status=app.status, person_id=app.person_id, applicant_id=app.applicant_id,
+                   kind=app.kind, reason=app.reason, channel=app.channel, in_person=app.in_person,
+                   by_proxy=app.by_proxy, amount_fen=app.requested_fen, approved_fen=app.approved_fen,
+                   fee_fen=app.fee_fen, payout_fen=app.payout_fen if app.approved_fen else None,
+                   rule_id=app.rule_id, event_date=app.event_date, created_at=app.created_at,
+                   updated_at=app.updated_at, expected_arrival_date=arrival,
+                   supplement=app.details.get("supplement"), document_ids=[d.id for d in documents],
+                   history=[ApplicationStepRead.model_validate(s) for s in history],
+                   rules=[RuleRead.model_validate(r) for r in rules])
+
+
+class ReviewCreate(Body):
+    action: Literal["approve", "reject", "request_supplement"]
+    note: str = Field(default="", max_length=2000)
+    missing: list[str] | None = Field(default=None, max_length=30)
+
+
+class SupplementCreate(Body):
+    document_ids: list[str] = Field(min_length=1, max_length=50)
+
+
+class BatchCreate(Body):
+    bank_name: str | None = Field(default=None, max_length=100)
+
+
+class BatchLineRead(BaseModel):
+    line_no: int
+    application_id: str
+    payee_name: str
+    account_no: str
+    amount_fen: int
+    fee_fen: int
+    status: str
+    reason: str | None
+    expected_arrival_date: dt.date
+
+    @field_validator("account_no")
+    @classmethod
+    def _masked(cls, value: str) -> str:
+        return mask_account_no(value)
+
+
+class BatchRead(BaseModel):
+    batch_id: str
+    bank_name: str
+    file_name: str
+    file: str
+    line_count: int
+    total_fen: int
+    status: str
+    lines: list[BatchLineRead]
+
+
+class BatchesRead(BatchRead):
+    """The first payment file made, and every file made (one per bank)."""
+
+    batches: list[BatchRead]
+    skipped: list[dict]
+
+
+class ReturnLineCreate(Body):
+    line_no: int = Field(gt=0)
+    application_id: str = Field(max_length=24)
+    amount_fen: int
+    result: Literal["paid", "failed"]
+    reason: str = Field(default="", max_length=200)
+
+
+class ReturnCreate(Body):
+    lines: list[ReturnLineCreate] = Field(min_length=1, max_length=10000)

@@ -546,3 +546,114 @@ class CreditFileInvalid(Invalid):
     code = "job.file_invalid"
     message_zh = "缴费文件无法处理：{reason_zh}"
     message_en = "The contribution file cannot be processed: {reason_en}"
+
+
+# --- applications: documents, review, disbursement -----------------------------------
+
+
+class DocumentInvalid(Invalid):
+    code = "document.invalid"
+    message_zh = "材料不符合要求：{reason_zh}"
+    message_en = "The document is not accepted: {reason_en}"
+
+
+class DocumentTooLarge(Invalid):
+    code = "document.too_large"
+    message_zh = "材料文件过大：{size} 字节，上限 {limit} 字节"
+    message_en = "The file is too large: {size} bytes, at most {limit}"
+
+
+class DocumentNotFound(NotFound):
+    code = "document.not_found"
+    message_zh = "未找到该材料"
+    message_en = "No such document"
+
+
+class ApplicationNotFound(NotFound):
+    code = "application.not_found"
+    message_zh = "未找到该申请"
+    message_en = "No such application"
+
+
+class ApplicationInvalid(Invalid):
+    code = "application.invalid"
+    message_zh = "申请内容不正确：{reason_zh}"
+    message_en = "The application is not valid: {reason_en}"
+
+
+class ApplicationWrongState(Conflict):
+    code = "application.wrong_state"
+    message_zh = "申请状态为 {status}，不能执行 {action}"
+    message_en = "The application is {status}; {action} is not possible now"
+
+
+class ReviewNoteRequired(Invalid):
+    code = "application.note_required"
+    message_zh = "{action_zh}须写明理由"
+    message_en = "A reason is required to {action_en}"
+
+
+class BankAccountMissing(Invalid):
+    code = "bank_account.missing"
+    message_zh = "申请人尚未关联本人银行账户，无法拨付"
+    message_en = "The applicant has no bank account linked for the payout"
+
+
+class BatchNotFound(NotFound):
+    code = "disbursement.batch_not_found"
+    message_zh = "未找到该拨付批次"
+    message_en = "No such payment batch"
+
+
+class BatchEmpty(Invalid):
+    code = "disbursement.nothing_to_pay"
+    message_zh = "没有待拨付的已审核申请"
+    message_en = "There are no approved applications waiting to be paid"
+
+
+class ReturnFileInvalid(Invalid):
+    code = "disbursement.return_invalid"
+    message_zh = "银行回盘文件不正确：{reason_zh}"
+    message_en = "The bank's return file is not valid: {reason_en}"
+
+
+class CashVoucherNotFound(NotFound):
+    code = "cash_voucher.not_found"
+    message_zh = "未找到该取现凭证"
+    message_en = "No such cash voucher"
+
+
+class CashVoucherUsed(Conflict):
+    code = "cash_voucher.redeemed"
+    message_zh = "该取现凭证已于 {redeemed_at} 兑付，不能重复使用"
+    message_en = "This cash voucher was redeemed at {redeemed_at}; it cannot be used again"
+
+
+class CashVoucherExpired(Invalid):
+    code = "cash_voucher.expired"
+    message_zh = "该取现凭证已于 {valid_until} 过期"
+    message_en = "This cash voucher expired at {valid_until}"
+
+
+class AppointmentRequired(Invalid):
+    code = "appointment.required"
+    message_zh = "该机构办理须预约，请先预约时段"
+    message_en = "This institution serves by appointment: book a time slot first"
+
+
+class SlotFull(Conflict):
+    code = "appointment.full"
+    message_zh = "该时段已约满（{capacity} 人），请选择其他时段"
+    message_en = "This time slot is full ({capacity} people); choose another"
+
+
+class SlotNotFound(NotFound):
+    code = "appointment.slot_not_found"
+    message_zh = "未找到该预约时段"
+    message_en = "No such time slot"
+
+
+class NoticeNotFound(NotFound):
+    code = "notice.not_found"
+    message_zh = "未找到该消息"
+    message_en = "No such message"

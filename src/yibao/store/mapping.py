@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import registry
 
+from yibao.domain.applications import Application, ApplicationStep, Document
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
@@ -38,6 +39,9 @@ def start_mappers() -> None:
         (FamilyGrant, tables.family_grants),
         (Settlement, tables.settlements),
         (Refund, tables.refunds),
+        (Document, tables.documents),
+        (Application, tables.applications),
+        (ApplicationStep, tables.application_steps),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

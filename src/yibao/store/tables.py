@@ -475,3 +475,174 @@ refunds = sa.Table(
     sa.Column("actor", sa.String(64), nullable=False),
     sa.CheckConstraint("amount_fen > 0", name="positive"),
 )
+
+# --- applications: documents, review, disbursement ---------------------------------
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    # The file itself lies under the data directory, named by its sha256; this row says whose it is.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("type", sa.String(24), nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),
+    sa.Column("media_type", sa.String(40), nullable=False),
+    sa.Column("filename", sa.String(200), nullable=False),
+    sa.Column("uploaded_at", TS, nullable=False),
+    sa.Column("uploaded_by", sa.String(64), nullable=False),
+    sa.CheckConstraint("size > 0", name="not_empty"),
+)
+
+applications = sa.Table(
+    "applications",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("applicant_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(12), nullable=False),
+    sa.Column("in_person", sa.Boolean, nullable=False),
+    sa.Column("by_proxy", sa.Boolean, nullable=False),
+    sa.Column("requested_fen", sa.BigInteger, nullable=False),
+    sa.Column("approved_fen", sa.BigInteger),
+    sa.Column("fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),
+    sa.Column("rule_id", sa.String(80), nullable=False),
+    sa.Column("event_date", sa.Date),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.CheckConstraint("kind IN ('withdrawal', 'reimbursement')", name="kind"),
+    sa.CheckConstraint(
+        "status IN ('draft', 'submitted', 'under_review', 'supplement_requested', 'resubmitted', 'approved', "
+        "'rejected', 'disbursing', 'paid', 'failed', 'withdrawn')", name="status"),
+    sa.CheckConstraint("requested_fen > 0 AND fee_fen >= 0", name="amounts"),
+    sa.CheckConstraint("approved_fen IS NULL OR (approved_fen > 0 AND approved_fen <= requested_fen)",
+                       name="approved"),
+    sa.Index("ix_applications_status", "status", "updated_at"),
+)
+
+application_documents = sa.Table(
+    "application_documents",
+    metadata,
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), primary_key=True),
+    sa.Column("document_id", ID, sa.ForeignKey("documents.id"), primary_key=True),
+    sa.Column("added_at", TS, nullable=False),
+)
+
+application_steps = sa.Table(
+    "application_steps",
+    metadata,
+    sa.Column("id", BIGINT, primary_key=True, autoincrement=True),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(24), nullable=False),
+    sa.Column("from_status", sa.String(24)),
+    sa.Column("to_status", sa.String(24), nullable=False),
+    sa.Column("note", sa.Text, nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_application_steps_application", "application_id", "id"),
+)
+
+disbursement_batches = sa.Table(
+    "disbursement_batches",
+    metadata,
+    # One bank payment file: the lines to one bank, with its checksum; the bank's return closes it.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("bank_name", sa.String(100), nullable=False),
+    sa.Column("business_date", sa.Date, nullable=False),
+    sa.Column("file_name", sa.String(120), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("line_count", sa.Integer, nullable=False),
+    sa.Column("total_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_by", sa.String(64), nullable=False),
+    sa.Column("returned_at", TS),
+    sa.CheckConstraint("status IN ('sent', 'returned')", name="status"),
+)
+
+disbursement_lines = sa.Table(
+    "disbursement_lines",
+    metadata,
+    sa.Column("batch_id", ID, sa.ForeignKey("disbursement_batches.id"), primary_key=True),
+    sa.Column("line_no", sa.Integer, primary_key=True),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("hold_id", ID, sa.ForeignKey("holds.id"), nullable=False),
+    sa.Column("payee_name", sa.String(50), nullable=False),
+    sa.Column("account_no", sa.String(19), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("fee_fen", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(8), nullable=False),
+    sa.Column("reason", sa.String(200)),
+    sa.Column("expected_arrival_date", sa.Date, nullable=False),
+    sa.CheckConstraint("amount_fen > 0 AND fee_fen >= 0", name="amounts"),
+    sa.CheckConstraint("status IN ('pending', 'paid', 'failed')", name="status"),
+)
+# An application is on one open line at a time: a second batch cannot pay it twice.
+sa.Index(
+    "uq_disbursement_lines_one_pending",
+    disbursement_lines.c.application_id,
+    unique=True,
+    sqlite_where=disbursement_lines.c.status == "pending",
+    postgresql_where=disbursement_lines.c.status == "pending",
+)
+
+cash_vouchers = sa.Table(
+    "cash_vouchers",
+    metadata,
+    # 取现凭证 (R22): an approved cross-region application paid at a counter or terminal against this code,
+    # exactly once; the amount is held from approval until it is redeemed or the voucher lapses.
+    sa.Column("code", sa.String(24), primary_key=True),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, unique=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("hold_id", ID, sa.ForeignKey("holds.id"), nullable=False),
+    sa.Column("amount_fen", sa.BigInteger, nullable=False),
+    sa.Column("institution_code", sa.String(20), sa.ForeignKey("institutions.code")),  # where it is to be redeemed
+    sa.Column("issued_at", TS, nullable=False),
+    sa.Column("valid_until", TS, nullable=False),
+    sa.Column("redeemed_at", TS),
+    sa.Column("redeemed_by", sa.String(64)),
+    sa.Column("redeemed_at_institution", sa.String(20)),
+    sa.CheckConstraint("amount_fen > 0", name="positive"),
+)
+
+appointment_slots = sa.Table(
+    "appointment_slots",
+    metadata,
+    # 预约: an institution's time slots, each with a capacity; `booked` never exceeds it.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("institution_code", sa.String(20), sa.ForeignKey("institutions.code"), nullable=False),
+    sa.Column("starts_at", TS, nullable=False),
+    sa.Column("ends_at", TS, nullable=False),
+    sa.Column("capacity", sa.Integer, nullable=False),
+    sa.Column("booked", sa.Integer, nullable=False),
+    sa.CheckConstraint("capacity > 0 AND booked >= 0 AND booked <= capacity", name="capacity"),
+    sa.CheckConstraint("ends_at > starts_at", name="period"),
+    sa.Index("ix_appointment_slots_institution", "institution_code", "starts_at"),
+)
+
+appointments = sa.Table(
+    "appointments",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("slot_id", ID, sa.ForeignKey("appointment_slots.id"), nullable=False),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("purpose", sa.String(40), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("cancelled_at", TS),
+    sa.CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
+)
+sa.Index(
+    "uq_appointments_one_per_slot",
+    appointments.c.slot_id,
+    appointments.c.person_id,
+    unique=True,
+    sqlite_where=appointments.c.status == "booked",
+    postgresql_where=appointments.c.status == "booked",
+)

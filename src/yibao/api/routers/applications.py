@@ -1,0 +1,157 @@
+"""Applications: documents, withdrawal and reimbursement applications, review, and bank disbursement."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+from fastapi import APIRouter, File, Form, Request, Response, UploadFile
+from pydantic import ValidationError
+
+from yibao.api.deps import Ctx, CurrentActor
+from yibao.api.schemas import (
+    ApplicationCreate,
+    ApplicationRead,
+    BatchCreate,
+    BatchesRead,
+    BatchRead,
+    DocumentRead,
+    NoticeRead,
+    ReturnCreate,
+    ReviewCreate,
+    SupplementCreate,
+)
+from yibao.domain import errors
+from yibao.services import applications, disbursement, documents, notices
+
+router = APIRouter(tags=["applications"])
+
+
+@router.post("/documents", status_code=201, response_model=DocumentRead)
+async def upload_document(ctx: Ctx, actor: CurrentActor, file: Annotated[UploadFile, File()],
+                          type: Annotated[str, Form(max_length=24)], person_id: Annotated[str, Form(max_length=24)]):
+    content = await file.read(ctx.settings.document_max_bytes + 1)
+    if len(content) > ctx.settings.document_max_bytes:
+        raise errors.DocumentTooLarge(size=file.size or len(content), limit=ctx.settings.document_max_bytes)
+    found = documents.upload(ctx, actor=actor, person_id=person_id, type=type, content=content,
+                             filename=file.filename or "")
+    return DocumentRead.model_validate(found)
+
+
+@router.get("/documents/{document_id}")
+def download_document(ctx: Ctx, actor: CurrentActor, document_id: str):
+    found, content = documents.get(ctx, actor=actor, document_id=document_id)
+    return Response(content, media_type=found.media_type)
+
+
+def _read(view: applications.ApplicationView) -> ApplicationRead:
+    return ApplicationRead.of(view.application, documents=view.documents, history=view.history)
+
+
+@router.post("/applications", status_code=201, response_model=ApplicationRead)
+def submit_application(ctx: Ctx, actor: CurrentActor, body: ApplicationCreate):
+    data = body.model_dump()
+    if data["invoices"] is not None:
+        data["invoices"] = [{**i, "date": i["date"].isoformat()} for i in data["invoices"]]
+    app, rules = applications.submit(ctx, actor=actor, **data)
+    view = applications.get(ctx, actor=actor, application_id=app.id)
+    return ApplicationRead.of(app, documents=view.documents, history=view.history, rules=rules)
+
+
+@router.get("/applications", response_model=list[ApplicationRead])
+def review_queue(ctx: Ctx, actor: CurrentActor, status: str | None = None):
+    return [ApplicationRead.of(a) for a in applications.queue(ctx, actor=actor, status=status)]
+
+
+@router.get("/persons/{person_id}/applications", response_model=list[ApplicationRead])
+def person_applications(ctx: Ctx, actor: CurrentActor, person_id: str, status: str | None = None):
+    return [ApplicationRead.of(a) for a in applications.queue(ctx, actor=actor, person_id=person_id, status=status)]
+
+
+@router.get("/applications/{application_id}", response_model=ApplicationRead)
+def get_application(ctx: Ctx, actor: CurrentActor, application_id: str):
+    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+
+
+@router.post("/applications/{application_id}/submit", response_model=ApplicationRead)
+def submit_draft(ctx: Ctx, actor: CurrentActor, application_id: str):
+    app, rules = applications.submit_draft(ctx, actor=actor, application_id=application_id)
+    view = applications.get(ctx, actor=actor, application_id=app.id)
+    return ApplicationRead.of(app, documents=view.documents, history=view.history, rules=rules)
+
+
+@router.post("/applications/{application_id}/review", response_model=ApplicationRead)
+def review_application(ctx: Ctx, actor: CurrentActor, application_id: str, body: ReviewCreate):
+    app, rules = applications.review(ctx, actor=actor, application_id=application_id, **body.model_dump())
+    view = applications.get(ctx, actor=actor, application_id=app.id)
+    return ApplicationRead.of(app, documents=view.documents, history=view.history, rules=rules)
+
+
+@router.post("/applications/{application_id}/supplement", response_model=ApplicationRead)
+def supplement_application(ctx: Ctx, actor: CurrentActor, application_id: str, body: SupplementCreate):
+    applications.supplement(ctx, actor=actor, application_id=application_id, document_ids=body.document_ids)
+    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+
+
+@router.post("/applications/{application_id}/withdraw", response_model=ApplicationRead)
+def withdraw_application(ctx: Ctx, actor: CurrentActor, application_id: str):
+    applications.withdraw(ctx, actor=actor, application_id=application_id)
+    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+
+
+@router.post("/applications/{application_id}/retry", response_model=ApplicationRead)
+def retry_payout(ctx: Ctx, actor: CurrentActor, application_id: str):
+    disbursement.retry(ctx, actor=actor, application_id=application_id)
+    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+
+
+def _batch(batch: disbursement.Batch) -> BatchRead:
+    return BatchRead.model_validate(vars(batch))
+
+
+@router.post("/disbursements/batches", status_code=201, response_model=BatchesRead)
+def make_batches(ctx: Ctx, actor: CurrentActor, body: BatchCreate | None = None):
+    made, skipped = disbursement.make_batches(ctx, actor=actor, bank_name=body.bank_name if body else None)
+    shown = [_batch(b) for b in made]
+    return BatchesRead(**shown[0].model_dump(), batches=shown, skipped=skipped)
+
+
+@router.get("/disbursements/batches/{batch_id}", response_model=BatchRead)
+def get_batch(ctx: Ctx, actor: CurrentActor, batch_id: str):
+    return _batch(disbursement.get_batch(ctx, actor=actor, batch_id=batch_id))
+
+
+@router.post("/disbursements/batches/{batch_id}/returns", response_model=BatchRead,
+             openapi_extra={"requestBody": {"content": {
+                 "text/csv": {"schema": {"type": "string"}},
+                 "multipart/form-data": {"schema": {"type": "object", "properties": {
+                     "file": {"type": "string", "format": "binary"}}}},
+                 "application/json": {"schema": ReturnCreate.model_json_schema()}}}})
+async def bank_returns(ctx: Ctx, actor: CurrentActor, batch_id: str, request: Request):
+    """The bank's return file: as the CSV text itself, a multipart upload (`file`), or JSON lines."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind == "application/json":
+        try:
+            body = ReturnCreate.model_validate(json.loads(await request.body() or b"null"))
+        except (ValueError, ValidationError):
+            raise errors.ReturnFileInvalid(reason_zh="JSON 须为 {lines: [...]}",
+                                           reason_en="the JSON body is {lines: [...]}") from None
+        rows = [{**line.model_dump(), "line_no": str(line.line_no), "amount_fen": str(line.amount_fen)}
+                for line in body.lines]
+        return _batch(disbursement.apply_returns(ctx, actor=actor, batch_id=batch_id, rows=rows))
+    if kind == "multipart/form-data":
+        form = await request.form()
+        upload = form.get("file")
+        raw = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
+    else:
+        raw = await request.body()
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise errors.ReturnFileInvalid(reason_zh="文件须为 UTF-8 编码", reason_en="the file is not UTF-8") from None
+    return _batch(disbursement.apply_returns(ctx, actor=actor, batch_id=batch_id, content=content))
+
+
+@router.post("/persons/{person_id}/notices/{notice_id}/read", response_model=NoticeRead)
+def read_notice(ctx: Ctx, actor: CurrentActor, person_id: str, notice_id: int):
+    return notices.mark_read(ctx, actor=actor, person_id=person_id, notice_id=notice_id)

@@ -1,0 +1,432 @@
+"""Applications (申请, R17–R20, R23): withdrawals a region allows and reimbursement claims, with their documents,
+through review to approval; disbursement (services.disbursement) pays them.
+
+On submission and again on approval the region's policy decides: whether the case is allowed at all, by whom
+and through which channel, which documents are needed, within which window, and how much. Every step is one
+line of the application's history with its actor, is audited, and is told to the person.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from yibao.domain import errors
+from yibao.domain import vocabulary as v
+from yibao.domain.applications import (
+    ACTION_OF_KIND,
+    KINDS,
+    REASONS,
+    REVIEWABLE,
+    Application,
+    ApplicationStatus,
+    ApplicationStep,
+    Document,
+)
+from yibao.domain.credentials import BankAccount
+from yibao.domain.ids import new_id
+from yibao.domain.money import yuan
+from yibao.domain.registry import Enrollment, Person
+from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.services import access, enrolment, notices
+from yibao.services.context import Context
+from yibao.services.decisions import citations, enforce
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.tables import application_documents
+from yibao.store.uow import UnitOfWork
+
+S = ApplicationStatus
+REVIEW_ACTIONS = ("approve", "reject", "request_supplement")
+
+
+@dataclass
+class ApplicationView:
+    application: Application
+    documents: list[Document]
+    history: list[ApplicationStep]
+    expected_arrival_date: dt.date | None = None
+    rules: list[dict] = field(default_factory=list)
+
+
+def _invalid(reason_zh: str, reason_en: str, **facts) -> errors.ApplicationInvalid:
+    return errors.ApplicationInvalid(reason_zh=reason_zh, reason_en=reason_en, **facts)
+
+
+def _person(uow: UnitOfWork, person_id: str) -> Person:
+    person = uow.get(Person, person_id)
+    if person is None:
+        raise errors.PersonNotFound()
+    return person
+
+
+def _scheme(uow: UnitOfWork, person_id: str, day: dt.date) -> str | None:
+    """The scheme in force on the day, or the last one the person had (a deceased person's ended enrolment)."""
+    enrollment = enrolment.enrollment_on(uow, person_id, day)
+    if enrollment is None:
+        every = uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id)
+        enrollment = every[-1] if every else None
+    return enrollment.scheme if enrollment else None
+
+
+def available_fen(uow: UnitOfWork, person_id: str) -> int:
+    account = LedgerRepository(uow.session).accounts([acct.personal(person_id)]).get(acct.personal(person_id))
+    return account.available_fen if account else 0
+
+
+def primary_bank_account(uow: UnitOfWork, person_id: str) -> BankAccount | None:
+    return uow.one_by(BankAccount, person_id=person_id, is_primary=True)
+
+
+def _documents(uow: UnitOfWork, ids: list[str], owners: set[str]) -> list[Document]:
+    found = []
+    for document_id in dict.fromkeys(ids):
+        document = uow.get(Document, document_id)
+        if document is None:
+            raise errors.DocumentNotFound(document_id=document_id)
+        if document.person_id not in owners:
+            raise _invalid(f"材料 {document_id} 不属于申请人或参保人", f"document {document_id} belongs to someone else",
+                           document_id=document_id)
+        found.append(document)
+    return found
+
+
+def _attached(uow: UnitOfWork, application_id: str) -> list[Document]:
+    ids = uow.session.scalars(sa.select(application_documents.c.document_id).where(
+        application_documents.c.application_id == application_id).order_by(application_documents.c.added_at))
+    return [uow.get(Document, i) for i in ids]
+
+
+def _attach(ctx: Context, uow: UnitOfWork, application_id: str, documents: list[Document]) -> None:
+    already = {d.id for d in _attached(uow, application_id)}
+    rows = [{"application_id": application_id, "document_id": d.id, "added_at": ctx.now()}
+            for d in documents if d.id not in already]
+    if rows:
+        uow.session.execute(application_documents.insert(), rows)
+
+
+def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date, documents: list[Document]) -> dict:
+    return {"region": person.region, "scheme": _scheme(uow, person.id, day), "reason": app.reason,
+            "balance_fen": available_fen(uow, person.id), "amount_fen": app.requested_fen, "channel": app.channel,
+            "by_proxy": app.by_proxy, "documents": sorted({d.type for d in documents}), "event_date": app.event_date}
+
+
+def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document]):
+    """The policy's decision on the application as it stands; a refusal is raised with its explanation."""
+    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], _facts(uow, app, person, ctx.today(), documents),
+                                 ctx.today())
+    enforce(decision)
+    payable = decision.details.get("approved_fen", app.requested_fen)
+    if payable <= 0:
+        raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
+    return decision, payable
+
+
+# --- history and messages ---------------------------------------------------------------------------------
+
+STEP_TITLES = {
+    S.DRAFT: ("申请已保存为草稿", "Application saved as a draft"),
+    S.SUBMITTED: ("申请已受理", "Application received"),
+    S.UNDER_REVIEW: ("申请审核中", "Application under review"),
+    S.SUPPLEMENT_REQUESTED: ("请补充材料", "Documents needed"),
+    S.RESUBMITTED: ("补充材料已收到", "Supplement received"),
+    S.APPROVED: ("申请已审核通过", "Application approved"),
+    S.REJECTED: ("申请未通过审核", "Application rejected"),
+    S.DISBURSING: ("款项已提交银行拨付", "Payout sent to the bank"),
+    S.PAID: ("款项已到账", "Payout made"),
+    S.FAILED: ("银行拨付失败", "Payout failed"),
+    S.WITHDRAWN: ("申请已撤回", "Application withdrawn"),
+}
+KIND_LABELS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement claim")}
+
+
+def _labels(terms, values) -> tuple[str, str]:
+    pairs = [v.label(terms, x) for x in values]
+    return "、".join(zh for zh, _ in pairs), ", ".join(en for _, en in pairs)
+
+
+def _message(app: Application, status: str, note: str, data: dict) -> tuple[str, str]:
+    """The body of the message for a step, in both languages, with the facts the person needs."""
+    kind_zh, kind_en = KIND_LABELS[app.kind]
+    zh, en = [f"您的{kind_zh}申请（{app.id}）"], [f"Your {kind_en} ({app.id})"]
+    if status == S.SUPPLEMENT_REQUESTED:
+        missing_zh, missing_en = _labels(v.DOCUMENT_TYPES, data.get("missing", []))
+        zh.append(f"需补充材料：{missing_zh}。")
+        en.append(f"needs these documents: {missing_en}.")
+    elif status in (S.APPROVED, S.DISBURSING):
+        zh.append(f"金额 {yuan(app.approved_fen or 0)}，手续费 {yuan(app.fee_fen)}，实付 {yuan(app.payout_fen)}。")
+        en.append(f"amount {yuan(app.approved_fen or 0)}, fee {yuan(app.fee_fen)}, paid out {yuan(app.payout_fen)}.")
+        if data.get("expected_arrival_date"):
+            zh.append(f"预计到账日期 {data['expected_arrival_date']}（按工作日计算）。")
+            en.append(f"Expected to arrive by {data['expected_arrival_date']} (working days).")
+    elif status == S.PAID:
+        zh.append(f"已拨付 {yuan(app.payout_fen)} 至尾号 {data.get('account_tail', '')} 的银行账户。")
+        en.append(f"{yuan(app.payout_fen)} was paid to the bank account ending {data.get('account_tail', '')}.")
+    elif status == S.FAILED:
+        zh.append(f"银行退回：{data.get('bank_reason', '')}。款项已退回个人账户，请核对银行账户后重新发起拨付。")
+        en.append(f"the bank returned it: {data.get('bank_reason', '')}. The amount is back in the account; "
+                  "check the bank account and ask for the payout again.")
+    elif status == S.REJECTED:
+        zh.append("未通过审核。")
+        en.append("was rejected.")
+    else:
+        title_zh, title_en = STEP_TITLES[S(status)]
+        zh.append(f"：{title_zh}。")
+        en.append(f": {title_en.lower()}.")
+    if note:
+        zh.append(f"说明：{note}")
+        en.append(f"Note: {note}")
+    return "".join(zh), " ".join(en)
+
+
+def record_step(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, before: str | None,
+                after: str, *, note: str = "", data: dict | None = None) -> None:
+    """One line of history, its audit record, and the message to the person (and the applicant)."""
+    data = data or {}
+    uow.add(ApplicationStep(None, app.id, ctx.now(), actor.username, action, before, after, note, data))
+    ctx.audit(uow, actor, f"application.{action}", "application", app.id, from_status=before, to_status=after,
+              note=note, **data)
+    body = _message(app, after, note, data)
+    notices.tell(ctx, uow, [app.person_id, app.applicant_id], kind="application", title=STEP_TITLES[S(after)],
+                 body=body, data={"application_id": app.id, "status": after, **data})
+
+
+def _move(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, *, note: str = "",
+          data: dict | None = None) -> None:
+    before, after = app.apply(action, ctx.now())
+    record_step(ctx, uow, actor, app, action, before, after, note=note, data=data)
+
+
+# --- submission ----------------------------------------------------------------------------------------------
+
+
+def _ensure_may_apply(actor: Actor, person_id: str, applicant_id: str, reason: str) -> None:
+    """The person for their own account; the heir for a deceased person's; agency staff at the counter."""
+    if actor.role in AGENCY_STAFF:
+        return
+    if actor.role == Role.PERSON and actor.person_id == applicant_id and (
+            applicant_id == person_id or reason == "death"):
+        return
+    raise errors.AccessForbidden()
+
+
+def _check_request(kind: str, reason: str, channel: str, amount_fen, applicant_id: str, person_id: str,
+                   invoices: list[dict] | None) -> int:
+    if kind not in KINDS:
+        raise _invalid(f"申请类型须为 {'、'.join(KINDS)}", f"kind is one of {', '.join(KINDS)}")
+    if reason not in REASONS[kind]:
+        raise _invalid(f"{kind} 的原因须为 {'、'.join(REASONS[kind])}",
+                       f"the reason of a {kind} is one of {', '.join(REASONS[kind])}")
+    if channel not in v.CHANNELS:
+        raise _invalid(f"渠道须为 {'、'.join(v.CHANNELS)}", f"channel is one of {', '.join(v.CHANNELS)}")
+    if applicant_id != person_id and not (kind == "withdrawal" and reason == "death"):
+        raise _invalid("仅参保人死亡时可由他人（继承人）为其账户申请",
+                       "only an heir applies for another person's account, after the person's death")
+    if invoices:
+        total = sum(item["amount_fen"] for invoice in invoices for item in invoice["items"])
+        if amount_fen is None:
+            amount_fen = total
+        elif amount_fen != total:
+            raise _invalid(f"申请金额 {amount_fen} 分与发票合计 {total} 分不一致",
+                           f"amount_fen {amount_fen} differs from the invoices' total {total}",
+                           invoices_total_fen=total)
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise errors.AmountInvalid(amount_fen=amount_fen)
+    return amount_fen
+
+
+def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str, channel: str,
+           amount_fen: int | None = None, in_person: bool = False, by_proxy: bool = False,
+           document_ids: list[str] | None = None, applicant_id: str | None = None,
+           event_date: dt.date | None = None, invoices: list[dict] | None = None, draft: bool = False
+           ) -> tuple[Application, list[dict]]:
+    """File an application; unless it is a draft, the policy decides now and a refusal writes nothing."""
+    applicant_id = applicant_id or person_id
+    _ensure_may_apply(actor, person_id, applicant_id, reason)
+    amount_fen = _check_request(kind, reason, channel, amount_fen, applicant_id, person_id, invoices)
+    if invoices and event_date is None:
+        event_date = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
+    with ctx.uow() as uow:
+        person = _person(uow, person_id)
+        _person(uow, applicant_id)
+        documents = _documents(uow, document_ids or [], {person_id, applicant_id})
+        now = ctx.now()
+        details = {"invoices": _plain(invoices)} if invoices else {}
+        app = Application(new_id("apl"), person_id, applicant_id, kind, reason, channel, in_person, by_proxy,
+                          amount_fen, None, 0, S.DRAFT.value, "", event_date, now, now, details)
+        rules: list[dict] = []
+        if not draft:
+            decision, payable = _decide(ctx, uow, app, person, documents)
+            app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
+            app.details["payable_fen"], rules = payable, citations(decision)
+        uow.add(app)
+        uow.flush()  # the application's row before the rows that refer to it
+        if draft:
+            record_step(ctx, uow, actor, app, "create", None, S.DRAFT.value)
+        else:
+            _move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
+        _attach(ctx, uow, app.id, documents)
+        uow.commit()
+        return app, rules
+
+
+def _plain(invoices: list[dict]) -> list[dict]:
+    return [{**i, "date": str(i["date"])} for i in invoices]
+
+
+def _require_bank(uow: UnitOfWork, applicant_id: str) -> BankAccount:
+    account = primary_bank_account(uow, applicant_id)
+    if account is None:
+        raise errors.BankAccountMissing(applicant_id=applicant_id)
+    return account
+
+
+def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Application, list[dict]]:
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        if app.status != S.DRAFT:
+            raise errors.ApplicationWrongState(status=app.status, action="submit")
+        person = _person(uow, app.person_id)
+        decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
+        app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
+        app.details = {**app.details, "payable_fen": payable}
+        rules = citations(decision)
+        _move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
+        uow.commit()
+        return app, rules
+
+
+def _locked(uow: UnitOfWork, application_id: str) -> Application:
+    app = uow.get(Application, application_id, for_update=True)
+    if app is None:
+        raise errors.ApplicationNotFound()
+    return app
+
+
+# --- review -------------------------------------------------------------------------------------------------
+
+
+def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note: str = "",
+           missing: list[str] | None = None) -> tuple[Application, list[dict]]:
+    """A reviewer approves (the policy decides again, on today's balance), rejects with a reason, or asks for a
+    supplement naming the documents missing, with guidance."""
+    access.require(actor, *AGENCY_STAFF)
+    if action not in REVIEW_ACTIONS:
+        raise _invalid(f"审核操作须为 {'、'.join(REVIEW_ACTIONS)}", f"action is one of {', '.join(REVIEW_ACTIONS)}")
+    note = (note or "").strip()
+    if action == "reject" and not note:
+        raise errors.ReviewNoteRequired(action_zh="驳回申请", action_en="reject an application")
+    if action == "request_supplement":
+        if not missing:
+            raise _invalid("补件须列明所缺材料（missing）", "a supplement request names the documents missing")
+        unknown = [m for m in missing if m not in v.DOCUMENT_TYPES]
+        if unknown:
+            raise _invalid(f"未知的材料类型：{'、'.join(unknown)}", f"unknown document types: {', '.join(unknown)}",
+                           unknown=unknown)
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        if app.status not in REVIEWABLE:
+            raise errors.ApplicationWrongState(status=app.status, action=action)
+        if app.status != S.UNDER_REVIEW:
+            _move(ctx, uow, actor, app, "start_review")
+        rules: list[dict] = []
+        if action == "approve":
+            person = _person(uow, app.person_id)
+            decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
+            bank = _require_bank(uow, app.applicant_id)
+            app.approved_fen, app.fee_fen = payable, decision.details.get("fee_fen", 0)
+            app.rule_id, rules = decision.reasons[0].rule_id, citations(decision)
+            arrival = expected_arrival(ctx, person, app, bank.bank_name, ctx.today())
+            app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None}
+            _move(ctx, uow, actor, app, "approve", note=note,
+                  data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
+                        "expected_arrival_date": app.details["expected_arrival_date"]})
+        elif action == "reject":
+            _move(ctx, uow, actor, app, "reject", note=note)
+        else:
+            app.details = {**app.details, "supplement": {"missing": list(missing), "guidance": note}}
+            _move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
+        uow.commit()
+        return app, rules
+
+
+def expected_arrival(ctx: Context, person: Person, app: Application, bank_name: str, day: dt.date) -> dt.date | None:
+    """The working day a payout sent on `day` is expected at the bank, by the policy for that bank and channel."""
+    decision = ctx.policy.decide("disburse", {"region": person.region, "channel": app.channel, "bank": bank_name},
+                                 day)
+    return decision.details.get("expected_arrival_date") if decision.allowed else None
+
+
+def supplement(ctx: Context, *, actor: Actor, application_id: str, document_ids: list[str]) -> Application:
+    """The applicant adds what the reviewer asked for; the application goes back to the queue."""
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        if app.status != S.SUPPLEMENT_REQUESTED:
+            raise errors.ApplicationWrongState(status=app.status, action="supplement")
+        documents = _documents(uow, document_ids, {app.person_id, app.applicant_id})
+        wanted = app.details.get("supplement", {}).get("missing", [])
+        given = {d.type for d in documents}  # new papers: the reviewer may ask again for a type already given
+        if missing := [m for m in wanted if m not in given]:
+            labels = _labels(v.DOCUMENT_TYPES, missing)
+            raise errors.RuleRefused("application.documents_missing", missing=missing,
+                                     explanation_zh=f"仍缺少材料：{labels[0]}",
+                                     explanation_en=f"still missing: {labels[1]}")
+        _attach(ctx, uow, app.id, documents)
+        _move(ctx, uow, actor, app, "supplement", data={"document_ids": [d.id for d in documents]})
+        uow.commit()
+        return app
+
+
+def withdraw(ctx: Context, *, actor: Actor, application_id: str) -> Application:
+    """The applicant takes the application back before it is decided."""
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        _move(ctx, uow, actor, app, "withdraw")
+        uow.commit()
+        return app
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _may_read(uow: UnitOfWork, actor: Actor, app: Application) -> None:
+    if actor.role == Role.PERSON and actor.person_id == app.applicant_id:
+        return
+    access.ensure_can_read_owned(uow, actor, app.person_id)
+
+
+def get(ctx: Context, *, actor: Actor, application_id: str) -> ApplicationView:
+    with ctx.uow() as uow:
+        app = uow.get(Application, application_id)
+        if app is None:
+            raise errors.ApplicationNotFound()
+        _may_read(uow, actor, app)
+        history = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id)
+        arrival = app.details.get("expected_arrival_date")
+        return ApplicationView(app, _attached(uow, app.id), history,
+                               dt.date.fromisoformat(arrival) if arrival else None)
+
+
+def queue(ctx: Context, *, actor: Actor, status: str | None = None, person_id: str | None = None,
+          limit: int = 100) -> list[Application]:
+    """Reviewers see the queue (oldest first); a person sees their own applications (newest first)."""
+    with ctx.uow() as uow:
+        query = sa.select(Application)
+        if person_id is not None:
+            _person(uow, person_id)
+            if not (actor.role == Role.PERSON and actor.person_id == person_id):
+                access.ensure_can_read_owned(uow, actor, person_id)
+            query = query.where(sa.or_(Application.person_id == person_id, Application.applicant_id == person_id))
+            query = query.order_by(Application.created_at.desc())
+        else:
+            access.require(actor, *AGENCY_STAFF, Role.AUDITOR)
+            wanted = [status] if status else [s.value for s in REVIEWABLE]
+            query = query.where(Application.status.in_(wanted)).order_by(Application.updated_at)
+        if status and person_id is not None:
+            query = query.where(Application.status == status)
+        return list(uow.session.scalars(query.limit(limit)))
