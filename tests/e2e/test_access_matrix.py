@@ -31,13 +31,17 @@ from tests.support import (
 )
 from yibao.services import (
     accounts,
+    applications,
     cards,
     contributions,
     credentials,
+    disbursement,
+    documents,
     enrolment,
     family,
     filings,
     institutions,
+    policies,
     settlement,
 )
 from yibao.store.tables import metadata
@@ -94,6 +98,8 @@ class Call:
     params: dict = field(default_factory=dict)
     json: dict | None = None
     query: dict | None = None
+    data: dict | None = None  # form fields of a multipart upload
+    files: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,64 @@ def _sale(s: Setup, **body) -> Call:
     return Call({"settlement_id": made["settlement_id"]}, body or None)
 
 
+PDF = b"%PDF-1.4\n%%EOF\n"
+CLAIM_DOCUMENTS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
+
+
+def _document(s: Setup, type: str = "id_card") -> str:
+    return documents.upload(s.ctx, actor=s.admin, person_id=s.world.person.id, type=type, content=PDF).id
+
+
+def _claim_body(s: Setup, **more) -> dict:
+    """A cross-region reimbursement claim of the employee's, with every document it needs."""
+    _paid_in(s)
+    return {"person_id": s.world.person.id, "kind": "reimbursement", "reason": "cross_region", "channel": "app",
+            "amount_fen": 100, "event_date": (s.ctx.today() - dt.timedelta(days=10)).isoformat(),
+            "document_ids": [_document(s, t) for t in CLAIM_DOCUMENTS], **more}
+
+
+def _claim(s: Setup, *steps: str, **body) -> Call:
+    """A submitted claim, taken through the review steps named ('approve', 'supplement', 'batch', 'fail')."""
+    data = _claim_body(s)
+    data["event_date"] = dt.date.fromisoformat(data["event_date"])
+    app, _ = applications.submit(s.ctx, actor=s.admin, **data)
+    for step in steps:
+        if step == "supplement":
+            applications.review(s.ctx, actor=s.admin, application_id=app.id, action="request_supplement",
+                                note="请补交照片", missing=["photo"])
+        elif step == "approve":
+            applications.review(s.ctx, actor=s.admin, application_id=app.id, action="approve")
+        elif step == "batch":
+            [batch], _ = disbursement.make_batches(s.ctx, actor=s.admin)  # earlier claims may be on it too
+            [line] = [x["line_no"] for x in batch.lines if x["application_id"] == app.id]
+            body = {**body, "batch_id": batch.batch_id, "line_no": line}
+        elif step == "fail":
+            disbursement.apply_returns(s.ctx, actor=s.admin, batch_id=body.pop("batch_id"), rows=[
+                {"line_no": str(body.pop("line_no")), "application_id": app.id, "amount_fen": "100",
+                 "result": "failed", "reason": "户名不符"}])
+    return Call({"application_id": app.id}, body or None)
+
+
+def _draft(s: Setup) -> Call:
+    data = _claim_body(s, draft=True)
+    data["event_date"] = dt.date.fromisoformat(data["event_date"])
+    app, _ = applications.submit(s.ctx, actor=s.admin, **data)
+    return Call({"application_id": app.id})
+
+
+def _batch(s: Setup, **more) -> Call:
+    call = _claim(s, "approve", "batch")
+    lines = [{"line_no": call.json["line_no"], "application_id": call.params["application_id"], "amount_fen": 100,
+              "result": "paid"}]
+    return Call({"batch_id": call.json["batch_id"]}, {"lines": lines} if more else None)
+
+
+def _notice(s: Setup) -> Call:
+    _claim(s)  # its submission is told to the person
+    inbox = policies.notices_of(s.ctx, actor=s.admin, person_id=s.world.person.id)
+    return Call({"person_id": s.world.person.id, "notice_id": inbox[0]["id"]})
+
+
 def _agencies(s: Setup) -> Call:
     institutions.load_agencies(s.ctx, actor=s.admin)
     return Call(query={"region": "110105"})
@@ -321,6 +385,25 @@ ENDPOINTS = [
     E("POST", "/policy/explain", OWNED_READERS,
       lambda s: Call(json={"person_id": s.world.person.id, "action": "withdraw", "reason": "death"})),
     E("GET", "/persons/{person_id}/notices", OWNED_READERS, _employee),
+    # applications: the person's own (or the agency at the counter); review and payout are the agency's
+    E("POST", "/documents", OWNER_OR_STAFF,
+      lambda s: Call(data={"type": "id_card", "person_id": s.world.person.id},
+                     files={"file": ("id.pdf", PDF, "application/pdf")})),
+    E("GET", "/documents/{document_id}", OWNED_READERS, lambda s: Call({"document_id": _document(s)})),
+    E("POST", "/applications", OWNER_OR_STAFF, lambda s: Call(json=_claim_body(s))),
+    E("GET", "/applications", READ_ALL, lambda s: Call()),
+    E("GET", "/applications/{application_id}", OWNED_READERS, _claim),
+    E("GET", "/persons/{person_id}/applications", OWNED_READERS, _employee),
+    E("POST", "/applications/{application_id}/submit", OWNER_OR_STAFF, _draft),
+    E("POST", "/applications/{application_id}/review", STAFF, lambda s: _claim(s, action="approve")),
+    E("POST", "/applications/{application_id}/supplement", OWNER_OR_STAFF,
+      lambda s: _claim(s, "supplement", document_ids=[_document(s, "photo")])),
+    E("POST", "/applications/{application_id}/withdraw", OWNER_OR_STAFF, _claim),
+    E("POST", "/applications/{application_id}/retry", OWNER_OR_STAFF, lambda s: _claim(s, "approve", "batch", "fail")),
+    E("POST", "/disbursements/batches", STAFF, lambda s: Call(params=_claim(s, "approve").params)),
+    E("GET", "/disbursements/batches/{batch_id}", READ_ALL, _batch),
+    E("POST", "/disbursements/batches/{batch_id}/returns", STAFF, lambda s: _batch(s, returns=True)),
+    E("POST", "/persons/{person_id}/notices/{notice_id}/read", frozenset({OWNER, ADMIN}), _notice),
     # the test-mode clock
     E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),
@@ -375,7 +458,7 @@ def test_role_endpoint_matrix(ctx, admin, client, endpoint: Endpoint):
         before = snapshot(ctx)
 
         r = client.request(endpoint.method, API + endpoint.path.format(**call.params), json=call.json,
-                           params=call.query, headers=headers)
+                           params=call.query, headers=headers, data=call.data, files=call.files)
 
         if endpoint.writes and r.is_success:  # the next actor gets a target in the state this one found
             call = endpoint.prepare(setup)

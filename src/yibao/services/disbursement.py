@@ -22,7 +22,7 @@ from yibao.domain import errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, Actor
+from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
 from yibao.services import access
@@ -170,7 +170,7 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
 
 
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *READ_ALL)
     with ctx.uow() as uow:
         row = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)).first()
         if row is None:
