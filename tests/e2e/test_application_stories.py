@@ -308,3 +308,53 @@ def test_documents_are_checked_by_content_and_stored_by_hash(ctx, admin, client,
     r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=100, channel="counter",
               document_ids=[foreign])
     assert_problem(r, 422, "application.invalid")  # someone else's document
+
+
+def _approved_claim_arrival(ctx, admin, client, staff, *, bank: str, day: dt.datetime) -> str:
+    ctx.clock.set(day - dt.timedelta(days=20))
+    person = insured(ctx, admin, region="110000", name="黄河", bank=bank)
+    ctx.clock.set(day)
+    me = bearer(client, person.username)
+    docs = documents(client, me, person.id, "medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
+    app_id = apply(client, me, person.id, kind="reimbursement", reason="cross_region", channel="app",
+                   amount_fen=5_000, event_date=(day.date() - dt.timedelta(days=5)).isoformat(),
+                   document_ids=docs).json()["application_id"]
+    reviewer = bearer(client, "reviewer-1")  # signed in today: a session does not last months
+    approved = client.post(f"{API}/applications/{app_id}/review", headers=reviewer, json={"action": "approve"})
+    assert approved.status_code == 200, approved.text
+    return approved.json()["expected_arrival_date"]
+
+
+@pytest.mark.parametrize("bank, arrival", [
+    ("中国工商银行", "2026-10-08"),  # a Beijing partner bank: the next working day, after the holiday
+    ("中国农业银行", "2026-10-10"),  # three working days: 8th, 9th and Saturday the 10th, a make-up workday
+])
+def test_arrival_is_counted_in_working_days_across_national_day(ctx, admin, client, staff, bank, arrival):
+    day = dt.datetime(2026, 9, 30, 10, 0, tzinfo=SHANGHAI)
+    assert _approved_claim_arrival(ctx, admin, client, staff, bank=bank, day=day) == arrival
+
+
+SPRING_FESTIVAL_2027 = """calendar:
+  2027:
+    reference: 节假日安排（测试用：机构按国务院通知录入）
+    days_off: [2027-02-05, 2027-02-08, 2027-02-09, 2027-02-10, 2027-02-11]
+    workdays: [2027-02-14, 2027-02-20]
+"""
+
+
+def test_arrival_across_spring_festival_2027_follows_the_agencys_calendar_file(ctx, admin, client, staff, tmp_path):
+    import shutil
+
+    from yibao.services import policies
+
+    day = dt.datetime(2027, 2, 4, 10, 0, tzinfo=SHANGHAI)  # Thursday before the holiday
+    # the package alone would count Thursday the 11th as a working day
+    assert _approved_claim_arrival(ctx, admin, client, staff, bank="中国工商银行", day=day) == "2027-02-11"
+    tree = shutil.copytree(policies.BUNDLED, tmp_path / "policies")
+    calendar = tree / "000000-national" / "calendar.yaml"
+    calendar.write_text(calendar.read_text(encoding="utf-8").replace("calendar: {}\n", SPRING_FESTIVAL_2027),
+                        encoding="utf-8")
+    policies.load(ctx, actor=admin, root=tree)
+    ctx.policy = policies.current(ctx, None)
+    # with the schedule entered: off until Thursday the 11th, back on Friday the 12th
+    assert _approved_claim_arrival(ctx, admin, client, staff, bank="中国工商银行", day=day) == "2027-02-12"
