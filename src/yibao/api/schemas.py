@@ -731,6 +731,10 @@ class ApplicationCreate(Body):
     event_date: dt.date | None = None  # the death, the emigration, the treatment
     invoices: list[InvoiceCreate] | None = Field(default=None, max_length=100)
     draft: bool = False
+    payout: Literal["bank", "cash_voucher"] = Field(
+        default="bank", description="cash_voucher: paid in cash at a counter or terminal (cross-region claims only)")
+    institution_code: str | None = Field(default=None, max_length=20,
+                                         description="where a cash voucher is to be redeemed")
 
 
 class ApplicationStepRead(BaseModel):
@@ -743,6 +747,22 @@ class ApplicationStepRead(BaseModel):
     to_status: str
     note: str
     data: dict
+
+
+class CashVoucherRead(BaseModel):
+    """取现凭证: the code (and its QR image, SVG) that pays the application once at a counter or terminal."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str
+    qr_svg: str
+    amount_fen: int
+    institution_code: str | None
+    issued_at: dt.datetime
+    valid_until: dt.datetime
+    status: Literal["issued", "redeemed", "expired"]
+    redeemed_at: dt.datetime | None = None
+    redeemed_at_institution: str | None = None
 
 
 class ApplicationRead(BaseModel):
@@ -768,9 +788,12 @@ class ApplicationRead(BaseModel):
     document_ids: list[str] = []
     history: list[ApplicationStepRead] = []
     rules: list[RuleRead] = []
+    payout: Literal["bank", "cash_voucher"] = "bank"
+    institution_code: str | None = None
+    cash_voucher: CashVoucherRead | None = None
 
     @classmethod
-    def of(cls, app, *, documents=(), history=(), rules=()) -> ApplicationRead:
+    def of(cls, app, *, documents=(), history=(), rules=(), cash_voucher=None) -> ApplicationRead:
         arrival = app.details.get("expected_arrival_date")
         return cls(application_id=app.id, status=app.status, person_id=app.person_id, applicant_id=app.applicant_id,
                    kind=app.kind, reason=app.reason, channel=app.channel, in_person=app.in_person,
@@ -780,7 +803,9 @@ class ApplicationRead(BaseModel):
                    updated_at=app.updated_at, expected_arrival_date=arrival,
                    supplement=app.details.get("supplement"), document_ids=[d.id for d in documents],
                    history=[ApplicationStepRead.model_validate(s) for s in history],
-                   rules=[RuleRead.model_validate(r) for r in rules])
+                   rules=[RuleRead.model_validate(r) for r in rules], payout=app.payout,
+                   institution_code=app.details.get("institution_code"),
+                   cash_voucher=CashVoucherRead(**cash_voucher) if cash_voucher else None)
 
 
 class ReviewCreate(Body):
@@ -842,3 +867,69 @@ class ReturnLineCreate(Body):
 
 class ReturnCreate(Body):
     lines: list[ReturnLineCreate] = Field(min_length=1, max_length=10000)
+
+
+class ApplicationVoucherRead(BaseModel):
+    """A voucher an application's steps give: issued (with its code), or issued when its PDF is first asked for."""
+
+    kind: Literal["approval", "payment", "cash_voucher", "redemption"]
+    title_zh: str
+    title_en: str
+    code: str | None
+    issued_at: dt.datetime | None
+    sha256: str | None
+    subject: dict | None
+    pdf: str
+
+
+class RedeemCreate(Body):
+    institution_code: str | None = Field(default=None, max_length=20,
+                                         description="agency staff: the institution served at (none: the counter)")
+
+
+class RedemptionRead(BaseModel):
+    application_id: str
+    status: str
+    amount_fen: int
+    redeemed_at: dt.datetime
+    redeemed_by: str
+    institution_code: str | None
+    voucher_code: str  # of the redemption slip printed at the counter
+    voucher_pdf: str
+
+
+class SlotCreate(Body):
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int = Field(strict=True, ge=1, le=1000)
+
+
+class SlotRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    slot_id: str = Field(validation_alias="id")
+    institution_code: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    capacity: int
+    booked: int
+    remaining: int
+
+
+class AppointmentCreate(Body):
+    slot_id: str = Field(max_length=24)
+    person_id: str = Field(max_length=24)
+    purpose: str = Field(min_length=1, max_length=40, description="e.g. cash_voucher")
+
+
+class AppointmentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    appointment_id: str = Field(validation_alias="id")
+    slot_id: str
+    person_id: str
+    purpose: str
+    status: Literal["booked", "cancelled"]
+    created_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    slot: SlotRead

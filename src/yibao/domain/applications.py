@@ -54,6 +54,16 @@ REASONS = {
 }
 ACTION_OF_KIND = {"withdrawal": "withdraw", "reimbursement": "reimburse"}
 
+# How an approved application is paid: to the bank account (R21), or in cash against a voucher presented at a
+# counter or self-service terminal (取现凭证, R22). Cash is for cross-region claims only: the person is away from
+# home, where their bank account may not be at hand; every other case goes to the bank.
+PAYOUTS = ("bank", "cash_voucher")
+CASH_CASES = frozenset({("reimbursement", "cross_region")})
+
+
+def may_pay_in_cash(kind: str, reason: str) -> bool:
+    return (kind, reason) in CASH_CASES
+
 
 @dataclass(eq=False)
 class Application:
@@ -81,6 +91,10 @@ class Application:
             raise errors.ApplicationWrongState(status=self.status, action=action)
         before, self.status, self.updated_at = self.status, target.value, at
         return before, self.status
+
+    @property
+    def payout(self) -> str:
+        return self.details.get("payout", "bank")
 
     @property
     def payout_fen(self) -> int:
@@ -116,3 +130,32 @@ class Document:
     filename: str
     uploaded_at: dt.datetime
     uploaded_by: str
+
+
+@dataclass(eq=False)
+class CashVoucher:
+    """取现凭证: pays an approved application once, in cash, until it lapses; the amount is held meanwhile."""
+
+    code: str
+    application_id: str
+    person_id: str
+    hold_id: str
+    amount_fen: int
+    institution_code: str | None  # where it is to be redeemed; none: any designated institution or the agency
+    issued_at: dt.datetime
+    valid_until: dt.datetime
+    redeemed_at: dt.datetime | None = None
+    redeemed_by: str | None = None
+    redeemed_at_institution: str | None = None
+
+    def lapsed(self, now: dt.datetime) -> bool:
+        return self.redeemed_at is None and now >= self.valid_until
+
+    def ensure_redeemable(self, now: dt.datetime, institution_code: str | None) -> None:
+        """Unused, in time, and at the institution it names (agency staff at a counter pass no institution)."""
+        if self.redeemed_at is not None:
+            raise errors.CashVoucherUsed(redeemed_at=self.redeemed_at.isoformat())
+        if self.lapsed(now):
+            raise errors.CashVoucherExpired(valid_until=self.valid_until.isoformat())
+        if self.institution_code and institution_code and institution_code != self.institution_code:
+            raise errors.CashVoucherWrongInstitution(institution_code=self.institution_code)

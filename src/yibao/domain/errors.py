@@ -542,6 +542,12 @@ class VoucherNotFound(NotFound):
     message_en = "No voucher has the verification code {code}; check the code printed on the document"
 
 
+class VoucherNotIssued(NotFound):
+    code = "voucher.not_issued"
+    message_zh = "该申请没有此类凭证（{kind}）：相应的办理环节尚未发生"
+    message_en = "The application has no {kind} voucher: that step has not happened"
+
+
 class CreditFileInvalid(Invalid):
     code = "job.file_invalid"
     message_zh = "缴费文件无法处理：{reason_zh}"
@@ -651,6 +657,36 @@ class SlotNotFound(NotFound):
     code = "appointment.slot_not_found"
     message_zh = "未找到该预约时段"
     message_en = "No such time slot"
+
+
+class CashVoucherWrongInstitution(Invalid):
+    code = "cash_voucher.wrong_institution"
+    message_zh = "该取现凭证须在 {institution_code} 兑付"
+    message_en = "This cash voucher is redeemed at {institution_code} only"
+
+
+class AppointmentNotFound(NotFound):
+    code = "appointment.not_found"
+    message_zh = "未找到该预约"
+    message_en = "No such appointment"
+
+
+class AppointmentDuplicate(Conflict):
+    code = "appointment.duplicate"
+    message_zh = "已预约该时段，不能重复预约"
+    message_en = "This time slot is already booked for the person"
+
+
+class AppointmentCancelled(Conflict):
+    code = "appointment.cancelled"
+    message_zh = "该预约已取消"
+    message_en = "This appointment is already cancelled"
+
+
+class AppointmentInvalid(Invalid):
+    code = "appointment.invalid"
+    message_zh = "预约信息不正确：{reason_zh}"
+    message_en = "The appointment is not valid: {reason_en}"
 
 
 class NoticeNotFound(NotFound):

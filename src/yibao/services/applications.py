@@ -18,20 +18,25 @@ from yibao.domain import vocabulary as v
 from yibao.domain.applications import (
     ACTION_OF_KIND,
     KINDS,
+    PAYOUTS,
     REASONS,
     REVIEWABLE,
     Application,
     ApplicationStatus,
     ApplicationStep,
+    CashVoucher,
     Document,
+    may_pay_in_cash,
 )
+from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import BankAccount
 from yibao.domain.ids import new_id
 from yibao.domain.money import yuan
-from yibao.domain.registry import Enrollment, Person
+from yibao.domain.registry import Enrollment, Institution, Person
 from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
-from yibao.services import access, enrolment, notices
+from yibao.services import access, application_vouchers, cash_vouchers, enrolment, notices
+from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.decisions import citations, enforce
 from yibao.store.ledger_repo import LedgerRepository
@@ -49,6 +54,7 @@ class ApplicationView:
     history: list[ApplicationStep]
     expected_arrival_date: dt.date | None = None
     rules: list[dict] = field(default_factory=list)
+    cash_voucher: CashVoucher | None = None
 
 
 def _invalid(reason_zh: str, reason_en: str, **facts) -> errors.ApplicationInvalid:
@@ -139,6 +145,11 @@ STEP_TITLES = {
     S.FAILED: ("银行拨付失败", "Payout failed"),
     S.WITHDRAWN: ("申请已撤回", "Application withdrawn"),
 }
+CASH_TITLES = {
+    S.DISBURSING: ("取现凭证已开具", "Cash voucher issued"),
+    S.PAID: ("现金已兑付", "Cash paid out"),
+    S.FAILED: ("取现凭证已过期", "Cash voucher expired"),
+}
 KIND_LABELS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement claim")}
 
 
@@ -155,6 +166,24 @@ def _message(app: Application, status: str, note: str, data: dict) -> tuple[str,
         missing_zh, missing_en = _labels(v.DOCUMENT_TYPES, data.get("missing", []))
         zh.append(f"需补充材料：{missing_zh}。")
         en.append(f"needs these documents: {missing_en}.")
+    elif status == S.DISBURSING and data.get("cash_voucher_code"):
+        until = _local(data["valid_until"])
+        where_zh = data.get("institution_code") or "定点医疗机构或经办机构窗口"
+        where_en = data.get("institution_code") or "a designated institution or the agency's counter"
+        zh.append(f"已开具取现凭证，校验码 {data['cash_voucher_code']}，金额 {yuan(data['amount_fen'])}，"
+                  f"请于 {until} 前持凭证、医保卡和身份证到 {where_zh} 办理（需预约的机构请先预约）。")
+        en.append(f"has a cash voucher: code {data['cash_voucher_code']}, {yuan(data['amount_fen'])}; bring it with "
+                  f"your card and ID to {where_en} before {until} (book a slot where appointments are needed).")
+    elif status == S.PAID and data.get("cash_voucher_code"):
+        where = data.get("institution_code") or "经办机构窗口"
+        zh.append(f"已凭取现凭证 {data['cash_voucher_code']} 在 {where} 兑付现金 {yuan(data['paid_fen'])}。")
+        en.append(f"{yuan(data['paid_fen'])} was paid in cash against voucher {data['cash_voucher_code']} at "
+                  f"{data.get('institution_code') or 'the agency counter'}.")
+    elif status == S.FAILED and data.get("cash_voucher_code"):
+        until = _local(data["valid_until"])
+        zh.append(f"取现凭证已于 {until} 过期未兑付，款项已退回个人账户，可申请重新开具。")
+        en.append(f"the cash voucher expired unused at {until}; the amount is back in the account and a new "
+                  "voucher may be asked for.")
     elif status in (S.APPROVED, S.DISBURSING):
         zh.append(f"金额 {yuan(app.approved_fen or 0)}，手续费 {yuan(app.fee_fen)}，实付 {yuan(app.payout_fen)}。")
         en.append(f"amount {yuan(app.approved_fen or 0)}, fee {yuan(app.fee_fen)}, paid out {yuan(app.payout_fen)}.")
@@ -181,6 +210,16 @@ def _message(app: Application, status: str, note: str, data: dict) -> tuple[str,
     return "".join(zh), " ".join(en)
 
 
+def _local(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _title(status: str, data: dict) -> tuple[str, str]:
+    if data.get("cash_voucher_code"):
+        return CASH_TITLES.get(S(status), STEP_TITLES[S(status)])
+    return STEP_TITLES[S(status)]
+
+
 def record_step(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, before: str | None,
                 after: str, *, note: str = "", data: dict | None = None) -> None:
     """One line of history, its audit record, and the message to the person (and the applicant)."""
@@ -189,7 +228,7 @@ def record_step(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, a
     ctx.audit(uow, actor, f"application.{action}", "application", app.id, from_status=before, to_status=after,
               note=note, **data)
     body = _message(app, after, note, data)
-    notices.tell(ctx, uow, [app.person_id, app.applicant_id], kind="application", title=STEP_TITLES[S(after)],
+    notices.tell(ctx, uow, [app.person_id, app.applicant_id], kind="application", title=_title(after, data),
                  body=body, data={"application_id": app.id, "status": after, **data})
 
 
@@ -237,15 +276,38 @@ def _check_request(kind: str, reason: str, channel: str, amount_fen, applicant_i
     return amount_fen
 
 
+def _check_payout(kind: str, reason: str, payout: str, institution_code: str | None) -> None:
+    if payout not in PAYOUTS:
+        raise _invalid(f"支付方式须为 {'、'.join(PAYOUTS)}", f"payout is one of {', '.join(PAYOUTS)}")
+    if payout == "cash_voucher" and not may_pay_in_cash(kind, reason):
+        raise _invalid("仅异地就医零星报销（reimbursement / cross_region）可凭取现凭证支取现金，其他申请拨付至银行账户",
+                       "only a cross-region reimbursement (reimbursement / cross_region) may be paid in cash against a "
+                       "voucher; every other application is paid to the bank account", payout=payout)
+    if institution_code and payout != "cash_voucher":
+        raise _invalid("兑付机构（institution_code）仅用于取现凭证", "institution_code names where a cash voucher is "
+                       "redeemed; it goes with payout cash_voucher only")
+
+
+def _redeeming_institution(uow: UnitOfWork, code: str, day: dt.date) -> Institution:
+    institution = uow.get(Institution, code)
+    if institution is None:
+        raise errors.InstitutionNotFound(code_=code)
+    if not institution.designated_on(day):
+        raise _invalid(f"机构 {code} 当前不是定点医疗机构，不能兑付取现凭证",
+                       f"{code} is not a designated institution today; it cannot redeem cash vouchers")
+    return institution
+
+
 def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str, channel: str,
            amount_fen: int | None = None, in_person: bool = False, by_proxy: bool = False,
            document_ids: list[str] | None = None, applicant_id: str | None = None,
-           event_date: dt.date | None = None, invoices: list[dict] | None = None, draft: bool = False
-           ) -> tuple[Application, list[dict]]:
+           event_date: dt.date | None = None, invoices: list[dict] | None = None, draft: bool = False,
+           payout: str = "bank", institution_code: str | None = None) -> tuple[Application, list[dict]]:
     """File an application; unless it is a draft, the policy decides now and a refusal writes nothing."""
     applicant_id = applicant_id or person_id
     _ensure_may_apply(actor, person_id, applicant_id, reason)
     amount_fen = _check_request(kind, reason, channel, amount_fen, applicant_id, person_id, invoices)
+    _check_payout(kind, reason, payout, institution_code)
     if invoices and event_date is None:
         event_date = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
     with ctx.uow() as uow:
@@ -254,6 +316,10 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
         documents = _documents(uow, document_ids or [], {person_id, applicant_id})
         now = ctx.now()
         details = {"invoices": _plain(invoices)} if invoices else {}
+        if payout == "cash_voucher":
+            if institution_code:
+                _redeeming_institution(uow, institution_code, ctx.today())
+            details |= {"payout": payout, "institution_code": institution_code}
         app = Application(new_id("apl"), person_id, applicant_id, kind, reason, channel, in_person, by_proxy,
                           amount_fen, None, 0, S.DRAFT.value, "", event_date, now, now, details)
         rules: list[dict] = []
@@ -334,16 +400,7 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
             _move(ctx, uow, actor, app, "start_review")
         rules: list[dict] = []
         if action == "approve":
-            person = _person(uow, app.person_id)
-            decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
-            bank = _require_bank(uow, app.applicant_id)
-            app.approved_fen, app.fee_fen = payable, decision.details.get("fee_fen", 0)
-            app.rule_id, rules = decision.reasons[0].rule_id, citations(decision)
-            arrival = expected_arrival(ctx, person, app, bank.bank_name, ctx.today())
-            app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None}
-            _move(ctx, uow, actor, app, "approve", note=note,
-                  data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
-                        "expected_arrival_date": app.details["expected_arrival_date"]})
+            rules = _approve(ctx, uow, actor, app, note)
         elif action == "reject":
             _move(ctx, uow, actor, app, "reject", note=note)
         else:
@@ -351,6 +408,32 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
             _move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
         uow.commit()
         return app, rules
+
+
+def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note: str) -> list[dict]:
+    """The policy decides again; a bank payout waits for the next payment file, a cash payout gets its voucher
+    (and its hold) at once. Either way the approval's voucher is printed."""
+    person = _person(uow, app.person_id)
+    decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
+    app.approved_fen, app.fee_fen = payable, decision.details.get("fee_fen", 0)
+    app.rule_id, rules = decision.reasons[0].rule_id, citations(decision)
+    if app.payout == "cash_voucher":
+        if app.payout_fen <= 0:
+            raise _invalid("扣除手续费后没有可支取的现金", "nothing is left to pay in cash after the fee")
+        app.details = {**app.details, "expected_arrival_date": None}
+    else:
+        bank = _require_bank(uow, app.applicant_id)
+        arrival = expected_arrival(ctx, person, app, bank.bank_name, ctx.today())
+        app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None}
+    _move(ctx, uow, actor, app, "approve", note=note,
+          data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
+                "expected_arrival_date": app.details["expected_arrival_date"], "payout": app.payout})
+    application_vouchers.issue(ctx, uow, actor, app, "approval")
+    if app.payout == "cash_voucher":
+        books = Books(uow, ctx.now())
+        cash_vouchers.place(ctx, uow, actor, books, app)
+        books.flush()
+    return rules
 
 
 def expected_arrival(ctx: Context, person: Person, app: Application, bank_name: str, day: dt.date) -> dt.date | None:
@@ -409,7 +492,8 @@ def get(ctx: Context, *, actor: Actor, application_id: str) -> ApplicationView:
         history = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id)
         arrival = app.details.get("expected_arrival_date")
         return ApplicationView(app, _attached(uow, app.id), history,
-                               dt.date.fromisoformat(arrival) if arrival else None)
+                               dt.date.fromisoformat(arrival) if arrival else None,
+                               cash_voucher=cash_vouchers.current(uow, app.id))
 
 
 def queue(ctx: Context, *, actor: Actor, status: str | None = None, person_id: str | None = None,

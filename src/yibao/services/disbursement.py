@@ -25,7 +25,7 @@ from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
-from yibao.services import access
+from yibao.services import access, cash_vouchers
 from yibao.services.applications import available_fen, expected_arrival, primary_bank_account, record_step
 from yibao.services.books import Books
 from yibao.services.context import Context
@@ -254,13 +254,22 @@ def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line
 
 
 def retry(ctx: Context, *, actor: Actor, application_id: str) -> Application:
-    """A failed payout goes back to approved (after the bank account is fixed), for the next batch."""
+    """A failed payout goes back to approved (after the bank account is fixed), for the next batch; a cash
+    payout gets a new voucher at once."""
     with ctx.uow() as uow:
         app = uow.get(Application, application_id, for_update=True)
         if app is None:
             raise errors.ApplicationNotFound()
         if not (actor.role in AGENCY_STAFF or (actor.person_id and actor.person_id == app.applicant_id)):
             raise errors.AccessForbidden()
+        if app.payout == "cash_voucher":  # a new voucher with a new code; one run out unused fails first
+            cash_vouchers.lapse_if_due(ctx, uow, actor, app)
+            record_step(ctx, uow, actor, app, "retry", *app.apply("retry", ctx.now()))
+            books = Books(uow, ctx.now())
+            cash_vouchers.place(ctx, uow, actor, books, app)
+            books.flush()
+            uow.commit()
+            return app
         if app.status == S.FAILED and primary_bank_account(uow, app.applicant_id) is None:
             raise errors.BankAccountMissing(applicant_id=app.applicant_id)
         record_step(ctx, uow, actor, app, "retry", *app.apply("retry", ctx.now()))

@@ -7,7 +7,6 @@ allows, and its content (not its name) is a PDF, JPEG or PNG.
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import filetype
@@ -18,7 +17,7 @@ from yibao.domain.applications import Document
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
-from yibao.services import access
+from yibao.services import access, blobs
 from yibao.services.context import Context
 
 ACCEPTED = {"application/pdf": "PDF", "image/jpeg": "JPEG", "image/png": "PNG"}
@@ -29,18 +28,7 @@ def store_dir(ctx: Context) -> Path:
 
 
 def path_of(ctx: Context, sha256: str) -> Path:
-    return store_dir(ctx) / sha256[:2] / sha256
-
-
-def _keep(ctx: Context, sha256: str, content: bytes) -> None:
-    """Write the content under its hash once; a file already there is the same content."""
-    target = path_of(ctx, sha256)
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{sha256}.{os.getpid()}.part")
-    partial.write_bytes(content)
-    os.replace(partial, target)  # whole or not at all, also when two uploads of one file race
+    return blobs.path(store_dir(ctx), sha256)
 
 
 def upload(ctx: Context, *, actor: Actor, person_id: str, type: str, content: bytes, filename: str = "") -> Document:
@@ -62,7 +50,7 @@ def upload(ctx: Context, *, actor: Actor, person_id: str, type: str, content: by
     with ctx.uow() as uow:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
-        _keep(ctx, sha256, content)
+        blobs.keep(store_dir(ctx), sha256, content)
         document = Document(new_id("doc"), person_id, type, sha256, len(content), kind.mime,
                             Path(filename or "").name[:200], ctx.now(), actor.username)
         uow.add(document)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -34,10 +35,11 @@ def normalise(code: str) -> str:
 
 
 def record(ctx: Context, uow: UnitOfWork, actor: Actor, *, code: str, kind: str, person_id: str, subject: dict,
-           document: bytes) -> None:
+           document: bytes, created_at: dt.datetime | None = None) -> None:
+    """Store a voucher's code with what it states; `created_at` is the time printed on it (default: now)."""
     uow.session.execute(vouchers.insert().values(
         code=code, kind=kind, person_id=person_id, subject=subject, sha256=hashlib.sha256(document).hexdigest(),
-        created_at=ctx.now(), created_by=actor.username))
+        created_at=created_at or ctx.now(), created_by=actor.username))
     ctx.audit(uow, actor, "voucher.issue", "voucher", code, kind=kind, person_id=person_id)
 
 

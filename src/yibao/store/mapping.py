@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import registry
 
-from yibao.domain.applications import Application, ApplicationStep, Document
+from yibao.domain.applications import Application, ApplicationStep, CashVoucher, Document
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
@@ -42,6 +42,7 @@ def start_mappers() -> None:
         (Document, tables.documents),
         (Application, tables.applications),
         (ApplicationStep, tables.application_steps),
+        (CashVoucher, tables.cash_vouchers),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

@@ -12,6 +12,7 @@ from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import (
     ApplicationCreate,
     ApplicationRead,
+    ApplicationVoucherRead,
     BatchCreate,
     BatchesRead,
     BatchRead,
@@ -22,8 +23,9 @@ from yibao.api.schemas import (
     SupplementCreate,
 )
 from yibao.domain import errors
-from yibao.services import applications, disbursement, documents, notices
+from yibao.services import application_vouchers, applications, cash_vouchers, disbursement, documents, notices
 
+API = "/api/v1"
 router = APIRouter(tags=["applications"])
 
 
@@ -44,8 +46,9 @@ def download_document(ctx: Ctx, actor: CurrentActor, document_id: str):
     return Response(content, media_type=found.media_type)
 
 
-def _read(view: applications.ApplicationView) -> ApplicationRead:
-    return ApplicationRead.of(view.application, documents=view.documents, history=view.history)
+def _read(ctx, view: applications.ApplicationView, rules=()) -> ApplicationRead:
+    return ApplicationRead.of(view.application, documents=view.documents, history=view.history, rules=rules,
+                              cash_voucher=cash_vouchers.view(view.cash_voucher, ctx.now()))
 
 
 @router.post("/applications", status_code=201, response_model=ApplicationRead)
@@ -54,8 +57,7 @@ def submit_application(ctx: Ctx, actor: CurrentActor, body: ApplicationCreate):
     if data["invoices"] is not None:
         data["invoices"] = [{**i, "date": i["date"].isoformat()} for i in data["invoices"]]
     app, rules = applications.submit(ctx, actor=actor, **data)
-    view = applications.get(ctx, actor=actor, application_id=app.id)
-    return ApplicationRead.of(app, documents=view.documents, history=view.history, rules=rules)
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=app.id), rules)
 
 
 @router.get("/applications", response_model=list[ApplicationRead])
@@ -70,39 +72,57 @@ def person_applications(ctx: Ctx, actor: CurrentActor, person_id: str, status: s
 
 @router.get("/applications/{application_id}", response_model=ApplicationRead)
 def get_application(ctx: Ctx, actor: CurrentActor, application_id: str):
-    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
 
 
 @router.post("/applications/{application_id}/submit", response_model=ApplicationRead)
 def submit_draft(ctx: Ctx, actor: CurrentActor, application_id: str):
     app, rules = applications.submit_draft(ctx, actor=actor, application_id=application_id)
-    view = applications.get(ctx, actor=actor, application_id=app.id)
-    return ApplicationRead.of(app, documents=view.documents, history=view.history, rules=rules)
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=app.id), rules)
 
 
 @router.post("/applications/{application_id}/review", response_model=ApplicationRead)
 def review_application(ctx: Ctx, actor: CurrentActor, application_id: str, body: ReviewCreate):
     app, rules = applications.review(ctx, actor=actor, application_id=application_id, **body.model_dump())
-    view = applications.get(ctx, actor=actor, application_id=app.id)
-    return ApplicationRead.of(app, documents=view.documents, history=view.history, rules=rules)
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=app.id), rules)
 
 
 @router.post("/applications/{application_id}/supplement", response_model=ApplicationRead)
 def supplement_application(ctx: Ctx, actor: CurrentActor, application_id: str, body: SupplementCreate):
     applications.supplement(ctx, actor=actor, application_id=application_id, document_ids=body.document_ids)
-    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=ApplicationRead)
 def withdraw_application(ctx: Ctx, actor: CurrentActor, application_id: str):
     applications.withdraw(ctx, actor=actor, application_id=application_id)
-    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
+
+
+@router.get("/applications/{application_id}/vouchers", response_model=list[ApplicationVoucherRead])
+def application_vouchers_list(ctx: Ctx, actor: CurrentActor, application_id: str):
+    """The vouchers the application's steps give so far; a payment voucher is issued when first printed."""
+    return [ApplicationVoucherRead(
+        kind=v.kind, title_zh=v.title_zh, title_en=v.title_en, code=v.issued.code if v.issued else None,
+        issued_at=v.issued.issued_at if v.issued else None, sha256=v.issued.sha256 if v.issued else None,
+        subject=v.issued.subject if v.issued else None,
+        pdf=f"{API}/applications/{application_id}/vouchers/{v.kind}.pdf")
+        for v in application_vouchers.list_for(ctx, actor=actor, application_id=application_id)]
+
+
+@router.get("/applications/{application_id}/vouchers/{kind}.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+def application_voucher_pdf(ctx: Ctx, actor: CurrentActor, application_id: str, kind: str):
+    """A voucher's PDF (approval, payment, cash_voucher, redemption): the same document and code every time."""
+    document, issued = application_vouchers.pdf(ctx, actor=actor, application_id=application_id, kind=kind)
+    return Response(document, media_type="application/pdf", headers={
+        "X-Voucher-Code": issued.code, "Content-Disposition": f'inline; filename="{kind}-{issued.code}.pdf"'})
 
 
 @router.post("/applications/{application_id}/retry", response_model=ApplicationRead)
 def retry_payout(ctx: Ctx, actor: CurrentActor, application_id: str):
     disbursement.retry(ctx, actor=actor, application_id=application_id)
-    return _read(applications.get(ctx, actor=actor, application_id=application_id))
+    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
 
 
 def _batch(batch: disbursement.Batch) -> BatchRead:
