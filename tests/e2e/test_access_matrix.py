@@ -32,6 +32,7 @@ from tests.support import (
 from yibao.services import (
     accounts,
     applications,
+    appointments,
     cards,
     contributions,
     credentials,
@@ -280,6 +281,35 @@ def _notice(s: Setup) -> Call:
     return Call({"person_id": s.world.person.id, "notice_id": inbox[0]["id"]})
 
 
+def _cash_claim(s: Setup) -> Call:
+    """An approved claim of the employee's paid in cash, to be redeemed at the world's institution."""
+    data = _claim_body(s, payout="cash_voucher", institution_code=s.world.institution_code)
+    data["event_date"] = dt.date.fromisoformat(data["event_date"])
+    app, _ = applications.submit(s.ctx, actor=s.admin, **data)
+    applications.review(s.ctx, actor=s.admin, application_id=app.id, action="approve")
+    view = applications.get(s.ctx, actor=s.admin, application_id=app.id)
+    return Call({"code": view.cash_voucher.code, "application_id": app.id})
+
+
+def _slot_body(s: Setup) -> dict:
+    starts = s.ctx.now() + dt.timedelta(days=1)
+    return {"starts_at": starts.isoformat(), "ends_at": (starts + dt.timedelta(hours=1)).isoformat(), "capacity": 5}
+
+
+def _booking(s: Setup) -> Call:
+    """A new slot at the world's institution and the employee's booking body for it."""
+    body = _slot_body(s)
+    slot = appointments.publish_slot(s.ctx, actor=s.admin, institution_code=s.world.institution_code,
+                                     starts_at=dt.datetime.fromisoformat(body["starts_at"]),
+                                     ends_at=dt.datetime.fromisoformat(body["ends_at"]), capacity=5)
+    return Call(json={"slot_id": slot.id, "person_id": s.world.person.id, "purpose": "cash_voucher"})
+
+
+def _appointment(s: Setup) -> Call:
+    booked = appointments.book(s.ctx, actor=s.admin, **_booking(s).json)
+    return Call({"appointment_id": booked.id})
+
+
 def _agencies(s: Setup) -> Call:
     institutions.load_agencies(s.ctx, actor=s.admin)
     return Call(query={"region": "110105"})
@@ -404,6 +434,19 @@ ENDPOINTS = [
     E("GET", "/disbursements/batches/{batch_id}", READ_ALL, _batch),
     E("POST", "/disbursements/batches/{batch_id}/returns", STAFF, lambda s: _batch(s, returns=True)),
     E("POST", "/persons/{person_id}/notices/{notice_id}/read", frozenset({OWNER, ADMIN}), _notice),
+    # vouchers of an application are read like the application; cash is paid out by the institution the
+    # voucher names or by agency staff at a counter
+    E("GET", "/applications/{application_id}/vouchers", OWNED_READERS, lambda s: _claim(s, "approve")),
+    E("GET", "/applications/{application_id}/vouchers/{kind}.pdf", OWNED_READERS,
+      lambda s: Call({**_claim(s, "approve").params, "kind": "approval"})),
+    E("POST", "/cash-vouchers/{code}/redeem", STAFF | {INSTITUTION}, _cash_claim),
+    # appointments: the institution (or the agency) publishes slots, anyone signed in sees them, the person
+    # (or staff) books and cancels
+    E("POST", "/institutions/{code}/slots", STAFF | {INSTITUTION},
+      lambda s: Call({"code": s.world.institution_code}, _slot_body(s))),
+    E("GET", "/institutions/{code}/slots", SIGNED_IN, lambda s: Call({"code": s.world.institution_code})),
+    E("POST", "/appointments", OWNER_OR_STAFF, _booking),
+    E("POST", "/appointments/{appointment_id}/cancel", OWNER_OR_STAFF, _appointment),
     # the test-mode clock
     E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),
