@@ -59,6 +59,14 @@ def apply(client, headers, person_id: str, **body):
     return client.post(f"{API}/applications", headers=headers, json={"person_id": person_id, **body})
 
 
+def emigrate(client, headers, person_id: str, amount_fen: int):
+    """A Dalian withdrawal on settling abroad at the counter, with every document the rule asks for."""
+    docs = documents(client, headers, person_id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
+                     "bank_card")
+    return apply(client, headers, person_id, kind="withdrawal", reason="emigration", amount_fen=amount_fen,
+                 channel="counter", document_ids=docs)
+
+
 def balance(client, headers, person_id: str) -> dict:
     return client.get(f"{API}/accounts/{person_id}", headers=headers).json()
 
@@ -184,10 +192,7 @@ def test_the_supplement_loop_names_what_is_missing_and_goes_back_to_review(ctx, 
 def test_a_rejection_needs_a_reason_and_is_final(ctx, admin, client, staff):
     person = insured(ctx, admin, region="210200", name="周到")
     me = bearer(client, person.username)
-    docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
-                     "bank_card")
-    app_id = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
-                   channel="counter", document_ids=docs).json()["application_id"]
+    app_id = emigrate(client, me, person.id, 10_000).json()["application_id"]
     assert_problem(client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"],
                                json={"action": "reject"}), 422, "application.note_required")
     assert_problem(client.post(f"{API}/applications/{app_id}/review", headers=me,
@@ -203,10 +208,7 @@ def test_more_than_the_balance_is_refused_with_the_maximum(ctx, admin, client, s
     person = insured(ctx, admin, region="210200", name="吴越")
     me = bearer(client, person.username)
     have = balance(client, me, person.id)["balance_fen"]
-    docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
-                     "bank_card")
-    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=have + 1,
-              channel="counter", document_ids=docs)
+    r = emigrate(client, me, person.id, have + 1)
     assert assert_problem(r, 422, "application.amount_exceeds")["max_amount_fen"] == have
 
 
@@ -214,10 +216,7 @@ def test_a_failed_bank_line_frees_the_amount_and_is_paid_after_the_account_is_fi
     person = insured(ctx, admin, region="210200", name="郑重", bank="大连银行")
     me = bearer(client, person.username)
     before = balance(client, me, person.id)
-    docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
-                     "bank_card")
-    app_id = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=30_000,
-                   channel="counter", document_ids=docs).json()["application_id"]
+    app_id = emigrate(client, me, person.id, 30_000).json()["application_id"]
     client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"], json={"action": "approve"})
     batch = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert balance(client, me, person.id)["available_fen"] == before["available_fen"] - 30_000
@@ -248,10 +247,7 @@ def test_a_failed_bank_line_frees_the_amount_and_is_paid_after_the_account_is_fi
 def test_a_return_file_altered_or_cut_short_is_refused_whole(ctx, admin, client, staff):
     person = insured(ctx, admin, region="210200", name="冯静")
     me = bearer(client, person.username)
-    docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
-                     "bank_card")
-    app_id = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=20_000,
-                   channel="counter", document_ids=docs).json()["application_id"]
+    app_id = emigrate(client, me, person.id, 20_000).json()["application_id"]
     client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"], json={"action": "approve"})
     batch = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert_problem(client.post(f"{API}/disbursements/batches", headers=staff["admin"]), 422,

@@ -20,7 +20,7 @@ from tests.support import (
     new_id_number,
     new_phone,
 )
-from yibao.services import contributions, credentials, settlement
+from yibao.services import applications, contributions, credentials, disbursement, documents, settlement
 
 NON_OWNERS = ("stranger", "unit-user", "institution-user", "reviewer-user", "auditor-user", "admin-user")
 READ_ALL = ("reviewer-user", "auditor-user", "admin-user")
@@ -79,8 +79,17 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     sale = settlement.settle(ctx, actor=admin, idempotency_key="privacy-1", institution_code=world.institution_code,
                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
                              items=[{"category": "drug", "amount_fen": 100}])
+    papers = [documents.upload(ctx, actor=admin, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
+              for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
+    document = papers[0]
+    claim, _ = applications.submit(ctx, actor=admin, person_id=world.person.id, kind="reimbursement",
+                                   reason="cross_region", channel="app", amount_fen=100,
+                                   document_ids=[d.id for d in papers], event_date=ctx.today())
+    applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
+    [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
-              "region": "110000", "settlement_id": sale["settlement_id"]}
+              "region": "110000", "settlement_id": sale["settlement_id"], "application_id": claim.id,
+              "document_id": document.id, "batch_id": batch.batch_id}
     answered = {}
     for person_id in (world.person.id, registered_id):
         for path in get_routes(app):

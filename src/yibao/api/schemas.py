@@ -840,20 +840,28 @@ class BatchLineRead(BaseModel):
 
 
 class BatchRead(BaseModel):
+    """A payment batch as read later: its lines with the account numbers masked."""
+
     batch_id: str
     bank_name: str
     file_name: str
-    file: str
+    sha256: str
     line_count: int
     total_fen: int
     status: str
     lines: list[BatchLineRead]
 
 
-class BatchesRead(BatchRead):
+class BatchFileRead(BatchRead):
+    """A payment batch when it is made, with the file for the bank (full account numbers: the bank needs them)."""
+
+    file: str
+
+
+class BatchesRead(BatchFileRead):
     """The first payment file made, and every file made (one per bank)."""
 
-    batches: list[BatchRead]
+    batches: list[BatchFileRead]
     skipped: list[dict]
 
 

@@ -45,6 +45,7 @@ class Batch:
     batch_id: str
     bank_name: str
     file_name: str
+    sha256: str
     file: str
     line_count: int
     total_fen: int
@@ -94,7 +95,8 @@ def _bad(zh: str, en: str) -> errors.ReturnFileInvalid:
 
 
 def _view(row, lines: list) -> Batch:
-    return Batch(row.id, row.bank_name, row.file_name, row.content, row.line_count, row.total_fen, row.status,
+    return Batch(row.id, row.bank_name, row.file_name, row.sha256, row.content, row.line_count, row.total_fen,
+                 row.status,
                  [line._asdict() for line in lines])
 
 
@@ -166,7 +168,8 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
     uow.session.execute(disbursement_lines.insert(), lines)
     ctx.audit(uow, actor, "disbursement.batch", "disbursement_batch", batch_id, bank_name=bank_name,
               lines=len(lines), total_fen=row["total_fen"], sha256=row["sha256"])
-    return Batch(batch_id, bank_name, row["file_name"], content, len(lines), row["total_fen"], "sent", lines)
+    return Batch(batch_id, bank_name, row["file_name"], row["sha256"], content, len(lines), row["total_fen"], "sent",
+                 lines)
 
 
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:

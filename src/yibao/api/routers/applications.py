@@ -15,6 +15,7 @@ from yibao.api.schemas import (
     ApplicationVoucherRead,
     BatchCreate,
     BatchesRead,
+    BatchFileRead,
     BatchRead,
     DocumentRead,
     NoticeRead,
@@ -126,13 +127,13 @@ def retry_payout(ctx: Ctx, actor: CurrentActor, application_id: str):
 
 
 def _batch(batch: disbursement.Batch) -> BatchRead:
-    return BatchRead.model_validate(vars(batch))
+    return BatchRead.model_validate({k: x for k, x in vars(batch).items() if k != "file"})
 
 
 @router.post("/disbursements/batches", status_code=201, response_model=BatchesRead)
 def make_batches(ctx: Ctx, actor: CurrentActor, body: BatchCreate | None = None):
     made, skipped = disbursement.make_batches(ctx, actor=actor, bank_name=body.bank_name if body else None)
-    shown = [_batch(b) for b in made]
+    shown = [BatchFileRead.model_validate(vars(b)) for b in made]
     return BatchesRead(**shown[0].model_dump(), batches=shown, skipped=skipped)
 
 
