@@ -89,7 +89,7 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
               "region": "110000", "settlement_id": sale["settlement_id"], "application_id": claim.id,
-              "document_id": document.id, "batch_id": batch.batch_id}
+              "document_id": document.id, "batch_id": batch.batch_id, "kind": "approval"}
     answered = {}
     for person_id in (world.person.id, registered_id):
         for path in get_routes(app):
