@@ -154,3 +154,39 @@ def test_many_clients_settling_from_one_account_never_overdraw_it_or_its_quotas(
     assert all(balances[q] == 15_000 - 21 * 700 >= 0 for q in quotas(person.id))
     report = audit_verify.verify(ctx)  # one chain, 22 entries long, unbroken by the race
     assert report.ok, report.breaks
+
+
+def test_opening_and_locking_creates_only_what_is_missing_on_both_paths(ctx, admin):
+    ctx.clock.set(DAY)
+    for plain in (True, False):
+        person_id = enrolment.register_person(ctx, actor=admin, id_number=new_id_number(), name="开户",
+                                              phone="13900000008", region=REGION).id
+        with ctx.uow() as uow:
+            books = Books(uow, ctx.now(), plain=plain)
+            books.open(PHARMACY, AccountKind.INSTITUTION_PAYABLE, REGION)
+            books.open(CLEARING, AccountKind.CONTRIBUTION_CLEARING, REGION)
+            books.open(acct.personal(person_id), AccountKind.PERSONAL, REGION, person_id=person_id)
+            books.post(EntryKind.CONTRIBUTION, [Posting(acct.personal(person_id), 5_000, Bucket.CURRENT_YEAR),
+                                                Posting(CLEARING, -5_000)])
+            uow.commit()
+        with ctx.engine.connect() as conn:
+            existing = set(conn.scalars(sa.select(ledger_accounts.c.id)))
+        at = ctx.now()
+        wanted = [acct.new_account(acct.personal(person_id), AccountKind.PERSONAL, REGION, at, person_id=person_id),
+                  acct.new_account(PHARMACY, AccountKind.INSTITUTION_PAYABLE, REGION, at),
+                  *[acct.new_account(q, AccountKind.QUOTA, REGION, at, person_id=person_id)
+                    for q in quotas(person_id)],
+                  acct.new_account(SOURCE, AccountKind.QUOTA_SOURCE, REGION, at)]
+        with ctx.uow() as uow:
+            books = Books(uow, ctx.now(), plain=plain)
+            assert books.open_and_lock(wanted) == {a.id for a in wanted} - existing == set(quotas(person_id)) | (
+                {SOURCE} - existing)
+            assert books.account(acct.personal(person_id)).posted_fen == 5_000  # read and locked, not opened
+            assert [books.account(q).posted_fen for q in quotas(person_id)] == [0, 0, 0]
+            uow.commit()
+        with ctx.uow() as uow:
+            books = Books(uow, ctx.now(), plain=plain)
+            assert books.open_and_lock(wanted) == set()
+            assert books.account(quotas(person_id)[0]).created_at == at
+        with ctx.engine.connect() as conn:
+            assert {a.id for a in wanted} <= set(conn.scalars(sa.select(ledger_accounts.c.id)))

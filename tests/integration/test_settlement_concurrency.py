@@ -108,3 +108,25 @@ def test_thirty_two_clients_never_overdraw_the_account(ctx, admin, settings):
     assert person.posted_fen == 0
     assert any("balance.insufficient" in s.decision["limited_by"] for s in made)
     check_quotas_and_books(ctx, world.person.id)
+
+
+@pytest.mark.postgresql_only
+def test_thirty_two_clients_sending_one_payment_at_once_pay_it_once_and_get_one_answer(ctx, admin, settings):
+    _, token = fund(ctx, admin, base_fen=100_000_000)
+    contexts = [bootstrap(settings) for _ in range(CLIENTS)]
+    for c in contexts:
+        c.clock.set(DAY)
+
+    def client(i):
+        return service.settle(contexts[i], actor=admin, idempotency_key="till-7-0001", institution_code=PHARMACIES[0],
+                              credential={"type": "evoucher", "token": token},
+                              items=[{"category": "drug", "amount_fen": 12_000}])
+
+    try:
+        outcomes = all_at_once(CLIENTS, client)
+    finally:
+        for c in contexts:
+            c.engine.dispose()
+    assert not [d for d in outcomes if isinstance(d, Exception)]
+    assert len({o["settlement_id"] for o in outcomes}) == 1 and len(rows(ctx, settlements)) == 1
+    assert {o["balance_after_fen"] for o in outcomes} == {2_000_000 - 12_000}

@@ -60,6 +60,23 @@ class Books:
                 raise ledger.LedgerInvariantBroken(f"accounts not opened: {sorted(missing)}")
         return self._accounts
 
+    def open_and_lock(self, accounts: Iterable[Account]) -> set[str]:
+        """Lock the guarded accounts among these, opening first any of them (guarded or not) that do not exist
+        yet; the ids this call created. Existing ones cost one statement; missing ones one more to create
+        them, in id order, and one to lock those a concurrent writer created meanwhile. (Guarded accounts of
+        a person are created only by a writer holding the person's own account locked, which sorts first.)"""
+        wanted = {a.id: a for a in accounts}
+        guarded = [a for a in wanted if is_guarded(a) and a not in self._accounts]
+        found = self.repo.lock_and_find(guarded, [a for a in wanted if not is_guarded(a)])
+        self._accounts.update((a, found[a]) for a in guarded if a in found)
+        missing = [account for account_id, account in wanted.items()
+                   if account_id not in found and account_id not in self._accounts]
+        created = self.repo.open_new(missing) if missing else set()
+        # What this call inserted is locked by it and holds exactly what was inserted.
+        self._accounts.update((a.id, a) for a in missing if a.id in created and is_guarded(a.id))
+        self.lock(wanted)  # those a concurrent writer created first
+        return created
+
     def account(self, account_id: str) -> Account:
         return self.lock([account_id])[account_id]
 

@@ -82,6 +82,12 @@ class Context:
         uow.audit(AuditRecord(at=self.now(), actor=actor.username, action=action,
                               entity=entity, entity_id=entity_id, details=details))
 
+    def audit_created(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str,
+                      **details) -> None:
+        """The first audit record of an entity this unit of work creates under a new id (its chain starts)."""
+        uow.audit(AuditRecord(at=self.now(), actor=actor.username, action=action,
+                              entity=entity, entity_id=entity_id, details=details), new_entity=True)
+
     def version(self, uow: UnitOfWork, actor: Actor, entity: str, entity_id: str, data: dict) -> None:
         uow.record_version(MasterDataVersion(entity=entity, entity_id=entity_id, data=data,
                                              valid_from=self.now(), actor=actor.username))

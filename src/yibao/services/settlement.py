@@ -17,7 +17,6 @@ from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.cards import Card, CardAction
 from yibao.domain.clock import local_date
-from yibao.domain.credentials import EVoucher
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
@@ -26,10 +25,11 @@ from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket, Unit
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
-from yibao.services import access, cards, enrolment, family, filings, idempotency
+from yibao.services import access, cards, idempotency
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
+from yibao.store.settlement_facts import settlement_facts
 from yibao.store.tables import ledger_entries, ledger_postings
 from yibao.store.uow import UnitOfWork
 
@@ -71,18 +71,16 @@ def _request(institution_code: str, credential: dict, items: list, owner_id: str
     return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items}
 
 
-def _payer(uow: UnitOfWork, credential: dict, today: dt.date) -> str:
-    """The person whose credential pays: a card usable today (the PIN already checked), or an e-voucher."""
-    if credential["type"] == "card":
-        card = uow.get(Card, credential["card_no"])
-        if card is None:
-            raise errors.CardNotFound()
-        card.ensure_can(CardAction.USE, today)  # lost, frozen or expired since the PIN check: refused
-        return card.person_id
-    voucher = uow.one_by(EVoucher, token_digest=digest(credential["token"]), status="active")
-    if voucher is None:
-        raise errors.EVoucherInvalid()
-    return voucher.person_id
+def _card_holder(uow: UnitOfWork, credential: dict, today: dt.date) -> str | None:
+    """The person whose card pays, the card usable today (the PIN already checked); None for an e-voucher,
+    whose holder the settlement's facts name."""
+    if credential["type"] != "card":
+        return None
+    card = uow.get(Card, credential["card_no"])
+    if card is None:
+        raise errors.CardNotFound()
+    card.ensure_can(CardAction.USE, today)  # lost, frozen or expired since the PIN check: refused
+    return card.person_id
 
 
 def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code: str, credential: dict,
@@ -94,11 +92,12 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
     request = _request(institution_code, credential, [{"category": c, "amount_fen": a} for c, a in lines],
                        account_owner_id)
     scope = f"settlement:{institution_code}"
-    with ctx.uow() as uow:  # a retry gets its first answer before any PIN is checked again
-        earlier = idempotency.answered(uow, scope=scope, key=idempotency_key, request=request)
-    if earlier is not None:
-        return earlier
-    if credential["type"] == "card":  # its own unit of work: wrong PINs count even when the payment fails
+    if credential["type"] == "card":
+        with ctx.uow() as uow:  # a retry gets its first answer before the PIN is checked again
+            earlier = idempotency.answered(uow, scope=scope, key=idempotency_key, request=request)
+        if earlier is not None:
+            return earlier
+        # its own unit of work: wrong PINs count even when the payment fails
         cards.verify_pin(ctx, actor=actor, card_no=credential["card_no"], pin=credential["pin"])
     policy, now = ctx.policy, ctx.now()
     today = local_date(now)
@@ -107,35 +106,35 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         once = idempotency.Once(uow, scope=scope, key=idempotency_key, request=request, now=now)
         if once.earlier is not None:
             return once.earlier
-        payer_id = _payer(uow, credential, today)
-        institution = uow.get(Institution, institution_code)
+        found = settlement_facts(
+            uow.session.connection(), institution_code=institution_code, day=today,
+            payer_id=_card_holder(uow, credential, today), owner_id=account_owner_id,
+            token_digest=digest(credential["token"]) if credential["type"] == "evoucher" else None)
+        if found.payer_id is None:
+            raise errors.EVoucherInvalid()
+        institution, payer_id = found.institution, found.payer_id
         if institution is None:
             raise errors.InstitutionNotFound(code_=institution_code)
         owner_id = account_owner_id or payer_id
-        relation = None
-        if owner_id != payer_id:
-            grant = family.in_force(uow, owner_id, payer_id)
-            if grant is None:
-                raise errors.GrantRequired()
-            relation = grant.relation
-        owner = uow.get(Person, owner_id)
-        if owner is None:
+        if owner_id != payer_id and found.relation is None:
+            raise errors.GrantRequired()
+        if found.owner_id is None:
             raise errors.PersonNotFound()
-        enrollment = enrolment.enrollment_on(uow, owner_id, today)
-        facts = {"region": owner.region, "scheme": enrollment.scheme if enrollment else None,
+        region = found.owner_region
+        facts = {"region": region, "scheme": found.scheme,
                  "designated": institution.designated_on(today), "institution_region": institution.region,
                  "institution_kind": institution.kind, "institution_cross_region": institution.cross_region,
-                 "has_filing": filings.covering(uow, payer_id, institution.region, today) is not None,
-                 "relation": relation, "items": lines}
+                 "has_filing": found.filing is not None and found.filing.covers(institution.region, today),
+                 "relation": found.relation if owner_id != payer_id else None, "items": lines}
         # Which limits apply, and anything that refuses whatever the amounts (not designated, no filing, …)
         plan = policy.decide("settle", {**facts, "used": {}}, today)
         if not plan.allowed and not (plan.code or "").startswith("limit."):
             enforce(plan)
         books = Books(uow, now)
         personal = acct.personal(owner_id)
-        quotas, created = _open_accounts(books, owner, institution, plan, today)
+        quotas, created = _open_accounts(books, owner_id, region, institution, plan, today)
         locked = books.lock([personal, *quotas])
-        _grant_quotas(uow, books, owner, quotas, created, plan)
+        _grant_quotas(uow, books, region, quotas, created, plan)
         used = {kind: limit - locked[q].available_fen for q, (kind, unit, limit) in quotas.items()}
         decision = enforce(policy.decide("settle", {**facts, "used": used,
                                                     "balance_fen": locked[personal].available_fen}, today))
@@ -148,15 +147,15 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
             uses = {q: (unit, 1 if unit == Unit.COUNT else pay) for q, (_, unit, _) in quotas.items()}
             settlement.quotas = {q: n for q, (_, n) in uses.items()}
             legs = debit_personal(locked[personal], pay) + [Posting(acct.institution_payable(institution_code), pay)]
-            legs += _quota_legs(owner.region, {q: (unit, -n) for q, (unit, n) in uses.items()})
+            legs += _quota_legs(region, {q: (unit, -n) for q, (unit, n) in uses.items()})
             entry = books.post(EntryKind.SETTLEMENT, legs, memo=f"{institution.name} 结算"[:200],
                                details={"settlement_id": settlement.id, "institution_code": institution_code,
                                         "payer_id": payer_id})
             settlement.entry_id = entry.id
         uow.add(settlement)
-        ctx.audit(uow, actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id,
-                  owner_id=owner_id, total_fen=settlement.total_fen, account_paid_fen=pay,
-                  rules=settlement.decision["rules"])
+        ctx.audit_created(uow, actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id,
+                          owner_id=owner_id, total_fen=settlement.total_fen, account_paid_fen=pay,
+                          rules=settlement.decision["rules"])
         response = once.remember(_view(settlement, locked[personal].available_fen))
         uow.commit()
         return response
@@ -169,25 +168,25 @@ def _decision(decision: Decision) -> dict:
             "explanation_zh": shown["explanation_zh"], "explanation_en": shown["explanation_en"]}
 
 
-def _open_accounts(books: Books, owner: Person, institution: Institution, plan: Decision,
+def _open_accounts(books: Books, owner_id: str, region: str, institution: Institution, plan: Decision,
                    today: dt.date) -> tuple[dict[str, tuple[str, Unit, int]], set[str]]:
-    """Open, in one statement, what a payment may touch and does not exist yet: the person's account, the
+    """Lock what a payment may touch, opening first what does not exist yet: the person's account, the
     institution's payable account, and the quota accounts of the limits in force with their source.
     Returns the quotas as {account id: (limit kind, unit, limit)}, and the ids this call created."""
     quotas, now = {}, books.now
-    opening = [acct.new_account(acct.personal(owner.id), AccountKind.PERSONAL, owner.region, now, person_id=owner.id),
+    opening = [acct.new_account(acct.personal(owner_id), AccountKind.PERSONAL, region, now, person_id=owner_id),
                acct.new_account(acct.institution_payable(institution.code), AccountKind.INSTITUTION_PAYABLE,
                                 institution.region, now, institution_code=institution.code)]
     for kind, limit in plan.details.get("limits", {}).items():
         if kind in QUOTA_LIMITS:
-            account_id, unit = quota_account(owner.id, kind, today, institution.code)
+            account_id, unit = quota_account(owner_id, kind, today, institution.code)
             quotas[account_id] = (kind, unit, limit["limit"])
-            opening.append(acct.new_account(account_id, AccountKind.QUOTA, owner.region, now, unit=unit,
-                                            person_id=owner.id))
+            opening.append(acct.new_account(account_id, AccountKind.QUOTA, region, now, unit=unit,
+                                            person_id=owner_id))
     for unit in sorted({u for _, u, _ in quotas.values()}):
-        opening.append(acct.new_account(acct.quota_source(owner.region, unit), AccountKind.QUOTA_SOURCE,
-                                        owner.region, now, unit=unit))
-    return quotas, books.repo.open_new(opening)
+        opening.append(acct.new_account(acct.quota_source(region, unit), AccountKind.QUOTA_SOURCE, region, now,
+                                        unit=unit))
+    return quotas, books.open_and_lock(opening)
 
 
 def _granted(uow: UnitOfWork, account_id: str) -> int:
@@ -197,7 +196,7 @@ def _granted(uow: UnitOfWork, account_id: str) -> int:
                               .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
 
 
-def _grant_quotas(uow: UnitOfWork, books: Books, owner: Person, quotas: dict, created: set[str],
+def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, created: set[str],
                   plan: Decision) -> None:
     """Give each quota its period's limit: in full when this payment opened it; the difference when the limit
     changed since it was opened."""
@@ -215,7 +214,7 @@ def _grant_quotas(uow: UnitOfWork, books: Books, owner: Person, quotas: dict, cr
         if change:
             moves[account_id] = (unit, change)
     if moves:
-        books.post(EntryKind.QUOTA_GRANT, _quota_legs(owner.region, moves), memo="额度",
+        books.post(EntryKind.QUOTA_GRANT, _quota_legs(region, moves), memo="额度",
                    details={"limits": {quotas[q][0]: quotas[q][2] for q in moves}})
 
 

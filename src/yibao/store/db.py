@@ -47,4 +47,7 @@ def create_engine(url: str) -> Engine:
         return engine
     if parsed.drivername == "postgresql":
         url = str(parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False))
-    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **private)
+    # No ping on checkout: it is a round trip on every unit of work. A connection the server has dropped fails
+    # its first statement, before anything is written or at commit (a retry with the same idempotency key
+    # is then answered once), and the pool replaces every connection older than that failure.
+    return sa.create_engine(url, pool_size=10, max_overflow=20, pool_recycle=3600, **private)

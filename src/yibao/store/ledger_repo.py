@@ -37,6 +37,18 @@ def total(amount) -> sa.ColumnElement[int]:
 
 _LOCK_ON_SERVER = (f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts WHERE id = ANY(%(ids)s::varchar[]) "
                    "ORDER BY id")
+# Guarded accounts locked in id order, the others only looked for: which of them exist, in one round trip.
+_LOCK_AND_FIND_ON_SERVER = (
+    f"WITH locked AS MATERIALIZED (SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts "
+    "WHERE id = ANY(%(locked)s::varchar[]) ORDER BY id FOR UPDATE) "
+    f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM locked UNION ALL "
+    f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts WHERE id = ANY(%(seen)s::varchar[])")
+_OPEN_NEW_ON_SERVER = (
+    f"INSERT INTO ledger_accounts ({', '.join(_ACCOUNT_FIELDS)}) SELECT * FROM unnest(%(id)s::varchar[], "
+    "%(kind)s::varchar[], %(region)s::varchar[], %(unit)s::varchar[], %(created_at)s::timestamptz[], "
+    "%(person_id)s::varchar[], %(institution_code)s::varchar[], %(posted_fen)s::bigint[], %(pending_fen)s::bigint[], "
+    "%(current_year_fen)s::bigint[], %(chain_head)s::varchar[], %(chain_length)s::integer[]) "
+    f"AS a({', '.join(_ACCOUNT_FIELDS)}) ORDER BY id ON CONFLICT DO NOTHING RETURNING id")
 _WRITE_ENTRY_ON_SERVER = (
     "SELECT ledger_write_entry(%(id)s::varchar, %(kind)s::varchar, %(at)s::timestamptz, %(business_date)s::date, "
     "%(memo)s::varchar, %(details)s::json, %(reverses_id)s::varchar, %(anchor_account_id)s::varchar, "
@@ -114,6 +126,15 @@ class LedgerRepository:
         if lock:
             query = query.with_for_update()
         return {row.id: _account(row) for row in self.conn.execute(query)}
+
+    def lock_and_find(self, locked: Iterable[str], seen: Iterable[str]) -> dict[str, Account]:
+        """Lock the accounts `locked` (as accounts(lock=True) does) and read the accounts `seen` without a lock:
+        those of them that exist."""
+        locked, seen = sorted(set(locked)), sorted(set(seen))
+        if self.on_server and len(locked) <= BULK:
+            rows = self.conn.exec_driver_sql(_LOCK_AND_FIND_ON_SERVER, {"locked": locked, "seen": seen})
+            return {row.id: _account(row) for row in rows}
+        return self.accounts(locked, lock=True) | self.accounts(seen)
 
     def save_accounts(self, accounts: Iterable[Account]) -> None:
         """Write balance and chain columns of changed accounts (one statement on PostgreSQL)."""
@@ -284,10 +305,11 @@ class LedgerRepository:
     def claim_key(self, scope: str, key: str, request_hash: str, now: dt.datetime) -> bool:
         """True if this request now owns the key. A concurrent holder of the same key makes this wait
         (PostgreSQL) or was serialised before it (SQLite); either way the first one to commit wins."""
-        result = self.conn.execute(
-            self._insert(idempotency_keys).values(scope=scope, key=key, request_hash=request_hash, created_at=now)
-            .on_conflict_do_nothing())
-        return result.rowcount == 1
+        t = idempotency_keys
+        claimed = self.conn.execute(
+            self._insert(t).values(scope=scope, key=key, request_hash=request_hash, created_at=now)
+            .on_conflict_do_nothing().returning(t.c.key)).first()  # the driver's rowcount is not told for INSERT
+        return claimed is not None
 
     def key_row(self, scope: str, key: str):
         t = idempotency_keys
@@ -309,5 +331,8 @@ class LedgerRepository:
         rows = [{name: getattr(a, name) for name in _ACCOUNT_FIELDS} for a in sorted(accounts, key=lambda a: a.id)]
         if not rows:
             return set()
+        if self.on_server and len(rows) <= BULK:
+            columns = {name: [row[name] for row in rows] for name in _ACCOUNT_FIELDS}
+            return set(self.conn.exec_driver_sql(_OPEN_NEW_ON_SERVER, columns).scalars())
         t = ledger_accounts
         return set(self.conn.scalars(self._insert(t).values(rows).on_conflict_do_nothing().returning(t.c.id)))

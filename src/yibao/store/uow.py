@@ -68,9 +68,11 @@ class UnitOfWork:
 
     # --- audit and history ----------------------------------------------------
 
-    def audit(self, record: AuditRecord) -> None:
-        """Append to the entity's hash chain; a concurrent append to the same chain is a conflict."""
-        last = self.session.execute(
+    def audit(self, record: AuditRecord, *, new_entity: bool = False) -> None:
+        """Append to the entity's hash chain; a concurrent append to the same chain is a conflict. An entity
+        created in this unit of work under a new id has no chain yet: its first record is written unread (the
+        chain's unique key still refuses a second first record)."""
+        last = None if new_entity else self.session.execute(
             sa.select(AuditRecord.seq, AuditRecord.hash)
             .filter_by(entity=record.entity, entity_id=record.entity_id)
             .order_by(AuditRecord.seq.desc()).limit(1)
