@@ -151,11 +151,15 @@ class CashVoucher:
     def lapsed(self, now: dt.datetime) -> bool:
         return self.redeemed_at is None and now >= self.valid_until
 
+    def ensure_payable_at(self, institution_code: str | None) -> None:
+        """At the institution it names (agency staff at a counter name none)."""
+        if self.institution_code and institution_code and institution_code != self.institution_code:
+            raise errors.CashVoucherWrongInstitution(institution_code=self.institution_code)
+
     def ensure_redeemable(self, now: dt.datetime, institution_code: str | None) -> None:
-        """Unused, in time, and at the institution it names (agency staff at a counter pass no institution)."""
+        """Unused, in time, and at the institution it names."""
+        self.ensure_payable_at(institution_code)
         if self.redeemed_at is not None:
             raise errors.CashVoucherUsed(redeemed_at=self.redeemed_at.isoformat())
         if self.lapsed(now):
             raise errors.CashVoucherExpired(valid_until=self.valid_until.isoformat())
-        if self.institution_code and institution_code and institution_code != self.institution_code:
-            raise errors.CashVoucherWrongInstitution(institution_code=self.institution_code)

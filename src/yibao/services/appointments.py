@@ -102,8 +102,8 @@ def publish_slot(ctx: Context, *, actor: Actor, institution_code: str, starts_at
         _institution(uow, institution_code)
         slot = Slot(new_id("slt"), institution_code, starts_at, ends_at, capacity, 0)
         uow.session.execute(appointment_slots.insert().values(**vars(slot)))
-        ctx.audit(uow, actor, "appointment.slot_publish", "institution", institution_code, slot_id=slot.id,
-                  starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(), capacity=capacity)
+        ctx.audit(uow, actor, "appointment.slot_publish", "appointment_slot", slot.id,
+                  institution_code=institution_code, starts_at=starts_at.isoformat(), ends_at=ends_at.isoformat(), capacity=capacity)
         uow.commit()
         return slot
 

@@ -115,6 +115,7 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
         cash = uow.get(CashVoucher, wanted) if wanted else None
         if cash is None:
             raise errors.CashVoucherNotFound()
+        cash.ensure_payable_at(place_code)  # another institution learns nothing more, and changes nothing
         if cash.lapsed(now):
             app = uow.get(Application, cash.application_id, for_update=True)
             uow.session.refresh(cash)
