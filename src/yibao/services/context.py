@@ -11,7 +11,7 @@ from functools import cached_property
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.config import Settings
@@ -54,6 +54,15 @@ class Context:
         if time.monotonic() - self._policy_checked >= self.settings.policy_refresh_seconds:
             self._refresh_policy()  # a set loaded by another process is picked up within a few seconds
         return UnitOfWork(self.session_factory)
+
+    def read(self) -> Connection:
+        """A connection for one read outside any unit of work. On PostgreSQL it begins no transaction: the read is
+        one round trip and ends without a ROLLBACK (after which the driver forgets the statements it has
+        prepared on the connection)."""
+        conn = self.engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
 
     def now(self) -> dt.datetime:
         return self.clock.now()
