@@ -87,15 +87,12 @@ class Context:
         except (VerificationError, InvalidHashError):
             return False
 
-    def audit(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str, **details) -> None:
-        uow.audit(AuditRecord(at=self.now(), actor=actor.username, action=action,
-                              entity=entity, entity_id=entity_id, details=details))
+    def audit_record(self, actor: Actor, action: str, entity: str, entity_id: str, **details) -> AuditRecord:
+        return AuditRecord(at=self.now(), actor=actor.username, action=action, entity=entity, entity_id=entity_id,
+                           details=details)
 
-    def audit_created(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str,
-                      **details) -> None:
-        """The first audit record of an entity this unit of work creates under a new id (its chain starts)."""
-        uow.audit(AuditRecord(at=self.now(), actor=actor.username, action=action,
-                              entity=entity, entity_id=entity_id, details=details), new_entity=True)
+    def audit(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str, **details) -> None:
+        uow.audit(self.audit_record(actor, action, entity, entity_id, **details))
 
     def version(self, uow: UnitOfWork, actor: Actor, entity: str, entity_id: str, data: dict) -> None:
         uow.record_version(MasterDataVersion(entity=entity, entity_id=entity_id, data=data,
