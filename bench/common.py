@@ -84,6 +84,28 @@ def server_cpu_seconds(cluster: Cluster) -> float:
     return total / tick
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by a process and its live descendants (e.g. a server and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    times: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry))
+            times[int(entry)] = int(fields[11]) + int(fields[12])
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        total += times.get(current, 0)
+        todo += children.get(current, [])
+    return total / tick
+
+
 def percentiles(latencies_ms: list[float]) -> tuple[float, float]:
     ordered = sorted(latencies_ms)
     cut = statistics.quantiles(ordered, n=100, method="inclusive")

@@ -13,8 +13,11 @@ with `pgbench -b tpcb-like` at the same client count:
 3. hot account: every client paying from the same person (Henan: no limits, so every payment debits the
    one account row).
 
-Reported: tps, p50/p99 latency, and the ratio to pgbench; and on its own, the cost of one card PIN check
-(argon2, the standard profile). See bench/README.md.
+Every client makes a few settlements before the clock starts (its policy read, its statements prepared), and
+the clock starts once all of them are ready. Reported: tps, p50/p99 latency, the ratio to pgbench, CPU per
+settlement on our side (the client processes in-process, the API server's processes over HTTP) and on the
+database server's; and on its own, the cost of one card PIN check (argon2, the standard profile). See
+bench/README.md.
 """
 
 from __future__ import annotations
@@ -29,10 +32,11 @@ import statistics
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from common import PgBench, percentiles, start_cluster  # noqa: E402
+from common import PgBench, percentiles, process_tree_cpu_seconds, server_cpu_seconds, start_cluster  # noqa: E402
 
 from yibao.bootstrap import bootstrap  # noqa: E402
 from yibao.config import Settings  # noqa: E402
@@ -116,24 +120,35 @@ def body(token: str, key: str, n: int, pharmacies: list[str] = PHARMACIES) -> di
             "credential": {"type": "evoucher", "token": token}, "items": [{"category": "drug", "amount_fen": AMOUNT}]}
 
 
-def in_process_client(url: str, people: list, pharmacies: list[str], seconds: float, tag: str, start, out) -> None:
+WARM = 3  # settlements each client makes before the clock starts (the policy read, statements prepared)
+
+
+def in_process_client(url: str, people: list, pharmacies: list[str], seconds: float, tag: str, ready, start,
+                      out) -> None:
     ctx = context(url)
+    for n in range(WARM):
+        service.settle(ctx, actor=ADMIN, **body(people[0][1], f"{tag}-warm-{n}", n, pharmacies))
     latencies, n = [], 0
+    ready.put(tag)
     start.wait()
-    deadline = time.perf_counter() + seconds
+    cpu, deadline = time.process_time(), time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         person_id, token = people[n % len(people)]
         began = time.perf_counter()
         service.settle(ctx, actor=ADMIN, **body(token, f"{tag}-{n}", n, pharmacies))
         latencies.append((time.perf_counter() - began) * 1000)
         n += 1
-    out.put(latencies)
+    out.put((latencies, time.process_time() - cpu))
 
 
-def http_client(port: int, auth_header: str, people: list, seconds: float, tag: str, start, out) -> None:
+def http_client(port: int, auth_header: str, people: list, seconds: float, tag: str, ready, start, out) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"Authorization": auth_header, "Content-Type": "application/json"}
+    for n in range(WARM):
+        conn.request("POST", "/api/v1/settlements", json.dumps(body(people[0][1], f"{tag}-warm-{n}", n)), headers)
+        conn.getresponse().read()
     latencies, n = [], 0
+    ready.put(tag)
     start.wait()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
@@ -146,22 +161,37 @@ def http_client(port: int, auth_header: str, people: list, seconds: float, tag: 
             raise SystemExit(f"settlement answered {response.status}")
         latencies.append((time.perf_counter() - began) * 1000)
         n += 1
-    out.put(latencies)
+    out.put((latencies, 0.0))  # the service's CPU is the API server's, measured from outside
 
 
-def run_clients(target, clients: int, args_of, seconds: float) -> tuple[float, float, float]:
-    start, out = mp.Event(), mp.Queue()
-    procs = [mp.Process(target=target, args=(*args_of(i), seconds, f"r{time.time_ns()}-{i}", start, out))
+@dataclass
+class Run:
+    tps: float
+    p50: float
+    p99: float
+    client_cpu_ms: float  # per settlement: our clients' processes, or the API server's for HTTP
+    server_cpu_ms: float  # per settlement: PostgreSQL
+
+
+def run_clients(target, clients: int, args_of, seconds: float, cluster, app_pid: int | None = None) -> Run:
+    ready, start, out = mp.Queue(), mp.Event(), mp.Queue()
+    procs = [mp.Process(target=target, args=(*args_of(i), seconds, f"r{time.time_ns()}-{i}", ready, start, out))
              for i in range(clients)]
     for p in procs:
         p.start()
-    time.sleep(1.5)  # every client connected and its imports done before the clock starts
+    for _ in procs:  # every client started, connected and warm (its first settlements made) before the clock
+        ready.get()
+    time.sleep(0.5)
+    server, app = server_cpu_seconds(cluster), process_tree_cpu_seconds(app_pid) if app_pid else 0.0
     start.set()
-    latencies = [x for _ in procs for x in out.get()]
+    results = [out.get() for _ in procs]
+    server = server_cpu_seconds(cluster) - server
+    app = process_tree_cpu_seconds(app_pid) - app if app_pid else sum(cpu for _, cpu in results)
     for p in procs:
         p.join()
+    latencies = [x for found, _ in results for x in found]
     p50, p99 = percentiles(latencies)
-    return len(latencies) / seconds, p50, p99
+    return Run(len(latencies) / seconds, p50, p99, app * 1000 / len(latencies), server * 1000 / len(latencies))
 
 
 def serve(url: str, port: int) -> subprocess.Popen:
@@ -219,17 +249,20 @@ def main() -> None:
             for r in range(1, args.rounds + 1):
                 pg = peer.run(int(args.seconds))
                 print(f"round {r}: pgbench tpcb-like {args.clients} clients {pg.tps:8.0f} tps "
-                      f"(avg {pg.latency_ms:.1f} ms)", flush=True)
+                      f"(avg {pg.latency_ms:.1f} ms; CPU per transaction: client "
+                      f"{pg.client_cpu_s * 1000 / pg.transactions:.2f} ms, server "
+                      f"{pg.server_cpu_s * 1000 / pg.transactions:.2f} ms)", flush=True)
                 runs = {
-                    "in-process": (in_process_client, lambda i: (url, shares[i], PHARMACIES)),
-                    "HTTP": (http_client, lambda i: (args.port, auth_header, shares[i])),
-                    "hot account, in-process": (in_process_client, lambda i: (url, henan, [HENAN_PHARMACY])),
+                    "in-process": (in_process_client, lambda i: (url, shares[i], PHARMACIES), None),
+                    "HTTP": (http_client, lambda i: (args.port, auth_header, shares[i]), server.pid),
+                    "hot account, in-process": (in_process_client, lambda i: (url, henan, [HENAN_PHARMACY]), None),
                 }
-                for name, (target, args_of) in runs.items():
-                    tps, p50, p99 = run_clients(target, args.clients, args_of, args.seconds)
-                    ratios[name].append(tps / pg.tps)
-                    print(f"         {name:<24}{tps:8.0f} tps (p50 {p50:.1f} ms, p99 {p99:.1f} ms)  "
-                          f"ratio {tps / pg.tps:.2f}x", flush=True)
+                for name, (target, args_of, app_pid) in runs.items():
+                    run = run_clients(target, args.clients, args_of, args.seconds, cluster, app_pid)
+                    ratios[name].append(run.tps / pg.tps)
+                    print(f"         {name:<24}{run.tps:8.0f} tps (p50 {run.p50:.1f} ms, p99 {run.p99:.1f} ms)  "
+                          f"ratio {run.tps / pg.tps:.2f}x; CPU per settlement: {'API server' if app_pid else 'client'}"
+                          f" {run.client_cpu_ms:.2f} ms, server {run.server_cpu_ms:.2f} ms", flush=True)
         finally:
             server.terminate()
             server.wait()

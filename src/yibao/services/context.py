@@ -11,7 +11,7 @@ from functools import cached_property
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.config import Settings
@@ -55,6 +55,15 @@ class Context:
             self._refresh_policy()  # a set loaded by another process is picked up within a few seconds
         return UnitOfWork(self.session_factory)
 
+    def read(self) -> Connection:
+        """A connection for one read outside any unit of work. On PostgreSQL it begins no transaction: the read is
+        one round trip and ends without a ROLLBACK (after which the driver forgets the statements it has
+        prepared on the connection)."""
+        conn = self.engine.connect()
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn
+
     def now(self) -> dt.datetime:
         return self.clock.now()
 
@@ -78,15 +87,12 @@ class Context:
         except (VerificationError, InvalidHashError):
             return False
 
-    def audit(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str, **details) -> None:
-        uow.audit(AuditRecord(at=self.now(), actor=actor.username, action=action,
-                              entity=entity, entity_id=entity_id, details=details))
+    def audit_record(self, actor: Actor, action: str, entity: str, entity_id: str, **details) -> AuditRecord:
+        return AuditRecord(at=self.now(), actor=actor.username, action=action, entity=entity, entity_id=entity_id,
+                           details=details)
 
-    def audit_created(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str,
-                      **details) -> None:
-        """The first audit record of an entity this unit of work creates under a new id (its chain starts)."""
-        uow.audit(AuditRecord(at=self.now(), actor=actor.username, action=action,
-                              entity=entity, entity_id=entity_id, details=details), new_entity=True)
+    def audit(self, uow: UnitOfWork, actor: Actor, action: str, entity: str, entity_id: str, **details) -> None:
+        uow.audit(self.audit_record(actor, action, entity, entity_id, **details))
 
     def version(self, uow: UnitOfWork, actor: Actor, entity: str, entity_id: str, data: dict) -> None:
         uow.record_version(MasterDataVersion(entity=entity, entity_id=entity_id, data=data,

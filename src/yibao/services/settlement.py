@@ -29,9 +29,9 @@ from yibao.services import access, cards, idempotency
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
-from yibao.store.settlement_facts import settlement_facts
+from yibao.store.settlement_repo import record_settlement, settlement_facts
 from yibao.store.tables import ledger_entries, ledger_postings
-from yibao.store.uow import UnitOfWork
+from yibao.store.uow import UnitOfWork, link_audit
 
 MAX_ITEMS = 200
 MAX_ITEM_FEN = 10**10  # ¥100,000,000 a line: anything above is a typing error
@@ -152,11 +152,12 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                                details={"settlement_id": settlement.id, "institution_code": institution_code,
                                         "payer_id": payer_id})
             settlement.entry_id = entry.id
-        uow.add(settlement)
-        ctx.audit_created(uow, actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id,
-                          owner_id=owner_id, total_fen=settlement.total_fen, account_paid_fen=pay,
-                          rules=settlement.decision["rules"])
-        response = once.remember(_view(settlement, locked[personal].available_fen))
+        audit = link_audit(ctx.audit_record(  # the settlement is new: its audit chain starts here
+            actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id, owner_id=owner_id,
+            total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"]))
+        response = _view(settlement, locked[personal].available_fen)
+        record_settlement(uow.session.connection(), settlement, audit, scope=scope, key=idempotency_key,
+                          response=response)
         uow.commit()
         return response
 

@@ -68,20 +68,14 @@ class UnitOfWork:
 
     # --- audit and history ----------------------------------------------------
 
-    def audit(self, record: AuditRecord, *, new_entity: bool = False) -> None:
-        """Append to the entity's hash chain; a concurrent append to the same chain is a conflict. An entity
-        created in this unit of work under a new id has no chain yet: its first record is written unread (the
-        chain's unique key still refuses a second first record)."""
-        last = None if new_entity else self.session.execute(
+    def audit(self, record: AuditRecord) -> None:
+        """Append to the entity's hash chain; a concurrent append to the same chain is a conflict."""
+        last = self.session.execute(
             sa.select(AuditRecord.seq, AuditRecord.hash)
             .filter_by(entity=record.entity, entity_id=record.entity_id)
             .order_by(AuditRecord.seq.desc()).limit(1)
         ).first()
-        record.seq, record.prev_hash = (last.seq + 1, last.hash) if last else (1, chain.GENESIS)
-        record.hash = chain.link(record.prev_hash, chain.audit_content(
-            at=record.at, actor=record.actor, action=record.action, entity=record.entity,
-            entity_id=record.entity_id, details=record.details, seq=record.seq))
-        self.session.add(record)
+        self.session.add(link_audit(record, last))
 
     def record_version(self, version: MasterDataVersion) -> None:
         """Close the open version of the same record and add the new one."""
@@ -93,3 +87,14 @@ class UnitOfWork:
         for old in previous:
             old.valid_to = version.valid_from
         self.session.add(version)
+
+
+def link_audit(record: AuditRecord, last=None) -> AuditRecord:
+    """Put a record on its entity's hash chain after `last` (its seq and hash), or first when there is none: an
+    entity created in the same unit of work under a new id has no chain to read (the chain's unique key
+    still refuses a second first record)."""
+    record.seq, record.prev_hash = (last.seq + 1, last.hash) if last else (1, chain.GENESIS)
+    record.hash = chain.link(record.prev_hash, chain.audit_content(
+        at=record.at, actor=record.actor, action=record.action, entity=record.entity,
+        entity_id=record.entity_id, details=record.details, seq=record.seq))
+    return record

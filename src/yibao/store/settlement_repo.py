@@ -1,24 +1,41 @@
-"""What a settlement's decision depends on, read in one statement: the payer (given, or the holder of an active
-e-voucher), the account owner's region and the scheme they are enrolled in that day, the institution, the
-payer's filing in force, and the owner's grant to the payer.
+"""SQL for settlement's hot path, in as few statements as it takes.
 
-The statement is built once and its compiled form cached, so a payment spends one round trip and no ORM
-bookkeeping here. It asks what the single lookups it replaces ask (services.enrolment.enrollment_on,
+What a settlement's decision depends on is read in one statement: the payer (given, or the holder of an
+active e-voucher), the account owner's region and the scheme they are enrolled in that day, the institution,
+the payer's filing in force, and the owner's grant to the payer. The statement is built once and its compiled
+form cached. It asks what the single lookups it replaces ask (services.enrolment.enrollment_on,
 filings.covering, family.in_force), and the database keeps at most one filing in force per person and one
 active grant per pair, so the joins add no rows.
+
+What a settlement leaves besides its ledger entry (its row, the first record of its audit chain, the answer
+its idempotency key gives from now on) is written by one statement on PostgreSQL, three elsewhere.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
+from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from yibao.domain.audit import AuditRecord
 from yibao.domain.filings import Filing
 from yibao.domain.registry import Institution
-from yibao.store.tables import enrollments, evouchers, family_grants, filings, institutions, persons
+from yibao.domain.settlement import Settlement
+from yibao.store.tables import (
+    audit_records,
+    enrollments,
+    evouchers,
+    family_grants,
+    filings,
+    idempotency_keys,
+    institutions,
+    persons,
+    settlements,
+)
 
 
 @dataclass(frozen=True)
@@ -77,3 +94,46 @@ def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, p
         payer_id=row.payer_id, owner_id=row.owner_id, owner_region=row.owner_region, scheme=row.scheme,
         relation=row.relation, institution=_part(row, Institution, institutions, "institution_"),
         filing=_part(row, Filing, filings, "filing_"))
+
+
+_SETTLEMENT_COLUMNS = {c.name: c for c in settlements.c}
+_AUDIT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "seq", "prev_hash", "hash")
+_CASTS = ((sa.DateTime, "timestamptz"), (sa.BigInteger, "bigint"), (sa.Integer, "integer"), (sa.Date, "date"),
+          (sa.JSON, "json"), (sa.String, "varchar"))
+
+
+def _cast(column: sa.Column) -> str:
+    kind = column.type.impl if isinstance(column.type, sa.TypeDecorator) else column.type
+    return next(cast for base, cast in _CASTS if isinstance(kind, base))
+
+
+def _param(column: sa.Column, value):
+    if isinstance(column.type, sa.JSON):
+        return json.dumps(value)
+    return str(value) if isinstance(value, StrEnum) else value
+
+
+_RECORD_ON_SERVER = (
+    f"WITH settlement AS (INSERT INTO settlements ({', '.join(_SETTLEMENT_COLUMNS)}) VALUES ("
+    + ", ".join(f"%(s_{name})s::{_cast(c)}" for name, c in _SETTLEMENT_COLUMNS.items()) + ")), "
+    f"audit AS (INSERT INTO audit_records ({', '.join(_AUDIT_COLUMNS)}) VALUES ("
+    + ", ".join(f"%(a_{name})s::{_cast(audit_records.c[name])}" for name in _AUDIT_COLUMNS) + ")) "
+    "UPDATE idempotency_keys SET response = %(response)s::json WHERE scope = %(scope)s AND key = %(key)s")
+
+
+def record_settlement(conn: Connection, settlement: Settlement, audit: AuditRecord, *, scope: str, key: str,
+                      response: dict) -> None:
+    """Write a settlement, the first record of its audit chain (already linked) and the answer of the
+    idempotency key this unit of work claimed."""
+    row = {name: getattr(settlement, name) for name in _SETTLEMENT_COLUMNS}
+    audited = {name: getattr(audit, name) for name in _AUDIT_COLUMNS}
+    if conn.dialect.name == "postgresql":
+        params = {f"s_{name}": _param(_SETTLEMENT_COLUMNS[name], value) for name, value in row.items()}
+        params |= {f"a_{name}": _param(audit_records.c[name], value) for name, value in audited.items()}
+        conn.exec_driver_sql(_RECORD_ON_SERVER, {**params, "response": json.dumps(response), "scope": scope,
+                                                 "key": key})
+        return
+    conn.execute(settlements.insert().values(row))
+    conn.execute(audit_records.insert().values(audited))
+    t = idempotency_keys
+    conn.execute(t.update().where(t.c.scope == scope, t.c.key == key).values(response=response))
