@@ -25,11 +25,13 @@ from common import PgBench, percentiles, server_cpu_seconds, start_cluster  # no
 from yibao.bootstrap import bootstrap  # noqa: E402
 from yibao.config import Settings  # noqa: E402
 from yibao.domain.identity import with_ric_digit, with_uscc_digit  # noqa: E402
+from yibao.domain.ids import new_id  # noqa: E402
 from yibao.domain.users import Actor  # noqa: E402
 from yibao.jobs.credit import credit_file  # noqa: E402
 from yibao.ledger import accounts as acct  # noqa: E402
+from yibao.ledger import chain  # noqa: E402
 from yibao.ledger.accounts import AccountKind, Bucket, Unit  # noqa: E402
-from yibao.ledger.entries import EntryKind, Posting, debit_personal  # noqa: E402
+from yibao.ledger.entries import THIS_YEAR_FIRST, EntryKind, Posting  # noqa: E402
 from yibao.services.books import Books  # noqa: E402
 from yibao.store.migrate import upgrade  # noqa: E402
 from yibao.store.tables import employers, persons  # noqa: E402
@@ -88,35 +90,65 @@ def prepare(url: str, clients: int, per_client: int) -> list[list[str]]:
 
 
 def settle(ctx, person_id: str, amount: int) -> None:
-    """What a settlement writes: the person debited, the institution owed, three quotas used."""
+    """What a settlement writes: the person debited (this year's money first), the institution owed, three
+    quotas used; the accounts are not read first, so on PostgreSQL the entry is one server-side call."""
     with ctx.uow() as uow:
         books = Books(uow, ctx.now())
         quotas = quota_ids(person_id)
-        accounts = books.lock([acct.personal(person_id), *quotas])
-        legs = debit_personal(accounts[acct.personal(person_id)], amount)
-        books.post(EntryKind.SETTLEMENT, [*legs, Posting(acct.institution_payable("P1"), amount),
+        books.post(EntryKind.SETTLEMENT, [Posting(acct.personal(person_id), -amount, THIS_YEAR_FIRST),
+                                          Posting(acct.institution_payable("P1"), amount),
                                           *[Posting(q, -amount) for q in quotas],
                                           Posting(acct.quota_source(REGION), 3 * amount)])
         uow.commit()
 
 
-def client(url: str, people: list[str], seconds: float, ready, out) -> None:
+class Bare:
+    """The same entry as settle() by one call of the database's `ledger_post` on a driver connection of its
+    own, in autocommit, with none of the service's layers (unit of work, pool, SQLAlchemy): the least a Python
+    client can spend on this entry with this schema, so the gap between the two runs is our layers' cost."""
+
+    SQL = ("SELECT status FROM ledger_post(%s::varchar, 'settlement', %s::timestamptz, %s::date, '', '{}'::json, "
+           "NULL, %s::varchar, %s::varchar, %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[])")
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True)
+
+    def __call__(self, person_id: str, amount: int) -> None:
+        entry_id, personal, quotas = new_id("ent"), acct.personal(person_id), quota_ids(person_id)
+        head = chain.entry_head(id=entry_id, kind="settlement", at=NOW, business_date=NOW.date(), memo="",
+                                details={}, reverses_id=None, anchor_account_id=personal)
+        ids = [personal, acct.institution_payable("P1"), *quotas, acct.quota_source(REGION)]
+        status = self.conn.execute(self.SQL, (entry_id, NOW, NOW.date(), personal, head, ids,
+                                              [-amount, amount, -amount, -amount, -amount, 3 * amount],
+                                              [THIS_YEAR_FIRST, None, None, None, None, None],
+                                              sorted([personal, *quotas])), prepare=True).fetchone()[0]
+        assert status == "ok", status
+
+
+def client(url: str, people: list[str], seconds: float, ready, out, bare: bool = False) -> None:
     """One client process: connect and warm up, wait for every other client, then settle for `seconds`."""
-    ctx = context(url)
-    ctx.clock.set(NOW)
+    if bare:
+        pay = Bare(url)
+    else:
+        ctx = context(url)
+        ctx.clock.set(NOW)
+
+        def pay(person_id: str, amount: int) -> None:
+            settle(ctx, person_id, amount)
     for n in range(20):
-        settle(ctx, people[n % len(people)], 100)
+        pay(people[n % len(people)], 100)
     latencies, n = [], 0
     ready.wait()
     cpu = time.process_time()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         began = time.perf_counter()
-        settle(ctx, people[n % len(people)], 100 + n % 900)
+        pay(people[n % len(people)], 100 + n % 900)
         latencies.append((time.perf_counter() - began) * 1000)
         n += 1
     out.put((latencies, time.process_time() - cpu))
-    ctx.engine.dispose()
 
 
 @dataclass
@@ -129,10 +161,10 @@ class OurRun:
     transactions: int
 
 
-def settlement_run(cluster, url: str, groups: list[list[str]], seconds: float) -> OurRun:
+def settlement_run(cluster, url: str, groups: list[list[str]], seconds: float, *, bare: bool = False) -> OurRun:
     spawn = mp.get_context("spawn")
     queue, ready = spawn.Queue(), spawn.Barrier(len(groups) + 1)
-    procs = [spawn.Process(target=client, args=(url, g, seconds, ready, queue)) for g in groups]
+    procs = [spawn.Process(target=client, args=(url, g, seconds, ready, queue, bare)) for g in groups]
     for p in procs:
         p.start()
     ready.wait()  # every client has imported, connected and warmed up
@@ -236,6 +268,12 @@ def main() -> None:
                   f"(p50 {ours.p50:.1f} ms, p99 {ours.p99:.1f} ms; CPU per entry: client "
                   f"{ours.client_cpu_s / ours.transactions * 1000:.2f} ms, server "
                   f"{ours.server_cpu_s / ours.transactions * 1000:.2f} ms)  ratio {ratios[-1]:.2f}x", flush=True)
+            bare = settlement_run(cluster, url, groups, args.seconds, bare=True)
+            print(f"         the same entry by a bare driver call {bare.tps:7.0f} tps "
+                  f"(p50 {bare.p50:.1f} ms, p99 {bare.p99:.1f} ms; CPU per entry: client "
+                  f"{bare.client_cpu_s / bare.transactions * 1000:.2f} ms, server "
+                  f"{bare.server_cpu_s / bare.transactions * 1000:.2f} ms)  ratio {bare.tps / theirs.tps:.2f}x",
+                  flush=True)
         if ratios:
             print(f"settlement ratio, median of {len(ratios)} rounds: {statistics.median(ratios):.2f}x", flush=True)
 

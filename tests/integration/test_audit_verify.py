@@ -16,8 +16,11 @@ import sqlalchemy as sa
 
 from tests.support import build_world
 from yibao.ledger import accounts as acct
+from yibao.ledger import chain
 from yibao.services import accounts, cards, contributions
 from yibao.services.audit_verify import verify
+from yibao.services.books import entry_hash
+from yibao.store.ledger_repo import LedgerRepository
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
 SQLITE_GUARDS = ["ledger_postings_entry_open", "ledger_entries_balanced", "ledger_entries_append_only_update",
@@ -79,6 +82,30 @@ def test_a_removed_entry_is_named(ctx, backend, books):
     first = verify(ctx).breaks[0]
     assert first.table == "ledger_entries" and first.row.startswith(ids[2])
     assert "missing entry #2" in first.reason_en
+
+
+def relink_in_the_first_format(ctx, backend, person_id: str) -> None:
+    """Link a person's chain as entries written before link format 2 were linked (a database from then)."""
+    ids = entry_ids(ctx, person_id)
+    with ctx.uow() as uow:
+        repo = LedgerRepository(uow.session)
+        entries = [repo.entry(e) for e in ids]
+    prev = chain.GENESIS
+    for entry in entries:
+        entry.chain_v, entry.prev_hash = 1, prev
+        prev = entry_hash(entry)
+        tamper(ctx, backend, "UPDATE ledger_entries SET chain_v = 1, prev_hash = :p, hash = :h WHERE id = :e",
+               p=entry.prev_hash, h=prev, e=entry.id)
+    tamper(ctx, backend, "UPDATE ledger_accounts SET chain_head = :h WHERE id = :a", h=prev, a=acct.personal(person_id))
+
+
+def test_entries_linked_in_the_first_format_still_verify_and_an_altered_one_is_named(ctx, backend, books):
+    relink_in_the_first_format(ctx, backend, books.person.id)
+    assert verify(ctx).ok
+    second = entry_ids(ctx, books.person.id)[1]
+    tamper(ctx, backend, "UPDATE ledger_entries SET memo = 'changed' WHERE id = :e", e=second)
+    first = verify(ctx).breaks[0]
+    assert (first.table, first.row.split()[0]) == ("ledger_entries", second)
 
 
 def test_an_altered_balance_row_is_named(ctx, backend, books):

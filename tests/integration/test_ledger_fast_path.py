@@ -16,7 +16,7 @@ from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket, Unit
-from yibao.ledger.entries import EntryKind, Posting, debit_personal
+from yibao.ledger.entries import THIS_YEAR_FIRST, EntryKind, Posting, debit_personal
 from yibao.services import audit_verify, enrolment
 from yibao.services.books import Books
 from yibao.store.tables import holds, ledger_accounts, ledger_entries, ledger_postings
@@ -41,6 +41,14 @@ def settle(books: Books, person_id: str, amount: int):
     legs = debit_personal(accounts[acct.personal(person_id)], amount)
     return books.post(EntryKind.SETTLEMENT, [*legs, Posting(PHARMACY, amount),
                                              *[Posting(q, -amount) for q in quotas(person_id)],
+                                             Posting(SOURCE, 3 * amount)], memo="药店购药",
+                      details={"institution": "P-FAST", "items": [{"category": "drug", "amount_fen": amount}]})
+
+
+def settle_in_one_call(books: Books, person_id: str, amount: int):
+    """The same payment without reading the accounts first: the writer splits the debit (one call on PostgreSQL)."""
+    return books.post(EntryKind.SETTLEMENT, [Posting(acct.personal(person_id), -amount, THIS_YEAR_FIRST),
+                                             Posting(PHARMACY, amount), *[Posting(q, -amount) for q in quotas(person_id)],
                                              Posting(SOURCE, 3 * amount)], memo="药店购药",
                       details={"institution": "P-FAST", "items": [{"category": "drug", "amount_fen": amount}]})
 
@@ -78,6 +86,9 @@ def story(ctx, person_ids: list[str], *, plain: bool) -> None:
     unit(lambda b: settle(b, second, 8_500))
     with pytest.raises(errors.QuotaExhausted):
         unit(lambda b: settle(b, second, 600))  # 8,500 of the 9,000 a day allows is used
+    with pytest.raises(errors.QuotaExhausted):
+        unit(lambda b: settle_in_one_call(b, second, 600))  # the same, found short by the server: nothing written
+    unit(lambda b: settle_in_one_call(b, second, 450))
     hold = unit(lambda b: b.reserve(acct.personal(first), BANK, 3_000,
                                     expires_at=DAY + dt.timedelta(hours=1), purpose="disbursement"))
     unit(lambda b: b.capture(hold.id, 1_250))
@@ -86,11 +97,18 @@ def story(ctx, person_ids: list[str], *, plain: bool) -> None:
     unit(lambda b: b.void(other.id))
     unit(lambda b: b.reverse(paid.id, memo="重复扣费"))
     ctx.clock.set(dt.datetime(2027, 1, 2, 9, 0, tzinfo=SHANGHAI))
+    for q in quotas(second):  # a new year's allowance, so the one-call payment below spends both parts
+        unit(lambda b, q=q: b.post(EntryKind.QUOTA_GRANT, [Posting(q, 9_000), Posting(SOURCE, -9_000)]))
     for person_id in person_ids:
         unit(lambda b, p=person_id: b.post(EntryKind.YEAR_END, [
             Posting(acct.personal(p), -b.account(acct.personal(p)).current_year_fen, Bucket.CURRENT_YEAR),
             Posting(acct.personal(p), b.account(acct.personal(p)).current_year_fen, Bucket.CARRIED_OVER)]))
     unit(lambda b: settle(b, first, 700))
+    unit(lambda b: b.post(EntryKind.CONTRIBUTION, [Posting(acct.personal(second), 1_000, Bucket.CURRENT_YEAR),
+                                                   Posting(CLEARING, -1_000)]))
+    taken = unit(lambda b: settle_in_one_call(b, second, 1_500))  # 1,000 of this year's, 500 carried over
+    assert [(p.amount_fen, p.bucket) for p in taken.postings[:2]] == [(-1_000, Bucket.CURRENT_YEAR),
+                                                                      (-500, Bucket.CARRIED_OVER)]
 
 
 def ledger_rows(ctx) -> dict[str, list]:
@@ -118,7 +136,7 @@ def test_the_server_path_writes_the_same_rows_and_chains_as_the_plain_path(ctx, 
         assert report.ok, report.breaks
         runs[plain] = ledger_rows(ctx)
     plain, server = runs[True], runs[False]
-    assert len(server["ledger_entries"]) == 15 and len(server["ledger_postings"]) == 46
+    assert len(server["ledger_entries"]) == 21 and len(server["ledger_postings"]) == 67
     for table in plain:
         assert server[table] == plain[table], table
 

@@ -2,7 +2,14 @@
 
 Each entry is anchored on one account (its first guarded account, else its first account)
 and carries the hash of the previous entry anchored there; its own hash covers its content,
-its postings and that previous hash. Chains per account keep concurrent payments of different
+its postings and that previous hash.
+
+An entry's link (format 2) is sha256 over four lines: the previous hash, its place in the chain, the
+digest of its head (canonical JSON of everything but the place and the postings) and its postings, one
+line each ("account amount bucket"). The parts the chain decides (the place, the previous hash) and the
+postings are plain text, so the database can link an entry it writes in one call (migration 0009) with
+the head's digest computed here. Entries written before that link format 1: the previous hash and the
+canonical JSON of head, place and postings together. Chains per account keep concurrent payments of different
 people from queueing on one chain head. Altering, removing or inserting a row breaks the chain
 from that row on; `yibao audit verify` recomputes every chain and names the first broken row.
 """
@@ -15,6 +22,7 @@ import json
 from collections.abc import Iterable
 
 GENESIS = ""
+LINK_VERSION = 2  # how entries are linked now; `ledger_entries.chain_v` says which way each row was
 
 
 def canonical(value) -> bytes:
@@ -33,9 +41,24 @@ def link(prev_hash: str, content: dict) -> str:
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(content)).hexdigest()
 
 
+def entry_head(*, id: str, kind: str, at: dt.datetime, business_date: dt.date, memo: str, details: dict,
+               reverses_id: str | None, anchor_account_id: str) -> str:
+    """The digest of an entry's own fields: what the link covers besides its place and its postings."""
+    return hashlib.sha256(canonical({
+        "id": id, "kind": kind, "at": at, "business_date": business_date, "memo": memo, "details": details,
+        "reverses_id": reverses_id, "anchor": anchor_account_id})).hexdigest()
+
+
+def entry_link(prev_hash: str, seq: int, head: str, postings: Iterable[tuple[str, int, str | None]]) -> str:
+    """An entry's hash (format 2); the database's `ledger_post` computes the same text the same way."""
+    lines = "\n".join(f"{account} {amount} {bucket or '-'}" for account, amount, bucket in postings)
+    return hashlib.sha256(f"{prev_hash}\n{seq}\n{head}\n{lines}".encode()).hexdigest()
+
+
 def entry_content(*, id: str, kind: str, at: dt.datetime, business_date: dt.date, memo: str, details: dict,
                   reverses_id: str | None, anchor_account_id: str, anchor_seq: int,
                   postings: Iterable[tuple[str, int, str | None]]) -> dict:
+    """What an entry of link format 1 hashed, after its previous hash."""
     return {
         "id": id, "kind": kind, "at": at, "business_date": business_date, "memo": memo, "details": details,
         "reverses_id": reverses_id, "anchor": anchor_account_id, "seq": anchor_seq,

@@ -26,6 +26,11 @@ class EntryKind(StrEnum):
     REVERSAL = "reversal"  # a correction: the original with every amount negated
 
 
+# A personal debit the writer splits when it has the account locked: this year's part first, then what was
+# carried over (as debit_personal does). Only asked for; what is written names the bucket each part came from.
+THIS_YEAR_FIRST = "first"
+
+
 @dataclass(frozen=True)
 class Posting:
     account_id: str
@@ -47,10 +52,24 @@ class Entry:
     anchor_seq: int = 0
     prev_hash: str = ""
     hash: str = ""
+    chain_v: int = 2  # the link format (ledger.chain)
 
 
 class LedgerInvariantBroken(AssertionError):
     """A bug, not bad input: code tried to post something the ledger never accepts."""
+
+
+def check_legs(postings: list[Posting]) -> None:
+    """Two or more postings of whole, non-zero amounts that sum to zero (before each unit is told apart)."""
+    if len(postings) < 2:
+        raise LedgerInvariantBroken("an entry needs at least two postings")
+    for p in postings:
+        if type(p.amount_fen) is not int:
+            raise LedgerInvariantBroken(f"amount must be an int number of fen, got {p.amount_fen!r}")
+        if p.amount_fen == 0:
+            raise LedgerInvariantBroken("a posting of zero moves nothing")
+    if sum(p.amount_fen for p in postings):
+        raise LedgerInvariantBroken("postings do not sum to zero")
 
 
 def check_balanced(postings: Iterable[Posting], units: Mapping[str, str]) -> None:
@@ -79,6 +98,19 @@ def debit_personal(account: Account, amount_fen: int) -> list[Posting]:
     if amount_fen - from_current:
         legs.append(Posting(account.id, -(amount_fen - from_current), Bucket.CARRIED_OVER))
     return legs
+
+
+def split_first(account: Account, postings: Iterable[Posting]) -> list[Posting]:
+    """The postings with this account's THIS_YEAR_FIRST debit split by its balance before the entry."""
+    out: list[Posting] = []
+    for p in postings:
+        if p.account_id == account.id and p.bucket == THIS_YEAR_FIRST:
+            if p.amount_fen >= 0:
+                raise LedgerInvariantBroken("only a debit is split between this year's money and the rest")
+            out += debit_personal(account, -p.amount_fen)
+        else:
+            out.append(p)
+    return out
 
 
 def apply(account: Account, postings: Iterable[Posting]) -> None:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from yibao.ledger import chain
 from yibao.ledger.accounts import Account
 from yibao.ledger.entries import Entry, Posting
-from yibao.services.books import entry_chain_content
+from yibao.services.books import entry_hash
 from yibao.services.context import Context
 from yibao.store.ledger_repo import LedgerRepository, total
 from yibao.store.tables import audit_records, holds, ledger_entries, ledger_postings
@@ -71,12 +71,12 @@ def _verify_entries(conn, accounts: dict[str, Account], report: Report) -> None:
         report.entries += 1
         entry = Entry(id=head.id, kind=head.kind, at=head.at, business_date=head.business_date, memo=head.memo,
                       details=head.details, reverses_id=head.reverses_id, anchor_account_id=head.anchor_account_id,
-                      anchor_seq=head.anchor_seq, prev_hash=head.prev_hash, hash=head.hash,
+                      anchor_seq=head.anchor_seq, prev_hash=head.prev_hash, hash=head.hash, chain_v=head.chain_v,
                       postings=[Posting(r.account_id, r.amount_fen, r.bucket) for r in rows if r.posting_id])
         where = f"{entry_id} ({entry.anchor_account_id} #{entry.anchor_seq})"
         last = seen.get(entry.anchor_account_id, (0, chain.GENESIS))
         broken = _link_break("ledger_entries", where, "entry", entry.anchor_seq, entry.prev_hash, last,
-                             chain.link(entry.prev_hash, entry_chain_content(entry)), entry.hash)
+                             entry_hash(entry), entry.hash)
         if broken:
             report.breaks.append(broken)
         elif sum(p.amount_fen for p in entry.postings) != 0 or len(entry.postings) < 2:

@@ -20,7 +20,7 @@ from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
 from yibao.ledger import chain
 from yibao.ledger import entries as ledger
-from yibao.ledger.accounts import Account, AccountKind, is_guarded, kind_of, new_account, unit_of
+from yibao.ledger.accounts import Account, AccountKind, Bucket, is_guarded, kind_of, new_account, unit_of
 from yibao.ledger.entries import Entry, EntryKind, Posting
 from yibao.ledger.holds import Hold, HoldStatus
 from yibao.store.ledger_repo import LedgerRepository
@@ -84,9 +84,54 @@ class Books:
 
     def post(self, kind: EntryKind, postings: list[Posting], *, memo: str = "", details: dict | None = None,
              reverses_id: str | None = None) -> Entry:
-        entry, changed = self._chain(kind, postings, memo=memo, details=details, reverses_id=reverses_id)
+        """Check, apply, link and write one entry. A personal debit may ask to be split (THIS_YEAR_FIRST).
+        On PostgreSQL an entry none of whose accounts this writer has read yet is locked, checked, linked and
+        written by one server-side call; if it finds an account short it writes nothing and the entry takes
+        the ordinary path, which releases holds past their time and refuses with the facts."""
+        postings = list(postings)
+        _check_first(postings)
+        entry_id = new_id("ent")
+        if self.repo.on_server and not self._failed and not any(p.account_id in self._accounts for p in postings):
+            entry = self._post_on_server(entry_id, kind, postings, memo=memo, details=details or {},
+                                         reverses_id=reverses_id)
+            if entry is not None:
+                return entry
+        postings = self._split_first(postings)
+        entry, changed = self._chain(kind, postings, memo=memo, details=details, reverses_id=reverses_id,
+                                     entry_id=entry_id)
         self._write([entry], changed)
         return entry
+
+    def _post_on_server(self, entry_id: str, kind: EntryKind, postings: list[Posting], *, memo: str, details: dict,
+                        reverses_id: str | None) -> Entry | None:
+        ledger.check_legs(postings)
+        touched = sorted({p.account_id for p in postings})
+        anchor_id = next((a for a in touched if is_guarded(a)), touched[0])
+        entry = Entry(id=entry_id, kind=kind, at=self.now, business_date=local_date(self.now),
+                      postings=postings, memo=memo, details=details, reverses_id=reverses_id,
+                      anchor_account_id=anchor_id)
+        try:
+            found = self.repo.post_on_server(entry, entry_head(entry),
+                                             sorted({a for a in touched if is_guarded(a)} | {anchor_id}))
+        except Exception:
+            self._failed = True
+            raise
+        if found is None:  # an account short, or missing: nothing was written
+            return None
+        prev_hash, taken, accounts = found
+        entry.postings = [leg for p, took in zip(postings, taken, strict=True) for leg in _split(p, took)]
+        anchor = accounts[anchor_id]
+        entry.anchor_seq, entry.prev_hash, entry.hash = anchor.chain_length, prev_hash, anchor.chain_head
+        self._accounts.update(accounts)
+        self._anchors.add(anchor_id)
+        return entry
+
+    def _split_first(self, postings: list[Posting]) -> list[Posting]:
+        asking = {p.account_id for p in postings if p.bucket == ledger.THIS_YEAR_FIRST}
+        for account in self.lock(asking).values():
+            if account.id in asking:
+                postings = ledger.split_first(account, postings)
+        return postings
 
     def post_many(self, kind: EntryKind, entries: Iterable[tuple[list[Posting], str, dict]]) -> list[Entry]:
         """Post many entries (postings, memo, details) at once: their guarded accounts are locked in one
@@ -105,7 +150,7 @@ class Books:
         return written
 
     def _chain(self, kind: EntryKind, postings: list[Posting], *, memo: str, details: dict | None,
-               reverses_id: str | None = None) -> tuple[Entry, dict[str, Account]]:
+               reverses_id: str | None = None, entry_id: str | None = None) -> tuple[Entry, dict[str, Account]]:
         """Check an entry against the rules, apply it to the accounts in memory and link it onto its anchor's
         chain; (the entry, the accounts it changed)."""
         accounts = self.lock(p.account_id for p in postings)
@@ -127,10 +172,10 @@ class Books:
             accounts[anchor_id] = found[anchor_id]
         self._anchors.add(anchor_id)
         anchor = accounts[anchor_id]
-        entry = Entry(id=new_id("ent"), kind=kind, at=self.now, business_date=local_date(self.now),
+        entry = Entry(id=entry_id or new_id("ent"), kind=kind, at=self.now, business_date=local_date(self.now),
                       postings=postings, memo=memo, details=details or {}, reverses_id=reverses_id,
                       anchor_account_id=anchor_id, anchor_seq=anchor.chain_length + 1, prev_hash=anchor.chain_head)
-        entry.hash = chain.link(entry.prev_hash, entry_chain_content(entry))
+        entry.hash = entry_hash(entry)
         anchor.chain_head, anchor.chain_length = entry.hash, entry.anchor_seq
         return entry, {a: accounts[a] for a in touched if is_guarded(a)} | {anchor_id: anchor}
 
@@ -260,9 +305,33 @@ def _debit(account: Account, amount_fen: int) -> list[Posting]:
     return [Posting(account.id, -amount_fen)]
 
 
-def entry_chain_content(entry: Entry) -> dict:
-    return chain.entry_content(
-        id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date, memo=entry.memo,
-        details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
-        anchor_seq=entry.anchor_seq,
-        postings=[(p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None) for p in entry.postings])
+def _check_first(postings: list[Posting]) -> None:
+    asking = [p.account_id for p in postings if p.bucket == ledger.THIS_YEAR_FIRST]
+    if len(asking) != len(set(asking)) or any(kind_of(a) != AccountKind.PERSONAL for a in asking):
+        raise ledger.LedgerInvariantBroken("one split debit per personal account, and only there")
+
+
+def _split(posting: Posting, taken: int) -> list[Posting]:
+    """A THIS_YEAR_FIRST debit as the database split it, `taken` from this year's money; others as they are."""
+    if posting.bucket != ledger.THIS_YEAR_FIRST:
+        return [posting]
+    rest = -posting.amount_fen - taken
+    return ([Posting(posting.account_id, -taken, Bucket.CURRENT_YEAR)] if taken else []) + \
+        ([Posting(posting.account_id, -rest, Bucket.CARRIED_OVER)] if rest else [])
+
+
+def entry_head(entry: Entry) -> str:
+    return chain.entry_head(id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date,
+                            memo=entry.memo, details=entry.details, reverses_id=entry.reverses_id,
+                            anchor_account_id=entry.anchor_account_id)
+
+
+def entry_hash(entry: Entry) -> str:
+    """The hash an entry's content and place in its chain give, in the link format it was written with."""
+    postings = [(p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None) for p in entry.postings]
+    if entry.chain_v == 1:
+        return chain.link(entry.prev_hash, chain.entry_content(
+            id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date, memo=entry.memo,
+            details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
+            anchor_seq=entry.anchor_seq, postings=postings))
+    return chain.entry_link(entry.prev_hash, entry.anchor_seq, entry_head(entry), postings)

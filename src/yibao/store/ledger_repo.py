@@ -6,7 +6,9 @@ and the order of its statements (postings before their entry, locks in account-i
 On PostgreSQL the two statements of every payment take one round trip each and need no statement
 compilation: the lock is one prepared statement for any number of accounts, and an entry (postings,
 entry row, balance rows) is written by one call of the server-side function `ledger_write_entry`
-(migration 0004), which runs the plain path's three statements in the same order. The plain path
+(migration 0007), which runs the plain path's three statements in the same order. An entry whose
+accounts were not read before takes one call in all: `ledger_post` (migration 0009) locks, checks,
+links and writes it. The plain path
 (SQLAlchemy Core statements) serves SQLite, and PostgreSQL when asked for (tests compare the two).
 """
 
@@ -56,6 +58,11 @@ _WRITE_ENTRY_ON_SERVER = (
     "%(posting_amounts)s::bigint[], %(posting_buckets)s::varchar[], %(account_ids)s::varchar[], "
     "%(posted)s::bigint[], %(pending)s::bigint[], %(current_year)s::bigint[], %(chain_heads)s::varchar[], "
     "%(chain_lengths)s::integer[])")
+_POST_ON_SERVER = (
+    f"SELECT status, prev_hash, taken, {', '.join(_ACCOUNT_FIELDS)} FROM ledger_post(%(id)s::varchar, "
+    "%(kind)s::varchar, %(at)s::timestamptz, %(business_date)s::date, %(memo)s::varchar, %(details)s::json, "
+    "%(reverses_id)s::varchar, %(anchor)s::varchar, %(head)s::varchar, %(accounts)s::varchar[], "
+    "%(amounts)s::bigint[], %(buckets)s::varchar[], %(lock)s::varchar[])")
 
 BULK = 100  # more rows than this go to a set-based statement through a staging table filled by COPY
 _READ_STAGED = (f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts "
@@ -188,8 +195,24 @@ class LedgerRepository:
         self.conn.execute(ledger_entries.insert(), [
             {"id": e.id, "kind": e.kind, "at": e.at, "business_date": e.business_date, "memo": e.memo,
              "details": e.details, "reverses_id": e.reverses_id, "anchor_account_id": e.anchor_account_id,
-             "anchor_seq": e.anchor_seq, "prev_hash": e.prev_hash, "hash": e.hash} for e in entries])
+             "anchor_seq": e.anchor_seq, "prev_hash": e.prev_hash, "hash": e.hash, "chain_v": e.chain_v}
+            for e in entries])
         self.save_accounts(accounts)
+
+    def post_on_server(self, entry: Entry, head: str,
+                       lock: list[str]) -> tuple[str, list[int], dict[str, Account]] | None:
+        """Lock, check, link and write one entry by one call of `ledger_post` (migration 0009): (the previous
+        hash of its anchor, what each posting took from this year's money, the locked accounts as they now
+        are); None when an account is short or missing, with nothing written."""
+        rows = self.conn.exec_driver_sql(_POST_ON_SERVER, {
+            "id": entry.id, "kind": str(entry.kind), "at": entry.at, "business_date": entry.business_date,
+            "memo": entry.memo, "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
+            "anchor": entry.anchor_account_id, "head": head,
+            "accounts": [p.account_id for p in entry.postings], "amounts": [p.amount_fen for p in entry.postings],
+            "buckets": [str(p.bucket) if p.bucket else None for p in entry.postings], "lock": lock}).all()
+        if rows[0].status != "ok":
+            return None
+        return rows[0].prev_hash, rows[0].taken, {row.id: _account(row) for row in rows}
 
     def _write_entry_on_server(self, entry: Entry, accounts: list[Account]) -> None:
         self.conn.exec_driver_sql(_WRITE_ENTRY_ON_SERVER, {
@@ -213,10 +236,11 @@ class LedgerRepository:
                     for p in e.postings:
                         copy.write_row((e.id, p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None))
             with cur.copy("COPY ledger_entries (id, kind, at, business_date, memo, details, reverses_id, "
-                          "anchor_account_id, anchor_seq, prev_hash, hash) FROM STDIN") as copy:
+                          "anchor_account_id, anchor_seq, prev_hash, hash, chain_v) FROM STDIN") as copy:
                 for e in entries:
                     copy.write_row((e.id, str(e.kind), e.at, e.business_date, e.memo, json.dumps(e.details),
-                                    e.reverses_id, e.anchor_account_id, e.anchor_seq, e.prev_hash, e.hash))
+                                    e.reverses_id, e.anchor_account_id, e.anchor_seq, e.prev_hash, e.hash,
+                                    e.chain_v))
 
     def entry(self, entry_id: str) -> Entry | None:
         row = self.conn.execute(sa.select(ledger_entries).where(ledger_entries.c.id == entry_id)).first()

@@ -283,6 +283,8 @@ ledger_entries = sa.Table(
     sa.Column("anchor_seq", sa.Integer, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # How the hash links the entry (ledger.chain): 1 for rows written before format 2; writers name it.
+    sa.Column("chain_v", sa.SmallInteger, nullable=False, server_default="1"),
     sa.UniqueConstraint("anchor_account_id", "anchor_seq", name="uq_ledger_entries_chain"),
 )
 
