@@ -108,7 +108,7 @@ class Bare:
     client can spend on this entry with this schema, so the gap between the two runs is our layers' cost."""
 
     SQL = ("SELECT status FROM ledger_post(%s::varchar, 'settlement', %s::timestamptz, %s::date, '', '{}'::json, "
-           "NULL, %s::varchar, %s::varchar, %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[])")
+           "NULL, %s::varchar, %s::varchar, %s::varchar[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[])")
 
     def __init__(self, url: str) -> None:
         import psycopg
@@ -123,6 +123,7 @@ class Bare:
         status = self.conn.execute(self.SQL, (entry_id, NOW, NOW.date(), personal, head, ids,
                                               [-amount, amount, -amount, -amount, -amount, 3 * amount],
                                               [THIS_YEAR_FIRST, None, None, None, None, None],
+                                              [None, "fen", None, None, None, "fen"],
                                               sorted([personal, *quotas])), prepare=True).fetchone()[0]
         assert status == "ok", status
 

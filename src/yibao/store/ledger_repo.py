@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from yibao.ledger.accounts import Account, Bucket
+from yibao.ledger.accounts import Account, Bucket, is_guarded, unit_of
 from yibao.ledger.entries import Entry, Posting
 from yibao.ledger.holds import Hold
 from yibao.store.staging import stage
@@ -62,7 +62,7 @@ _POST_ON_SERVER = (
     f"SELECT status, prev_hash, taken, {', '.join(_ACCOUNT_FIELDS)} FROM ledger_post(%(id)s::varchar, "
     "%(kind)s::varchar, %(at)s::timestamptz, %(business_date)s::date, %(memo)s::varchar, %(details)s::json, "
     "%(reverses_id)s::varchar, %(anchor)s::varchar, %(head)s::varchar, %(accounts)s::varchar[], "
-    "%(amounts)s::bigint[], %(buckets)s::varchar[], %(lock)s::varchar[])")
+    "%(amounts)s::bigint[], %(buckets)s::varchar[], %(units)s::varchar[], %(lock)s::varchar[])")
 
 BULK = 100  # more rows than this go to a set-based statement through a staging table filled by COPY
 _READ_STAGED = (f"SELECT {', '.join(_ACCOUNT_FIELDS)} FROM ledger_accounts "
@@ -209,7 +209,9 @@ class LedgerRepository:
             "memo": entry.memo, "details": json.dumps(entry.details), "reverses_id": entry.reverses_id,
             "anchor": entry.anchor_account_id, "head": head,
             "accounts": [p.account_id for p in entry.postings], "amounts": [p.amount_fen for p in entry.postings],
-            "buckets": [str(p.bucket) if p.bucket else None for p in entry.postings], "lock": lock}).all()
+            "buckets": [str(p.bucket) if p.bucket else None for p in entry.postings],
+            "units": [None if is_guarded(p.account_id) else str(unit_of(p.account_id)) for p in entry.postings],
+            "lock": lock}).all()
         if rows[0].status != "ok":
             return None
         return rows[0].prev_hash, rows[0].taken, {row.id: _account(row) for row in rows}

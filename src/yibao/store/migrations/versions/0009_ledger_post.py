@@ -16,9 +16,10 @@ depends_on = None
 # `ledger_post` does in the database what the ledger writer does in Python for one entry whose accounts this
 # transaction has not read yet, so the entry costs one round trip: lock the entry's guarded accounts and its
 # anchor in id order; split a personal debit marked 'first' into this year's part and the carried-over part;
-# apply the postings to the balance rows; if a guarded account would go below what its holds keep back,
-# write nothing and answer 'short' (the writer then takes its ordinary path, which releases holds past their
-# time and refuses with the facts); check each unit sums to zero; link the entry onto its anchor's chain
+# apply the postings to the balance rows; check each unit sums to zero (the caller names the unit of each
+# unguarded account, the rows tell the guarded ones'); if a guarded account would go below what its holds keep
+# back, write nothing and answer 'short' (the writer then takes its ordinary path, which releases holds past
+# their time and refuses with the facts); link the entry onto its anchor's chain
 # (format 2, see ledger.chain: the caller gives the digest of the entry's head); write postings, entry and
 # balance rows. It answers the locked accounts as they now are, with the part of each 'first' debit taken
 # from this year's money.
@@ -26,22 +27,24 @@ LEDGER_POST = r"""
 CREATE FUNCTION ledger_post(
     p_id varchar, p_kind varchar, p_at timestamptz, p_business_date date, p_memo varchar, p_details json,
     p_reverses_id varchar, p_anchor varchar, p_head varchar,
-    p_accounts varchar[], p_amounts bigint[], p_buckets varchar[], p_lock varchar[]
+    p_accounts varchar[], p_amounts bigint[], p_buckets varchar[], p_units varchar[], p_lock varchar[]
 ) RETURNS TABLE (status varchar, prev_hash varchar, taken bigint[], id varchar, kind varchar, region varchar,
                  unit varchar, created_at timestamptz, person_id varchar, institution_code varchar,
                  posted_fen bigint, pending_fen bigint, current_year_fen bigint, chain_head varchar,
                  chain_length integer)
 LANGUAGE plpgsql AS $$
 DECLARE
-  ids varchar[]; posted bigint[]; pending bigint[]; cur bigint[]; cur0 bigint[]; heads varchar[]; lengths integer[];
+  ids varchar[]; units varchar[]; posted bigint[]; pending bigint[]; cur bigint[]; cur0 bigint[];
+  heads varchar[]; lengths integer[];
   legs_a varchar[] := '{}'; legs_m bigint[] := '{}'; legs_b varchar[] := '{}'; took bigint[] := '{}';
-  i integer; k integer; take bigint; prev varchar; seq integer; link varchar;
+  lines text := ''; fen bigint := 0; counted bigint := 0;
+  i integer; k integer; take bigint; prev varchar; seq integer; link varchar; leg_unit varchar;
 BEGIN
-  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.posted_fen ORDER BY l.id), array_agg(l.pending_fen ORDER BY l.id),
-         array_agg(l.current_year_fen ORDER BY l.id), array_agg(l.chain_head ORDER BY l.id),
-         array_agg(l.chain_length ORDER BY l.id)
-    INTO ids, posted, pending, cur, heads, lengths
-    FROM (SELECT a.id, a.posted_fen, a.pending_fen, a.current_year_fen, a.chain_head, a.chain_length
+  SELECT array_agg(l.id ORDER BY l.id), array_agg(l.unit ORDER BY l.id), array_agg(l.posted_fen ORDER BY l.id),
+         array_agg(l.pending_fen ORDER BY l.id), array_agg(l.current_year_fen ORDER BY l.id),
+         array_agg(l.chain_head ORDER BY l.id), array_agg(l.chain_length ORDER BY l.id)
+    INTO ids, units, posted, pending, cur, heads, lengths
+    FROM (SELECT a.id, a.unit, a.posted_fen, a.pending_fen, a.current_year_fen, a.chain_head, a.chain_length
             FROM ledger_accounts a WHERE a.id = ANY(p_lock) ORDER BY a.id FOR UPDATE) l;
   IF coalesce(array_length(ids, 1), 0) <> array_length(p_lock, 1) THEN
     RETURN QUERY SELECT 'missing'::varchar, NULL::varchar, NULL::bigint[], NULL::varchar, NULL::varchar,
@@ -52,6 +55,8 @@ BEGIN
   cur0 := cur;
   FOR i IN 1 .. array_length(p_accounts, 1) LOOP
     k := array_position(ids, p_accounts[i]);
+    leg_unit := coalesce(p_units[i], units[k]);
+    IF leg_unit = 'count' THEN counted := counted + p_amounts[i]; ELSE fen := fen + p_amounts[i]; END IF;
     IF p_buckets[i] = 'first' THEN
       take := least(cur0[k], -p_amounts[i]);
       took := took || take;
@@ -74,6 +79,9 @@ BEGIN
       posted[k] := posted[k] + p_amounts[i];
     END IF;
   END LOOP;
+  IF fen <> 0 OR counted <> 0 THEN
+    RAISE EXCEPTION 'ledger: an entry needs two or more postings that sum to zero' USING ERRCODE = 'check_violation';
+  END IF;
   FOR k IN 1 .. array_length(ids, 1) LOOP
     IF posted[k] IS NOT NULL AND posted[k] - pending[k] < 0 THEN
       RETURN QUERY SELECT 'short'::varchar, NULL::varchar, NULL::bigint[], ids[k], NULL::varchar,
@@ -86,19 +94,14 @@ BEGIN
         USING ERRCODE = 'check_violation';
     END IF;
   END LOOP;
-  IF EXISTS (SELECT 1 FROM unnest(p_accounts, p_amounts) AS leg(account_id, amount_fen)
-               JOIN ledger_accounts a ON a.id = leg.account_id
-              GROUP BY a.unit HAVING sum(leg.amount_fen) <> 0) THEN
-    RAISE EXCEPTION 'ledger: an entry needs two or more postings that sum to zero' USING ERRCODE = 'check_violation';
-  END IF;
 
+  FOR i IN 1 .. array_length(legs_a, 1) LOOP
+    lines := lines || E'\n' || legs_a[i] || ' ' || legs_m[i] || ' ' || coalesce(legs_b[i], '-');
+  END LOOP;
   k := array_position(ids, p_anchor);
   prev := heads[k];
   seq := lengths[k] + 1;
-  SELECT encode(sha256(convert_to(prev || E'\n' || seq || E'\n' || p_head || E'\n'
-                                  || string_agg(leg.a || ' ' || leg.m || ' ' || coalesce(leg.b, '-'), E'\n' ORDER BY leg.o),
-                                  'UTF8')), 'hex')
-    INTO link FROM unnest(legs_a, legs_m, legs_b) WITH ORDINALITY AS leg(a, m, b, o);
+  link := encode(sha256(convert_to(prev || E'\n' || seq || E'\n' || p_head || lines, 'UTF8')), 'hex');
   heads[k] := link;
   lengths[k] := seq;
 
