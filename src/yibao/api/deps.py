@@ -15,7 +15,8 @@ from yibao.services.context import Context
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_ctx(request: Request) -> Context:
+async def get_ctx(request: Request) -> Context:
+    """No I/O, so it runs on the event loop: a plain function would cost every request a hop to the thread pool."""
     return request.app.state.ctx
 
 

@@ -6,7 +6,10 @@ leaves no key behind and may be retried, and two concurrent requests with one ke
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+from collections.abc import Callable
+from functools import cached_property
 
 from yibao.domain import errors
 from yibao.ledger.chain import canonical
@@ -19,19 +22,28 @@ def request_hash(request: dict) -> str:
 
 
 class Once:
-    """Claim a key for a request; `earlier` is the first answer when this is a retry."""
+    """Claim a key for a request; `earlier` is the first answer when this is a retry.
 
-    def __init__(self, uow: UnitOfWork, *, scope: str, key: str, request: dict, now) -> None:
+    `claim(scope, key, request_hash, at)`, when given, claims the key in a statement of the caller's (a use case
+    may claim it in the statement that reads its first facts) and tells whether it did; by default the key is
+    claimed by a statement of its own."""
+
+    def __init__(self, uow: UnitOfWork, *, scope: str, key: str, request: dict, now,
+                 claim: Callable[[str, str, str, dt.datetime], bool] | None = None) -> None:
         if not key or len(key) > 128:
             raise errors.RequestInvalid(summary="idempotency_key: 1 to 128 characters")
-        self.repo = LedgerRepository(uow.session)
-        self.scope, self.key = scope, key
+        self.uow, self.scope, self.key = uow, scope, key
         self.earlier: dict | None = None
-        if not self.repo.claim_key(scope, key, request_hash(request), now):
+        digest = request_hash(request)
+        if not (claim or self.repo.claim_key)(scope, key, digest, now):
             row = self.repo.key_row(scope, key)
-            if row.request_hash != request_hash(request):
+            if row.request_hash != digest:
                 raise errors.IdempotencyConflict(key=key)
             self.earlier = row.response
+
+    @cached_property
+    def repo(self) -> LedgerRepository:
+        return LedgerRepository(self.uow.session)
 
     def remember(self, response: dict) -> dict:
         self.repo.store_response(self.scope, self.key, response)

@@ -29,7 +29,13 @@ from yibao.services import access, cards, idempotency
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
-from yibao.store.settlement_repo import record_settlement, settlement_facts
+from yibao.store.settlement_repo import (
+    Claim,
+    SettlementFacts,
+    claims_with_facts,
+    record_settlement,
+    settlement_facts,
+)
 from yibao.store.tables import ledger_entries, ledger_postings
 from yibao.store.uow import UnitOfWork, link_audit
 
@@ -103,13 +109,11 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
     today = local_date(now)
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())
-        once = idempotency.Once(uow, scope=scope, key=idempotency_key, request=request, now=now)
+        once, found = _claim_and_find(uow, scope=scope, key=idempotency_key, request=request, now=now,
+                                      institution_code=institution_code, credential=credential,
+                                      owner_id=account_owner_id)
         if once.earlier is not None:
             return once.earlier
-        found = settlement_facts(
-            uow.session.connection(), institution_code=institution_code, day=today,
-            payer_id=_card_holder(uow, credential, today), owner_id=account_owner_id,
-            token_digest=digest(credential["token"]) if credential["type"] == "evoucher" else None)
         if found.payer_id is None:
             raise errors.EVoucherInvalid()
         institution, payer_id = found.institution, found.payer_id
@@ -160,6 +164,30 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                           response=response)
         uow.commit()
         return response
+
+
+def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now: dt.datetime, institution_code: str,
+                    credential: dict, owner_id: str | None) -> tuple[idempotency.Once, SettlementFacts | None]:
+    """Claim the payment's key, then read its facts (none for a retry). An e-voucher's payment on PostgreSQL
+    does both in one statement; a card is checked between the two, as it was before: a retry is answered
+    whatever happened to the card since."""
+    conn, today = uow.session.connection(), local_date(now)
+    lookup = {"institution_code": institution_code, "day": today, "owner_id": owner_id}
+    if credential["type"] == "evoucher" and claims_with_facts(conn):
+        read: list[SettlementFacts] = []
+
+        def claim(scope: str, key: str, request_hash: str, at: dt.datetime) -> bool:
+            read.append(settlement_facts(conn, **lookup, token_digest=digest(credential["token"]),
+                                         claim=Claim(scope, key, request_hash, at)))
+            return read[0].claimed
+
+        once = idempotency.Once(uow, scope=scope, key=key, request=request, now=now, claim=claim)
+        return once, read[0]
+    once = idempotency.Once(uow, scope=scope, key=key, request=request, now=now)
+    if once.earlier is not None:
+        return once, None
+    token = digest(credential["token"]) if credential["type"] == "evoucher" else None
+    return once, settlement_facts(conn, **lookup, payer_id=_card_holder(uow, credential, today), token_digest=token)
 
 
 def _decision(decision: Decision) -> dict:

@@ -5,7 +5,9 @@ active e-voucher), the account owner's region and the scheme they are enrolled i
 the payer's filing in force, and the owner's grant to the payer. The statement is built once and its compiled
 form cached. It asks what the single lookups it replaces ask (services.enrolment.enrollment_on,
 filings.covering, family.in_force), and the database keeps at most one filing in force per person and one
-active grant per pair, so the joins add no rows.
+active grant per pair, so the joins add no rows. On PostgreSQL the same statement may also claim the
+payment's idempotency key (as LedgerRepository.claim_key does), so the first statement of a payment is its
+only read before the lock.
 
 What a settlement leaves besides its ledger entry (its row, the first record of its audit chain, the answer
 its idempotency key gives from now on) is written by one statement on PostgreSQL, three elsewhere.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from yibao.domain.audit import AuditRecord
@@ -47,9 +50,20 @@ class SettlementFacts:
     relation: str | None  # the owner's active grant to the payer
     institution: Institution | None
     filing: Filing | None  # the payer's filing in force, whatever it covers
+    claimed: bool | None = None  # this statement claimed the idempotency key (None: it was not asked to)
 
 
-def _statement() -> sa.Select:
+@dataclass(frozen=True)
+class Claim:
+    """An idempotency key to claim for a request: its scope, the key, the request's hash and the time."""
+
+    scope: str
+    key: str
+    request_hash: str
+    at: dt.datetime
+
+
+def _statement(*, claiming: bool = False) -> sa.Select:
     v, e, f, g, i = evouchers, enrollments, filings, family_grants, institutions
     owner = persons.alias("owner")
     day = sa.bindparam("day", type_=sa.Date)
@@ -61,9 +75,18 @@ def _statement() -> sa.Select:
               .where(e.c.person_id == owner.c.id, e.c.status == "active", e.c.start_date <= day,
                      sa.or_(e.c.end_date.is_(None), e.c.end_date >= day))
               .order_by(e.c.start_date).limit(1).scalar_subquery())
+    claimed = []
+    if claiming:  # a data-modifying CTE runs once whatever reads it; the INSERT waits on a concurrent holder
+        k = idempotency_keys
+        claim = (postgresql.insert(k)
+                 .values(scope=sa.bindparam("scope", type_=k.c.scope.type), key=sa.bindparam("key", type_=k.c.key.type),
+                         request_hash=sa.bindparam("request_hash", type_=k.c.request_hash.type),
+                         created_at=sa.bindparam("claimed_at", type_=k.c.created_at.type))
+                 .on_conflict_do_nothing().returning(k.c.key).cte("claim"))
+        claimed = [sa.select(sa.func.count()).select_from(claim).scalar_subquery().label("claimed")]
     return (
         sa.select(who.c.payer_id, owner.c.id.label("owner_id"), owner.c.region.label("owner_region"),
-                  scheme.label("scheme"), g.c.relation,
+                  scheme.label("scheme"), g.c.relation, *claimed,
                   *[c.label(f"institution_{c.name}") for c in i.c], *[c.label(f"filing_{c.name}") for c in f.c])
         .select_from(
             who.outerjoin(owner, owner.c.id == sa.func.coalesce(sa.bindparam("owner_id", type_=sa.String),
@@ -76,6 +99,7 @@ def _statement() -> sa.Select:
 
 
 _FACTS = _statement()
+_CLAIM_AND_FACTS = _statement(claiming=True)
 
 
 def _part(row, cls, table, prefix: str):
@@ -84,16 +108,26 @@ def _part(row, cls, table, prefix: str):
     return None if values[first] is None else cls(**values)
 
 
+def claims_with_facts(conn: Connection) -> bool:
+    """Whether settlement_facts can claim an idempotency key in its own statement (PostgreSQL)."""
+    return conn.dialect.name == "postgresql"
+
+
 def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, payer_id: str | None = None,
-                     token_digest: str | None = None, owner_id: str | None = None) -> SettlementFacts:
+                     token_digest: str | None = None, owner_id: str | None = None,
+                     claim: Claim | None = None) -> SettlementFacts:
     """The facts of a payment by `payer_id`, or by the holder of the active e-voucher with `token_digest`, from
-    the account of `owner_id` (default: the payer's own) at the institution on a day."""
-    row = conn.execute(_FACTS, {"payer_id": payer_id, "token_digest": token_digest, "owner_id": owner_id,
-                                "institution_code": institution_code, "day": day}).one()
+    the account of `owner_id` (default: the payer's own) at the institution on a day; with `claim` (only where
+    claims_with_facts), the key claimed by the same statement."""
+    params = {"payer_id": payer_id, "token_digest": token_digest, "owner_id": owner_id,
+              "institution_code": institution_code, "day": day}
+    if claim is not None:
+        params |= {"scope": claim.scope, "key": claim.key, "request_hash": claim.request_hash, "claimed_at": claim.at}
+    row = conn.execute(_FACTS if claim is None else _CLAIM_AND_FACTS, params).one()
     return SettlementFacts(
         payer_id=row.payer_id, owner_id=row.owner_id, owner_region=row.owner_region, scheme=row.scheme,
         relation=row.relation, institution=_part(row, Institution, institutions, "institution_"),
-        filing=_part(row, Filing, filings, "filing_"))
+        filing=_part(row, Filing, filings, "filing_"), claimed=None if claim is None else row.claimed == 1)
 
 
 _SETTLEMENT_COLUMNS = {c.name: c for c in settlements.c}
