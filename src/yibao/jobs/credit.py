@@ -260,7 +260,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
             held = credit_rows.earlier(conn, scope=SCOPE, keys=[c.key for c in credits if c.key not in claimed])
             for c in credits:
                 if c.key not in claimed:
-                    if held[c.key][0] != c.request_hash:
+                    if held[c.key] != c.request_hash:
                         c.outcome.error = errors.IdempotencyConflict(key=c.key)
                     else:
                         c.outcome.repeated = True
@@ -274,6 +274,7 @@ def _post_credits(ctx, uow, credits: list[_Credit], period: str) -> dict[str, di
     """Open and credit the personal accounts (one entry per row, in file order) through the ledger writer;
     the answer each key keeps, with the balance right after its own entry as the per-row path gives it."""
     books = Books(uow, ctx.now())
+    rules = {c.allocation.rule: c.allocation.rule.as_dict() for c in credits}  # a file cites few rules
     paying = [c for c in credits if c.allocation.amount_fen > 0]
     books.open_many([(acct.contribution_clearing(r), AccountKind.CONTRIBUTION_CLEARING, r, {})
                      for r in sorted({c.found.region for c in paying})]
@@ -287,7 +288,7 @@ def _post_credits(ctx, uow, credits: list[_Credit], period: str) -> dict[str, di
         ([Posting(acct.personal(c.found.person_id), c.allocation.amount_fen, Bucket.CURRENT_YEAR),
           Posting(acct.contribution_clearing(c.found.region), -c.allocation.amount_fen)],
          f"{period} 缴费划入", {"period": period, "base_fen": c.base_fen, "employer_id": c.found.employer_id,
-                               "rule": c.allocation.rule.as_dict()}) for c in paying]))
+                               "rule": rules[c.allocation.rule]}) for c in paying]))
     responses = {}
     for c in credits:
         account_id, amount = acct.personal(c.found.person_id), c.allocation.amount_fen
@@ -297,6 +298,6 @@ def _post_credits(ctx, uow, credits: list[_Credit], period: str) -> dict[str, di
         responses[c.key] = {
             "contribution_id": entry_id, "person_id": c.found.person_id, "period": period, "base_fen": c.base_fen,
             "employer_id": c.found.employer_id, "credited_fen": amount, "balance_fen": balances[account_id],
-            "rule": c.allocation.rule.as_dict(), "explanation_zh": c.allocation.explanation_zh,
+            "rule": rules[c.allocation.rule], "explanation_zh": c.allocation.explanation_zh,
             "explanation_en": c.allocation.explanation_en}
     return responses
