@@ -178,6 +178,26 @@ def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, p
 
 
 @pytest.mark.postgresql_only
+def test_a_batch_credited_in_lanes_credits_what_one_transaction_credits(ctx, admin, payroll, monkeypatch):
+    from yibao.services.audit_verify import verify
+
+    _, staff, path = payroll
+    with path.open("a", encoding="utf-8") as f:
+        f.write(path.read_text(encoding="utf-8").splitlines()[1] + "\n")  # the first row again, in the same batch
+    monkeypatch.setattr("yibao.jobs.credit.LANE_MIN", 1)
+    summary = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=20)
+    assert (summary.rows, summary.credited, summary.repeated, summary.rejected) == (10, 5, 1, 4)
+    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 14_000, 16_000, 18_000]
+    with summary.rejected_path.open(encoding="utf-8") as f:
+        assert [r["line"] for r in csv.DictReader(f)] == ["5", "6", "7", "8"]  # in file order
+
+    again = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=20)
+    assert (again.credited, again.repeated, again.rejected) == (0, 6, 4)
+    assert postings_sum(ctx) == 0
+    assert verify(ctx).ok
+
+
+@pytest.mark.postgresql_only
 def test_two_runs_of_one_file_at_once_credit_every_row_once(ctx, admin, payroll, tmp_path):
     from tests.integration.test_ledger_concurrency import all_at_once
 

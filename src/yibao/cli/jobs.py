@@ -19,8 +19,9 @@ def credit(
     file: Annotated[Path, typer.Argument(help="CSV with header: id_number, base_fen[, employer_uscc]")],
     period: Annotated[str, typer.Option(help="the month paid for, YYYY-MM")],
     rejected: Annotated[Path | None, typer.Option(help="where refused rows go (default FILE.rejected.csv)")] = None,
-    batch: Annotated[int | None, typer.Option(min=1, max=100_000, help="rows per transaction (default 500; "
-                                              "10,000 on PostgreSQL, where batches are credited set-based)")] = None,
+    batch: Annotated[int | None, typer.Option(min=1, max=100_000, help="rows per batch (default 500; 20,000 on "
+                                              "PostgreSQL, where a batch is credited set-based, in two "
+                                              "transactions at once when large)")] = None,
 ) -> None:
     """Credit a month's contributions to personal accounts by each region's allocation rule (划入).
 

@@ -135,6 +135,14 @@ class Engine:
 
     def personal_account_allocation(self, *, region: str, scheme: str, flexible: bool, birth_date: dt.date,
                                     period: dt.date, base_fen: int, retired: bool = False) -> Allocation:
+        # A monthly file credits many people of one age on one base: they share one decision and its explanation.
+        key = ("allocation", region, scheme, bool(flexible), bool(retired), actions.age_on(birth_date, period),
+               period, base_fen)
+        return self.memo(key, lambda: self._allocation(region, scheme, flexible, retired, birth_date, period,
+                                                       base_fen))
+
+    def _allocation(self, region: str, scheme: str, flexible: bool, retired: bool, birth_date: dt.date,
+                    period: dt.date, base_fen: int) -> Allocation:
         decision = self.decide("contribute", {"region": region, "scheme": scheme, "flexible": flexible,
                                               "retired": retired, "birth_date": birth_date, "base_fen": base_fen},
                                period)
