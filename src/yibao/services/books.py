@@ -5,9 +5,11 @@ chains the entry onto its anchor account and writes postings, entry and balance 
 same transaction as the use case that asked for them. Balance rows changed by holds alone are
 written just before the unit of work commits.
 
-On PostgreSQL a payment costs two round trips besides the transaction's own: the lock, and the
-entry written by one server-side call (see store.ledger_repo). `plain=True` takes the portable
-statements instead, which SQLite always takes.
+On PostgreSQL a payment whose caller read the accounts first (to decide with their balances) costs two
+round trips besides the transaction's own: the lock, and the entry written by one server-side call. One
+whose accounts were not read is one call in all: the database locks, checks, links and writes it with the
+same rules (see store.ledger_repo). `plain=True` takes the portable statements instead, which SQLite
+always takes.
 """
 
 from __future__ import annotations
