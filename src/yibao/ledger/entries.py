@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from yibao.domain import errors
+from yibao.ledger import chain
 from yibao.ledger.accounts import Account, AccountKind, Bucket
 
 
@@ -52,15 +53,14 @@ class Entry:
     anchor_seq: int = 0
     prev_hash: str = ""
     hash: str = ""
-    chain_v: int = 2  # the link format (ledger.chain)
+    chain_v: int = chain.LINK_VERSION  # the link format it is written with
 
 
 class LedgerInvariantBroken(AssertionError):
     """A bug, not bad input: code tried to post something the ledger never accepts."""
 
 
-def check_legs(postings: list[Posting]) -> None:
-    """Two or more postings of whole, non-zero amounts that sum to zero (before each unit is told apart)."""
+def _check_amounts(postings: list[Posting]) -> None:
     if len(postings) < 2:
         raise LedgerInvariantBroken("an entry needs at least two postings")
     for p in postings:
@@ -68,6 +68,11 @@ def check_legs(postings: list[Posting]) -> None:
             raise LedgerInvariantBroken(f"amount must be an int number of fen, got {p.amount_fen!r}")
         if p.amount_fen == 0:
             raise LedgerInvariantBroken("a posting of zero moves nothing")
+
+
+def check_legs(postings: list[Posting]) -> None:
+    """Two or more postings of whole, non-zero amounts that sum to zero (before each unit is told apart)."""
+    _check_amounts(postings)
     if sum(p.amount_fen for p in postings):
         raise LedgerInvariantBroken("postings do not sum to zero")
 
@@ -75,14 +80,9 @@ def check_legs(postings: list[Posting]) -> None:
 def check_balanced(postings: Iterable[Posting], units: Mapping[str, str]) -> None:
     """Two or more postings, whole fen, nothing zero, and a zero sum in every unit."""
     postings = list(postings)
-    if len(postings) < 2:
-        raise LedgerInvariantBroken("an entry needs at least two postings")
+    _check_amounts(postings)
     sums: dict[str, int] = defaultdict(int)
     for p in postings:
-        if type(p.amount_fen) is not int:
-            raise LedgerInvariantBroken(f"amount must be an int number of fen, got {p.amount_fen!r}")
-        if p.amount_fen == 0:
-            raise LedgerInvariantBroken("a posting of zero moves nothing")
         sums[units[p.account_id]] += p.amount_fen
     unbalanced = {unit: total for unit, total in sums.items() if total}
     if unbalanced:
@@ -91,12 +91,16 @@ def check_balanced(postings: Iterable[Posting], units: Mapping[str, str]) -> Non
 
 def debit_personal(account: Account, amount_fen: int) -> list[Posting]:
     """Take money out of a personal account: this year's part first, then what was carried over."""
-    from_current = min(account.current_year_fen or 0, amount_fen)
+    return debit_legs(account.id, amount_fen, min(account.current_year_fen or 0, amount_fen))
+
+
+def debit_legs(account_id: str, amount_fen: int, from_current: int) -> list[Posting]:
+    """A personal debit of `amount_fen`, `from_current` of it from this year's money and the rest carried over."""
     legs = []
     if from_current:
-        legs.append(Posting(account.id, -from_current, Bucket.CURRENT_YEAR))
+        legs.append(Posting(account_id, -from_current, Bucket.CURRENT_YEAR))
     if amount_fen - from_current:
-        legs.append(Posting(account.id, -(amount_fen - from_current), Bucket.CARRIED_OVER))
+        legs.append(Posting(account_id, -(amount_fen - from_current), Bucket.CARRIED_OVER))
     return legs
 
 

@@ -22,7 +22,7 @@ from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
 from yibao.ledger import chain
 from yibao.ledger import entries as ledger
-from yibao.ledger.accounts import Account, AccountKind, Bucket, is_guarded, kind_of, new_account, unit_of
+from yibao.ledger.accounts import Account, AccountKind, is_guarded, kind_of, new_account, unit_of
 from yibao.ledger.entries import Entry, EntryKind, Posting
 from yibao.ledger.holds import Hold, HoldStatus
 from yibao.store.ledger_repo import LedgerRepository
@@ -130,9 +130,9 @@ class Books:
 
     def _split_first(self, postings: list[Posting]) -> list[Posting]:
         asking = {p.account_id for p in postings if p.bucket == ledger.THIS_YEAR_FIRST}
-        for account in self.lock(asking).values():
-            if account.id in asking:
-                postings = ledger.split_first(account, postings)
+        accounts = self.lock(asking)
+        for account_id in asking:
+            postings = ledger.split_first(accounts[account_id], postings)
         return postings
 
     def post_many(self, kind: EntryKind, entries: Iterable[tuple[list[Posting], str, dict]]) -> list[Entry]:
@@ -317,9 +317,7 @@ def _split(posting: Posting, taken: int) -> list[Posting]:
     """A THIS_YEAR_FIRST debit as the database split it, `taken` from this year's money; others as they are."""
     if posting.bucket != ledger.THIS_YEAR_FIRST:
         return [posting]
-    rest = -posting.amount_fen - taken
-    return ([Posting(posting.account_id, -taken, Bucket.CURRENT_YEAR)] if taken else []) + \
-        ([Posting(posting.account_id, -rest, Bucket.CARRIED_OVER)] if rest else [])
+    return ledger.debit_legs(posting.account_id, -posting.amount_fen, taken)
 
 
 def entry_head(entry: Entry) -> str:

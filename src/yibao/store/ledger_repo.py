@@ -8,8 +8,8 @@ compilation: the lock is one prepared statement for any number of accounts, and 
 entry row, balance rows) is written by one call of the server-side function `ledger_write_entry`
 (migration 0007), which runs the plain path's three statements in the same order. An entry whose
 accounts were not read before takes one call in all: `ledger_post` (migration 0009) locks, checks,
-links and writes it. The plain path
-(SQLAlchemy Core statements) serves SQLite, and PostgreSQL when asked for (tests compare the two).
+links and writes it. The plain path (SQLAlchemy Core statements) serves SQLite, and PostgreSQL when
+asked for (tests compare the two).
 """
 
 from __future__ import annotations
