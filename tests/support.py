@@ -125,6 +125,7 @@ def build_world(ctx, admin: Actor) -> World:
     users = {"person": "employee"}
     for role, links in [("unit", {"employer_id": employer.id}),
                         ("institution", {"institution_code": institution.code}),
+                        ("counter", {}), ("terminal", {}), ("collector", {}),
                         ("reviewer", {}), ("auditor", {}), ("admin", {})]:
         auth.add_user(ctx, actor=admin, username=f"{role}-user", password=PASSWORD, role=role, **links)
         users[role] = f"{role}-user"

@@ -54,7 +54,7 @@ def db_revision(message: Annotated[str, typer.Option("-m", "--message")]) -> Non
 @reports_errors
 def users_add(
     username: str,
-    role: Annotated[str, typer.Option(help="person, unit, institution, reviewer, auditor or admin")],
+    role: Annotated[str, typer.Option(help="person, unit, institution, counter, terminal, collector, reviewer, auditor or admin")],
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
     institution: Annotated[str | None, typer.Option(help="institution code (role institution)")] = None,
     person_id: Annotated[str | None, typer.Option(help="person id (role person)")] = None,

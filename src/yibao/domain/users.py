@@ -13,13 +13,17 @@ class Role(StrEnum):
     PERSON = "person"
     UNIT = "unit"
     INSTITUTION = "institution"
+    COUNTER = "counter"  # agency counter staff (窗口经办): take cases in person, register, freeze
+    TERMINAL = "terminal"  # a self-service machine at an agency site (自助机具)
+    COLLECTOR = "collector"  # the contribution collector: tax office or bank channel
     REVIEWER = "reviewer"
     AUDITOR = "auditor"
     ADMIN = "admin"
 
 
-AGENCY_STAFF = (Role.REVIEWER, Role.ADMIN)
-READ_ALL = (Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
+AGENCY_STAFF = (Role.COUNTER, Role.REVIEWER, Role.ADMIN)  # act at the agency, the person in front of them
+REVIEW_STAFF = (Role.REVIEWER, Role.ADMIN)  # decide cases, pay out, manage institutions
+READ_ALL = (Role.COUNTER, Role.REVIEWER, Role.AUDITOR, Role.ADMIN)
 
 PASSWORD_MIN_LENGTH = 8
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from yibao.domain import errors
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.domain.users import REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import Account, AccountKind, Bucket
 from yibao.ledger.entries import Entry, EntryKind, Posting
@@ -114,7 +114,7 @@ def hold_view(hold: Hold, entry: Entry | None = None) -> dict:
 def place_hold(ctx: Context, *, actor: Actor, person_id: str, amount_fen: int, idempotency_key: str,
                purpose: str = "disbursement", timeout_seconds: int = 3600) -> dict:
     """Reserve an amount of a person's account for a payment about to be made; it expires if left open."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     if type(amount_fen) is not int or amount_fen <= 0:
         raise errors.AmountInvalid(amount_fen=amount_fen)
     if not 0 < timeout_seconds <= 90 * 86400:
@@ -140,7 +140,7 @@ def place_hold(ctx: Context, *, actor: Actor, person_id: str, amount_fen: int, i
 def capture_hold(ctx: Context, *, actor: Actor, hold_id: str, idempotency_key: str,
                  amount_fen: int | None = None) -> dict:
     """Take all or part of a hold into an entry; the rest becomes available again."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
         raise errors.AmountInvalid(amount_fen=amount_fen)
     with ctx.uow() as uow:
@@ -159,7 +159,7 @@ def capture_hold(ctx: Context, *, actor: Actor, hold_id: str, idempotency_key: s
 
 def void_hold(ctx: Context, *, actor: Actor, hold_id: str) -> dict:
     """Release a hold in full (voiding twice is harmless; a captured hold cannot be voided)."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     with ctx.uow() as uow:
         books = Books(uow, ctx.now())
         found = books.repo.hold(hold_id)

@@ -33,7 +33,7 @@ from yibao.domain.credentials import BankAccount
 from yibao.domain.ids import new_id
 from yibao.domain.money import yuan
 from yibao.domain.registry import Enrollment, Institution, Person
-from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.services import access, application_vouchers, cash_vouchers, enrolment, notices
 from yibao.services.books import Books
@@ -379,7 +379,7 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
            missing: list[str] | None = None) -> tuple[Application, list[dict]]:
     """A reviewer approves (the policy decides again, on today's balance), rejects with a reason, or asks for a
     supplement naming the documents missing, with guidance."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     if action not in REVIEW_ACTIONS:
         raise _invalid(f"审核操作须为 {'、'.join(REVIEW_ACTIONS)}", f"action is one of {', '.join(REVIEW_ACTIONS)}")
     note = (note or "").strip()

@@ -7,7 +7,7 @@ import re
 
 from yibao.domain import errors
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
-from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.domain.users import REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
@@ -52,7 +52,7 @@ def _enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id
 
 def _ensure_may_pay(uow: UnitOfWork, actor: Actor, person_id: str, enrollment: Enrollment | None,
                     employer_id: str | None) -> None:
-    if actor.role in AGENCY_STAFF:
+    if actor.role in REVIEW_STAFF:
         return
     if actor.role == Role.UNIT and employer_id and employer_id == actor.employer_id \
             and access.employs(uow, actor.employer_id, person_id):

@@ -22,7 +22,7 @@ from yibao.domain import errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
+from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
 from yibao.services import access, cash_vouchers
@@ -111,7 +111,7 @@ def _lines(uow: UnitOfWork, batch_id: str) -> list:
 def make_batches(ctx: Context, *, actor: Actor, bank_name: str | None = None) -> tuple[list[Batch], list[dict]]:
     """A payment file per bank for every approved application (or those of one bank); returns the batches and
     the applications left for later, with why (no bank account, or the balance no longer covers them)."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     now, today = ctx.now(), ctx.today()
     with ctx.uow() as uow:
         approved = list(uow.session.scalars(
@@ -173,7 +173,7 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
 
 
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
-    access.require(actor, *READ_ALL)
+    access.require(actor, *REVIEW_STAFF, Role.AUDITOR)
     with ctx.uow() as uow:
         row = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)).first()
         if row is None:
@@ -197,7 +197,7 @@ def apply_returns(ctx: Context, *, actor: Actor, batch_id: str, content: str | N
                   rows: list[dict] | None = None) -> Batch:
     """Settle each line the return file (or its rows, already read) names: paid captures the hold, failed voids
     it. Sending the same file again changes nothing; a line already settled the other way refuses the file."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     if rows is None:
         rows = _parse(content or "", RETURN_HEADER)
     now = ctx.now()

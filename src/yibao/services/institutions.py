@@ -10,7 +10,7 @@ import yaml
 from yibao.domain import errors
 from yibao.domain.regions import parents, validate_region
 from yibao.domain.registry import Agency, Institution, InstitutionKind
-from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.domain.users import REVIEW_STAFF, Actor, Role
 from yibao.services import access
 from yibao.services.context import Context
 
@@ -21,7 +21,7 @@ def add_institution(ctx: Context, *, actor: Actor, code: str, name: str, kind: s
                     designated: bool, cross_region: bool, designated_from: dt.date | None = None,
                     designated_to: dt.date | None = None) -> Institution:
     """Register an institution; designated ones may settle from the day their designation starts."""
-    access.require(actor, *AGENCY_STAFF)
+    access.require(actor, *REVIEW_STAFF)
     code = (code or "").strip()
     if not code or len(code) > 20 or not code.isalnum():
         raise errors.InstitutionInvalid(reason_zh="机构编码须为 1 至 20 位字母或数字",

@@ -189,7 +189,8 @@ users = sa.Table(
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.CheckConstraint(
-        "role IN ('person', 'unit', 'institution', 'reviewer', 'auditor', 'admin')", name="role"
+        "role IN ('person', 'unit', 'institution', 'counter', 'terminal', 'collector', 'reviewer', 'auditor', "
+        "'admin')", name="role"
     ),
 )
 
