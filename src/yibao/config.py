@@ -31,6 +31,10 @@ class Settings(BaseSettings):
     disbursement_hold_days: int = 30
     # How long a cross-region cash voucher may be redeemed.
     cash_voucher_days: int = 30
+    # The bank's card verification service (四要素: name, ID number, card number, phone), e.g.
+    # https://bank.example/verify; empty: cards are checked against the agency's own records only.
+    bank_verify_url: str = ""
+    bank_verify_timeout_seconds: float = 5.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -100,13 +100,20 @@ def grant(client, username: str, owner_id: str, grantee_id: str, relation: str):
                        json={"owner_id": owner_id, "grantee_id": grantee_id, "relation": relation})
 
 
+def accept(client, username: str, grant_id: str):
+    return client.post(f"{API}/family-grants/{grant_id}/accept", headers=bearer(client, username))
+
+
 def test_an_owner_grants_a_spouse_both_see_it_and_either_may_end_it(ctx, admin, client, world):
     spouse = add_person(ctx, admin, name="王静", username="spouse")
     r = grant(client, "employee", world.person.id, spouse.id, "spouse")
     assert r.status_code == 201, r.text
     made = r.json()
-    assert made["status"] == "active" and made["rules"][0]["rule_id"] == "national.family.close_relatives"
+    assert made["status"] == "pending" and made["rules"][0]["rule_id"] == "national.family.close_relatives"
     assert "国办发〔2021〕14号" in made["rules"][0]["reference"]
+    assert_problem(grant(client, "employee", world.person.id, spouse.id, "spouse"), 409, "family_grant.duplicate")
+    accepted = accept(client, "spouse", made["grant_id"])
+    assert accepted.status_code == 200 and accepted.json()["status"] == "active", accepted.text
     assert_problem(grant(client, "employee", world.person.id, spouse.id, "spouse"), 409, "family_grant.duplicate")
     for username, person_id in (("employee", world.person.id), ("spouse", spouse.id)):
         listed = client.get(f"{API}/persons/{person_id}/family-grants", headers=bearer(client, username)).json()
@@ -140,7 +147,8 @@ def test_grants_the_policy_or_the_facts_refuse(ctx, admin, client, world):
 def test_the_database_keeps_one_filing_in_force_per_person_and_one_grant_per_pair(ctx, admin, client, world):
     assert file(client, "employee", world.person.id, type="temporary", reason="other").status_code == 201
     spouse = add_person(ctx, admin, name="王静", username="spouse")
-    assert grant(client, "employee", world.person.id, spouse.id, "spouse").status_code == 201
+    made = grant(client, "employee", world.person.id, spouse.id, "spouse").json()
+    assert accept(client, "spouse", made["grant_id"]).json()["status"] == "active"
     for table, key in ((filings, "fil_second"), (family_grants, "fgr_second")):
         with ctx.engine.connect() as conn:
             row = dict(conn.execute(sa.select(table)).one()._mapping)

@@ -152,7 +152,7 @@ def test_a_retry_returns_the_first_answer_and_a_changed_retry_is_a_conflict(ctx,
 
 
 def test_a_family_grantee_pays_from_the_owner_within_the_owner_limits_until_revoked(ctx, admin, client, world):
-    mother = add_person(ctx, admin, name="王秀兰", username="mother")
+    mother = add_person(ctx, admin, name="王秀兰", username="mother", birth="19580307")
     grant, _ = family.grant(ctx, actor=admin, owner_id=world.person.id, grantee_id=mother.id, relation="parent")
     assert pay(client, world, 40_000).json()["account_paid_fen"] == 40_000  # the owner, at the same pharmacy
     mine = {"type": "card", "card_no": mother.card_no, "pin": PIN}

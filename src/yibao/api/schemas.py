@@ -296,6 +296,7 @@ class BankAccountCreate(Body):
     bank_name: str = Field(max_length=100)
     holder_name: str
     primary: bool | None = None
+    phone: str | None = Field(default=None, max_length=20)  # the phone the bank holds; default: the person's
 
 
 class BankAccountRead(BaseModel):
@@ -305,12 +306,15 @@ class BankAccountRead(BaseModel):
     bank_name: str
     holder_name: str
     primary: bool
+    status: str = "linked"  # linked | unlinked
+    unlinked_at: dt.datetime | None = None
 
     @classmethod
     def of(cls, a, *, owner: bool) -> BankAccountRead:
         return cls(bank_account_id=a.id, person_id=a.person_id,
                    account_no=a.account_no if owner else mask_account_no(a.account_no),
-                   bank_name=a.bank_name, holder_name=a.holder_name, primary=a.is_primary)
+                   bank_name=a.bank_name, holder_name=a.holder_name, primary=a.is_primary, status=a.status,
+                   unlinked_at=a.unlinked_at)
 
 
 class ClockSet(Body):
@@ -602,7 +606,8 @@ class GrantRead(BaseModel):
     status: str
     rule_id: str
     created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None  # when it ended: revoked, declined or cancelled
+    accepted_at: dt.datetime | None = None  # when it came into force
     rules: list[RuleRead] = []
 
 

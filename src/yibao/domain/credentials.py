@@ -30,6 +30,8 @@ class EVoucher:
 
 @dataclass(eq=False)
 class BankAccount:
+    """A bank account in the person's own name, linked for payouts; one person holds a number at a time."""
+
     id: str
     person_id: str
     account_no: str
@@ -37,3 +39,12 @@ class BankAccount:
     holder_name: str
     is_primary: bool
     created_at: dt.datetime
+    status: str = "linked"  # linked | unlinked
+    unlinked_at: dt.datetime | None = None
+
+    @property
+    def linked(self) -> bool:
+        return self.status == "linked"
+
+    def unlink(self, at: dt.datetime) -> None:
+        self.status, self.is_primary, self.unlinked_at = "unlinked", False, at

@@ -484,8 +484,8 @@ class GrantNotFound(NotFound):
 
 class GrantWrongState(Conflict):
     code = "family_grant.wrong_state"
-    message_zh = "授权状态为 {status}，不能{action}"
-    message_en = "The grant is {status}; it cannot be {action}d"
+    message_zh = "授权状态为 {status}，不能办理 {action}"
+    message_en = "The grant is {status}: {action} does not apply to it"
 
 
 class GrantDuplicate(Conflict):
@@ -693,3 +693,43 @@ class NoticeNotFound(NotFound):
     code = "notice.not_found"
     message_zh = "未找到该消息"
     message_en = "No such message"
+
+
+# --- family consent and bank holders (identity you can trust) --------------------------------
+
+
+class GrantRelationImplausible(Invalid):
+    code = "family_grant.relation_implausible"
+    message_zh = "所报家庭关系与登记信息不符：{reason_zh}"
+    message_en = "The relation does not match the persons' records: {reason_en}"
+
+
+class GrantTooManyGrantees(Invalid):
+    code = "family_grant.too_many_grantees"
+    message_zh = "已授权 {open_grants} 人（含待确认），最多可授权 {max_grantees} 人"
+    message_en = "{open_grants} relative(s) already hold or await a grant; at most {max_grantees} may"
+
+
+class BankAccountLinkedElsewhere(Conflict):
+    code = "bank_account.linked_elsewhere"
+    message_zh = "该银行账户已由他人绑定，请核对账号或到经办机构窗口办理"
+    message_en = "This bank account is linked by someone else; check the number or see the agency's counter"
+
+
+class BankVerificationFailed(Invalid):
+    code = "bank_account.verification_failed"
+    message_zh = "银行卡核验未通过：户名、身份证号、卡号与银行预留手机号须一致"
+    message_en = "The bank did not confirm the card: name, ID number, card number and the phone held by the bank " \
+                 "must match"
+
+
+class BankVerificationUnavailable(Invalid):
+    code = "bank_account.verification_unavailable"
+    message_zh = "银行卡核验服务暂不可用，请稍后再试"
+    message_en = "The bank's card verification service cannot be reached; please try again later"
+
+
+class BankAccountUnlinked(Conflict):
+    code = "bank_account.unlinked"
+    message_zh = "该银行账户已解除绑定"
+    message_en = "This bank account has been unlinked"

@@ -54,18 +54,27 @@ class Filing:
 
 
 class GrantStatus(StrEnum):
+    PENDING = "pending"  # made by the owner online, awaiting the grantee's consent; pays nothing
     ACTIVE = "active"
-    REVOKED = "revoked"
+    REVOKED = "revoked"  # ended while active, by either person or the agency
+    DECLINED = "declined"  # the grantee said no
+    CANCELLED = "cancelled"  # withdrawn by the owner (or the agency) before the grantee answered
 
+
+OPEN_GRANT = (GrantStatus.PENDING, GrantStatus.ACTIVE)  # what counts against one grant per pair, spouses, limits
 
 GRANT_TRANSITIONS: dict[tuple[GrantStatus, str], GrantStatus] = {
+    (GrantStatus.PENDING, "accept"): GrantStatus.ACTIVE,
+    (GrantStatus.PENDING, "decline"): GrantStatus.DECLINED,
+    (GrantStatus.PENDING, "cancel"): GrantStatus.CANCELLED,
     (GrantStatus.ACTIVE, "revoke"): GrantStatus.REVOKED,
 }
 
 
 @dataclass(eq=False)
 class FamilyGrant:
-    """The owner's authorisation for a relative to pay from the owner's personal account."""
+    """The owner's authorisation for a relative to pay from the owner's personal account; it pays only while
+    active: at once when staff make it with both present, after the grantee's consent when the owner does."""
 
     id: str
     owner_id: str
@@ -74,11 +83,16 @@ class FamilyGrant:
     status: str
     rule_id: str
     created_at: dt.datetime
-    revoked_at: dt.datetime | None = None
+    revoked_at: dt.datetime | None = None  # when it ended: revoked, declined or cancelled
+    accepted_at: dt.datetime | None = None  # when it came into force
 
     def apply(self, action: str, at: dt.datetime) -> tuple[str, str]:
         target = GRANT_TRANSITIONS.get((GrantStatus(self.status), action))
         if target is None:
             raise errors.GrantWrongState(status=self.status, action=action)
-        before, self.status, self.revoked_at = self.status, target.value, at
+        before, self.status = self.status, target.value
+        if target == GrantStatus.ACTIVE:
+            self.accepted_at = at
+        else:
+            self.revoked_at = at
         return before, self.status

@@ -213,15 +213,23 @@ def refund(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 
 
 def family_grant(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
-    """relation, scheme (the owner's): whether the owner may grant this relative use of the account, and for what."""
+    """relation, scheme (the owner's): whether the owner may grant this relative use of the account, for what, and
+    the figures the relation is checked against (years between generations, marriageable ages, how many)."""
     region = engine.policy_region(facts["region"])
     relation = facts.get("relation")
     answer = engine.answer(region, "family.grant", {"relation": relation, "scheme": facts.get("scheme")}, day)
     if answer is None or not answer.values["allowed"]:
         return _refused("family_grant", "family.relation_not_allowed", engine, region, "family.grant", day, answer,
                         "family.grant.refused", relation=relation)
-    return Decision("family_grant", True, reasons=[answer.reason("family.grant", relation=relation)],
-                    details={"categories": answer.values["categories"]})
+    reasons, details = [answer.reason("family.grant", relation=relation)], {"categories": answer.values["categories"]}
+    checks = engine.answer(region, "family.relations", {"scheme": facts.get("scheme")}, day)
+    if checks is not None:  # the figures the persons' data is checked against (domain.kinship compares)
+        values = checks.values
+        reasons.append(checks.reason("family.relations"))
+        details |= {"generation_gap_years": values["generation_gap"], "max_grantees": values["max_grantees"],
+                    "marriage_age": {sex: values[f"marriage_age_{sex}"] for sex in ("male", "female")
+                                     if values.get(f"marriage_age_{sex}") is not None}}
+    return Decision("family_grant", True, reasons=reasons, details=details)
 
 
 # --- applications: withdrawal and reimbursement ----------------------------------------------

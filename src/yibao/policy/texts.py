@@ -36,6 +36,9 @@ TEXTS: dict[str, tuple[str, str]] = {
                           "A refund goes back to the personal account; it frees the period's quota: {restores_quota}"),
     "family.grant": ("可授权{relation}使用个人账户，支付：{categories}",
                      "A {relation} may be granted use of the account, to pay for: {categories}"),
+    "family.relations": ("亲属关系按登记的出生日期核验：父母与子女至少相差 {generation_gap} 岁；最多授权 {max_grantees} 人",
+                         "Relations are checked against the recorded birth dates: a parent is at least "
+                         "{generation_gap} years older than a child; at most {max_grantees} relatives"),
     "family.grant.refused": ("{relation}不在可共济的家庭成员范围内", "A {relation} cannot be granted use of the account"),
     "withdrawal": ("{reason}：可申请支取个人账户余额", "{reason}: the balance may be withdrawn on application"),
     "withdrawal.refused": ("{reason}：个人账户资金不予支取", "{reason}: the account is not paid out"),

@@ -1,15 +1,19 @@
-"""E-voucher activation (real-name check, channel binding) and bank-account linking (R5, R6)."""
+"""E-voucher activation (real-name check, channel binding) and bank accounts (R5, R6): linked in the person's
+own name after the bank's verification, one holder per number, unlinked by the holder or the agency."""
 
 from __future__ import annotations
 
 import secrets
 
+import sqlalchemy as sa
+
 from yibao.domain import errors
 from yibao.domain.credentials import BankAccount, Channel, EVoucher
-from yibao.domain.identity import same_name, validate_bank_account_no
+from yibao.domain.identity import same_name, validate_bank_account_no, validate_phone
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.services import access
+from yibao.services import access, bank_verification
+from yibao.services.bank_verification import CardHolder
 from yibao.services.context import Context, digest
 from yibao.store.uow import UnitOfWork
 
@@ -65,21 +69,49 @@ def list_evouchers(ctx: Context, *, actor, person_id: str) -> list[EVoucher]:
         return uow.all_by(EVoucher, EVoucher.activated_at, person_id=person_id)
 
 
+def _linked_to_someone_living(uow: UnitOfWork, account_no: str, person_id: str) -> bool:
+    """Whether another living person holds this number linked. Every other person counts as living here: the
+    death check belongs in this one place (an heir may then link the number of a deceased relative)."""
+    return uow.session.scalar(sa.select(sa.literal(1)).where(
+        BankAccount.account_no == account_no, BankAccount.status == "linked",
+        BankAccount.person_id != person_id).limit(1)) is not None
+
+
+def _check_link(uow: UnitOfWork, person: Person, number: str, holder_name: str) -> list[BankAccount]:
+    """Refuse a holder other than the person, a number already theirs or another living person's; returns the
+    person's linked accounts."""
+    if not same_name(holder_name, person.name):
+        raise errors.BankHolderMismatch()
+    linked = uow.all_by(BankAccount, BankAccount.created_at, person_id=person.id, status="linked")
+    if any(a.account_no == number for a in linked):
+        raise errors.BankAccountDuplicate()
+    if _linked_to_someone_living(uow, number, person.id):
+        raise errors.BankAccountLinkedElsewhere()
+    return linked
+
+
 def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, bank_name: str, holder_name: str,
-                      primary: bool | None = None) -> BankAccount:
-    """Link a bank account in the person's own name; the first one, or one asked to be, is primary."""
+                      primary: bool | None = None, phone: str | None = None) -> BankAccount:
+    """Link a bank account in the person's own name, verified by the bank (四要素); the first one, or one asked
+    to be, is primary."""
     access.ensure_owner_or_staff(actor, person_id)
     number = validate_bank_account_no(account_no)
     if not (bank_name or "").strip():
         raise errors.BankNameMissing()
+    reserved = validate_phone(phone) if phone else None
     with ctx.uow() as uow:
-        uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
-        if not same_name(holder_name, person.name):
-            raise errors.BankHolderMismatch()
-        existing = uow.all_by(BankAccount, BankAccount.created_at, person_id=person_id)
-        if any(a.account_no == number for a in existing):
-            raise errors.BankAccountDuplicate()
+        _check_link(uow, person, number, holder_name)
+    # the bank is asked outside any transaction: nothing is held while it answers
+    holder = CardHolder(name=person.name, id_number=person.id_number, card_no=number, phone=reserved or person.phone)
+    checker = bank_verification.verifier(ctx)
+    if not checker.matches(holder):
+        raise errors.BankVerificationFailed()
+    with ctx.uow() as uow:
+        # a concurrent link of the same number loses at the unique index over linked numbers
+        uow.conflict_means(errors.BankAccountLinkedElsewhere())
+        person = _person(uow, person_id)
+        existing = _check_link(uow, person, number, holder_name)
         # Disbursements need somewhere to go: with no primary account yet, this one becomes it.
         make_primary = primary is True or not any(a.is_primary for a in existing)
         if make_primary:
@@ -89,7 +121,8 @@ def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, b
         account = BankAccount(id=new_id("bnk"), person_id=person_id, account_no=number, bank_name=bank_name.strip(),
                               holder_name=person.name, is_primary=make_primary, created_at=ctx.now())
         uow.add(account)
-        ctx.audit(uow, actor, "bank_account.link", "bank_account", account.id, primary=make_primary)
+        ctx.audit(uow, actor, "bank_account.link", "bank_account", account.id, person_id=person_id,
+                  primary=make_primary, verified_by=type(checker).__name__)
         uow.commit()
         return account
 
@@ -101,6 +134,8 @@ def set_primary(ctx: Context, *, actor, account_id: str) -> BankAccount:
         if account is None:
             raise errors.BankAccountNotFound()
         access.ensure_owner_or_staff(actor, account.person_id)
+        if not account.linked:
+            raise errors.BankAccountUnlinked()
         uow.conflict_means(errors.ConcurrentChange())
         for other in uow.all_by(BankAccount, person_id=account.person_id):
             other.is_primary = False
@@ -111,8 +146,37 @@ def set_primary(ctx: Context, *, actor, account_id: str) -> BankAccount:
         return account
 
 
+def unlink_bank_account(ctx: Context, *, actor, account_id: str) -> BankAccount:
+    """Unlink an account (the holder or staff); its number may then be linked by whoever holds it now. A primary
+    account's place goes to the person's earliest other linked account, if any. Unlinking again changes nothing."""
+    with ctx.uow() as uow:
+        uow.conflict_means(errors.ConcurrentChange())
+        account = uow.get(BankAccount, account_id, for_update=True)
+        if account is None:
+            raise errors.BankAccountNotFound()
+        access.ensure_owner_or_staff(actor, account.person_id)
+        if not account.linked:
+            return account
+        was_primary = account.is_primary
+        account.unlink(ctx.now())
+        uow.flush()
+        promoted = None
+        if was_primary:
+            promoted = next(iter(uow.all_by(BankAccount, BankAccount.created_at, BankAccount.id,
+                                            person_id=account.person_id, status="linked")), None)
+            if promoted is not None:
+                promoted.is_primary = True
+        ctx.audit(uow, actor, "bank_account.unlink", "bank_account", account.id, person_id=account.person_id,
+                  was_primary=was_primary, primary_now=promoted.id if promoted else None)
+        if promoted is not None:
+            ctx.audit(uow, actor, "bank_account.primary", "bank_account", promoted.id, reason="primary unlinked")
+        uow.commit()
+        return account
+
+
 def list_bank_accounts(ctx: Context, *, actor, person_id: str) -> list[BankAccount]:
+    """The person's linked accounts, oldest first (unlinked ones stay in the audit trail)."""
     with ctx.uow() as uow:
         _person(uow, person_id)
         access.ensure_can_read_owned(uow, actor, person_id)
-        return uow.all_by(BankAccount, BankAccount.created_at, person_id=person_id)
+        return uow.all_by(BankAccount, BankAccount.created_at, person_id=person_id, status="linked")

@@ -25,7 +25,7 @@ from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket, Unit
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
-from yibao.services import access, cards, idempotency
+from yibao.services import access, cards, family, idempotency
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
@@ -162,6 +162,10 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         response = _view(settlement, locked[personal].available_fen)
         record_settlement(uow.session.connection(), settlement, audit, scope=scope, key=idempotency_key,
                           response=response)
+        if owner_id != payer_id:  # a grantee paid from a relative's account: the owner is told, in this unit
+            family.tell_owner_of_payment(ctx, uow, owner_id=owner_id, payer_id=payer_id, relation=found.relation,
+                                         settlement_id=settlement.id, institution_name=institution.name,
+                                         paid_fen=pay)
         uow.commit()
         return response
 

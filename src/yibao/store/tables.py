@@ -166,7 +166,18 @@ bank_accounts = sa.Table(
     sa.Column("holder_name", sa.String(50), nullable=False),
     sa.Column("is_primary", sa.Boolean, nullable=False),
     sa.Column("created_at", TS, nullable=False),
-    sa.UniqueConstraint("person_id", "account_no", name="uq_bank_accounts_person_account"),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("unlinked_at", TS),
+    sa.CheckConstraint("status IN ('linked', 'unlinked')", name="status"),
+    sa.CheckConstraint("status = 'linked' OR NOT is_primary", name="primary_linked"),
+)
+# A number is linked by one person at a time: two people linking it at once cannot both succeed.
+sa.Index(
+    "uq_bank_accounts_number_linked",
+    bank_accounts.c.account_no,
+    unique=True,
+    sqlite_where=bank_accounts.c.status == "linked",
+    postgresql_where=bank_accounts.c.status == "linked",
 )
 sa.Index(
     "uq_bank_accounts_one_primary",
@@ -431,10 +442,13 @@ family_grants = sa.Table(
     sa.Column("rule_id", sa.String(80), nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("revoked_at", TS),
-    sa.CheckConstraint("status IN ('active', 'revoked')", name="status"),
+    sa.Column("accepted_at", TS),
+    sa.CheckConstraint("status IN ('pending', 'active', 'revoked', 'declined', 'cancelled')", name="status"),
     sa.CheckConstraint("owner_id <> grantee_id", name="not_self"),
-    sa.Index("uq_family_grants_one_active", "owner_id", "grantee_id", unique=True,
-             sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'")),
+    # One grant per pair pending or in force (an owner's second request waits for the first to be answered).
+    sa.Index("uq_family_grants_one_open", "owner_id", "grantee_id", unique=True,
+             sqlite_where=sa.text("status IN ('pending', 'active')"),
+             postgresql_where=sa.text("status IN ('pending', 'active')")),
 )
 
 # --- settlement -----------------------------------------------------------------

@@ -96,6 +96,12 @@ def set_primary(ctx: Ctx, actor: CurrentActor, bank_account_id: str):
     return BankAccountRead.of(account, owner=access.is_owner(actor, account.person_id))
 
 
+@router.delete("/bank-accounts/{bank_account_id}", response_model=BankAccountRead)
+def unlink_bank_account(ctx: Ctx, actor: CurrentActor, bank_account_id: str):
+    account = credentials.unlink_bank_account(ctx, actor=actor, account_id=bank_account_id)
+    return BankAccountRead.of(account, owner=access.is_owner(actor, account.person_id))
+
+
 @router.get("/persons/{person_id}/bank-accounts", response_model=list[BankAccountRead])
 def list_bank_accounts(ctx: Ctx, actor: CurrentActor, person_id: str):
     owner = access.is_owner(actor, person_id)

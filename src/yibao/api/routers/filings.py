@@ -37,6 +37,17 @@ def create_grant(ctx: Ctx, actor: CurrentActor, body: GrantCreate):
     return _with_rules(GrantRead, found, rules)
 
 
+@router.post("/family-grants/{grant_id}/accept", response_model=GrantRead)
+def accept_grant(ctx: Ctx, actor: CurrentActor, grant_id: str):
+    found, rules = family.accept(ctx, actor=actor, grant_id=grant_id)
+    return _with_rules(GrantRead, found, rules)
+
+
+@router.post("/family-grants/{grant_id}/decline", response_model=GrantRead)
+def decline_grant(ctx: Ctx, actor: CurrentActor, grant_id: str):
+    return GrantRead.model_validate(family.decline(ctx, actor=actor, grant_id=grant_id))
+
+
 @router.delete("/family-grants/{grant_id}", response_model=GrantRead)
 def revoke_grant(ctx: Ctx, actor: CurrentActor, grant_id: str):
     return GrantRead.model_validate(family.revoke(ctx, actor=actor, grant_id=grant_id))
