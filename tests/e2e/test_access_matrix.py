@@ -29,6 +29,7 @@ from tests.support import (
     new_phone,
     new_uscc,
 )
+from yibao.domain.users import Actor, Role
 from yibao.services import (
     accounts,
     applications,
@@ -194,15 +195,31 @@ def _filing(s: Setup) -> Call:
     return Call({"filing_id": filing.id})
 
 
-def _relative(s: Setup):
+def _relative(s: Setup, birth: str = "19850312"):
     """A verified relative of the employee, with no grant yet."""
-    return add_person(s.ctx, s.admin, name="张丽", username=f"relative-{next(_fresh)}")
+    return add_person(s.ctx, s.admin, name="张丽", username=f"relative-{next(_fresh)}", birth=birth)
 
 
 def _grant(s: Setup) -> Call:
     found, _ = family.grant(s.ctx, actor=s.admin, owner_id=s.world.person.id, grantee_id=_relative(s).id,
                             relation="spouse")
     return Call({"grant_id": found.id})
+
+
+def _grant_to_employee(s: Setup) -> Call:
+    """A grant awaiting the employee's consent: their mother, online, made them its grantee."""
+    mother = _relative(s, birth="19580307")
+    enrolment.enroll(s.ctx, actor=s.admin, person_id=mother.id, scheme="employee", employer_id=s.world.employer_id,
+                     start_date=dt.date(2024, 1, 1))
+    made, _ = family.grant(s.ctx, actor=Actor(username=mother.username, role=Role.PERSON, person_id=mother.id),
+                           owner_id=mother.id, grantee_id=s.world.person.id, relation="child")
+    return Call({"grant_id": made.id})
+
+
+def _unlinkable_account(s: Setup) -> Call:
+    account = credentials.link_bank_account(s.ctx, actor=s.admin, person_id=s.world.person.id,
+                                            account_no=new_bank_no(), bank_name="中国银行", holder_name="张伟")
+    return Call({"bank_account_id": account.id})
 
 
 def _sale_body(s: Setup) -> dict:
@@ -375,6 +392,7 @@ ENDPOINTS = [
       lambda s: Call(json={"person_id": s.world.person.id, "account_no": new_bank_no(), "bank_name": "中国银行",
                            "holder_name": s.world.person.name})),
     E("POST", "/bank-accounts/{bank_account_id}/primary", OWNER_OR_STAFF, _second_bank_account),
+    E("DELETE", "/bank-accounts/{bank_account_id}", OWNER_OR_STAFF, _unlinkable_account),
     E("GET", "/persons/{person_id}/bank-accounts", OWNED_READERS, _employee),
     # money: contributions by the agency or the employing unit; accounts read like credentials;
     # holds and corrections are the agency's
@@ -404,7 +422,11 @@ ENDPOINTS = [
     E("POST", "/filings/{filing_id}/cancel", OWNER_OR_STAFF, _filing),
     E("GET", "/persons/{person_id}/filings", OWNED_READERS, _employee),
     E("POST", "/family-grants", OWNER_OR_STAFF,
-      lambda s: Call(json={"owner_id": s.world.person.id, "grantee_id": _relative(s).id, "relation": "parent"})),
+      lambda s: Call(json={"owner_id": s.world.person.id, "grantee_id": _relative(s, birth="19580307").id,
+                           "relation": "parent"})),
+    # only the grantee consents or declines, from their own session: not the owner, not staff for them
+    E("POST", "/family-grants/{grant_id}/accept", frozenset({OWNER}), _grant_to_employee),
+    E("POST", "/family-grants/{grant_id}/decline", frozenset({OWNER}), _grant_to_employee),
     E("DELETE", "/family-grants/{grant_id}", OWNER_OR_STAFF, _grant),
     E("GET", "/persons/{person_id}/family-grants", OWNED_READERS, _employee),
     # policy: the rules in force are public to every signed-in user; the 12333 answer and the notices

@@ -97,17 +97,19 @@ def check_open_grants(relation: str, *, owner_id: str, grantee_id: str,
                       open_grants: Iterable[OpenGrant]) -> Implausible | None:
     """One spouse each: no open spouse grant of either person with a third; and a grant the other way round
     between the same two people names the inverse relation."""
-    pair = {owner_id, grantee_id}
+    pair, open_grants = {owner_id, grantee_id}, list(open_grants)
     for other in open_grants:
-        if {other.owner_id, other.grantee_id} == pair:
-            if other.owner_id == grantee_id and other.relation != INVERSE.get(relation):
-                return Implausible(
-                    "contradicts_reverse", "双方之间已有的授权登记了与此不相符的关系",
-                    "a grant between the same two people the other way round records a relation that does not match",
-                    {"relation": relation, "recorded_relation": other.relation})
-            continue
-        if relation == "spouse" and other.relation == "spouse" and pair & {other.owner_id, other.grantee_id}:
-            side = "owner" if owner_id in (other.owner_id, other.grantee_id) else "grantee"
+        if other.owner_id == grantee_id and other.grantee_id == owner_id and other.relation != INVERSE.get(relation):
+            return Implausible(
+                "contradicts_reverse", "双方之间已有的授权登记了与此不相符的关系",
+                "a grant between the same two people the other way round records a relation that does not match",
+                {"relation": relation, "recorded_relation": other.relation})
+    if relation != "spouse":
+        return None
+    for other in open_grants:
+        involved = {other.owner_id, other.grantee_id}
+        if other.relation == "spouse" and involved != pair and pair & involved:
+            side = "owner" if owner_id in involved else "grantee"
             return Implausible(
                 "second_spouse", "一方已与他人登记为配偶（已生效或待确认），不能再登记配偶",
                 "one of them already has a spouse grant (in force or awaiting consent) with someone else",
