@@ -281,3 +281,20 @@ def test_two_spouse_grants_at_once_cannot_both_be_made(ctx, admin, settings, wor
     assert len(made) == 1, outcomes
     assert all(isinstance(e, errors.GrantRelationImplausible) for e in refused), refused
     assert [g.status for g in rows(ctx, family_grants)] == ["active"]
+
+
+def test_a_life_event_ends_every_grant_to_and_from_the_person_pending_or_in_force(ctx, admin, client, world):
+    mother = relative(ctx, admin, "mother", birth="19580307", male=False)
+    father = relative(ctx, admin, "father", birth="19560101")
+    active = grant(client, "counter-user", world.person.id, mother.id, "parent").json()
+    pending = grant(client, "employee", world.person.id, father.id, "parent").json()
+    with ctx.uow() as uow:  # what recording the owner's death does in its own unit of work
+        ended = family.end_open_grants(ctx, uow, actor=admin, person_id=world.person.id, reason="death")
+        uow.commit()
+    assert sorted(ended) == sorted([active["grant_id"], pending["grant_id"]])
+    statuses = {g.id: g.status for g in rows(ctx, family_grants)}
+    assert statuses == {active["grant_id"]: "revoked", pending["grant_id"]: "cancelled"}
+    assert_problem(pay_for(client, mother, world.person.id, 1_000, "ended"), 422, "family.grant_required")
+    assert_problem(act(client, "father", pending["grant_id"], "accept"), 409, "family_grant.wrong_state")
+    with ctx.uow() as uow:
+        assert family.end_open_grants(ctx, uow, actor=admin, person_id=world.person.id, reason="death") == []

@@ -184,6 +184,19 @@ def decline(ctx: Context, *, actor: Actor, grant_id: str) -> FamilyGrant:
     return _end(ctx, actor=actor, grant_id=grant_id, asked="decline")
 
 
+def end_open_grants(ctx: Context, uow: UnitOfWork, *, actor: Actor, person_id: str, reason: str) -> list[str]:
+    """End every grant to and from a person, in the caller's unit of work (a life event): those in force are
+    revoked, those awaiting consent cancelled. Returns the ids ended; ending again finds none."""
+    ended = []
+    for found in _open_grants_of(uow, person_id):
+        action = "cancel" if found.status == GrantStatus.PENDING else "revoke"
+        before, after = found.apply(action, ctx.now())
+        ctx.audit(uow, actor, f"family_grant.{action}", "family_grant", found.id, from_status=before,
+                  to_status=after, reason=reason)
+        ended.append(found.id)
+    return ended
+
+
 def tell_owner_of_payment(ctx: Context, uow: UnitOfWork, *, owner_id: str, payer_id: str, relation: str | None,
                           settlement_id: str, institution_name: str, paid_fen: int) -> None:
     """The owner's notice of a payment a grantee made from the owner's account, in the settlement's unit of
