@@ -148,7 +148,7 @@ def _issued_card(s: Setup) -> Call:
 def _frozen_card(s: Setup) -> Call:
     call = _card(s)
     cards.freeze(s.ctx, actor=s.admin, card_no=call.params["card_no"], reason="核查中")
-    return call
+    return Call(call.params, {"reason": "核查完毕"})
 
 
 def _second_bank_account(s: Setup) -> Call:

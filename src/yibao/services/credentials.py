@@ -9,7 +9,7 @@ from yibao.domain.credentials import BankAccount, Channel, EVoucher
 from yibao.domain.identity import same_name, validate_bank_account_no
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.services import access
+from yibao.services import access, life_events
 from yibao.services.context import Context, digest
 from yibao.store.uow import UnitOfWork
 
@@ -31,6 +31,7 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
+        life_events.ensure_usable(uow, person_id, ctx.today())  # no new e-voucher for the dead, emigrated, frozen
         if (id_number or "").strip().upper() != person.id_number or not same_name(name, person.name):
             ctx.audit(uow, actor, "evoucher.real_name_failed", "person", person_id, channel=channel)
             uow.commit()
