@@ -122,12 +122,12 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         if institution is None:
             raise errors.InstitutionNotFound(code_=institution_code)
         owner_id = account_owner_id or payer_id
-        if owner_id != payer_id and found.relation is None:
-            raise errors.GrantRequired()
-        if found.owner_id is None:
-            raise errors.PersonNotFound()
         if owner_id != payer_id:
             found.owner_standing.ensure_usable(today)  # nor does a grant from such an owner's account
+            if found.relation is None:
+                raise errors.GrantRequired()
+        if found.owner_id is None:
+            raise errors.PersonNotFound()
         region = found.owner_region
         facts = {"region": region, "scheme": found.scheme,
                  "designated": institution.designated_on(today), "institution_region": institution.region,
