@@ -72,6 +72,8 @@ def test_a_death_case_for_a_living_person_is_refused_and_writes_nothing(ctx, adm
         problem = assert_problem(apply(client, headers, father, daughter, docs=docs), 422,
                                  "application.person_not_deceased")
         assert "死亡" in problem["message_zh"] and father.id_number not in problem["detail"]
+    not_a_death_case = apply(client, me, daughter, daughter, docs=docs, reason="emigration", amount_fen=100)
+    assert_problem(not_a_death_case, 422, "application.invalid")  # an heir goes with a death case only
     assert (count(ctx, applications), count(ctx, audit_records), count(ctx, notices)) == before
     told = client.post(f"{API}/policy/explain", headers=bearer(client, "counter-1"), json={
         "person_id": father.id, "action": "withdraw", "reason": "death"}).json()

@@ -378,6 +378,8 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
     _ensure_may_apply(actor, person_id, applicant_id, reason)
     amount_fen = _check_request(kind, reason, channel, amount_fen, applicant_id, person_id, invoices)
     _check_payout(kind, reason, payout, institution_code)
+    if heir and not is_death_case(kind, reason):
+        raise _invalid("仅死亡情形的支取由继承人申请（heir）", "heir goes with a death-case withdrawal only")
     if invoices and event_date is None:
         event_date = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
     with ctx.uow() as uow:

@@ -4,7 +4,8 @@ Revision ID: 0012
 Revises: 0010
 Create Date: 2026-12-01 09:20:00
 
-Cards frozen before account freezes existed become freezes of their holder's account, with the card's reason.
+Cards frozen before account freezes existed become freezes of their holder's account, with the card's reason
+(the time of such a freeze was not kept: the card's issue time stands for it).
 """
 
 import sqlalchemy as sa
@@ -57,7 +58,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_account_freezes_person_id'), ['person_id'], unique=False)
         batch_op.create_index('uq_account_freezes_one_open', ['person_id'], unique=True,
                               sqlite_where=sa.text('lifted_at IS NULL'), postgresql_where=sa.text('lifted_at IS NULL'))
-    # A card frozen before now froze only itself: its holder's account is frozen from the card's freeze on.
+    # A card frozen before now froze only itself: its holder's account is frozen, as a freeze now is.
     op.execute(
         "INSERT INTO account_freezes (id, person_id, reason, card_no, frozen_at, frozen_by) "
         "SELECT 'frz' || MIN(c.card_no), c.person_id, COALESCE(MIN(c.frozen_reason), 'card frozen'), MIN(c.card_no), "
