@@ -42,6 +42,7 @@ from yibao.services import (
     enrolment,
     family,
     filings,
+    freezes,
     institutions,
     policies,
     settlement,
@@ -147,9 +148,31 @@ def _issued_card(s: Setup) -> Call:
 
 
 def _frozen_card(s: Setup) -> Call:
-    call = _card(s)
+    call = _someones_card(s)
     cards.freeze(s.ctx, actor=s.admin, card_no=call.params["card_no"], reason="核查中")
-    return call
+    return Call(call.params, {"reason": "核查完毕"})
+
+
+def _someone(s: Setup) -> str:
+    """A new insured person (a fresh target for a life event or a freeze)."""
+    return enrolment.register_person(s.ctx, actor=s.admin, id_number=new_id_number(birth="19500101"), name="钱进",
+                                     phone=new_phone(), region="110000").id
+
+
+def _someones_card(s: Setup, **body) -> Call:
+    """An active card of a new person: a freeze is the account's, so each allowed freeze needs another holder."""
+    number = new_id_number(birth="19500101")
+    person = enrolment.register_person(s.ctx, actor=s.admin, id_number=number, name="钱进", phone=new_phone(),
+                                       region="110000")
+    card = cards.issue_card(s.ctx, actor=s.admin, person_id=person.id)
+    cards.activate(s.ctx, actor=s.admin, card_no=card.card_no, id_number=number, pin=PIN)
+    return Call({"card_no": card.card_no}, body or None)
+
+
+def _frozen_someone(s: Setup) -> Call:
+    person_id = _someone(s)
+    freezes.freeze_person(s.ctx, actor=s.admin, person_id=person_id, reason="核查中")
+    return Call({"person_id": person_id}, {"reason": "核查完毕"})
 
 
 def _second_bank_account(s: Setup) -> Call:
@@ -377,7 +400,7 @@ ENDPOINTS = [
     E("GET", "/persons/{person_id}/cards", OWNED_READERS, _employee),
     E("POST", "/cards/{card_no}/activate", OWNER_OR_STAFF, _issued_card),
     E("POST", "/cards/{card_no}/report-lost", OWNER_OR_STAFF, _card),
-    E("POST", "/cards/{card_no}/freeze", STAFF, lambda s: _card(s, reason="疑似冒用")),
+    E("POST", "/cards/{card_no}/freeze", STAFF, lambda s: _someones_card(s, reason="疑似冒用")),
     E("POST", "/cards/{card_no}/unfreeze", STAFF, _frozen_card),
     E("POST", "/cards/{card_no}/replace", OWNER_OR_STAFF, _card),
     E("POST", "/cards/{card_no}/unlock-pin", STAFF, _card),
@@ -469,6 +492,13 @@ ENDPOINTS = [
     E("GET", "/institutions/{code}/slots", SIGNED_IN, lambda s: Call({"code": s.world.institution_code})),
     E("POST", "/appointments", OWNER_OR_STAFF, _booking),
     E("POST", "/appointments/{appointment_id}/cancel", OWNER_OR_STAFF, _appointment),
+    # life events and account freezes: recorded and lifted by the agency; a person reads their own events
+    E("POST", "/persons/{person_id}/life-events", STAFF,
+      lambda s: Call({"person_id": _someone(s)}, {"kind": "death", "date": "2025-01-01"})),
+    E("GET", "/persons/{person_id}/life-events", OWNED_READERS, _employee),
+    E("POST", "/persons/{person_id}/freeze", STAFF, lambda s: Call({"person_id": _someone(s)}, {"reason": "核查"})),
+    E("POST", "/persons/{person_id}/unfreeze", STAFF, _frozen_someone),
+    E("GET", "/persons/{person_id}/freezes", READ_ALL, _employee),
     # the test-mode clock
     E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),

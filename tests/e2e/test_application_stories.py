@@ -103,11 +103,15 @@ def test_the_heir_withdraws_a_deceased_persons_balance_through_review_and_the_ba
     owed = balance(client, staff["admin"], deceased.id)["balance_fen"]
     heir_before = balance(client, staff["admin"], heir.id)["balance_fen"]
     assert owed > 0
+    died = client.post(f"{API}/persons/{deceased.id}/life-events", headers=staff["admin"],
+                       json={"kind": "death", "date": "2026-02-20"})
+    assert died.status_code == 201, died.text
     me = bearer(client, heir.username)
     docs = documents(client, me, heir.id, "death_certificate", "heir_proof", "id_card", "id_card_copy",
                      "insurance_card", "bank_card")
     r = apply(client, me, deceased.id, applicant_id=heir.id, kind="withdrawal", reason="death", amount_fen=owed,
-              channel="counter", in_person=True, by_proxy=False, document_ids=docs)
+              channel="counter", in_person=True, by_proxy=False, document_ids=docs,
+              heir={"id_number": heir.id_number, "name": heir.name, "relation": "child"})
     assert r.status_code == 201, r.text
     app = r.json()
     assert (app["status"], app["rule_id"], app["fee_fen"]) == ("submitted", "dl.withdrawal.death", 0)

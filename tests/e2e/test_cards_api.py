@@ -132,7 +132,8 @@ def test_lost_card_is_replaced_and_the_old_one_is_void_for_ever(ctx, admin, clie
     assert old["status"] == "replaced" and old["replaced_by"] == new_no
 
     assert_problem(activate(client, card_no, owner, holder.id_number), 409, "card.replaced")
-    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer), 409, "card.replaced")
+    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer, json={"reason": "核查完毕"}),
+                   409, "card.replaced")
     assert_problem(client.post(f"{API}/cards/{card_no}/replace", headers=owner), 409, "card.replaced")
     assert_problem(client.post(f"{API}/cards/{card_no}/replace", headers=reviewer), 409, "card.replaced")
     assert_problem(client.post(f"{API}/cards/{card_no}/report-lost", headers=owner), 409, "card.replaced")
@@ -172,14 +173,18 @@ def test_freeze_needs_a_reason_and_a_frozen_card_cannot_be_used(ctx, admin, clie
 
     assert frozen.status_code == 200, frozen.text
     assert frozen.json()["status"] == "frozen"
-    assert_problem(verify(client, card_no), 409, "card.frozen")
-    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=owner), 403, "auth.forbidden")
-    assert_problem(client.post(f"{API}/cards/{card_no}/replace", headers=owner), 409, "card.frozen")
+    assert_problem(verify(client, card_no), 409, "account.frozen")  # the freeze is the account's
+    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=owner, json={"reason": "我要用卡"}),
+                   403, "auth.forbidden")
+    assert_problem(client.post(f"{API}/cards/{card_no}/replace", headers=owner), 409, "account.frozen")
+    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer), 422,
+                   "card.unfreeze_reason_missing")
 
-    thawed = client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer)
+    thawed = client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer, json={"reason": "核查完毕，系本人使用"})
     assert thawed.status_code == 200 and thawed.json()["status"] == "active"
     assert verify(client, card_no).status_code == 200
-    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer), 409, "card.wrong_state")
+    assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=reviewer, json={"reason": "再次解冻"}),
+                   409, "card.wrong_state")
 
     t = tables.audit_records
     with ctx.engine.connect() as conn:

@@ -12,7 +12,7 @@ import pytest
 
 from tests.support import API, add_person, assert_problem, bearer, build_world, count, rows, yibao
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions, enrolment, institutions, policies
+from yibao.services import contributions, enrolment, institutions, life_events, policies
 from yibao.store.tables import audit_records
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -38,6 +38,7 @@ def explain(client, username: str, **body):
 
 def test_henan_by_proxy_is_told_in_person_only_with_the_rule_and_where_to_go(ctx, admin, client, world):
     person_id = person_in(ctx, admin, "410000", "henan")
+    life_events.record_event(ctx, actor=admin, person_id=person_id, kind="death", date=dt.date(2026, 2, 20))
     r = explain(client, "henan", person_id=person_id, action="withdraw", reason="death", channel="app", by_proxy=True)
     assert r.status_code == 200, r.text
     answer = r.json()
@@ -46,11 +47,11 @@ def test_henan_by_proxy_is_told_in_person_only_with_the_rule_and_where_to_go(ctx
     assert (reason["rule_id"], reason["region"], reason["effective_from"]) == ("hn.withdrawal.death", "410000",
                                                                               "2024-01-01")
     assert "不可代办" in reason["reference"]
-    assert "不能支取个人账户余额" in answer["answer_zh"] and "须本人办理，不可代办" in answer["answer_zh"]
-    assert "No: withdrawing" in answer["answer_en"] and "no proxy" in answer["answer_en"]
+    assert "不能支取个人账户余额" in answer["answer_zh"] and "须由继承人本人办理，不可代办" in answer["answer_zh"]
+    assert "No: withdrawing" in answer["answer_en"] and "The heir must apply in person; no proxy" in answer["answer_en"]
     assert answer["agency"]["name"] == "河南省医疗保障局省直经办机构" and answer["agency"]["name"] in answer["answer_zh"]
     needed = [(q["kind"], q["value"], q["met"]) for q in answer["requirements"]]
-    assert ("in_person", None, False) in needed and ("document", "heir_proof", None) in needed
+    assert ("in_person", "heir", False) in needed and ("document", "heir_proof", None) in needed
 
 
 def test_dalian_is_told_withdrawal_is_not_allowed_citing_the_article(ctx, admin, client, world):
@@ -198,8 +199,9 @@ def test_the_command_line_explains_in_both_languages(env, database_url, tmp_path
     assert "hn.withdrawal.base" in text.stdout
     as_json = yibao(env, "policy", "explain", "--id-number", henan, "--action", "withdraw", "--reason", "death",
                     "--date", "2026-03-02", "--json")
-    answer = json.loads(as_json.stdout)
-    assert answer["allowed"] is True and answer["reasons"][0]["rule_id"] == "hn.withdrawal.death"
+    answer = json.loads(as_json.stdout)  # she is alive: no death on record, no heirs' withdrawal
+    assert (answer["allowed"], answer["code"]) == (False, "application.person_not_deceased")
+    assert answer["reasons"][0]["rule_id"] == "hn.withdrawal.death"
     unknown = yibao(env, "policy", "explain", "--id-number", henan, "--action", "teleport")
     assert unknown.returncode == 1 and "request.invalid" in unknown.stderr
     shown = yibao(env, "policy", "show", "110000", "--date", "2026-03-02", "--json")

@@ -117,7 +117,7 @@ def test_medical_services_are_not_paid_at_a_pharmacy(client, world):
 
 @pytest.mark.parametrize("spoil, code", [
     (lambda ctx, admin, card: cards.report_lost(ctx, actor=admin, card_no=card), "card.lost"),
-    (lambda ctx, admin, card: cards.freeze(ctx, actor=admin, card_no=card, reason="核查"), "card.frozen"),
+    (lambda ctx, admin, card: cards.freeze(ctx, actor=admin, card_no=card, reason="核查"), "account.frozen"),
     (lambda ctx, admin, card: ctx.clock.set(dt.datetime(2037, 1, 1, 9, 0, tzinfo=SHANGHAI)), "card.expired"),
 ])
 def test_lost_frozen_and_expired_cards_are_refused_and_nothing_moves(ctx, admin, client, world, spoil, code):

@@ -740,6 +740,7 @@ class ApplicationCreate(Body):
         default="bank", description="cash_voucher: paid in cash at a counter or terminal (cross-region claims only)")
     institution_code: str | None = Field(default=None, max_length=20,
                                          description="where a cash voucher is to be redeemed")
+    heir: HeirCreate | None = Field(default=None, description="death case: the heir applying (applicant_id)")
 
 
 class ApplicationStepRead(BaseModel):
@@ -946,3 +947,88 @@ class AppointmentRead(BaseModel):
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
     slot: SlotRead
+
+
+# --- life events, heirs and account freezes -----------------------------------------
+
+
+class LifeEventCreate(Body):
+    kind: str = Field(max_length=16, description="death | emigration")
+    date: dt.date
+    document_ids: list[str] = Field(default_factory=list, max_length=20)
+
+
+class LateSettlementRead(BaseModel):
+    """A settlement made on or after the event's date before the event was recorded: a finding for review."""
+
+    settlement_id: str
+    institution_code: str
+    business_date: dt.date
+    credential_type: str
+    total_fen: int
+    account_paid_fen: int
+    payer_id: str
+    account_owner_id: str
+
+
+class LifeEventRead(BaseModel):
+    event_id: str
+    person_id: str
+    kind: str
+    date: dt.date
+    source: str
+    recorded_at: dt.datetime
+    recorded_by: str
+    document_ids: list[str] = []
+    late_settlements: list[str] = []  # findings for review, as recorded with the event
+    account_closed_at: dt.datetime | None = None
+    closing_application_id: str | None = None
+
+    @classmethod
+    def of(cls, event) -> LifeEventRead:
+        return cls(event_id=event.id, person_id=event.person_id, kind=event.kind, date=event.event_date,
+                   source=event.source, recorded_at=event.recorded_at, recorded_by=event.recorded_by,
+                   document_ids=list(event.document_ids), late_settlements=list(event.late_settlement_ids),
+                   account_closed_at=event.account_closed_at, closing_application_id=event.closing_application_id)
+
+
+class LifeEventDetailRead(LifeEventRead):
+    settlements_since: list[LateSettlementRead] = []
+
+    @classmethod
+    def with_settlements(cls, event, settlements) -> LifeEventDetailRead:
+        return cls(**LifeEventRead.of(event).model_dump(), settlements_since=[LateSettlementRead(
+            settlement_id=s.id, institution_code=s.institution_code, business_date=s.business_date,
+            credential_type=s.credential_type, total_fen=s.total_fen, account_paid_fen=s.account_paid_fen,
+            payer_id=s.payer_id, account_owner_id=s.owner_id) for s in settlements])
+
+
+class FreezeCreate(Body):
+    reason: str = Field(default="", max_length=200)
+
+
+class FreezeRead(BaseModel):
+    freeze_id: str
+    person_id: str
+    reason: str
+    card_no: str | None = None
+    frozen_at: dt.datetime
+    frozen_by: str
+    lifted_at: dt.datetime | None = None
+    lifted_by: str | None = None
+    lift_reason: str | None = None
+    in_force: bool
+
+    @classmethod
+    def of(cls, found) -> FreezeRead:
+        return cls(freeze_id=found.id, person_id=found.person_id, reason=found.reason, card_no=found.card_no,
+                   frozen_at=found.frozen_at, frozen_by=found.frozen_by, lifted_at=found.lifted_at,
+                   lifted_by=found.lifted_by, lift_reason=found.lift_reason, in_force=found.lifted_at is None)
+
+
+class HeirCreate(Body):
+    """The heir applying for a deceased person's balance, as on the heir's ID card, and their relation."""
+
+    id_number: str = Field(max_length=18)
+    name: str = Field(max_length=50)
+    relation: str = Field(max_length=12, description="spouse | child | parent | sibling | grandparent | grandchild")

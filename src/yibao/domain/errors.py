@@ -733,3 +733,89 @@ class BankAccountUnlinked(Conflict):
     code = "bank_account.unlinked"
     message_zh = "该银行账户已解除绑定"
     message_en = "This bank account has been unlinked"
+
+# --- life events, heirs and account freezes ------------------------------------------
+
+
+class PersonDeceased(Conflict):
+    code = "person.deceased"
+    message_zh = "参保人已死亡，其医保卡和医保电子凭证自死亡之日起停止使用"
+    message_en = "The insured person has died; their cards and e-vouchers are not used from the date of death"
+
+
+class PersonEmigrated(Conflict):
+    code = "person.emigrated"
+    message_zh = "参保人已出国（境）定居，其医保卡和医保电子凭证自定居之日起停止使用"
+    message_en = "The insured person has settled abroad; their cards and e-vouchers are not used from that date"
+
+
+class AccountFrozen(Conflict):
+    code = "account.frozen"
+    message_zh = "该参保人的个人账户已被经办机构冻结，所有医保卡和医保电子凭证暂停使用，须由经办机构解冻"
+    message_en = "The agency has frozen this person's account: every card and e-voucher is refused until the agency lifts it"
+
+
+class AccountAlreadyFrozen(Conflict):
+    code = "account.already_frozen"
+    message_zh = "该参保人的个人账户已处于冻结状态"
+    message_en = "The account is frozen already"
+
+
+class AccountNotFrozen(Conflict):
+    code = "account.not_frozen"
+    message_zh = "该参保人的个人账户未被冻结"
+    message_en = "The account is not frozen"
+
+
+class UnfreezeReasonMissing(Invalid):
+    code = "card.unfreeze_reason_missing"
+    message_zh = "解除冻结须说明原因"
+    message_en = "Lifting a freeze needs a reason"
+
+
+class AccountClosed(Conflict):
+    code = "account.closed"
+    message_zh = "该个人账户已在继承人支取全部余额后注销，不再办理任何收支"
+    message_en = "The account was closed after the heirs were paid its whole balance; nothing more is paid in or out"
+
+
+class LifeEventInvalid(Invalid):
+    code = "life_event.invalid"
+    message_zh = "生存状态事件不正确：{reason_zh}"
+    message_en = "The life event is not valid: {reason_en}"
+
+
+class LifeEventConflict(Conflict):
+    code = "life_event.conflict"
+    message_zh = "该参保人已登记了另一生存状态事件（{kind_zh}，{event_date}），如需更正请由经办机构核查"
+    message_en = "Another life event is already on record for this person ({kind}, {event_date}); the agency corrects it"
+
+
+class PersonNotDeceased(Invalid):
+    code = "application.person_not_deceased"
+    message_zh = "未登记该参保人死亡，不能办理继承人支取；请先持死亡证明到经办机构登记"
+    message_en = "No death is on record for this person: an heirs' withdrawal needs the death recorded by the agency first"
+
+
+class HeirRequired(Invalid):
+    code = "application.heir_required"
+    message_zh = "死亡情形的支取须由继承人申请，并提供继承人的身份证号码、姓名及与参保人的关系"
+    message_en = "A death-case withdrawal is made by the heir, with the heir's ID number, name and relation to the deceased"
+
+
+class HeirMismatch(Invalid):
+    code = "application.heir_mismatch"
+    message_zh = "继承人身份核验未通过：身份证号码或姓名与继承人的登记信息不符"
+    message_en = "The heir's identity check failed: the ID number or name does not match the heir's record"
+
+
+class DeathCaseExists(Conflict):
+    code = "application.death_case_exists"
+    message_zh = "该参保人的继承人支取已有申请（{application_id}），余额只支付一次"
+    message_en = "An heirs' withdrawal for this person exists already ({application_id}); the balance is paid once"
+
+
+class ContributionAfterLifeEvent(Invalid):
+    code = "contribution.after_life_event"
+    message_zh = "参保人已于 {event_date} {kind_zh}，不能为其后的月份缴费：{period}"
+    message_en = "The person's {kind} on {event_date} ends contributions: {period} is a later month"

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from yibao.domain import errors
 from yibao.domain.identity import id_number_of, validate_uscc
+from yibao.domain.life_events import Standing
 from yibao.domain.registry import Employer, Person
 from yibao.domain.users import AGENCY_STAFF, Actor
 from yibao.ledger import accounts as acct
@@ -37,7 +38,7 @@ from yibao.ledger.entries import EntryKind, Posting
 from yibao.policy.interface import Allocation
 from yibao.services.books import Books
 from yibao.services.context import Context
-from yibao.services.contributions import check_base, credit_in, parse_period
+from yibao.services.contributions import check_base, check_month, credit_in, parse_period
 from yibao.services.idempotency import request_hash
 from yibao.store import credit_rows
 
@@ -261,7 +262,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
                 uscc = codes[uscc]
         staged.append((line, number, base_fen, uscc))
     bases = {line: base for line, _, base, _ in staged}
-    future = first > ctx.today().replace(day=1)
+    today = ctx.today()
     with ctx.uow() as uow:
         conn = uow.session.connection()
         last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
@@ -277,9 +278,8 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
                     raise uscc_errors[line]
                 if uscc and f.employer_id is None:
                     raise errors.EmployerNotFound()
-                if future:
-                    raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
-                                                     reason_en=f"a future month cannot be paid yet: {period}")
+                check_month(period=period, first=first, today=today, standing=Standing(
+                    f.event_kind, f.event_date, closed=f.account_closed_at is not None))
                 if f.enrollment_id is None:
                     raise errors.ContributionNotEnrolled(period=period)
                 key = f"{f.person_id}:{period}:{f.employer_id or 'self'}"

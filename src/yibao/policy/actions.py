@@ -248,8 +248,9 @@ def _application(engine: Engine, action: str, question: str, refused_code: str, 
     decision = Decision(action, True, reasons=[answer.reason(question, reason=_reason_label(question, reason))])
     by_proxy, channel, given = facts.get("by_proxy"), facts.get("channel"), facts.get("documents")
     requirements = decision.requirements
+    in_person = "heir" if reason == "death" else None  # a death case: the heir in person, not the deceased
     if values["in_person"]:
-        requirements.append(Requirement("in_person", met=None if by_proxy is None else not by_proxy))
+        requirements.append(Requirement("in_person", in_person, met=None if by_proxy is None else not by_proxy))
     if values["channels"]:
         requirements.append(Requirement("channel", values["channels"],
                                         met=None if channel is None else channel in values["channels"]))
@@ -267,7 +268,7 @@ def _application(engine: Engine, action: str, question: str, refused_code: str, 
             requirements.append(Requirement("window", deadline, met=day <= deadline))
 
     if values["in_person"] and by_proxy:
-        _deny(decision, "application.in_person_required", _note("in_person"))
+        _deny(decision, "application.in_person_required", _note("in_person.heir" if in_person else "in_person"))
     elif channel is not None and values["channels"] and channel not in values["channels"]:
         _deny(decision, "application.channel_not_allowed",
               _note("channel", channel=channel, channels=values["channels"]))

@@ -123,6 +123,7 @@ REQUIREMENT_TEXTS = {
     "document": ("需提供：{value}", "Bring: {value}"),
     "channel": ("办理渠道：{value}", "Where to apply: {value}"),
     "in_person": ("须本人办理，不可代办", "Only the person themselves may apply; no proxy"),
+    "in_person:heir": ("须由继承人本人办理，不可代办", "The heir must apply in person; no proxy"),
     "filing": ("须先办理异地就医备案", "A cross-region filing is needed first"),
     "window": ("须在 {value} 前申请", "Apply by {value}"),
     "within": ("须在事由发生之日起 {value} 内申请", "Apply within {value} of the event"),
@@ -140,7 +141,8 @@ class Requirement:
     met: bool | None = None
 
     def _text(self, lang: str) -> str:
-        template = REQUIREMENT_TEXTS[self.kind][_LANG[lang]]
+        text = f"{self.kind}:{self.value}" if self.kind == "in_person" and self.value else self.kind
+        template = REQUIREMENT_TEXTS[text][_LANG[lang]]
         if self.kind == "within":
             count, unit = self.value
             return template.format(value=_PERIODS[unit][_LANG[lang]].format(count))

@@ -62,6 +62,8 @@ NOTES: dict[str, tuple[str, str]] = {
     "channel": ("办理渠道不符：{channel} 不在可办理渠道（{channels}）之内",
                 "{channel} is not a channel for this ({channels})"),
     "in_person": ("须本人办理，不可代办", "Only the person themselves may apply; no proxy"),
+    "in_person.heir": ("须由继承人本人办理，不可代办；参保人已死亡，不能由其本人办理",
+                       "The heir must apply in person, no proxy (the deceased cannot)"),
     "documents_missing": ("缺少材料：{missing}", "Documents missing: {missing}"),
     "window_closed": ("已超过申请期限（{deadline}）", "The application window closed on {deadline}"),
     "amount_exceeds": ("申请金额 {amount} 超过可支取上限 {max}", "The amount {amount} is above the maximum {max}"),

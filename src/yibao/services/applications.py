@@ -4,6 +4,11 @@ through review to approval; disbursement (services.disbursement) pays them.
 On submission and again on approval the region's policy decides: whether the case is allowed at all, by whom
 and through which channel, which documents are needed, within which window, and how much. Every step is one
 line of the application's history with its actor, is audited, and is told to the person.
+
+A death case (the heirs' withdrawal) needs the death on record (services.life_events); the heir applies, with
+their own ID number, name and relation checked (services.heirs) and their own proof of inheritance; the whole
+balance is paid, once, to the heir's own bank account, and the account then closes. A deceased, emigrated or
+frozen person's account pays no other case.
 """
 
 from __future__ import annotations
@@ -31,11 +36,12 @@ from yibao.domain.applications import (
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import BankAccount
 from yibao.domain.ids import new_id
+from yibao.domain.life_events import LifeEventKind, Standing
 from yibao.domain.money import yuan
 from yibao.domain.registry import Enrollment, Institution, Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
-from yibao.services import access, application_vouchers, cash_vouchers, enrolment, notices
+from yibao.services import access, application_vouchers, cash_vouchers, enrolment, heirs, life_events, notices
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.decisions import citations, enforce
@@ -113,10 +119,18 @@ def _attach(ctx: Context, uow: UnitOfWork, application_id: str, documents: list[
         uow.session.execute(application_documents.insert(), rows)
 
 
+def _counted(app: Application, documents: list[Document]) -> list[Document]:
+    """The documents that count for the case: in a death case the proof of inheritance is the heir's own."""
+    if not is_death_case(app.kind, app.reason):
+        return documents
+    return [d for d in documents if d.type != "heir_proof" or d.person_id == app.applicant_id]
+
+
 def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date, documents: list[Document]) -> dict:
     return {"region": person.region, "scheme": _scheme(uow, person.id, day), "reason": app.reason,
             "balance_fen": available_fen(uow, person.id), "amount_fen": app.requested_fen, "channel": app.channel,
-            "by_proxy": app.by_proxy, "documents": sorted({d.type for d in documents}), "event_date": app.event_date}
+            "by_proxy": app.by_proxy, "documents": sorted({d.type for d in _counted(app, documents)}),
+            "event_date": app.event_date}
 
 
 def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document]):
@@ -128,6 +142,59 @@ def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, doc
     if payable <= 0:
         raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
     return decision, payable
+
+
+# --- deceased, emigrated, frozen: which cases stay open ------------------------------------------------------
+
+
+def is_death_case(kind: str, reason: str) -> bool:
+    return kind == "withdrawal" and reason == "death"
+
+
+def _case_standing(uow: UnitOfWork, person_id: str, kind: str, reason: str) -> Standing:
+    """What the person's life event and any freeze leave open: a death case needs the death on record; a deceased
+    person's account pays only the heirs' withdrawal, an emigrated person's only the emigration payout; a frozen
+    or closed account pays nothing."""
+    state = life_events.standing(uow, person_id)
+    if state.closed:
+        raise errors.AccountClosed()
+    if is_death_case(kind, reason) and state.event_kind != LifeEventKind.DEATH:
+        raise errors.PersonNotDeceased()
+    if state.event_kind == LifeEventKind.DEATH and not is_death_case(kind, reason):
+        raise errors.PersonDeceased()
+    if state.event_kind == LifeEventKind.EMIGRATION and not (kind == "withdrawal" and reason == "emigration"):
+        raise errors.PersonEmigrated()
+    if state.frozen:
+        raise errors.AccountFrozen()
+    return state
+
+
+def _first_death_case(uow: UnitOfWork, person_id: str) -> None:
+    """The balance goes to the heirs once: a second death case while one is open is refused."""
+    earlier = uow.session.scalar(sa.select(Application.id).where(
+        Application.person_id == person_id, Application.kind == "withdrawal", Application.reason == "death",
+        Application.status.not_in([S.REJECTED.value, S.WITHDRAWN.value])).limit(1))
+    if earlier is not None:
+        raise errors.DeathCaseExists(application_id=earlier)
+
+
+def _whole_balance(uow: UnitOfWork, person_id: str, amount_fen: int | None) -> int:
+    """A death case pays the whole balance: the amount asked, if any, is that balance."""
+    balance = available_fen(uow, person_id)
+    if balance <= 0:
+        raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
+    if amount_fen is not None and amount_fen != balance:
+        raise _invalid("死亡情形一次支付全部余额，申请金额须为账户余额", "a death case pays the whole balance at once: "
+                       "amount_fen is the balance (or left out)", balance_fen=balance)
+    return balance
+
+
+def _heir(uow: UnitOfWork, deceased: Person, applicant: Person, heir: dict | None) -> dict:
+    if applicant.id == deceased.id or not heir:
+        raise errors.HeirRequired()
+    heirs.check_heir_identity(uow, deceased=deceased, heir=applicant, id_number=heir.get("id_number", ""),
+                              name=heir.get("name", ""), relation=heir.get("relation", ""))
+    return {"relation": heir["relation"]}
 
 
 # --- history and messages ---------------------------------------------------------------------------------
@@ -252,7 +319,7 @@ def _ensure_may_apply(actor: Actor, person_id: str, applicant_id: str, reason: s
 
 
 def _check_request(kind: str, reason: str, channel: str, amount_fen, applicant_id: str, person_id: str,
-                   invoices: list[dict] | None) -> int:
+                   invoices: list[dict] | None) -> int | None:
     if kind not in KINDS:
         raise _invalid(f"申请类型须为 {'、'.join(KINDS)}", f"kind is one of {', '.join(KINDS)}")
     if reason not in REASONS[kind]:
@@ -271,6 +338,8 @@ def _check_request(kind: str, reason: str, channel: str, amount_fen, applicant_i
             raise _invalid(f"申请金额 {amount_fen} 分与发票合计 {total} 分不一致",
                            f"amount_fen {amount_fen} differs from the invoices' total {total}",
                            invoices_total_fen=total)
+    if amount_fen is None and is_death_case(kind, reason):
+        return None  # the whole balance, found when the case is filed
     if type(amount_fen) is not int or amount_fen <= 0:
         raise errors.AmountInvalid(amount_fen=amount_fen)
     return amount_fen
@@ -302,20 +371,28 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
            amount_fen: int | None = None, in_person: bool = False, by_proxy: bool = False,
            document_ids: list[str] | None = None, applicant_id: str | None = None,
            event_date: dt.date | None = None, invoices: list[dict] | None = None, draft: bool = False,
-           payout: str = "bank", institution_code: str | None = None) -> tuple[Application, list[dict]]:
+           payout: str = "bank", institution_code: str | None = None,
+           heir: dict | None = None) -> tuple[Application, list[dict]]:
     """File an application; unless it is a draft, the policy decides now and a refusal writes nothing."""
     applicant_id = applicant_id or person_id
     _ensure_may_apply(actor, person_id, applicant_id, reason)
     amount_fen = _check_request(kind, reason, channel, amount_fen, applicant_id, person_id, invoices)
     _check_payout(kind, reason, payout, institution_code)
+    if heir and not is_death_case(kind, reason):
+        raise _invalid("仅死亡情形的支取由继承人申请（heir）", "heir goes with a death-case withdrawal only")
     if invoices and event_date is None:
         event_date = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
     with ctx.uow() as uow:
         person = _person(uow, person_id)
-        _person(uow, applicant_id)
+        applicant = _person(uow, applicant_id)
+        state = _case_standing(uow, person_id, kind, reason)
+        details = {"invoices": _plain(invoices)} if invoices else {}
+        if is_death_case(kind, reason):
+            details["heir"] = _heir(uow, person, applicant, heir)
+            _first_death_case(uow, person_id)
+            amount_fen, event_date = _whole_balance(uow, person_id, amount_fen), state.event_date
         documents = _documents(uow, document_ids or [], {person_id, applicant_id})
         now = ctx.now()
-        details = {"invoices": _plain(invoices)} if invoices else {}
         if payout == "cash_voucher":
             if institution_code:
                 _redeeming_institution(uow, institution_code, ctx.today())
@@ -355,6 +432,7 @@ def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Ap
         _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
         if app.status != S.DRAFT:
             raise errors.ApplicationWrongState(status=app.status, action="submit")
+        _case_standing(uow, app.person_id, app.kind, app.reason)
         person = _person(uow, app.person_id)
         decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
         app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
@@ -414,6 +492,9 @@ def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note
     """The policy decides again; a bank payout waits for the next payment file, a cash payout gets its voucher
     (and its hold) at once. Either way the approval's voucher is printed."""
     person = _person(uow, app.person_id)
+    _case_standing(uow, app.person_id, app.kind, app.reason)
+    if is_death_case(app.kind, app.reason):  # the whole balance as it stands today
+        app.requested_fen = _whole_balance(uow, app.person_id, None)
     decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
     app.approved_fen, app.fee_fen = payable, decision.details.get("fee_fen", 0)
     app.rule_id, rules = decision.reasons[0].rule_id, citations(decision)

@@ -1,6 +1,9 @@
 """Card use cases: issue, activate, report lost, freeze, unfreeze, replace, PIN checks (R4, R7).
 
-Every transition goes through the card's transition table and writes an audit record.
+Every transition goes through the card's transition table and writes an audit record. A freeze is the
+account's (services.freezes): asked on one card, it stops every card and e-voucher of the holder. A person
+whose death or emigration is on record, or whose account is frozen, gets no card activated or replaced and
+no card of theirs passes a PIN check.
 """
 
 from __future__ import annotations
@@ -8,13 +11,17 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
+import sqlalchemy as sa
+
 from yibao.domain import errors
 from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
 from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
-from yibao.services import access
+from yibao.services import access, freezes, life_events
 from yibao.services.context import Context
+from yibao.store import standing
+from yibao.store.tables import cards as cards_table
 from yibao.store.uow import UnitOfWork
 
 
@@ -58,6 +65,9 @@ def issue_card(ctx: Context, *, actor: Actor, person_id: str, expires_on: dt.dat
         person = uow.get(Person, person_id)
         if person is None:
             raise errors.PersonNotFound()
+        if (refusal := life_events.standing(uow, person_id).refusal(ctx.today())) and not isinstance(
+                refusal, errors.AccountFrozen):  # a frozen account may get a card; it is activated once lifted
+            raise refusal
         card = _new_issued_card(ctx, uow, actor, person, expires_on)
         uow.commit()
         return card
@@ -107,6 +117,7 @@ def activate(ctx: Context, *, actor: Actor, card_no: str, id_number: str, pin: s
     """The holder activates a card with their ID number and a new PIN."""
     def check(uow: UnitOfWork, card: Card) -> None:
         access.ensure_owner_or_staff(actor, card.person_id)
+        life_events.ensure_usable(uow, card.person_id, ctx.today())
         person = uow.get(Person, card.person_id)
         if (id_number or "").strip().upper() != person.id_number:
             raise errors.CardIdentityMismatch()
@@ -127,25 +138,34 @@ def report_lost(ctx: Context, *, actor: Actor, card_no: str) -> Card:
 
 
 def freeze(ctx: Context, *, actor: Actor, card_no: str, reason: str) -> Card:
-    """The agency freezes a card (suspected misuse, investigation)."""
+    """The agency freezes the card holder's account (suspected misuse, investigation): every card and
+    e-voucher of theirs is refused until the agency lifts it."""
     access.require(actor, *AGENCY_STAFF)
-    reason = (reason or "").strip()
-    if not reason:
-        raise errors.FreezeReasonMissing()
+    reason = freezes.checked_reason(reason, errors.FreezeReasonMissing)
+    _record_expiry(ctx, card_no)
+    with ctx.uow() as uow:
+        uow.conflict_means(errors.AccountAlreadyFrozen())
+        card = _card(uow, card_no, for_update=True)
+        freezes.freeze_in(ctx, uow, actor, card.person_id, reason, card_no=card.card_no)
+        uow.commit()
+        return card
 
-    def check(uow: UnitOfWork, card: Card) -> None:
-        card.frozen_reason = reason
 
-    return _act(ctx, actor, card_no, CardAction.FREEZE, check, reason=reason)
-
-
-def unfreeze(ctx: Context, *, actor: Actor, card_no: str) -> Card:
+def unfreeze(ctx: Context, *, actor: Actor, card_no: str, reason: str) -> Card:
+    """The agency lifts the freeze of the card holder's account, with a reason; its frozen cards are active again."""
     access.require(actor, *AGENCY_STAFF)
-
-    def check(uow: UnitOfWork, card: Card) -> None:
-        card.frozen_reason = None
-
-    return _act(ctx, actor, card_no, CardAction.UNFREEZE, check)
+    reason = freezes.checked_reason(reason, errors.UnfreezeReasonMissing)
+    _record_expiry(ctx, card_no)
+    with ctx.uow() as uow:
+        card = _card(uow, card_no, for_update=True)
+        found = freezes.open_freeze(uow, card.person_id, for_update=True)
+        if found is not None:
+            freezes.lift_in(ctx, uow, actor, found, reason)
+        else:  # no account freeze: the card's own state says why it cannot be unfrozen
+            card.frozen_reason = None
+            _transition(ctx, uow, actor, card, CardAction.UNFREEZE, reason=reason)
+        uow.commit()
+        return card
 
 
 def replace(ctx: Context, *, actor: Actor, card_no: str) -> Card:
@@ -154,6 +174,7 @@ def replace(ctx: Context, *, actor: Actor, card_no: str) -> Card:
     with ctx.uow() as uow:
         old = _card(uow, card_no, for_update=True)
         access.ensure_owner_or_staff(actor, old.person_id)
+        life_events.ensure_usable(uow, old.person_id, ctx.today())  # a frozen account is not replaced out of
         person = uow.get(Person, old.person_id)
         _transition(ctx, uow, actor, old, CardAction.REPLACE)
         new = _new_issued_card(ctx, uow, actor, person, None)
@@ -178,7 +199,8 @@ def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
     access.require(actor, Role.INSTITUTION, Role.ADMIN)
     _record_expiry(ctx, card_no)
     with ctx.uow() as uow:
-        card = _card(uow, card_no, for_update=True)
+        card, holder = _card_and_standing(uow, card_no)
+        holder.ensure_usable(ctx.today())
         card.apply(CardAction.USE, ctx.today())
         if card.pin_locked:
             raise errors.PinLocked()
@@ -194,3 +216,12 @@ def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
         if card.pin_locked:
             raise errors.PinLocked()
         raise errors.PinWrong(tries_left=tries_left)
+
+
+def _card_and_standing(uow: UnitOfWork, card_no: str):
+    """The card (locked) and its holder's standing, read by one statement."""
+    row = uow.session.execute(sa.select(Card, *standing.columns(cards_table.c.person_id, ""))
+                              .where(cards_table.c.card_no == card_no).with_for_update(of=cards_table)).first()
+    if row is None:
+        raise errors.CardNotFound()
+    return row[0], standing.of_row(row, "")

@@ -6,12 +6,13 @@ import datetime as dt
 import re
 
 from yibao.domain import errors
+from yibao.domain.life_events import KIND_ZH, LifeEventKind, Standing
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
 from yibao.domain.users import REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
-from yibao.services import access
+from yibao.services import access, life_events
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import Once
@@ -39,6 +40,20 @@ def check_base(base_fen) -> int:
                                          reason_en=f"base_fen must be a positive whole number of fen "
                                                    f"up to {MAX_BASE_FEN}: {base_fen!r}")
     return base_fen
+
+
+def check_month(*, period: str, first: dt.date, today: dt.date, standing: Standing) -> None:
+    """Whether a month may be paid, the same for a single contribution and every row of a crediting file: not a
+    future month, not a month after the person's death or emigration, nothing into a closed account."""
+    if first > today.replace(day=1):
+        raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
+                                         reason_en=f"a future month cannot be paid yet: {period}")
+    if standing.closed:
+        raise errors.AccountClosed()
+    if standing.event_date is not None and first > standing.event_date:
+        kind = LifeEventKind(standing.event_kind)
+        raise errors.ContributionAfterLifeEvent(period=period, event_date=standing.event_date.isoformat(),
+                                                kind=kind.value, kind_zh=KIND_ZH[kind])
 
 
 def _enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id: str | None) -> Enrollment | None:
@@ -82,9 +97,7 @@ def credit_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, pers
     """Credit one contribution inside the caller's unit of work; (the answer, whether it was a repeat)."""
     enrollment = _enrollment_for(uow, person.id, first, employer_id)
     _ensure_may_pay(uow, actor, person.id, enrollment, employer_id)
-    if first > ctx.today().replace(day=1):
-        raise errors.ContributionInvalid(reason_zh=f"不能为未来月份缴费：{period}",
-                                         reason_en=f"a future month cannot be paid yet: {period}")
+    check_month(period=period, first=first, today=ctx.today(), standing=life_events.standing(uow, person.id))
     if enrollment is None:
         raise errors.ContributionNotEnrolled(period=period)
     # One contribution per person, month and payer: the natural key makes a re-sent row harmless.

@@ -11,8 +11,9 @@ from yibao.domain import errors
 from yibao.domain.credentials import BankAccount, Channel, EVoucher
 from yibao.domain.identity import same_name, validate_bank_account_no, validate_phone
 from yibao.domain.ids import new_id
+from yibao.domain.life_events import LifeEventKind
 from yibao.domain.registry import Person
-from yibao.services import access, bank_verification
+from yibao.services import access, bank_verification, life_events
 from yibao.services.bank_verification import CardHolder
 from yibao.services.context import Context, digest
 from yibao.store.uow import UnitOfWork
@@ -35,6 +36,7 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
+        life_events.ensure_usable(uow, person_id, ctx.today())  # no new e-voucher for the dead, emigrated, frozen
         if (id_number or "").strip().upper() != person.id_number or not same_name(name, person.name):
             ctx.audit(uow, actor, "evoucher.real_name_failed", "person", person_id, channel=channel)
             uow.commit()
@@ -69,12 +71,26 @@ def list_evouchers(ctx: Context, *, actor, person_id: str) -> list[EVoucher]:
         return uow.all_by(EVoucher, EVoucher.activated_at, person_id=person_id)
 
 
+def _linked_elsewhere(uow: UnitOfWork, account_no: str, person_id: str) -> list[BankAccount]:
+    """The other persons' links of this number."""
+    return list(uow.session.scalars(sa.select(BankAccount).where(
+        BankAccount.account_no == account_no, BankAccount.status == "linked", BankAccount.person_id != person_id)))
+
+
 def _linked_to_someone_living(uow: UnitOfWork, account_no: str, person_id: str) -> bool:
-    """Whether another living person holds this number linked. Every other person counts as living here: the
-    death check belongs in this one place (an heir may then link the number of a deceased relative)."""
-    return uow.session.scalar(sa.select(sa.literal(1)).where(
-        BankAccount.account_no == account_no, BankAccount.status == "linked",
-        BankAccount.person_id != person_id).limit(1)) is not None
+    """Whether another living person holds this number linked (a deceased holder's number may pass to an heir)."""
+    return any(life_events.standing(uow, a.person_id).event_kind != LifeEventKind.DEATH
+               for a in _linked_elsewhere(uow, account_no, person_id))
+
+
+def _release_from_the_deceased(ctx: Context, uow: UnitOfWork, actor, account_no: str, person_id: str) -> None:
+    """A number a deceased person held passes to its new holder: the old link ends, audited (inside the link's
+    unit of work, after `_check_link` found no living holder)."""
+    for old in _linked_elsewhere(uow, account_no, person_id):
+        old.unlink(ctx.now())
+        ctx.audit(uow, actor, "bank_account.unlink", "bank_account", old.id, person_id=old.person_id,
+                  reason="holder deceased", linked_by=person_id)
+    uow.flush()
 
 
 def _check_link(uow: UnitOfWork, person: Person, number: str, holder_name: str) -> list[BankAccount]:
@@ -112,6 +128,7 @@ def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, b
         uow.conflict_means(errors.BankAccountLinkedElsewhere())
         person = _person(uow, person_id)
         existing = _check_link(uow, person, number, holder_name)
+        _release_from_the_deceased(ctx, uow, actor, number, person_id)
         # Disbursements need somewhere to go: with no primary account yet, this one becomes it.
         make_primary = primary is True or not any(a.is_primary for a in existing)
         if make_primary:

@@ -25,8 +25,14 @@ from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
-from yibao.services import access, cash_vouchers
-from yibao.services.applications import available_fen, expected_arrival, primary_bank_account, record_step
+from yibao.services import access, cash_vouchers, life_events
+from yibao.services.applications import (
+    available_fen,
+    expected_arrival,
+    is_death_case,
+    primary_bank_account,
+    record_step,
+)
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.store.tables import disbursement_batches, disbursement_lines
@@ -246,6 +252,8 @@ def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line
         data = {"entry_id": entry.id, "paid_fen": line.amount_fen, "account_tail": line.account_no[-4:],
                 "batch_id": line.batch_id}
         record_step(ctx, uow, actor, app, "paid", *app.apply("paid", now), data=data)
+        if is_death_case(app.kind, app.reason):  # the heirs have the whole balance: the account closes
+            life_events.close_account(ctx, uow, actor, person_id=app.person_id, application_id=app.id)
     else:
         books.void(line.hold_id)
         app.details = {**app.details, "bank_reason": reason}

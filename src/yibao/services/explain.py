@@ -2,7 +2,9 @@
 
 The person's facts (region, scheme, balance, the institution asked about) come from the records;
 the policy engine decides; the answer cites the rules and names the agency to contact. Each
-answer is recorded in the person's audit trail with the rules behind it.
+answer is recorded in the person's audit trail with the rules behind it. A death or emigration on record,
+or an agency freeze, says no where the records do (a death case is answered for the heir, and needs the
+death on record).
 """
 
 from __future__ import annotations
@@ -11,12 +13,13 @@ import datetime as dt
 
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
+from yibao.domain.life_events import LifeEventKind, Standing
 from yibao.domain.regions import parents
 from yibao.domain.registry import Agency, Institution, Person
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
-from yibao.policy.decision import Decision
-from yibao.services import access, enrolment, filings
+from yibao.policy.decision import Decision, Note
+from yibao.services import access, enrolment, filings, life_events
 from yibao.services.context import Context
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.uow import UnitOfWork
@@ -79,6 +82,25 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
     return facts
 
 
+def _standing_says(decision: Decision, state: Standing, action: str, reason: str | None, day: dt.date) -> None:
+    """A refusal the person's records make whatever the policy allows: the death case without a death on record,
+    any other use of a deceased or emigrated person's account, a frozen or closed account."""
+    death_case = action == "withdraw" and reason == "death"
+    opened = death_case or (action == "withdraw" and reason == "emigration")
+    error: type[errors.DomainError] | None = None
+    if state.closed:
+        error = errors.AccountClosed
+    elif death_case and state.event_kind != LifeEventKind.DEATH:
+        error = errors.PersonNotDeceased
+    elif state.in_effect_on(day) and not (opened and (state.event_kind == LifeEventKind.DEATH) == death_case):
+        error = errors.PersonDeceased if state.event_kind == LifeEventKind.DEATH else errors.PersonEmigrated
+    elif state.frozen and action in ("settle", "withdraw", "reimburse", "family_grant"):
+        error = errors.AccountFrozen
+    if error is not None:
+        decision.allowed, decision.code = False, error.code
+        decision.notes.append(Note((error.message_zh, error.message_en)))
+
+
 def _agency(uow: UnitOfWork, region: str) -> Agency | None:
     return next((a for a in (uow.get(Agency, code) for code in parents(region)) if a is not None), None)
 
@@ -121,6 +143,7 @@ def explain(ctx: Context, *, actor: Actor, person_id: str, action: str, amount_f
         facts = _facts(uow, person, action, day, amount_fen=amount_fen, institution_code=institution_code,
                        reason=reason, relation=relation, category=category, channel=channel, by_proxy=by_proxy)
         decision = policy.decide(action, facts, day)
+        _standing_says(decision, life_events.standing(uow, person_id), action, facts.get("reason"), day)
         agency = _agency(uow, person.region)
         ctx.audit(uow, actor, "policy.explain", "person", person_id, asked=action, date=day.isoformat(),
                   allowed=decision.allowed, code=decision.code,

@@ -25,6 +25,7 @@ from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
 from yibao.services import access, enrolment, notices
 from yibao.services.context import Context
 from yibao.services.decisions import citations, enforce
+from yibao.store import standing
 from yibao.store.uow import UnitOfWork
 
 
@@ -80,6 +81,12 @@ def _lock_persons(uow: UnitOfWork, *person_ids: str) -> dict[str, Person | None]
     return {pid: uow.get(Person, pid, for_update=True) for pid in sorted(set(person_ids))}
 
 
+def _ensure_standing(ctx: Context, uow: UnitOfWork, *person_ids: str) -> None:
+    """No grant to or from a person who has died or emigrated, or whose account the agency froze."""
+    for person_id in person_ids:
+        standing.standing(uow.session.connection(), person_id).ensure_usable(ctx.today())
+
+
 def grant(ctx: Context, *, actor: Actor, owner_id: str, grantee_id: str, relation: str) -> tuple[FamilyGrant, list]:
     """Authorise a relative: pending until they accept (the owner online), in force at once (staff at the
     counter, both present); returns the grant and the rules that allowed it."""
@@ -93,6 +100,7 @@ def grant(ctx: Context, *, actor: Actor, owner_id: str, grantee_id: str, relatio
         owner, grantee = persons[owner_id], persons[grantee_id]
         if owner is None or grantee is None:
             raise errors.PersonNotFound()
+        _ensure_standing(ctx, uow, owner_id, grantee_id)
         unverified = [p.id for p in (owner, grantee) if not _verified(uow, p.id)]
         if unverified:
             raise errors.GrantInvalid(reason_zh="双方须已完成实名认证（激活医保卡或医保电子凭证）",
@@ -133,6 +141,7 @@ def accept(ctx: Context, *, actor: Actor, grant_id: str) -> tuple[FamilyGrant, l
         if not access.is_owner(actor, found.grantee_id):
             raise errors.AccessForbidden()  # only the grantee consents: not the owner, not staff for them
         persons = _lock_persons(uow, found.owner_id, found.grantee_id)
+        _ensure_standing(ctx, uow, found.owner_id, found.grantee_id)
         uow.session.refresh(found, with_for_update=True)
         if found.status == GrantStatus.ACTIVE:
             return found, []

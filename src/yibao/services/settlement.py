@@ -29,6 +29,7 @@ from yibao.services import access, cards, family, idempotency
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
+from yibao.store import standing
 from yibao.store.settlement_repo import (
     Claim,
     SettlementFacts,
@@ -116,12 +117,15 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
             return once.earlier
         if found.payer_id is None:
             raise errors.EVoucherInvalid()
+        found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
         institution, payer_id = found.institution, found.payer_id
         if institution is None:
             raise errors.InstitutionNotFound(code_=institution_code)
         owner_id = account_owner_id or payer_id
-        if owner_id != payer_id and found.relation is None:
-            raise errors.GrantRequired()
+        if owner_id != payer_id:
+            found.owner_standing.ensure_usable(today)  # nor does a grant from such an owner's account
+            if found.relation is None:
+                raise errors.GrantRequired()
         if found.owner_id is None:
             raise errors.PersonNotFound()
         region = found.owner_region
@@ -293,6 +297,8 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
                                 request={"settlement_id": settlement_id, "amount_fen": amount_fen}, now=now)
         if once.earlier is not None:
             return once.earlier
+        if standing.standing(uow.session.connection(), found.owner_id).closed:
+            raise errors.AccountClosed()
         amount = found.refundable_fen if amount_fen is None else amount_fen
         found.refund(amount)
         owner = uow.get(Person, found.owner_id)

@@ -15,13 +15,14 @@ from yibao.store.staging import stage
 
 # One row per staged line. The enrolment is the one the per-row path picks: the earliest-starting active
 # enrolment covering the month, through the named unit when there is one. The key is the contribution's
-# natural key (person, month, payer), as services.contributions spells it.
+# natural key (person, month, payer), as services.contributions spells it. The person's life event, if any, says
+# which months may still be paid (services.contributions.check_month).
 # Each lookup is a LATERAL subquery with LIMIT 1 (on a unique key where there is one), which the planner keeps
 # as an index probe per staged row: as a join it reads the whole of persons and of the keys, tables that grow
 # with every batch, so a file's batches got slower and slower.
 _RESOLVE = """
 SELECT s.line, p.id AS person_id, p.region, p.birth_date, u.id AS employer_id, e.id AS enrollment_id,
-       e.scheme, e.flexible, k.request_hash
+       e.scheme, e.flexible, k.request_hash, le.kind, le.event_date, le.account_closed_at
   FROM credit_staging s
   LEFT JOIN LATERAL (
         SELECT p.id, p.region, p.birth_date FROM persons p WHERE p.id_number = s.id_number LIMIT 1) p ON true
@@ -36,6 +37,9 @@ SELECT s.line, p.id AS person_id, p.region, p.birth_date, u.id AS employer_id, e
         SELECT k.request_hash FROM idempotency_keys k
          WHERE k.scope = %(scope)s AND k.key = p.id || ':' || %(period)s || ':' || coalesce(u.id, 'self')
          LIMIT 1) k ON true
+  LEFT JOIN LATERAL (
+        SELECT le.kind, le.event_date, le.account_closed_at FROM life_events le WHERE le.person_id = p.id
+         LIMIT 1) le ON true
  ORDER BY s.line
 """
 
@@ -67,6 +71,9 @@ class Resolved:
     scheme: str | None
     flexible: bool | None
     request_hash: str | None  # of an earlier run's row with the same key, if any
+    event_kind: str | None = None  # the person's death or emigration on record, if any
+    event_date: dt.date | None = None
+    account_closed_at: dt.datetime | None = None
 
 
 def resolve(conn: Connection, rows: list[tuple[int, str, int, str | None]], *, scope: str, period: str,

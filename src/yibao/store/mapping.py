@@ -9,6 +9,7 @@ from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
+from yibao.domain.life_events import AccountFreeze, LifeEvent
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
 from yibao.domain.settlement import Refund, Settlement
 from yibao.domain.users import AuthToken, User
@@ -43,6 +44,8 @@ def start_mappers() -> None:
         (Application, tables.applications),
         (ApplicationStep, tables.application_steps),
         (CashVoucher, tables.cash_vouchers),
+        (LifeEvent, tables.life_events),
+        (AccountFreeze, tables.account_freezes),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

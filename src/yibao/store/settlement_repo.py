@@ -2,7 +2,8 @@
 
 What a settlement's decision depends on is read in one statement: the payer (given, or the holder of an
 active e-voucher), the account owner's region and the scheme they are enrolled in that day, the institution,
-the payer's filing in force, and the owner's grant to the payer. The statement is built once and its compiled
+the payer's filing in force, the owner's grant to the payer, and the standing of payer and owner (a death or
+emigration on record, an agency freeze of the account). The statement is built once and its compiled
 form cached. It asks what the single lookups it replaces ask (services.enrolment.enrollment_on,
 filings.covering, family.in_force), and the database keeps at most one filing in force per person and one
 active grant per pair, so the joins add no rows. On PostgreSQL the same statement may also claim the
@@ -26,8 +27,10 @@ from sqlalchemy.engine import Connection
 
 from yibao.domain.audit import AuditRecord
 from yibao.domain.filings import Filing
+from yibao.domain.life_events import Standing
 from yibao.domain.registry import Institution
 from yibao.domain.settlement import Settlement
+from yibao.store import standing
 from yibao.store.tables import (
     audit_records,
     enrollments,
@@ -50,6 +53,8 @@ class SettlementFacts:
     relation: str | None  # the owner's active grant to the payer
     institution: Institution | None
     filing: Filing | None  # the payer's filing in force, whatever it covers
+    payer_standing: Standing = Standing()
+    owner_standing: Standing = Standing()
     claimed: bool | None = None  # this statement claimed the idempotency key (None: it was not asked to)
 
 
@@ -87,6 +92,7 @@ def _statement(*, claiming: bool = False) -> sa.Select:
     return (
         sa.select(who.c.payer_id, owner.c.id.label("owner_id"), owner.c.region.label("owner_region"),
                   scheme.label("scheme"), g.c.relation, *claimed,
+                  *standing.columns(who.c.payer_id, "payer_"), *standing.columns(owner.c.id, "owner_"),
                   *[c.label(f"institution_{c.name}") for c in i.c], *[c.label(f"filing_{c.name}") for c in f.c])
         .select_from(
             who.outerjoin(owner, owner.c.id == sa.func.coalesce(sa.bindparam("owner_id", type_=sa.String),
@@ -127,7 +133,8 @@ def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, p
     return SettlementFacts(
         payer_id=row.payer_id, owner_id=row.owner_id, owner_region=row.owner_region, scheme=row.scheme,
         relation=row.relation, institution=_part(row, Institution, institutions, "institution_"),
-        filing=_part(row, Filing, filings, "filing_"), claimed=None if claim is None else row.claimed == 1)
+        filing=_part(row, Filing, filings, "filing_"), payer_standing=standing.of_row(row, "payer_"),
+        owner_standing=standing.of_row(row, "owner_"), claimed=None if claim is None else row.claimed == 1)
 
 
 _SETTLEMENT_COLUMNS = {c.name: c for c in settlements.c}

@@ -54,8 +54,9 @@ def freeze(ctx: Ctx, actor: CurrentActor, card_no: str, body: CardFreeze):
 
 
 @router.post("/cards/{card_no}/unfreeze", response_model=CardRead)
-def unfreeze(ctx: Ctx, actor: CurrentActor, card_no: str):
-    return CardRead.of(cards.unfreeze(ctx, actor=actor, card_no=card_no), ctx.today())
+def unfreeze(ctx: Ctx, actor: CurrentActor, card_no: str, body: CardFreeze | None = None):
+    reason = body.reason if body else ""
+    return CardRead.of(cards.unfreeze(ctx, actor=actor, card_no=card_no, reason=reason), ctx.today())
 
 
 @router.post("/cards/{card_no}/replace", status_code=201, response_model=CardRead)

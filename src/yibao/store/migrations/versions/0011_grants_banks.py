@@ -1,7 +1,7 @@
 """family consent and bank holders: grants pending until the grantee accepts; a bank number linked by one
 person at a time, and unlinking
 
-Revision ID: 0013
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-01 09:30:00
 
@@ -14,7 +14,7 @@ import datetime as dt
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0013'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
