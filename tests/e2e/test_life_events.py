@@ -106,8 +106,8 @@ def test_an_emigrated_person_is_refused_with_its_own_code_and_others_still_pay(c
 
 
 def test_grants_to_and_from_the_dead_end_and_their_filing_ends(ctx, admin, client, world):
-    mother = add_person(ctx, admin, name="王秀兰", username="mother")
-    son = insured(ctx, admin, name="张小明", username="son")
+    mother = add_person(ctx, admin, name="王秀兰", username="mother", birth="19580101")
+    son = insured(ctx, admin, name="张小明", username="son", birth="20100601")
     to_mother, _ = family.grant(ctx, actor=admin, owner_id=world.person.id, grantee_id=mother.id, relation="parent")
     from_son, _ = family.grant(ctx, actor=admin, owner_id=son.id, grantee_id=world.person.id, relation="parent")
     filing, _ = filings.file(ctx, actor=admin, person_id=world.person.id, type="temporary", reason="referral",
@@ -121,8 +121,9 @@ def test_grants_to_and_from_the_dead_end_and_their_filing_ends(ctx, admin, clien
         filing_status = conn.execute(sa.select(tables.filings.c.status)
                                      .where(tables.filings.c.id == filing.id)).scalar_one()
     assert statuses == {to_mother.id: "revoked", from_son.id: "revoked"} and filing_status == "cancelled"
-    ended = {(r.action, r.entity_id) for r in rows(ctx, audit_records) if r.action.endswith(".end")}
-    assert ended == {("family_grant.end", to_mother.id), ("family_grant.end", from_son.id),
+    ended = {(r.action, r.entity_id) for r in rows(ctx, audit_records)
+             if r.action == "filing.end" or str((r.details or {}).get("reason", "")).startswith("life_event:")}
+    assert ended == {("family_grant.revoke", to_mother.id), ("family_grant.revoke", from_son.id),
                      ("filing.end", filing.id)}
     before = written(ctx)
     # the mother's own card still pays her own account, never the dead son's
