@@ -29,9 +29,7 @@ from yibao.store.uow import UnitOfWork
 
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
-    rid = parse_id_number(id_number)
-    if rid.birth_date > ctx.today():
-        raise errors.IdNumberInvalid(reason_zh="出生日期晚于今天", reason_en="the birth date is in the future")
+    rid = parse_id_number(id_number, today=ctx.today())
     return Person(
         id=new_id("psn"), id_number=rid.number, name=validate_name(name), phone=validate_phone(phone),
         region=validate_region(region), birth_date=rid.birth_date, sex=rid.sex, created_at=ctx.now(),
