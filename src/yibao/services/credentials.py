@@ -8,7 +8,7 @@ from yibao.domain import errors
 from yibao.domain.credentials import BankAccount, Channel, EVoucher
 from yibao.domain.identity import same_name, validate_bank_account_no
 from yibao.domain.ids import new_id
-from yibao.domain.registry import Person
+from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
 from yibao.services import access
 from yibao.services.context import Context, digest
 from yibao.store.uow import UnitOfWork
@@ -31,6 +31,8 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
+        if _enrolment_pending(uow, person_id):
+            raise errors.EVoucherEnrolmentPending()
         if (id_number or "").strip().upper() != person.id_number or not same_name(name, person.name):
             ctx.audit(uow, actor, "evoucher.real_name_failed", "person", person_id, channel=channel)
             uow.commit()
@@ -47,6 +49,12 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
         ctx.audit(uow, actor, "evoucher.activate", "evoucher", voucher.id, channel=channel)
         uow.commit()
         return voucher, token
+
+
+def _enrolment_pending(uow: UnitOfWork, person_id: str) -> bool:
+    """A self-registration the agency has not approved yet: no e-voucher before it is (R1)."""
+    statuses = {e.status for e in uow.all_by(Enrollment, person_id=person_id)}
+    return EnrollmentStatus.REQUESTED in statuses and EnrollmentStatus.ACTIVE not in statuses
 
 
 def evoucher_holder(ctx: Context, *, token: str) -> EVoucher:

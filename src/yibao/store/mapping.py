@@ -10,6 +10,7 @@ from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
+from yibao.domain.residents import Resident
 from yibao.domain.settlement import Refund, Settlement
 from yibao.domain.users import AuthToken, User
 from yibao.store import tables
@@ -43,6 +44,7 @@ def start_mappers() -> None:
         (Application, tables.applications),
         (ApplicationStep, tables.application_steps),
         (CashVoucher, tables.cash_vouchers),
+        (Resident, tables.residents),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True
