@@ -119,6 +119,10 @@ def test_a_fraudsters_pending_registration_does_not_block_the_real_person_at_the
     assert client.post(f"{API}/bank-accounts", headers=fraudster, json={
         "person_id": person_id, "account_no": bank_no, "bank_name": "某银行", "holder_name": "假名字"}
     ).status_code == 201
+    card_no = client.post(f"{API}/cards", headers=bearer(client, "counter-user"),
+                          json={"person_id": person_id}).json()["card_no"]
+    assert client.post(f"{API}/cards/{card_no}/activate", headers=fraudster,
+                       json={"id_number": number, "pin": "472951"}).status_code == 200
     assert_problem(client.post(f"{API}/enrollments/{r.json()['enrollment_id']}/approve",
                                headers=bearer(client, "reviewer-user")), 409, "enrollment.person_unverified")
 
@@ -135,6 +139,7 @@ def test_a_fraudsters_pending_registration_does_not_block_the_real_person_at_the
                        ).status_code == 401
     assert client.get(f"{API}/me", headers=fraudster).status_code == 401  # the session ended too
     assert [b.account_no for b in rows(ctx, tables.bank_accounts) if b.person_id == person_id] == []
+    assert [c.status for c in rows(ctx, tables.cards) if c.card_no == card_no] == ["lost"]  # its PIN is theirs
     statuses = [e.status for e in rows(ctx, tables.enrollments) if e.person_id == person_id]
     assert statuses == ["superseded"]
     assert "person.registration_superseded" in audit_actions(ctx, person_id)

@@ -4,11 +4,13 @@ with the ID card in hand, and the real person's registration superseding a stale
 A pending self-registration (an online registration whose enrolment the agency has not approved and that
 no counter has verified) never blocks the real person: their counter registration, or a self-registration
 the register confirms, takes its place. What the stale registration brought with it (its login and
-sessions, bank accounts, e-vouchers, family grants, its enrolment request) goes with it, audited."""
+sessions, bank accounts, e-vouchers, cards, family grants, its enrolment request) goes with it, audited."""
 
 from __future__ import annotations
 
 from yibao.domain import errors
+from yibao.domain.cards import TRANSITIONS as CARD_TRANSITIONS
+from yibao.domain.cards import Card, CardAction
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant
 from yibao.domain.identity import parse_id_number, same_name, validate_phone
@@ -46,7 +48,7 @@ def take_over(ctx: Context, uow: UnitOfWork, actor: Actor, stale: Person, fresh:
     """The real person's registration (fresh, not yet stored) replaces a pending one of the same ID number:
     the record keeps its id and takes the fresh data; what the stale registration brought is removed."""
     now = ctx.now()
-    removed = {"logins": 0, "bank_accounts": 0, "evouchers": 0, "grants": 0, "enrollments": 0}
+    removed = {"logins": 0, "bank_accounts": 0, "evouchers": 0, "cards": 0, "grants": 0, "enrollments": 0}
     for enrollment in uow.all_by(Enrollment, person_id=stale.id, status=EnrollmentStatus.REQUESTED):
         enrollment.status = EnrollmentStatus.SUPERSEDED
         ctx.version(uow, actor, "enrollment", enrollment.id, enrollment.snapshot())
@@ -69,6 +71,11 @@ def take_over(ctx: Context, uow: UnitOfWork, actor: Actor, stale: Person, fresh:
         voucher.revoke(now)
         ctx.audit(uow, actor, "evoucher.revoke", "evoucher", voucher.id, reason="registration_superseded")
         removed["evouchers"] += 1
+    for card in uow.all_by(Card, person_id=stale.id):  # whoever activated it set its PIN: void until replaced
+        if (card.status_on(ctx.today()), CardAction.REPORT_LOST) in CARD_TRANSITIONS:
+            card.apply(CardAction.REPORT_LOST, ctx.today())
+            ctx.audit(uow, actor, "card.report_lost", "card", card.card_no, reason="registration_superseded")
+            removed["cards"] += 1
     for grant in [*uow.all_by(FamilyGrant, owner_id=stale.id), *uow.all_by(FamilyGrant, grantee_id=stale.id)]:
         try:
             grant.apply("revoke", now)
