@@ -56,7 +56,7 @@ def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, ph
         uow.conflict_means(errors.PersonDuplicate())
         stale = uow.one_by(Person, id_number=person.id_number)
         if stale is not None and person.is_verified and verification.is_pending_self_registration(uow, stale):
-            person = verification.take_over(ctx, uow, actor, stale, person)
+            person = verification.take_over(ctx, uow, actor=actor, stale=stale, fresh=person)
         else:
             _insert_person(ctx, uow, actor, person)
         uow.commit()
@@ -321,7 +321,7 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
             raise errors.RegistrationIdentityMismatch()
         actor = Actor(username=login, role=Role.PERSON, person_id=stale.id if stale else person.id)
         if stale is not None:
-            person = verification.take_over(ctx, uow, actor, stale, person)
+            person = verification.take_over(ctx, uow, actor=actor, stale=stale, fresh=person)
         if uow.one_by(User, username=login):
             raise errors.UsernameTaken(username=login)
         if stale is None:

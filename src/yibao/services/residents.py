@@ -5,6 +5,7 @@ that person's life event. Importing the same rows again changes nothing."""
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -56,7 +57,7 @@ class ImportSummary:
 class LifeEvent:
     person_id: str
     kind: str  # death | emigration
-    date: object
+    date: dt.date | None
 
 
 def resident_of(uow: UnitOfWork, id_number: str) -> Resident | None:
@@ -146,8 +147,8 @@ def _source(source: str) -> str:
     return source
 
 
-def _check(row: dict, today) -> ResidentRow:
-    if not isinstance(row, dict) or row.get("__extra__"):
+def _check(row: dict, today: dt.date) -> ResidentRow:
+    if row.get("__extra__"):
         raise errors.RequestInvalid(summary="the row has more fields than the header")
     return ResidentRow.parse(row, today=today)
 
@@ -157,14 +158,14 @@ def _import_batch(ctx: Context, actor: Actor, batch: list[tuple[int, dict]], sou
     today, now = ctx.today(), ctx.now()
     events: list[LifeEvent] = []
     with ctx.uow() as uow:
+        uow.conflict_means(errors.ConcurrentChange())  # another import stored the same number meanwhile
         for line, raw in batch:
             summary.rows += 1
             try:
                 row = _check(raw, today)
             except errors.DomainError as exc:
                 summary.rejected += 1
-                summary.rejections.append(Rejection(line, raw if isinstance(raw, dict) else {}, exc.code,
-                                                    exc.zh, exc.en))
+                summary.rejections.append(Rejection(line, raw, exc.code, exc.zh, exc.en))
                 continue
             resident = resident_of(uow, row.id_number)
             if resident is not None and resident.same_as(row):

@@ -44,7 +44,7 @@ def is_pending_self_registration(uow: UnitOfWork, person: Person) -> bool:
                                                                    EnrollmentStatus.SUPERSEDED}
 
 
-def take_over(ctx: Context, uow: UnitOfWork, actor: Actor, stale: Person, fresh: Person) -> Person:
+def take_over(ctx: Context, uow: UnitOfWork, *, actor: Actor, stale: Person, fresh: Person) -> Person:
     """The real person's registration (fresh, not yet stored) replaces a pending one of the same ID number:
     the record keeps its id and takes the fresh data; what the stale registration brought is removed."""
     now = ctx.now()
