@@ -149,3 +149,12 @@ class StoppedClock:
 
     def now(self) -> dt.datetime:
         return self.moment
+
+
+def in_register(ctx, admin: Actor, id_number: str, name: str, status: str = "alive", event_date: str = "") -> None:
+    """Put a person in the residents register (人口库), as its extract would."""
+    from yibao.services import residents
+
+    summary = residents.import_rows(ctx, actor=admin, source="test", rows=[
+        (1, {"id_number": id_number, "name": name, "status": status, "event_date": event_date})])
+    assert summary.rejected == 0, summary.rejections

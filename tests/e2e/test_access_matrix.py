@@ -24,6 +24,7 @@ from tests.support import (
     add_person,
     bearer,
     build_world,
+    in_register,
     new_bank_no,
     new_id_number,
     new_phone,
@@ -137,9 +138,19 @@ def _new_employee(s: Setup) -> Call:
 
 
 def _requested_enrollment(s: Setup) -> Call:
-    _, enrollment, _ = enrolment.self_register(s.ctx, id_number=new_id_number(birth="19920202"), name="孙丽",
+    number = new_id_number(birth="19920202")
+    in_register(s.ctx, s.admin, number, "孙丽")
+    _, enrollment, _ = enrolment.self_register(s.ctx, id_number=number, name="孙丽",
                                                phone=new_phone(), region="110000", password=PASSWORD)
     return Call({"enrollment_id": enrollment.id})
+
+
+def _unverified_registration(s: Setup) -> Call:
+    """An online registration of a number the residents register does not know: verified only at a counter."""
+    number, phone = new_id_number(birth="19940404"), new_phone()
+    person, _, _ = enrolment.self_register(s.ctx, id_number=number, name="冯雪", phone=phone, region="110000",
+                                           password=PASSWORD)
+    return Call({"person_id": person.id}, {"id_number": number, "name": "冯雪", "phone": phone})
 
 
 def _issued_card(s: Setup) -> Call:
@@ -499,6 +510,10 @@ ENDPOINTS = [
     E("POST", "/persons/{person_id}/freeze", STAFF, lambda s: Call({"person_id": _someone(s)}, {"reason": "核查"})),
     E("POST", "/persons/{person_id}/unfreeze", STAFF, _frozen_someone),
     E("GET", "/persons/{person_id}/freezes", READ_ALL, _employee),
+    # the residents register feed (admin) and the counter's verification, the ID card in hand
+    E("POST", "/registry/residents", frozenset({ADMIN}),
+      lambda s: Call(json={"rows": [{"id_number": new_id_number(), "name": "周红", "status": "alive"}]})),
+    E("POST", "/persons/{person_id}/verify", STAFF, _unverified_registration),
     # the test-mode clock
     E("POST", "/admin/clock", frozenset({ADMIN}), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", frozenset({ADMIN}), lambda s: Call()),

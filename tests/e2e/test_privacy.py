@@ -16,6 +16,7 @@ from tests.support import (
     assert_problem,
     bearer,
     build_world,
+    in_register,
     new_bank_no,
     new_id_number,
     new_phone,
@@ -189,11 +190,14 @@ def test_a_whole_flow_logs_no_id_number_phone_or_bank_number(ctx, admin, client,
     other_number = new_id_number(birth="19770707")
     bad_checksum = other_number[:-1] + ("0" if other_number[-1] != "0" else "1")
     refused_phone, new_pin = "13712345678", "472951"
+    in_register(ctx, admin, number, "陈静")
 
     r = client.post(f"{API}/register", json={"id_number": number, "name": "陈静", "phone": phone,
                                              "region": "110000", "password": PASSWORD})
     assert r.status_code == 201, r.text
     person_id = r.json()["person_id"]
+    r = client.post(f"{API}/enrollments/{r.json()['enrollment_id']}/approve", headers=staff)
+    assert r.status_code == 200, r.text
     owner = bearer(client, phone)
     r = client.post(f"{API}/persons/lookup", headers=staff, json={"id_number": number})
     assert r.status_code == 200 and r.json()["person_id"] == person_id, r.text

@@ -91,20 +91,35 @@ def test_resident_id_known_example():
     assert (resident.birth_date, resident.sex, resident.birth_place) == (dt.date(1985, 3, 12), "male", "北京市朝阳区")
 
 
-def test_place_code_must_exist_in_the_birth_year():
-    # 440305 (深圳市南山区) was created in 1983; the check digits below are correct.
+def test_place_code_of_any_period_is_accepted_whatever_the_birth_year():
+    # 440305 (深圳市南山区) was created in 1983: a person born there in 1975 was issued the number later.
     assert parse_id_number("440305199001010018").birth_place == "广东省南山区"
-    with pytest.raises(errors.IdNumberInvalid) as caught:
-        parse_id_number(with_ric_digit("44030519750101001"))
+    assert parse_id_number(with_ric_digit("44030519750101001")).birth_place == "广东省南山区"
 
-    assert caught.value.en == "The resident ID number is not valid: the birth date or place code does not exist"
+
+def test_place_code_that_never_existed_is_invalid():
+    with pytest.raises(errors.IdNumberInvalid) as caught:
+        parse_id_number(with_ric_digit("11019919850312001"))  # 北京市 is known, county 99 never was
+
+    assert caught.value.en == "The resident ID number is not valid: the place code does not exist in GB/T 2260"
+    assert caught.value.zh == "身份证号码无效：地址码不存在"
 
 
 def test_resident_id_with_impossible_birth_date_is_invalid():
     with pytest.raises(errors.IdNumberInvalid) as caught:
         parse_id_number(with_ric_digit("11010519850230001"))
 
-    assert caught.value.zh == "身份证号码无效：出生日期或地址码不存在"
+    assert caught.value.zh == "身份证号码无效：出生日期不存在"
+
+
+def test_resident_id_born_after_today_is_invalid():
+    number = with_ric_digit("11010520300101001")
+    assert parse_id_number(number).birth_date == dt.date(2030, 1, 1)  # no day given: the shape only
+
+    with pytest.raises(errors.IdNumberInvalid) as caught:
+        parse_id_number(number, today=dt.date(2026, 12, 1))
+
+    assert caught.value.en == "The resident ID number is not valid: the birth date is in the future"
 
 
 @pytest.mark.parametrize(
@@ -341,6 +356,8 @@ def test_identity_errors_carry_chinese_and_english_messages(call):
     "110105194912310021",  # check digit wrong
     "110105194913310021",  # no 13th month
     "999999199001010016",  # no such place
+    "110199199001010010",  # no such county in a known province
+    "210202195806121713",  # a place code given in 1983 to a person born in 1958
     "11010519491231002x",  # lower-case x: not compact, still valid
     " 11010519491231002X",  # not compact
     "1101051949123100",  # too short

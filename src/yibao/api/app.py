@@ -17,6 +17,7 @@ from yibao.api.routers import (
     payouts,
     policy,
     registry,
+    residents,
     settlements,
     vouchers,
 )
@@ -30,7 +31,8 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
-                   settlements.router, vouchers.router, applications.router, payouts.router, life_events.router):
+                   settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
+                   residents.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

@@ -1032,3 +1032,46 @@ class HeirCreate(Body):
     id_number: str = Field(max_length=18)
     name: str = Field(max_length=50)
     relation: str = Field(max_length=12, description="spouse | child | parent | sibling | grandparent | grandchild")
+# --- residents register and verification ------------------------------------------
+
+
+class ResidentRowIn(Body):
+    id_number: str = Field(max_length=30)
+    name: str = Field(max_length=100)
+    status: str = Field(max_length=20, description="alive, deceased or emigrated")
+    event_date: str | None = Field(default=None, max_length=20, description="YYYY-MM-DD; for deceased or emigrated")
+
+
+class ResidentsImport(Body):
+    rows: list[ResidentRowIn] = Field(min_length=1, max_length=10_000)
+    source: str = Field(default="api", min_length=1, max_length=40, description="where the extract comes from")
+
+
+class ResidentRejectionRead(BaseModel):
+    line: int  # the row's position in `rows`, from 1
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class ResidentsImportRead(BaseModel):
+    rows: int
+    accepted: int
+    updated: int
+    unchanged: int
+    rejected: int
+    life_events: int
+    rejected_rows: list[ResidentRejectionRead]
+
+    @classmethod
+    def of(cls, summary) -> ResidentsImportRead:
+        return cls(rows=summary.rows, accepted=summary.accepted, updated=summary.updated,
+                   unchanged=summary.unchanged, rejected=summary.rejected, life_events=summary.life_events,
+                   rejected_rows=[ResidentRejectionRead(line=r.line, code=r.code, message_zh=r.message_zh,
+                                                        message_en=r.message_en) for r in summary.rejections])
+
+
+class PersonVerify(Body):
+    id_number: str = Field(max_length=30)
+    name: str = Field(max_length=100)
+    phone: str = Field(max_length=30)

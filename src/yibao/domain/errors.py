@@ -819,3 +819,42 @@ class ContributionAfterLifeEvent(Invalid):
     code = "contribution.after_life_event"
     message_zh = "参保人已于 {event_date} {kind_zh}，不能为其后的月份缴费：{period}"
     message_en = "The person's {kind} on {event_date} ends contributions: {period} is a later month"
+# --- residents register and verified registration ---------------------------------
+
+
+class RegistrationIdentityMismatch(Invalid):
+    code = "registration.identity_mismatch"
+    message_zh = "姓名与身份证号码未能通过核验，无法在线登记。请携带本人身份证到经办机构窗口办理"
+    message_en = ("The name and ID number could not be confirmed for online registration. "
+                  "Please bring your ID card to an agency counter")
+
+
+class EVoucherEnrolmentPending(Conflict):
+    code = "evoucher.enrolment_pending"
+    message_zh = "参保登记尚在审核中，审核通过后方可激活医保电子凭证"
+    message_en = "The enrolment is still awaiting the agency's approval; the e-voucher can be activated after it"
+
+
+class EnrollmentPersonUnverified(Conflict):
+    code = "enrollment.person_unverified"
+    message_zh = "该参保人身份尚未核验（人口库无记录），须本人持身份证到经办机构窗口核验后方可审核通过"
+    message_en = ("The person's identity is not verified (not in the residents register): they must show their "
+                  "ID card at an agency counter before the enrolment can be approved")
+
+
+class ResidentStatusInvalid(Invalid):
+    code = "resident.status_invalid"
+    message_zh = "状态须为 alive（在世）、deceased（死亡）或 emigrated（迁出）"
+    message_en = "The status must be alive, deceased or emigrated"
+
+
+class ResidentEventDateInvalid(Invalid):
+    code = "resident.event_date_invalid"
+    message_zh = "事件日期不正确：{reason_zh}"
+    message_en = "The event date is not valid: {reason_en}"
+
+
+class ResidentFileInvalid(Invalid):
+    code = "resident.file_invalid"
+    message_zh = "人口库文件无法处理：{reason_zh}"
+    message_en = "The residents register file cannot be processed: {reason_en}"

@@ -2,21 +2,24 @@
 mainland mobile phones, bank card numbers (Luhn), and personal names.
 
 Validation is python-stdnum's; this module turns its exceptions into domain errors
-that say what is wrong in Chinese and English.
+that say what is wrong in Chinese and English. A resident ID's place code is checked
+against every period of the GB/T 2260 history that python-stdnum ships (its cn/loc
+data): the code is where the number was issued, often years after the birth, so a
+code that exists in any period is a real one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from stdnum import luhn
+from stdnum import luhn, numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import (
     InvalidChecksum,
-    InvalidComponent,
     InvalidFormat,
     InvalidLength,
     ValidationError,
@@ -28,15 +31,18 @@ _REASONS: dict[type[ValidationError], tuple[str, str]] = {
     InvalidLength: ("位数不对", "wrong length"),
     InvalidFormat: ("含有不允许的字符", "contains characters that are not allowed"),
     InvalidChecksum: ("校验位不符", "the check digit does not match"),
-    InvalidComponent: ("出生日期或地址码不存在", "the birth date or place code does not exist"),
 }
+_BIRTH_DATE_UNREAL = {"reason_zh": "出生日期不存在", "reason_en": "the birth date does not exist"}
+_BIRTH_DATE_AHEAD = {"reason_zh": "出生日期晚于今天", "reason_en": "the birth date is in the future"}
+_PLACE_UNKNOWN = {"reason_zh": "地址码不存在", "reason_en": "the place code does not exist in GB/T 2260"}
+_MALFORMED = {"reason_zh": "格式不正确", "reason_en": "malformed"}
 
 
 def _reason(exc: ValidationError) -> dict[str, str]:
     for kind, (zh, en) in _REASONS.items():
         if isinstance(exc, kind):
             return {"reason_zh": zh, "reason_en": en}
-    return {"reason_zh": "格式不正确", "reason_en": "malformed"}
+    return dict(_MALFORMED)
 
 
 @dataclass(frozen=True)
@@ -47,49 +53,78 @@ class ResidentId:
     birth_place: str
 
 
-def parse_id_number(raw: str) -> ResidentId:
-    """Validate an 18-digit resident ID; derive birth date and sex."""
+def _place_names(code: str) -> dict[str, str]:
+    """python-stdnum's GB/T 2260 entries for a 6-digit place code: province and county (the county with
+    the periods of its names, e.g. "[-1991]东郊区,[1992-]东丽区"); no county when the code never existed."""
+    return {k: v for _, props in numdb.get("cn/loc").info(code) for k, v in props.items()}
+
+
+@functools.lru_cache(maxsize=8192)
+def place_code_known(code: str) -> bool:
+    """Whether a 6-digit place code exists in any period of the GB/T 2260 history."""
+    return len(code) == 6 and code.isdigit() and "county" in _place_names(code)
+
+
+def _county_name(periods: str, year: int) -> str:
+    """The county's name in force in a year, else its latest one: "[1983-]中山区" → "中山区"."""
+    named = []
+    for entry in periods.split(","):
+        if entry.startswith("[") and "]" in entry:
+            span, name = entry[1:].split("]", 1)
+            start, _, end = span.partition("-")
+            named.append((int(start or 0), int(end or 9999), name))
+        else:
+            named.append((0, 9999, entry))
+    return next((name for start, end, name in named if start <= year <= end), named[-1][2])
+
+
+def _check_id_number(raw: str) -> tuple[str, dt.date]:
     try:
-        number = ric.validate(raw or "")
+        number = ric.compact(raw or "")
+        if len(number) != 18:
+            raise InvalidLength()
+        if not number[:-1].isdigit() or not number[:-1].isascii():
+            raise InvalidFormat()
+        if number[-1] != ric.calc_check_digit(number):
+            raise InvalidChecksum()
     except ValidationError as exc:
         raise errors.IdNumberInvalid(**_reason(exc)) from None
-    info = ric.get_birth_place(number)
-    place = "".join(v for k, v in info.items() if k in ("province", "county"))
+    except Exception:  # whatever else the library raises on odd input is still bad input, never a crash
+        raise errors.IdNumberInvalid(**_MALFORMED) from None
+    try:
+        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise errors.IdNumberInvalid(**_BIRTH_DATE_UNREAL) from None
+    if not place_code_known(number[:6]):
+        raise errors.IdNumberInvalid(**_PLACE_UNKNOWN)
+    return number, birth
+
+
+def parse_id_number(raw: str, *, today: dt.date | None = None) -> ResidentId:
+    """Validate an 18-digit resident ID (check digit, a real birth date not after today, a place code of
+    any GB/T 2260 period); derive birth date, sex and place."""
+    number, birth = _check_id_number(raw)
+    if today is not None and birth > today:
+        raise errors.IdNumberInvalid(**_BIRTH_DATE_AHEAD)
+    info = _place_names(number[:6])
+    place = info.get("province", "") + _county_name(info["county"], birth.year)
     sex = "male" if int(number[16]) % 2 else "female"
-    return ResidentId(number, ric.get_birth_date(number), sex, place)
+    return ResidentId(number, birth, sex, place)
 
 
 _COMPACT_ID = re.compile(r"[0-9]{17}[0-9X]")
 
 
-_PLACES_KNOWN: dict[tuple[str, int], bool] = {}
-
-
-def _place_known(number: str, year: int) -> bool:
-    """Whether the number's place code existed in its birth year (python-stdnum's rule), looked up once
-    per place and year."""
-    key = (number[:6], year)
-    if key not in _PLACES_KNOWN:
-        if len(_PLACES_KNOWN) > 100_000:
-            _PLACES_KNOWN.clear()
-        try:
-            ric.get_birth_place(number)
-            _PLACES_KNOWN[key] = True
-        except ValidationError:
-            _PLACES_KNOWN[key] = False
-    return _PLACES_KNOWN[key]
-
-
 def id_number_of(raw: str) -> str:
     """The validated ID number, as parse_id_number checks it; quick for numbers already written compactly
-    (a contribution file holds millions), which skip python-stdnum's cleaning and repeat its place lookup
-    from a cache. Anything else goes through parse_id_number and its errors."""
+    (a contribution file holds millions), which skip python-stdnum's cleaning and take the place code's
+    answer from a cache. Anything else goes through parse_id_number and its errors."""
     if raw and _COMPACT_ID.fullmatch(raw) and raw[-1] == ric.calc_check_digit(raw):
         try:
-            year = dt.date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14])).year
+            dt.date(int(raw[6:10]), int(raw[10:12]), int(raw[12:14]))
         except ValueError:
-            year = None
-        if year is not None and _place_known(raw, year):
+            return parse_id_number(raw).number
+        if place_code_known(raw[:6]):
             return raw
     return parse_id_number(raw).number
 

@@ -9,6 +9,13 @@ from enum import StrEnum
 from yibao.domain import errors
 
 
+class Verification(StrEnum):
+    """How a person's identity was verified."""
+
+    COUNTER = "counter"  # by agency staff, the ID card in hand
+    REGISTER = "register"  # name and ID number matched the residents register (人口库)
+
+
 @dataclass(eq=False)
 class Person:
     id: str
@@ -19,9 +26,20 @@ class Person:
     birth_date: dt.date
     sex: str
     created_at: dt.datetime
+    verified_at: dt.datetime | None = None
+    verified_by: str | None = None
+    verified_how: str | None = None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+    def verify(self, *, how: Verification, by: str, at: dt.datetime) -> None:
+        self.verified_how, self.verified_by, self.verified_at = how.value, by, at
 
     def snapshot(self) -> dict:
-        return {"id_number": self.id_number, "name": self.name, "phone": self.phone, "region": self.region}
+        return {"id_number": self.id_number, "name": self.name, "phone": self.phone, "region": self.region,
+                "verified_how": self.verified_how}
 
 
 @dataclass(eq=False)
@@ -77,6 +95,7 @@ class EnrollmentStatus(StrEnum):
     REQUESTED = "requested"  # self-registered, awaiting the agency
     ACTIVE = "active"
     ENDED = "ended"
+    SUPERSEDED = "superseded"  # a pending self-registration replaced by the real person's registration
 
 
 OPEN_ENROLLMENT = (EnrollmentStatus.REQUESTED, EnrollmentStatus.ACTIVE)

@@ -18,7 +18,9 @@ from typing import Protocol
 from yibao.domain import errors
 from yibao.domain.identity import same_name
 from yibao.domain.registry import Person
+from yibao.domain.residents import ResidentStatus
 from yibao.services.context import Context
+from yibao.services.residents import resident_of
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class BankVerifier(Protocol):
 
 
 class RegisterVerifier:
-    """The shipped adapter: the name, ID number and phone as the person's record holds them."""
+    """The shipped adapter: the name, ID number and phone as the person's record holds them, and the residents
+    register's name and status where the register knows the number."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
@@ -45,7 +48,10 @@ class RegisterVerifier:
     def matches(self, holder: CardHolder) -> bool:
         with self.ctx.uow() as uow:
             person = uow.one_by(Person, id_number=holder.id_number)
-            return person is not None and same_name(person.name, holder.name) and person.phone == holder.phone
+            if person is None or not same_name(person.name, holder.name) or person.phone != holder.phone:
+                return False
+            listed = resident_of(uow, holder.id_number)  # the register's word, where it knows the number
+            return listed is None or (listed.status == ResidentStatus.ALIVE and same_name(listed.name, holder.name))
 
 
 class HttpBankVerifier:

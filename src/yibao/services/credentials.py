@@ -12,7 +12,7 @@ from yibao.domain.credentials import BankAccount, Channel, EVoucher
 from yibao.domain.identity import same_name, validate_bank_account_no, validate_phone
 from yibao.domain.ids import new_id
 from yibao.domain.life_events import LifeEventKind
-from yibao.domain.registry import Person
+from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
 from yibao.services import access, bank_verification, life_events
 from yibao.services.bank_verification import CardHolder
 from yibao.services.context import Context, digest
@@ -37,6 +37,8 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
         uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)
         life_events.ensure_usable(uow, person_id, ctx.today())  # no new e-voucher for the dead, emigrated, frozen
+        if _enrolment_pending(uow, person_id):
+            raise errors.EVoucherEnrolmentPending()
         if (id_number or "").strip().upper() != person.id_number or not same_name(name, person.name):
             ctx.audit(uow, actor, "evoucher.real_name_failed", "person", person_id, channel=channel)
             uow.commit()
@@ -53,6 +55,12 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
         ctx.audit(uow, actor, "evoucher.activate", "evoucher", voucher.id, channel=channel)
         uow.commit()
         return voucher, token
+
+
+def _enrolment_pending(uow: UnitOfWork, person_id: str) -> bool:
+    """A self-registration the agency has not approved yet: no e-voucher before it is (R1)."""
+    statuses = {e.status for e in uow.all_by(Enrollment, person_id=person_id)}
+    return EnrollmentStatus.REQUESTED in statuses and EnrollmentStatus.ACTIVE not in statuses
 
 
 def evoucher_holder(ctx: Context, *, token: str) -> EVoucher:

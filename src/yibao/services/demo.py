@@ -1,5 +1,6 @@
 """Demo data: the seed regions, institutions of each kind, units, persons with cards,
-e-vouchers and bank accounts, and a user of every role.
+e-vouchers and bank accounts, a user of every role, and the residents register (人口库)
+that knows them (and a few people not registered here yet).
 
 Loading is idempotent: each record is looked up by its natural key first, so a second
 run changes nothing. ID numbers, credit codes and bank numbers are generated with
@@ -16,7 +17,7 @@ from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.registry import Employer, Enrollment, Institution, Person
 from yibao.domain.users import Actor, User
-from yibao.services import auth, cards, credentials, enrolment, institutions, policies
+from yibao.services import auth, cards, credentials, enrolment, institutions, policies, residents
 from yibao.services.context import Context
 
 LOADER = Actor.system("demo")
@@ -35,6 +36,15 @@ PERSONS = [
     ("liuyang", "刘洋", "410105", "19860214", "053", "13910000005", "410000", "ha-food", "employee"),
     ("chenjing", "陈静", "310104", "19950930", "064", "13910000006", "310000", None, "resident"),
     ("zhaoqiang", "赵强", "410102", "19880518", "071", "13910000007", "410000", None, "flexible"),
+]
+
+# The register also knows people not registered here: one who may self-register online, one deceased and
+# one emigrated (name, birth place, birth date, sequence, status, event date). docs/guide/residents-sample.csv
+# is this register as an extract.
+RESIDENTS_ONLY = [
+    ("孙悦", "110105", "19960815", "035", "alive", ""),
+    ("周德明", "110108", "19401120", "091", "deceased", "2025-11-02"),
+    ("郑华", "210202", "19791203", "046", "emigrated", "2025-06-15"),
 ]
 
 # (key, first 17 characters of the credit code, name, region, contact name, contact phone)
@@ -77,6 +87,7 @@ def load(ctx: Context) -> Summary:
     if not policies.load(ctx, actor=LOADER).unchanged:
         s.count("policy set")
     institutions.load_agencies(ctx, actor=LOADER)
+    _register(ctx, s)
     employer_ids = {key: _employer(ctx, s, *row) for key, *row in EMPLOYERS}
     for region in REGIONS:
         for prefix, kind, suffix, cross in KINDS:
@@ -97,6 +108,19 @@ def load(ctx: Context) -> Summary:
     for key, name, *_ in PERSONS:
         _user(ctx, s, key, "person", f"{name} insured person", person_id=person_ids[key])
     return s
+
+
+def register_rows() -> list[dict]:
+    """The demo's residents register extract: every demo person alive, and the people only it knows."""
+    people = [(name, place, birth, seq, "alive", "") for _, name, place, birth, seq, *_ in PERSONS]
+    return [{"id_number": id_number(place, birth, seq), "name": name, "status": status, "event_date": event_date}
+            for name, place, birth, seq, status, event_date in [*people, *RESIDENTS_ONLY]]
+
+
+def _register(ctx, s) -> None:
+    loaded = residents.import_rows(ctx, actor=LOADER, rows=enumerate(register_rows(), start=2), source="demo")
+    for _ in range(loaded.accepted + loaded.updated):
+        s.count("residents")
 
 
 def _employer(ctx, s, code17, name, region, contact_name, contact_phone) -> str:

@@ -21,17 +21,16 @@ from yibao.domain.registry import (
     EnrollmentStatus,
     Person,
     Scheme,
+    Verification,
 )
 from yibao.domain.users import AGENCY_STAFF, Actor, Role, User
-from yibao.services import access
+from yibao.services import access, verification
 from yibao.services.context import Context
 from yibao.store.uow import UnitOfWork
 
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
-    rid = parse_id_number(id_number)
-    if rid.birth_date > ctx.today():
-        raise errors.IdNumberInvalid(reason_zh="出生日期晚于今天", reason_en="the birth date is in the future")
+    rid = parse_id_number(id_number, today=ctx.today())
     return Person(
         id=new_id("psn"), id_number=rid.number, name=validate_name(name), phone=validate_phone(phone),
         region=validate_region(region), birth_date=rid.birth_date, sex=rid.sex, created_at=ctx.now(),
@@ -47,12 +46,19 @@ def _insert_person(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person) 
 
 
 def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str, region: str) -> Person:
-    """Register an insured person at the agency or by a unit."""
+    """Register an insured person at the agency (verified: the ID card is in hand) or by a unit; at the counter
+    the real person's registration takes the place of a pending online one of the same number."""
     access.require(actor, *AGENCY_STAFF, Role.UNIT)
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
+    if actor.role in AGENCY_STAFF:
+        person.verify(how=Verification.COUNTER, by=actor.username, at=ctx.now())
     with ctx.uow() as uow:
         uow.conflict_means(errors.PersonDuplicate())
-        _insert_person(ctx, uow, actor, person)
+        stale = uow.one_by(Person, id_number=person.id_number)
+        if stale is not None and person.is_verified and verification.is_pending_self_registration(uow, stale):
+            person = verification.take_over(ctx, uow, actor=actor, stale=stale, fresh=person)
+        else:
+            _insert_person(ctx, uow, actor, person)
         uow.commit()
     return person
 
@@ -60,7 +66,7 @@ def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, ph
 def lookup_person(ctx: Context, *, actor: Actor, id_number: str) -> Person:
     """Find a person by resident ID number (kept out of URLs and logs)."""
     access.require(actor, Role.REVIEWER, Role.AUDITOR, Role.ADMIN, Role.UNIT)
-    number = parse_id_number(id_number).number
+    number = parse_id_number(id_number, today=ctx.today()).number
     with ctx.uow() as uow:
         person = uow.one_by(Person, id_number=number)
         if person is None:
@@ -237,7 +243,8 @@ def list_enrollments(ctx: Context, *, actor: Actor, person_id: str) -> list[Enro
 
 
 def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action: str,
-                       allowed_from: tuple[str, ...], to: str, end_date: dt.date | None = None) -> Enrollment:
+                       allowed_from: tuple[str, ...], to: str, end_date: dt.date | None = None,
+                       needs_verified_person: bool = False) -> Enrollment:
     with ctx.uow() as uow:
         enrollment = uow.get(Enrollment, enrollment_id)
         if enrollment is None:
@@ -249,6 +256,8 @@ def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action
             access.require(actor, *AGENCY_STAFF)
         if enrollment.status not in allowed_from:
             raise errors.EnrollmentWrongState(status=enrollment.status, action=action)
+        if needs_verified_person and not uow.get(Person, enrollment.person_id).is_verified:
+            raise errors.EnrollmentPersonUnverified()
         enrollment.status = to
         if end_date is not None:
             if end_date < enrollment.start_date:
@@ -262,9 +271,10 @@ def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action
 
 
 def approve_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str) -> Enrollment:
-    """The agency accepts a self-registration."""
+    """The agency accepts a self-registration whose person is verified (by the register or at a counter)."""
     return _change_enrollment(ctx, actor=actor, enrollment_id=enrollment_id, action="approve",
-                              allowed_from=(EnrollmentStatus.REQUESTED,), to=EnrollmentStatus.ACTIVE)
+                              allowed_from=(EnrollmentStatus.REQUESTED,), to=EnrollmentStatus.ACTIVE,
+                              needs_verified_person=True)
 
 
 def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: dt.date) -> Enrollment:
@@ -277,6 +287,8 @@ def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: 
 
 NEXT_STEPS = [
     {"step": "wait_for_review", "zh": "等待经办机构审核您的参保登记", "en": "Wait for the agency to confirm your enrolment"},
+    {"step": "verify_at_counter", "zh": "如经办机构未能通过人口库核实您的身份，请携带本人身份证到窗口核验",
+     "en": "If the agency cannot confirm your identity from the residents register, show your ID card at a counter"},
     {"step": "activate_evoucher", "zh": "在 App 或小程序中激活医保电子凭证", "en": "Activate your e-voucher in the app or mini-program"},
     {"step": "link_bank_account", "zh": "关联本人银行账户，用于缴费与拨付", "en": "Link a bank account in your own name for payments"},
     {"step": "collect_card", "zh": "到经办机构或合作银行领取并激活医保卡", "en": "Collect and activate your card at the agency or a partner bank"},
@@ -285,7 +297,13 @@ NEXT_STEPS = [
 
 def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region: str, password: str,
                   username: str | None = None) -> tuple[Person, Enrollment, User]:
-    """A flexible-employment person registers online: person, enrolment request and a login, in one step."""
+    """A flexible-employment person registers online: person, enrolment request and a login, in one step.
+
+    Name and number are checked against the residents register: a number it knows under another name, or
+    as deceased or emigrated, is refused, and so is a number already registered here other than by a pending
+    online registration; all with the one identity_mismatch answer. A number the register confirms is
+    verified; one it does not know stays unverified until a counter verifies it. Either takes the place of
+    a pending online registration of the same number."""
     from yibao.domain.users import PASSWORD_MIN_LENGTH
 
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
@@ -294,12 +312,20 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
     login = (username or "").strip() or person.phone
     if len(login) > 64:  # as for users added by an admin (services.auth.add_user)
         raise errors.RequestInvalid(summary="username must be 1 to 64 characters")
-    actor = Actor(username=login, role=Role.PERSON, person_id=person.id)
     with ctx.uow() as uow:
-        uow.conflict_means(errors.PersonDuplicate())
+        uow.conflict_means(errors.RegistrationIdentityMismatch())  # a concurrent registration of the number
+        if verification.register_confirms(uow, id_number=person.id_number, name=person.name):
+            person.verify(how=Verification.REGISTER, by=verification.REGISTER_VERIFIER, at=ctx.now())
+        stale = uow.one_by(Person, id_number=person.id_number)
+        if stale is not None and not verification.is_pending_self_registration(uow, stale):
+            raise errors.RegistrationIdentityMismatch()
+        actor = Actor(username=login, role=Role.PERSON, person_id=stale.id if stale else person.id)
+        if stale is not None:
+            person = verification.take_over(ctx, uow, actor=actor, stale=stale, fresh=person)
         if uow.one_by(User, username=login):
             raise errors.UsernameTaken(username=login)
-        _insert_person(ctx, uow, actor, person)
+        if stale is None:
+            _insert_person(ctx, uow, actor, person)
         uow.flush()
         enrollment = _add_enrollment(ctx, uow, actor, person_id=person.id, scheme=Scheme.EMPLOYEE, employer_id=None,
                                      flexible=True, start_date=ctx.today(), status=EnrollmentStatus.REQUESTED)

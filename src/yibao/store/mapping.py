@@ -11,6 +11,7 @@ from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
 from yibao.domain.life_events import AccountFreeze, LifeEvent
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
+from yibao.domain.residents import Resident
 from yibao.domain.settlement import Refund, Settlement
 from yibao.domain.users import AuthToken, User
 from yibao.store import tables
@@ -46,6 +47,7 @@ def start_mappers() -> None:
         (CashVoucher, tables.cash_vouchers),
         (LifeEvent, tables.life_events),
         (AccountFreeze, tables.account_freezes),
+        (Resident, tables.residents),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

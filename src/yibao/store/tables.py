@@ -52,6 +52,24 @@ persons = sa.Table(
     sa.Column("birth_date", sa.Date, nullable=False),
     sa.Column("sex", sa.String(6), nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    sa.Column("verified_at", TS),
+    sa.Column("verified_by", sa.String(64)),
+    sa.Column("verified_how", sa.String(10)),
+    sa.CheckConstraint("verified_how IN ('counter', 'register')", name="verified_how"),
+)
+
+residents = sa.Table(
+    "residents",
+    metadata,
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("id_number", sa.String(18), nullable=False, unique=True),
+    sa.Column("name", sa.String(50), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("event_date", sa.Date),
+    sa.Column("source", sa.String(40), nullable=False),
+    sa.Column("imported_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.CheckConstraint("status IN ('alive', 'deceased', 'emigrated')", name="status"),
 )
 
 employers = sa.Table(
@@ -79,7 +97,7 @@ enrollments = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.CheckConstraint("scheme IN ('employee', 'resident')", name="scheme"),
-    sa.CheckConstraint("status IN ('requested', 'active', 'ended')", name="status"),
+    sa.CheckConstraint("status IN ('requested', 'active', 'ended', 'superseded')", name="status"),
 )
 # One open enrolment per person and scheme, enforced by the database too.
 sa.Index(
@@ -87,8 +105,8 @@ sa.Index(
     enrollments.c.person_id,
     enrollments.c.scheme,
     unique=True,
-    sqlite_where=enrollments.c.status != "ended",
-    postgresql_where=enrollments.c.status != "ended",
+    sqlite_where=enrollments.c.status.in_(("requested", "active")),
+    postgresql_where=enrollments.c.status.in_(("requested", "active")),
 )
 
 institutions = sa.Table(
