@@ -6,6 +6,7 @@ paths that still work; the register's feed through the admin endpoint and the `y
 from __future__ import annotations
 
 import csv
+import datetime as dt
 
 import sqlalchemy as sa
 
@@ -138,7 +139,7 @@ def test_a_fraudsters_pending_registration_does_not_block_the_real_person_at_the
     assert client.post(f"{API}/auth/token", data={"username": fraud_phone, "password": "fraudster-pass-1"}
                        ).status_code == 401
     assert client.get(f"{API}/me", headers=fraudster).status_code == 401  # the session ended too
-    assert [b.account_no for b in rows(ctx, tables.bank_accounts) if b.person_id == person_id] == []
+    assert [b.account_no for b in rows(ctx, tables.bank_accounts) if b.person_id == person_id and b.status == "linked"] == []
     assert [c.status for c in rows(ctx, tables.cards) if c.card_no == card_no] == ["lost"]  # its PIN is theirs
     statuses = [e.status for e in rows(ctx, tables.enrollments) if e.person_id == person_id]
     assert statuses == ["superseded"]
@@ -344,9 +345,11 @@ def test_a_deceased_row_of_a_registered_person_records_the_life_event_once(ctx, 
 
     assert (first["accepted"], first["life_events"]) == (1, 1)
     assert (again["unchanged"], again["life_events"]) == (1, 0)
-    assert audit_actions(ctx, p.id).count("person.life_event_reported") == 1
-    [record] = [r for r in rows(ctx, tables.audit_records) if r.action == "person.life_event_reported"]
-    assert record.details == {"kind": "death", "date": "2026-10-20", "source": "residents_register"}
+    [event] = [e for e in rows(ctx, tables.life_events) if e.person_id == p.id]
+    assert (event.kind, event.event_date, event.source) == ("death", dt.date(2026, 10, 20), "register")
+    assert [r.action for r in rows(ctx, tables.audit_records)].count("life_event.record") == 1
+    shown = client.get(f"{API}/persons/{p.id}/life-events", headers=h)
+    assert [e["kind"] for e in shown.json()] == ["death"]
 
 
 def test_import_residents_command_writes_rejected_rows_and_is_harmless_to_repeat(env, database_url, tmp_path):

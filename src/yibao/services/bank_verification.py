@@ -18,9 +18,8 @@ from typing import Protocol
 from yibao.domain import errors
 from yibao.domain.identity import same_name
 from yibao.domain.registry import Person
-from yibao.domain.residents import ResidentStatus
+from yibao.domain.residents import Resident, ResidentStatus
 from yibao.services.context import Context
-from yibao.services.residents import resident_of
 
 
 @dataclass(frozen=True)
@@ -50,7 +49,7 @@ class RegisterVerifier:
             person = uow.one_by(Person, id_number=holder.id_number)
             if person is None or not same_name(person.name, holder.name) or person.phone != holder.phone:
                 return False
-            listed = resident_of(uow, holder.id_number)  # the register's word, where it knows the number
+            listed = uow.one_by(Resident, id_number=holder.id_number)  # the register's word, where it knows the number
             return listed is None or (listed.status == ResidentStatus.ALIVE and same_name(listed.name, holder.name))
 
 

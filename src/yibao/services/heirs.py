@@ -10,8 +10,7 @@ from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.identity import same_name
 from yibao.domain.registry import Person
-from yibao.domain.residents import ResidentStatus
-from yibao.services.residents import resident_of
+from yibao.domain.residents import Resident, ResidentStatus
 from yibao.store.uow import UnitOfWork
 
 HEIR_RELATIONS = tuple(v.RELATIONS)
@@ -29,6 +28,6 @@ def check_heir_identity(uow: UnitOfWork, *, deceased: Person, heir: Person, id_n
                                         reason_en=f"the heir's relation is one of {', '.join(HEIR_RELATIONS)}")
     if (id_number or "").strip().upper() != heir.id_number or not same_name(name, heir.name):
         raise errors.HeirMismatch()
-    listed = resident_of(uow, heir.id_number)
+    listed = uow.one_by(Resident, id_number=heir.id_number)
     if listed is not None and (listed.status != ResidentStatus.ALIVE or not same_name(listed.name, name)):
         raise errors.HeirMismatch()

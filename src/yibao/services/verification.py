@@ -15,9 +15,8 @@ from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import parse_id_number, same_name, validate_phone
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person, Verification
 from yibao.domain.users import AGENCY_STAFF, Actor, AuthToken, User
-from yibao.services import access, family
+from yibao.services import access, family, residents
 from yibao.services.context import Context
-from yibao.services.residents import resident_of
 from yibao.store.uow import UnitOfWork
 
 REGISTER_VERIFIER = "residents_register"
@@ -26,7 +25,7 @@ REGISTER_VERIFIER = "residents_register"
 def register_confirms(uow: UnitOfWork, *, id_number: str, name: str) -> bool:
     """Whether the register confirms an alive person of this name and number (True), does not know the
     number (False), or contradicts it: another name, or a deceased or emigrated person (refused)."""
-    resident = resident_of(uow, id_number)
+    resident = residents.resident_of(uow, id_number)
     if resident is None:
         return False
     if not resident.alive or not same_name(resident.name, name):
