@@ -324,6 +324,9 @@ E = Endpoint
 ENDPOINTS = [
     # auth and users
     E("GET", "/me", SIGNED_IN, lambda s: Call()),
+    E("POST", "/auth/logout", SIGNED_IN, lambda s: Call()),
+    E("POST", "/auth/password", SIGNED_IN,
+      lambda s: Call(json={"current_password": PASSWORD, "new_password": f"new-horse-{next(_fresh)}"})),
     E("POST", "/users", frozenset({ADMIN}),
       lambda s: Call(json={"username": f"clerk-{next(_fresh)}", "password": PASSWORD, "role": "reviewer"})),
     # employers: registered by the agency, completed by the unit itself
@@ -370,6 +373,7 @@ ENDPOINTS = [
     E("POST", "/cards/{card_no}/replace", OWNER_OR_STAFF, _card),
     E("POST", "/cards/{card_no}/unlock-pin", STAFF, _card),
     E("POST", "/cards/{card_no}/verify-pin", frozenset({INSTITUTION, TERMINAL, ADMIN}), lambda s: _card(s, pin=PIN)),
+    E("POST", "/cards/{card_no}/change-pin", frozenset({OWNER}), lambda s: _card(s, old_pin=PIN, new_pin=NEW_PIN)),
     # e-vouchers: the real-name check is the holder's own (or an admin's)
     E("POST", "/evouchers", frozenset({OWNER, ADMIN}),
       lambda s: Call(json={"person_id": s.world.person.id, "id_number": s.world.person.id_number,

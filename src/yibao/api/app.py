@@ -17,6 +17,7 @@ from yibao.api.routers import (
     policy,
     registry,
     settlements,
+    sign_in,
     vouchers,
 )
 from yibao.services.context import Context
@@ -29,7 +30,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
-                   settlements.router, vouchers.router, applications.router, payouts.router):
+                   settlements.router, vouchers.router, applications.router, payouts.router, sign_in.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

@@ -944,3 +944,20 @@ class AppointmentRead(BaseModel):
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
     slot: SlotRead
+
+
+# --- sign-in: passwords and PINs ------------------------------------------------
+
+
+class PasswordChange(Body):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class PasswordChanged(BaseModel):
+    other_sessions_ended: int
+
+
+class PinChange(Body):
+    old_pin: str = Field(max_length=12)
+    new_pin: str = Field(max_length=12)
