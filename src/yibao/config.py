@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     policy_refresh_seconds: float = 5.0
     # Uploaded documents (PDF, JPEG, PNG) up to this size.
     document_max_bytes: int = 10 * 1024 * 1024
+    # A request body over this size is refused before it is read (a document's upload and its form fit in it).
+    request_max_bytes: int = Field(default=11 * 1024 * 1024, ge=1024)
     # How long an amount on a bank payment file stays held while the bank's return is awaited.
     disbursement_hold_days: int = 30
     # How long a cross-region cash voucher may be redeemed.

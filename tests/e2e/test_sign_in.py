@@ -198,3 +198,38 @@ def test_a_pin_that_locks_tells_its_holder(ctx, admin, client, world):
         told = conn.execute(sa.select(sa.func.count()).select_from(notices).where(
             notices.c.person_id == world.person.id)).scalar()
     assert told == 2
+
+
+def test_an_admin_sets_a_forgotten_password_from_the_command_line_and_the_sessions_end(ctx, admin, client, world,
+                                                                                     env):
+    from tests.support import yibao
+
+    headers = bearer(client, "employee")
+    done = yibao(env, "users", "set-password", "employee", "--password-stdin", stdin="fresh-horse-31\n")
+    assert done.returncode == 0, done.stderr
+    assert "1 session(s) ended" in done.stdout and "fresh-horse-31" not in done.stdout
+    assert_problem(client.get(f"{API}/me", headers=headers), 401, "auth.token_invalid")
+    assert sign_in(client, "employee", "fresh-horse-31").status_code == 200
+    short = yibao(env, "users", "set-password", "employee", "--password-stdin", stdin="short\n")
+    assert short.returncode == 1 and "user.password_weak" in short.stderr
+    unknown = yibao(env, "users", "set-password", "nobody", "--password-stdin", stdin="fresh-horse-32\n")
+    assert unknown.returncode == 1 and "user.not_found" in unknown.stderr
+
+
+def test_a_body_over_the_size_limit_is_refused_before_it_is_read(ctx, admin, client, world):
+    audits = count(ctx, audit_records)
+    huge = "x" * (ctx.settings.request_max_bytes + 1)
+    declared = client.post(f"{API}/auth/token", data={"username": "employee", "password": huge})
+    assert assert_problem(declared, 413, "request.too_large")["limit_bytes"] == ctx.settings.request_max_bytes
+
+    def chunks():  # sent without a Content-Length
+        for _ in range(12):
+            yield b"y" * (1024 * 1024)
+
+    streamed = client.post(f"{API}/auth/token", content=chunks(),
+                           headers={"content-type": "application/x-www-form-urlencoded"})
+    assert_problem(streamed, 413, "request.too_large")
+    assert count(ctx, audit_records) == audits
+    small = client.post(f"{API}/auth/token", content=iter([b"username=employee&", f"password={PASSWORD}".encode()]),
+                        headers={"content-type": "application/x-www-form-urlencoded"})
+    assert small.status_code == 200, small.text

