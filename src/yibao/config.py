@@ -33,9 +33,9 @@ class Settings(BaseSettings):
     disbursement_hold_days: int = 30
     # How long a cross-region cash voucher may be redeemed.
     cash_voucher_days: int = 30
-    # Sign-in throttling: failed sign-ins allowed per user name and per client address within a moving window;
-    # then every sign-in for that name or from that address answers 429 until the oldest failure leaves the
-    # window. Counted in this process's memory (one count per server process).
+    # Sign-in throttling: failed sign-ins allowed per user name and per client address within a window from the
+    # first failure; then every sign-in for that name or from that address answers 429 until the window ends.
+    # Counted in this process's memory (one count per server process).
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_max_failures_per_address: int = Field(default=20, ge=1)
     sign_in_window_seconds: int = Field(default=15 * 60, ge=1)

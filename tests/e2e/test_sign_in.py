@@ -233,3 +233,15 @@ def test_a_body_over_the_size_limit_is_refused_before_it_is_read(ctx, admin, cli
     small = client.post(f"{API}/auth/token", content=iter([b"username=employee&", f"password={PASSWORD}".encode()]),
                         headers={"content-type": "application/x-www-form-urlencoded"})
     assert small.status_code == 200, small.text
+
+
+def test_parallel_guesses_get_no_more_tries_than_one_after_another(ctx, admin, client, world):
+    from concurrent.futures import ThreadPoolExecutor
+
+    allowed = ctx.settings.sign_in_max_failures
+    for name in ("employee", "no-such-user"):
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            answers = list(pool.map(lambda i, name=name: sign_in(client, name, f"{GUESS}-{i}").status_code,
+                                    range(24)))
+        assert sorted(answers) == [401] * allowed + [429] * (24 - allowed)
+    assert len(failures(ctx)) == 48  # every one audited, none lost to the race for the chain's next place
