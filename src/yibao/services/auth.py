@@ -67,7 +67,7 @@ def add_user(
 
 SIGN_IN = Actor.system("sign-in")  # who records a failed sign-in: nobody is proven yet
 _RECORD_TRIES = 10
-_ADDRESS_CHARS = frozenset("0123456789abcdefABCDEF.:-_[]%")
+_ADDRESS_MARKS = frozenset(".:-_[]%")  # besides letters and digits, in IPv4, IPv6 and host names
 
 
 def _bounded_name(username: str | None) -> str:
@@ -76,7 +76,8 @@ def _bounded_name(username: str | None) -> str:
 
 def _bounded_address(address: str | None) -> str:
     """The client's address as the adapter saw it, bounded and reduced to the characters an address has."""
-    kept = "".join(c if c in _ADDRESS_CHARS or c.isalnum() else "?" for c in (address or "unknown")[:64])
+    kept = "".join(c if c.isascii() and (c.isalnum() or c in _ADDRESS_MARKS) else "?"
+                   for c in (address or "unknown")[:64])
     return kept or "unknown"
 
 
