@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     policy_refresh_seconds: float = 5.0
     # Uploaded documents (PDF, JPEG, PNG) up to this size.
     document_max_bytes: int = 10 * 1024 * 1024
+    # A request body over this size is refused before it is read (a document's upload and its form fit in it).
+    request_max_bytes: int = Field(default=11 * 1024 * 1024, ge=1024)
     # How long an amount on a bank payment file stays held while the bank's return is awaited.
     disbursement_hold_days: int = 30
     # How long a cross-region cash voucher may be redeemed.
@@ -35,6 +37,12 @@ class Settings(BaseSettings):
     # https://bank.example/verify; empty: cards are checked against the agency's own records only.
     bank_verify_url: str = ""
     bank_verify_timeout_seconds: float = 5.0
+    # Sign-in throttling: failed sign-ins allowed per user name and per client address within a window from the
+    # first failure; then every sign-in for that name or from that address answers 429 until the window ends.
+    # Counted in this process's memory (one count per server process).
+    sign_in_max_failures: int = Field(default=5, ge=1)
+    sign_in_max_failures_per_address: int = Field(default=20, ge=1)
+    sign_in_window_seconds: int = Field(default=15 * 60, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -54,13 +54,16 @@ API = "/api/v1"
 
 ANONYMOUS, OWNER, STRANGER = "anonymous", "owner", "stranger"
 UNIT, INSTITUTION, REVIEWER, AUDITOR, ADMIN = "unit", "institution", "reviewer", "auditor", "admin"
-ACTORS = (ANONYMOUS, OWNER, STRANGER, UNIT, INSTITUTION, REVIEWER, AUDITOR, ADMIN)
+COUNTER, TERMINAL, COLLECTOR = "counter", "terminal", "collector"
+ACTORS = (ANONYMOUS, OWNER, STRANGER, UNIT, INSTITUTION, COUNTER, TERMINAL, COLLECTOR, REVIEWER, AUDITOR, ADMIN)
 # owner: the employee acting on their own records; stranger: another insured person acting on them.
 USERNAMES = {OWNER: "employee", STRANGER: "stranger", UNIT: "unit-user", INSTITUTION: "institution-user",
+             COUNTER: "counter-user", TERMINAL: "terminal-user", COLLECTOR: "collector-user",
              REVIEWER: "reviewer-user", AUDITOR: "auditor-user", ADMIN: "admin-user"}
 
 SIGNED_IN = frozenset(ACTORS) - {ANONYMOUS}
-STAFF = frozenset({REVIEWER, ADMIN})  # agency staff: change things at the counter
+STAFF = frozenset({COUNTER, REVIEWER, ADMIN})  # agency staff: change things at the counter, the person there
+REVIEW_STAFF = frozenset({REVIEWER, ADMIN})  # decide cases, pay out, manage institutions
 READ_ALL = STAFF | {AUDITOR}  # the auditor reads everything and changes nothing
 PERSON_READERS = READ_ALL | {OWNER, UNIT}  # the unit employs the owner
 OWNED_READERS = READ_ALL | {OWNER}  # credentials a person holds: not the unit
@@ -71,6 +74,7 @@ PUBLIC = {("POST", "/auth/token"), ("POST", "/register"), ("GET", "/health"),
           ("GET", "/vouchers/{code}")}  # whoever holds a printed voucher may check it
 
 NEW_PIN = "472951"
+CLERK = Actor(username="matrix-counter", role=Role.COUNTER)  # takes cases in, so that another hand decides them
 _fresh = itertools.count(1)
 
 
@@ -285,7 +289,7 @@ def _document(s: Setup, type: str = "id_card") -> str:
 def _claim_body(s: Setup, **more) -> dict:
     """A cross-region reimbursement claim of the employee's, with every document it needs."""
     _paid_in(s)
-    return {"person_id": s.world.person.id, "kind": "reimbursement", "reason": "cross_region", "channel": "app",
+    return {"person_id": s.world.person.id, "kind": "reimbursement", "reason": "cross_region",
             "amount_fen": 100, "event_date": (s.ctx.today() - dt.timedelta(days=10)).isoformat(),
             "document_ids": [_document(s, t) for t in CLAIM_DOCUMENTS], **more}
 
@@ -294,7 +298,7 @@ def _claim(s: Setup, *steps: str, **body) -> Call:
     """A submitted claim, taken through the review steps named ('approve', 'supplement', 'batch', 'fail')."""
     data = _claim_body(s)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
-    app, _ = applications.submit(s.ctx, actor=s.admin, **data)
+    app, _ = applications.submit(s.ctx, actor=CLERK, **data)
     for step in steps:
         if step == "supplement":
             applications.review(s.ctx, actor=s.admin, application_id=app.id, action="request_supplement",
@@ -315,7 +319,7 @@ def _claim(s: Setup, *steps: str, **body) -> Call:
 def _draft(s: Setup) -> Call:
     data = _claim_body(s, draft=True)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
-    app, _ = applications.submit(s.ctx, actor=s.admin, **data)
+    app, _ = applications.submit(s.ctx, actor=CLERK, **data)
     return Call({"application_id": app.id})
 
 
@@ -336,7 +340,7 @@ def _cash_claim(s: Setup) -> Call:
     """An approved claim of the employee's paid in cash, to be redeemed at the world's institution."""
     data = _claim_body(s, payout="cash_voucher", institution_code=s.world.institution_code)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
-    app, _ = applications.submit(s.ctx, actor=s.admin, **data)
+    app, _ = applications.submit(s.ctx, actor=CLERK, **data)
     applications.review(s.ctx, actor=s.admin, application_id=app.id, action="approve")
     view = applications.get(s.ctx, actor=s.admin, application_id=app.id)
     return Call({"code": view.cash_voucher.code, "application_id": app.id})
@@ -370,6 +374,9 @@ E = Endpoint
 ENDPOINTS = [
     # auth and users
     E("GET", "/me", SIGNED_IN, lambda s: Call()),
+    E("POST", "/auth/logout", SIGNED_IN, lambda s: Call()),
+    E("POST", "/auth/password", SIGNED_IN,
+      lambda s: Call(json={"current_password": PASSWORD, "new_password": f"new-horse-{next(_fresh)}"})),
     E("POST", "/users", frozenset({ADMIN}),
       lambda s: Call(json={"username": f"clerk-{next(_fresh)}", "password": PASSWORD, "role": "reviewer"})),
     # employers: registered by the agency, completed by the unit itself
@@ -397,7 +404,7 @@ ENDPOINTS = [
     E("POST", "/enrollments/{enrollment_id}/end", STAFF | {UNIT},
       lambda s: Call({"enrollment_id": s.open_employment()}, {"end_date": "2025-12-31"})),
     # institutions and agencies: every signed-in user may look them up
-    E("POST", "/institutions", STAFF,
+    E("POST", "/institutions", REVIEW_STAFF,
       lambda s: Call(json={"code": f"H110{next(_fresh):08d}", "name": "示例医院", "kind": "hospital",
                            "region": "110000", "designated": True, "cross_region": False})),
     E("GET", "/institutions", SIGNED_IN, lambda s: Call(query={"region": "110000"})),
@@ -415,7 +422,8 @@ ENDPOINTS = [
     E("POST", "/cards/{card_no}/unfreeze", STAFF, _frozen_card),
     E("POST", "/cards/{card_no}/replace", OWNER_OR_STAFF, _card),
     E("POST", "/cards/{card_no}/unlock-pin", STAFF, _card),
-    E("POST", "/cards/{card_no}/verify-pin", frozenset({INSTITUTION, ADMIN}), lambda s: _card(s, pin=PIN)),
+    E("POST", "/cards/{card_no}/verify-pin", frozenset({INSTITUTION, TERMINAL, ADMIN}), lambda s: _card(s, pin=PIN)),
+    E("POST", "/cards/{card_no}/change-pin", frozenset({OWNER}), lambda s: _card(s, old_pin=PIN, new_pin=NEW_PIN)),
     # e-vouchers: the real-name check is the holder's own (or an admin's)
     E("POST", "/evouchers", frozenset({OWNER, ADMIN}),
       lambda s: Call(json={"person_id": s.world.person.id, "id_number": s.world.person.id_number,
@@ -430,14 +438,14 @@ ENDPOINTS = [
     E("GET", "/persons/{person_id}/bank-accounts", OWNED_READERS, _employee),
     # money: contributions by the agency or the employing unit; accounts read like credentials;
     # holds and corrections are the agency's
-    E("POST", "/contributions", STAFF | {UNIT}, _new_contributor),
+    E("POST", "/contributions", REVIEW_STAFF | {UNIT}, _new_contributor),
     E("GET", "/accounts/{person_id}", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/entries", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/statement.pdf", OWNED_READERS, _employee, reads_only=False),
-    E("POST", "/accounts/{person_id}/holds", STAFF,
+    E("POST", "/accounts/{person_id}/holds", REVIEW_STAFF,
       lambda s: Call({"person_id": _paid_in(s)}, {"amount_fen": 100, "idempotency_key": f"k{next(_fresh)}"})),
-    E("POST", "/holds/{hold_id}/capture", STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
-    E("POST", "/holds/{hold_id}/void", STAFF, _hold),
+    E("POST", "/holds/{hold_id}/capture", REVIEW_STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
+    E("POST", "/holds/{hold_id}/void", REVIEW_STAFF, _hold),
     E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _contribution_entry),
     # settlement: the institution settles and refunds its own; the payer and the owner read theirs
     E("POST", "/settlements", frozenset({INSTITUTION, ADMIN}), _new_sale),
@@ -476,19 +484,20 @@ ENDPOINTS = [
       lambda s: Call(data={"type": "id_card", "person_id": s.world.person.id},
                      files={"file": ("id.pdf", PDF, "application/pdf")})),
     E("GET", "/documents/{document_id}", OWNED_READERS, lambda s: Call({"document_id": _document(s)})),
+    # (a terminal acts only for the person who proves themselves on it with card and PIN: test_channels.py)
     E("POST", "/applications", OWNER_OR_STAFF, lambda s: Call(json=_claim_body(s))),
     E("GET", "/applications", READ_ALL, lambda s: Call()),
     E("GET", "/applications/{application_id}", OWNED_READERS, _claim),
     E("GET", "/persons/{person_id}/applications", OWNED_READERS, _employee),
     E("POST", "/applications/{application_id}/submit", OWNER_OR_STAFF, _draft),
-    E("POST", "/applications/{application_id}/review", STAFF, lambda s: _claim(s, action="approve")),
+    E("POST", "/applications/{application_id}/review", REVIEW_STAFF, lambda s: _claim(s, action="approve")),
     E("POST", "/applications/{application_id}/supplement", OWNER_OR_STAFF,
       lambda s: _claim(s, "supplement", document_ids=[_document(s, "photo")])),
     E("POST", "/applications/{application_id}/withdraw", OWNER_OR_STAFF, _claim),
     E("POST", "/applications/{application_id}/retry", OWNER_OR_STAFF, lambda s: _claim(s, "approve", "batch", "fail")),
-    E("POST", "/disbursements/batches", STAFF, lambda s: Call(params=_claim(s, "approve").params)),
-    E("GET", "/disbursements/batches/{batch_id}", READ_ALL, _batch),
-    E("POST", "/disbursements/batches/{batch_id}/returns", STAFF, lambda s: _batch(s, returns=True)),
+    E("POST", "/disbursements/batches", REVIEW_STAFF, lambda s: Call(params=_claim(s, "approve").params)),
+    E("GET", "/disbursements/batches/{batch_id}", REVIEW_STAFF | {AUDITOR}, _batch),
+    E("POST", "/disbursements/batches/{batch_id}/returns", REVIEW_STAFF, lambda s: _batch(s, returns=True)),
     E("POST", "/persons/{person_id}/notices/{notice_id}/read", frozenset({OWNER, ADMIN}), _notice),
     # vouchers of an application are read like the application; cash is paid out by the institution the
     # voucher names or by agency staff at a counter

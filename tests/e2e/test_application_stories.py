@@ -38,7 +38,9 @@ def staff(ctx, admin, client):
     ctx.clock.set(NOW)
     auth.add_user(ctx, actor=admin, username="reviewer-1", password="correct-horse-9", role="reviewer")
     auth.add_user(ctx, actor=admin, username="counter-1", password="correct-horse-9", role="admin")
-    return {"reviewer": bearer(client, "reviewer-1"), "admin": bearer(client, "counter-1")}
+    auth.add_user(ctx, actor=admin, username="clerk-1", password="correct-horse-9", role="counter")
+    return {"reviewer": bearer(client, "reviewer-1"), "admin": bearer(client, "counter-1"),
+            "counter": bearer(client, "clerk-1")}
 
 
 def upload(client, headers, person_id: str, type: str, content: bytes = PDF, name: str = "scan.pdf"):
@@ -59,29 +61,30 @@ def apply(client, headers, person_id: str, **body):
     return client.post(f"{API}/applications", headers=headers, json={"person_id": person_id, **body})
 
 
-def emigrate(client, headers, person_id: str, amount_fen: int):
-    """A Dalian withdrawal on settling abroad at the counter, with every document the rule asks for."""
-    docs = documents(client, headers, person_id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
+def emigrate(client, counter, person_id: str, amount_fen: int):
+    """A Dalian withdrawal on settling abroad, taken at the counter with the person there and every document
+    the rule asks for."""
+    docs = documents(client, counter, person_id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
                      "bank_card")
-    return apply(client, headers, person_id, kind="withdrawal", reason="emigration", amount_fen=amount_fen,
-                 channel="counter", document_ids=docs)
+    return apply(client, counter, person_id, kind="withdrawal", reason="emigration", amount_fen=amount_fen,
+                 document_ids=docs)
 
 
 def balance(client, headers, person_id: str) -> dict:
     return client.get(f"{API}/accounts/{person_id}", headers=headers).json()
 
 
-def test_a_henan_person_applying_online_by_proxy_is_told_to_come_in_person(ctx, admin, client, staff):
+def test_a_henan_person_applying_by_proxy_is_told_to_come_in_person(ctx, admin, client, staff):
     person = insured(ctx, admin, region="410000", name="王芳")
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "bank_card")
-    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=100_000, channel="app",
-              in_person=False, by_proxy=True, document_ids=docs)
+    r = apply(client, staff["counter"], person.id, kind="withdrawal", reason="emigration", amount_fen=100_000,
+              by_proxy=True, document_ids=docs)  # a proxy at the counter for the absent person
     body = assert_problem(r, 422, "application.in_person_required")
     assert body["rules"][0]["rule_id"] == "hn.withdrawal.emigration"
     assert "不可代办" in body["message_zh"] or "本人" in body["message_zh"]
-    general = apply(client, me, person.id, kind="withdrawal", reason="general", amount_fen=100_000, channel="counter",
-                    in_person=True, by_proxy=False, document_ids=docs)
+    general = apply(client, me, person.id, kind="withdrawal", reason="general", amount_fen=100_000,
+                    document_ids=docs)
     refused = assert_problem(general, 422, "withdrawal.not_allowed")
     assert refused["rules"][0]["rule_id"] == "hn.withdrawal.base" and "原则上不提取现金" in refused["message_zh"]
     assert count(ctx, applications) == 0  # a refusal writes nothing
@@ -90,7 +93,7 @@ def test_a_henan_person_applying_online_by_proxy_is_told_to_come_in_person(ctx, 
 def test_a_dalian_person_is_told_withdrawal_is_not_allowed_with_the_rule(ctx, admin, client, staff):
     person = insured(ctx, admin, region="210200", name="赵磊")
     r = apply(client, bearer(client, person.username), person.id, kind="withdrawal", reason="general",
-              amount_fen=50_000, channel="counter", in_person=True, by_proxy=False, document_ids=[])
+              amount_fen=50_000, document_ids=[])
     body = assert_problem(r, 422, "withdrawal.not_allowed")
     assert body["rules"][0]["rule_id"] == "dl.withdrawal.base"
     assert "大连市医保个人账户余额一般不能直接提取现金" in body["message_zh"]
@@ -109,8 +112,8 @@ def test_the_heir_withdraws_a_deceased_persons_balance_through_review_and_the_ba
     me = bearer(client, heir.username)
     docs = documents(client, me, heir.id, "death_certificate", "heir_proof", "id_card", "id_card_copy",
                      "insurance_card", "bank_card")
-    r = apply(client, me, deceased.id, applicant_id=heir.id, kind="withdrawal", reason="death", amount_fen=owed,
-              channel="counter", in_person=True, by_proxy=False, document_ids=docs,
+    r = apply(client, staff["counter"], deceased.id, applicant_id=heir.id, kind="withdrawal", reason="death",
+              amount_fen=owed, document_ids=docs,  # the heir in person at the counter
               heir={"id_number": heir.id_number, "name": heir.name, "relation": "child"})
     assert r.status_code == 201, r.text
     app = r.json()
@@ -160,13 +163,13 @@ def test_the_supplement_loop_names_what_is_missing_and_goes_back_to_review(ctx, 
     person = insured(ctx, admin, region="210200", name="钱多")
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card")
-    missing = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
-                    channel="terminal", document_ids=docs)
+    missing = apply(client, staff["counter"], person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
+                    document_ids=docs)
     body = assert_problem(missing, 422, "application.documents_missing")
     assert body["missing"] == ["bank_card"] and "本人银行卡" in body["message_zh"]
 
     docs += documents(client, me, person.id, "bank_card")
-    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000, channel="terminal",
+    r = apply(client, staff["counter"], person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
               document_ids=docs)
     assert r.status_code == 201, r.text
     app_id = r.json()["application_id"]
@@ -196,7 +199,7 @@ def test_the_supplement_loop_names_what_is_missing_and_goes_back_to_review(ctx, 
 def test_a_rejection_needs_a_reason_and_is_final(ctx, admin, client, staff):
     person = insured(ctx, admin, region="210200", name="周到")
     me = bearer(client, person.username)
-    app_id = emigrate(client, me, person.id, 10_000).json()["application_id"]
+    app_id = emigrate(client, staff["counter"], person.id, 10_000).json()["application_id"]
     assert_problem(client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"],
                                json={"action": "reject"}), 422, "application.note_required")
     assert_problem(client.post(f"{API}/applications/{app_id}/review", headers=me,
@@ -212,7 +215,7 @@ def test_more_than_the_balance_is_refused_with_the_maximum(ctx, admin, client, s
     person = insured(ctx, admin, region="210200", name="吴越")
     me = bearer(client, person.username)
     have = balance(client, me, person.id)["balance_fen"]
-    r = emigrate(client, me, person.id, have + 1)
+    r = emigrate(client, staff["counter"], person.id, have + 1)
     assert assert_problem(r, 422, "application.amount_exceeds")["max_amount_fen"] == have
 
 
@@ -220,7 +223,7 @@ def test_a_failed_bank_line_frees_the_amount_and_is_paid_after_the_account_is_fi
     person = insured(ctx, admin, region="210200", name="郑重", bank="大连银行")
     me = bearer(client, person.username)
     before = balance(client, me, person.id)
-    app_id = emigrate(client, me, person.id, 30_000).json()["application_id"]
+    app_id = emigrate(client, staff["counter"], person.id, 30_000).json()["application_id"]
     client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"], json={"action": "approve"})
     batch = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert balance(client, me, person.id)["available_fen"] == before["available_fen"] - 30_000
@@ -251,7 +254,7 @@ def test_a_failed_bank_line_frees_the_amount_and_is_paid_after_the_account_is_fi
 def test_a_return_file_altered_or_cut_short_is_refused_whole(ctx, admin, client, staff):
     person = insured(ctx, admin, region="210200", name="冯静")
     me = bearer(client, person.username)
-    app_id = emigrate(client, me, person.id, 20_000).json()["application_id"]
+    app_id = emigrate(client, staff["counter"], person.id, 20_000).json()["application_id"]
     client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"], json={"action": "approve"})
     batch = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert_problem(client.post(f"{API}/disbursements/batches", headers=staff["admin"]), 422,
@@ -276,17 +279,17 @@ def test_a_cross_region_claim_pays_the_invoices_share_to_the_bank(ctx, admin, cl
     invoices = [{"number": "INV-001", "date": "2026-02-20", "items": [{"category": "drug", "amount_fen": 12_000},
                                                                       {"category": "medical_service",
                                                                        "amount_fen": 3_000}]}]
-    r = apply(client, me, person.id, kind="reimbursement", reason="cross_region", channel="app",
+    r = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
               document_ids=docs, invoices=invoices)
     assert r.status_code == 201, r.text
     assert (r.json()["amount_fen"], r.json()["event_date"]) == (15_000, "2026-02-20")
     approved = client.post(f"{API}/applications/{r.json()['application_id']}/review", headers=staff["reviewer"],
                            json={"action": "approve"}).json()
     assert approved["approved_fen"] == 15_000 and approved["rules"][0]["rule_id"] == "national.reimbursement.cross_region"
-    late = apply(client, me, person.id, kind="reimbursement", reason="cross_region", channel="app",
+    late = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
                  document_ids=docs, invoices=[{**invoices[0], "date": "2025-02-01"}])
     assert assert_problem(late, 422, "application.window_closed")["deadline"] == "2026-02-01"
-    wrong = apply(client, me, person.id, kind="reimbursement", reason="cross_region", channel="app",
+    wrong = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
                   document_ids=docs, invoices=invoices, amount_fen=99)
     assert_problem(wrong, 422, "application.invalid")
 
@@ -305,7 +308,7 @@ def test_documents_are_checked_by_content_and_stored_by_hash(ctx, admin, client,
     stranger = bearer(client, other.username)
     assert_problem(client.get(f"{API}/documents/{ok.json()['document_id']}", headers=stranger), 403)
     foreign = upload(client, stranger, other.id, "bank_card").json()["document_id"]
-    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=100, channel="counter",
+    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=100,
               document_ids=[foreign])
     assert_problem(r, 422, "application.invalid")  # someone else's document
 
@@ -316,7 +319,7 @@ def _approved_claim_arrival(ctx, admin, client, staff, *, bank: str, day: dt.dat
     ctx.clock.set(day)
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
-    app_id = apply(client, me, person.id, kind="reimbursement", reason="cross_region", channel="app",
+    app_id = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
                    amount_fen=5_000, event_date=(day.date() - dt.timedelta(days=5)).isoformat(),
                    document_ids=docs).json()["application_id"]
     reviewer = bearer(client, "reviewer-1")  # signed in today: a session does not last months

@@ -56,7 +56,7 @@ def cash_claim(ctx, admin, client, counters, *, name: str, institution_code: str
     person = insured(ctx, admin, region="110000", name=name)
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, *CLAIM_DOCS)
-    r = apply(client, me, person.id, kind="reimbursement", reason="cross_region", channel="app", document_ids=docs,
+    r = apply(client, me, person.id, kind="reimbursement", reason="cross_region", document_ids=docs,
               invoices=INVOICES, payout="cash_voucher", institution_code=institution_code)
     assert r.status_code == 201, r.text
     assert (r.json()["payout"], r.json()["institution_code"]) == ("cash_voucher", institution_code)
@@ -75,8 +75,8 @@ def test_an_approval_and_a_bank_payment_print_vouchers_that_read_in_chinese_and_
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
                      "bank_card")
-    app_id = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=30_000,
-                   channel="counter", document_ids=docs).json()["application_id"]
+    app_id = apply(client, counters["admin"], person.id, kind="withdrawal", reason="emigration", amount_fen=30_000,
+                   document_ids=docs).json()["application_id"]  # taken at the counter, the person there
     assert client.get(f"{API}/applications/{app_id}/vouchers", headers=me).json() == []
     assert_problem(client.get(f"{API}/applications/{app_id}/vouchers/approval.pdf", headers=me), 404,
                    "voucher.not_issued")
@@ -169,18 +169,18 @@ def test_cash_is_for_cross_region_claims_only_and_a_refusal_writes_nothing(ctx, 
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "emigration_proof", "id_card", "id_card_copy", "insurance_card",
                      "bank_card")
-    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000, channel="counter",
+    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
               document_ids=docs, payout="cash_voucher")
     assert "reimbursement / cross_region" in assert_problem(r, 422, "application.invalid")["message_en"]
-    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000, channel="counter",
+    r = apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
               document_ids=docs, institution_code=HOSPITAL)
     assert_problem(r, 422, "application.invalid")
     assert_problem(apply(client, me, person.id, kind="withdrawal", reason="emigration", amount_fen=10_000,
-                         channel="counter", document_ids=docs, payout="cash"), 422, "request.invalid")
+                         document_ids=docs, payout="cash"), 422, "request.invalid")
     beijing = insured(ctx, admin, region="110000", name="陈静")
     mine = bearer(client, beijing.username)
     claim_docs = documents(client, mine, beijing.id, *CLAIM_DOCS)
-    r = apply(client, mine, beijing.id, kind="reimbursement", reason="cross_region", channel="app",
+    r = apply(client, mine, beijing.id, kind="reimbursement", reason="cross_region",
               document_ids=claim_docs, invoices=INVOICES, payout="cash_voucher", institution_code="H00000000000")
     assert_problem(r, 404, "institution.not_found")
     assert count(ctx, applications) == 0

@@ -21,10 +21,12 @@ from tests.support import (
     new_id_number,
     new_phone,
 )
+from yibao.domain.users import Actor, Role
 from yibao.services import applications, contributions, credentials, disbursement, documents, settlement
 
-NON_OWNERS = ("stranger", "unit-user", "institution-user", "reviewer-user", "auditor-user", "admin-user")
-READ_ALL = ("reviewer-user", "auditor-user", "admin-user")
+NON_OWNERS = ("stranger", "unit-user", "institution-user", "counter-user", "terminal-user", "collector-user",
+              "reviewer-user", "auditor-user", "admin-user")
+READ_ALL = ("counter-user", "reviewer-user", "auditor-user", "admin-user")
 
 
 def masked_id(number: str) -> str:
@@ -83,8 +85,9 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     papers = [documents.upload(ctx, actor=admin, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
               for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
     document = papers[0]
-    claim, _ = applications.submit(ctx, actor=admin, person_id=world.person.id, kind="reimbursement",
-                                   reason="cross_region", channel="app", amount_fen=100,
+    clerk = Actor(username="test-counter", role=Role.COUNTER)  # takes the case in; the admin approves it
+    claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
+                                   reason="cross_region", amount_fen=100,
                                    document_ids=[d.id for d in papers], event_date=ctx.today())
     applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from yibao import __version__
 from yibao.api import problems
+from yibao.api.body_limit import BodyLimit
 from yibao.api.routers import (
     accounts,
     admin,
@@ -19,6 +20,7 @@ from yibao.api.routers import (
     registry,
     residents,
     settlements,
+    sign_in,
     vouchers,
 )
 from yibao.services.context import Context
@@ -30,9 +32,10 @@ def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.ctx = ctx
     problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes)
     for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
                    settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
-                   residents.router):
+                   residents.router, sign_in.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

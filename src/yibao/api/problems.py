@@ -45,7 +45,10 @@ def problem(status: int, code: str, message_zh: str, message_en: str, /, **facts
 
 
 def from_domain(exc: errors.DomainError) -> JSONResponse:
-    return problem(exc.status, exc.code, exc.zh, exc.en, **exc.facts)
+    response = problem(exc.status, exc.code, exc.zh, exc.en, **exc.facts)
+    if "retry_after_seconds" in exc.facts:  # 429: when to try again, for clients that read the header
+        response.headers["Retry-After"] = str(exc.facts["retry_after_seconds"])
+    return response
 
 
 def _field(loc: tuple) -> str:

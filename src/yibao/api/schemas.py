@@ -728,9 +728,12 @@ class ApplicationCreate(Body):
     kind: Literal["withdrawal", "reimbursement"]
     reason: str = Field(max_length=16)
     amount_fen: int | None = Field(default=None, gt=0, le=10**12)
-    channel: Literal["counter", "terminal", "online", "app", "miniprogram"]
-    in_person: bool = False
-    by_proxy: bool = False
+    channel: Literal["counter", "terminal", "online", "app", "miniprogram"] | None = Field(
+        default=None, description="the session's; app or miniprogram names the person's own e-voucher channel")
+    in_person: bool | None = Field(default=None, description="the session's (staff, terminal: true)")
+    by_proxy: bool | None = Field(default=None, description="the session's; staff say true for a proxy (代办)")
+    credential: CardCredential | None = Field(
+        default=None, description="at a self-service terminal: the card and PIN of the person at the machine")
     document_ids: list[str] = Field(default_factory=list, max_length=50)
     applicant_id: str | None = Field(default=None, max_length=24)  # the heir, when the person has died
     event_date: dt.date | None = None  # the death, the emigration, the treatment
@@ -1075,3 +1078,18 @@ class PersonVerify(Body):
     id_number: str = Field(max_length=30)
     name: str = Field(max_length=100)
     phone: str = Field(max_length=30)
+# --- sign-in: passwords and PINs ------------------------------------------------
+
+
+class PasswordChange(Body):
+    current_password: str = Field(max_length=256)
+    new_password: str = Field(max_length=256)
+
+
+class PasswordChanged(BaseModel):
+    other_sessions_ended: int
+
+
+class PinChange(Body):
+    old_pin: str = Field(max_length=12)
+    new_pin: str = Field(max_length=12)

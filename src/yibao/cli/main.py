@@ -72,6 +72,23 @@ def users_add(
     out.print(f"user {user.username} ({user.role}) added: {user.id}")
 
 
+@users_app.command("set-password")
+@reports_errors
+def users_set_password(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
+) -> None:
+    """Give a user a new password (a forgotten one, the person identified at the counter); their sessions end."""
+    from yibao.services import auth
+
+    if not password_stdin:
+        err.print("the password is read from standard input: pass --password-stdin")
+        raise typer.Exit(2)
+    password = sys.stdin.readline().rstrip("\r\n")
+    ended = auth.set_password(context(), actor=ADMIN, username=username, new_password=password)
+    out.print(f"password of {username} set; {ended} session(s) ended")
+
+
 @demo_app.command("load")
 @reports_errors
 def demo_load() -> None:

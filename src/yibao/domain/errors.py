@@ -858,3 +858,42 @@ class ResidentFileInvalid(Invalid):
     code = "resident.file_invalid"
     message_zh = "人口库文件无法处理：{reason_zh}"
     message_en = "The residents register file cannot be processed: {reason_en}"
+# --- sessions, channels and sign-in -------------------------------------------
+
+
+class ChannelMismatch(Invalid):
+    code = "application.channel_mismatch"
+    message_zh = "办理渠道由本次登录确定：{field} 应为 {expected}，与请求所填不符"
+    message_en = "The channel comes from the session: its {field} is {expected}, not what the request says"
+
+
+class SameHands(Conflict):
+    code = "application.same_hands"
+    message_zh = "受理该申请的经办人员不能审核同一申请，请由另一位审核人员办理"
+    message_en = "Whoever took an application in does not review it; another reviewer decides it"
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "auth.too_many_attempts"
+    message_zh = "登录失败次数过多，请 {retry_after_seconds} 秒后再试"
+    message_en = "Too many failed sign-ins; try again in {retry_after_seconds} seconds"
+
+
+class CurrentPasswordWrong(Forbidden):
+    code = "auth.password_wrong"
+    message_zh = "原密码不正确"
+    message_en = "The current password is wrong"
+
+
+class UserNotFound(NotFound):
+    code = "user.not_found"
+    message_zh = "未找到该用户"
+    message_en = "No such user"
+
+
+class RequestTooLarge(DomainError):
+    status = 413
+    code = "request.too_large"
+    message_zh = "请求内容过大（上限 {limit_bytes} 字节）"
+    message_en = "The request body is too large (the limit is {limit_bytes} bytes)"

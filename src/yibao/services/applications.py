@@ -41,7 +41,16 @@ from yibao.domain.money import yuan
 from yibao.domain.registry import Enrollment, Institution, Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
-from yibao.services import access, application_vouchers, cash_vouchers, enrolment, heirs, life_events, notices
+from yibao.services import (
+    access,
+    application_vouchers,
+    cash_vouchers,
+    channels,
+    enrolment,
+    heirs,
+    life_events,
+    notices,
+)
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.decisions import citations, enforce
@@ -308,25 +317,25 @@ def _move(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action:
 # --- submission ----------------------------------------------------------------------------------------------
 
 
-def _ensure_may_apply(actor: Actor, person_id: str, applicant_id: str, reason: str) -> None:
-    """The person for their own account; the heir for a deceased person's; agency staff at the counter."""
+def _ensure_may_apply(actor: Actor, person_id: str, applicant_id: str, reason: str,
+                      holder_id: str | None = None) -> None:
+    """The person for their own account; the heir for a deceased person's; agency staff at the counter; a
+    self-service terminal for the person who proved themselves on it with card and PIN (holder_id)."""
     if actor.role in AGENCY_STAFF:
         return
-    if actor.role == Role.PERSON and actor.person_id == applicant_id and (
-            applicant_id == person_id or reason == "death"):
+    acting_for = {Role.PERSON: actor.person_id, Role.TERMINAL: holder_id}.get(actor.role)
+    if acting_for is not None and acting_for == applicant_id and (applicant_id == person_id or reason == "death"):
         return
     raise errors.AccessForbidden()
 
 
-def _check_request(kind: str, reason: str, channel: str, amount_fen, applicant_id: str, person_id: str,
+def _check_request(kind: str, reason: str, amount_fen, applicant_id: str, person_id: str,
                    invoices: list[dict] | None) -> int | None:
     if kind not in KINDS:
         raise _invalid(f"申请类型须为 {'、'.join(KINDS)}", f"kind is one of {', '.join(KINDS)}")
     if reason not in REASONS[kind]:
         raise _invalid(f"{kind} 的原因须为 {'、'.join(REASONS[kind])}",
                        f"the reason of a {kind} is one of {', '.join(REASONS[kind])}")
-    if channel not in v.CHANNELS:
-        raise _invalid(f"渠道须为 {'、'.join(v.CHANNELS)}", f"channel is one of {', '.join(v.CHANNELS)}")
     if applicant_id != person_id and not (kind == "withdrawal" and reason == "death"):
         raise _invalid("仅参保人死亡时可由他人（继承人）为其账户申请",
                        "only an heir applies for another person's account, after the person's death")
@@ -367,22 +376,32 @@ def _redeeming_institution(uow: UnitOfWork, code: str, day: dt.date) -> Institut
     return institution
 
 
-def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str, channel: str,
-           amount_fen: int | None = None, in_person: bool = False, by_proxy: bool = False,
+def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str, channel: str | None = None,
+           amount_fen: int | None = None, in_person: bool | None = None, by_proxy: bool | None = None,
            document_ids: list[str] | None = None, applicant_id: str | None = None,
            event_date: dt.date | None = None, invoices: list[dict] | None = None, draft: bool = False,
            payout: str = "bank", institution_code: str | None = None,
-           heir: dict | None = None) -> tuple[Application, list[dict]]:
-    """File an application; unless it is a draft, the policy decides now and a refusal writes nothing."""
+           heir: dict | None = None, credential: dict | None = None) -> tuple[Application, list[dict]]:
+    """File an application; unless it is a draft, the policy decides now and a refusal writes nothing. Its
+    channel, in-person and by-proxy facts are the session's (services.channels); at a terminal the person
+    proves themselves with card and PIN (credential) and is the applicant."""
+    holder_id = None
+    if actor.role == Role.TERMINAL:
+        holder_id = channels.terminal_holder(ctx, actor=actor, credential=credential)
+        if applicant_id not in (None, holder_id):
+            raise errors.ChannelMismatch(field="applicant_id", expected="the card holder")
+        applicant_id = holder_id
     applicant_id = applicant_id or person_id
-    _ensure_may_apply(actor, person_id, applicant_id, reason)
-    amount_fen = _check_request(kind, reason, channel, amount_fen, applicant_id, person_id, invoices)
+    _ensure_may_apply(actor, person_id, applicant_id, reason, holder_id)
+    amount_fen = _check_request(kind, reason, amount_fen, applicant_id, person_id, invoices)
     _check_payout(kind, reason, payout, institution_code)
     if heir and not is_death_case(kind, reason):
         raise _invalid("仅死亡情形的支取由继承人申请（heir）", "heir goes with a death-case withdrawal only")
     if invoices and event_date is None:
         event_date = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
     with ctx.uow() as uow:
+        presence = channels.of_session(uow, actor, applicant_id=applicant_id, channel=channel,
+                                       in_person=in_person, by_proxy=by_proxy)
         person = _person(uow, person_id)
         applicant = _person(uow, applicant_id)
         state = _case_standing(uow, person_id, kind, reason)
@@ -397,8 +416,9 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
             if institution_code:
                 _redeeming_institution(uow, institution_code, ctx.today())
             details |= {"payout": payout, "institution_code": institution_code}
-        app = Application(new_id("apl"), person_id, applicant_id, kind, reason, channel, in_person, by_proxy,
-                          amount_fen, None, 0, S.DRAFT.value, "", event_date, now, now, details)
+        app = Application(new_id("apl"), person_id, applicant_id, kind, reason, presence.channel,
+                          presence.in_person, presence.by_proxy, amount_fen, None, 0, S.DRAFT.value, "", event_date,
+                          now, now, details)
         rules: list[dict] = []
         if not draft:
             decision, payable = _decide(ctx, uow, app, person, documents)
@@ -433,6 +453,8 @@ def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Ap
         if app.status != S.DRAFT:
             raise errors.ApplicationWrongState(status=app.status, action="submit")
         _case_standing(uow, app.person_id, app.kind, app.reason)
+        presence = channels.of_session(uow, actor, applicant_id=app.applicant_id)  # the session that submits
+        app.channel, app.in_person, app.by_proxy = presence.channel, presence.in_person, presence.by_proxy
         person = _person(uow, app.person_id)
         decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
         app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
@@ -474,6 +496,8 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
         app = _locked(uow, application_id)
         if app.status not in REVIEWABLE:
             raise errors.ApplicationWrongState(status=app.status, action=action)
+        if actor.username in taken_by(uow, app.id):
+            raise errors.SameHands()
         if app.status != S.UNDER_REVIEW:
             _move(ctx, uow, actor, app, "start_review")
         rules: list[dict] = []
@@ -486,6 +510,15 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
             _move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
         uow.commit()
         return app, rules
+
+
+INTAKE_ACTIONS = ("create", "submit", "supplement")  # the steps that take a case (or its papers) in
+
+
+def taken_by(uow: UnitOfWork, application_id: str) -> set[str]:
+    """The users who took the application in: whoever created, submitted or supplemented it (its history)."""
+    return set(uow.session.scalars(sa.select(ApplicationStep.actor).where(
+        ApplicationStep.application_id == application_id, ApplicationStep.action.in_(INTAKE_ACTIONS))))
 
 
 def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note: str) -> list[dict]:
@@ -570,11 +603,22 @@ def get(ctx: Context, *, actor: Actor, application_id: str) -> ApplicationView:
         if app is None:
             raise errors.ApplicationNotFound()
         _may_read(uow, actor, app)
-        history = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id)
-        arrival = app.details.get("expected_arrival_date")
-        return ApplicationView(app, _attached(uow, app.id), history,
-                               dt.date.fromisoformat(arrival) if arrival else None,
-                               cash_voucher=cash_vouchers.current(uow, app.id))
+        return _view(uow, app)
+
+
+def _view(uow: UnitOfWork, app: Application) -> ApplicationView:
+    history = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id)
+    arrival = app.details.get("expected_arrival_date")
+    return ApplicationView(app, _attached(uow, app.id), history, dt.date.fromisoformat(arrival) if arrival else None,
+                           cash_voucher=cash_vouchers.current(uow, app.id))
+
+
+def submit_with_receipt(ctx: Context, *, actor: Actor, **request) -> tuple[ApplicationView, list[dict]]:
+    """Submit (as `submit`) and show the application as filed: the receipt for whoever filed it, a self-service
+    terminal included (which reads no application afterwards)."""
+    app, rules = submit(ctx, actor=actor, **request)
+    with ctx.uow() as uow:
+        return _view(uow, uow.get(Application, app.id)), rules
 
 
 def queue(ctx: Context, *, actor: Actor, status: str | None = None, person_id: str | None = None,

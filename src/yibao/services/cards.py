@@ -18,7 +18,7 @@ from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
 from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
-from yibao.services import access, freezes, life_events
+from yibao.services import access, freezes, life_events, notices
 from yibao.services.context import Context
 from yibao.store import standing
 from yibao.store.tables import cards as cards_table
@@ -195,8 +195,13 @@ def unlock_pin(ctx: Context, *, actor: Actor, card_no: str) -> Card:
 
 
 def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
-    """Check a card and its PIN at an institution; wrong PINs count towards the lock."""
-    access.require(actor, Role.INSTITUTION, Role.ADMIN)
+    """Check a card and its PIN at an institution or a self-service terminal; wrong PINs count towards the lock,
+    and the holder is told when it locks."""
+    access.require(actor, Role.INSTITUTION, Role.TERMINAL, Role.ADMIN)
+    return _check_pin(ctx, actor, card_no, pin)
+
+
+def _check_pin(ctx: Context, actor: Actor, card_no: str, pin: str) -> Card:
     _record_expiry(ctx, card_no)
     with ctx.uow() as uow:
         card, holder = _card_and_standing(uow, card_no)
@@ -212,6 +217,8 @@ def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
         tries_left = card.record_pin_failure()
         ctx.audit(uow, actor, "card.pin_wrong", "card", card.card_no, failures=card.pin_failures,
                   locked=card.pin_locked)
+        if card.pin_locked:
+            _tell_pin_locked(ctx, uow, card)
         uow.commit()
         if card.pin_locked:
             raise errors.PinLocked()
@@ -225,3 +232,29 @@ def _card_and_standing(uow: UnitOfWork, card_no: str):
     if row is None:
         raise errors.CardNotFound()
     return row[0], standing.of_row(row, "")
+
+
+def _tell_pin_locked(ctx: Context, uow: UnitOfWork, card: Card) -> None:
+    tail = card.card_no[-4:]
+    notices.tell(ctx, uow, [card.person_id], kind="card", title=("医保卡密码已锁定", "Card PIN locked"),
+                 body=(f"尾号 {tail} 的医保卡密码连续输错，已锁定；如非本人操作，请尽快到经办机构窗口核实并解锁。",
+                       f"The PIN of your card ending {tail} was typed wrong too many times and is now locked; if "
+                       "it was not you, go to the agency counter soon to check and unlock it."),
+                 data={"card_tail": tail, "event": "pin_locked"})
+
+
+def change_pin(ctx: Context, *, actor: Actor, card_no: str, old_pin: str, new_pin: str) -> Card:
+    """The holder changes their card's PIN: the old PIN is needed (a wrong one counts towards the lock)."""
+    with ctx.uow() as uow:
+        card = _card(uow, card_no)
+        if not access.is_owner(actor, card.person_id):
+            raise errors.AccessForbidden()
+        person = uow.get(Person, card.person_id)
+    check_new_pin(new_pin, birth_date=person.birth_date, id_number=person.id_number)
+    _check_pin(ctx, actor, card_no, old_pin)  # its own unit of work: a wrong old PIN counts
+    with ctx.uow() as uow:
+        card = _card(uow, card_no, for_update=True)
+        card.pin_hash = ctx.hash_secret(new_pin)
+        ctx.audit(uow, actor, "card.change_pin", "card", card.card_no)
+        uow.commit()
+        return card

@@ -98,7 +98,9 @@ def load(ctx: Context) -> Summary:
         person_ids[key] = _person(ctx, s, key, name, id_number(place, birth, seq), phone, region,
                                   employer_ids.get(employer), scheme)
     _user(ctx, s, "admin", "admin", "系统管理员 administrator")
+    _user(ctx, s, "counter", "counter", "窗口经办 agency counter clerk")
     _user(ctx, s, "reviewer", "reviewer", "经办审核 agency reviewer")
+    _user(ctx, s, "terminal", "terminal", "自助机具 self-service terminal")
     _user(ctx, s, "auditor", "auditor", "稽核 auditor")
     _user(ctx, s, "unit_bj", "unit", "北京示例科技有限公司 unit admin", employer_id=employer_ids["bj-tech"])
     _user(ctx, s, "pharmacy_bj", "institution", "北京市示例大药房 pharmacy",

@@ -57,8 +57,8 @@ def submit_application(ctx: Ctx, actor: CurrentActor, body: ApplicationCreate):
     data = body.model_dump()
     if data["invoices"] is not None:
         data["invoices"] = [{**i, "date": i["date"].isoformat()} for i in data["invoices"]]
-    app, rules = applications.submit(ctx, actor=actor, **data)
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=app.id), rules)
+    view, rules = applications.submit_with_receipt(ctx, actor=actor, **data)
+    return _read(ctx, view, rules)
 
 
 @router.get("/applications", response_model=list[ApplicationRead])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Request
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import (
@@ -21,9 +21,11 @@ from yibao.services import auth, enrolment
 router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenRead)
-def token(ctx: Ctx, username: Annotated[str, Form()], password: Annotated[str, Form()]):
-    return TokenRead(access_token=auth.login(ctx, username=username, password=password))
+@router.post("/auth/token", response_model=TokenRead,
+             responses={429: {"description": "auth.too_many_attempts, with retry_after_seconds and Retry-After"}})
+def token(ctx: Ctx, request: Request, username: Annotated[str, Form()], password: Annotated[str, Form()]):
+    address = request.client.host if request.client else None
+    return TokenRead(access_token=auth.login(ctx, username=username, password=password, address=address))
 
 
 @router.get("/me", response_model=MeRead)

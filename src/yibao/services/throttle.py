@@ -1,0 +1,57 @@
+"""Sign-in throttling: sign-in attempts counted per user name and per client address in fixed windows, with the
+`limits` library. Its storage is this process's memory: counts start again when the service restarts and each
+server process counts on its own (the limits in settings are per process).
+
+An attempt takes its place in both counts before the password is tried (`reserve`), so parallel guesses cannot
+all pass the check before any of them is counted; a right password gives the places back (`succeeded`).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+from limits import RateLimitItemPerSecond
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
+
+from yibao.config import Settings
+
+
+class SignInThrottle:
+    """How many failures a user name and an address may have within the window, and how long to wait after."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._storage = MemoryStorage()
+        self._limiter = FixedWindowRateLimiter(self._storage)
+        window = settings.sign_in_window_seconds
+        self._per_user = RateLimitItemPerSecond(settings.sign_in_max_failures, window)
+        self._per_address = RateLimitItemPerSecond(settings.sign_in_max_failures_per_address, window)
+
+    def _counts(self, user_key: str, address: str):
+        return ((self._per_user, ("user", user_key)), (self._per_address, ("address", address)))
+
+    def reserve(self, *, user_key: str, address: str) -> int | None:
+        """Count an attempt for the user name and the address; None when it may be made, else the seconds to
+        wait (the attempt is then not made, and its place is given back)."""
+        counts = self._counts(user_key, address)
+        if all([self._limiter.hit(item, *keys) for item, keys in counts]):  # both counted, either way
+            return None
+        for item, keys in counts:
+            self._give_back(item, keys)
+        waits = [self._limiter.get_window_stats(item, *keys).reset_time - time.time()
+                 for item, keys in self._counts(user_key, address) if not self._limiter.test(item, *keys)]
+        return max(1, math.ceil(max(waits, default=1)))
+
+    def succeeded(self, *, user_key: str, address: str) -> None:
+        """A right password: the user's own count starts again, and the address gets its place back (its other
+        failures stay: one good account must not wipe what an address tried on others)."""
+        self._limiter.clear(self._per_user, "user", user_key)
+        self._give_back(self._per_address, ("address", address))
+
+    def clear(self, *, user_key: str) -> None:
+        """The user's count starts again (an admin gave them a new password)."""
+        self._limiter.clear(self._per_user, "user", user_key)
+
+    def _give_back(self, item, keys: tuple[str, str]) -> None:
+        self._storage.decr(item.key_for(*keys))
