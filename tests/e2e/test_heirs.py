@@ -54,7 +54,7 @@ def upload(client, headers, person_id: str, *types: str) -> list[str]:
 
 def apply(client, headers, deceased, applicant, *, docs: list[str], **body):
     payload = {"person_id": deceased.id, "applicant_id": applicant.id, "kind": "withdrawal", "reason": "death",
-               "channel": "counter", "in_person": True, "by_proxy": False, "document_ids": docs,
+               "document_ids": docs,  # channel and presence: the session's
                "heir": {"id_number": applicant.id_number, "name": applicant.name, "relation": "child"}}
     return client.post(f"{API}/applications", headers=headers, json={**payload, **body})
 
@@ -90,14 +90,17 @@ def test_the_heir_is_paid_the_whole_balance_once_to_her_own_account_and_the_acco
     assert died.status_code == 201, died.text
     me = bearer(client, daughter.username)
     docs = upload(client, me, daughter.id, *DALIAN_DEATH)
+    online = apply(client, me, father, daughter, docs=docs)  # Dalian takes a death case at the counter only
+    assert_problem(online, 422, "application.channel_not_allowed")
+    desk = bearer(client, "counter-1")
 
-    r = apply(client, me, father, daughter, docs=docs)  # no amount: the whole balance
+    r = apply(client, desk, father, daughter, docs=docs)  # the heir at the counter; no amount: the whole balance
 
     assert r.status_code == 201, r.text
     app = r.json()
     assert (app["status"], app["amount_fen"], app["applicant_id"], app["event_date"]) == (
         "submitted", owed, daughter.id, "2026-02-20")
-    again = apply(client, me, father, daughter, docs=docs)
+    again = apply(client, desk, father, daughter, docs=docs)
     assert assert_problem(again, 409, "application.death_case_exists")["application_id"] == app["application_id"]
     approved = client.post(f"{API}/applications/{app['application_id']}/review", headers=bearer(client, "reviewer-1"),
                            json={"action": "approve", "note": "材料齐全"})
@@ -114,7 +117,7 @@ def test_the_heir_is_paid_the_whole_balance_once_to_her_own_account_and_the_acco
     assert account(client, daughter.id)["balance_fen"] == hers  # paid to her bank, not into her account
     [event] = client.get(f"{API}/persons/{father.id}/life-events", headers=bearer(client, "reviewer-1")).json()
     assert event["account_closed_at"] is not None and event["closing_application_id"] == app["application_id"]
-    closed = assert_problem(apply(client, me, father, daughter, docs=docs), 409, "account.closed")
+    closed = assert_problem(apply(client, desk, father, daughter, docs=docs), 409, "account.closed")
     assert "注销" in closed["message_zh"]
     assert_problem(client.post(f"{API}/contributions", headers=bearer(client, "admin-1"), json={
         "person_id": father.id, "period": "2026-02", "base_fen": 10_000_000}), 409, "account.closed")
@@ -155,8 +158,9 @@ def test_henan_wants_the_heir_in_person_not_the_deceased(ctx, admin, client, fam
     life_events.record_event(ctx, actor=admin, person_id=father.id, kind="death", date=dt.date(2026, 2, 1))
     docs = upload(client, bearer(client, "counter-1"), son.id, "death_certificate", "heir_proof", "id_card",
                   "id_card_copy", "bank_card")
-    r = apply(client, bearer(client, "counter-1"), father, son, docs=docs, channel="app", in_person=False,
-              by_proxy=True, heir={"id_number": son.id_number, "name": son.name, "relation": "child"})
+    # a proxy stands at the counter for the heir, who is absent
+    r = apply(client, bearer(client, "counter-1"), father, son, docs=docs, in_person=False, by_proxy=True,
+              heir={"id_number": son.id_number, "name": son.name, "relation": "child"})
     problem = assert_problem(r, 422, "application.in_person_required")
     assert "继承人本人" in problem["message_zh"] and "heir must apply in person" in problem["message_en"]
     told = client.post(f"{API}/policy/explain", headers=bearer(client, "counter-1"), json={
