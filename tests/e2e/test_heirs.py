@@ -169,3 +169,19 @@ def test_henan_wants_the_heir_in_person_not_the_deceased(ctx, admin, client, fam
     ok = apply(client, bearer(client, "counter-1"), father, son, docs=docs,
                heir={"id_number": son.id_number, "name": son.name, "relation": "child"})
     assert ok.status_code == 201, ok.text
+
+
+def test_whoever_recorded_the_death_does_not_approve_its_payout(ctx, admin, client, family):
+    father, daughter = family
+    recorder = bearer(client, "reviewer-1")
+    assert client.post(f"{API}/persons/{father.id}/life-events", headers=recorder,
+                       json={"kind": "death", "date": "2026-02-20"}).status_code == 201
+    desk = bearer(client, "counter-1")
+    app = apply(client, desk, father, daughter, docs=upload(client, desk, daughter.id, *DALIAN_DEATH)).json()
+    review = f"{API}/applications/{app['application_id']}/review"
+
+    assert_problem(client.post(review, headers=recorder, json={"action": "approve", "note": "材料齐全"}), 409,
+                   "application.same_hands")
+    assert client.get(f"{API}/applications/{app['application_id']}", headers=recorder).json()["status"] == "submitted"
+    approved = client.post(review, headers=bearer(client, "admin-1"), json={"action": "approve", "note": "材料齐全"})
+    assert approved.status_code == 200, approved.text

@@ -496,7 +496,7 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
         app = _locked(uow, application_id)
         if app.status not in REVIEWABLE:
             raise errors.ApplicationWrongState(status=app.status, action=action)
-        if actor.username in taken_by(uow, app.id):
+        if actor.username in _hands(uow, app):
             raise errors.SameHands()
         if app.status != S.UNDER_REVIEW:
             _move(ctx, uow, actor, app, "start_review")
@@ -519,6 +519,17 @@ def taken_by(uow: UnitOfWork, application_id: str) -> set[str]:
     """The users who took the application in: whoever created, submitted or supplemented it (its history)."""
     return set(uow.session.scalars(sa.select(ApplicationStep.actor).where(
         ApplicationStep.application_id == application_id, ApplicationStep.action.in_(INTAKE_ACTIONS))))
+
+
+def _hands(uow: UnitOfWork, app: Application) -> set[str]:
+    """Who may not review the case: whoever took it in and, for a death case, whoever recorded the death at the
+    counter (recording a death and paying out its balance are never one person's doing)."""
+    hands = taken_by(uow, app.id)
+    if is_death_case(app.kind, app.reason):
+        event = life_events.event_of(uow, app.person_id)
+        if event is not None and event.source == "counter":
+            hands.add(event.recorded_by)
+    return hands
 
 
 def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note: str) -> list[dict]:
