@@ -425,3 +425,37 @@ def test_the_demo_ships_its_register_and_the_sample_extract_is_that_register(ctx
     assert client.post(f"{API}/enrollments/{r.json()['enrollment_id']}/approve",
                        headers=bearer(client, "reviewer", demo.DEMO_PASSWORD)).status_code == 200
     assert_problem(register(client, demo.id_number("110108", "19401120", "091"), "周德明"), 422, MISMATCH)
+
+
+def test_a_unit_cannot_register_someone_elses_number_under_another_name(ctx, admin, client):
+    build_world(ctx, admin)
+    number = new_id_number(birth="19800808")
+    in_register(ctx, admin, number, "刘洋")
+    unit = bearer(client, "unit-user")
+    before = written(ctx)
+
+    forged = client.post(f"{API}/persons", headers=unit,
+                         json={"id_number": number, "name": "冒名者", "phone": new_phone(), "region": "110000"})
+
+    assert_problem(forged, 422, MISMATCH)
+    assert written(ctx) == before
+    real = client.post(f"{API}/persons", headers=unit,
+                       json={"id_number": number, "name": "刘洋", "phone": new_phone(), "region": "110000"})
+    assert real.status_code == 201, real.text
+    assert person_row(ctx, real.json()["person_id"]).verified_how == "register"
+
+
+def test_a_counter_registration_of_a_number_the_register_records_dead_carries_the_death(ctx, admin, client):
+    build_world(ctx, admin)
+    number = new_id_number(birth="19400202")
+    in_register(ctx, admin, number, "吴老", status="deceased", event_date="2026-01-10")
+
+    r = client.post(f"{API}/persons", headers=bearer(client, "counter-user"),
+                    json={"id_number": number, "name": "吴老", "phone": new_phone(), "region": "110000"})
+
+    assert r.status_code == 201, r.text
+    person_id = r.json()["person_id"]
+    [event] = client.get(f"{API}/persons/{person_id}/life-events", headers=bearer(client, "reviewer-user")).json()
+    assert (event["kind"], event["date"]) == ("death", "2026-01-10")
+    card = client.post(f"{API}/cards", headers=bearer(client, "counter-user"), json={"person_id": person_id})
+    assert_problem(card, 409, "person.deceased")  # no credential for the dead

@@ -23,8 +23,9 @@ from yibao.domain.registry import (
     Scheme,
     Verification,
 )
+from yibao.domain.residents import LIFE_EVENT_KIND
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role, User
-from yibao.services import access, verification
+from yibao.services import access, life_events, residents, verification
 from yibao.services.context import Context
 from yibao.store.uow import UnitOfWork
 
@@ -46,20 +47,29 @@ def _insert_person(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person) 
 
 
 def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str, region: str) -> Person:
-    """Register an insured person at the agency (verified: the ID card is in hand) or by a unit; at the counter
-    the real person's registration takes the place of a pending online one of the same number."""
+    """Register an insured person at the agency (verified: the ID card is in hand) or by a unit (checked against
+    the residents register like a self-registration); at the counter the real person's registration takes the
+    place of a pending online one of the same number. A death or emigration the register records for the
+    number is the person's life event from the start."""
     access.require(actor, *AGENCY_STAFF, Role.UNIT)
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
     if actor.role in AGENCY_STAFF:
         person.verify(how=Verification.COUNTER, by=actor.username, at=ctx.now())
     with ctx.uow() as uow:
         uow.conflict_means(errors.PersonDuplicate())
+        listed = residents.resident_of(uow, person.id_number)
+        if not person.is_verified and verification.register_confirms(uow, id_number=person.id_number,
+                                                                     name=person.name):
+            person.verify(how=Verification.REGISTER, by=verification.REGISTER_VERIFIER, at=ctx.now())
         stale = uow.one_by(Person, id_number=person.id_number)
         if stale is not None and person.is_verified and verification.is_pending_self_registration(uow, stale):
             person = verification.take_over(ctx, uow, actor=actor, stale=stale, fresh=person)
         else:
             _insert_person(ctx, uow, actor, person)
         uow.commit()
+    if listed is not None and listed.status in LIFE_EVENT_KIND:
+        life_events.record_event(ctx, actor=actor, person_id=person.id, kind=LIFE_EVENT_KIND[listed.status],
+                                 date=listed.event_date, source="register")
     return person
 
 
