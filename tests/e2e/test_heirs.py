@@ -18,8 +18,9 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 DALIAN_DEATH = ("death_certificate", "heir_proof", "id_card", "id_card_copy", "insurance_card", "bank_card")
 
 
-def insured(ctx, admin, *, name: str, region: str = "210200", bank: bool = True, username: str | None = None):
-    person = add_person(ctx, admin, name=name, region=region, card=False, username=username)
+def insured(ctx, admin, *, name: str, region: str = "210200", bank: bool = True, username: str | None = None,
+            birth: str = "19850312"):
+    person = add_person(ctx, admin, name=name, region=region, card=False, username=username, birth=birth)
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
     contributions.credit(ctx, actor=admin, person_id=person.id, period="2026-01", base_fen=10_000_000)
@@ -37,7 +38,7 @@ def family(ctx, admin, client):
     ctx.clock.set(NOW)
     for username, role in (("counter-1", "counter"), ("reviewer-1", "reviewer"), ("admin-1", "admin")):
         auth.add_user(ctx, actor=admin, username=username, password="correct-horse-9", role=role)
-    father = insured(ctx, admin, name="孙建国", bank=False)
+    father = insured(ctx, admin, name="孙建国", bank=False, birth="19560708")
     daughter = insured(ctx, admin, name="孙丽")
     return father, daughter
 
@@ -153,7 +154,7 @@ def test_the_heir_must_be_who_she_says_with_her_own_proof(ctx, admin, client, fa
 
 
 def test_henan_wants_the_heir_in_person_not_the_deceased(ctx, admin, client, family):
-    father = insured(ctx, admin, name="王建军", region="410000", bank=False)
+    father = insured(ctx, admin, name="王建军", region="410000", bank=False, birth="19520411")
     son = insured(ctx, admin, name="王磊", region="410000")
     life_events.record_event(ctx, actor=admin, person_id=father.id, kind="death", date=dt.date(2026, 2, 1))
     docs = upload(client, bearer(client, "counter-1"), son.id, "death_certificate", "heir_proof", "id_card",
@@ -185,3 +186,18 @@ def test_whoever_recorded_the_death_does_not_approve_its_payout(ctx, admin, clie
     assert client.get(f"{API}/applications/{app['application_id']}", headers=recorder).json()["status"] == "submitted"
     approved = client.post(review, headers=bearer(client, "admin-1"), json={"action": "approve", "note": "材料齐全"})
     assert approved.status_code == 200, approved.text
+
+
+def test_a_stated_relation_the_records_contradict_is_refused(ctx, admin, client, family):
+    father, daughter = family
+    life_events.record_event(ctx, actor=admin, person_id=father.id, kind="death", date=dt.date(2026, 2, 20))
+    desk = bearer(client, "counter-1")
+    docs = upload(client, desk, daughter.id, *DALIAN_DEATH)
+    before = count(ctx, applications)
+    as_parent = {"heir": {"id_number": daughter.id_number, "name": daughter.name, "relation": "parent"}}
+
+    problem = assert_problem(apply(client, desk, father, daughter, docs=docs, **as_parent), 422,
+                             "application.heir_relation_implausible")  # born 29 years after him, not before
+
+    assert daughter.id_number not in problem["detail"] and count(ctx, applications) == before
+    assert apply(client, desk, father, daughter, docs=docs).status_code == 201  # as his child

@@ -809,6 +809,12 @@ class HeirMismatch(Invalid):
     message_en = "The heir's identity check failed: the ID number or name does not match the heir's record"
 
 
+class HeirRelationImplausible(Invalid):
+    code = "application.heir_relation_implausible"
+    message_zh = "继承人与参保人的关系与双方登记信息不符：{reason_zh}"
+    message_en = "The heir's stated relation does not match the persons' records: {reason_en}"
+
+
 class DeathCaseExists(Conflict):
     code = "application.death_case_exists"
     message_zh = "该参保人的继承人支取已有申请（{application_id}），余额只支付一次"

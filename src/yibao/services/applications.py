@@ -198,11 +198,13 @@ def _whole_balance(uow: UnitOfWork, person_id: str, amount_fen: int | None) -> i
     return balance
 
 
-def _heir(uow: UnitOfWork, deceased: Person, applicant: Person, heir: dict | None) -> dict:
+def _heir(ctx: Context, uow: UnitOfWork, deceased: Person, applicant: Person, heir: dict | None) -> dict:
     if applicant.id == deceased.id or not heir:
         raise errors.HeirRequired()
     heirs.check_heir_identity(uow, deceased=deceased, heir=applicant, id_number=heir.get("id_number", ""),
                               name=heir.get("name", ""), relation=heir.get("relation", ""))
+    heirs.check_heir_relation(ctx.policy, deceased=deceased, heir=applicant, relation=heir["relation"],
+                              day=ctx.today())
     return {"relation": heir["relation"]}
 
 
@@ -407,7 +409,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
         state = _case_standing(uow, person_id, kind, reason)
         details = {"invoices": _plain(invoices)} if invoices else {}
         if is_death_case(kind, reason):
-            details["heir"] = _heir(uow, person, applicant, heir)
+            details["heir"] = _heir(ctx, uow, person, applicant, heir)
             _first_death_case(uow, person_id)
             amount_fen, event_date = _whole_balance(uow, person_id, amount_fen), state.event_date
         documents = _documents(uow, document_ids or [], {person_id, applicant_id})

@@ -6,11 +6,15 @@ siblings, grandparents; 第一千一百二十八条: grandchildren by representa
 
 from __future__ import annotations
 
+import datetime as dt
+
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.identity import same_name
+from yibao.domain.kinship import Kin, check_relation
 from yibao.domain.registry import Person
 from yibao.domain.residents import Resident, ResidentStatus
+from yibao.policy.engine import Engine as PolicyEngine
 from yibao.store.uow import UnitOfWork
 
 HEIR_RELATIONS = tuple(v.RELATIONS)
@@ -31,3 +35,21 @@ def check_heir_identity(uow: UnitOfWork, *, deceased: Person, heir: Person, id_n
     listed = uow.one_by(Resident, id_number=heir.id_number)
     if listed is not None and (listed.status != ResidentStatus.ALIVE or not same_name(listed.name, name)):
         raise errors.HeirMismatch()
+
+
+def check_heir_relation(policy: PolicyEngine, *, deceased: Person, heir: Person, relation: str,
+                        day: dt.date) -> None:
+    """The relation the heir states, against both persons' birth dates and sex, with the figures the policy gives
+    for family relations (the same check as a family grant's, the deceased in the owner's place)."""
+    figures = policy.answer(policy.policy_region(deceased.region), "family.relations", {"scheme": None}, day)
+    if figures is None:
+        return
+    values = figures.values
+    found = check_relation(relation, owner=Kin(deceased.id, deceased.birth_date, deceased.sex),
+                           grantee=Kin(heir.id, heir.birth_date, heir.sex), on=day,
+                           generation_gap_years=values["generation_gap"],
+                           marriage_age={sex: values[f"marriage_age_{sex}"] for sex in ("male", "female")
+                                         if values.get(f"marriage_age_{sex}") is not None})
+    if found is not None:
+        raise errors.HeirRelationImplausible(reason=found.reason, reason_zh=found.reason_zh,
+                                             reason_en=found.reason_en, **found.facts)
