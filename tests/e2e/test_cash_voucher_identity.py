@@ -169,3 +169,17 @@ def test_a_booking_used_by_a_redemption_can_no_longer_be_cancelled(ctx, admin, c
     assert snapshot(ctx) == before
     cancelled = client.post(f"{API}/appointments/{spare['appointment_id']}/cancel", headers=me)  # not used: free
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+
+
+def test_a_frozen_account_is_paid_nothing_until_the_agency_lifts_the_freeze(ctx, admin, client, desk):
+    person, me, code = cash_claim(ctx, admin, client, desk, name="黄河", number="FP-5001")
+    frozen = client.post(f"{API}/cards/{person.card_no}/freeze", headers=desk["clerk"], json={"reason": "疑似冒用"})
+    assert frozen.status_code == 200, frozen.text
+    before = snapshot(ctx)
+    r = redeem(client, desk["clerk"], code, {"id_number": person.id_number})  # the ID card is no way around it
+    assert_problem(r, 409, "account.frozen")
+    assert snapshot(ctx) == before
+    lifted = client.post(f"{API}/cards/{person.card_no}/unfreeze", headers=desk["clerk"], json={"reason": "本人核实"})
+    assert lifted.status_code == 200, lifted.text
+    paid = redeem(client, desk["clerk"], code, {"id_number": person.id_number})
+    assert paid.status_code == 200, paid.text

@@ -31,7 +31,15 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
-from yibao.services import application_vouchers, applications, appointments, cards, credentials, vouchers
+from yibao.services import (
+    application_vouchers,
+    applications,
+    appointments,
+    cards,
+    credentials,
+    life_events,
+    vouchers,
+)
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.store.tables import cash_vouchers
@@ -157,6 +165,8 @@ def _holder_proven(ctx: Context, actor: Actor, holder_id: str, credential: dict 
         raise errors.CashVoucherIdentityRequired()
     if proven != holder_id:
         raise errors.CashVoucherHolderMismatch()
+    with ctx.uow() as uow:  # a frozen account, or a holder since deceased or emigrated, is paid nothing
+        life_events.ensure_usable(uow, holder_id, ctx.today())
     return how
 
 
