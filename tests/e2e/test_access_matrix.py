@@ -289,9 +289,15 @@ def _document(s: Setup, type: str = "id_card") -> str:
 def _claim_body(s: Setup, **more) -> dict:
     """A cross-region reimbursement claim of the employee's, with every document it needs."""
     _paid_in(s)
+    day = (s.ctx.today() - dt.timedelta(days=10)).isoformat()
+    invoice = {"number": f"AM-{next(_invoice_numbers)}", "issuer": s.world.institution_code, "date": day,
+               "items": [{"category": "drug", "amount_fen": 100}]}
     return {"person_id": s.world.person.id, "kind": "reimbursement", "reason": "cross_region",
-            "amount_fen": 100, "event_date": (s.ctx.today() - dt.timedelta(days=10)).isoformat(),
+            "amount_fen": 100, "event_date": day, "invoices": [invoice],
             "document_ids": [_document(s, t) for t in CLAIM_DOCUMENTS], **more}
+
+
+_invoice_numbers = itertools.count(1)
 
 
 def _claim(s: Setup, *steps: str, **body) -> Call:
@@ -343,7 +349,8 @@ def _cash_claim(s: Setup) -> Call:
     app, _ = applications.submit(s.ctx, actor=CLERK, **data)
     applications.review(s.ctx, actor=s.admin, application_id=app.id, action="approve")
     view = applications.get(s.ctx, actor=s.admin, application_id=app.id)
-    return Call({"code": view.cash_voucher.code, "application_id": app.id})
+    card = {"type": "card", "card_no": s.world.person.card_no, "pin": PIN}  # the holder proves who they are
+    return Call({"code": view.cash_voucher.code, "application_id": app.id}, {"credential": card})
 
 
 def _slot_body(s: Setup) -> dict:
@@ -504,6 +511,7 @@ ENDPOINTS = [
     E("GET", "/applications/{application_id}/vouchers", OWNED_READERS, lambda s: _claim(s, "approve")),
     E("GET", "/applications/{application_id}/vouchers/{kind}.pdf", OWNED_READERS,
       lambda s: Call({**_claim(s, "approve").params, "kind": "approval"})),
+    E("GET", "/cash-vouchers/{code}", STAFF | {INSTITUTION}, _cash_claim),
     E("POST", "/cash-vouchers/{code}/redeem", STAFF | {INSTITUTION}, _cash_claim),
     # appointments: the institution (or the agency) publishes slots, anyone signed in sees them, the person
     # (or staff) books and cancels

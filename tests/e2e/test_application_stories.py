@@ -11,6 +11,7 @@ import pytest
 
 from tests.support import API, add_person, assert_problem, bearer, count, new_bank_no
 from yibao.domain.clock import SHANGHAI
+from yibao.domain.ids import new_id
 from yibao.services import contributions, credentials, enrolment
 from yibao.store.tables import applications, disbursement_batches, holds, ledger_postings
 
@@ -277,7 +278,7 @@ def test_a_cross_region_claim_pays_the_invoices_share_to_the_bank(ctx, admin, cl
     person = insured(ctx, admin, region="110000", name="陈晨")
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
-    invoices = [{"number": "INV-001", "date": "2026-02-20", "items": [{"category": "drug", "amount_fen": 12_000},
+    invoices = [{"number": "INV-001", "issuer": "H21020000001", "date": "2026-02-20", "items": [{"category": "drug", "amount_fen": 12_000},
                                                                       {"category": "medical_service",
                                                                        "amount_fen": 3_000}]}]
     r = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
@@ -288,7 +289,7 @@ def test_a_cross_region_claim_pays_the_invoices_share_to_the_bank(ctx, admin, cl
                            json={"action": "approve"}).json()
     assert approved["approved_fen"] == 15_000 and approved["rules"][0]["rule_id"] == "national.reimbursement.cross_region"
     late = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
-                 document_ids=docs, invoices=[{**invoices[0], "date": "2025-02-01"}])
+                 document_ids=docs, invoices=[{**invoices[0], "number": "INV-002", "date": "2025-02-01"}])
     assert assert_problem(late, 422, "application.window_closed")["deadline"] == "2026-02-01"
     wrong = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
                   document_ids=docs, invoices=invoices, amount_fen=99)
@@ -321,8 +322,10 @@ def _approved_claim_arrival(ctx, admin, client, staff, *, bank: str, day: dt.dat
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, "medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
     app_id = apply(client, me, person.id, kind="reimbursement", reason="cross_region",
-                   amount_fen=5_000, event_date=(day.date() - dt.timedelta(days=5)).isoformat(),
-                   document_ids=docs).json()["application_id"]
+                   document_ids=docs, invoices=[{
+                       "number": new_id("inv"), "issuer": "H21020000001",
+                       "date": (day.date() - dt.timedelta(days=5)).isoformat(),
+                       "items": [{"category": "drug", "amount_fen": 5_000}]}]).json()["application_id"]
     reviewer = bearer(client, "reviewer-1")  # signed in today: a session does not last months
     approved = client.post(f"{API}/applications/{app_id}/review", headers=reviewer, json={"action": "approve"})
     assert approved.status_code == 200, approved.text

@@ -15,18 +15,18 @@ from pypdf import PdfReader
 
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import API, add_person, assert_problem, bearer, count
+from tests.support import API, PIN, add_person, assert_problem, bearer, count
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
-from yibao.services import appointments, auth, cash_vouchers, institutions
+from yibao.services import appointments, auth, cards, cash_vouchers, institutions
 from yibao.store.tables import applications, holds, ledger_entries
 from yibao.store.tables import cash_vouchers as cash_rows
 
 HOSPITAL = "H21020000001"  # a Dalian hospital where a Beijing insured person was treated
 OTHER = "H21020000002"
-INVOICES = [{"number": "INV-001", "date": "2026-02-20",
+INVOICES = [{"number": "INV-001", "issuer": HOSPITAL, "date": "2026-02-20",
              "items": [{"category": "drug", "amount_fen": 12_000}, {"category": "medical_service",
                                                                      "amount_fen": 3_000}]}]
 CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
@@ -54,6 +54,9 @@ def counters(ctx, admin, client):
 def cash_claim(ctx, admin, client, counters, *, name: str, institution_code: str | None = HOSPITAL):
     """A Beijing person's cross-region claim, paid in cash, approved: returns the person and the application."""
     person = insured(ctx, admin, region="110000", name=name)
+    card = cards.issue_card(ctx, actor=admin, person_id=person.id)  # brought to the counter with the voucher
+    cards.activate(ctx, actor=admin, card_no=card.card_no, id_number=person.id_number, pin=PIN)
+    person.card_no = card.card_no
     me = bearer(client, person.username)
     docs = documents(client, me, person.id, *CLAIM_DOCS)
     r = apply(client, me, person.id, kind="reimbursement", reason="cross_region", document_ids=docs,
@@ -66,7 +69,10 @@ def cash_claim(ctx, admin, client, counters, *, name: str, institution_code: str
     return person, me, approved.json()
 
 
-def redeem(client, headers, code: str, **body):
+def redeem(client, headers, code: str, holder=None, **body):
+    """Present the voucher; the holder proves who they are with card and PIN."""
+    if holder is not None:
+        body["credential"] = {"type": "card", "card_no": holder.card_no, "pin": PIN}
     return client.post(f"{API}/cash-vouchers/{code}/redeem", headers=headers, json=body or None)
 
 
@@ -138,14 +144,15 @@ def test_a_cross_region_claim_is_paid_in_cash_once_at_the_institution_it_names(c
     assert "异地就医取现凭证" in text and "¥150.00" in text and "大连市中心医院" in text and cash["code"] in text
     assert client.get(f"{API}/vouchers/{cash['code']}").json()["subject"]["amount_fen"] == 15_000
 
-    assert_problem(redeem(client, me, cash["code"]), 403, "auth.forbidden")
-    assert_problem(redeem(client, counters["other"], cash["code"]), 422, "cash_voucher.wrong_institution")
-    assert_problem(redeem(client, counters["hospital"], "ABCD-EFGH-JKMN-PQRS"), 404, "cash_voucher.not_found")
-    r = redeem(client, counters["hospital"], cash["code"].lower().replace("-", ""))  # as typed in
+    assert_problem(redeem(client, me, cash["code"], person), 403, "auth.forbidden")
+    assert_problem(redeem(client, counters["other"], cash["code"], person), 422, "cash_voucher.wrong_institution")
+    assert_problem(redeem(client, counters["hospital"], "ABCD-EFGH-JKMN-PQRS", person), 404,
+                   "cash_voucher.not_found")
+    r = redeem(client, counters["hospital"], cash["code"].lower().replace("-", ""), person)  # as typed in
     assert r.status_code == 200, r.text
     done = r.json()
     assert (done["status"], done["amount_fen"], done["institution_code"]) == ("paid", 15_000, HOSPITAL)
-    assert_problem(redeem(client, counters["hospital"], cash["code"]), 409, "cash_voucher.redeemed")
+    assert_problem(redeem(client, counters["hospital"], cash["code"], person), 409, "cash_voucher.redeemed")
 
     after = balance(client, me, person.id)
     assert (after["balance_fen"], after["available_fen"]) == (before["balance_fen"] - 15_000,
@@ -206,8 +213,8 @@ def test_a_lapsed_voucher_frees_the_amount_and_a_retry_issues_a_new_one(ctx, adm
     assert retried.status_code == 200, retried.text
     new = retried.json()["cash_voucher"]
     assert retried.json()["status"] == "disbursing" and new["code"] != old and new["status"] == "issued"
-    assert_problem(redeem(client, counters["admin"], old), 404, "cash_voucher.not_found")
-    r = redeem(client, counters["admin"], new["code"])  # no institution named: any counter
+    assert_problem(redeem(client, counters["admin"], old, person), 404, "cash_voucher.not_found")
+    r = redeem(client, counters["admin"], new["code"], person)  # no institution named: any counter
     assert r.status_code == 200, r.text
     assert r.json()["institution_code"] is None and r.json()["status"] == "paid"
     assert balance(client, me, person.id)["balance_fen"] == held["balance_fen"] - 15_000
@@ -233,7 +240,7 @@ def test_an_institution_serving_by_appointment_pays_only_the_booked(ctx, admin, 
     assert [(s["slot_id"], s["remaining"]) for s in listed] == [(slot["slot_id"], 1)]
     assert client.get(f"{API}/institutions/{HOSPITAL}/slots", headers=me, params={"date": "2026-03-03"}).json() == []
 
-    assert_problem(redeem(client, counters["hospital"], code), 422, "appointment.required")
+    assert_problem(redeem(client, counters["hospital"], code, person), 422, "appointment.required")
     booked = client.post(f"{API}/appointments", headers=me,
                          json={"slot_id": slot["slot_id"], "person_id": person.id, "purpose": "cash_voucher"})
     assert booked.status_code == 201, booked.text
@@ -255,11 +262,11 @@ def test_an_institution_serving_by_appointment_pays_only_the_booked(ctx, admin, 
     assert cancelled.json()["status"] == "cancelled" and cancelled.json()["slot"]["remaining"] == 1
     assert_problem(client.post(f"{API}/appointments/{appointment_id}/cancel", headers=me), 409,
                    "appointment.cancelled")
-    assert_problem(redeem(client, counters["hospital"], code), 422, "appointment.required")
+    assert_problem(redeem(client, counters["hospital"], code, person), 422, "appointment.required")
     rebooked = client.post(f"{API}/appointments", headers=counters["admin"],  # staff book at the counter
                            json={"slot_id": slot["slot_id"], "person_id": person.id, "purpose": "cash_voucher"})
     assert rebooked.status_code == 201, rebooked.text
-    r = redeem(client, counters["hospital"], code)
+    r = redeem(client, counters["hospital"], code, person)
     assert r.status_code == 200, r.text
 
 
@@ -280,7 +287,8 @@ def test_a_voucher_redeemed_at_many_counters_at_once_pays_once(ctx, admin, clien
     clerk = Actor("hospital-1", Role.INSTITUTION, institution_code=HOSPITAL)
     contexts = _contexts(settings, 8)
     try:
-        outcomes = all_at_once(8, lambda i: cash_vouchers.redeem(contexts[i], actor=clerk,
+        card = {"type": "card", "card_no": person.card_no, "pin": PIN}
+        outcomes = all_at_once(8, lambda i: cash_vouchers.redeem(contexts[i], actor=clerk, credential=card,
                                                                  code=approved["cash_voucher"]["code"]))
     finally:
         for c in contexts:

@@ -88,7 +88,10 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     clerk = Actor(username="test-counter", role=Role.COUNTER)  # takes the case in; the admin approves it
     claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
                                    reason="cross_region", amount_fen=100,
-                                   document_ids=[d.id for d in papers], event_date=ctx.today())
+                                   document_ids=[d.id for d in papers], event_date=ctx.today(),
+                                   invoices=[{"number": "PRIVACY-1", "issuer": world.institution_code,
+                                              "date": ctx.today().isoformat(),
+                                              "items": [{"category": "drug", "amount_fen": 100}]}])
     applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
@@ -291,3 +294,30 @@ def test_bad_input_is_answered_with_a_complete_problem(ctx, admin, client, case)
     body = assert_problem(r, 422, code)
     assert body["type"].startswith("urn:yibao:problem:") and body["type"].endswith(code)
     assert world.person.id_number not in r.text and world.person.phone not in r.text
+
+
+@pytest.mark.parametrize("username", NON_OWNERS)
+def test_the_counters_cash_voucher_look_up_shows_the_holder_masked(ctx, admin, client, people, username):
+    world, _, _, secrets = people
+    papers = [documents.upload(ctx, actor=admin, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
+              for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
+    clerk = Actor(username="test-counter", role=Role.COUNTER)
+    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2025-06", base_fen=1_000_000,
+                         employer_id=world.employer_id)
+    claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
+                                   reason="cross_region", document_ids=[d.id for d in papers], payout="cash_voucher",
+                                   institution_code=world.institution_code,
+                                   invoices=[{"number": "PRIVACY-CASH", "issuer": world.institution_code,
+                                              "date": ctx.today().isoformat(),
+                                              "items": [{"category": "drug", "amount_fen": 100}]}])
+    applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
+    code = applications.get(ctx, actor=admin, application_id=claim.id).cash_voucher.code
+    r = client.get(f"{API}/cash-vouchers/{code}", headers=bearer(client, username))
+    leaked = [what for what, value in secrets.items() if value in r.text]
+    assert not leaked, f"{username} sees {leaked}: {r.text}"
+    if username in ("counter-user", "reviewer-user", "admin-user", "institution-user"):
+        assert r.status_code == 200, r.text
+        assert r.json()["holder_id_number"] == masked_id(world.person.id_number)
+        assert r.json()["holder_name"] == "张*" and world.person.name not in r.text
+    else:
+        assert_problem(r, 403, "auth.forbidden")

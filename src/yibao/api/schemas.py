@@ -717,7 +717,12 @@ class InvoiceItemCreate(Body):
 
 
 class InvoiceCreate(Body):
+    """发票: reimbursed once, whoever claims it (issuer and number, or the national e-invoice code)."""
+
     number: str = Field(min_length=1, max_length=40)
+    issuer: str = Field(min_length=1, max_length=200, description="开票单位: the institution's code or name")
+    einvoice_code: str | None = Field(default=None, max_length=40,
+                                      description="全国统一电子票据号码, where the invoice is an e-invoice")
     date: dt.date
     institution: str | None = Field(default=None, max_length=200)
     items: list[InvoiceItemCreate] = Field(min_length=1, max_length=200)
@@ -900,8 +905,14 @@ class ApplicationVoucherRead(BaseModel):
 
 
 class RedeemCreate(Body):
+    """The holder proves who they are: card and PIN or the e-voucher (credential), or agency counter staff type
+    the number of the ID document they checked (id_number)."""
+
     institution_code: str | None = Field(default=None, max_length=20,
                                          description="agency staff: the institution served at (none: the counter)")
+    credential: Annotated[CardCredential | EVoucherCredential, Field(discriminator="type")] | None = None
+    id_number: str | None = Field(default=None, max_length=18,
+                                  description="agency counter staff: the holder's ID number, from the ID card")
 
 
 class RedemptionRead(BaseModel):
@@ -946,9 +957,10 @@ class AppointmentRead(BaseModel):
     slot_id: str
     person_id: str
     purpose: str
-    status: Literal["booked", "cancelled"]
+    status: Literal["booked", "cancelled", "used"]
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
+    used_at: dt.datetime | None = None
     slot: SlotRead
 
 
@@ -1093,3 +1105,22 @@ class PasswordChanged(BaseModel):
 class PinChange(Body):
     old_pin: str = Field(max_length=12)
     new_pin: str = Field(max_length=12)
+
+
+# --- cash vouchers: the counter's look-up before paying out ---------------------------
+
+
+class CashVoucherLookupRead(BaseModel):
+    """取现凭证核验: what the counter checks before paying out; the holder is masked."""
+
+    code: str
+    application_id: str
+    holder_name: str
+    holder_id_number: str
+    amount_fen: int
+    status: Literal["issued", "redeemed", "expired"]
+    issued_at: dt.datetime
+    valid_until: dt.datetime
+    institution_code: str | None
+    redeemed_at: dt.datetime | None = None
+    redeemed_at_institution: str | None = None

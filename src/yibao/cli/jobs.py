@@ -1,4 +1,4 @@
-"""`yibao jobs …` commands: monthly crediting, the year end, expired holds."""
+"""`yibao jobs …` commands: monthly crediting, the year end, expired holds, and the periodic run-due."""
 
 from __future__ import annotations
 
@@ -66,3 +66,21 @@ def expire_holds() -> None:
 
     released = run(context())
     out.print(f"released {released} holds / 已释放 {released} 笔冻结")
+
+
+@app.command("run-due")
+@reports_errors
+def run_due() -> None:
+    """Run the periodic jobs that are due, in order (for cron or a systemd timer); safe to run again.
+
+    Lapses cash vouchers past their validity (and tells the person), releases holds past their time,
+    records expired cards, and carries the year that ended over once. Prints what each step did.
+    """
+    from yibao.jobs.due import run_due as run
+
+    done = run(context(), actor=ADMIN)
+    for name, summary in done:
+        counts = ", ".join(f"{what} {n}" for what, n in summary.items())
+        out.print(f"{name}: {counts}")
+    total = sum(n for _, summary in done for n in summary.values())
+    out.print(f"run-due: {len(done)} steps, {total} changes / 已执行 {len(done)} 项定时任务，处理 {total} 项")

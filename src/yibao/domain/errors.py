@@ -903,3 +903,39 @@ class RequestTooLarge(DomainError):
     code = "request.too_large"
     message_zh = "请求内容过大（上限 {limit_bytes} 字节）"
     message_en = "The request body is too large (the limit is {limit_bytes} bytes)"
+
+
+# --- invoices reimbursed once, the window's day, cash-voucher identity ---------------
+
+
+class InvoiceDuplicate(Invalid):
+    """facts: earlier (the application or settlement that has it), and application_id or settlement_id."""
+
+    code = "application.invoice_duplicate"
+    message_zh = "该发票（票据）已在 {earlier} 中报销或结算，同一张发票只能报销一次"
+    message_en = "This invoice was already claimed or settled ({earlier}); an invoice is reimbursed once"
+
+
+class EventDateRequired(Invalid):
+    code = "application.event_date_required"
+    message_zh = "该事项须在发生之日起 {window_zh}内申请，请填写发生日期（event_date）"
+    message_en = "This case is filed within {window_en} of the day it happened: event_date is required"
+
+
+class CashVoucherIdentityRequired(Invalid):
+    code = "cash_voucher.identity_required"
+    message_zh = "兑付取现凭证须核验持有人身份：医保卡和密码、电子凭证，或由经办窗口核验身份证件"
+    message_en = ("Redeeming a cash voucher needs the holder's identity: card and PIN, the e-voucher, or the ID "
+                  "document checked by agency counter staff")
+
+
+class CashVoucherHolderMismatch(Forbidden):
+    code = "cash_voucher.holder_mismatch"
+    message_zh = "出示的身份凭证不属于该取现凭证的持有人"
+    message_en = "The credential presented is not the cash voucher holder's"
+
+
+class AppointmentUsed(Conflict):
+    code = "appointment.used"
+    message_zh = "该预约已于 {used_at} 办理取现，不能取消"
+    message_en = "This appointment was used for a cash redemption at {used_at}; it can no longer be cancelled"

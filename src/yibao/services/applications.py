@@ -36,6 +36,7 @@ from yibao.domain.applications import (
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import BankAccount
 from yibao.domain.ids import new_id
+from yibao.domain.invoices import keys_of, normal_issuer, normal_number
 from yibao.domain.life_events import LifeEventKind, Standing
 from yibao.domain.money import yuan
 from yibao.domain.registry import Enrollment, Institution, Person
@@ -51,6 +52,7 @@ from yibao.services import (
     life_events,
     notices,
 )
+from yibao.services import invoices as invoice_claims
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.decisions import citations, enforce
@@ -147,10 +149,21 @@ def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, doc
     decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], _facts(uow, app, person, ctx.today(), documents),
                                  ctx.today())
     enforce(decision)
+    _ensure_window_known(decision)
     payable = decision.details.get("approved_fen", app.requested_fen)
     if payable <= 0:
         raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
     return decision, payable
+
+
+def _ensure_window_known(decision) -> None:
+    """A rule with a window (申请期限) counts it from the day the case arose: without that day the window
+    cannot be checked, so the case is not filed (leaving event_date out is no way around the window)."""
+    for requirement in decision.requirements:
+        if requirement.kind == "within":
+            count, unit = requirement.value
+            zh, en = {"months": ("{} 个月", "{} months"), "days": ("{} 日", "{} days")}[unit]
+            raise errors.EventDateRequired(window_zh=zh.format(count), window_en=en.format(count))
 
 
 # --- deceased, emigrated, frozen: which cases stay open ------------------------------------------------------
@@ -341,7 +354,11 @@ def _check_request(kind: str, reason: str, amount_fen, applicant_id: str, person
     if applicant_id != person_id and not (kind == "withdrawal" and reason == "death"):
         raise _invalid("仅参保人死亡时可由他人（继承人）为其账户申请",
                        "only an heir applies for another person's account, after the person's death")
+    if kind == "reimbursement" and not invoices:
+        raise _invalid("零星报销须列明所报销的发票（invoices：号码、开票单位、日期、明细）",
+                       "a reimbursement claim lists the invoices it claims (invoices: number, issuer, date, items)")
     if invoices:
+        _check_invoices(invoices)
         total = sum(item["amount_fen"] for invoice in invoices for item in invoice["items"])
         if amount_fen is None:
             amount_fen = total
@@ -354,6 +371,36 @@ def _check_request(kind: str, reason: str, amount_fen, applicant_id: str, person
     if type(amount_fen) is not int or amount_fen <= 0:
         raise errors.AmountInvalid(amount_fen=amount_fen)
     return amount_fen
+
+
+def _check_invoices(invoices: list[dict]) -> None:
+    """Each invoice names its number and issuer (the national e-invoice code besides, where it has one), and a
+    claim lists each invoice once."""
+    seen: set[str] = set()
+    for invoice in invoices:
+        if not normal_number(invoice.get("number") or "") or not normal_issuer(invoice.get("issuer") or ""):
+            raise _invalid("每张发票须写明发票号码（number）和开票单位（issuer）",
+                           "every invoice names its number and its issuer")
+        keys = {k.key for k in keys_of(invoice)}
+        if keys & seen:
+            raise _invalid("同一张发票在申请中重复列出", "the same invoice is listed twice in the claim")
+        seen |= keys
+
+
+def _event_day(invoices: list[dict] | None, event_date: dt.date | None, today: dt.date) -> dt.date | None:
+    """The day the case arose: for a claim, its earliest invoice's date (a later event_date would stretch the
+    window); never a day after today."""
+    if invoices:
+        earliest = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
+        if earliest > today:
+            raise _invalid("发票日期不能晚于今天", "an invoice is not dated after today")
+        if event_date is not None and event_date > earliest:
+            raise _invalid("发生日期（event_date）不能晚于最早的发票日期",
+                           "event_date is not later than the earliest invoice's date")
+        event_date = earliest
+    if event_date is not None and event_date > today:
+        raise _invalid("发生日期（event_date）不能晚于今天", "event_date is not after today")
+    return event_date
 
 
 def _check_payout(kind: str, reason: str, payout: str, institution_code: str | None) -> None:
@@ -399,8 +446,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
     _check_payout(kind, reason, payout, institution_code)
     if heir and not is_death_case(kind, reason):
         raise _invalid("仅死亡情形的支取由继承人申请（heir）", "heir goes with a death-case withdrawal only")
-    if invoices and event_date is None:
-        event_date = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
+    event_date = _event_day(invoices, event_date, ctx.today())
     with ctx.uow() as uow:
         presence = channels.of_session(uow, actor, applicant_id=applicant_id, channel=channel,
                                        in_person=in_person, by_proxy=by_proxy)
@@ -428,6 +474,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
             app.details["payable_fen"], rules = payable, citations(decision)
         uow.add(app)
         uow.flush()  # the application's row before the rows that refer to it
+        invoice_claims.claim(ctx, uow, actor, app, invoices or [])
         if draft:
             record_step(ctx, uow, actor, app, "create", None, S.DRAFT.value)
         else:
@@ -507,6 +554,7 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
             rules = _approve(ctx, uow, actor, app, note)
         elif action == "reject":
             _move(ctx, uow, actor, app, "reject", note=note)
+            invoice_claims.release(ctx, uow, actor, app)
         else:
             app.details = {**app.details, "supplement": {"missing": list(missing), "guidance": note}}
             _move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
@@ -597,6 +645,7 @@ def withdraw(ctx: Context, *, actor: Actor, application_id: str) -> Application:
         app = _locked(uow, application_id)
         _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
         _move(ctx, uow, actor, app, "withdraw")
+        invoice_claims.release(ctx, uow, actor, app)
         uow.commit()
         return app
 

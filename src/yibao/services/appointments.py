@@ -1,6 +1,7 @@
 """Appointments (预约, R22): an institution publishes time slots, each with a capacity; a person (or staff for
 them) books a place, one per slot, and may cancel it. An institution that has published slots serves cash
-vouchers by appointment: redeeming one there needs the holder's booking on that day.
+vouchers by appointment: redeeming one there needs the holder's booking on that day, and uses it: a booking a
+redemption used is `used` and can no longer be cancelled.
 
 A booking takes its place with one conditional update (`booked = booked + 1 WHERE booked < capacity`), so a
 slot is never overbooked however many book at once; the database keeps one booking per person and slot.
@@ -51,6 +52,7 @@ class Appointment:
     created_at: dt.datetime
     cancelled_at: dt.datetime | None
     slot: Slot
+    used_at: dt.datetime | None = None
 
 
 def _invalid(zh: str, en: str, **facts) -> errors.AppointmentInvalid:
@@ -144,7 +146,7 @@ def book(ctx: Context, *, actor: Actor, slot_id: str, person_id: str, purpose: s
         if not taken:
             raise errors.SlotFull(capacity=slot.capacity)
         row = {"id": new_id("apt"), "slot_id": slot_id, "person_id": person_id, "purpose": purpose[:40],
-               "status": "booked", "created_at": now, "cancelled_at": None}
+               "status": "booked", "created_at": now, "cancelled_at": None, "used_at": None}
         uow.session.execute(appointments.insert().values(**row))
         ctx.audit(uow, actor, "appointment.book", "appointment", row["id"], slot_id=slot_id, person_id=person_id,
                   institution_code=slot.institution_code, purpose=row["purpose"])
@@ -170,6 +172,8 @@ def cancel(ctx: Context, *, actor: Actor, appointment_id: str) -> Appointment:
             appointments.update().where(appointments.c.id == appointment_id, appointments.c.status == "booked")
             .values(status="cancelled", cancelled_at=now)).rowcount
         if not cancelled:
+            if row.status == "used":
+                raise errors.AppointmentUsed(used_at=row.used_at.isoformat() if row.used_at else "")
             raise errors.AppointmentCancelled()
         uow.session.execute(appointment_slots.update().where(
             appointment_slots.c.id == row.slot_id, appointment_slots.c.booked > 0)
@@ -186,12 +190,30 @@ def serves_by_appointment(uow: UnitOfWork, institution_code: str) -> bool:
         appointment_slots.c.institution_code == institution_code).limit(1)).first() is not None
 
 
-def booked_on(uow: UnitOfWork, person_id: str, institution_code: str, day: dt.date) -> bool:
-    """Whether the person holds a booking at the institution in a slot starting that day (Shanghai time)."""
+def _booked_on(uow: UnitOfWork, person_id: str, institution_code: str, day: dt.date) -> list[str]:
     start = dt.datetime.combine(day, dt.time(), SHANGHAI)
-    found = uow.session.execute(
+    return list(uow.session.scalars(
         sa.select(appointments.c.id).join(appointment_slots, appointment_slots.c.id == appointments.c.slot_id)
         .where(appointments.c.person_id == person_id, appointments.c.status == "booked",
                appointment_slots.c.institution_code == institution_code, appointment_slots.c.starts_at >= start,
-               appointment_slots.c.starts_at < start + dt.timedelta(days=1)).limit(1)).first()
-    return found is not None
+               appointment_slots.c.starts_at < start + dt.timedelta(days=1))
+        .order_by(appointment_slots.c.starts_at, appointments.c.id)))
+
+
+def booked_on(uow: UnitOfWork, person_id: str, institution_code: str, day: dt.date) -> bool:
+    """Whether the person holds a booking at the institution in a slot starting that day (Shanghai time)."""
+    return bool(_booked_on(uow, person_id, institution_code, day))
+
+
+def use_booking(ctx: Context, uow: UnitOfWork, actor: Actor, *, person_id: str, institution_code: str,
+                day: dt.date) -> str | None:
+    """Mark the person's booking that day at the institution used (inside the redemption's unit of work), so it
+    cannot be cancelled afterwards; None when they hold none."""
+    for appointment_id in _booked_on(uow, person_id, institution_code, day):
+        used = uow.session.execute(
+            appointments.update().where(appointments.c.id == appointment_id, appointments.c.status == "booked")
+            .values(status="used", used_at=ctx.now())).rowcount
+        if used:
+            ctx.audit(uow, actor, "appointment.use", "appointment", appointment_id, institution_code=institution_code)
+            return appointment_id
+    return None

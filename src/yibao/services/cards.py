@@ -49,6 +49,27 @@ def _transition(ctx: Context, uow: UnitOfWork, actor: Actor, card: Card, action:
               from_status=before.value, to_status=after.value, **details)
 
 
+USABLE_UNTIL_EXPIRY = ("issued", "active", "frozen")  # the states a card leaves for `expired` at its expiry date
+
+
+def mark_expired(ctx: Context, *, actor: Actor, today: dt.date) -> int:
+    """The periodic job: every card past its expiry date is recorded expired, with its audit record (cards are
+    also marked when next touched); running it again marks nothing more."""
+    with ctx.uow() as uow:
+        due = list(uow.session.scalars(sa.select(cards_table.c.card_no).where(
+            cards_table.c.expires_on < today, cards_table.c.status.in_(USABLE_UNTIL_EXPIRY))
+            .order_by(cards_table.c.card_no)))
+    marked = 0
+    for card_no in due:
+        with ctx.uow() as uow:
+            card = _card(uow, card_no, for_update=True)
+            if card.status != CardStatus.EXPIRED and card.status_on(today) == CardStatus.EXPIRED:
+                _transition(ctx, uow, actor, card, CardAction.EXPIRE)
+                uow.commit()
+                marked += 1
+    return marked
+
+
 def _record_expiry(ctx: Context, card_no: str) -> None:
     """A card past its expiry date is recorded as expired (with its audit record) when next touched."""
     with ctx.uow() as uow:
@@ -198,6 +219,13 @@ def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
     """Check a card and its PIN at an institution or a self-service terminal; wrong PINs count towards the lock,
     and the holder is told when it locks."""
     access.require(actor, Role.INSTITUTION, Role.TERMINAL, Role.ADMIN)
+    return _check_pin(ctx, actor, card_no, pin)
+
+
+def prove_holder(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
+    """The person in front of an institution's or the agency's counter proves who they are with card and PIN
+    (a cash redemption); wrong PINs count towards the lock as at a payment."""
+    access.require(actor, Role.INSTITUTION, Role.TERMINAL, *AGENCY_STAFF)
     return _check_pin(ctx, actor, card_no, pin)
 
 

@@ -671,7 +671,8 @@ appointments = sa.Table(
     sa.Column("status", sa.String(10), nullable=False),
     sa.Column("created_at", TS, nullable=False),
     sa.Column("cancelled_at", TS),
-    sa.CheckConstraint("status IN ('booked', 'cancelled')", name="status"),
+    sa.Column("used_at", TS),  # a cash voucher redeemed against this booking: it can no longer be cancelled
+    sa.CheckConstraint("status IN ('booked', 'cancelled', 'used')", name="status"),
 )
 sa.Index(
     "uq_appointments_one_per_slot",
@@ -730,4 +731,21 @@ sa.Index(
     unique=True,
     sqlite_where=account_freezes.c.lifted_at.is_(None),
     postgresql_where=account_freezes.c.lifted_at.is_(None),
+)
+
+# --- invoices reimbursed once ---------------------------------------------------------
+
+invoice_claims = sa.Table(
+    "invoice_claims",
+    metadata,
+    # An invoice (发票) claimed by an application: one row per normalised issuer and number (and per national
+    # e-invoice code where given), so the same invoice is never reimbursed twice, however many claim it at once.
+    # The key is a digest of the normalised invoice, never its number; a rejected or withdrawn application
+    # releases its rows.
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("kind", sa.String(10), nullable=False),
+    sa.Column("application_id", ID, sa.ForeignKey("applications.id"), nullable=False, index=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("claimed_at", TS, nullable=False),
+    sa.CheckConstraint("kind IN ('number', 'einvoice')", name="kind"),
 )

@@ -10,6 +10,7 @@ from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import (
     AppointmentCreate,
     AppointmentRead,
+    CashVoucherLookupRead,
     RedeemCreate,
     RedemptionRead,
     SlotCreate,
@@ -21,10 +22,20 @@ API = "/api/v1"
 router = APIRouter(tags=["cash vouchers and appointments"])
 
 
+@router.get("/cash-vouchers/{code}", response_model=CashVoucherLookupRead)
+def look_up_cash_voucher(ctx: Ctx, actor: CurrentActor, code: str):
+    """Before paying out: the holder (masked), the amount, state and validity (agency staff, the institution)."""
+    return CashVoucherLookupRead(**cash_vouchers.lookup(ctx, actor=actor, code=code))
+
+
 @router.post("/cash-vouchers/{code}/redeem", response_model=RedemptionRead)
 def redeem_cash_voucher(ctx: Ctx, actor: CurrentActor, code: str, body: RedeemCreate | None = None):
-    """Pay a cash voucher out once (an institution's user, or agency staff at a counter)."""
-    done = cash_vouchers.redeem(ctx, actor=actor, code=code, institution_code=body.institution_code if body else None)
+    """Pay a cash voucher out once to its holder, proven by card and PIN, the e-voucher or (agency staff) the ID
+    number (an institution's user, or agency staff at a counter)."""
+    body = body or RedeemCreate()
+    done = cash_vouchers.redeem(ctx, actor=actor, code=code, institution_code=body.institution_code,
+                                credential=body.credential.model_dump() if body.credential else None,
+                                id_number=body.id_number)
     cash, app = done.cash_voucher, done.application
     return RedemptionRead(application_id=app.id, status=app.status, amount_fen=cash.amount_fen,
                           redeemed_at=cash.redeemed_at, redeemed_by=cash.redeemed_by,

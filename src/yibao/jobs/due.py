@@ -1,0 +1,73 @@
+"""`yibao jobs run-due`: the periodic jobs, in order, as a list of named steps a scheduler runs every few minutes.
+
+Each step is a function (ctx, actor, now) → summary (counts by what it did) and is safe to run again: a second
+run right after the first does nothing more. The steps today: cash vouchers past their validity lapse (the
+amount is released, the application fails and the person is told), holds past their time are released, cards
+past their expiry date are recorded expired, and the first run in a new year carries the year that ended over
+(当年 → 历年). Further steps are added to STEPS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from yibao.domain.clock import SHANGHAI
+from yibao.domain.users import Actor
+from yibao.services import accounts, cards, cash_vouchers
+from yibao.services.context import Context
+from yibao.services.idempotency import Once, answered
+
+Summary = dict[str, int]
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    description: str
+    run: Callable[[Context, Actor, dt.datetime], Summary]
+
+
+def lapse_cash_vouchers(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
+    return {"expired": cash_vouchers.expire_due(ctx, actor=actor, now=now)}
+
+
+def release_holds(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
+    return {"released": accounts.expire_holds(ctx)}
+
+
+def mark_cards_expired(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
+    return {"expired": cards.mark_expired(ctx, actor=actor, today=now.astimezone(SHANGHAI).date())}
+
+
+def carry_year_over(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
+    """The year that ended, once: the first run of a new year carries it over; later runs find it done."""
+    year = now.astimezone(SHANGHAI).year - 1
+    request = {"year": year}
+    with ctx.uow() as uow:
+        if answered(uow, scope="run_due", key=f"year_end:{year}", request=request) is not None:
+            return {"accounts": 0}
+    moved = accounts.year_end(ctx, year=year)
+    with ctx.uow() as uow:
+        once = Once(uow, scope="run_due", key=f"year_end:{year}", request=request, now=now)
+        if once.earlier is None:
+            once.remember({"accounts": moved})
+            ctx.audit(uow, actor, "jobs.year_end", "job", f"year_end:{year}", year=year, accounts=moved)
+            uow.commit()
+    return {"accounts": moved}
+
+
+STEPS: list[Step] = [
+    Step("cash_vouchers", "cash vouchers past their validity lapse; the person is told", lapse_cash_vouchers),
+    Step("holds", "holds past their time are released", release_holds),
+    Step("cards", "cards past their expiry date are recorded expired", mark_cards_expired),
+    Step("year_end", "the year that ended is carried over, once", carry_year_over),
+]
+
+
+def run_due(ctx: Context, *, actor: Actor, now: dt.datetime | None = None,
+            steps: list[Step] | None = None) -> list[tuple[str, Summary]]:
+    """Run every step in order (or the steps given) and return each one's summary."""
+    now = now or ctx.now()
+    return [(step.name, step.run(ctx, actor, now)) for step in (STEPS if steps is None else steps)]

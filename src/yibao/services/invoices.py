@@ -1,0 +1,68 @@
+"""Invoices reimbursed once (R18, R23): every invoice an application claims is written to `invoice_claims`
+in the application's own unit of work, under a unique key per normalised issuer and number (and per national
+e-invoice code), so a second claim of the same invoice, by the same person or another, now or at the same
+moment, is refused `application.invoice_duplicate` naming the earlier application. A direct settlement's
+receipt (its settlement id) is refused the same way, naming the settlement.
+
+A claim holds its invoices from the moment it is filed (a draft included) until it is rejected or withdrawn,
+which releases them: a claim refused on its merits may be filed again, corrected. A paid, approved or failed
+claim keeps them for good.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from yibao.domain import errors
+from yibao.domain.applications import Application
+from yibao.domain.invoices import keys_of, settlement_receipt
+from yibao.domain.settlement import Settlement
+from yibao.domain.users import Actor
+from yibao.services.context import Context
+from yibao.store.tables import invoice_claims
+from yibao.store.uow import UnitOfWork
+
+
+def _earlier_claims(uow: UnitOfWork, keys: list[str]) -> str | None:
+    return uow.session.scalar(sa.select(invoice_claims.c.application_id).where(invoice_claims.c.key.in_(keys))
+                              .order_by(invoice_claims.c.claimed_at).limit(1))
+
+
+def _settled_directly(uow: UnitOfWork, invoices: list[dict]) -> str | None:
+    for invoice in invoices:
+        receipt = settlement_receipt(invoice.get("number") or "")
+        if receipt and uow.get(Settlement, receipt) is not None:
+            return receipt
+    return None
+
+
+def claim(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, invoices: list[dict]) -> None:
+    """Claim the application's invoices (its row already flushed); an invoice claimed before, or a directly
+    settled receipt, is refused and nothing of the application is written."""
+    if not invoices:
+        return
+    if settled := _settled_directly(uow, invoices):
+        raise errors.InvoiceDuplicate(earlier=settled, settlement_id=settled)
+    rows = {k.key: k.kind for invoice in invoices for k in keys_of(invoice)}
+    if earlier := _earlier_claims(uow, list(rows)):
+        raise errors.InvoiceDuplicate(earlier=earlier, application_id=earlier)
+    now = ctx.now()
+    try:
+        uow.session.execute(invoice_claims.insert(), [
+            {"key": key, "kind": kind, "application_id": app.id, "person_id": app.person_id, "claimed_at": now}
+            for key, kind in rows.items()])
+    except IntegrityError:  # another claim of the same invoice committed at the same moment
+        uow.rollback()
+        earlier = _earlier_claims(uow, list(rows)) or ""
+        raise errors.InvoiceDuplicate(earlier=earlier, application_id=earlier) from None
+    ctx.audit(uow, actor, "application.invoices_claim", "application", app.id, invoices=len(invoices),
+              keys=len(rows))
+
+
+def release(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application) -> int:
+    """A rejected or withdrawn application gives its invoices back: they may be claimed again."""
+    released = uow.session.execute(invoice_claims.delete().where(invoice_claims.c.application_id == app.id)).rowcount
+    if released:
+        ctx.audit(uow, actor, "application.invoices_release", "application", app.id, keys=released)
+    return released
