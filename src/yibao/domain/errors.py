@@ -897,3 +897,24 @@ class RequestTooLarge(DomainError):
     code = "request.too_large"
     message_zh = "请求内容过大（上限 {limit_bytes} 字节）"
     message_en = "The request body is too large (the limit is {limit_bytes} bytes)"
+
+
+# --- tamper evidence: checkpoints ------------------------------------------------
+
+
+class CheckpointKeyMissing(Invalid):
+    code = "audit.checkpoint_key_missing"
+    message_zh = "未配置检查点签名密钥（YIBAO_CHECKPOINT_KEY_FILE 或 YIBAO_CHECKPOINT_KEY）：{reason_zh}"
+    message_en = "No checkpoint signing key is configured (YIBAO_CHECKPOINT_KEY_FILE or YIBAO_CHECKPOINT_KEY): {reason_en}"
+
+
+class CheckpointFileBroken(Conflict):
+    code = "audit.checkpoint_file_broken"
+    message_zh = "检查点文件第 {line} 行异常：{reason_zh}；未写入新的检查点"
+    message_en = "Line {line} of the checkpoint file does not hold: {reason_en}; no checkpoint was written"
+
+
+class BooksBroken(Conflict):
+    code = "audit.books_broken"
+    message_zh = "账簿核对未通过（首个异常：{table} {row}），不签署检查点"
+    message_en = "The books do not verify (first broken row: {table} {row}); no checkpoint is signed"
