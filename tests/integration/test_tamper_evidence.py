@@ -284,6 +284,14 @@ def test_an_application_step_edited_is_named(ctx, backend, books):
     assert (first.table, first.row) == ("application_steps", str(step.id))
 
 
+def test_an_application_moved_without_a_step_is_named(ctx, backend, books):
+    app_id = books.application["application_id"]
+    tamper(ctx, backend, ("UPDATE applications SET status = 'paid' WHERE id = :a", {"a": app_id}))
+    first = first_break(ctx)
+    assert (first.table, first.row) == ("applications", app_id)
+    assert "last step" in first.reason_en
+
+
 def test_a_voucher_edited_is_named(ctx, backend, books):
     voucher = one(ctx, "SELECT code FROM vouchers ORDER BY created_at LIMIT 1")
     tamper(ctx, backend, ("UPDATE vouchers SET person_id = :p WHERE code = :c",
@@ -403,3 +411,25 @@ def test_a_checkpoint_signed_with_another_key_is_named(ctx, admin, books):
     ctx.settings.checkpoint_key = "another-key-of-at-least-16-bytes"
     first = first_break(ctx)
     assert (first.table, first.row) == ("checkpoints", "line 1") and "another key" in first.reason_en
+
+
+# --- rows written before seals existed ---------------------------------------------------------------------
+
+
+def test_rows_from_before_the_seals_are_sealed_as_they_are_by_the_migration(ctx, books):
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from yibao.store.migrate import alembic_config, upgrade
+
+    before = ScriptDirectory.from_config(alembic_config()).get_revision("0016").down_revision
+    with ctx.engine.begin() as conn:
+        command.downgrade(alembic_config(conn), before)
+        conn.execute(sa.text("INSERT INTO refunds (id, settlement_id, amount_fen, entry_id, at, actor) "
+                             "SELECT 'rfd_older', settlement_id, amount_fen, entry_id, at, actor FROM refunds"))
+    first = first_break(ctx)  # as a service of that time wrote it, without a seal
+    assert (first.table, first.row) == ("refunds", "rfd_older")
+    upgrade(ctx.engine)
+    done = checkpoints.verify(ctx)
+    assert done.ok, done.breaks
+    assert one(ctx, "SELECT count(*) FROM audit_records WHERE entity = 'baseline'")[0] >= 6

@@ -5,7 +5,7 @@ and postings, the head kept on the account row), each guarded account's balance 
 and pending holds, the zero sum of all postings, each audited entity's chain of audit records, every
 sealed row against the newest seal its audit records carry (store.seals: settlements, refunds,
 application steps, vouchers, cash vouchers, idempotency answers, and entries a use case sealed), each
-settlement's entry against its settlement row, and, given the heads and counts of a checkpoint
+settlement's entry against its settlement row, each application's status against its last step, and, given the heads and counts of a checkpoint
 (services.checkpoints), every chain against them: a chain shorter than it was, or rewritten up to a head
 the checkpoint signed, is named at that row, so removing the newest record of a chain is seen too.
 """
@@ -25,7 +25,14 @@ from yibao.services.books import entry_hash
 from yibao.services.context import Context
 from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository, total
-from yibao.store.tables import audit_records, holds, ledger_entries, ledger_postings
+from yibao.store.tables import (
+    application_steps,
+    applications,
+    audit_records,
+    holds,
+    ledger_entries,
+    ledger_postings,
+)
 
 COUNTED = ("ledger_entries", "ledger_postings", "audit_records", *seals.TABLES)
 
@@ -78,6 +85,7 @@ def verify(ctx: Context, *, anchors: Anchors | None = None) -> Report:
         _verify_balances(conn, accounts, report)
         report.audit_records, report.breaks = audit.audit_records, report.breaks + audit.breaks
         _verify_seals(conn, sealed, settled, report)
+        _verify_applications(conn, report)
         _verify_anchors(anchors, report, anchored)
         _verify_counts(conn, anchors, report)
     return report
@@ -230,6 +238,20 @@ def _verify_seals(conn, sealed: dict, settled: dict[str, str], report: Report) -
         if settlement_id not in present_settlements:
             report.breaks.append(Break("settlements", settlement_id, f"结算记录缺失，其记账 {entry_id} 仍在",
                                        f"the settlement is missing; its ledger entry {entry_id} remains"))
+
+
+def _verify_applications(conn, report: Report) -> None:
+    """An application's status is where its last step (sealed) took it."""
+    a, s = applications, application_steps
+    last = sa.select(s.c.application_id, sa.func.max(s.c.id).label("step_id")).group_by(s.c.application_id).subquery()
+    rows = conn.execute(sa.select(a.c.id, a.c.status, s.c.to_status)
+                        .select_from(a.outerjoin(last, last.c.application_id == a.c.id)
+                                     .outerjoin(s, s.c.id == last.c.step_id)).order_by(a.c.id))
+    for row in rows:
+        if row.status != row.to_status:
+            report.breaks.append(Break("applications", row.id, f"状态 {row.status} 与其最后一步 {row.to_status} 不符",
+                                       f"its status {row.status} is not where its last step took it "
+                                       f"({row.to_status})"))
 
 
 def _check_anchor(anchors: Anchors, anchored: list[Break], table: str, chain_key: str, seq: int, stored: str,
