@@ -33,6 +33,9 @@ def verify(
             "signatures NOT checked: no key configured / 未配置密钥，未验签"
         out.print(f"against checkpoint #{file.last['n']} of {file.last['at']} in {file.path} ({signed})"
                   f" / 对照 {file.path} 中第 {file.last['n']} 号检查点", highlight=False)
+    elif file.lines:
+        out.print(f"no line of {file.path} holds ({file.lines} lines): the chains were checked on their own"
+                  f" / 检查点文件中没有可信的行，仅核对了各链本身", highlight=False)
     else:
         out.print(f"no checkpoint yet in {file.path}: the chains were checked on their own"
                   f" / 尚无检查点，仅核对了各链本身", highlight=False)
@@ -52,8 +55,9 @@ def verify(
 @app.command("checkpoint")
 @reports_errors
 def checkpoint(
-    copy_to: Annotated[Path | None, typer.Option(help="also copy the whole checkpoint file here (for the auditor)")]
-    = None,
+    copy_to: Annotated[Path | None, typer.Option(
+        help="also copy the whole checkpoint file here (for the auditor)",
+    )] = None,
 ) -> None:
     """Verify the books, then sign their chain heads and counts into the checkpoint file outside the database."""
     from yibao.services.checkpoints import checkpoint as run
