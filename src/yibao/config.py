@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_max_failures_per_address: int = Field(default=20, ge=1)
     sign_in_window_seconds: int = Field(default=15 * 60, ge=1)
+    # Checkpoints (检查点): the key that signs them, kept outside the database (a file, or the variable itself),
+    # and the append-only file they are written to (default: checkpoints.jsonl in the data directory).
+    checkpoint_key: str = ""
+    checkpoint_key_file: Path | None = None
+    checkpoint_file: Path | None = None
 
     @property
     def resolved_database_url(self) -> str:

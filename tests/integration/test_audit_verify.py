@@ -23,9 +23,13 @@ from yibao.services.books import entry_hash
 from yibao.store.ledger_repo import LedgerRepository
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
+# The append-only guards of the audit trail and the sealed tables (migration 0016).
+APPEND_ONLY_TRIGGERS = [f"{table}_append_only_{verb}" for table in (
+    "audit_records", "refunds", "application_steps", "vouchers", "settlements", "cash_vouchers", "idempotency_keys")
+    for verb in ("update", "delete")]
 SQLITE_GUARDS = ["ledger_postings_entry_open", "ledger_entries_balanced", "ledger_entries_append_only_update",
                  "ledger_entries_append_only_delete", "ledger_postings_append_only_update",
-                 "ledger_postings_append_only_delete"]
+                 "ledger_postings_append_only_delete", *APPEND_ONLY_TRIGGERS]
 
 
 @pytest.fixture

@@ -939,3 +939,22 @@ class AppointmentUsed(Conflict):
     code = "appointment.used"
     message_zh = "该预约已于 {used_at} 办理取现，不能取消"
     message_en = "This appointment was used for a cash redemption at {used_at}; it can no longer be cancelled"
+# --- tamper evidence: checkpoints ------------------------------------------------
+
+
+class CheckpointKeyMissing(Invalid):
+    code = "audit.checkpoint_key_missing"
+    message_zh = "未配置检查点签名密钥（YIBAO_CHECKPOINT_KEY_FILE 或 YIBAO_CHECKPOINT_KEY）：{reason_zh}"
+    message_en = "No checkpoint signing key is configured (YIBAO_CHECKPOINT_KEY_FILE or YIBAO_CHECKPOINT_KEY): {reason_en}"
+
+
+class CheckpointFileBroken(Conflict):
+    code = "audit.checkpoint_file_broken"
+    message_zh = "检查点文件第 {line} 行异常：{reason_zh}；未写入新的检查点"
+    message_en = "Line {line} of the checkpoint file does not hold: {reason_en}; no checkpoint was written"
+
+
+class BooksBroken(Conflict):
+    code = "audit.books_broken"
+    message_zh = "账簿核对未通过（首个异常：{table} {row}），不签署检查点"
+    message_en = "The books do not verify (first broken row: {table} {row}); no checkpoint is signed"

@@ -40,7 +40,7 @@ from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.contributions import check_base, check_month, credit_in, parse_period
 from yibao.services.idempotency import request_hash
-from yibao.store import credit_rows
+from yibao.store import credit_rows, seals
 
 SCOPE = "contribution"  # the contribution service's key scope
 
@@ -314,7 +314,12 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
                     else:
                         c.outcome.repeated = True
             credits = [c for c in credits if c.key in claimed]
-        credit_rows.answer(conn, scope=SCOPE, responses=_post_credits(ctx, uow, credits, period))
+        responses = _post_credits(ctx, uow, credits, period)
+        credit_rows.answer(conn, scope=SCOPE, responses=responses)
+        if responses:  # the batch's answers, sealed by one audit record
+            uow.session.add(seals.answers_record(ctx.now(), [
+                seals.answer_seal(SCOPE, c.key, c.request_hash, responses[c.key]) for c in credits],
+                actor=actor.username))
         uow.commit()
     return [outcomes[line] for line, _ in chunk]
 

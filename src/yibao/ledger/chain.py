@@ -12,6 +12,10 @@ the head's digest computed here. Entries written before that link format 1: the 
 canonical JSON of head, place and postings together. Chains per account keep concurrent payments of different
 people from queueing on one chain head. Altering, removing or inserting a row breaks the chain
 from that row on; `yibao audit verify` recomputes every chain and names the first broken row.
+
+Rows that are not links of a chain themselves (a settlement, a refund, an application step, a voucher, an
+idempotency answer) are sealed: the audit record written with them carries their digest (`row_digest`), so
+they are covered by that record's link in its entity's chain.
 """
 
 from __future__ import annotations
@@ -64,6 +68,19 @@ def entry_content(*, id: str, kind: str, at: dt.datetime, business_date: dt.date
         "reverses_id": reverses_id, "anchor": anchor_account_id, "seq": anchor_seq,
         "postings": [list(p) for p in postings],
     }
+
+
+def row_digest(row: dict) -> str:
+    """The digest a row is sealed with: its columns that hold a value, as canonical JSON (timestamps in UTC,
+    a timestamp read back without its zone taken as UTC), so the row as written and as read back agree."""
+    values = {name: _aware(value) for name, value in row.items() if value is not None}
+    return hashlib.sha256(canonical(json.loads(canonical(values)))).hexdigest()
+
+
+def _aware(value):
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
 
 
 def audit_content(*, at: dt.datetime, actor: str, action: str, entity: str, entity_id: str, details: dict,

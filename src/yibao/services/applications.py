@@ -56,6 +56,7 @@ from yibao.services import invoices as invoice_claims
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.decisions import citations, enforce
+from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import application_documents
 from yibao.store.uow import UnitOfWork
@@ -315,9 +316,11 @@ def record_step(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, a
                 after: str, *, note: str = "", data: dict | None = None) -> None:
     """One line of history, its audit record, and the message to the person (and the applicant)."""
     data = data or {}
-    uow.add(ApplicationStep(None, app.id, ctx.now(), actor.username, action, before, after, note, data))
+    step = ApplicationStep(None, app.id, ctx.now(), actor.username, action, before, after, note, data)
+    uow.add(step)
+    uow.flush()  # the step's id, which its seal names
     ctx.audit(uow, actor, f"application.{action}", "application", app.id, from_status=before, to_status=after,
-              note=note, **data)
+              note=note, **data, seals=[seals.seal("application_steps", step)])
     body = _message(app, after, note, data)
     notices.tell(ctx, uow, [app.person_id, app.applicant_id], kind="application", title=_title(after, data),
                  body=body, data={"application_id": app.id, "status": after, **data})

@@ -42,6 +42,7 @@ from yibao.services import (
 )
 from yibao.services.books import Books
 from yibao.services.context import Context
+from yibao.store import seals
 from yibao.store.tables import cash_vouchers
 from yibao.store.uow import UnitOfWork
 
@@ -79,7 +80,9 @@ def place(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
     hold = books.reserve(acct.personal(app.person_id), acct.bank_clearing(person.region), app.approved_fen,
                          expires_at=valid_until, purpose=f"cash voucher {app.id}")
     previous = current(uow, app.id)
+    sealed = []
     if previous is not None:  # a lapsed voucher: its code no longer pays
+        sealed.append(seals.removed("cash_vouchers", [previous.code]))
         uow.session.delete(previous)
         uow.flush()
     cash = CashVoucher(vouchers.new_code(), app.id, app.applicant_id, hold.id, app.payout_fen,
@@ -90,7 +93,8 @@ def place(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
             "institution_code": cash.institution_code, "amount_fen": cash.amount_fen}
     applications.record_step(ctx, uow, actor, app, "disburse", *app.apply("disburse", now), data=data)
     ctx.audit(uow, actor, "cash_voucher.issue", "cash_voucher", cash.code, application_id=app.id,
-              hold_id=hold.id, amount_fen=cash.amount_fen, valid_until=valid_until.isoformat())
+              hold_id=hold.id, amount_fen=cash.amount_fen, valid_until=valid_until.isoformat(),
+              seals=[*sealed, seals.seal("cash_vouchers", cash)])
     application_vouchers.issue(ctx, uow, actor, app, "cash_voucher", code=cash.code)
     return cash
 
@@ -229,7 +233,8 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
         books.flush()
         ctx.audit(uow, actor, "cash_voucher.redeem", "cash_voucher", cash.code, application_id=app.id,
                   entry_id=entry.id, institution_code=place_code, amount_fen=cash.amount_fen, holder_proof=proof,
-                  appointment_id=appointment_id)
+                  appointment_id=appointment_id,
+                  seals=[seals.seal("cash_vouchers", cash), seals.entry_seal(entry.id, entry.hash)])
         slip = application_vouchers.issue(ctx, uow, actor, app, "redemption")
         uow.commit()
         return Redemption(cash, app, slip)

@@ -13,6 +13,7 @@ from functools import cached_property
 
 from yibao.domain import errors
 from yibao.ledger.chain import canonical
+from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.uow import UnitOfWork
 
@@ -32,9 +33,9 @@ class Once:
                  claim: Callable[[str, str, str, dt.datetime], bool] | None = None) -> None:
         if not key or len(key) > 128:
             raise errors.RequestInvalid(summary="idempotency_key: 1 to 128 characters")
-        self.uow, self.scope, self.key = uow, scope, key
+        self.uow, self.scope, self.key, self.now = uow, scope, key, now
         self.earlier: dict | None = None
-        digest = request_hash(request)
+        self.request_hash = digest = request_hash(request)
         if not (claim or self.repo.claim_key)(scope, key, digest, now):
             row = self.repo.key_row(scope, key)
             if row.request_hash != digest:
@@ -45,8 +46,15 @@ class Once:
     def repo(self) -> LedgerRepository:
         return LedgerRepository(self.uow.session)
 
-    def remember(self, response: dict) -> dict:
+    def answer_seal(self, response: dict) -> list:
+        """The seal of the answer this key keeps (for the use case's own audit record)."""
+        return seals.answer_seal(self.scope, self.key, self.request_hash, response)
+
+    def remember(self, response: dict, *, sealed: bool = False) -> dict:
+        """Keep the answer; it is sealed by an audit record of its own unless the caller's record seals it."""
         self.repo.store_response(self.scope, self.key, response)
+        if not sealed:
+            self.uow.session.add(seals.answers_record(self.now, [self.answer_seal(response)]))
         return response
 
 

@@ -29,7 +29,7 @@ from yibao.services import access, cards, family, idempotency
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
-from yibao.store import standing
+from yibao.store import seals, standing
 from yibao.store.settlement_repo import (
     Claim,
     SettlementFacts,
@@ -160,10 +160,14 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                                details={"settlement_id": settlement.id, "institution_code": institution_code,
                                         "payer_id": payer_id})
             settlement.entry_id = entry.id
+        response = _view(settlement, locked[personal].available_fen)
+        sealed = [seals.seal("settlements", settlement), once.answer_seal(response)]
+        if pay > 0:
+            sealed.append(seals.entry_seal(entry.id, entry.hash))
         audit = link_audit(ctx.audit_record(  # the settlement is new: its audit chain starts here
             actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id, owner_id=owner_id,
-            total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"]))
-        response = _view(settlement, locked[personal].available_fen)
+            total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"],
+            seals=sealed))
         record_settlement(uow.session.connection(), settlement, audit, scope=scope, key=idempotency_key,
                           response=response)
         if owner_id != payer_id:  # a grantee paid from a relative's account: the owner is told, in this unit
@@ -320,12 +324,14 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
                            details={"settlement_id": found.id, "restores_quota": restores})
         record = Refund(new_id("rfd"), found.id, amount, entry.id, now, actor.username)
         uow.add(record)
+        response = {"refund_id": record.id, "settlement_id": found.id, "amount_fen": amount,
+                    "refunded_fen": found.refunded_fen, "status": found.status, "restores_quota": restores,
+                    "balance_after_fen": books.account(acct.personal(found.owner_id)).available_fen}
         ctx.audit(uow, actor, "settlement.refund", "settlement", found.id, amount_fen=amount, refund_id=record.id,
-                  restores_quota=restores)
-        response = once.remember({"refund_id": record.id, "settlement_id": found.id, "amount_fen": amount,
-                                  "refunded_fen": found.refunded_fen, "status": found.status,
-                                  "restores_quota": restores,
-                                  "balance_after_fen": books.account(acct.personal(found.owner_id)).available_fen})
+                  restores_quota=restores,
+                  seals=[seals.seal("settlements", found), seals.seal("refunds", record),
+                         seals.entry_seal(entry.id, entry.hash), once.answer_seal(response)])
+        once.remember(response, sealed=True)
         uow.commit()
         return response
 

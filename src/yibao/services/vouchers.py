@@ -14,6 +14,7 @@ from yibao.domain.masking import mask_id_number, mask_name
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
 from yibao.services.context import Context
+from yibao.store import seals
 from yibao.store.tables import vouchers
 from yibao.store.uow import UnitOfWork
 
@@ -37,10 +38,12 @@ def normalise(code: str) -> str:
 def record(ctx: Context, uow: UnitOfWork, actor: Actor, *, code: str, kind: str, person_id: str, subject: dict,
            document: bytes, created_at: dt.datetime | None = None) -> None:
     """Store a voucher's code with what it states; `created_at` is the time printed on it (default: now)."""
-    uow.session.execute(vouchers.insert().values(
-        code=code, kind=kind, person_id=person_id, subject=subject, sha256=hashlib.sha256(document).hexdigest(),
-        created_at=created_at or ctx.now(), created_by=actor.username))
-    ctx.audit(uow, actor, "voucher.issue", "voucher", code, kind=kind, person_id=person_id)
+    row = {"code": code, "kind": kind, "person_id": person_id, "subject": subject,
+           "sha256": hashlib.sha256(document).hexdigest(), "created_at": created_at or ctx.now(),
+           "created_by": actor.username}
+    uow.session.execute(vouchers.insert().values(row))
+    ctx.audit(uow, actor, "voucher.issue", "voucher", code, kind=kind, person_id=person_id,
+              seals=[seals.seal("vouchers", row)])
 
 
 @dataclass
