@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     checkpoint_key: str = ""
     checkpoint_key_file: Path | None = None
     checkpoint_file: Path | None = None
+    # How often `yibao jobs run-due` signs a checkpoint (it runs every few minutes; checkpoints are hourly).
+    checkpoint_every_minutes: int = Field(default=60, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

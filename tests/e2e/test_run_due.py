@@ -52,7 +52,7 @@ def hold_status(ctx, hold_id: str) -> str:
 
 
 def test_the_steps_are_named_and_in_order():
-    assert [step.name for step in due.STEPS] == ["cash_vouchers", "holds", "cards", "year_end"]
+    assert [step.name for step in due.STEPS] == ["cash_vouchers", "holds", "cards", "year_end", "checkpoint"]
 
 
 def test_an_old_voucher_lapses_tells_the_person_releases_its_hold_and_a_second_run_does_nothing(
@@ -108,12 +108,16 @@ def test_yibao_jobs_run_due_prints_its_summary_and_exits_0(ctx, admin, client, d
         valid_until = conn.execute(sa.select(cash_vouchers.c.valid_until)).scalar()
     # the command runs on the wall clock: the story's day lies far enough back for the voucher to have lapsed
     assert dt.datetime.now(dt.UTC) > valid_until
+    env = {**env, "YIBAO_CHECKPOINT_KEY": "a-key-the-database-never-sees"}
     first = yibao(env, "jobs", "run-due")
     assert first.returncode == 0, first.stderr
     assert "cash_vouchers: expired 1" in first.stdout and "holds: released" in first.stdout
-    assert "cards: expired 0" in first.stdout and "run-due: 4 steps" in first.stdout
+    assert "cards: expired 0" in first.stdout and "run-due: 5 steps" in first.stdout
+    assert "checkpoint: signed 1, line 1" in first.stdout  # the heads after the lapse, signed outside the database
     before = snapshot(ctx)
     second = yibao(env, "jobs", "run-due")
     assert second.returncode == 0, second.stderr
     assert "cash_vouchers: expired 0" in second.stdout and "0 changes" in second.stdout
+    assert "checkpoint: signed 0" in second.stdout  # one an hour, not one a run
     assert snapshot(ctx) == before
+    assert yibao(env, "audit", "verify").returncode == 0

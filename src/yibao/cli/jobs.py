@@ -74,7 +74,8 @@ def run_due() -> None:
     """Run the periodic jobs that are due, in order (for cron or a systemd timer); safe to run again.
 
     Lapses cash vouchers past their validity (and tells the person), releases holds past their time,
-    records expired cards, and carries the year that ended over once. Prints what each step did.
+    records expired cards, carries the year that ended over once and signs a checkpoint (when a key is
+    configured). Prints what each step did.
     """
     from yibao.jobs.due import run_due as run
 

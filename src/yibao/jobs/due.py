@@ -3,8 +3,8 @@
 Each step is a function (ctx, actor, now) → summary (counts by what it did) and is safe to run again: a second
 run right after the first does nothing more. The steps today: cash vouchers past their validity lapse (the
 amount is released, the application fails and the person is told), holds past their time are released, cards
-past their expiry date are recorded expired, and the first run in a new year carries the year that ended over
-(当年 → 历年). Further steps are added to STEPS.
+past their expiry date are recorded expired, the first run in a new year carries the year that ended over
+(当年 → 历年), and the chain heads are signed into a checkpoint. Further steps are added to STEPS.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor
-from yibao.services import accounts, cards, cash_vouchers
+from yibao.services import accounts, cards, cash_vouchers, checkpoints
 from yibao.services.context import Context
 from yibao.services.idempotency import Once, answered
 
@@ -58,11 +59,26 @@ def carry_year_over(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
     return {"accounts": moved}
 
 
+def sign_checkpoint(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
+    """The chain heads signed into the checkpoint file (docs/guide/tamper-evidence.md), once every
+    `YIBAO_CHECKPOINT_EVERY_MINUTES`. Without a signing key configured nothing is signed and the summary says so;
+    books or a file found broken stop the run (exit 1)."""
+    last = checkpoints.last_signed_at(ctx.settings)
+    if last is not None and now - last < dt.timedelta(minutes=ctx.settings.checkpoint_every_minutes):
+        return {"signed": 0}
+    try:
+        written = checkpoints.checkpoint(ctx, actor=actor)
+    except errors.CheckpointKeyMissing:  # `yibao audit checkpoint` says so plainly; a scheduler carries on
+        return {"signed": 0}
+    return {"signed": 1, "line": written["checkpoint"]}
+
+
 STEPS: list[Step] = [
     Step("cash_vouchers", "cash vouchers past their validity lapse; the person is told", lapse_cash_vouchers),
     Step("holds", "holds past their time are released", release_holds),
     Step("cards", "cards past their expiry date are recorded expired", mark_cards_expired),
     Step("year_end", "the year that ended is carried over, once", carry_year_over),
+    Step("checkpoint", "the chain heads are signed into the checkpoint file", sign_checkpoint),
 ]
 
 

@@ -12,6 +12,7 @@ is named at its row.
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import hashlib
 import hmac
@@ -78,6 +79,15 @@ class FileCheck:
 
 def _line_break(n: int, zh: str, en: str) -> Break:
     return Break("checkpoints", f"line {n}", zh, en)
+
+
+def last_signed_at(settings: Settings) -> dt.datetime | None:
+    """When the newest checkpoint in the file was signed (None without one)."""
+    path = file_path(settings)
+    if not path.exists():
+        return None
+    last = read_file(path, None).last
+    return dt.datetime.fromisoformat(last["at"]) if last and last.get("at") else None
 
 
 def read_file(path: Path, key: bytes | None) -> FileCheck:
