@@ -232,3 +232,30 @@ def test_two_people_linking_one_number_at_once_cannot_both_succeed(ctx, admin, s
         holders = conn.execute(sa.select(bank_accounts.c.person_id).where(
             bank_accounts.c.account_no == number)).scalars().all()
     assert holders == [made[0].person_id]
+
+
+def test_a_deceased_holders_number_passes_to_the_heir_and_a_living_holders_never(ctx, admin, client, world):
+    import datetime as dt
+
+    from yibao.services import life_events
+
+    father = add_person(ctx, admin, name="陈父", birth="19550505")
+    number = new_bank_no()
+    credentials.link_bank_account(ctx, actor=admin, person_id=father.id, account_no=number, bank_name="中国银行",
+                                  holder_name="陈父")
+    desk = bearer(client, "counter-user")
+    body = {"person_id": world.person.id, "account_no": number, "bank_name": "中国银行",
+            "holder_name": world.person.name}
+    assert_problem(client.post(f"{API}/bank-accounts", headers=desk, json=body), 409,
+                   "bank_account.linked_elsewhere")  # the father is alive: his number is his
+
+    life_events.record_event(ctx, actor=admin, person_id=father.id, kind="death", date=dt.date(2026, 2, 1))
+    r = client.post(f"{API}/bank-accounts", headers=desk, json=body)
+
+    assert r.status_code == 201, r.text
+    with ctx.engine.connect() as conn:
+        links = dict(conn.execute(sa.select(bank_accounts.c.person_id, bank_accounts.c.status)
+                                  .where(bank_accounts.c.account_no == number)).all())
+    assert links == {father.id: "unlinked", world.person.id: "linked"}
+    assert [r.details.get("reason") for r in rows(ctx, audit_records)
+            if r.action == "bank_account.unlink"] == ["holder deceased"]

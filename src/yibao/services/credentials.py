@@ -85,16 +85,22 @@ def _linked_elsewhere(uow: UnitOfWork, account_no: str, person_id: str) -> list[
         BankAccount.account_no == account_no, BankAccount.status == "linked", BankAccount.person_id != person_id)))
 
 
+def _deceased(uow: UnitOfWork, account: BankAccount) -> bool:
+    return life_events.standing(uow, account.person_id).event_kind == LifeEventKind.DEATH
+
+
 def _linked_to_someone_living(uow: UnitOfWork, account_no: str, person_id: str) -> bool:
     """Whether another living person holds this number linked (a deceased holder's number may pass to an heir)."""
-    return any(life_events.standing(uow, a.person_id).event_kind != LifeEventKind.DEATH
-               for a in _linked_elsewhere(uow, account_no, person_id))
+    return any(not _deceased(uow, a) for a in _linked_elsewhere(uow, account_no, person_id))
 
 
 def _release_from_the_deceased(ctx: Context, uow: UnitOfWork, actor, account_no: str, person_id: str) -> None:
-    """A number a deceased person held passes to its new holder: the old link ends, audited (inside the link's
-    unit of work, after `_check_link` found no living holder)."""
+    """A number a deceased person held passes to its new holder: the dead holder's link ends, audited. Only
+    theirs: a living holder's link committed since `_check_link` looked stays, and this link then loses at the
+    unique index over linked numbers."""
     for old in _linked_elsewhere(uow, account_no, person_id):
+        if not _deceased(uow, old):
+            continue
         old.unlink(ctx.now())
         ctx.audit(uow, actor, "bank_account.unlink", "bank_account", old.id, person_id=old.person_id,
                   reason="holder deceased", linked_by=person_id)
