@@ -22,6 +22,7 @@ from yibao.services import access, contributions, life_events
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import answered
+from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.uow import UnitOfWork
 
 ARREARS_READERS = (*READ_ALL, Role.COLLECTOR)
@@ -104,12 +105,9 @@ def confirm(ctx: Context, *, actor: Actor, declaration_id: str) -> dict:
 
 def confirm_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, declaration: Declaration) -> dict:
     """Confirm one declaration inside the caller's unit of work (the API, or a row of a return file)."""
-    request = contributions.contribution_request(declaration.person_id, declaration.period, declaration.base_fen,
-                                                 declaration.employer_id)
-    if not declaration.pending:  # confirmed before: the first answer, nothing credited again
-        earlier = answered(uow, scope=contributions.SCOPE, request=request, key=contributions.contribution_key(
-            declaration.person_id, declaration.period, declaration.employer_id))
-        return _confirmed(declaration, earlier or {})
+    if not declaration.pending:  # collected before (confirmed, or credited by a file): that answer, nothing again
+        key = contributions.contribution_key(declaration.person_id, declaration.period, declaration.employer_id)
+        return _confirmed(declaration, LedgerRepository(uow.session).key_row(contributions.SCOPE, key).response)
     person = uow.get(Person, declaration.person_id)
     response, _ = contributions.credit_in(
         ctx, uow, books, actor=actor, person=person, period=declaration.period,
