@@ -158,3 +158,21 @@ def in_register(ctx, admin: Actor, id_number: str, name: str, status: str = "ali
     summary = residents.import_rows(ctx, actor=admin, source="test", rows=[
         (1, {"id_number": id_number, "name": name, "status": status, "event_date": event_date})])
     assert summary.rejected == 0, summary.rejections
+
+
+MONTHLY_BASE_FEN = 2_500_000  # ¥25,000 a month: within the floor and ceiling of every shipped region since mid-2023
+
+
+def fund(ctx, admin: Actor, person_id: str, *, months: int, last: str = "2026-01", employer_id: str | None = None,
+         base_fen: int = MONTHLY_BASE_FEN) -> int:
+    """Credit `months` collected months up to `last` at a plausible base, as the collector would (an account
+    grows month by month: one month's base is bounded by the region's ceiling); the fen credited."""
+    from yibao.services import contributions
+
+    year, month = map(int, last.split("-"))
+    credited = 0
+    for back in range(months - 1, -1, -1):
+        y, m = divmod(year * 12 + month - 1 - back, 12)
+        credited += contributions.credit(ctx, actor=admin, person_id=person_id, period=f"{y:04d}-{m + 1:02d}",
+                                         base_fen=base_fen, employer_id=employer_id)["credited_fen"]
+    return credited

@@ -36,6 +36,7 @@ from yibao.services import (
     applications,
     appointments,
     cards,
+    collection,
     contributions,
     credentials,
     disbursement,
@@ -213,6 +214,15 @@ def _new_contributor(s: Setup) -> Call:
                       "employer_id": s.world.employer_id})
 
 
+def _declaration(s: Setup) -> Call:
+    """A month the unit declared for a new employee, pending until the collector confirms it."""
+    person_id = _new_contributor(s).json["person_id"]
+    unit = Actor(username="unit-user", role=Role.UNIT, employer_id=s.world.employer_id)
+    declared = collection.declare(s.ctx, actor=unit, person_id=person_id, period="2025-06", base_fen=800_000,
+                                  employer_id=s.world.employer_id)
+    return Call({"declaration_id": declared["declaration_id"]})
+
+
 def _hold(s: Setup, **body) -> Call:
     person_id = _paid_in(s)
     hold = accounts.place_hold(s.ctx, actor=s.admin, person_id=person_id, amount_fen=100,
@@ -222,7 +232,7 @@ def _hold(s: Setup, **body) -> Call:
 
 def _contribution_entry(s: Setup) -> Call:
     credited = contributions.credit(s.ctx, actor=s.admin, person_id=s.world.person.id,
-                                    period=f"2024-{next(_fresh) % 12 + 1:02d}", base_fen=500_000,
+                                    period=f"2024-{next(_fresh) % 12 + 1:02d}", base_fen=700_000,
                                     employer_id=s.world.employer_id)
     return Call({"entry_id": credited["contribution_id"]}, {"reason": "缴费基数录错"})
 
@@ -443,9 +453,13 @@ ENDPOINTS = [
     E("POST", "/bank-accounts/{bank_account_id}/primary", OWNER_OR_STAFF, _second_bank_account),
     E("DELETE", "/bank-accounts/{bank_account_id}", OWNER_OR_STAFF, _unlinkable_account),
     E("GET", "/persons/{person_id}/bank-accounts", OWNED_READERS, _employee),
-    # money: contributions by the agency or the employing unit; accounts read like credentials;
-    # holds and corrections are the agency's
-    E("POST", "/contributions", REVIEW_STAFF | {UNIT}, _new_contributor),
+    # money: contributions credit when collected (the collector, an admin); the employing unit declares (202,
+    # pending) and the collector confirms; arrears are the unit's, the person's and the agency's to read;
+    # accounts read like credentials; holds and corrections are the agency's
+    E("POST", "/contributions", frozenset({COLLECTOR, ADMIN, UNIT}), _new_contributor),
+    E("POST", "/contributions/{declaration_id}/confirm", frozenset({COLLECTOR, ADMIN}), _declaration),
+    E("GET", "/contributions/arrears", READ_ALL | {COLLECTOR, UNIT, OWNER},
+      lambda s: Call(query={"person_id": s.world.person.id})),
     E("GET", "/accounts/{person_id}", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/entries", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/statement.pdf", OWNED_READERS, _employee, reads_only=False),

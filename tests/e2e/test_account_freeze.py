@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, PIN, assert_problem, bearer, build_world, count, rows
+from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, rows
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions, credentials
+from yibao.services import credentials
 from yibao.store.tables import account_freezes, audit_records, cards, idempotency_keys, ledger_postings, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -22,8 +22,7 @@ NEW_PIN = "472951"
 def world(ctx, admin):
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     world = build_world(ctx, admin)
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000_000,
-                         employer_id=world.employer_id)
+    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)
     ctx.clock.set(MORNING)
     _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,

@@ -22,7 +22,7 @@ def world(ctx, admin, client):
     return build_world(ctx, admin)
 
 
-def pay_in(client, world, period: str, base_fen: int, who: str = "unit-user"):
+def pay_in(client, world, period: str, base_fen: int, who: str = "collector-user"):
     return client.post(f"{API}/contributions", headers=bearer(client, who),
                        json={"person_id": world.person.id, "period": period, "base_fen": base_fen,
                              "employer_id": world.employer_id})
@@ -77,12 +77,13 @@ def test_a_resent_contribution_credits_once_and_a_changed_one_is_refused(ctx, cl
     ({"period": "2023-12"}, 422, "contribution.not_enrolled"),  # before the enrolment started
     ({"person_id": "psn_0000000000000000"}, 404, "person.not_found"),
     ({"tip": 1}, 422, "request.invalid"),
+    ({"base_fen": 10_000_000_000}, 422, "contribution.base_out_of_range"),  # above Beijing's ceiling
 ])
 def test_bad_contributions_are_refused_and_write_nothing(ctx, client, world, change, status, code):
     body = {"person_id": world.person.id, "period": "2026-01", "base_fen": 800_000,
             "employer_id": world.employer_id} | change
     before = (count(ctx, ledger_entries), count(ctx, idempotency_keys))
-    r = client.post(f"{API}/contributions", headers=bearer(client, "reviewer-user"), json=body)
+    r = client.post(f"{API}/contributions", headers=bearer(client, "collector-user"), json=body)
     assert_problem(r, status, code)
     assert (count(ctx, ledger_entries), count(ctx, idempotency_keys)) == before
 
@@ -94,13 +95,17 @@ def test_a_unit_pays_only_for_its_own_employees(ctx, admin, client, world):
     assert_problem(r, 403, "auth.forbidden")
 
 
-def test_a_flexible_worker_pays_for_themselves(ctx, admin, client, world):
+def test_a_flexible_worker_pays_for_themselves_once_the_collector_confirms(ctx, admin, client, world):
     enrolment.enroll(ctx, actor=admin, person_id=world.other.id, scheme="employee", flexible=True,
                      start_date=dt.date(2025, 7, 1))
     r = client.post(f"{API}/contributions", headers=bearer(client, "stranger"),
-                    json={"person_id": world.other.id, "period": "2026-03", "base_fen": 500_000})
-    assert r.status_code == 201, r.text
-    assert r.json()["credited_fen"] == 10_000
+                    json={"person_id": world.other.id, "period": "2026-03", "base_fen": 800_000})
+    assert r.status_code == 202, r.text
+    assert (r.json()["status"], r.json()["credited_fen"]) == ("pending", 0)
+    confirmed = client.post(f"{API}/contributions/{r.json()['declaration_id']}/confirm",
+                            headers=bearer(client, "collector-user"))
+    assert confirmed.status_code == 200, confirmed.text
+    assert confirmed.json()["credited_fen"] == 16_000
 
 
 def test_holds_keep_money_back_until_captured_voided_or_expired(ctx, client, world):
@@ -150,18 +155,18 @@ def test_the_statement_shows_each_entry_with_the_balance_after_it(ctx, client, w
     for period in ("2026-01", "2026-02"):
         pay_in(client, world, period, 1_000_000)
     ctx.clock.set(MARCH + dt.timedelta(days=2))
-    pay_in(client, world, "2026-03", 500_000)
+    pay_in(client, world, "2026-03", 750_000)
     r = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"))
     assert r.status_code == 200, r.text
     body = r.json()
     assert [(e["kind"], e["amount_fen"], e["balance_after_fen"]) for e in body["entries"]] == [
-        ("contribution", 20_000, 20_000), ("contribution", 20_000, 40_000), ("contribution", 10_000, 50_000)]
-    assert body["opening_balance_fen"] == 0 and body["closing_balance_fen"] == 50_000
+        ("contribution", 20_000, 20_000), ("contribution", 20_000, 40_000), ("contribution", 15_000, 55_000)]
+    assert body["opening_balance_fen"] == 0 and body["closing_balance_fen"] == 55_000
 
     later = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"),
                        params={"from": "2026-03-11"}).json()
     assert later["opening_balance_fen"] == 40_000 and len(later["entries"]) == 1
-    assert later["entries"][0]["balance_after_fen"] == 50_000
+    assert later["entries"][0]["balance_after_fen"] == 55_000
 
     bad = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee"),
                      params={"from": "2026-03-31", "to": "2026-03-01"})

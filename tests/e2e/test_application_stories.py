@@ -9,10 +9,10 @@ import hashlib
 
 import pytest
 
-from tests.support import API, add_person, assert_problem, bearer, count, new_bank_no
+from tests.support import API, MONTHLY_BASE_FEN, add_person, assert_problem, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
-from yibao.services import contributions, credentials, enrolment
+from yibao.services import credentials, enrolment
 from yibao.store.tables import applications, disbursement_batches, holds, ledger_postings
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -20,13 +20,14 @@ PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
 
 
-def insured(ctx, admin, *, region: str, name: str, base_fen: int = 10_000_000, bank: str | None = "中国工商银行",
-            birth: str = "19850312"):
-    """A flexible-employment employee of the region with a contribution credited and a bank account."""
+def insured(ctx, admin, *, region: str, name: str, months: int = 4, base_fen: int = MONTHLY_BASE_FEN,
+            bank: str | None = "中国工商银行", birth: str = "19850312"):
+    """A flexible-employment employee of the region with contributions credited (¥2,000 unless told) and a bank
+    account."""
     person = add_person(ctx, admin, name=name, region=region, card=False, birth=birth)
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
-    contributions.credit(ctx, actor=admin, person_id=person.id, period="2026-01", base_fen=base_fen)
+    fund(ctx, admin, person.id, months=months, base_fen=base_fen)
     if bank:
         credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                       bank_name=bank, holder_name=name)
@@ -104,7 +105,7 @@ def test_a_dalian_person_is_told_withdrawal_is_not_allowed_with_the_rule(ctx, ad
 
 def test_the_heir_withdraws_a_deceased_persons_balance_through_review_and_the_bank(ctx, admin, client, staff):
     deceased = insured(ctx, admin, region="210200", name="孙建国", bank=None, birth="19560708")
-    heir = insured(ctx, admin, region="210200", name="孙丽", base_fen=1_000_000)
+    heir = insured(ctx, admin, region="210200", name="孙丽", months=1, base_fen=1_000_000)
     owed = balance(client, staff["admin"], deceased.id)["balance_fen"]
     heir_before = balance(client, staff["admin"], heir.id)["balance_fen"]
     assert owed > 0

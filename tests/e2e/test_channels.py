@@ -9,9 +9,9 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, PASSWORD, PIN, add_person, assert_problem, bearer, build_world, count, new_bank_no
+from tests.support import API, PASSWORD, PIN, add_person, assert_problem, bearer, build_world, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, cards, contributions, credentials, documents, enrolment
+from yibao.services import auth, cards, credentials, documents, enrolment
 from yibao.store.tables import application_steps, applications, audit_records
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -33,7 +33,7 @@ def insured(ctx, admin, *, region: str, name: str):
     person = add_person(ctx, admin, name=name, region=region)
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
-    contributions.credit(ctx, actor=admin, person_id=person.id, period="2026-01", base_fen=10_000_000)
+    fund(ctx, admin, person.id, months=4)
     credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                   bank_name="中国工商银行", holder_name=name)
     return person

@@ -37,7 +37,7 @@ def payroll(ctx, admin, tmp_path):
         enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", employer_id=world.employer_id,
                          start_date=dt.date(2025, 1, 1))
         staff.append(person)
-    good = [(p.id_number, 500_000 + 100_000 * n, uscc) for n, p in enumerate(staff)]
+    good = [(p.id_number, 800_000 + 100_000 * n, uscc) for n, p in enumerate(staff)]
     bad = [
         ("110105198503120000", "600000", uscc),  # checksum wrong
         (new_id_number(), "600000", uscc),  # nobody registered with this number
@@ -65,8 +65,8 @@ def test_a_file_is_credited_and_every_refused_row_is_written_with_its_reason(ctx
     world, staff, path = payroll
     summary = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=3)
     assert (summary.rows, summary.credited, summary.repeated, summary.rejected) == (9, 5, 0, 4)
-    assert summary.credited_fen == sum(2 * (5_000 + 1_000 * n) for n in range(5))  # 2% of each base
-    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 14_000, 16_000, 18_000]
+    assert summary.credited_fen == sum(2 * (8_000 + 1_000 * n) for n in range(5))  # 2% of each base
+    assert [balance(ctx, admin, p.id) for p in staff] == [16_000, 18_000, 20_000, 22_000, 24_000]
     with summary.rejected_path.open(encoding="utf-8") as f:
         rejected = list(csv.DictReader(f))
     assert [(r["line"], r["code"]) for r in rejected] == [
@@ -84,11 +84,11 @@ def test_rerunning_after_a_crash_credits_every_row_exactly_once(ctx, admin, payr
 
     with pytest.raises(Crash):
         credit_file(ctx, actor=admin, path=path, period="2026-01", batch=2, after_batch=crash_after_first_batch)
-    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 0, 0, 0]  # the first batch is in
+    assert [balance(ctx, admin, p.id) for p in staff] == [16_000, 18_000, 0, 0, 0]  # the first batch is in
 
     summary = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=2)
     assert (summary.credited, summary.repeated, summary.rejected) == (3, 2, 4)
-    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 14_000, 16_000, 18_000]
+    assert [balance(ctx, admin, p.id) for p in staff] == [16_000, 18_000, 20_000, 22_000, 24_000]
 
     again = credit_file(ctx, actor=admin, path=path, period="2026-01")
     assert (again.credited, again.repeated, again.credited_fen) == (0, 5, 0)
@@ -103,7 +103,7 @@ def test_a_changed_base_for_a_month_already_credited_is_refused(ctx, admin, payr
     fix.write_text(f"id_number,base_fen,employer_uscc\n{staff[0].id_number},999999,{uscc}\n", encoding="utf-8")
     summary = credit_file(ctx, actor=admin, path=fix, period="2026-01")
     assert summary.reasons == {"idempotency.conflict": 1}
-    assert balance(ctx, admin, staff[0].id) == 10_000
+    assert balance(ctx, admin, staff[0].id) == 16_000
 
 
 def test_the_command_reports_a_bad_header_in_both_languages(database_url, tmp_path):
@@ -148,10 +148,11 @@ def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, p
     resident = add_person(ctx, admin, card=False, username="resident")
     enrolment.enroll(ctx, actor=admin, person_id=resident.id, scheme="resident", start_date=dt.date(2025, 1, 1))
     with path.open("a", encoding="utf-8") as f:
-        f.write(f"{flexible.id_number},400000,\n"  # pays for itself
+        f.write(f"{flexible.id_number},800000,\n"  # pays for itself
                 f"{resident.id_number},300000,\n"  # enrolled in a scheme without a personal account
-                f"{staff[0].id_number},500000,{uscc}\n"  # the same row again: already credited
-                f"{staff[2].id_number},123456,{uscc}\n"  # the same key, another base: a conflict
+                f"{staff[0].id_number},800000,{uscc}\n"  # the same row again: already credited
+                f"{staff[2].id_number},999999,{uscc}\n"  # the same key, another base: a conflict
+                f"{staff[1].id_number},10000000000,{uscc}\n"  # above Beijing's ceiling for the year
                 f"{staff[3].id_number},500000,91110105MA0000000X\n"  # a credit code with a bad check digit
                 f"{staff[3].id_number},500000,{new_uscc()}\n"  # no such unit
                 f"{new_id_number()},500000,not-a-code\n"  # nobody: reported before the bad code
@@ -171,7 +172,7 @@ def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, p
         runs[set_based] = ([(s.rows, s.credited, s.repeated, s.rejected, s.credited_fen, s.reasons)
                             for s in summaries], rejected, everything_written(ctx))
     assert runs[True][0] == runs[False][0]
-    assert runs[True][0][0][:4] == (17, 7, 1, 9)
+    assert runs[True][0][0][:4] == (18, 7, 1, 10)
     assert runs[True][1] == runs[False][1]
     for table, rows in runs[False][2].items():
         assert runs[True][2][table] == rows, table
@@ -187,7 +188,7 @@ def test_a_batch_credited_in_lanes_credits_what_one_transaction_credits(ctx, adm
     monkeypatch.setattr("yibao.jobs.credit.LANE_MIN", 1)
     summary = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=20)
     assert (summary.rows, summary.credited, summary.repeated, summary.rejected) == (10, 5, 1, 4)
-    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 14_000, 16_000, 18_000]
+    assert [balance(ctx, admin, p.id) for p in staff] == [16_000, 18_000, 20_000, 22_000, 24_000]
     with summary.rejected_path.open(encoding="utf-8") as f:
         assert [r["line"] for r in csv.DictReader(f)] == ["5", "6", "7", "8"]  # in file order
 
@@ -206,5 +207,5 @@ def test_two_runs_of_one_file_at_once_credit_every_row_once(ctx, admin, payroll,
                                                      rejected_path=tmp_path / f"run{i}.rejected.csv"))
     assert all(isinstance(s, CreditSummary) for s in summaries), summaries
     assert (sum(s.credited for s in summaries), sum(s.repeated for s in summaries)) == (5, 5)  # once each
-    assert [balance(ctx, admin, p.id) for p in staff] == [10_000, 12_000, 14_000, 16_000, 18_000]
+    assert [balance(ctx, admin, p.id) for p in staff] == [16_000, 18_000, 20_000, 22_000, 24_000]
     assert postings_sum(ctx) == 0

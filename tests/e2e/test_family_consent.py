@@ -20,6 +20,7 @@ from tests.support import (
     bearer,
     build_world,
     count,
+    fund,
     new_id_number,
     new_phone,
     rows,
@@ -28,7 +29,7 @@ from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
-from yibao.services import auth, cards, contributions, enrolment, family
+from yibao.services import auth, cards, enrolment, family
 from yibao.store.tables import audit_records, family_grants, ledger_accounts, ledger_postings, notices, settlements
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -39,8 +40,7 @@ PHARMACY = "P11000000001"
 def world(ctx, admin):
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     world = build_world(ctx, admin)  # the employee 张伟 was born on 1985-03-12
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=10_000_000,
-                         employer_id=world.employer_id)  # 2 % of ¥100,000: ¥2,000 in the account
+    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)  # ¥2,000 in the account
     ctx.clock.set(NOW)
     return world
 

@@ -8,9 +8,9 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, add_person, assert_problem, bearer, count, new_bank_no
+from tests.support import API, add_person, assert_problem, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions, credentials, disbursement, enrolment, life_events
+from yibao.services import credentials, disbursement, enrolment, life_events
 from yibao.store.tables import applications, audit_records, holds, notices
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -23,7 +23,7 @@ def insured(ctx, admin, *, name: str, region: str = "210200", bank: bool = True,
     person = add_person(ctx, admin, name=name, region=region, card=False, username=username, birth=birth)
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
-    contributions.credit(ctx, actor=admin, person_id=person.id, period="2026-01", base_fen=10_000_000)
+    fund(ctx, admin, person.id, months=4)
     if bank:
         credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                       bank_name="中国工商银行", holder_name=name)
@@ -121,7 +121,7 @@ def test_the_heir_is_paid_the_whole_balance_once_to_her_own_account_and_the_acco
     closed = assert_problem(apply(client, desk, father, daughter, docs=docs), 409, "account.closed")
     assert "注销" in closed["message_zh"]
     assert_problem(client.post(f"{API}/contributions", headers=bearer(client, "admin-1"), json={
-        "person_id": father.id, "period": "2026-02", "base_fen": 10_000_000}), 409, "account.closed")
+        "person_id": father.id, "period": "2026-02", "base_fen": 2_500_000}), 409, "account.closed")
     assert count(ctx, holds) == 1  # the payout's hold, captured; nothing since
 
 

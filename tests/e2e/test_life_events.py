@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, rows
+from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import credit_file
 from yibao.services import cards, contributions, credentials, documents, enrolment, family, filings, life_events
@@ -25,8 +25,7 @@ PDF = b"%PDF-1.4\n%%EOF\n"
 def world(ctx, admin):
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     world = build_world(ctx, admin)
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000_000,
-                         employer_id=world.employer_id)  # ¥20,000 in the account
+    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)  # ¥2,000 in the account
     ctx.clock.set(MORNING)
     _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,
@@ -39,7 +38,7 @@ def insured(ctx, admin, **person):
     fixture = add_person(ctx, admin, **person)
     enrolment.enroll(ctx, actor=admin, person_id=fixture.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
-    contributions.credit(ctx, actor=admin, person_id=fixture.id, period="2026-01", base_fen=10_000_000)
+    fund(ctx, admin, fixture.id, months=4)
     return fixture
 
 
@@ -93,7 +92,7 @@ def test_a_dead_person_pays_with_neither_card_nor_evoucher_and_nothing_is_writte
     assert written(ctx) == before
     # the account is kept for the heirs: its balance stays
     account = client.get(f"{API}/accounts/{world.person.id}", headers=bearer(client, "reviewer-user")).json()
-    assert account["balance_fen"] == 2_000_000
+    assert account["balance_fen"] == 200_000
 
 
 def test_an_emigrated_person_is_refused_with_its_own_code_and_others_still_pay(ctx, admin, client, world):
@@ -159,19 +158,19 @@ def test_contributions_for_months_after_the_death_are_refused_on_both_paths(ctx,
     ctx.clock.set(dt.datetime(2026, 4, 10, 9, 0, tzinfo=SHANGHAI))
     assert record(client, world.person.id, kind="death", date="2026-02-15").status_code == 201
     february = contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-02",
-                                    base_fen=100_000_000, employer_id=world.employer_id)
+                                    base_fen=2_500_000, employer_id=world.employer_id)
     assert february["credited_fen"] > 0  # the month of the death is still paid
     before = written(ctx)
     r = client.post(f"{API}/contributions", headers=bearer(client, "admin-user"), json={
-        "person_id": world.person.id, "period": "2026-03", "base_fen": 100_000_000, "employer_id": world.employer_id})
+        "person_id": world.person.id, "period": "2026-03", "base_fen": 2_500_000, "employer_id": world.employer_id})
     problem = assert_problem(r, 422, "contribution.after_life_event")
     assert problem["event_date"] == "2026-02-15" and "2026-03" in problem["message_en"]
     assert written(ctx) == before
 
     neighbour = insured(ctx, admin, name="刘洋")
     rows_file = tmp_path / "march.csv"
-    rows_file.write_text(f"id_number,base_fen\n{world.person.id_number},100000000\n"
-                         f"{neighbour.id_number},10000000\n", encoding="utf-8")
+    rows_file.write_text(f"id_number,base_fen\n{world.person.id_number},2500000\n"
+                         f"{neighbour.id_number},2500000\n", encoding="utf-8")
     summary = credit_file(ctx, actor=admin, path=rows_file, period="2026-03")
     assert (summary.credited, summary.rejected) == (1, 1)
     assert summary.reasons == {"contribution.after_life_event": 1}

@@ -66,8 +66,8 @@ def test_dalian_is_told_withdrawal_is_not_allowed_citing_the_article(ctx, admin,
 
 
 def test_beijing_settle_is_limited_by_the_daily_limit_at_one_institution(ctx, admin, client, world):
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-02", base_fen=5_000_000,
-                         employer_id=world.employer_id)  # 2% → ¥1,000
+    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-02", base_fen=3_500_000,
+                         employer_id=world.employer_id)  # 2% → ¥700
     answer = explain(client, "employee", person_id=world.person.id, action="settle",
                      institution_code=world.institution_code, amount_fen=60_000).json()
     assert (answer["allowed"], answer["max_amount_fen"], answer["limited_by"]) == (

@@ -9,12 +9,13 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, rows
+from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.services import auth, cards, contributions, credentials, enrolment, family, filings, institutions
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+FUNDED = 25 * 50_000  # 2024-01 to 2026-01, 2 % of a ¥25,000 base each month: ¥12,500 in the account
 PHARMACY_A = "P11000000001"  # the world's pharmacy, with its own user "institution-user"
 
 
@@ -22,8 +23,7 @@ PHARMACY_A = "P11000000001"  # the world's pharmacy, with its own user "institut
 def world(ctx, admin):
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     world = build_world(ctx, admin)
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000_000,
-                         employer_id=world.employer_id)  # 2 % of ¥1,000,000: ¥20,000 in the account
+    assert fund(ctx, admin, world.person.id, months=25, employer_id=world.employer_id) == FUNDED
     for code in ("P11000000002", "P11000000003"):
         institutions.add_institution(ctx, actor=admin, code=code, name=f"药房{code[-1]}", kind="pharmacy",
                                      region="110000", designated=True, cross_region=False,
@@ -61,7 +61,7 @@ def test_beijing_400_then_200_at_one_pharmacy_pays_100_from_the_account_and_100_
     first = pay(client, world, 40_000)
     assert first.status_code == 201, first.text
     assert (first.json()["account_paid_fen"], first.json()["cash_fen"], first.json()["balance_after_fen"]) == (
-        40_000, 0, 1_960_000)
+        40_000, 0, FUNDED - 40_000)
     assert first.json()["decision"]["limited_by"] == []
     second = pay(client, world, 20_000)
     assert second.status_code == 201, second.text
@@ -71,7 +71,7 @@ def test_beijing_400_then_200_at_one_pharmacy_pays_100_from_the_account_and_100_
     assert "bj.settlement.institution_daily" in rules_of(second)
     assert "同一定点医药机构每日个人账户支付上限 ¥500.00，今日已用 ¥400.00，尚可 ¥100.00" in \
         body["decision"]["explanation_zh"]
-    assert balance(client, world) == 2_000_000 - 50_000
+    assert balance(client, world) == FUNDED - 50_000
 
 
 def test_1000_a_day_across_pharmacies_and_the_quota_is_back_the_next_day(ctx, client, world):
@@ -102,11 +102,11 @@ def test_the_balance_limits_what_the_account_pays(ctx, admin, client, world):
     enrolment.enroll(ctx, actor=admin, person_id=poor.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
-    contributions.credit(ctx, actor=admin, person_id=poor.id, period="2026-01", base_fen=500_000)  # ¥100
+    contributions.credit(ctx, actor=admin, person_id=poor.id, period="2026-01", base_fen=750_000)  # ¥150
     ctx.clock.set(MORNING)
     r = pay(client, world, 30_000, credential={"type": "card", "card_no": poor.card_no, "pin": PIN})
     assert (r.json()["account_paid_fen"], r.json()["cash_fen"], r.json()["decision"]["limited_by"]) == (
-        10_000, 20_000, ["balance.insufficient"])
+        15_000, 15_000, ["balance.insufficient"])
     assert r.json()["balance_after_fen"] == 0
 
 
@@ -145,7 +145,7 @@ def test_a_retry_returns_the_first_answer_and_a_changed_retry_is_a_conflict(ctx,
     first = pay(client, world, 12_345, key="till-7-0001")
     again = pay(client, world, 12_345, key="till-7-0001")
     assert again.status_code == 201 and again.json() == first.json()
-    assert count(ctx, settlements) == 1 and balance(client, world) == 2_000_000 - 12_345
+    assert count(ctx, settlements) == 1 and balance(client, world) == FUNDED - 12_345
     assert_problem(pay(client, world, 12_346, key="till-7-0001"), 409, "idempotency.conflict")
     other_shop = pay(client, world, 12_345, key="till-7-0001", at="P11000000002")  # keys are per institution
     assert other_shop.status_code == 201 and other_shop.json()["settlement_id"] != first.json()["settlement_id"]
@@ -210,7 +210,7 @@ def test_refunds_restore_the_account_and_the_quota_of_the_original_day(ctx, clie
     assert part.status_code == 200, part.text
     assert (part.json()["refunded_fen"], part.json()["status"], part.json()["restores_quota"]) == (
         20_000, "partly_refunded", True)
-    assert balance(client, world) == 2_000_000 - 30_000
+    assert balance(client, world) == FUNDED - 30_000
     assert pay(client, world, 30_000).json()["account_paid_fen"] == 20_000  # ¥200 of the quota back
     retry = client.post(f"{API}/settlements/{sold['settlement_id']}/refund",
                         headers=bearer(client, "institution-user"), json={"idempotency_key": "r1", "amount_fen": 20_000})

@@ -96,16 +96,16 @@ def test_year_end_moves_only_last_years_money_and_only_once(ctx, admin, world):
     ctx.clock.set(at(2026, 11, 20))
     contributions.credit(ctx, period="2026-11", base_fen=1_000_000, **credit)  # 20,000
     ctx.clock.set(at(2027, 1, 5))
-    contributions.credit(ctx, period="2027-01", base_fen=500_000, **credit)  # 10,000 of the new year, early
+    contributions.credit(ctx, period="2027-01", base_fen=750_000, **credit)  # 15,000 of the new year, early
 
     assert accounts.year_end(ctx, year=2026) == 1
     assert accounts.year_end(ctx, year=2026) == 0  # a re-run moves nothing twice
     view = accounts.get_account(ctx, actor=admin, person_id=person)
-    assert (view.balance_fen, view.current_year_fen, view.carried_over_fen) == (30_000, 10_000, 20_000)
+    assert (view.balance_fen, view.current_year_fen, view.carried_over_fen) == (35_000, 15_000, 20_000)
 
     # Spending takes this year's part first, then what was carried over
     ctx.clock.set(at(2027, 2, 1))
-    pay(ctx, person, world.institution_code, 12_000)
+    pay(ctx, person, world.institution_code, 17_000)
     view = accounts.get_account(ctx, actor=admin, person_id=person)
     assert (view.current_year_fen, view.carried_over_fen) == (0, 18_000)
     assert sum(balances(ctx).values()) == 0
@@ -118,12 +118,12 @@ def test_year_end_cannot_run_before_the_year_is_over(ctx, world):
 
 
 def test_a_payment_larger_than_the_balance_changes_nothing(ctx, admin, world):
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000,
+    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=1_000_000,
                          employer_id=world.employer_id)
     before = balances(ctx)
     with pytest.raises(errors.BalanceInsufficient) as refused:
-        pay(ctx, world.person.id, world.institution_code, 2_001)
-    assert refused.value.facts["available_fen"] == 2_000
+        pay(ctx, world.person.id, world.institution_code, 20_001)
+    assert refused.value.facts["available_fen"] == 20_000
     assert balances(ctx) == before
 
 
@@ -134,17 +134,17 @@ def test_a_mistaken_payment_is_reversed_back_into_the_parts_it_came_from(ctx, ad
                          employer_id=world.employer_id)  # 20,000 this year
     ctx.clock.set(at(2027, 1, 3))
     accounts.year_end(ctx, year=2026)  # all of it carried over
-    contributions.credit(ctx, actor=admin, person_id=person, period="2027-01", base_fen=250_000,
-                         employer_id=world.employer_id)  # 5,000 this year
-    paid = pay(ctx, person, world.institution_code, 8_000)  # 5,000 this year's, 3,000 carried over
+    contributions.credit(ctx, actor=admin, person_id=person, period="2027-01", base_fen=750_000,
+                         employer_id=world.employer_id)  # 15,000 this year
+    paid = pay(ctx, person, world.institution_code, 18_000)  # 15,000 this year's, 3,000 carried over
     accounts.reverse_entry(ctx, actor=admin, entry_id=paid, reason="重复扣费")
     view = accounts.get_account(ctx, actor=admin, person_id=person)
-    assert (view.balance_fen, view.current_year_fen, view.carried_over_fen) == (25_000, 5_000, 20_000)
+    assert (view.balance_fen, view.current_year_fen, view.carried_over_fen) == (35_000, 15_000, 20_000)
     assert sum(balances(ctx).values()) == 0
 
 
 def test_a_refused_payment_cannot_be_committed_by_mistake(ctx, admin, world):
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000,
+    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=1_000_000,
                          employer_id=world.employer_id)
     with ctx.uow() as uow:
         books = Books(uow, ctx.now())
@@ -152,9 +152,9 @@ def test_a_refused_payment_cannot_be_committed_by_mistake(ctx, admin, world):
         books.post(EntryKind.SETTLEMENT, [*debit_personal(books.account(acct.personal(world.person.id)), 500),
                                           Posting(acct.institution_payable("P-X"), 500)])
         with pytest.raises(errors.BalanceInsufficient):
-            books.post(EntryKind.SETTLEMENT, [Posting(acct.personal(world.person.id), -5_000, Bucket.CURRENT_YEAR),
-                                              Posting(acct.institution_payable("P-X"), 5_000)])
+            books.post(EntryKind.SETTLEMENT, [Posting(acct.personal(world.person.id), -50_000, Bucket.CURRENT_YEAR),
+                                              Posting(acct.institution_payable("P-X"), 50_000)])
         with pytest.raises(AssertionError):  # a bug in a caller, not something to swallow
             uow.commit()
-    assert accounts.get_account(ctx, actor=admin, person_id=world.person.id).balance_fen == 2_000
+    assert accounts.get_account(ctx, actor=admin, person_id=world.person.id).balance_fen == 20_000
     assert sum(balances(ctx).values()) == 0

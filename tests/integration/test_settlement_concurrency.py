@@ -10,11 +10,12 @@ from collections import defaultdict
 import pytest
 import sqlalchemy as sa
 
+from tests import support
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import build_world, rows
+from tests.support import MONTHLY_BASE_FEN, build_world, rows
 from yibao.bootstrap import bootstrap
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions, credentials, institutions
+from yibao.services import credentials, institutions
 from yibao.services import settlement as service
 from yibao.services.audit_verify import verify
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
@@ -24,11 +25,10 @@ PHARMACIES = [f"P1100000001{n}" for n in range(4)]
 DAY = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 
 
-def fund(ctx, admin, base_fen: int):
+def fund(ctx, admin, base_fen: int = MONTHLY_BASE_FEN, months: int = 1):
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     world = build_world(ctx, admin)
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=base_fen,
-                         employer_id=world.employer_id)
+    support.fund(ctx, admin, world.person.id, months=months, base_fen=base_fen, employer_id=world.employer_id)
     for code in PHARMACIES:
         institutions.add_institution(ctx, actor=admin, code=code, name="药房", kind="pharmacy", region="110000",
                                      designated=True, cross_region=False, designated_from=dt.date(2024, 1, 1))
@@ -79,7 +79,7 @@ def check_quotas_and_books(ctx, person_id: str) -> dict:
 
 @pytest.mark.postgresql_only
 def test_thirty_two_clients_never_exceed_a_limit(ctx, admin, settings):
-    world, token = fund(ctx, admin, base_fen=100_000_000)  # ¥20,000: the limits bind, not the balance
+    world, token = fund(ctx, admin, months=4)  # ¥2,000: the limits bind, not the balance
     outcomes = rush(settings, admin, token, payments_each=3)
     failed = [done for done in outcomes if isinstance(done, Exception)]
     assert not failed, failed[:3]  # no payment fails for another's sake: they queue on the locks
@@ -92,7 +92,7 @@ def test_thirty_two_clients_never_exceed_a_limit(ctx, admin, settings):
     assert all(paid <= 50_000 for paid in per_pharmacy.values()), per_pharmacy
     assert sum(per_pharmacy.values()) == 100_000  # the day's ¥1,000 is reached exactly, never passed
     person = next(r for r in rows(ctx, ledger_accounts) if r.id == f"personal:{world.person.id}")
-    assert person.posted_fen == 2_000_000 - 100_000
+    assert person.posted_fen == 4 * 50_000 - 100_000
     check_quotas_and_books(ctx, world.person.id)
 
 
@@ -112,7 +112,7 @@ def test_thirty_two_clients_never_overdraw_the_account(ctx, admin, settings):
 
 @pytest.mark.postgresql_only
 def test_thirty_two_clients_sending_one_payment_at_once_pay_it_once_and_get_one_answer(ctx, admin, settings):
-    _, token = fund(ctx, admin, base_fen=100_000_000)
+    _, token = fund(ctx, admin, months=4)
     contexts = [bootstrap(settings) for _ in range(CLIENTS)]
     for c in contexts:
         c.clock.set(DAY)
@@ -129,4 +129,4 @@ def test_thirty_two_clients_sending_one_payment_at_once_pay_it_once_and_get_one_
             c.engine.dispose()
     assert not [d for d in outcomes if isinstance(d, Exception)]
     assert len({o["settlement_id"] for o in outcomes}) == 1 and len(rows(ctx, settlements)) == 1
-    assert {o["balance_after_fen"] for o in outcomes} == {2_000_000 - 12_000}
+    assert {o["balance_after_fen"] for o in outcomes} == {4 * 50_000 - 12_000}

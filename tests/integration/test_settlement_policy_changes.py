@@ -9,21 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import PIN, build_world
+from tests.support import PIN, build_world, fund
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions, policies
+from yibao.services import policies
 from yibao.services import settlement as service
 
 MARCH = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 JUNE = dt.datetime(2026, 6, 2, 9, 0, tzinfo=SHANGHAI)
+FUNDED = 4 * 50_000  # 2025-10 to 2026-01 on a ¥25,000 base: ¥2,000
 
 
 @pytest.fixture
 def world(ctx, admin):
     ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     world = build_world(ctx, admin)
-    contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2026-01", base_fen=100_000_000,
-                         employer_id=world.employer_id)
+    assert fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id) == FUNDED
     return world
 
 
@@ -78,6 +78,6 @@ rules:
     policies.load(ctx, actor=admin, root=tree)
     sold = pay(ctx, admin, world, 50_000, "a")
     back = service.refund(ctx, actor=admin, settlement_id=sold["settlement_id"], idempotency_key="r")
-    assert back["restores_quota"] is False and back["balance_after_fen"] == 2_000_000
+    assert back["restores_quota"] is False and back["balance_after_fen"] == FUNDED
     again = pay(ctx, admin, world, 10_000, "b")
     assert (again["account_paid_fen"], again["decision"]["limited_by"]) == (0, ["limit.institution_daily"])

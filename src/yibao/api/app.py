@@ -12,6 +12,7 @@ from yibao.api.routers import (
     admin,
     applications,
     auth,
+    collection,
     credentials,
     filings,
     life_events,
@@ -33,7 +34,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.state.ctx = ctx
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes)
-    for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
+    for router in (auth.router, registry.router, credentials.router, accounts.router, collection.router, filings.router, policy.router,
                    settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
                    residents.router, sign_in.router):
         app.include_router(router, prefix=API)

@@ -1124,3 +1124,34 @@ class CashVoucherLookupRead(BaseModel):
     institution_code: str | None
     redeemed_at: dt.datetime | None = None
     redeemed_at_institution: str | None = None
+# --- collection (征缴到账) ------------------------------------------------------------
+
+
+class DeclarationRead(BaseModel):
+    """A declared month (缴费申报): pending until the collector confirms the payment; nothing credited before."""
+
+    declaration_id: str
+    status: str  # pending | collected
+    person_id: str
+    period: str
+    base_fen: int
+    employer_id: str | None
+    declared_by_role: str
+    declared_at: dt.datetime
+    collected_at: dt.datetime | None
+    credited_fen: int
+    contribution_id: str | None
+
+
+class DeclarationConfirmed(ContributionRead):
+    declaration_id: str
+    status: str
+
+
+class ArrearsItem(DeclarationRead):
+    months_overdue: int
+
+
+class ArrearsPage(BaseModel):
+    items: list[ArrearsItem]
+    total_base_fen: int

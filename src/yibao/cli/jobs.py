@@ -16,7 +16,8 @@ app = typer.Typer(help="Batch jobs / 批处理", no_args_is_help=True)
 @app.command("credit")
 @reports_errors
 def credit(
-    file: Annotated[Path, typer.Argument(help="CSV with header: id_number, base_fen[, employer_uscc]")],
+    file: Annotated[Path, typer.Argument(help="CSV with header: id_number, base_fen[, employer_uscc]"
+                                          "[, declaration_id]")],
     period: Annotated[str, typer.Option(help="the month paid for, YYYY-MM")],
     rejected: Annotated[Path | None, typer.Option(help="where refused rows go (default FILE.rejected.csv)")] = None,
     batch: Annotated[int | None, typer.Option(min=1, max=100_000, help="rows per batch (default 500; 20,000 on "
@@ -26,7 +27,9 @@ def credit(
     """Credit a month's contributions to personal accounts by each region's allocation rule (划入).
 
     Columns: id_number (resident ID), base_fen (the contribution base in fen), employer_uscc
-    (the unit's credit code; empty for flexible employment). Safe to re-run after a crash:
+    (the unit's credit code; empty for flexible employment), declaration_id (optional: the
+    collector's return file confirming a unit's or a flexible worker's declaration). Each base
+    must lie within the region's floor and ceiling for the year. Safe to re-run after a crash:
     rows already credited are skipped. Every refused row is written with its reason.
     """
     from yibao.jobs.credit import credit_file

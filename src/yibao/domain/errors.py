@@ -958,3 +958,24 @@ class BooksBroken(Conflict):
     code = "audit.books_broken"
     message_zh = "账簿核对未通过（首个异常：{table} {row}），不签署检查点"
     message_en = "The books do not verify (first broken row: {table} {row}); no checkpoint is signed"
+# --- collection (征缴到账): declarations, the collector's confirmation, base bounds ---------
+
+
+class ContributionBaseOutOfRange(Invalid):
+    code = "contribution.base_out_of_range"
+    message_zh = "缴费基数须在本地区当年缴费基数下限 {min_fen} 分与上限 {max_fen} 分之间"
+    message_en = ("The contribution base must lie between the region's floor of {min_fen} fen and its ceiling of "
+                  "{max_fen} fen for that year")
+
+
+class DeclarationNotFound(NotFound):
+    code = "contribution.declaration_not_found"
+    message_zh = "未找到该缴费申报"
+    message_en = "No such contribution declaration"
+
+
+class DeclarationConflict(Conflict):
+    code = "contribution.declaration_conflict"
+    message_zh = "{period} 已申报另一缴费基数，待征收确认；如需更正请联系征收机构"
+    message_en = ("A different base is already declared for {period} and awaits collection; "
+                  "ask the collector to correct it")

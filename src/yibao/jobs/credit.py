@@ -28,23 +28,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yibao.domain import errors
+from yibao.domain.collection import Declaration
 from yibao.domain.identity import id_number_of, validate_uscc
 from yibao.domain.life_events import Standing
 from yibao.domain.registry import Employer, Person
-from yibao.domain.users import AGENCY_STAFF, Actor
+from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
 from yibao.policy.interface import Allocation
+from yibao.services import collection
 from yibao.services.books import Books
 from yibao.services.context import Context
-from yibao.services.contributions import check_base, check_month, credit_in, parse_period
+from yibao.services.contributions import COLLECTORS, check_base, check_bounds, check_month, credit_in, parse_period
 from yibao.services.idempotency import request_hash
 from yibao.store import credit_rows, seals
 
 SCOPE = "contribution"  # the contribution service's key scope
 
-COLUMNS = ("id_number", "base_fen", "employer_uscc")
+COLUMNS = ("id_number", "base_fen", "employer_uscc", "declaration_id")  # declaration_id: a collector's return file
 REQUIRED = ("id_number", "base_fen")
 REJECT_COLUMNS = ("line", *COLUMNS, "code", "message_zh", "message_en")
 
@@ -112,8 +114,10 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
     first = parse_period(period)
     if not path.is_file():
         raise errors.CreditFileInvalid(reason_zh=f"找不到文件 {path.name}", reason_en=f"no such file: {path.name}")
+    if actor.role not in COLLECTORS:
+        raise errors.AccessForbidden()
     if set_based is None:
-        set_based = ctx.engine.dialect.name == "postgresql" and actor.role in AGENCY_STAFF
+        set_based = ctx.engine.dialect.name == "postgresql" and not _names_declarations(path)
     batch = batch or (20_000 if set_based else 500)
     credit_batch = _credit_batch_in_lanes if set_based else _credit_batch_row_by_row
     rejected_path = rejected_path or path.with_name(path.stem + ".rejected.csv")
@@ -146,6 +150,13 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
             after_batch(summary)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _names_declarations(path: Path) -> bool:
+    """Whether the file is a collector's return file naming declarations (confirmed row by row)."""
+    with path.open(encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    return "declaration_id" in (name.strip() for name in header)
 
 
 @contextmanager
@@ -190,6 +201,8 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
     person = uow.one_by(Person, id_number=id_number)
     if person is None:
         raise errors.PersonNotFound()
+    if row.get("declaration_id"):
+        return _confirm_row(ctx, uow, books, actor, row["declaration_id"], person, base_fen, period)
     employer_id = None
     if row.get("employer_uscc"):
         employer = uow.one_by(Employer, uscc=validate_uscc(row["employer_uscc"]))
@@ -198,6 +211,17 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
         employer_id = employer.id
     return credit_in(ctx, uow, books, actor=actor, person=person, period=period, first=first, base_fen=base_fen,
                      employer_id=employer_id)
+
+
+def _confirm_row(ctx, uow, books, actor, declaration_id: str, person, base_fen: int, period: str) -> tuple[dict, bool]:
+    """A return-file row naming a declaration: collected as declared (the person, month and base must match)."""
+    declaration = uow.get(Declaration, declaration_id, for_update=True)
+    if declaration is None or declaration.person_id != person.id or declaration.period != period:
+        raise errors.DeclarationNotFound()
+    if declaration.base_fen != base_fen:
+        raise errors.DeclarationConflict(period=period)
+    repeated = not declaration.pending
+    return collection.confirm_in(ctx, uow, books, actor=actor, declaration=declaration), repeated
 
 
 def _credit_batch_in_lanes(ctx, actor, chunk, period, first) -> list[Outcome]:
@@ -282,6 +306,8 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
                     f.event_kind, f.event_date, closed=f.account_closed_at is not None))
                 if f.enrollment_id is None:
                     raise errors.ContributionNotEnrolled(period=period)
+                check_bounds(ctx, region=f.region, scheme=f.scheme, flexible=f.flexible, first=first,
+                             base_fen=bases[line])
                 key = f"{f.person_id}:{period}:{f.employer_id or 'self'}"
                 digest = request_hash({"person_id": f.person_id, "period": period, "base_fen": bases[line],
                                        "employer_id": f.employer_id})
@@ -320,6 +346,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
             uow.session.add(seals.answers_record(ctx.now(), [
                 seals.answer_seal(SCOPE, c.key, c.request_hash, responses[c.key]) for c in credits],
                 actor=actor.username))
+        collection.collect_credited(ctx, uow, actor=actor, period=period, credited=responses)
         uow.commit()
     return [outcomes[line] for line, _ in chunk]
 

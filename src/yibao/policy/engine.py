@@ -16,7 +16,7 @@ from yibao.domain import errors
 from yibao.domain.regions import region_name
 from yibao.policy import actions
 from yibao.policy.decision import Decision, Fen, Label, Reason
-from yibao.policy.interface import Allocation, Citation
+from yibao.policy.interface import Allocation, BaseBounds, Citation
 from yibao.policy.loader import NATIONAL, PolicySet
 from yibao.policy.schema import QUESTIONS, Rule
 from yibao.policy.texts import TEXTS
@@ -153,6 +153,20 @@ class Engine:
         return Allocation(decision.details["amount_fen"], Citation(reason.rule_id, reason.region,
                           reason.effective_from, reason.reference), reason.message_zh, reason.message_en)
 
+
+    def contribution_base_bounds(self, *, region: str, scheme: str, flexible: bool,
+                                 period: dt.date) -> BaseBounds | None:
+        """The floor and ceiling of the monthly base in force for the period's first day (None: no rule bounds
+        this scheme's base, as where a flat amount is paid)."""
+        return self.memo(("base_bounds", region, scheme, bool(flexible), period),
+                         lambda: self._base_bounds(region, scheme, flexible, period))
+
+    def _base_bounds(self, region: str, scheme: str, flexible: bool, period: dt.date) -> BaseBounds | None:
+        answer = self.answer(self.policy_region(region), "contribution.base_bounds",
+                             {"scheme": scheme, "flexible": bool(flexible)}, period)
+        if answer is None:
+            return None
+        return BaseBounds(int(answer.values["floor"]), int(answer.values["ceiling"]), answer.citation())
 
 
 def _cite(references: list[str], reference: str) -> None:

@@ -31,8 +31,22 @@ class Allocation:
     explanation_en: str
 
 
+@dataclass(frozen=True)
+class BaseBounds:
+    """The floor and ceiling of the monthly contribution base (缴费基数上下限) in force for a period."""
+
+    min_fen: int
+    max_fen: int
+    rule: Citation
+
+
 class AllocationRules(Protocol):
     def personal_account_allocation(self, *, region: str, scheme: str, flexible: bool, birth_date: dt.date,
                                     period: dt.date, base_fen: int) -> Allocation:
         """The allocation rule in force in the region for the period's first day; raises PolicyRuleMissing."""
+        ...
+
+    def contribution_base_bounds(self, *, region: str, scheme: str, flexible: bool,
+                                 period: dt.date) -> BaseBounds | None:
+        """The base's floor and ceiling in force in the region for the period; None where the scheme has none."""
         ...

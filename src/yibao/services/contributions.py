@@ -1,4 +1,8 @@
-"""Contributions (缴费, R3): each month's payment credits the personal account by the region's rule (划入)."""
+"""Contributions (缴费, R3): each collected month's payment credits the personal account by the region's rule (划入).
+
+Only collection credits (征缴到账): the collector (tax office or bank channel), an administrator and the
+crediting job's file. A unit or a flexible worker declares instead (services.collection), and the declaration
+credits through this same path once the collector confirms it."""
 
 from __future__ import annotations
 
@@ -6,17 +10,21 @@ import datetime as dt
 import re
 
 from yibao.domain import errors
+from yibao.domain.collection import Declaration, payer_key
 from yibao.domain.life_events import KIND_ZH, LifeEventKind, Standing
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
-from yibao.domain.users import REVIEW_STAFF, Actor, Role
+from yibao.domain.users import Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
-from yibao.services import access, life_events
+from yibao.services import life_events
 from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import Once
 from yibao.store.uow import UnitOfWork
+
+COLLECTORS = (Role.COLLECTOR, Role.ADMIN)  # may record money as collected
+SCOPE = "contribution"  # the idempotency scope of credited months
 
 _PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 MAX_BASE_FEN = 10**10  # ¥100,000,000 a month: anything above is a typing error, not a salary
@@ -32,6 +40,15 @@ def parse_period(period: str) -> dt.date:
 
 def _month_end(first: dt.date) -> dt.date:
     return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1) - dt.timedelta(days=1)
+
+
+def contribution_key(person_id: str, period: str, employer_id: str | None) -> str:
+    """The natural key of one month's contribution: person, month and payer."""
+    return f"{person_id}:{period}:{payer_key(employer_id)}"
+
+
+def contribution_request(person_id: str, period: str, base_fen: int, employer_id: str | None) -> dict:
+    return {"person_id": person_id, "period": period, "base_fen": base_fen, "employer_id": employer_id}
 
 
 def check_base(base_fen) -> int:
@@ -56,7 +73,8 @@ def check_month(*, period: str, first: dt.date, today: dt.date, standing: Standi
                                                 kind=kind.value, kind_zh=KIND_ZH[kind])
 
 
-def _enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id: str | None) -> Enrollment | None:
+def enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id: str | None) -> Enrollment | None:
+    """The person's active enrolment that covers the month (through that unit, where one is named)."""
     last = _month_end(first)
     for e in uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id, status=EnrollmentStatus.ACTIVE):
         covers = e.start_date <= last and (e.end_date is None or e.end_date >= first)
@@ -65,21 +83,24 @@ def _enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id
     return None
 
 
-def _ensure_may_pay(uow: UnitOfWork, actor: Actor, person_id: str, enrollment: Enrollment | None,
-                    employer_id: str | None) -> None:
-    if actor.role in REVIEW_STAFF:
-        return
-    if actor.role == Role.UNIT and employer_id and employer_id == actor.employer_id \
-            and access.employs(uow, actor.employer_id, person_id):
-        return
-    if access.is_owner(actor, person_id) and employer_id is None and (enrollment is None or enrollment.flexible):
-        return  # flexible employment pays for itself
-    raise errors.AccessForbidden()
+def check_bounds(ctx: Context, *, region: str, scheme: str, flexible: bool, first: dt.date, base_fen: int) -> None:
+    """The base lies within the region's floor and ceiling for the period (缴费基数上下限), where the scheme has one."""
+    if ctx.policy is None:
+        raise errors.PolicyRuleMissing(region=region, date=first.isoformat(), rule="contribution.base_bounds")
+    bounds = ctx.policy.contribution_base_bounds(region=region, scheme=scheme, flexible=flexible, period=first)
+    if bounds is not None and not bounds.min_fen <= base_fen <= bounds.max_fen:
+        raise errors.ContributionBaseOutOfRange(min_fen=bounds.min_fen, max_fen=bounds.max_fen,
+                                                rule=bounds.rule.as_dict())
+
+
+def _ensure_may_collect(actor: Actor) -> None:
+    if actor.role not in COLLECTORS:
+        raise errors.AccessForbidden()
 
 
 def credit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen: int,
            employer_id: str | None = None) -> dict:
-    """Record one month's contribution and credit the personal account by the region's allocation rule."""
+    """Record one collected month's contribution and credit the personal account by the region's allocation rule."""
     first = parse_period(period)
     check_base(base_fen)
     with ctx.uow() as uow:
@@ -95,16 +116,18 @@ def credit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen:
 def credit_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, person: Person, period: str,
               first: dt.date, base_fen: int, employer_id: str | None) -> tuple[dict, bool]:
     """Credit one contribution inside the caller's unit of work; (the answer, whether it was a repeat)."""
-    enrollment = _enrollment_for(uow, person.id, first, employer_id)
-    _ensure_may_pay(uow, actor, person.id, enrollment, employer_id)
+    _ensure_may_collect(actor)
+    enrollment = enrollment_for(uow, person.id, first, employer_id)
     check_month(period=period, first=first, today=ctx.today(), standing=life_events.standing(uow, person.id))
     if enrollment is None:
         raise errors.ContributionNotEnrolled(period=period)
+    check_bounds(ctx, region=person.region, scheme=enrollment.scheme, flexible=enrollment.flexible, first=first,
+                 base_fen=base_fen)
     # One contribution per person, month and payer: the natural key makes a re-sent row harmless.
-    request = {"person_id": person.id, "period": period, "base_fen": base_fen, "employer_id": employer_id}
-    once = Once(uow, scope="contribution", key=f"{person.id}:{period}:{employer_id or 'self'}",
-                request=request, now=ctx.now())
+    once = Once(uow, scope=SCOPE, key=contribution_key(person.id, period, employer_id),
+                request=contribution_request(person.id, period, base_fen, employer_id), now=ctx.now())
     if once.earlier is not None:
+        _collect_declaration(ctx, uow, actor, person.id, period, employer_id, once.earlier)
         return once.earlier, True
     allocation = ctx.policy.personal_account_allocation(
         region=person.region, scheme=enrollment.scheme, flexible=enrollment.flexible,
@@ -122,9 +145,22 @@ def credit_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, pers
         entry_id, balance = entry.id, books.account(account_id).posted_fen
     elif account := books.repo.accounts([account_id]).get(account_id):
         balance = account.posted_fen
-    return once.remember({
+    response = once.remember({
         "contribution_id": entry_id, "person_id": person.id, "period": period, "base_fen": base_fen,
         "employer_id": employer_id, "credited_fen": allocation.amount_fen, "balance_fen": balance,
         "rule": allocation.rule.as_dict(), "explanation_zh": allocation.explanation_zh,
         "explanation_en": allocation.explanation_en,
-    }), False
+    })
+    _collect_declaration(ctx, uow, actor, person.id, period, employer_id, response)
+    return response, False
+
+
+def _collect_declaration(ctx: Context, uow: UnitOfWork, actor: Actor, person_id: str, period: str,
+                         employer_id: str | None, response: dict) -> None:
+    """A pending declaration of the month credited is collected by it: the arrears end with the payment."""
+    found = uow.one_by(Declaration, person_id=person_id, period=period, payer=payer_key(employer_id))
+    if found is not None and found.pending:
+        found.collect(at=ctx.now(), by=actor.username, contribution_id=response["contribution_id"],
+                      credited_fen=response["credited_fen"])
+        ctx.audit(uow, actor, "contribution.collected", "contribution_declaration", found.id,
+                  period=period, credited_fen=response["credited_fen"])

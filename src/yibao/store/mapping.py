@@ -7,6 +7,7 @@ from sqlalchemy.orm import registry
 from yibao.domain.applications import Application, ApplicationStep, CashVoucher, Document
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
+from yibao.domain.collection import Declaration
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
 from yibao.domain.life_events import AccountFreeze, LifeEvent
@@ -48,6 +49,7 @@ def start_mappers() -> None:
         (LifeEvent, tables.life_events),
         (AccountFreeze, tables.account_freezes),
         (Resident, tables.residents),
+        (Declaration, tables.contribution_declarations),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

@@ -749,3 +749,35 @@ invoice_claims = sa.Table(
     sa.Column("claimed_at", TS, nullable=False),
     sa.CheckConstraint("kind IN ('number', 'einvoice')", name="kind"),
 )
+
+# --- collection (征缴到账) ---------------------------------------------------------------
+
+contribution_declarations = sa.Table(
+    "contribution_declarations",
+    metadata,
+    # A month's contribution declared by a unit for its employee or by a flexible worker for themselves: it
+    # credits nothing until the collector confirms the payment; pending past its month it is arrears (欠费).
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False),
+    sa.Column("period", sa.String(7), nullable=False),
+    sa.Column("base_fen", sa.BigInteger, nullable=False),
+    sa.Column("payer", sa.String(24), nullable=False),  # the employer's id, or "self"
+    sa.Column("employer_id", ID, sa.ForeignKey("employers.id")),
+    sa.Column("declared_by", sa.String(64), nullable=False),
+    sa.Column("declared_role", sa.String(12), nullable=False),
+    sa.Column("declared_at", TS, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("collected_at", TS),
+    sa.Column("collected_by", sa.String(64)),
+    sa.Column("contribution_id", ID),  # the ledger entry that credited it (none where the rule credits nothing)
+    sa.Column("credited_fen", sa.BigInteger),
+    sa.UniqueConstraint("person_id", "period", "payer", name="uq_contribution_declarations_person_period_payer"),
+    sa.CheckConstraint("status IN ('pending', 'collected')", name="status"),
+    sa.CheckConstraint("base_fen > 0", name="base_positive"),
+    sa.CheckConstraint("(status = 'pending' AND collected_at IS NULL) OR "
+                       "(status = 'collected' AND collected_at IS NOT NULL AND credited_fen IS NOT NULL)",
+                       name="collected"),
+)
+sa.Index("ix_contribution_declarations_status_period", contribution_declarations.c.status,
+         contribution_declarations.c.period)
+sa.Index("ix_contribution_declarations_employer_id", contribution_declarations.c.employer_id)

@@ -1,4 +1,4 @@
-"""Contributions, personal accounts and their statements, holds, reversals."""
+"""Personal accounts and their statements, holds, reversals (contributions: routers.collection)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ from fastapi import APIRouter, Query, Response
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import (
     AccountRead,
-    ContributionCreate,
-    ContributionRead,
     EntryRead,
     EntryReverse,
     HoldCapture,
@@ -19,15 +17,10 @@ from yibao.api.schemas import (
     HoldRead,
     StatementRead,
 )
-from yibao.services import accounts, contributions
+from yibao.services import accounts
 from yibao.services import statement_pdf as statement_pdf_service
 
 router = APIRouter(tags=["contributions and accounts"])
-
-
-@router.post("/contributions", status_code=201, response_model=ContributionRead)
-def credit_contribution(ctx: Ctx, actor: CurrentActor, body: ContributionCreate):
-    return contributions.credit(ctx, actor=actor, **body.model_dump())
 
 
 @router.get("/accounts/{person_id}", response_model=AccountRead)
