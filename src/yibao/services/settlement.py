@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
@@ -22,7 +23,7 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
 from yibao.domain.users import READ_ALL, Actor, Role
 from yibao.ledger import accounts as acct
-from yibao.ledger.accounts import AccountKind, Bucket, Unit
+from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
 from yibao.services import access, cards, family, idempotency
@@ -30,6 +31,7 @@ from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
 from yibao.store import standing
+from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.settlement_repo import (
     Claim,
     SettlementFacts,
@@ -143,7 +145,7 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         quotas, created = _open_accounts(books, owner_id, region, institution, plan, today)
         locked = books.lock([personal, *quotas])
         _grant_quotas(uow, books, region, quotas, created, plan)
-        used = {kind: limit - locked[q].available_fen for q, (kind, unit, limit) in quotas.items()}
+        used = _used(quotas, {q: locked[q].available_fen for q in quotas})
         decision = enforce(policy.decide("settle", {**facts, "used": used,
                                                     "balance_fen": locked[personal].available_fen}, today))
         pay = decision.max_amount_fen
@@ -205,21 +207,29 @@ def _decision(decision: Decision) -> dict:
             "explanation_zh": shown["explanation_zh"], "explanation_en": shown["explanation_en"]}
 
 
+def quotas_in_force(*, owner_id: str, institution_code: str, plan: Decision,
+                    today: dt.date) -> dict[str, tuple[str, Unit, int]]:
+    """The quota accounts of the limits a payment's plan puts in force: {account id: (limit kind, unit, limit)}."""
+    quotas = {}
+    for kind, limit in plan.details.get("limits", {}).items():
+        if kind in QUOTA_LIMITS:
+            account_id, unit = quota_account(owner_id, kind, today, institution_code)
+            quotas[account_id] = (kind, unit, limit["limit"])
+    return quotas
+
+
 def _open_accounts(books: Books, owner_id: str, region: str, institution: Institution, plan: Decision,
                    today: dt.date) -> tuple[dict[str, tuple[str, Unit, int]], set[str]]:
     """Lock what a payment may touch, opening first what does not exist yet: the person's account, the
     institution's payable account, and the quota accounts of the limits in force with their source.
     Returns the quotas as {account id: (limit kind, unit, limit)}, and the ids this call created."""
-    quotas, now = {}, books.now
+    now = books.now
+    quotas = quotas_in_force(owner_id=owner_id, institution_code=institution.code, plan=plan, today=today)
     opening = [acct.new_account(acct.personal(owner_id), AccountKind.PERSONAL, region, now, person_id=owner_id),
                acct.new_account(acct.institution_payable(institution.code), AccountKind.INSTITUTION_PAYABLE,
                                 institution.region, now, institution_code=institution.code)]
-    for kind, limit in plan.details.get("limits", {}).items():
-        if kind in QUOTA_LIMITS:
-            account_id, unit = quota_account(owner_id, kind, today, institution.code)
-            quotas[account_id] = (kind, unit, limit["limit"])
-            opening.append(acct.new_account(account_id, AccountKind.QUOTA, region, now, unit=unit,
-                                            person_id=owner_id))
+    opening += [acct.new_account(account_id, AccountKind.QUOTA, region, now, unit=unit, person_id=owner_id)
+                for account_id, (_, unit, _) in quotas.items()]
     for unit in sorted({u for _, u, _ in quotas.values()}):
         opening.append(acct.new_account(acct.quota_source(region, unit), AccountKind.QUOTA_SOURCE, region, now,
                                         unit=unit))
@@ -233,15 +243,15 @@ def _granted(uow: UnitOfWork, account_id: str) -> int:
                               .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
 
 
-def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, created: set[str],
-                  plan: Decision) -> None:
-    """Give each quota its period's limit: in full when this payment opened it; the difference when the limit
-    changed since it was opened."""
+def _regrants(uow: UnitOfWork, accounts: Mapping[str, Account], quotas: dict,
+              plan: Decision) -> dict[str, tuple[Unit, int]]:
+    """What each quota is to be given for its period's limit: in full when it does not exist yet (it is
+    not in `accounts`); the difference when the limit changed since it was opened."""
     moves: dict[str, tuple[Unit, int]] = {}
     for account_id, (kind, unit, limit) in quotas.items():
-        account = books.account(account_id)
+        account = accounts.get(account_id)
         since = plan.details["limits"][kind]["since"]
-        if account_id in created:
+        if account is None:
             change = limit
         elif since > local_date(account.created_at):  # a new figure took effect within the period
             change = limit - int(_granted(uow, account_id))
@@ -250,9 +260,35 @@ def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, crea
             continue
         if change:
             moves[account_id] = (unit, change)
+    return moves
+
+
+def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, created: set[str],
+                  plan: Decision) -> None:
+    """Give each quota its period's limit: in full when this payment opened it; the difference when the limit
+    changed since it was opened."""
+    existing = {q: books.account(q) for q in quotas if q not in created}
+    moves = _regrants(uow, existing, quotas, plan)
     if moves:
         books.post(EntryKind.QUOTA_GRANT, _quota_legs(region, moves), memo="额度",
                    details={"limits": {quotas[q][0]: quotas[q][2] for q in moves}})
+
+
+def _used(quotas: dict, available: Mapping[str, int]) -> dict[str, int]:
+    """What is used of each limit: the limit less what its quota has left."""
+    return {kind: limit - available[q] for q, (kind, _, limit) in quotas.items()}
+
+
+def used_now(uow: UnitOfWork, *, owner_id: str, institution_code: str, plan: Decision,
+             today: dt.date) -> dict[str, int]:
+    """What a payment from the owner's account at the institution would find used now of each limit in force
+    (today's at that institution, today's, this year's, today's payments), read from the same quota accounts a
+    settlement debits, without locking or opening them."""
+    quotas = quotas_in_force(owner_id=owner_id, institution_code=institution_code, plan=plan, today=today)
+    accounts = LedgerRepository(uow.session).accounts(quotas)
+    moves = _regrants(uow, accounts, quotas, plan)
+    return _used(quotas, {q: (accounts[q].available_fen if q in accounts else 0) + moves.get(q, (None, 0))[1]
+                          for q in quotas})
 
 
 def _quota_legs(region: str, moves: dict[str, tuple[Unit, int]]) -> list[Posting]:
