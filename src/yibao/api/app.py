@@ -13,6 +13,7 @@ from yibao.api.routers import (
     applications,
     auth,
     credentials,
+    emergencies,
     filings,
     life_events,
     payouts,
@@ -35,7 +36,7 @@ def create_app(ctx: Context) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes)
     for router in (auth.router, registry.router, credentials.router, accounts.router, filings.router, policy.router,
                    settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
-                   residents.router, sign_in.router):
+                   residents.router, sign_in.router, emergencies.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

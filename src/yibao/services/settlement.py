@@ -74,10 +74,11 @@ def _check_credential(credential) -> dict:
                    "credential is {type: card, card_no, pin} or {type: evoucher, token}")
 
 
-def _request(institution_code: str, credential: dict, items: list, owner_id: str | None) -> dict:
+def _request(institution_code: str, credential: dict, items: list, owner_id: str | None, emergency: bool) -> dict:
     """What a retry must repeat exactly; the PIN and the token enter only as digests."""
     shown = {k: (digest(x) if k in ("pin", "token") else x) for k, x in credential.items()}
-    return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items}
+    return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items,
+            "emergency": emergency}
 
 
 def _card_holder(uow: UnitOfWork, credential: dict, today: dt.date) -> str | None:
@@ -93,13 +94,16 @@ def _card_holder(uow: UnitOfWork, credential: dict, today: dt.date) -> str | Non
 
 
 def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code: str, credential: dict,
-           items: list, account_owner_id: str | None = None) -> dict:
-    """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses)."""
+           items: list, account_owner_id: str | None = None, emergency: bool = False) -> dict:
+    """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses).
+    `emergency` is the institution's statement of an emergency (急诊抢救), which the policy may count as filed."""
     if not (actor.role == Role.ADMIN or (actor.role == Role.INSTITUTION and actor.institution_code == institution_code)):
         raise errors.AccessForbidden()
     lines, credential = _check_items(items), _check_credential(credential)
+    if type(emergency) is not bool:
+        raise _invalid("急诊抢救须为 true 或 false", "emergency is true or false")
     request = _request(institution_code, credential, [{"category": c, "amount_fen": a} for c, a in lines],
-                       account_owner_id)
+                       account_owner_id, emergency)
     scope = f"settlement:{institution_code}"
     if credential["type"] == "card":
         with ctx.uow() as uow:  # a retry gets its first answer before the PIN is checked again
@@ -135,7 +139,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                  "designated": institution.designated_on(today), "institution_region": institution.region,
                  "institution_kind": institution.kind, "institution_cross_region": institution.cross_region,
                  "has_filing": found.filing is not None and found.filing.covers(institution.region, today),
-                 "relation": found.relation if owner_id != payer_id else None, "items": lines}
+                 "relation": found.relation if owner_id != payer_id else None, "items": lines,
+                 "emergency": emergency}
         # Which limits apply, and anything that refuses whatever the amounts (not designated, no filing, …)
         plan = policy.decide("settle", {**facts, "used": {}}, today)
         if not plan.allowed and not (plan.code or "").startswith("limit."):
@@ -152,7 +157,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         settlement = Settlement(
             new_id("stl"), institution_code, idempotency_key, payer_id, owner_id, credential["type"],
             sum(a for _, a in lines), pay, sum(a for _, a in lines) - pay, today, now,
-            items=[{"category": c, "amount_fen": a} for c, a in lines], decision=_decision(decision))
+            items=[{"category": c, "amount_fen": a} for c, a in lines], decision=_decision(decision),
+            emergency=emergency)
         if pay > 0:
             uses = {q: (unit, 1 if unit == Unit.COUNT else pay) for q, (_, unit, _) in quotas.items()}
             settlement.quotas = {q: n for q, (_, n) in uses.items()}
@@ -164,7 +170,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
             settlement.entry_id = entry.id
         audit = link_audit(ctx.audit_record(  # the settlement is new: its audit chain starts here
             actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id, owner_id=owner_id,
-            total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"]))
+            total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"],
+            **_emergency_audit(emergency, decision)))
         response = _view(settlement, locked[personal].available_fen)
         record_settlement(uow.session.connection(), settlement, audit, scope=scope, key=idempotency_key,
                           response=response)
@@ -198,6 +205,13 @@ def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now
         return once, None
     token = digest(credential["token"]) if credential["type"] == "evoucher" else None
     return once, settlement_facts(conn, **lookup, payer_id=_card_holder(uow, credential, today), token_digest=token)
+
+
+def _emergency_audit(emergency: bool, decision: Decision) -> dict:
+    """What the audit record says of a stated emergency: that it was claimed, and whether the policy counted it
+    as filed."""
+    return {"emergency_claimed": True,
+            "emergency_counted": bool(decision.details.get("emergency_counted"))} if emergency else {}
 
 
 def _decision(decision: Decision) -> dict:
@@ -306,7 +320,7 @@ def _view(s: Settlement, balance_fen: int | None) -> dict:
             "account_owner_id": s.owner_id, "credential_type": s.credential_type, "total_fen": s.total_fen,
             "account_paid_fen": s.account_paid_fen, "cash_fen": s.cash_fen, "refunded_fen": s.refunded_fen,
             "status": s.status, "business_date": s.business_date.isoformat(), "at": s.at.isoformat(),
-            "items": s.items, "decision": s.decision, "entry_id": s.entry_id}
+            "items": s.items, "decision": s.decision, "entry_id": s.entry_id, "emergency": s.emergency}
     if balance_fen is not None:
         view["balance_after_fen"] = balance_fen
     return view
@@ -428,3 +442,18 @@ def person_settlements(ctx: Context, *, actor: Actor, person_id: str) -> list[di
             .order_by(Settlement.at.desc())).all()
         return [_view(s, None) for s in rows]
 
+
+
+EMERGENCY_READERS = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
+
+
+def emergency_claims(ctx: Context, *, actor: Actor, from_day: dt.date, to_day: dt.date) -> list[dict]:
+    """Settlements whose institution stated an emergency within the days, oldest first: candidates for a misuse
+    review, whether or not the policy counted the emergency as filed."""
+    if actor.role not in EMERGENCY_READERS:
+        raise errors.AccessForbidden()
+    with ctx.uow() as uow:
+        rows = uow.session.scalars(sa.select(Settlement).where(
+            Settlement.emergency.is_(True), Settlement.business_date >= from_day, Settlement.business_date <= to_day)
+            .order_by(Settlement.at)).all()
+        return [_view(s, None) for s in rows]
