@@ -58,7 +58,7 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
             raise _invalid("institution_code", "needed to say whether and how much the account pays there")
         institution = uow.get(Institution, institution_code)
         if institution is None:
-            raise errors.InstitutionNotFound(code_=institution_code)
+            raise errors.InstitutionNotFound()
         category = category or DEFAULT_CATEGORY[institution.kind]
         if category not in v.CATEGORIES:
             raise _invalid("category", f"one of {', '.join(v.CATEGORIES)}")

@@ -126,7 +126,7 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
         institution, payer_id = found.institution, found.payer_id
         if institution is None:
-            raise errors.InstitutionNotFound(code_=institution_code)
+            raise errors.InstitutionNotFound()
         owner_id = account_owner_id or payer_id
         if owner_id != payer_id:
             found.owner_standing.ensure_usable(today)  # nor does a grant from such an owner's account
@@ -404,7 +404,7 @@ def _day(uow: UnitOfWork, actor: Actor, code: str, day: dt.date) -> list[Settlem
     if not (actor.role in READ_ALL or (actor.role == Role.INSTITUTION and actor.institution_code == code)):
         raise errors.AccessForbidden()
     if uow.get(Institution, code) is None:
-        raise errors.InstitutionNotFound(code_=code)
+        raise errors.InstitutionNotFound()
     return uow.all_by(Settlement, Settlement.at, institution_code=code, business_date=day)
 
 
