@@ -68,11 +68,23 @@ def _field(loc: tuple) -> str:
     return ".".join(str(p) if isinstance(p, int) or _FIELD_NAME.match(str(p)) else MASK for p in parts) or "body"
 
 
+def _given(value: Any, depth: int = 0):
+    """The plain values in what was given for a field (a tag inside an object, an item of a list)."""
+    if isinstance(value, dict) and depth < 3:
+        for key, inner in list(value.items())[:50]:
+            yield str(key)
+            yield from _given(inner, depth + 1)
+    elif isinstance(value, list | tuple) and depth < 3:
+        for inner in value[:50]:
+            yield from _given(inner, depth + 1)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
 def _what_is_wrong(error: dict) -> str:
-    """The validation message, unless it repeats the value given (a validator's own words may)."""
-    text, given = str(error.get("msg", "")), error.get("input")
-    if isinstance(given, str | int | float) and not isinstance(given, bool) and len(str(given)) >= 3 \
-            and str(given) in text:
+    """The validation message, unless it repeats a value given (a discriminator's tag, a validator's words)."""
+    text = str(error.get("msg", ""))
+    if any(len(v) >= 3 and v in text for v in _given(error.get("input"))):
         return "the value given is not valid here"
     return text
 
