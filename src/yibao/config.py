@@ -26,9 +26,10 @@ class Settings(BaseSettings):
     # How often a running service looks for a policy set loaded by another process.
     policy_refresh_seconds: float = 5.0
     # Uploaded documents (PDF, JPEG, PNG) up to this size.
-    document_max_bytes: int = 10 * 1024 * 1024
-    # A request body over this size is refused before it is read (a document's upload and its form fit in it).
-    request_max_bytes: int = Field(default=11 * 1024 * 1024, ge=1024)
+    document_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # A request body over this size is refused before it is read, signed in or not; a document's upload has its
+    # own limit, document_max_bytes (and room for the form around the file).
+    request_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     # How long an amount on a bank payment file stays held while the bank's return is awaited.
     disbursement_hold_days: int = 30
     # How long a cross-region cash voucher may be redeemed.
@@ -50,6 +51,8 @@ class Settings(BaseSettings):
     checkpoint_file: Path | None = None
     # How often `yibao jobs run-due` signs a checkpoint (it runs every few minutes; checkpoints are hourly).
     checkpoint_every_minutes: int = Field(default=60, ge=1)
+    # While the database cannot be reached, requests answer 503 service.unavailable with this Retry-After.
+    outage_retry_after_seconds: int = Field(default=30, ge=1)
 
     @property
     def resolved_database_url(self) -> str:

@@ -478,6 +478,8 @@ ENDPOINTS = [
     E("GET", "/institutions/{code}/settlements/summary", READ_ALL | {INSTITUTION},
       lambda s: Call({"code": s.world.institution_code})),
     E("GET", "/persons/{person_id}/settlements", OWNED_READERS, _employee),
+    E("GET", "/emergency-settlements", frozenset({REVIEWER, AUDITOR, ADMIN}),
+      lambda s: Call(query={"from": "2026-01-01", "to": "2026-12-31"})),
     # cross-region filings and family grants: the person's own, or the agency at the counter
     E("POST", "/filings", OWNER_OR_STAFF,
       lambda s: Call(json={"person_id": s.world.person.id, "type": "temporary", "reason": "referral",

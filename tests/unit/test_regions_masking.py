@@ -42,7 +42,8 @@ def test_unknown_or_retired_code_has_no_name_and_is_refused(code):
         validate_region(code)
 
     assert caught.value.code == "region.unknown"
-    assert caught.value.facts == {"region": code}
+    assert caught.value.facts == {}  # the code given is not repeated back
+    assert not code or code not in caught.value.en
 
 
 def test_parents_of_a_district_run_from_it_to_its_province():

@@ -6,7 +6,8 @@ from fastapi import FastAPI
 
 from yibao import __version__
 from yibao.api import problems
-from yibao.api.body_limit import BodyLimit
+from yibao.api.access_log import RouteOfRequest, hide_path_values
+from yibao.api.body_limit import FORM_ROOM_BYTES, BodyLimit
 from yibao.api.routers import (
     accounts,
     admin,
@@ -14,6 +15,7 @@ from yibao.api.routers import (
     auth,
     collection,
     credentials,
+    emergencies,
     filings,
     life_events,
     payouts,
@@ -33,10 +35,13 @@ def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url="/docs", redoc_url=None)
     app.state.ctx = ctx
     problems.install(app)
-    app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes)
+    app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes,
+                       larger={f"{API}/documents": ctx.settings.document_max_bytes + FORM_ROOM_BYTES})
+    app.add_middleware(RouteOfRequest)
+    hide_path_values()
     for router in (auth.router, registry.router, credentials.router, accounts.router, collection.router, filings.router, policy.router,
                    settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
-                   residents.router, sign_in.router):
+                   residents.router, sign_in.router, emergencies.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

@@ -1,46 +1,84 @@
-"""A request body over the size limit is refused (413 `request.too_large`) before the application reads it: by
-its declared Content-Length, or, for a body sent without one, as soon as the bytes received pass the limit."""
+"""A request body over its size limit is refused (413 `request.too_large`) before the application has read it.
+
+Every route has the request limit (`YIBAO_REQUEST_MAX_BYTES`), signed in or not; a document upload has its own,
+larger one (`YIBAO_DOCUMENT_MAX_BYTES` and room for the form around the file). A declared Content-Length over
+the limit is refused unread. Whatever is declared, or if nothing is, the bytes are counted as the application
+reads them: at the first byte past the limit the reading stops, and whatever the application would have
+answered is replaced by the 413, so no body larger than its limit is ever held.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yibao.api.problems import from_domain
 from yibao.domain import errors
 
+FORM_ROOM_BYTES = 64 * 1024  # a multipart upload's boundaries, headers and small fields around the file
+
+
+class _TooLarge(HTTPException):
+    """Raised into the application's read of the body; frameworks pass an HTTP exception on unwrapped."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
+        """`larger`: the paths allowed a larger body than `max_bytes`, with their own limit."""
+        self.app, self.max_bytes, self.larger = app, max_bytes, dict(larger or {})
+
+    def limit_for(self, path: str) -> int:
+        return self.larger.get(path.rstrip("/") or "/", self.max_bytes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit() or int(declared) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-            await self.app(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(scope, limit, send)
             return
-        chunks, size, more = [], 0, True
-        while more:  # no length declared: take the body in, up to the limit, and hand it on
+        received, exceeded, started = 0, False, False
+
+        async def counted() -> Message:
+            nonlocal received, exceeded
+            if exceeded:
+                raise _TooLarge()
             message = await receive()
-            if message["type"] != "http.request":
-                chunks.append(message)
-                break
-            size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self._refuse(scope, receive, send)
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise _TooLarge()
+            return message
+
+        async def answer(message: Message) -> None:
+            nonlocal started
+            if exceeded:  # what the application says of a body it could not read is not sent
                 return
-            chunks.append(message)
-            more = message.get("more_body", False)
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-        async def replay() -> Message:
-            return chunks.pop(0) if chunks else await receive()
+        try:
+            await self.app(scope, counted, answer)
+        except Exception:
+            if not exceeded:
+                raise
+        if exceeded and not started:
+            await self._refuse(scope, limit, send)
 
-        await self.app(scope, replay, send)
+    @staticmethod
+    async def _refuse(scope: Scope, limit: int, send: Send) -> None:
+        response = from_domain(errors.RequestTooLarge(limit_bytes=limit))
+        response.headers["Connection"] = "close"  # the rest of the body is not read: do not reuse the connection
+        await response(scope, _no_body, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await from_domain(errors.RequestTooLarge(limit_bytes=self.max_bytes))(scope, receive, send)
+
+async def _no_body() -> Message:
+    return {"type": "http.disconnect"}

@@ -1,17 +1,24 @@
-"""RFC 9457 problem+json for domain errors, request validation and everything unexpected."""
+"""RFC 9457 problem+json for domain errors, request validation, a database out of reach and everything unexpected.
+
+No problem and no log line repeats a value of the request: a validation error names the field and what is wrong
+with it, never the value given (nor a key of the body that is not a plain field name); logs name the route's
+template, not the path with its values.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DisconnectionError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yibao.api.access_log import MASK, shown_path
 from yibao.domain import errors
 
 log = logging.getLogger("yibao.api")
@@ -51,9 +58,46 @@ def from_domain(exc: errors.DomainError) -> JSONResponse:
     return response
 
 
+_FIELD_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,39}$")
+_SOURCES = ("body", "query", "path", "form", "header", "cookie")
+
+
 def _field(loc: tuple) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "form")]
-    return ".".join(parts) or "body"
+    """Where the error is: field names and positions; a key that is no plain field name is masked."""
+    parts = [p for p in loc if p not in _SOURCES]
+    return ".".join(str(p) if isinstance(p, int) or _FIELD_NAME.match(str(p)) else MASK for p in parts) or "body"
+
+
+def _given(value: Any, depth: int = 0):
+    """The plain values in what was given for a field (a tag inside an object, an item of a list)."""
+    if isinstance(value, dict) and depth < 3:
+        for key, inner in list(value.items())[:50]:
+            yield str(key)
+            yield from _given(inner, depth + 1)
+    elif isinstance(value, list | tuple) and depth < 3:
+        for inner in value[:50]:
+            yield from _given(inner, depth + 1)
+    elif isinstance(value, str | int | float) and not isinstance(value, bool):
+        yield str(value)
+
+
+def _what_is_wrong(error: dict) -> str:
+    """The validation message, unless it repeats a value given (a discriminator's tag, a validator's words)."""
+    text = str(error.get("msg", ""))
+    if any(len(v) >= 3 and v in text for v in _given(error.get("input"))):
+        return "the value given is not valid here"
+    return text
+
+
+def _outage_answer(request: Request) -> JSONResponse:
+    ctx = getattr(request.app.state, "ctx", None)
+    seconds = ctx.settings.outage_retry_after_seconds if ctx is not None else 30
+    return from_domain(errors.ServiceUnavailable(retry_after_seconds=seconds))
+
+
+def _lost_race(exc: Exception) -> bool:
+    """A transaction the database rolled back to resolve a conflict (SQLSTATE class 40: serialization, deadlock)."""
+    return str(getattr(getattr(exc, "orig", None), "sqlstate", "") or "").startswith("40")
 
 
 def install(app: FastAPI) -> None:
@@ -64,7 +108,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError):
         # Never echo the input back: it may hold an ID number or a PIN.
-        details = [{"field": _field(e["loc"]), "problem": e["msg"], "kind": e["type"]} for e in exc.errors()]
+        details = [{"field": _field(e["loc"]), "problem": _what_is_wrong(e), "kind": e["type"]} for e in exc.errors()]
         summary = "; ".join(f"{d['field']}: {d['problem']}" for d in details)
         err = errors.RequestInvalid(summary=summary)
         return problem(422, err.code, err.zh, err.en, errors=details)
@@ -72,10 +116,21 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _unstorable(request: Request, exc: DataError):
         # A value the database refuses to store (too long, a NUL character) is bad input, not a crash.
-        log.warning("value refused by the database on %s %s: %s", request.method, request.url.path,
+        log.warning("value refused by the database on %s %s: %s", request.method, shown_path(request.scope),
                     type(exc.orig).__name__)
         err = errors.RequestInvalid(summary="a value is too long or contains characters that cannot be stored")
         return problem(422, err.code, err.zh, err.en)
+
+    async def _unreachable(request: Request, exc: Exception):
+        # The database is down, restarting or out of reach: try again later, nothing was written.
+        if _lost_race(exc):
+            return from_domain(errors.ConcurrentChange())
+        log.error("database unavailable on %s %s: %s", request.method, shown_path(request.scope),
+                  type(getattr(exc, "orig", None) or exc).__name__)
+        return _outage_answer(request)
+
+    for kind in (OperationalError, InterfaceError, DisconnectionError):
+        app.add_exception_handler(kind, _unreachable)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException):
@@ -86,5 +141,5 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception):
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        log.exception("unexpected error on %s %s", request.method, shown_path(request.scope))
         return problem(500, "server.error", "系统内部错误，请稍后再试", "Internal error; please try again later")

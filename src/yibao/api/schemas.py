@@ -636,6 +636,7 @@ class SettlementCreate(Body):
     credential: Annotated[CardCredential | EVoucherCredential, Field(discriminator="type")]
     account_owner_id: str | None = Field(default=None, max_length=24)
     items: list[ItemCreate] = Field(min_length=1, max_length=200)
+    emergency: Annotated[bool, Field(strict=True)] = False  # 急诊抢救, stated by the institution
 
 
 class SettlementDecisionRead(BaseModel):
@@ -661,6 +662,7 @@ class SettlementRead(BaseModel):
     items: list[dict]
     decision: SettlementDecisionRead
     entry_id: str | None
+    emergency: bool = False
     balance_after_fen: int | None = None
 
 

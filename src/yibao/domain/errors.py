@@ -90,8 +90,8 @@ class AccessForbidden(Forbidden):
 
 class UsernameTaken(Conflict):
     code = "user.duplicate"
-    message_zh = "用户名 {username} 已被使用"
-    message_en = "The username {username} is already taken"
+    message_zh = "该用户名已被使用"
+    message_en = "The username is already taken"
 
 
 class RoleLinkMissing(Invalid):
@@ -129,8 +129,8 @@ class PhoneInvalid(Invalid):
 
 class RegionUnknown(Invalid):
     code = "region.unknown"
-    message_zh = "行政区划代码 {region} 不存在"
-    message_en = "{region} is not a known GB/T 2260 region code"
+    message_zh = "行政区划代码不存在"
+    message_en = "The region is not a known GB/T 2260 region code"
 
 
 class PersonNotFound(NotFound):
@@ -195,14 +195,14 @@ class EnrollmentWrongState(Conflict):
 
 class InstitutionNotFound(NotFound):
     code = "institution.not_found"
-    message_zh = "未找到定点机构 {code_}"
-    message_en = "No such institution {code_}"
+    message_zh = "未找到该定点机构"
+    message_en = "No such institution"
 
 
 class InstitutionDuplicate(Conflict):
     code = "institution.duplicate"
-    message_zh = "机构编码 {code_} 已存在"
-    message_en = "An institution with code {code_} already exists"
+    message_zh = "该机构编码已存在"
+    message_en = "An institution with this code already exists"
 
 
 class InstitutionInvalid(Invalid):
@@ -213,8 +213,8 @@ class InstitutionInvalid(Invalid):
 
 class AgencyNotFound(NotFound):
     code = "agency.not_found"
-    message_zh = "未找到 {region} 的医保经办机构"
-    message_en = "No insurance agency is listed for region {region}"
+    message_zh = "未找到该地区的医保经办机构"
+    message_en = "No insurance agency is listed for the region"
 
 
 # --- cards, e-vouchers, bank accounts ---------------------------------------
@@ -306,8 +306,8 @@ class EVoucherIdentityMismatch(Invalid):
 
 class EVoucherChannelInvalid(Invalid):
     code = "evoucher.channel_invalid"
-    message_zh = "渠道 {channel} 不支持，可选：app、miniprogram、web"
-    message_en = "Channel {channel} is not supported; use app, miniprogram or web"
+    message_zh = "渠道不支持，可选：app、miniprogram、web"
+    message_en = "The channel is not supported; use app, miniprogram or web"
 
 
 class EVoucherInvalid(Unauthorized):
@@ -357,8 +357,8 @@ class ClockUnavailable(NotFound):
 
 class AccountNotFound(NotFound):
     code = "account.not_found"
-    message_zh = "未找到个人账户：{person_id}"
-    message_en = "No personal account found: {person_id}"
+    message_zh = "未找到个人账户"
+    message_en = "No personal account found"
 
 
 class BalanceInsufficient(Invalid):
@@ -375,8 +375,8 @@ class QuotaExhausted(Invalid):
 
 class EntryNotFound(NotFound):
     code = "entry.not_found"
-    message_zh = "未找到账务记录：{entry_id}"
-    message_en = "No ledger entry found: {entry_id}"
+    message_zh = "未找到账务记录"
+    message_en = "No ledger entry found"
 
 
 class EntryAlreadyReversed(Conflict):
@@ -393,8 +393,8 @@ class EntryNotReversible(Conflict):
 
 class HoldNotFound(NotFound):
     code = "hold.not_found"
-    message_zh = "未找到冻结款项：{hold_id}"
-    message_en = "No hold found: {hold_id}"
+    message_zh = "未找到冻结款项"
+    message_en = "No hold found"
 
 
 class HoldWrongState(Conflict):
@@ -417,14 +417,14 @@ class HoldCaptureTooLarge(Invalid):
 
 class AmountInvalid(Invalid):
     code = "amount.invalid"
-    message_zh = "金额须为正整数（分）：{amount_fen}"
-    message_en = "The amount must be a positive whole number of fen: {amount_fen}"
+    message_zh = "金额须为正整数（分）"
+    message_en = "The amount must be a positive whole number of fen"
 
 
 class IdempotencyConflict(Conflict):
     code = "idempotency.conflict"
-    message_zh = "幂等键 {key} 已用于另一个不同的请求"
-    message_en = "The idempotency key {key} was already used for a different request"
+    message_zh = "该幂等键已用于另一个不同的请求"
+    message_en = "The idempotency key was already used for a different request"
 
 
 class ContributionInvalid(Invalid):
@@ -538,8 +538,8 @@ class YearEndNotDue(Invalid):
 
 class VoucherNotFound(NotFound):
     code = "voucher.not_found"
-    message_zh = "校验码不存在：{code}，请核对凭证上的校验码"
-    message_en = "No voucher has the verification code {code}; check the code printed on the document"
+    message_zh = "校验码不存在，请核对凭证上的校验码"
+    message_en = "No voucher has this verification code; check the code printed on the document"
 
 
 class VoucherNotIssued(NotFound):
@@ -979,3 +979,11 @@ class DeclarationConflict(Conflict):
     message_zh = "{period} 已申报另一缴费基数，待征收确认；如需更正请联系征收机构"
     message_en = ("A different base is already declared for {period} and awaits collection; "
                   "ask the collector to correct it")
+# --- limits on the edges: outages ------------------------------------------------------------
+
+
+class ServiceUnavailable(DomainError):
+    status = 503
+    code = "service.unavailable"
+    message_zh = "服务暂时不可用，请 {retry_after_seconds} 秒后再试"
+    message_en = "The service is unavailable for the moment; please try again in {retry_after_seconds} seconds"

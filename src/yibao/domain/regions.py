@@ -32,7 +32,7 @@ def region_name(code: str) -> str | None:
 
 def validate_region(code: str) -> str:
     if region_name(code) is None:
-        raise errors.RegionUnknown(region=code)
+        raise errors.RegionUnknown()
     return code
 
 

@@ -54,6 +54,7 @@ class Settlement:
     entry_id: str | None = None
     refunded_fen: int = 0
     status: str = SettlementStatus.SETTLED
+    emergency: bool = False  # the institution stated an emergency (急诊抢救), whether or not the policy counted it
 
     @property
     def refundable_fen(self) -> int:

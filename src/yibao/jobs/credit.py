@@ -314,7 +314,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
                 earlier = seen.get(key, f.request_hash)
                 if earlier is not None:
                     if earlier != digest:
-                        raise errors.IdempotencyConflict(key=key)
+                        raise errors.IdempotencyConflict()
                     outcome.repeated = True
                     continue
                 if ctx.policy is None:
@@ -336,7 +336,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
             for c in credits:
                 if c.key not in claimed:
                     if held[c.key] != c.request_hash:
-                        c.outcome.error = errors.IdempotencyConflict(key=c.key)
+                        c.outcome.error = errors.IdempotencyConflict()
                     else:
                         c.outcome.repeated = True
             credits = [c for c in credits if c.key in claimed]

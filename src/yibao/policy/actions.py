@@ -146,6 +146,9 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
             refused.details = decision.details
             return refused
         reasons.append(answer.reason("settlement.cross_region"))
+        # an emergency stated counts as filed only where the rule that allowed the payment asks for one
+        decision.details["emergency_counted"] = any(c.fact == "emergency" and True in (c.values or ())
+                                                    for c in answer.rule.conditions)
 
     relation, grant, coverage, categories = facts.get("relation"), plan.grant, plan.coverage, plan.categories
     if relation is not None:

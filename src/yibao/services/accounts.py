@@ -116,7 +116,7 @@ def place_hold(ctx: Context, *, actor: Actor, person_id: str, amount_fen: int, i
     """Reserve an amount of a person's account for a payment about to be made; it expires if left open."""
     access.require(actor, *REVIEW_STAFF)
     if type(amount_fen) is not int or amount_fen <= 0:
-        raise errors.AmountInvalid(amount_fen=amount_fen)
+        raise errors.AmountInvalid()
     if not 0 < timeout_seconds <= 90 * 86400:
         raise errors.RequestInvalid(summary="timeout_seconds must be between 1 and 7776000")
     request = {"person_id": person_id, "amount_fen": amount_fen, "purpose": purpose, "timeout": timeout_seconds}
@@ -142,7 +142,7 @@ def capture_hold(ctx: Context, *, actor: Actor, hold_id: str, idempotency_key: s
     """Take all or part of a hold into an entry; the rest becomes available again."""
     access.require(actor, *REVIEW_STAFF)
     if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
-        raise errors.AmountInvalid(amount_fen=amount_fen)
+        raise errors.AmountInvalid()
     with ctx.uow() as uow:
         once = Once(uow, scope="hold.capture", key=idempotency_key,
                     request={"hold_id": hold_id, "amount_fen": amount_fen}, now=ctx.now())

@@ -372,7 +372,7 @@ def _check_request(kind: str, reason: str, amount_fen, applicant_id: str, person
     if amount_fen is None and is_death_case(kind, reason):
         return None  # the whole balance, found when the case is filed
     if type(amount_fen) is not int or amount_fen <= 0:
-        raise errors.AmountInvalid(amount_fen=amount_fen)
+        raise errors.AmountInvalid()
     return amount_fen
 
 
@@ -421,7 +421,7 @@ def _check_payout(kind: str, reason: str, payout: str, institution_code: str | N
 def _redeeming_institution(uow: UnitOfWork, code: str, day: dt.date) -> Institution:
     institution = uow.get(Institution, code)
     if institution is None:
-        raise errors.InstitutionNotFound(code_=code)
+        raise errors.InstitutionNotFound()
     if not institution.designated_on(day):
         raise _invalid(f"机构 {code} 当前不是定点医疗机构，不能兑付取现凭证",
                        f"{code} is not a designated institution today; it cannot redeem cash vouchers")

@@ -77,7 +77,7 @@ def _get_slot(uow: UnitOfWork, slot_id: str) -> Slot:
 def _institution(uow: UnitOfWork, code: str) -> Institution:
     found = uow.get(Institution, code)
     if found is None:
-        raise errors.InstitutionNotFound(code_=code)
+        raise errors.InstitutionNotFound()
     return found
 
 

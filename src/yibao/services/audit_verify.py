@@ -209,7 +209,7 @@ def _verify_seals(conn, sealed: dict, settled: dict[str, str], report: Report) -
     whose settlement is gone."""
     present_settlements: set[str] = set()
     for name, table in seals.TABLES.items():
-        columns = [table.c[c] for c in seals.COLUMNS[name]]
+        columns = [table.c[c] for c in (*seals.COLUMNS[name], *seals.ADDED_LATER.get(name, ()))]
         rows = conn.execute(sa.select(*columns).order_by(*table.primary_key.columns).execution_options(yield_per=2000))
         for row in rows:
             values = row._asdict()

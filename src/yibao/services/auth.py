@@ -43,15 +43,15 @@ def add_user(
         raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     User.check_links(role_, person_id=person_id, employer_id=employer_id, institution_code=institution_code)
     with ctx.uow() as uow:
-        uow.conflict_means(errors.UsernameTaken(username=username))
+        uow.conflict_means(errors.UsernameTaken())
         if uow.one_by(User, username=username):
-            raise errors.UsernameTaken(username=username)
+            raise errors.UsernameTaken()
         if person_id and not uow.get(Person, person_id):
             raise errors.PersonNotFound()
         if employer_id and not uow.get(Employer, employer_id):
             raise errors.EmployerNotFound()
         if institution_code and not uow.get(Institution, institution_code):
-            raise errors.InstitutionNotFound(code_=institution_code)
+            raise errors.InstitutionNotFound()
         user = User(
             id=new_id("usr"), username=username, password_hash=ctx.hash_secret(password), role=role_.value,
             created_at=ctx.now(),

@@ -203,7 +203,7 @@ class Books:
     def reverse(self, entry_id: str, *, memo: str = "") -> Entry:
         original = self.repo.entry(entry_id)
         if original is None:
-            raise errors.EntryNotFound(entry_id=entry_id)
+            raise errors.EntryNotFound()
         if original.kind in NOT_REVERSIBLE:
             raise errors.EntryNotReversible(entry_id=entry_id)
         if self.repo.reversal_of(entry_id):
@@ -255,7 +255,7 @@ class Books:
     def _locked_hold(self, hold_id: str) -> tuple[Hold, Account]:
         found = self.repo.hold(hold_id)
         if found is None:
-            raise errors.HoldNotFound(hold_id=hold_id)
+            raise errors.HoldNotFound()
         account = self.account(found.account_id)  # account lock first, then the hold: the one order
         self.expire_holds(account)
         return self.repo.hold(hold_id, lock=True), account

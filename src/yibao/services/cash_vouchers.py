@@ -121,7 +121,7 @@ def _place_of(uow: UnitOfWork, actor: Actor, institution_code: str | None) -> st
     elif actor.role not in AGENCY_STAFF:
         raise errors.AccessForbidden()
     if institution_code and uow.get(Institution, institution_code) is None:
-        raise errors.InstitutionNotFound(code_=institution_code)
+        raise errors.InstitutionNotFound()
     return institution_code
 
 

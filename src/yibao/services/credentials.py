@@ -32,7 +32,7 @@ def activate_evoucher(ctx, *, actor, person_id: str, id_number: str, name: str, 
     try:
         channel = Channel(channel).value
     except ValueError:
-        raise errors.EVoucherChannelInvalid(channel=channel) from None
+        raise errors.EVoucherChannelInvalid() from None
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())
         person = _person(uow, person_id)

@@ -333,7 +333,7 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
         if stale is not None:
             person = verification.take_over(ctx, uow, actor=actor, stale=stale, fresh=person)
         if uow.one_by(User, username=login):
-            raise errors.UsernameTaken(username=login)
+            raise errors.UsernameTaken()
         if stale is None:
             _insert_person(ctx, uow, actor, person)
         uow.flush()

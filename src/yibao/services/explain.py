@@ -4,7 +4,8 @@ The person's facts (region, scheme, balance, the institution asked about) come f
 the policy engine decides; the answer cites the rules and names the agency to contact. Each
 answer is recorded in the person's audit trail with the rules behind it. A death or emigration on record,
 or an agency freeze, says no where the records do (a death case is answered for the heir, and needs the
-death on record).
+death on record). The settle answer counts what the person has used of each limit (today, this year, at that
+institution) from the quota accounts a settlement debits, so its maximum is what a payment now would take.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from yibao.domain.registry import Agency, Institution, Person
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.policy.decision import Decision, Note
-from yibao.services import access, enrolment, filings, life_events
+from yibao.services import access, enrolment, filings, life_events, settlement
 from yibao.services.context import Context
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.uow import UnitOfWork
@@ -57,7 +58,7 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
             raise _invalid("institution_code", "needed to say whether and how much the account pays there")
         institution = uow.get(Institution, institution_code)
         if institution is None:
-            raise errors.InstitutionNotFound(code_=institution_code)
+            raise errors.InstitutionNotFound()
         category = category or DEFAULT_CATEGORY[institution.kind]
         if category not in v.CATEGORIES:
             raise _invalid("category", f"one of {', '.join(v.CATEGORIES)}")
@@ -142,6 +143,10 @@ def explain(ctx: Context, *, actor: Actor, person_id: str, action: str, amount_f
         access.ensure_can_read_owned(uow, actor, person_id)
         facts = _facts(uow, person, action, day, amount_fen=amount_fen, institution_code=institution_code,
                        reason=reason, relation=relation, category=category, channel=channel, by_proxy=by_proxy)
+        if action == "settle":  # what a payment now would find used: today's, this year's, at that institution
+            plan = policy.decide(action, facts, day)
+            facts["used"] = settlement.used_now(uow, owner_id=person_id, institution_code=institution_code,
+                                                plan=plan, today=day)
         decision = policy.decide(action, facts, day)
         _standing_says(decision, life_events.standing(uow, person_id), action, facts.get("reason"), day)
         agency = _agency(uow, person.region)

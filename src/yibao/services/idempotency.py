@@ -39,7 +39,7 @@ class Once:
         if not (claim or self.repo.claim_key)(scope, key, digest, now):
             row = self.repo.key_row(scope, key)
             if row.request_hash != digest:
-                raise errors.IdempotencyConflict(key=key)
+                raise errors.IdempotencyConflict()
             self.earlier = row.response
 
     @cached_property
@@ -65,5 +65,5 @@ def answered(uow: UnitOfWork, *, scope: str, key: str, request: dict) -> dict | 
     if row is None or row.response is None:
         return None
     if row.request_hash != request_hash(request):
-        raise errors.IdempotencyConflict(key=key)
+        raise errors.IdempotencyConflict()
     return row.response

@@ -44,9 +44,9 @@ def add_institution(ctx: Context, *, actor: Actor, code: str, name: str, kind: s
     institution = Institution(code=code, name=name.strip(), kind=kind, region=region, cross_region=cross_region,
                               designated_from=designated_from, designated_to=designated_to, created_at=ctx.now())
     with ctx.uow() as uow:
-        uow.conflict_means(errors.InstitutionDuplicate(code_=code))
+        uow.conflict_means(errors.InstitutionDuplicate())
         if uow.get(Institution, code):
-            raise errors.InstitutionDuplicate(code_=code)
+            raise errors.InstitutionDuplicate()
         uow.add(institution)
         ctx.version(uow, actor, "institution", code, institution.snapshot())
         ctx.audit(uow, actor, "institution.add", "institution", code, designated=designated)
@@ -58,7 +58,7 @@ def get_institution(ctx: Context, *, actor: Actor, code: str) -> Institution:
     with ctx.uow() as uow:
         institution = uow.get(Institution, code)
         if institution is None:
-            raise errors.InstitutionNotFound(code_=code)
+            raise errors.InstitutionNotFound()
         return institution
 
 
@@ -109,4 +109,4 @@ def find_agency(ctx: Context, *, region: str) -> Agency:
             agency = uow.get(Agency, code)
             if agency is not None:
                 return agency
-    raise errors.AgencyNotFound(region=region)
+    raise errors.AgencyNotFound()

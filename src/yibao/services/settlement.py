@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Mapping
 
 import sqlalchemy as sa
 
@@ -22,7 +23,7 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
 from yibao.domain.users import READ_ALL, Actor, Role
 from yibao.ledger import accounts as acct
-from yibao.ledger.accounts import AccountKind, Bucket, Unit
+from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
 from yibao.services import access, cards, family, idempotency
@@ -30,6 +31,7 @@ from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
 from yibao.store import seals, standing
+from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.settlement_repo import (
     Claim,
     SettlementFacts,
@@ -72,10 +74,11 @@ def _check_credential(credential) -> dict:
                    "credential is {type: card, card_no, pin} or {type: evoucher, token}")
 
 
-def _request(institution_code: str, credential: dict, items: list, owner_id: str | None) -> dict:
+def _request(institution_code: str, credential: dict, items: list, owner_id: str | None, emergency: bool) -> dict:
     """What a retry must repeat exactly; the PIN and the token enter only as digests."""
     shown = {k: (digest(x) if k in ("pin", "token") else x) for k, x in credential.items()}
-    return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items}
+    return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items,
+            "emergency": emergency}
 
 
 def _card_holder(uow: UnitOfWork, credential: dict, today: dt.date) -> str | None:
@@ -91,13 +94,16 @@ def _card_holder(uow: UnitOfWork, credential: dict, today: dt.date) -> str | Non
 
 
 def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code: str, credential: dict,
-           items: list, account_owner_id: str | None = None) -> dict:
-    """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses)."""
+           items: list, account_owner_id: str | None = None, emergency: bool = False) -> dict:
+    """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses).
+    `emergency` is the institution's statement of an emergency (急诊抢救), which the policy may count as filed."""
     if not (actor.role == Role.ADMIN or (actor.role == Role.INSTITUTION and actor.institution_code == institution_code)):
         raise errors.AccessForbidden()
     lines, credential = _check_items(items), _check_credential(credential)
+    if type(emergency) is not bool:
+        raise _invalid("急诊抢救须为 true 或 false", "emergency is true or false")
     request = _request(institution_code, credential, [{"category": c, "amount_fen": a} for c, a in lines],
-                       account_owner_id)
+                       account_owner_id, emergency)
     scope = f"settlement:{institution_code}"
     if credential["type"] == "card":
         with ctx.uow() as uow:  # a retry gets its first answer before the PIN is checked again
@@ -120,7 +126,7 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
         institution, payer_id = found.institution, found.payer_id
         if institution is None:
-            raise errors.InstitutionNotFound(code_=institution_code)
+            raise errors.InstitutionNotFound()
         owner_id = account_owner_id or payer_id
         if owner_id != payer_id:
             found.owner_standing.ensure_usable(today)  # nor does a grant from such an owner's account
@@ -133,7 +139,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                  "designated": institution.designated_on(today), "institution_region": institution.region,
                  "institution_kind": institution.kind, "institution_cross_region": institution.cross_region,
                  "has_filing": found.filing is not None and found.filing.covers(institution.region, today),
-                 "relation": found.relation if owner_id != payer_id else None, "items": lines}
+                 "relation": found.relation if owner_id != payer_id else None, "items": lines,
+                 "emergency": emergency}
         # Which limits apply, and anything that refuses whatever the amounts (not designated, no filing, …)
         plan = policy.decide("settle", {**facts, "used": {}}, today)
         if not plan.allowed and not (plan.code or "").startswith("limit."):
@@ -143,14 +150,15 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         quotas, created = _open_accounts(books, owner_id, region, institution, plan, today)
         locked = books.lock([personal, *quotas])
         _grant_quotas(uow, books, region, quotas, created, plan)
-        used = {kind: limit - locked[q].available_fen for q, (kind, unit, limit) in quotas.items()}
+        used = _used(quotas, {q: locked[q].available_fen for q in quotas})
         decision = enforce(policy.decide("settle", {**facts, "used": used,
                                                     "balance_fen": locked[personal].available_fen}, today))
         pay = decision.max_amount_fen
         settlement = Settlement(
             new_id("stl"), institution_code, idempotency_key, payer_id, owner_id, credential["type"],
             sum(a for _, a in lines), pay, sum(a for _, a in lines) - pay, today, now,
-            items=[{"category": c, "amount_fen": a} for c, a in lines], decision=_decision(decision))
+            items=[{"category": c, "amount_fen": a} for c, a in lines], decision=_decision(decision),
+            emergency=emergency)
         if pay > 0:
             uses = {q: (unit, 1 if unit == Unit.COUNT else pay) for q, (_, unit, _) in quotas.items()}
             settlement.quotas = {q: n for q, (_, n) in uses.items()}
@@ -167,7 +175,7 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         audit = link_audit(ctx.audit_record(  # the settlement is new: its audit chain starts here
             actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id, owner_id=owner_id,
             total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"],
-            seals=sealed))
+            seals=sealed, **_emergency_audit(emergency, decision)))
         record_settlement(uow.session.connection(), settlement, audit, scope=scope, key=idempotency_key,
                           response=response)
         if owner_id != payer_id:  # a grantee paid from a relative's account: the owner is told, in this unit
@@ -202,6 +210,13 @@ def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now
     return once, settlement_facts(conn, **lookup, payer_id=_card_holder(uow, credential, today), token_digest=token)
 
 
+def _emergency_audit(emergency: bool, decision: Decision) -> dict:
+    """What the audit record says of a stated emergency: that it was claimed, and whether the policy counted it
+    as filed."""
+    return {"emergency_claimed": True,
+            "emergency_counted": bool(decision.details.get("emergency_counted"))} if emergency else {}
+
+
 def _decision(decision: Decision) -> dict:
     shown = decision.as_dict()
     return {"limited_by": shown["limited_by"],
@@ -209,21 +224,29 @@ def _decision(decision: Decision) -> dict:
             "explanation_zh": shown["explanation_zh"], "explanation_en": shown["explanation_en"]}
 
 
+def quotas_in_force(*, owner_id: str, institution_code: str, plan: Decision,
+                    today: dt.date) -> dict[str, tuple[str, Unit, int]]:
+    """The quota accounts of the limits a payment's plan puts in force: {account id: (limit kind, unit, limit)}."""
+    quotas = {}
+    for kind, limit in plan.details.get("limits", {}).items():
+        if kind in QUOTA_LIMITS:
+            account_id, unit = quota_account(owner_id, kind, today, institution_code)
+            quotas[account_id] = (kind, unit, limit["limit"])
+    return quotas
+
+
 def _open_accounts(books: Books, owner_id: str, region: str, institution: Institution, plan: Decision,
                    today: dt.date) -> tuple[dict[str, tuple[str, Unit, int]], set[str]]:
     """Lock what a payment may touch, opening first what does not exist yet: the person's account, the
     institution's payable account, and the quota accounts of the limits in force with their source.
     Returns the quotas as {account id: (limit kind, unit, limit)}, and the ids this call created."""
-    quotas, now = {}, books.now
+    now = books.now
+    quotas = quotas_in_force(owner_id=owner_id, institution_code=institution.code, plan=plan, today=today)
     opening = [acct.new_account(acct.personal(owner_id), AccountKind.PERSONAL, region, now, person_id=owner_id),
                acct.new_account(acct.institution_payable(institution.code), AccountKind.INSTITUTION_PAYABLE,
                                 institution.region, now, institution_code=institution.code)]
-    for kind, limit in plan.details.get("limits", {}).items():
-        if kind in QUOTA_LIMITS:
-            account_id, unit = quota_account(owner_id, kind, today, institution.code)
-            quotas[account_id] = (kind, unit, limit["limit"])
-            opening.append(acct.new_account(account_id, AccountKind.QUOTA, region, now, unit=unit,
-                                            person_id=owner_id))
+    opening += [acct.new_account(account_id, AccountKind.QUOTA, region, now, unit=unit, person_id=owner_id)
+                for account_id, (_, unit, _) in quotas.items()]
     for unit in sorted({u for _, u, _ in quotas.values()}):
         opening.append(acct.new_account(acct.quota_source(region, unit), AccountKind.QUOTA_SOURCE, region, now,
                                         unit=unit))
@@ -237,15 +260,15 @@ def _granted(uow: UnitOfWork, account_id: str) -> int:
                               .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
 
 
-def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, created: set[str],
-                  plan: Decision) -> None:
-    """Give each quota its period's limit: in full when this payment opened it; the difference when the limit
-    changed since it was opened."""
+def _regrants(uow: UnitOfWork, accounts: Mapping[str, Account], quotas: dict,
+              plan: Decision) -> dict[str, tuple[Unit, int]]:
+    """What each quota is to be given for its period's limit: in full when it does not exist yet (it is
+    not in `accounts`); the difference when the limit changed since it was opened."""
     moves: dict[str, tuple[Unit, int]] = {}
     for account_id, (kind, unit, limit) in quotas.items():
-        account = books.account(account_id)
+        account = accounts.get(account_id)
         since = plan.details["limits"][kind]["since"]
-        if account_id in created:
+        if account is None:
             change = limit
         elif since > local_date(account.created_at):  # a new figure took effect within the period
             change = limit - int(_granted(uow, account_id))
@@ -254,9 +277,35 @@ def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, crea
             continue
         if change:
             moves[account_id] = (unit, change)
+    return moves
+
+
+def _grant_quotas(uow: UnitOfWork, books: Books, region: str, quotas: dict, created: set[str],
+                  plan: Decision) -> None:
+    """Give each quota its period's limit: in full when this payment opened it; the difference when the limit
+    changed since it was opened."""
+    existing = {q: books.account(q) for q in quotas if q not in created}
+    moves = _regrants(uow, existing, quotas, plan)
     if moves:
         books.post(EntryKind.QUOTA_GRANT, _quota_legs(region, moves), memo="额度",
                    details={"limits": {quotas[q][0]: quotas[q][2] for q in moves}})
+
+
+def _used(quotas: dict, available: Mapping[str, int]) -> dict[str, int]:
+    """What is used of each limit: the limit less what its quota has left."""
+    return {kind: limit - available[q] for q, (kind, _, limit) in quotas.items()}
+
+
+def used_now(uow: UnitOfWork, *, owner_id: str, institution_code: str, plan: Decision,
+             today: dt.date) -> dict[str, int]:
+    """What a payment from the owner's account at the institution would find used now of each limit in force
+    (today's at that institution, today's, this year's, today's payments), read from the same quota accounts a
+    settlement debits, without locking or opening them."""
+    quotas = quotas_in_force(owner_id=owner_id, institution_code=institution_code, plan=plan, today=today)
+    accounts = LedgerRepository(uow.session).accounts(quotas)
+    moves = _regrants(uow, accounts, quotas, plan)
+    return _used(quotas, {q: (accounts[q].available_fen if q in accounts else 0) + moves.get(q, (None, 0))[1]
+                          for q in quotas})
 
 
 def _quota_legs(region: str, moves: dict[str, tuple[Unit, int]]) -> list[Posting]:
@@ -274,7 +323,7 @@ def _view(s: Settlement, balance_fen: int | None) -> dict:
             "account_owner_id": s.owner_id, "credential_type": s.credential_type, "total_fen": s.total_fen,
             "account_paid_fen": s.account_paid_fen, "cash_fen": s.cash_fen, "refunded_fen": s.refunded_fen,
             "status": s.status, "business_date": s.business_date.isoformat(), "at": s.at.isoformat(),
-            "items": s.items, "decision": s.decision, "entry_id": s.entry_id}
+            "items": s.items, "decision": s.decision, "entry_id": s.entry_id, "emergency": s.emergency}
     if balance_fen is not None:
         view["balance_after_fen"] = balance_fen
     return view
@@ -360,7 +409,7 @@ def _day(uow: UnitOfWork, actor: Actor, code: str, day: dt.date) -> list[Settlem
     if not (actor.role in READ_ALL or (actor.role == Role.INSTITUTION and actor.institution_code == code)):
         raise errors.AccessForbidden()
     if uow.get(Institution, code) is None:
-        raise errors.InstitutionNotFound(code_=code)
+        raise errors.InstitutionNotFound()
     return uow.all_by(Settlement, Settlement.at, institution_code=code, business_date=day)
 
 
@@ -398,3 +447,18 @@ def person_settlements(ctx: Context, *, actor: Actor, person_id: str) -> list[di
             .order_by(Settlement.at.desc())).all()
         return [_view(s, None) for s in rows]
 
+
+
+EMERGENCY_READERS = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
+
+
+def emergency_claims(ctx: Context, *, actor: Actor, from_day: dt.date, to_day: dt.date) -> list[dict]:
+    """Settlements whose institution stated an emergency within the days, oldest first: candidates for a misuse
+    review, whether or not the policy counted the emergency as filed."""
+    if actor.role not in EMERGENCY_READERS:
+        raise errors.AccessForbidden()
+    with ctx.uow() as uow:
+        rows = uow.session.scalars(sa.select(Settlement).where(
+            Settlement.emergency.is_(True), Settlement.business_date >= from_day, Settlement.business_date <= to_day)
+            .order_by(Settlement.at)).all()
+        return [_view(s, None) for s in rows]

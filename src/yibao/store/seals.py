@@ -41,6 +41,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
                       "issued_at", "valid_until", "redeemed_at", "redeemed_by", "redeemed_at_institution"),
     "idempotency_keys": ("scope", "key", "request_hash", "response"),
 }
+# Columns added to a sealed table after rows were sealed: a row's digest covers one only where it holds other
+# than its default, so rows sealed before it existed still match and a row that states it is covered.
+ADDED_LATER: dict[str, dict[str, object]] = {
+    "settlements": {"emergency": False},  # stated by the institution (急诊抢救): decides whether a filing is needed
+}
 TABLES: dict[str, sa.Table] = {t.name: t for t in (settlements, refunds, application_steps, vouchers,
                                                    cash_vouchers, idempotency_keys)}
 KEYS: dict[str, tuple[str, ...]] = {name: tuple(c.name for c in t.primary_key.columns) for name, t in TABLES.items()}
@@ -54,7 +59,11 @@ def key_of(table: str, row) -> list[str]:
 def digest_of(table: str, row) -> str:
     """The digest of a row (a mapping, a result row or a mapped object) over its table's sealed columns."""
     get = row.get if isinstance(row, dict) else (lambda name: getattr(row, name, None))
-    return chain.row_digest({name: get(name) for name in COLUMNS[table]})
+    values = {name: get(name) for name in COLUMNS[table]}
+    for name, default in ADDED_LATER.get(table, {}).items():
+        if get(name) is not None and get(name) != default:
+            values[name] = get(name)
+    return chain.row_digest(values)
 
 
 def seal(table: str, row) -> list:

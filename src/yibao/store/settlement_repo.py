@@ -139,7 +139,7 @@ def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, p
 
 _SETTLEMENT_COLUMNS = {c.name: c for c in settlements.c}
 _AUDIT_COLUMNS = ("at", "actor", "action", "entity", "entity_id", "details", "seq", "prev_hash", "hash")
-_CASTS = ((sa.DateTime, "timestamptz"), (sa.BigInteger, "bigint"), (sa.Integer, "integer"), (sa.Date, "date"),
+_CASTS = ((sa.Boolean, "boolean"), (sa.DateTime, "timestamptz"), (sa.BigInteger, "bigint"), (sa.Integer, "integer"), (sa.Date, "date"),
           (sa.JSON, "json"), (sa.String, "varchar"))
 
 

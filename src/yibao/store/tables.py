@@ -491,12 +491,15 @@ settlements = sa.Table(
     sa.Column("decision", sa.JSON, nullable=False),
     sa.Column("quotas", sa.JSON, nullable=False),
     sa.Column("entry_id", ID, sa.ForeignKey("ledger_entries.id")),
+    sa.Column("emergency", sa.Boolean, nullable=False, server_default=sa.false()),  # stated by the institution
     sa.CheckConstraint("account_paid_fen >= 0 AND cash_fen >= 0 AND account_paid_fen + cash_fen = total_fen",
                        name="split"),
     sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= account_paid_fen", name="refunded"),
     sa.CheckConstraint("status IN ('settled', 'partly_refunded', 'refunded')", name="status"),
     sa.UniqueConstraint("institution_code", "idempotency_key", name="uq_settlements_key"),
     sa.Index("ix_settlements_institution_day", "institution_code", "business_date"),
+    sa.Index("ix_settlements_emergency_day", "business_date", sqlite_where=sa.text("emergency"),
+             postgresql_where=sa.text("emergency")),
 )
 
 refunds = sa.Table(
