@@ -427,8 +427,8 @@ def test_rows_from_before_the_seals_are_sealed_as_they_are_by_the_migration(ctx,
         command.downgrade(alembic_config(conn), before)
         conn.execute(sa.text("INSERT INTO refunds (id, settlement_id, amount_fen, entry_id, at, actor) "
                              "SELECT 'rfd_older', settlement_id, amount_fen, entry_id, at, actor FROM refunds"))
-    first = first_break(ctx)  # as a service of that time wrote it, without a seal
-    assert (first.table, first.row) == ("refunds", "rfd_older")
+    # as a service of that time wrote it, without a seal (today's verify reads columns added since: it runs after
+    # the upgrade)
     upgrade(ctx.engine)
     done = checkpoints.verify(ctx)
     assert done.ok, done.breaks

@@ -23,5 +23,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index('ix_settlements_emergency_day', table_name='settlements')
-    with op.batch_alter_table('settlements') as batch:
-        batch.drop_column('emergency')
+    # a plain DROP COLUMN (SQLite 3.35+): a batch would rebuild settlements, which refunds refer to, and lose its
+    # append-only triggers
+    op.drop_column('settlements', 'emergency')
