@@ -129,18 +129,30 @@ def _status(cash: CashVoucher, now: dt.datetime) -> str:
     return "redeemed" if cash.redeemed_at else "expired" if cash.lapsed(now) else "issued"
 
 
+def _ensure_handles(actor: Actor) -> None:
+    """Cash vouchers are handled by institutions and agency staff only."""
+    if actor.role != Role.INSTITUTION and actor.role not in AGENCY_STAFF:
+        raise errors.AccessForbidden()
+
+
+def _payable_here(uow: UnitOfWork, actor: Actor, code: str, institution_code: str | None) -> tuple[CashVoucher, str]:
+    """The voucher and where the actor serves; a voucher to be paid elsewhere is refused before anything else
+    (another institution learns nothing more, and changes nothing)."""
+    place_code = _place_of(uow, actor, institution_code)
+    wanted = vouchers.normalise(code)
+    cash = uow.get(CashVoucher, wanted) if wanted else None
+    if cash is None:
+        raise errors.CashVoucherNotFound()
+    cash.ensure_payable_at(place_code)
+    return cash, place_code
+
+
 def lookup(ctx: Context, *, actor: Actor, code: str) -> dict:
     """What the counter checks before paying out: the holder (masked), the amount, the state and the validity.
     Agency staff, or the institution the voucher is to be redeemed at."""
-    if actor.role != Role.INSTITUTION and actor.role not in AGENCY_STAFF:
-        raise errors.AccessForbidden()
-    wanted = vouchers.normalise(code)
+    _ensure_handles(actor)
     with ctx.uow() as uow:
-        place_code = _place_of(uow, actor, None)
-        cash = uow.get(CashVoucher, wanted) if wanted else None
-        if cash is None:
-            raise errors.CashVoucherNotFound()
-        cash.ensure_payable_at(place_code)
+        cash, _ = _payable_here(uow, actor, code, None)
         holder = uow.get(Person, cash.person_id)
         return {"code": vouchers.display(cash.code), "application_id": cash.application_id,
                 "holder_name": mask_name(holder.name), "holder_id_number": mask_id_number(holder.id_number),
@@ -178,15 +190,9 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
            credential: dict | None = None, id_number: str | None = None) -> Redemption:
     """Pay a cash voucher out to its proven holder, exactly once; a lapsed one releases the amount and is
     refused."""
-    if actor.role != Role.INSTITUTION and actor.role not in AGENCY_STAFF:
-        raise errors.AccessForbidden()
-    wanted = vouchers.normalise(code)
+    _ensure_handles(actor)
     with ctx.uow() as uow:
-        place_code = _place_of(uow, actor, institution_code)
-        cash = uow.get(CashVoucher, wanted) if wanted else None
-        if cash is None:
-            raise errors.CashVoucherNotFound()
-        cash.ensure_payable_at(place_code)  # another institution learns nothing more, and changes nothing
+        cash, place_code = _payable_here(uow, actor, code, institution_code)
         now = ctx.now()
         if cash.lapsed(now):  # nothing is paid: no proof of the holder is needed to say so
             app = uow.get(Application, cash.application_id, for_update=True)
@@ -197,11 +203,11 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
                 books.flush()
                 uow.commit()
         cash.ensure_redeemable(now, place_code)
-        holder_id = cash.person_id
+        holder_id, cash_code = cash.person_id, cash.code
     proof = _holder_proven(ctx, actor, holder_id, credential, id_number)
     now = ctx.now()
     with ctx.uow() as uow:
-        cash = uow.get(CashVoucher, wanted)
+        cash = uow.get(CashVoucher, cash_code)
         if cash is None:  # lapsed and reissued meanwhile: the old code no longer pays
             raise errors.CashVoucherNotFound()
         cash.ensure_redeemable(now, place_code)
