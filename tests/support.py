@@ -176,3 +176,13 @@ def fund(ctx, admin: Actor, person_id: str, *, months: int, last: str = "2026-01
         credited += contributions.credit(ctx, actor=admin, person_id=person_id, period=f"{y:04d}-{m + 1:02d}",
                                          base_fen=base_fen, employer_id=employer_id)["credited_fen"]
     return credited
+
+
+def row_counts(ctx) -> dict:
+    """Row counts of every table: what a write would change."""
+    from yibao.store.tables import metadata
+
+    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
+              for t in metadata.sorted_tables]
+    with ctx.engine.connect() as conn:
+        return conn.execute(sa.select(*counts)).one()._asdict()

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
-import sqlalchemy as sa
 
 from tests.support import (
     PASSWORD,
@@ -29,6 +28,7 @@ from tests.support import (
     new_id_number,
     new_phone,
     new_uscc,
+    row_counts,
 )
 from yibao.domain.users import Actor, Role
 from yibao.services import (
@@ -49,7 +49,6 @@ from yibao.services import (
     policies,
     settlement,
 )
-from yibao.store.tables import metadata
 
 API = "/api/v1"
 
@@ -571,11 +570,7 @@ def app_routes(app) -> set[tuple[str, str]]:
 
 def snapshot(ctx) -> dict:
     """Row counts of every table, and whether the clock was moved: what a write would change."""
-    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
-              for t in metadata.sorted_tables]
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(sa.select(*counts)).one()._asdict()
-    return {"rows": rows, "clock_moved": ctx.today() >= dt.date(2031, 6, 15)}
+    return {"rows": row_counts(ctx), "clock_moved": ctx.today() >= dt.date(2031, 6, 15)}
 
 
 def test_the_matrix_lists_every_api_route_and_only_real_ones(app):

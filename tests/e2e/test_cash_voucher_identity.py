@@ -12,20 +12,14 @@ import sqlalchemy as sa
 
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
 from tests.support import API, PIN, add_person, assert_problem, bearer
+from tests.support import row_counts as snapshot
 from yibao.services import auth, cards, credentials, institutions
-from yibao.store.tables import appointments, metadata
+from yibao.store.tables import appointments
 from yibao.store.tables import cards as card_rows
 
 HOSPITAL = "H21020000001"
 OTHER = "H21020000002"
 CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
-
-
-def snapshot(ctx) -> dict:
-    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
-              for t in metadata.sorted_tables]
-    with ctx.engine.connect() as conn:
-        return conn.execute(sa.select(*counts)).one()._asdict()
 
 
 @pytest.fixture

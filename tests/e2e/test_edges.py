@@ -191,21 +191,6 @@ def log_text(record: logging.LogRecord) -> str:
     return "\n".join(text)
 
 
-@pytest.fixture
-def every_log_record(caplog):
-    """Every log record of every logger at DEBUG, also of loggers that do not propagate."""
-    caplog.set_level(logging.DEBUG)
-    loggers = [lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
-    for lg in loggers:
-        caplog.set_level(logging.DEBUG, logger=lg.name)
-    isolated = [lg for lg in loggers if not lg.propagate]
-    for lg in isolated:
-        lg.addHandler(caplog.handler)
-    yield caplog
-    for lg in isolated:
-        lg.removeHandler(caplog.handler)
-
-
 def _echo_cases(world) -> dict:
     """name -> (user, method, path, request arguments) of requests with an ID number or a phone where it does
     not belong."""

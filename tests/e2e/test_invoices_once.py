@@ -13,26 +13,19 @@ import sqlalchemy as sa
 from tests.e2e.test_application_stories import NOW, apply, documents, insured
 from tests.integration.test_ledger_concurrency import all_at_once
 from tests.support import API, PIN, assert_problem, bearer, count
+from tests.support import row_counts as snapshot
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.applications import Application
 from yibao.domain.users import Actor, Role
 from yibao.services import applications, auth, cards, institutions
-from yibao.store.tables import invoice_claims, metadata
+from yibao.store.tables import invoice_claims
 
 HOSPITAL = "H21020000001"  # a Dalian hospital where a Beijing insured person was treated
 PHARMACY = "P11000000009"  # a Beijing pharmacy that settles directly
 CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 INVOICE = {"number": "INV-2026-0001", "issuer": HOSPITAL, "date": "2026-02-20",
            "items": [{"category": "drug", "amount_fen": 12_000}, {"category": "medical_service", "amount_fen": 3_000}]}
-
-
-def snapshot(ctx) -> dict:
-    """Row counts of every table: what a write would change."""
-    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
-              for t in metadata.sorted_tables]
-    with ctx.engine.connect() as conn:
-        return conn.execute(sa.select(*counts)).one()._asdict()
 
 
 @pytest.fixture

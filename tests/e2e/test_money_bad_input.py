@@ -3,20 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
 
 from tests.support import API, assert_problem, bearer, build_world
+from tests.support import row_counts as snapshot
 from yibao.services import accounts, contributions
-from yibao.store.tables import metadata
 
 BAD_AMOUNTS = ["100", 1.5, True, None, -1, 0, 10**13, [], {}]
-
-
-def snapshot(ctx) -> dict:
-    counts = [sa.select(sa.func.count()).select_from(t).scalar_subquery().label(t.name)
-              for t in metadata.sorted_tables]
-    with ctx.engine.connect() as conn:
-        return conn.execute(sa.select(*counts)).one()._asdict()
 
 
 @pytest.fixture

@@ -49,8 +49,6 @@ def get_routes(app) -> list[str]:
     return sorted(p for p in paths if p.startswith(API + "/"))
 
 
-
-
 @pytest.fixture
 def people(ctx, admin, client):
     """The world's employee after a phone change (history holds both numbers), with a bank account,
@@ -159,21 +157,6 @@ def test_staff_write_answers_are_masked_too(client, people):
     assert r.status_code == 200, r.text
     assert r.json()["phone"] == masked_phone(phone)
     assert world.person.id_number not in r.text
-
-
-@pytest.fixture
-def every_log_record(caplog):
-    """Capture every log record of every logger at DEBUG, including loggers that do not propagate."""
-    caplog.set_level(logging.DEBUG)
-    loggers = [lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)]
-    for lg in loggers:
-        caplog.set_level(logging.DEBUG, logger=lg.name)
-    isolated = [lg for lg in loggers if not lg.propagate]
-    for lg in isolated:
-        lg.addHandler(caplog.handler)
-    yield caplog
-    for lg in isolated:
-        lg.removeHandler(caplog.handler)
 
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime"}
