@@ -125,6 +125,28 @@ def test_a_unit_guessing_numbers_is_throttled(ctx, admin, client, world):
                        "person.not_found")
 
 
+def test_probing_numbers_by_registering_them_counts_against_the_same_throttle(ctx, admin, client, world):
+    ctx.settings.unit_lookup_max_misses = 2
+    unit = bearer(client, "unit-user")
+
+    def register(number: str, name: str):
+        return client.post(f"{API}/persons", headers=unit,
+                           json={"id_number": number, "name": name, "phone": new_phone(), "region": "110000"})
+
+    assert_problem(register(world.other.id_number, "王芳"), 409, "person.duplicate")
+    new = register(new_id_number(birth="19900101"), "赵磊")  # a real new employee: registered, not counted
+    assert new.status_code == 201, new.text
+    assert_problem(register(world.person.id_number, "王芳"), 409, "person.duplicate")
+    before = row_counts(ctx)
+
+    r = register(new_id_number(birth="19910101"), "钱波")
+
+    assert_problem(r, 429, "person.too_many_lookups")
+    assert row_counts(ctx) == before
+    assert_problem(lookup(client, unit, id_number=world.other.id_number, name="李娜"), 429,
+                   "person.too_many_lookups")
+
+
 # --- enrolment and its end -------------------------------------------------------------------
 
 

@@ -53,8 +53,20 @@ def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, ph
     """Register an insured person at the agency (verified: the ID card is in hand) or by a unit (checked against
     the residents register like a self-registration); at the counter the real person's registration takes the
     place of a pending online one of the same number. A death or emigration the register records for the
-    number is the person's life event from the start."""
+    number is the person's life event from the start. A unit's refused registrations count as look-ups that
+    found no one (a duplicate or a mismatch would otherwise tell it about a stranger's number)."""
     access.require(actor, *AGENCY_STAFF, Role.UNIT)
+    if actor.role != Role.UNIT:
+        return _register_person(ctx, actor=actor, id_number=id_number, name=name, phone=phone, region=region)
+    throttle, user_key = _lookup_throttle(ctx), actor.username.casefold()
+    if (wait := throttle.reserve(user_key=user_key)) is not None:
+        raise errors.PersonLookupThrottled(retry_after_seconds=wait)
+    person = _register_person(ctx, actor=actor, id_number=id_number, name=name, phone=phone, region=region)
+    throttle.found(user_key=user_key)
+    return person
+
+
+def _register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str, region: str) -> Person:
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
     if actor.role in AGENCY_STAFF:
         person.verify(how=Verification.COUNTER, by=actor.username, at=ctx.now())
