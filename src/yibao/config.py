@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     sign_in_max_failures: int = Field(default=5, ge=1)
     sign_in_max_failures_per_address: int = Field(default=20, ge=1)
     sign_in_window_seconds: int = Field(default=15 * 60, ge=1)
+    # A unit's person look-ups that find no one (an unknown number, or a name that does not match), allowed per
+    # unit user within a window; then every look-up by that user answers 429 until the window ends.
+    unit_lookup_max_misses: int = Field(default=10, ge=1)
+    unit_lookup_window_seconds: int = Field(default=60 * 60, ge=1)
     # Checkpoints (检查点): the key that signs them, kept outside the database (a file, or the variable itself),
     # and the append-only file they are written to (default: checkpoints.jsonl in the data directory).
     checkpoint_key: str = ""

@@ -138,7 +138,7 @@ def _new_employee(s: Setup) -> Call:
     person = enrolment.register_person(s.ctx, actor=s.admin, id_number=new_id_number(birth="19900101"),
                                        name="赵磊", phone=new_phone(), region="110000")
     return Call(json={"person_id": person.id, "scheme": "employee", "employer_id": s.world.employer_id,
-                      "start_date": "2025-01-01"})
+                      "start_date": s.ctx.today().replace(day=1).isoformat()})  # within a unit's limit
 
 
 def _requested_enrollment(s: Setup) -> Call:
@@ -408,17 +408,17 @@ ENDPOINTS = [
     E("POST", "/persons", STAFF | {UNIT},
       lambda s: Call(json={"id_number": new_id_number(birth="19900101"), "name": "赵磊", "phone": new_phone(),
                            "region": "110000"})),
-    E("POST", "/persons/lookup", READ_ALL | {UNIT}, lambda s: Call(json={"id_number": s.world.person.id_number}),
-      reads_only=True),
+    E("POST", "/persons/lookup", READ_ALL | {UNIT},  # a unit names the person too
+      lambda s: Call(json={"id_number": s.world.person.id_number, "name": s.world.person.name}), reads_only=True),
     E("GET", "/persons/{person_id}", PERSON_READERS, _employee),
     E("PATCH", "/persons/{person_id}", OWNER_OR_STAFF,
       lambda s: Call({"person_id": s.world.person.id}, {"phone": new_phone()})),
-    E("GET", "/persons/{person_id}/history", PERSON_READERS, _employee),
+    E("GET", "/persons/{person_id}/history", OWNED_READERS, _employee),  # a unit sees its employee's basics only
     E("GET", "/persons/{person_id}/enrollments", PERSON_READERS, _employee),
     E("POST", "/enrollments", STAFF | {UNIT}, _new_employee),
     E("POST", "/enrollments/{enrollment_id}/approve", STAFF, _requested_enrollment),
     E("POST", "/enrollments/{enrollment_id}/end", STAFF | {UNIT},
-      lambda s: Call({"enrollment_id": s.open_employment()}, {"end_date": "2025-12-31"})),
+      lambda s: Call({"enrollment_id": s.open_employment()}, {"end_date": s.ctx.today().isoformat()})),
     # institutions and agencies: every signed-in user may look them up
     E("POST", "/institutions", REVIEW_STAFF,
       lambda s: Call(json={"code": f"H110{next(_fresh):08d}", "name": "示例医院", "kind": "hospital",
@@ -626,13 +626,15 @@ def test_public_routes_answer_without_a_token(ctx, admin, client):
 def test_a_unit_sees_only_its_current_employees(ctx, admin, client):
     world = build_world(ctx, admin)
     unit = bearer(client, "unit-user")
-    reads = ["/persons/{}", "/persons/{}/history", "/persons/{}/enrollments"]
+    reads = ["/persons/{}", "/persons/{}/enrollments"]
     for path in reads:  # the other person never worked for the unit
         r = client.get(API + path.format(world.other.id), headers=unit)
         assert r.status_code == 403 and r.json()["code"] == "auth.forbidden", (path, r.text)
         assert client.get(API + path.format(world.person.id), headers=unit).status_code == 200
+    r = client.get(API + f"/persons/{world.person.id}/history", headers=unit)  # basics only, no history
+    assert r.status_code == 403 and r.json()["code"] == "auth.forbidden", r.text
     [enrollment] = enrolment.list_enrollments(ctx, actor=admin, person_id=world.person.id)
-    r = client.post(f"{API}/enrollments/{enrollment.id}/end", headers=unit, json={"end_date": "2025-12-31"})
+    r = client.post(f"{API}/enrollments/{enrollment.id}/end", headers=unit, json={"end_date": ctx.today().isoformat()})
     assert r.status_code == 200, r.text
     for path in reads:  # once the employee has left, the unit no longer sees them
         r = client.get(API + path.format(world.person.id), headers=unit)

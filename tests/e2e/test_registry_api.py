@@ -254,7 +254,7 @@ def test_unit_enrols_its_employee(ctx, admin, client):
 
     r = client.post(f"{API}/enrollments", headers=staff(client, world, "unit"),
                     json={"person_id": person.id, "scheme": "employee", "employer_id": world.employer_id,
-                          "start_date": "2026-02-01"})
+                          "start_date": ctx.today().replace(day=1).isoformat()})  # within a unit's limit
 
     assert r.status_code == 201, r.text
     assert r.json()["scheme"] == "employee"

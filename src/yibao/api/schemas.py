@@ -89,6 +89,7 @@ class PersonUpdate(Body):
 
 class PersonLookup(Body):
     id_number: str
+    name: str | None = Field(default=None, max_length=50)  # a unit's look-up needs it
 
 
 class PersonId(BaseModel):
@@ -99,11 +100,16 @@ class PersonRead(BaseModel):
     person_id: str
     id_number: str
     name: str
-    phone: str
-    region: str
-    region_name: str | None
-    sex: str
+    phone: str | None = None  # none of these but the masked number and the name for a unit
+    region: str | None = None
+    region_name: str | None = None
+    sex: str | None = None
     birth_date: dt.date | None = None
+
+    @classmethod
+    def basics(cls, person) -> PersonRead:
+        """What a unit sees of its own employee: the masked ID number and the name."""
+        return cls(person_id=person.id, id_number=mask_id_number(person.id_number), name=person.name)
 
     @classmethod
     def of(cls, person, *, owner: bool) -> PersonRead:
@@ -164,10 +170,12 @@ class EnrollmentCreate(Body):
     employer_id: str | None = None
     flexible: bool = False
     start_date: dt.date
+    reason: str | None = Field(default=None, max_length=200)  # the agency's, for a start before a unit's limit
 
 
 class EnrollmentEnd(Body):
     end_date: dt.date
+    reason: str | None = Field(default=None, max_length=200)  # the agency's, for an end before a unit's limit
 
 
 class EnrollmentRead(BaseModel):

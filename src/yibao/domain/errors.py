@@ -987,3 +987,25 @@ class ServiceUnavailable(DomainError):
     code = "service.unavailable"
     message_zh = "服务暂时不可用，请 {retry_after_seconds} 秒后再试"
     message_en = "The service is unavailable for the moment; please try again in {retry_after_seconds} seconds"
+# --- units: look-ups, back-dated enrolments and ends -------------------------------------------
+
+
+class PersonLookupThrottled(DomainError):
+    status = 429
+    code = "person.too_many_lookups"
+    message_zh = "查询未找到参保人的次数过多，请 {retry_after_seconds} 秒后再试"
+    message_en = "Too many look-ups found no one; try again in {retry_after_seconds} seconds"
+
+
+class EnrollmentStartTooEarly(Invalid):
+    code = "enrollment.start_too_early"
+    message_zh = "用人单位申报的参保开始日期不得早于 {earliest_date}；更早的日期请携带劳动合同与缴费凭证到经办机构窗口办理"
+    message_en = ("A unit may date an enrolment's start no earlier than {earliest_date}; for an earlier date, bring "
+                  "the labour contract and proof of contributions to the agency counter")
+
+
+class EnrollmentEndTooEarly(Invalid):
+    code = "enrollment.end_too_early"
+    message_zh = "用人单位申报的停保日期不得早于 {earliest_date}；更早的日期请到经办机构窗口办理"
+    message_en = ("A unit may date an enrolment's end no earlier than {earliest_date}; for an earlier date, go to "
+                  "the agency counter")

@@ -36,7 +36,13 @@ def employs(uow: UnitOfWork, employer_id: str | None, person_id: str) -> bool:
     return found is not None
 
 
+def basics_only(actor: Actor) -> bool:
+    """A unit sees no more of its employee than the masked ID number and the name."""
+    return actor.role == Role.UNIT
+
+
 def ensure_can_read_person(uow: UnitOfWork, actor: Actor, person_id: str) -> None:
+    """The person's basics: staff, auditors, the owner, and a unit while it employs them."""
     if actor.role in READ_ALL or is_owner(actor, person_id):
         return
     if actor.role == Role.UNIT and employs(uow, actor.employer_id, person_id):

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 from yibao.domain import errors
+from yibao.domain.clock import local_date
 from yibao.domain.identity import (
     parse_id_number,
+    same_name,
     validate_name,
     validate_phone,
     validate_uscc,
@@ -25,8 +27,9 @@ from yibao.domain.registry import (
 )
 from yibao.domain.residents import LIFE_EVENT_KIND
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role, User
-from yibao.services import access, life_events, residents, verification
+from yibao.services import access, life_events, notices, residents, verification
 from yibao.services.context import Context
+from yibao.services.throttle import LookupThrottle
 from yibao.store.uow import UnitOfWork
 
 
@@ -50,8 +53,20 @@ def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, ph
     """Register an insured person at the agency (verified: the ID card is in hand) or by a unit (checked against
     the residents register like a self-registration); at the counter the real person's registration takes the
     place of a pending online one of the same number. A death or emigration the register records for the
-    number is the person's life event from the start."""
+    number is the person's life event from the start. A unit's refused registrations count as look-ups that
+    found no one (a duplicate or a mismatch would otherwise tell it about a stranger's number)."""
     access.require(actor, *AGENCY_STAFF, Role.UNIT)
+    if actor.role != Role.UNIT:
+        return _register_person(ctx, actor=actor, id_number=id_number, name=name, phone=phone, region=region)
+    throttle, user_key = _lookup_throttle(ctx), actor.username.casefold()
+    if (wait := throttle.reserve(user_key=user_key)) is not None:
+        raise errors.PersonLookupThrottled(retry_after_seconds=wait)
+    person = _register_person(ctx, actor=actor, id_number=id_number, name=name, phone=phone, region=region)
+    throttle.found(user_key=user_key)
+    return person
+
+
+def _register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str, region: str) -> Person:
     person = _new_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
     if actor.role in AGENCY_STAFF:
         person.verify(how=Verification.COUNTER, by=actor.username, at=ctx.now())
@@ -73,15 +88,36 @@ def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, ph
     return person
 
 
-def lookup_person(ctx: Context, *, actor: Actor, id_number: str) -> Person:
-    """Find a person by resident ID number (kept out of URLs and logs)."""
+def _lookup_throttle(ctx: Context) -> LookupThrottle:
+    return ctx.extras.setdefault("unit_lookup_throttle", LookupThrottle(ctx.settings))
+
+
+def _matches(uow: UnitOfWork, person: Person | None, name: str) -> bool:
+    """The name is the person's, and the residents register, where it knows the number, says so too."""
+    if person is None or not same_name(person.name, name):
+        return False
+    listed = residents.resident_of(uow, person.id_number)
+    return listed is None or (listed.alive and same_name(listed.name, name))
+
+
+def lookup_person(ctx: Context, *, actor: Actor, id_number: str, name: str | None = None) -> Person:
+    """Find a person by resident ID number (kept out of URLs and logs). A unit must give the name too, and a
+    name that does not match answers as an unknown number; its look-ups that find no one are throttled."""
     access.require(actor, *READ_ALL, Role.UNIT)  # the counter with the ID card in hand among them
+    is_unit = actor.role == Role.UNIT
+    if is_unit and not (name or "").strip():
+        raise errors.RequestInvalid(summary="a unit's look-up needs the name as well as the ID number")
     number = parse_id_number(id_number, today=ctx.today()).number
+    throttle, user_key = _lookup_throttle(ctx), actor.username.casefold()
+    if is_unit and (wait := throttle.reserve(user_key=user_key)) is not None:
+        raise errors.PersonLookupThrottled(retry_after_seconds=wait)
     with ctx.uow() as uow:
         person = uow.one_by(Person, id_number=number)
-        if person is None:
+        if person is None or (name is not None and not _matches(uow, person, name)):
             raise errors.PersonNotFound()
-        return person
+    if is_unit:
+        throttle.found(user_key=user_key)
+    return person
 
 
 def get_person(ctx: Context, *, actor: Actor, person_id: str) -> Person:
@@ -126,7 +162,7 @@ def history(ctx: Context, *, actor: Actor, entity: str, entity_id: str) -> list:
         if entity == "person":
             if uow.get(Person, entity_id) is None:
                 raise errors.PersonNotFound()
-            access.ensure_can_read_person(uow, actor, entity_id)
+            access.ensure_can_read_owned(uow, actor, entity_id)  # not a unit: its employees' basics only
         elif entity == "employer":
             if uow.get(Employer, entity_id) is None:
                 raise errors.EmployerNotFound()
@@ -204,26 +240,72 @@ def _open_enrollment(uow: UnitOfWork, person_id: str, scheme: str) -> Enrollment
 
 
 def _add_enrollment(ctx: Context, uow: UnitOfWork, actor: Actor, *, person_id: str, scheme: str,
-                    employer_id: str | None, flexible: bool, start_date: dt.date, status: str) -> Enrollment:
+                    employer_id: str | None, flexible: bool, start_date: dt.date, status: str,
+                    **audited) -> Enrollment:
     if _open_enrollment(uow, person_id, scheme):
         raise errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)])
     enrollment = Enrollment(id=new_id("enr"), person_id=person_id, scheme=scheme, employer_id=employer_id,
                             flexible=flexible, start_date=start_date, status=status, created_at=ctx.now())
     uow.add(enrollment)
     ctx.version(uow, actor, "enrollment", enrollment.id, enrollment.snapshot())
-    ctx.audit(uow, actor, "enrollment.add", "enrollment", enrollment.id, scheme=scheme, status=status)
+    ctx.audit(uow, actor, "enrollment.add", "enrollment", enrollment.id, scheme=scheme, status=status, **audited)
     return enrollment
 
 
+def _backdating_limit(ctx: Context, *, region: str | None, scheme: str) -> tuple[int, dict | None]:
+    """The days back a unit may date an enrolment's start or end, and the rule that says so (none: not a day)."""
+    today = ctx.today()
+    answer = None if ctx.policy is None or not region else \
+        ctx.policy.answer(ctx.policy.policy_region(region), "enrollment.backdating", {"scheme": scheme}, today)
+    if answer is None:
+        return 0, None
+    return int(answer.values["limit"]), answer.citation().as_dict()
+
+
+def _earliest_start(ctx: Context, employer: Employer, scheme: str) -> tuple[dt.date, int, dict | None]:
+    """The earliest start a unit may give: the policy's back-dating limit, and not before the month the unit
+    was registered in (it can show no contributions for a time before it was here)."""
+    days, rule = _backdating_limit(ctx, region=employer.region, scheme=scheme)
+    registered = local_date(employer.created_at).replace(day=1)
+    return max(ctx.today() - dt.timedelta(days=days), registered), days, rule
+
+
+def _tell_enrolled(ctx: Context, uow: UnitOfWork, enrollment: Enrollment, employer: Employer) -> None:
+    scheme = Scheme(enrollment.scheme)
+    start = enrollment.start_date.isoformat()
+    notices.tell(ctx, uow, [enrollment.person_id], kind="enrollment",
+                 title=(f"{employer.name}为您办理了参保登记", f"{employer.name} enrolled you"),
+                 body=(f"{employer.name}为您办理了{SCHEME_ZH[scheme]}参保登记（增员），自 {start} 起。"
+                       "如您并未在该单位就业，请尽快联系经办机构。",
+                       f"{employer.name} enrolled you in the {scheme.value} scheme as its employee from {start}. "
+                       "If you do not work there, tell the agency soon."),
+                 data={"event": "enrolled", "enrollment_id": enrollment.id, "employer_id": employer.id,
+                       "employer_name": employer.name, "start_date": start})
+
+
+def _tell_ended(ctx: Context, uow: UnitOfWork, enrollment: Enrollment, employer: Employer) -> None:
+    end = enrollment.end_date.isoformat()
+    notices.tell(ctx, uow, [enrollment.person_id], kind="enrollment",
+                 title=(f"{employer.name}为您办理了停保", f"{employer.name} ended your enrolment"),
+                 body=(f"{employer.name}为您办理了停保（减员），您在该单位的参保登记于 {end} 终止。"
+                       "如有异议，请尽快联系经办机构。",
+                       f"{employer.name} ended your enrolment as its employee on {end}. "
+                       "If this is wrong, tell the agency soon."),
+                 data={"event": "ended", "enrollment_id": enrollment.id, "employer_id": employer.id,
+                       "employer_name": employer.name, "end_date": end})
+
+
 def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_id: str | None = None,
-           flexible: bool = False, start_date: dt.date) -> Enrollment:
-    """Enrol a person in a scheme: by the agency, or by a complete unit for its own employees."""
+           flexible: bool = False, start_date: dt.date, reason: str | None = None) -> Enrollment:
+    """Enrol a person in a scheme: by the agency, or by a complete unit for its own employees from no earlier
+    than the policy's back-dating limit (the person is told); the agency may date further back, with a reason."""
     try:
         scheme = Scheme(scheme).value
     except ValueError:
         raise errors.RequestInvalid(summary="scheme must be employee or resident") from None
     Enrollment.check_shape(scheme=scheme, employer_id=employer_id, flexible=flexible)
-    if actor.role == Role.UNIT:
+    by_unit = actor.role == Role.UNIT
+    if by_unit:
         if employer_id != actor.employer_id:
             raise errors.AccessForbidden()
     else:
@@ -233,13 +315,24 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
         uow.conflict_means(duplicate)
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
+        employer, backdated = None, {}
         if employer_id:
             employer = uow.get(Employer, employer_id)
             if employer is None:
                 raise errors.EmployerNotFound()
             employer.ensure_complete()
+            earliest, days, rule = _earliest_start(ctx, employer, scheme)
+            if start_date < earliest:
+                if by_unit:
+                    raise errors.EnrollmentStartTooEarly(earliest_date=earliest.isoformat(), limit_days=days,
+                                                         rule=rule)
+                backdated = {"beyond_unit_limit": True, "earliest_for_unit": earliest.isoformat(),
+                             "reason": (reason or "").strip()[:200] or None}
         enrollment = _add_enrollment(ctx, uow, actor, person_id=person_id, scheme=scheme, employer_id=employer_id,
-                                     flexible=flexible, start_date=start_date, status=EnrollmentStatus.ACTIVE)
+                                     flexible=flexible, start_date=start_date, status=EnrollmentStatus.ACTIVE,
+                                     **backdated)
+        if by_unit:
+            _tell_enrolled(ctx, uow, enrollment, employer)
         uow.commit()
         return enrollment
 
@@ -249,17 +342,21 @@ def list_enrollments(ctx: Context, *, actor: Actor, person_id: str) -> list[Enro
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         access.ensure_can_read_person(uow, actor, person_id)
-        return uow.all_by(Enrollment, Enrollment.created_at, person_id=person_id)
+        found = uow.all_by(Enrollment, Enrollment.created_at, person_id=person_id)
+        if actor.role == Role.UNIT:  # its own enrolments of its employee, not the person's others
+            return [e for e in found if e.employer_id == actor.employer_id]
+        return found
 
 
 def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action: str,
                        allowed_from: tuple[str, ...], to: str, end_date: dt.date | None = None,
-                       needs_verified_person: bool = False) -> Enrollment:
+                       needs_verified_person: bool = False, reason: str | None = None) -> Enrollment:
     with ctx.uow() as uow:
         enrollment = uow.get(Enrollment, enrollment_id)
         if enrollment is None:
             raise errors.EnrollmentNotFound()
-        if actor.role == Role.UNIT:
+        by_unit = actor.role == Role.UNIT
+        if by_unit:
             if action != "end" or enrollment.employer_id != actor.employer_id:
                 raise errors.AccessForbidden()
         else:
@@ -268,14 +365,27 @@ def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action
             raise errors.EnrollmentWrongState(status=enrollment.status, action=action)
         if needs_verified_person and not uow.get(Person, enrollment.person_id).is_verified:
             raise errors.EnrollmentPersonUnverified()
-        enrollment.status = to
+        employer = uow.get(Employer, enrollment.employer_id) if enrollment.employer_id else None
+        audited = {}
         if end_date is not None:
             if end_date < enrollment.start_date:
                 raise errors.EnrollmentInvalid(reason_zh="终止日期早于开始日期",
                                                reason_en="the end date is before the start date")
+            if employer is not None:
+                days, rule = _backdating_limit(ctx, region=employer.region, scheme=enrollment.scheme)
+                earliest = ctx.today() - dt.timedelta(days=days)
+                if end_date < earliest:
+                    if by_unit:
+                        raise errors.EnrollmentEndTooEarly(earliest_date=earliest.isoformat(), limit_days=days,
+                                                           rule=rule)
+                    audited = {"beyond_unit_limit": True, "earliest_for_unit": earliest.isoformat(),
+                               "reason": (reason or "").strip()[:200] or None}
             enrollment.end_date = end_date
+        enrollment.status = to
         ctx.version(uow, actor, "enrollment", enrollment.id, enrollment.snapshot())
-        ctx.audit(uow, actor, f"enrollment.{action}", "enrollment", enrollment.id, status=to)
+        ctx.audit(uow, actor, f"enrollment.{action}", "enrollment", enrollment.id, status=to, **audited)
+        if by_unit and employer is not None:
+            _tell_ended(ctx, uow, enrollment, employer)
         uow.commit()
         return enrollment
 
@@ -287,10 +397,13 @@ def approve_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str) -> Enr
                               needs_verified_person=True)
 
 
-def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: dt.date) -> Enrollment:
-    """End an enrolment (leaving the unit, moving away)."""
+def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: dt.date,
+                   reason: str | None = None) -> Enrollment:
+    """End an enrolment (leaving the unit, moving away): a unit no further back than the policy's limit (the person
+    is told), the agency further with a reason."""
     return _change_enrollment(ctx, actor=actor, enrollment_id=enrollment_id, action="end",
-                              allowed_from=tuple(OPEN_ENROLLMENT), to=EnrollmentStatus.ENDED, end_date=end_date)
+                              allowed_from=tuple(OPEN_ENROLLMENT), to=EnrollmentStatus.ENDED, end_date=end_date,
+                              reason=reason)
 
 
 # --- self-registration (R1) ------------------------------------------------------

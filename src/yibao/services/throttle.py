@@ -1,6 +1,7 @@
-"""Sign-in throttling: sign-in attempts counted per user name and per client address in fixed windows, with the
-`limits` library. Its storage is this process's memory: counts start again when the service restarts and each
-server process counts on its own (the limits in settings are per process).
+"""Throttles, with the `limits` library: sign-in attempts counted per user name and per client address, and a
+unit's person look-ups that find no one counted per unit user, in fixed windows. Their storage is this
+process's memory: counts start again when the service restarts and each server process counts on its own (the
+limits in settings are per process).
 
 An attempt takes its place in both counts before the password is tried (`reserve`), so parallel guesses cannot
 all pass the check before any of them is counted; a right password gives the places back (`succeeded`).
@@ -55,3 +56,27 @@ class SignInThrottle:
 
     def _give_back(self, item, keys: tuple[str, str]) -> None:
         self._storage.decr(item.key_for(*keys))
+
+
+class LookupThrottle:
+    """How many look-ups that find no one a unit user may make within the window (an ID number with the wrong
+    name counts as one), and how long to wait after. Counted like sign-in: in this process's memory, each
+    attempt taking its place before the register is asked, a look-up that finds the person giving it back."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._storage = MemoryStorage()
+        self._limiter = FixedWindowRateLimiter(self._storage)
+        self._misses = RateLimitItemPerSecond(settings.unit_lookup_max_misses, settings.unit_lookup_window_seconds)
+
+    def reserve(self, *, user_key: str) -> int | None:
+        """Count a look-up for the user; None when it may be made, else the seconds to wait (not made)."""
+        keys = ("lookup", user_key)
+        if self._limiter.hit(self._misses, *keys):
+            return None
+        self._storage.decr(self._misses.key_for(*keys))
+        reset = self._limiter.get_window_stats(self._misses, *keys).reset_time
+        return max(1, math.ceil(reset - time.time()))
+
+    def found(self, *, user_key: str) -> None:
+        """The look-up found the person: its place is given back (only misses count)."""
+        self._storage.decr(self._misses.key_for("lookup", user_key))

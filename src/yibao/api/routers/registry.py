@@ -72,12 +72,15 @@ def add_person(ctx: Ctx, actor: CurrentActor, body: PersonCreate):
 
 @router.post("/persons/lookup", response_model=PersonId)
 def lookup_person(ctx: Ctx, actor: CurrentActor, body: PersonLookup):
-    return PersonId(person_id=enrolment.lookup_person(ctx, actor=actor, id_number=body.id_number).id)
+    return PersonId(person_id=enrolment.lookup_person(ctx, actor=actor, id_number=body.id_number,
+                                                      name=body.name).id)
 
 
 @router.get("/persons/{person_id}", response_model=PersonRead)
 def get_person(ctx: Ctx, actor: CurrentActor, person_id: str):
     person = enrolment.get_person(ctx, actor=actor, person_id=person_id)
+    if access.basics_only(actor):
+        return PersonRead.basics(person)
     return PersonRead.of(person, owner=access.is_owner(actor, person_id))
 
 
@@ -111,7 +114,7 @@ def approve_enrollment(ctx: Ctx, actor: CurrentActor, enrollment_id: str):
 @router.post("/enrollments/{enrollment_id}/end", response_model=EnrollmentRead)
 def end_enrollment(ctx: Ctx, actor: CurrentActor, enrollment_id: str, body: EnrollmentEnd):
     return EnrollmentRead.of(enrolment.end_enrollment(ctx, actor=actor, enrollment_id=enrollment_id,
-                                                      end_date=body.end_date))
+                                                      end_date=body.end_date, reason=body.reason))
 
 
 @router.post("/institutions", status_code=201, response_model=InstitutionRead)
