@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from yibao.domain.masking import mask_account_no, mask_id_number, mask_phone
 from yibao.domain.regions import region_name
@@ -648,6 +648,7 @@ class SettlementDecisionRead(BaseModel):
 
 class SettlementRead(BaseModel):
     settlement_id: str
+    receipt_no: str = Field(default="", description="票据号: the receipt's number, which is the settlement id")
     institution_code: str
     payer_id: str
     account_owner_id: str
@@ -664,6 +665,14 @@ class SettlementRead(BaseModel):
     entry_id: str | None
     emergency: bool = False
     balance_after_fen: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _receipt_is_the_settlement(cls, data):
+        """An answer kept from before receipts were numbered shows the number it had all along."""
+        if isinstance(data, dict) and not data.get("receipt_no"):
+            data = {**data, "receipt_no": data.get("settlement_id", "")}
+        return data
 
 
 class RefundCreate(Body):

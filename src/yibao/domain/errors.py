@@ -987,3 +987,14 @@ class ServiceUnavailable(DomainError):
     code = "service.unavailable"
     message_zh = "服务暂时不可用，请 {retry_after_seconds} 秒后再试"
     message_en = "The service is unavailable for the moment; please try again in {retry_after_seconds} seconds"
+
+
+# --- claims: the invoice's issuer, and what a settled purchase already paid ---------------------------
+
+
+class InvoiceIssuerUnknown(Invalid):
+    """facts: position (1 for the claim's first invoice)."""
+
+    code = "application.invoice_issuer_unknown"
+    message_zh = "第 {position} 张发票的开票单位（issuer）须为已登记的医药机构编码"
+    message_en = "Invoice {position}'s issuer must be the code of a registered institution"

@@ -47,6 +47,7 @@ from yibao.services import (
     application_vouchers,
     cash_vouchers,
     channels,
+    claim_limits,
     enrolment,
     heirs,
     life_events,
@@ -147,14 +148,33 @@ def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date, docu
 
 def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document]):
     """The policy's decision on the application as it stands; a refusal is raised with its explanation."""
-    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], _facts(uow, app, person, ctx.today(), documents),
-                                 ctx.today())
+    facts = _facts(uow, app, person, ctx.today(), documents)
+    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], facts, ctx.today())
     enforce(decision)
     _ensure_window_known(decision)
     payable = decision.details.get("approved_fen", app.requested_fen)
     if payable <= 0:
         raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
+    if app.kind == "reimbursement":
+        payable = _within_settlement_limits(ctx, uow, app, person, decision, payable, facts["scheme"])
     return decision, payable
+
+
+def _within_settlement_limits(ctx: Context, uow: UnitOfWork, app: Application, person: Person, decision,
+                              payable: int, scheme: str | None) -> int:
+    """A claim pays no more than settlements at its invoices' issuers on their days would have paid, counting
+    what the account paid then (services.claim_limits); the limits that cut it are cited in the decision."""
+    limits = claim_limits.within_limits(ctx, uow, app=app, person=person, scheme=scheme)
+    if limits.allowed_fen <= 0:
+        raise claim_limits.nothing_payable(limits)
+    if limits.allowed_fen < payable:
+        payable = limits.allowed_fen
+        decision.limited_by += [k for k in limits.limited_by if k not in decision.limited_by]
+        decision.reasons += limits.reasons
+        decision.details["approved_fen"] = decision.max_amount_fen = payable
+    app.details = {**app.details, "limits_use": claim_limits.share_out(limits.uses, payable),
+                   "limited_by": limits.limited_by}
+    return payable
 
 
 def _ensure_window_known(decision) -> None:
@@ -456,6 +476,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
         person = _person(uow, person_id)
         applicant = _person(uow, applicant_id)
         state = _case_standing(uow, person_id, kind, reason)
+        invoices = invoice_claims.with_issuers(uow, invoices or [])
         details = {"invoices": _plain(invoices)} if invoices else {}
         if is_death_case(kind, reason):
             details["heir"] = _heir(ctx, uow, person, applicant, heir)
@@ -477,7 +498,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
             app.details["payable_fen"], rules = payable, citations(decision)
         uow.add(app)
         uow.flush()  # the application's row before the rows that refer to it
-        invoice_claims.claim(ctx, uow, actor, app, invoices or [])
+        invoice_claims.claim(ctx, uow, actor, app, invoices)
         if draft:
             record_step(ctx, uow, actor, app, "create", None, S.DRAFT.value)
         else:

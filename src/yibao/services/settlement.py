@@ -319,7 +319,7 @@ def _quota_legs(region: str, moves: dict[str, tuple[Unit, int]]) -> list[Posting
 
 
 def _view(s: Settlement, balance_fen: int | None) -> dict:
-    view = {"settlement_id": s.id, "institution_code": s.institution_code, "payer_id": s.payer_id,
+    view = {"settlement_id": s.id, "receipt_no": s.id, "institution_code": s.institution_code, "payer_id": s.payer_id,
             "account_owner_id": s.owner_id, "credential_type": s.credential_type, "total_fen": s.total_fen,
             "account_paid_fen": s.account_paid_fen, "cash_fen": s.cash_fen, "refunded_fen": s.refunded_fen,
             "status": s.status, "business_date": s.business_date.isoformat(), "at": s.at.isoformat(),
