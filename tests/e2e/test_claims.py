@@ -159,6 +159,9 @@ def test_a_claim_over_the_remaining_yearly_limit_is_paid_up_to_it_with_the_limit
     assert problem["max_amount_fen"] == 0
     assert "bj.settlement.yearly" in [rule["rule_id"] for rule in problem["rules"]]
     assert snapshot(ctx)["applications"] == before["applications"]
+    later = sell(ctx, admin, person, PHARMACY, "march", ("drug", 5_000))  # the claim took its part of the year
+    assert (later["account_paid_fen"], later["cash_fen"]) == (0, 5_000)
+    assert "limit.yearly" in later["decision"]["limited_by"]
 
 
 def test_claims_at_one_institution_on_one_day_share_its_daily_limit(ctx, admin, client, desk):
@@ -171,6 +174,17 @@ def test_claims_at_one_institution_on_one_day_share_its_daily_limit(ctx, admin, 
     approved = approve(client, desk, second.json()["application_id"]).json()  # decided on approval day's facts
     assert approved["approved_fen"] == 10_000  # Beijing: ¥500 a day at one institution, ¥400 of it claimed
     assert "bj.settlement.institution_daily" in [rule["rule_id"] for rule in approved["rules"]]
+
+
+def test_a_settlement_after_an_approved_claim_finds_the_day_used(ctx, admin, client, desk):
+    person = beijinger(ctx, admin, "郭芳")
+    me = bearer(client, person.username)
+    today = NOW.date().isoformat()
+    r = claim(client, me, person.id, invoice("PH-3001", PHARMACY, today, ("drug", 40_000)))  # bought for cash
+    assert approve(client, desk, r.json()["application_id"]).json()["approved_fen"] == 40_000
+    sale = sell(ctx, admin, person, PHARMACY, "after-claim", ("drug", 30_000))
+    assert (sale["account_paid_fen"], sale["cash_fen"]) == (10_000, 20_000)  # ¥500 a day there, ¥400 claimed
+    assert "limit.institution_daily" in sale["decision"]["limited_by"]
 
 
 def test_a_category_the_account_does_not_pay_at_the_issuer_is_not_paid(ctx, admin, client, desk):

@@ -5,7 +5,8 @@ account already paid that day and that year, by settlements and by the person's 
 The limits are not written twice: each invoice is put to the policy's one settlement decision as a claim (the
 gates of direct settlement, designation and cross-region permission, do not apply: a claim is the way for what
 could not be settled directly; categories and the per-transaction, institution daily, daily and yearly limits
-do). What each invoice was allowed is kept with the application, so a later claim counts it once approved.
+do). An approved claim takes what it pays from the same quota accounts a settlement debits (an entry of its
+own, moving no money: the money leaves by the claim's payout), so a later settlement or claim finds them used.
 """
 
 from __future__ import annotations
@@ -18,11 +19,14 @@ import sqlalchemy as sa
 from yibao.domain import errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.registry import Institution, Person
+from yibao.domain.users import Actor
 from yibao.policy.decision import Decision, Reason
 from yibao.services import enrolment
+from yibao.services.books import Books
 from yibao.services.context import Context
 from yibao.services.decisions import enforce, refusal
-from yibao.services.settlement import used_now
+from yibao.services.settlement import take_quotas, used_now
+from yibao.store import seals
 from yibao.store.uow import UnitOfWork
 
 S = ApplicationStatus
@@ -38,6 +42,7 @@ class ClaimLimits:
     limited_by: list[str] = field(default_factory=list)
     reasons: list[Reason] = field(default_factory=list)
     last: Decision | None = None
+    plans: list[tuple[Institution, Decision, dt.date]] = field(default_factory=list)  # per invoice, as uses
 
 
 def _use(day: dt.date, code: str, paid: int) -> dict:
@@ -51,6 +56,8 @@ def _counted_claims(uow: UnitOfWork, app: Application) -> list[dict]:
         Application.status.in_(COUNTED)))
     uses = []
     for other in others:
+        if other.details.get("limits_taken"):  # its use is in the quotas settlements read
+            continue
         if "limits_use" in other.details:
             uses += other.details["limits_use"]
         elif other.event_date is not None and other.approved_fen:  # a claim decided before limits were kept
@@ -98,6 +105,7 @@ def within_limits(ctx: Context, uow: UnitOfWork, *, app: Application, person: Pe
         paid = decision.max_amount_fen or 0
         found.allowed_fen += paid
         found.uses.append(_use(day, institution.code, paid))
+        found.plans.append((institution, plan, day))
         found.last = decision
         if decision.limited_by:
             found.limited_by += [k for k in decision.limited_by if k not in found.limited_by]
@@ -114,6 +122,20 @@ def share_out(uses: list[dict], payable: int) -> list[dict]:
         payable -= paid
         shared.append({**use, "paid_fen": paid})
     return shared
+
+
+def take(ctx: Context, uow: UnitOfWork, actor: Actor, *, app: Application, person: Person,
+         limits: ClaimLimits) -> None:
+    """An approved claim takes what it pays from the quotas of the limits, as the settlements it stands for
+    would have: a later settlement or claim that day or year finds them used."""
+    uses = [(institution, plan, day, use["paid_fen"])
+            for (institution, plan, day), use in zip(limits.plans, app.details["limits_use"], strict=True)]
+    entry = take_quotas(uow, Books(uow, ctx.now()), owner_id=person.id, region=person.region, uses=uses,
+                        memo="零星报销占用支付额度", details={"application_id": app.id})
+    app.details = {**app.details, "limits_taken": True}
+    if entry is not None:
+        ctx.audit(uow, actor, "application.limits_take", "application", app.id, entry_id=entry.id,
+                  seals=[seals.entry_seal(entry.id, entry.hash)])
 
 
 def nothing_payable(limits: ClaimLimits) -> errors.RuleRefused:
