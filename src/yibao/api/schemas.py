@@ -731,7 +731,7 @@ class InvoiceCreate(Body):
     """发票: reimbursed once, whoever claims it (issuer and number, or the national e-invoice code)."""
 
     number: str = Field(min_length=1, max_length=40)
-    issuer: str = Field(min_length=1, max_length=200, description="开票单位: the institution's code or name")
+    issuer: str = Field(min_length=1, max_length=200, description="开票单位: a registered institution's code")
     einvoice_code: str | None = Field(default=None, max_length=40,
                                       description="全国统一电子票据号码, where the invoice is an e-invoice")
     date: dt.date
