@@ -11,6 +11,7 @@ import datetime as dt
 import pytest
 
 from tests.e2e.test_application_stories import NOW, apply, documents
+from tests.e2e.test_payout_vouchers import text_of
 from tests.support import API, PIN, add_person, assert_problem, bearer, fund, new_bank_no
 from tests.support import row_counts as snapshot
 from yibao.domain.clock import SHANGHAI
@@ -94,6 +95,8 @@ def test_a_settled_purchase_claimed_by_its_receipt_number_is_a_duplicate_naming_
     receipt = sale.json()["receipt_no"]  # printed on the receipt: the settlement id
     assert receipt == sale.json()["settlement_id"]
     assert client.get(f"{API}/settlements/{receipt}", headers=me).json()["receipt_no"] == receipt
+    statement = client.get(f"{API}/accounts/{person.id}/statement.pdf", headers=me)
+    assert statement.status_code == 200 and receipt in text_of(statement.content).replace("\n", "")
     today = NOW.date().isoformat()
 
     before = snapshot(ctx)
