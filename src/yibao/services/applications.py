@@ -166,6 +166,8 @@ def _within_settlement_limits(ctx: Context, uow: UnitOfWork, app: Application, p
                               payable: int, scheme: str | None, approver: Actor | None) -> int:
     """A claim pays no more than settlements at its invoices' issuers on their days would have paid, counting
     what the account paid then (services.claim_limits); the limits that cut it are cited in the decision."""
+    if not app.details.get("invoices"):
+        return payable
     limits = claim_limits.within_limits(ctx, uow, app=app, person=person, scheme=scheme)
     if limits.allowed_fen <= 0:
         raise claim_limits.nothing_payable(limits)

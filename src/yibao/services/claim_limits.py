@@ -141,6 +141,7 @@ def take(ctx: Context, uow: UnitOfWork, actor: Actor, *, app: Application, perso
 def nothing_payable(limits: ClaimLimits) -> errors.RuleRefused:
     """The refusal of a claim the limits leave nothing of: the first limit it met, with the rules cited."""
     decision = limits.last
-    decision.allowed, decision.code, decision.max_amount_fen = False, limits.limited_by[0], 0
+    code = limits.limited_by[0] if limits.limited_by else "policy.refused"
+    decision.allowed, decision.code, decision.max_amount_fen = False, code, 0
     decision.reasons = limits.reasons or decision.reasons
     return refusal(decision)
