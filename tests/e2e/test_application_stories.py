@@ -12,7 +12,7 @@ import pytest
 from tests.support import API, MONTHLY_BASE_FEN, add_person, assert_problem, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
-from yibao.services import credentials, enrolment
+from yibao.services import credentials, enrolment, institutions
 from yibao.store.tables import applications, disbursement_batches, holds, ledger_postings
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -42,6 +42,9 @@ def staff(ctx, admin, client):
     auth.add_user(ctx, actor=admin, username="reviewer-1", password="correct-horse-9", role="reviewer")
     auth.add_user(ctx, actor=admin, username="counter-1", password="correct-horse-9", role="admin")
     auth.add_user(ctx, actor=admin, username="clerk-1", password="correct-horse-9", role="counter")
+    institutions.add_institution(ctx, actor=admin, code="H21020000001", name="大连市中心医院", kind="hospital",
+                                 region="210200", designated=True, cross_region=True,
+                                 designated_from=dt.date(2024, 1, 1))  # the issuer of the claims' invoices
     return {"reviewer": bearer(client, "reviewer-1"), "admin": bearer(client, "counter-1"),
             "counter": bearer(client, "clerk-1")}
 

@@ -85,11 +85,11 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     document = papers[0]
     clerk = Actor(username="test-counter", role=Role.COUNTER)  # takes the case in; the admin approves it
     claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
-                                   reason="cross_region", amount_fen=100,
+                                   reason="cross_region", amount_fen=150,  # another purchase than the sale
                                    document_ids=[d.id for d in papers], event_date=ctx.today(),
                                    invoices=[{"number": "PRIVACY-1", "issuer": world.institution_code,
                                               "date": ctx.today().isoformat(),
-                                              "items": [{"category": "drug", "amount_fen": 100}]}])
+                                              "items": [{"category": "drug", "amount_fen": 150}]}])
     applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from yibao.domain.masking import mask_account_no, mask_id_number, mask_phone
 from yibao.domain.regions import region_name
@@ -656,6 +656,7 @@ class SettlementDecisionRead(BaseModel):
 
 class SettlementRead(BaseModel):
     settlement_id: str
+    receipt_no: str = Field(default="", description="票据号: the receipt's number, which is the settlement id")
     institution_code: str
     payer_id: str
     account_owner_id: str
@@ -672,6 +673,14 @@ class SettlementRead(BaseModel):
     entry_id: str | None
     emergency: bool = False
     balance_after_fen: int | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _receipt_is_the_settlement(cls, data):
+        """An answer kept from before receipts were numbered shows the number it had all along."""
+        if isinstance(data, dict) and not data.get("receipt_no"):
+            data = {**data, "receipt_no": data.get("settlement_id", "")}
+        return data
 
 
 class RefundCreate(Body):
@@ -730,7 +739,7 @@ class InvoiceCreate(Body):
     """发票: reimbursed once, whoever claims it (issuer and number, or the national e-invoice code)."""
 
     number: str = Field(min_length=1, max_length=40)
-    issuer: str = Field(min_length=1, max_length=200, description="开票单位: the institution's code or name")
+    issuer: str = Field(min_length=1, max_length=200, description="开票单位: a registered institution's code")
     einvoice_code: str | None = Field(default=None, max_length=40,
                                       description="全国统一电子票据号码, where the invoice is an e-invoice")
     date: dt.date

@@ -1009,3 +1009,14 @@ class EnrollmentEndTooEarly(Invalid):
     message_zh = "用人单位申报的停保日期不得早于 {earliest_date}；更早的日期请到经办机构窗口办理"
     message_en = ("A unit may date an enrolment's end no earlier than {earliest_date}; for an earlier date, go to "
                   "the agency counter")
+
+
+# --- claims: the invoice's issuer, and what a settled purchase already paid ---------------------------
+
+
+class InvoiceIssuerUnknown(Invalid):
+    """facts: position (1 for the claim's first invoice)."""
+
+    code = "application.invoice_issuer_unknown"
+    message_zh = "第 {position} 张发票的开票单位（issuer）须为已登记的医药机构编码"
+    message_en = "Invoice {position}'s issuer must be the code of a registered institution"

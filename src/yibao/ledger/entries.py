@@ -24,6 +24,7 @@ class EntryKind(StrEnum):
     HOLD_CAPTURE = "hold_capture"  # a reserved amount taken (e.g. a disbursement paid)
     YEAR_END = "year_end"  # 当年 → 历年 at the turn of the year
     QUOTA_GRANT = "quota_grant"  # a limit's allowance for a period
+    QUOTA_USE = "quota_use"  # what an approved claim takes of the limits (its money leaves by its payout)
     REVERSAL = "reversal"  # a correction: the original with every amount negated
 
 

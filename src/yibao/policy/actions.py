@@ -119,13 +119,17 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     institution_cross_region, has_filing, emergency, scheme, items
     [(category, amount_fen)], balance_fen, used {institution_daily, daily, yearly: fen; daily_count: n},
     and relation when a family member pays from the owner's account (the owner's facts otherwise).
+    claim: true when a reimbursement claim's invoice is put to the decision (what a settlement at its issuer on
+    its day would have paid): the gates of direct settlement (designation, cross-region permission) do not
+    apply, since a claim is the way for what could not be settled directly; categories and limits do.
 
     The account pays what categories, limits and the balance allow; cash pays the rest, unless a
     limit's rule says to refuse instead (then nothing goes through)."""
     region = engine.policy_region(facts["region"])
     items = facts["items"]
     total = sum(amount for _, amount in items)
-    if facts.get("designated") is False:
+    claim = bool(facts.get("claim"))
+    if facts.get("designated") is False and not claim:
         return Decision("settle", False, 0, "institution.not_designated", notes=[_note("not_designated", date=day)],
                         details={"total_fen": total})
     key = ("settle", facts["region"], facts["institution_region"], facts["institution_kind"], facts.get("scheme"),
@@ -135,7 +139,7 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     decision = Decision("settle", True, 0, details={"total_fen": total, "cross_region": plan.cross, "limits": {}})
     reasons = decision.reasons
 
-    if plan.cross:
+    if plan.cross and not claim:
         answer = plan.cross_answer
         if answer is None or not answer.values["allowed"]:
             filed = bool(facts.get("has_filing"))

@@ -47,6 +47,7 @@ from yibao.services import (
     application_vouchers,
     cash_vouchers,
     channels,
+    claim_limits,
     enrolment,
     heirs,
     life_events,
@@ -145,16 +146,41 @@ def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date, docu
             "event_date": app.event_date}
 
 
-def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document]):
-    """The policy's decision on the application as it stands; a refusal is raised with its explanation."""
-    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], _facts(uow, app, person, ctx.today(), documents),
-                                 ctx.today())
+def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document],
+            approver: Actor | None = None):
+    """The policy's decision on the application as it stands; a refusal is raised with its explanation. On
+    approval (approver), a claim takes what it pays from the settlement limits."""
+    facts = _facts(uow, app, person, ctx.today(), documents)
+    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], facts, ctx.today())
     enforce(decision)
     _ensure_window_known(decision)
     payable = decision.details.get("approved_fen", app.requested_fen)
     if payable <= 0:
         raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
+    if app.kind == "reimbursement":
+        payable = _within_settlement_limits(ctx, uow, app, person, decision, payable, facts["scheme"], approver)
     return decision, payable
+
+
+def _within_settlement_limits(ctx: Context, uow: UnitOfWork, app: Application, person: Person, decision,
+                              payable: int, scheme: str | None, approver: Actor | None) -> int:
+    """A claim pays no more than settlements at its invoices' issuers on their days would have paid, counting
+    what the account paid then (services.claim_limits); the limits that cut it are cited in the decision."""
+    if not app.details.get("invoices"):
+        return payable
+    limits = claim_limits.within_limits(ctx, uow, app=app, person=person, scheme=scheme)
+    if limits.allowed_fen <= 0:
+        raise claim_limits.nothing_payable(limits)
+    if limits.allowed_fen < payable:
+        payable = limits.allowed_fen
+        decision.limited_by += [k for k in limits.limited_by if k not in decision.limited_by]
+        decision.reasons += limits.reasons
+        decision.details["approved_fen"] = decision.max_amount_fen = payable
+    app.details = {**app.details, "limits_use": claim_limits.share_out(limits.uses, payable),
+                   "limited_by": limits.limited_by}
+    if approver is not None:
+        claim_limits.take(ctx, uow, approver, app=app, person=person, limits=limits)
+    return payable
 
 
 def _ensure_window_known(decision) -> None:
@@ -456,6 +482,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
         person = _person(uow, person_id)
         applicant = _person(uow, applicant_id)
         state = _case_standing(uow, person_id, kind, reason)
+        invoices = invoice_claims.with_issuers(uow, invoices or [])
         details = {"invoices": _plain(invoices)} if invoices else {}
         if is_death_case(kind, reason):
             details["heir"] = _heir(ctx, uow, person, applicant, heir)
@@ -477,7 +504,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
             app.details["payable_fen"], rules = payable, citations(decision)
         uow.add(app)
         uow.flush()  # the application's row before the rows that refer to it
-        invoice_claims.claim(ctx, uow, actor, app, invoices or [])
+        invoice_claims.claim(ctx, uow, actor, app, invoices)
         if draft:
             record_step(ctx, uow, actor, app, "create", None, S.DRAFT.value)
         else:
@@ -592,7 +619,7 @@ def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note
     _case_standing(uow, app.person_id, app.kind, app.reason)
     if is_death_case(app.kind, app.reason):  # the whole balance as it stands today
         app.requested_fen = _whole_balance(uow, app.person_id, None)
-    decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
+    decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id), approver=actor)
     app.approved_fen, app.fee_fen = payable, decision.details.get("fee_fen", 0)
     app.rule_id, rules = decision.reasons[0].rule_id, citations(decision)
     if app.payout == "cash_voucher":

@@ -11,6 +11,11 @@ def enforce(decision: Decision) -> Decision:
     """The decision itself if it allows; otherwise raise RuleRefused carrying it."""
     if decision.allowed:
         return decision
+    raise refusal(decision)
+
+
+def refusal(decision: Decision) -> errors.RuleRefused:
+    """A refused decision as the problem it answers: its code, explanation, rules cited and what is missing."""
     shown = decision.as_dict()
     facts = {"explanation_zh": shown["explanation_zh"], "explanation_en": shown["explanation_en"],
              "rules": [{k: r[k] for k in ("rule_id", "region", "effective_from", "reference")} for r in shown["reasons"]],
@@ -20,7 +25,7 @@ def enforce(decision: Decision) -> Decision:
     if decision.max_amount_fen is not None:
         facts["max_amount_fen"] = decision.max_amount_fen
     facts.update({k: v for k, v in shown["details"].items() if k not in facts})
-    raise errors.RuleRefused(decision.code or "policy.refused", **facts)
+    return errors.RuleRefused(decision.code or "policy.refused", **facts)
 
 
 def citations(decision: Decision) -> list[dict]:

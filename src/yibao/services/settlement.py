@@ -319,7 +319,7 @@ def _quota_legs(region: str, moves: dict[str, tuple[Unit, int]]) -> list[Posting
 
 
 def _view(s: Settlement, balance_fen: int | None) -> dict:
-    view = {"settlement_id": s.id, "institution_code": s.institution_code, "payer_id": s.payer_id,
+    view = {"settlement_id": s.id, "receipt_no": s.id, "institution_code": s.institution_code, "payer_id": s.payer_id,
             "account_owner_id": s.owner_id, "credential_type": s.credential_type, "total_fen": s.total_fen,
             "account_paid_fen": s.account_paid_fen, "cash_fen": s.cash_fen, "refunded_fen": s.refunded_fen,
             "status": s.status, "business_date": s.business_date.isoformat(), "at": s.at.isoformat(),
@@ -462,3 +462,28 @@ def emergency_claims(ctx: Context, *, actor: Actor, from_day: dt.date, to_day: d
             Settlement.emergency.is_(True), Settlement.business_date >= from_day, Settlement.business_date <= to_day)
             .order_by(Settlement.at)).all()
         return [_view(s, None) for s in rows]
+
+
+# --- claims: the limits a payment out of the account takes, without a settlement ---------------------------
+
+
+def take_quotas(uow: UnitOfWork, books: Books, *, owner_id: str, region: str,
+                uses: list[tuple[Institution, Decision, dt.date, int]], memo: str, details: dict):
+    """Take from the quotas of the limits in force what payments of the owner's account at these institutions
+    on these days use, as settlements there would (a claim paid by its payout, services.claim_limits): the
+    quota accounts are opened, given their period's limit and locked with the owner's account as a settlement
+    locks them. Returns the entry written, or None when nothing is used."""
+    moves: dict[str, tuple[Unit, int]] = {}
+    for institution, plan, day, amount_fen in uses:
+        if amount_fen <= 0:
+            continue
+        quotas, created = _open_accounts(books, owner_id, region, institution, plan, day)
+        books.lock([acct.personal(owner_id), *quotas])
+        _grant_quotas(uow, books, region, quotas, created, plan)
+        for account_id, (_, unit, _) in quotas.items():
+            used = moves.get(account_id, (unit, 0))[1]
+            moves[account_id] = (unit, used - (1 if unit == Unit.COUNT else amount_fen))
+    if not moves:
+        return None
+    return books.post(EntryKind.QUOTA_USE, _quota_legs(region, moves), memo=memo[:200], details=details)
+

@@ -19,7 +19,7 @@ from yibao.services.context import Context
 TEMPLATES = Path(__file__).resolve().parent.parent / "web" / "templates"
 KIND_ZH = {
     "contribution": "缴费划入", "settlement": "结算支付", "refund": "退费", "hold_capture": "支取",
-    "year_end": "年度结转", "reversal": "冲正", "quota_grant": "额度",
+    "year_end": "年度结转", "reversal": "冲正", "quota_grant": "额度", "quota_use": "报销占用额度",
 }
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
