@@ -15,11 +15,10 @@ from yibao.services import access
 from yibao.services.books import NOT_REVERSIBLE, Books
 from yibao.services.context import Context
 from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.tables import reversal_requests
+from yibao.store.tables import cash_vouchers, disbursement_lines, reversal_requests
 from yibao.store.uow import UnitOfWork
 
 RECORD_KINDS = {"settlement": "结算", "refund": "退费", "payout": "拨付", "contribution": "缴费划入"}
-PAYOUT_PURPOSES = ("disbursement ", "cash voucher ")  # a hold placed for an application's payout names it
 
 
 def owning_record(uow: UnitOfWork, entry: Entry) -> tuple[str, str] | None:
@@ -33,11 +32,12 @@ def owning_record(uow: UnitOfWork, entry: Entry) -> tuple[str, str] | None:
     if entry.kind == EntryKind.CONTRIBUTION:
         return "contribution", entry.id
     if entry.kind == EntryKind.HOLD_CAPTURE:
-        hold = LedgerRepository(uow.session).hold(entry.details.get("hold_id", ""))
-        purpose = hold.purpose if hold else ""
-        for prefix in PAYOUT_PURPOSES:
-            if purpose.startswith(prefix):
-                return "payout", purpose.removeprefix(prefix)
+        hold_id = entry.details.get("hold_id", "")
+        for table in (disbursement_lines, cash_vouchers):
+            application_id = uow.session.scalar(sa.select(table.c.application_id).where(table.c.hold_id == hold_id)
+                                                .limit(1))
+            if application_id is not None:
+                return "payout", application_id
     return None
 
 
