@@ -186,3 +186,30 @@ def row_counts(ctx) -> dict:
               for t in metadata.sorted_tables]
     with ctx.engine.connect() as conn:
         return conn.execute(sa.select(*counts)).one()._asdict()
+
+
+def ledger_hold(ctx, person_id: str, amount_fen: int, *, minutes: int = 60, purpose: str = "test",
+                region: str = "110000"):
+    """A hold placed on the books directly (no route places one by hand): what a payout or an old free-form
+    hold leaves; the Hold."""
+    from yibao.ledger import accounts as acct
+    from yibao.ledger.accounts import AccountKind
+    from yibao.services.books import Books
+
+    with ctx.uow() as uow:
+        books = Books(uow, ctx.now())
+        books.open(acct.bank_clearing(region), AccountKind.BANK_CLEARING, region)
+        hold = books.reserve(acct.personal(person_id), acct.bank_clearing(region), amount_fen,
+                             expires_at=ctx.now() + dt.timedelta(minutes=minutes), purpose=purpose)
+        uow.commit()
+        return hold
+
+
+def ledger_capture(ctx, hold_id: str, amount_fen: int | None = None):
+    """Capture a hold on the books directly; the Entry."""
+    from yibao.services.books import Books
+
+    with ctx.uow() as uow:
+        entry = Books(uow, ctx.now()).capture(hold_id, amount_fen)
+        uow.commit()
+        return entry

@@ -24,6 +24,8 @@ from tests.support import (
     bearer,
     build_world,
     in_register,
+    ledger_capture,
+    ledger_hold,
     new_bank_no,
     new_id_number,
     new_phone,
@@ -38,6 +40,7 @@ from yibao.services import (
     cards,
     collection,
     contributions,
+    corrections,
     credentials,
     disbursement,
     documents,
@@ -75,6 +78,8 @@ PUBLIC = {("POST", "/auth/token"), ("POST", "/register"), ("GET", "/health"),
 
 NEW_PIN = "472951"
 CLERK = Actor(username="matrix-counter", role=Role.COUNTER)  # takes cases in, so that another hand decides them
+# decides them: neither took them in, uploaded their papers (the admin does), nor chose the bank account paid
+DECIDER = Actor(username="matrix-reviewer", role=Role.REVIEWER)
 _fresh = itertools.count(1)
 
 
@@ -222,18 +227,17 @@ def _declaration(s: Setup) -> Call:
     return Call({"declaration_id": declared["declaration_id"]})
 
 
-def _hold(s: Setup, **body) -> Call:
-    person_id = _paid_in(s)
-    hold = accounts.place_hold(s.ctx, actor=s.admin, person_id=person_id, amount_fen=100,
-                               idempotency_key=f"matrix-hold-{next(_fresh)}")
-    return Call({"hold_id": hold["hold_id"]}, body or None)
+def _unowned_entry(s: Setup) -> Call:
+    """An entry no business record owns (a free-form capture of old days): a reversal of it may be asked."""
+    hold = ledger_hold(s.ctx, _paid_in(s), 100, purpose="manual")
+    return Call({"entry_id": ledger_capture(s.ctx, hold.id).id}, {"reason": "错误扣款"})
 
 
-def _contribution_entry(s: Setup) -> Call:
-    credited = contributions.credit(s.ctx, actor=s.admin, person_id=s.world.person.id,
-                                    period=f"2024-{next(_fresh) % 12 + 1:02d}", base_fen=700_000,
-                                    employer_id=s.world.employer_id)
-    return Call({"entry_id": credited["contribution_id"]}, {"reason": "缴费基数录错"})
+def _reversal(s: Setup, **body) -> Call:
+    """A reversal another admin asked for, pending."""
+    entry_id = _unowned_entry(s).params["entry_id"]
+    pending = corrections.request_reversal(s.ctx, actor=s.admin, entry_id=entry_id, reason="错误扣款")
+    return Call({"reversal_id": pending["reversal_id"]}, body)
 
 
 def _filing(s: Setup) -> Call:
@@ -316,10 +320,10 @@ def _claim(s: Setup, *steps: str, **body) -> Call:
     app, _ = applications.submit(s.ctx, actor=CLERK, **data)
     for step in steps:
         if step == "supplement":
-            applications.review(s.ctx, actor=s.admin, application_id=app.id, action="request_supplement",
+            applications.review(s.ctx, actor=DECIDER, application_id=app.id, action="request_supplement",
                                 note="请补交照片", missing=["photo"])
         elif step == "approve":
-            applications.review(s.ctx, actor=s.admin, application_id=app.id, action="approve")
+            applications.review(s.ctx, actor=DECIDER, application_id=app.id, action="approve")
         elif step == "batch":
             [batch], _ = disbursement.make_batches(s.ctx, actor=s.admin)  # earlier claims may be on it too
             [line] = [x["line_no"] for x in batch.lines if x["application_id"] == app.id]
@@ -356,7 +360,7 @@ def _cash_claim(s: Setup) -> Call:
     data = _claim_body(s, payout="cash_voucher", institution_code=s.world.institution_code)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
     app, _ = applications.submit(s.ctx, actor=CLERK, **data)
-    applications.review(s.ctx, actor=s.admin, application_id=app.id, action="approve")
+    applications.review(s.ctx, actor=DECIDER, application_id=app.id, action="approve")
     view = applications.get(s.ctx, actor=s.admin, application_id=app.id)
     card = {"type": "card", "card_no": s.world.person.card_no, "pin": PIN}  # the holder proves who they are
     return Call({"code": view.cash_voucher.code, "application_id": app.id}, {"credential": card})
@@ -454,7 +458,7 @@ ENDPOINTS = [
     E("GET", "/persons/{person_id}/bank-accounts", OWNED_READERS, _employee),
     # money: contributions credit when collected (the collector, an admin); the employing unit declares (202,
     # pending) and the collector confirms; arrears are the unit's, the person's and the agency's to read;
-    # accounts read like credentials; holds and corrections are the agency's
+    # accounts read like credentials; corrections are the admins'
     E("POST", "/contributions", frozenset({COLLECTOR, ADMIN, UNIT}), _new_contributor),
     E("POST", "/contributions/{declaration_id}/confirm", frozenset({COLLECTOR, ADMIN}), _declaration),
     E("GET", "/contributions/arrears", READ_ALL | {COLLECTOR, UNIT, OWNER},
@@ -462,11 +466,11 @@ ENDPOINTS = [
     E("GET", "/accounts/{person_id}", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/entries", OWNED_READERS, _employee),
     E("GET", "/accounts/{person_id}/statement.pdf", OWNED_READERS, _employee, reads_only=False),
-    E("POST", "/accounts/{person_id}/holds", REVIEW_STAFF,
-      lambda s: Call({"person_id": _paid_in(s)}, {"amount_fen": 100, "idempotency_key": f"k{next(_fresh)}"})),
-    E("POST", "/holds/{hold_id}/capture", REVIEW_STAFF, lambda s: _hold(s, idempotency_key=f"c{next(_fresh)}")),
-    E("POST", "/holds/{hold_id}/void", REVIEW_STAFF, _hold),
-    E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _contribution_entry),
+    # no free-form hold or capture (REMOVED below); a reversal is asked by one admin and decided by another
+    E("POST", "/entries/{entry_id}/reverse", frozenset({ADMIN}), _unowned_entry),
+    E("GET", "/reversals", frozenset({ADMIN, AUDITOR}), lambda s: Call()),
+    E("POST", "/reversals/{reversal_id}/approve", frozenset({ADMIN}), lambda s: _reversal(s, note="核实无误")),
+    E("POST", "/reversals/{reversal_id}/reject", frozenset({ADMIN}), lambda s: _reversal(s, note="扣款有据")),
     # settlement: the institution settles and refunds its own; the payer and the owner read theirs
     E("POST", "/settlements", frozenset({INSTITUTION, ADMIN}), _new_sale),
     E("POST", "/settlements/{settlement_id}/refund", frozenset({INSTITUTION, ADMIN}),
@@ -580,6 +584,26 @@ def test_the_matrix_lists_every_api_route_and_only_real_ones(app):
     assert not served - listed - PUBLIC, "new /api/v1 routes: add them to ENDPOINTS (or PUBLIC)"
     assert not listed - served, "ENDPOINTS names routes the app does not serve"
     assert PUBLIC <= served
+
+
+# Money leaves an account only through a settlement or an approved case's payout: these are gone for everyone.
+REMOVED = [("POST", "/accounts/{person_id}/holds", {"amount_fen": 100, "idempotency_key": "k-removed"}),
+           ("POST", "/holds/{hold_id}/capture", {"idempotency_key": "c-removed"}),
+           ("POST", "/holds/{hold_id}/void", None)]
+
+
+def test_the_free_form_hold_and_capture_routes_are_gone_for_every_role(ctx, admin, client):
+    setup = Setup(ctx, admin, build_world(ctx, admin))
+    hold = ledger_hold(ctx, _paid_in(setup), 100, purpose="manual")
+    params = {"person_id": setup.world.person.id, "hold_id": hold.id}
+    signed_in = {actor: {} if actor == ANONYMOUS else bearer(client, USERNAMES[actor]) for actor in ACTORS}
+    before = snapshot(ctx)
+    for actor, headers in signed_in.items():
+        for method, path, body in REMOVED:
+            r = client.request(method, API + path.format(**params), json=body, headers=headers)
+            assert r.status_code in (404, 405), f"{actor} {method} {path}: {r.status_code} {r.text}"
+    assert snapshot(ctx) == before
+    assert accounts.get_account(ctx, actor=admin, person_id=setup.world.person.id).held_fen == 100
 
 
 def test_anonymous_callers_are_never_allowed():

@@ -1,4 +1,5 @@
-"""Contributions, account balances, statements, holds and reversals through the HTTP API (R3, R8, R9)."""
+"""Contributions, account balances, statements, holds and reversals through the HTTP API (R3, R8, R9); holds are
+placed on the books, as only the services that pay out place them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, assert_problem, bearer, build_world, count
+from tests.support import API, PASSWORD, assert_problem, bearer, build_world, count, ledger_capture, ledger_hold
+from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.services import accounts as accounts_service
-from yibao.services import enrolment
+from yibao.services import auth, enrolment
+from yibao.services.books import Books
 from yibao.store.tables import idempotency_keys, ledger_entries, ledger_postings
 
 MARCH = dt.datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI)
@@ -109,44 +112,35 @@ def test_a_flexible_worker_pays_for_themselves_once_the_collector_confirms(ctx, 
 
 
 def test_holds_keep_money_back_until_captured_voided_or_expired(ctx, client, world):
+    # Holds are placed only by the services that pay out (no route places one): placed on the books here.
     pay_in(client, world, "2026-01", 1_000_000)  # 20,000 fen
-    staff = bearer(client, "reviewer-user")
-    hold = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
-                       json={"amount_fen": 15_000, "idempotency_key": "batch-7-line-1", "timeout_seconds": 600})
-    assert hold.status_code == 201, hold.text
+    hold = ledger_hold(ctx, world.person.id, 15_000, minutes=10)
     assert account(client, world) | {"holds": []} == account(client, world) | {
         "balance_fen": 20_000, "held_fen": 15_000, "available_fen": 5_000, "holds": []}
     [open_hold] = account(client, world)["holds"]
-    assert (open_hold["hold_id"], open_hold["amount_fen"], open_hold["status"]) == (
-        hold.json()["hold_id"], 15_000, "pending")
+    assert (open_hold["hold_id"], open_hold["amount_fen"], open_hold["status"]) == (hold.id, 15_000, "pending")
 
-    too_much = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
-                           json={"amount_fen": 5_001, "idempotency_key": "batch-7-line-2"})
-    problem = assert_problem(too_much, 422, "balance.insufficient")
-    assert problem["available_fen"] == 5_000 and problem["amount_fen"] == 5_001
+    with pytest.raises(errors.BalanceInsufficient) as too_much:
+        ledger_hold(ctx, world.person.id, 5_001)
+    assert too_much.value.facts["available_fen"] == 5_000 and too_much.value.facts["amount_fen"] == 5_001
 
-    captured = client.post(f"{API}/holds/{hold.json()['hold_id']}/capture", headers=staff,
-                           json={"idempotency_key": "paid-1", "amount_fen": 12_000})
-    assert captured.status_code == 200 and captured.json()["status"] == "captured", captured.text
+    ledger_capture(ctx, hold.id, 12_000)
     assert account(client, world)["balance_fen"] == 8_000 and account(client, world)["available_fen"] == 8_000
-    again = client.post(f"{API}/holds/{hold.json()['hold_id']}/capture", headers=staff,
-                        json={"idempotency_key": "paid-2"})
-    assert_problem(again, 409, "hold.wrong_state")
+    with pytest.raises(errors.HoldWrongState):
+        ledger_capture(ctx, hold.id)
 
-    second = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
-                         json={"amount_fen": 8_000, "idempotency_key": "batch-8-line-1", "timeout_seconds": 60})
+    second = ledger_hold(ctx, world.person.id, 8_000, minutes=1)
     assert account(client, world)["available_fen"] == 0
     ctx.clock.set(MARCH + dt.timedelta(minutes=5))  # past its timeout: the amount is free again
     assert account(client, world)["available_fen"] == 8_000
-    late = client.post(f"{API}/holds/{second.json()['hold_id']}/capture", headers=staff,
-                       json={"idempotency_key": "paid-3"})
-    assert_problem(late, 409, "hold.expired")
+    with pytest.raises(errors.HoldExpired):
+        ledger_capture(ctx, second.id)
     assert account(client, world)["balance_fen"] == 8_000
 
-    third = client.post(f"{API}/accounts/{world.person.id}/holds", headers=staff,
-                        json={"amount_fen": 3_000, "idempotency_key": "batch-9-line-1"})
-    voided = client.post(f"{API}/holds/{third.json()['hold_id']}/void", headers=staff)
-    assert voided.status_code == 200 and voided.json()["status"] == "voided"
+    third = ledger_hold(ctx, world.person.id, 3_000)
+    with ctx.uow() as uow:
+        assert Books(uow, ctx.now()).void(third.id).status == "voided"
+        uow.commit()
     assert account(client, world)["available_fen"] == 8_000
     assert postings_sum(ctx) == 0
 
@@ -175,26 +169,28 @@ def test_the_statement_shows_each_entry_with_the_balance_after_it(ctx, client, w
     assert_problem(stranger, 403, "auth.forbidden")
 
 
-def test_a_reversal_corrects_an_entry_once(ctx, client, world):
-    credited = pay_in(client, world, "2026-01", 1_000_000).json()
+def test_a_reversal_corrects_an_entry_once(ctx, admin, client, world):
+    pay_in(client, world, "2026-01", 1_000_000)
     pay_in(client, world, "2026-02", 1_000_000)
-    admin = bearer(client, "admin-user")
-    r = client.post(f"{API}/entries/{credited['contribution_id']}/reverse", headers=admin,
-                    json={"reason": "缴费基数录错"})
+    mistaken = ledger_capture(ctx, ledger_hold(ctx, world.person.id, 5_000, purpose="manual").id)  # no record owns it
+    auth.add_user(ctx, actor=admin, username="admin-2", password=PASSWORD, role="admin")
+    first, second = bearer(client, "admin-user"), bearer(client, "admin-2")
+    asked = client.post(f"{API}/entries/{mistaken.id}/reverse", headers=first, json={"reason": "误扣款"})
+    assert asked.status_code == 202, asked.text
+    r = client.post(f"{API}/reversals/{asked.json()['reversal_id']}/approve", headers=second, json={})
     assert r.status_code == 201, r.text
-    assert r.json()["reverses_id"] == credited["contribution_id"]
+    assert r.json()["reverses_id"] == mistaken.id
     assert sum(p["amount_fen"] for p in r.json()["postings"]) == 0
-    assert account(client, world)["balance_fen"] == 20_000
-    again = client.post(f"{API}/entries/{credited['contribution_id']}/reverse", headers=admin,
-                        json={"reason": "再次冲正"})
+    assert account(client, world)["balance_fen"] == 40_000
+    again = client.post(f"{API}/entries/{mistaken.id}/reverse", headers=first, json={"reason": "再次冲正"})
     assert_problem(again, 409, "entry.already_reversed")
-    reversal = client.post(f"{API}/entries/{r.json()['entry_id']}/reverse", headers=admin, json={"reason": "x"})
+    reversal = client.post(f"{API}/entries/{r.json()['entry_id']}/reverse", headers=first, json={"reason": "x"})
     assert_problem(reversal, 409, "entry.not_reversible")
-    assert_problem(client.post(f"{API}/entries/ent_0000000000000000/reverse", headers=admin,
+    assert_problem(client.post(f"{API}/entries/ent_0000000000000000/reverse", headers=first,
                                json={"reason": "x"}), 404, "entry.not_found")
     statement = client.get(f"{API}/accounts/{world.person.id}/entries", headers=bearer(client, "employee")).json()
-    assert [e["kind"] for e in statement["entries"]] == ["contribution", "contribution", "reversal"]
-    assert statement["closing_balance_fen"] == 20_000
+    assert [e["kind"] for e in statement["entries"]] == ["contribution", "contribution", "hold_capture", "reversal"]
+    assert statement["closing_balance_fen"] == 40_000
 
 
 def test_an_account_with_nothing_credited_reads_as_zero(client, world):

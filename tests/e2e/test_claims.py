@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from tests.e2e.test_application_stories import NOW, apply, documents
 from tests.e2e.test_payout_vouchers import text_of
@@ -16,6 +17,7 @@ from tests.support import API, PIN, add_person, assert_problem, bearer, fund, ne
 from tests.support import row_counts as snapshot
 from yibao.domain.clock import SHANGHAI
 from yibao.services import auth, credentials, enrolment, institutions, settlement
+from yibao.store.tables import audit_records
 
 PHARMACY = "P11000000009"  # a Beijing pharmacy that settles directly
 OTHER_PHARMACY = "P11000000010"
@@ -224,3 +226,24 @@ def test_an_emergency_at_a_place_that_cannot_settle_is_paid_once_within_the_limi
     elsewhere = claim(client, me, person.id, invoice("DL-3001", HOSPITAL, "2026-02-10", ("drug", 45_000)))
     assert elsewhere.status_code == 201, elsewhere.text  # treated in Dalian, not settled directly: no filing
     assert approve(client, desk, elsewhere.json()["application_id"]).json()["approved_fen"] == 45_000
+
+
+def test_an_approved_claims_use_of_the_limits_is_not_reversed_on_its_own(ctx, admin, client, desk):
+    """The claim's quota entry belongs to the claim: a bare reversal would give the day's limit back."""
+    person = beijinger(ctx, admin, "郑岚")
+    me = bearer(client, person.username)
+    r = claim(client, me, person.id, invoice("PH-3101", PHARMACY, NOW.date().isoformat(), ("drug", 40_000)))
+    application_id = r.json()["application_id"]
+    assert approve(client, desk, application_id).status_code == 200
+    with ctx.uow() as uow:
+        [details] = uow.session.scalars(sa.select(audit_records.c.details).where(
+            audit_records.c.action == "application.limits_take", audit_records.c.entity_id == application_id))
+    auth.add_user(ctx, actor=admin, username="admin-1", password="correct-horse-9", role="admin")
+    agency_admin = bearer(client, "admin-1")
+    before = snapshot(ctx)
+    problem = assert_problem(client.post(f"{API}/entries/{details['entry_id']}/reverse", headers=agency_admin,
+                                         json={"reason": "退回额度"}), 409, "entry.owned_by_record")
+    assert (problem["record_kind"], problem["record_id"]) == ("claim", application_id)
+    assert snapshot(ctx) == before
+    sale = sell(ctx, admin, person, PHARMACY, "after-refused-reversal", ("drug", 30_000))
+    assert sale["account_paid_fen"] == 10_000  # the day's limit stays used by the claim

@@ -80,17 +80,18 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     sale = settlement.settle(ctx, actor=admin, idempotency_key="privacy-1", institution_code=world.institution_code,
                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
                              items=[{"category": "drug", "amount_fen": 100}])
-    papers = [documents.upload(ctx, actor=admin, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
+    clerk = Actor(username="test-counter", role=Role.COUNTER)  # takes the case in; a reviewer approves it
+    papers = [documents.upload(ctx, actor=clerk, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
               for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
     document = papers[0]
-    clerk = Actor(username="test-counter", role=Role.COUNTER)  # takes the case in; the admin approves it
     claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
                                    reason="cross_region", amount_fen=150,  # another purchase than the sale
                                    document_ids=[d.id for d in papers], event_date=ctx.today(),
                                    invoices=[{"number": "PRIVACY-1", "issuer": world.institution_code,
                                               "date": ctx.today().isoformat(),
                                               "items": [{"category": "drug", "amount_fen": 150}]}])
-    applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
+    reviewer = Actor(username="test-reviewer", role=Role.REVIEWER)  # the admin linked the bank account it pays
+    applications.review(ctx, actor=reviewer, application_id=claim.id, action="approve")
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
               "region": "110000", "settlement_id": sale["settlement_id"], "application_id": claim.id,
@@ -287,9 +288,9 @@ def test_bad_input_is_answered_with_a_complete_problem(ctx, admin, client, case)
 @pytest.mark.parametrize("username", NON_OWNERS)
 def test_the_counters_cash_voucher_look_up_shows_the_holder_masked(ctx, admin, client, people, username):
     world, _, _, secrets = people
-    papers = [documents.upload(ctx, actor=admin, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
+    clerk = Actor(username="test-counter", role=Role.COUNTER)  # uploads the papers and takes the case in
+    papers = [documents.upload(ctx, actor=clerk, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
               for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
-    clerk = Actor(username="test-counter", role=Role.COUNTER)
     contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2025-06", base_fen=1_000_000,
                          employer_id=world.employer_id)
     claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",

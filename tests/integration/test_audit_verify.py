@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.support import build_world
+from tests.support import build_world, ledger_capture, ledger_hold
 from yibao.ledger import accounts as acct
 from yibao.ledger import chain
-from yibao.services import accounts, cards, contributions
+from yibao.services import cards, contributions
 from yibao.services.audit_verify import verify
 from yibao.services.books import entry_hash
 from yibao.store.ledger_repo import LedgerRepository
@@ -39,8 +39,8 @@ def books(ctx, admin):
     for month in ("2026-01", "2026-02", "2026-03"):
         contributions.credit(ctx, actor=admin, person_id=world.person.id, period=month, base_fen=1_000_000,
                              employer_id=world.employer_id)
-    hold = accounts.place_hold(ctx, actor=admin, person_id=world.person.id, amount_fen=5_000, idempotency_key="h1")
-    accounts.capture_hold(ctx, actor=admin, hold_id=hold["hold_id"], idempotency_key="c1", amount_fen=3_000)
+    hold = ledger_hold(ctx, world.person.id, 5_000)
+    ledger_capture(ctx, hold.id, 3_000)
     cards.freeze(ctx, actor=admin, card_no=world.person.card_no, reason="核查")
     return world
 

@@ -1,5 +1,6 @@
 """The ledger against a model: random sequences of credits, payments, holds, captures, voids, reversals,
-hold expiry and year ends keep the model and the ledger equal, and every posting ever made sums to zero."""
+hold expiry and year ends, on the books (services.books) themselves, keep the model and the ledger equal, and
+every posting ever made sums to zero."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, rule, run_state_machine_as_test
 
-from tests.support import StoppedClock, new_id_number, new_phone
+from tests.support import StoppedClock, ledger_capture, ledger_hold, new_id_number, new_phone
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
@@ -121,16 +122,15 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=holds, p=persons, amount=st.integers(1, 40_000), minutes=st.integers(1, 90))
     def hold(self, p, amount, minutes):
         m = self.model[p]
-        place = dict(actor=self.admin, person_id=self.person_ids[p], amount_fen=amount,
-                     idempotency_key=f"h-{len(self.hold_owner)}-{self.person_ids[p]}", timeout_seconds=minutes * 60)
+        place = dict(person_id=self.person_ids[p], amount_fen=amount, minutes=minutes, purpose="model")
         if amount > m.posted - m.held(self.now):
             with pytest.raises(errors.BalanceInsufficient):
-                accounts.place_hold(self.ctx, **place)
+                ledger_hold(self.ctx, **place)
             return None
-        hold = accounts.place_hold(self.ctx, **place)
-        m.holds[hold["hold_id"]] = (amount, self.now + dt.timedelta(minutes=minutes))
-        self.hold_owner[hold["hold_id"]] = p
-        return hold["hold_id"]
+        hold = ledger_hold(self.ctx, **place)
+        m.holds[hold.id] = (amount, self.now + dt.timedelta(minutes=minutes))
+        self.hold_owner[hold.id] = p
+        return hold.id
 
     @rule(target=entries, hold_id=consumes(holds), share=st.floats(0.01, 1.0))
     def capture(self, hold_id, share):
@@ -140,43 +140,44 @@ class LedgerMachine(RuleBasedStateMachine):
         m = self.model[p]
         amount, expires = m.holds.pop(hold_id)
         part = max(1, int(amount * share))
-        call = dict(actor=self.admin, hold_id=hold_id, idempotency_key=f"c-{hold_id}", amount_fen=part)
         if self.now >= expires:
             with pytest.raises(errors.HoldExpired):
-                accounts.capture_hold(self.ctx, **call)
+                ledger_capture(self.ctx, hold_id, part)
             return None
-        captured = accounts.capture_hold(self.ctx, **call)
-        self.model_entries[captured["entry_id"]] = ModelEntry(p, "hold_capture", [leg for leg in m.take(part) if leg[0]])
-        return captured["entry_id"]
+        captured = ledger_capture(self.ctx, hold_id, part)
+        self.model_entries[captured.id] = ModelEntry(p, "hold_capture", [leg for leg in m.take(part) if leg[0]])
+        return captured.id
 
     @rule(hold_id=consumes(holds))
     def void(self, hold_id):
         if hold_id is None:
             return
         self.model[self.hold_owner[hold_id]].holds.pop(hold_id)
-        accounts.void_hold(self.ctx, actor=self.admin, hold_id=hold_id)
+        self._post(None, lambda books: books.void(hold_id))
 
     @rule(target=entries, entry_id=entries)
     def reverse(self, entry_id):
         if entry_id is None:
             return None
         original = self.model_entries[entry_id]
-        call = dict(actor=self.admin, entry_id=entry_id, reason="model")
+        def reverse(books):
+            return books.reverse(entry_id, memo="model")
+
         if original.reversed:
             with pytest.raises(errors.EntryAlreadyReversed):
-                accounts.reverse_entry(self.ctx, **call)
+                self._post(None, reverse)
             return None
         if original.kind in ("reversal", "year_end"):
             with pytest.raises(errors.EntryNotReversible):
-                accounts.reverse_entry(self.ctx, **call)
+                self._post(None, reverse)
             return None
         m = self.model[original.person]
         net = -sum(a for a, _ in original.legs)
         if net < 0 and -net > m.posted - m.held(self.now):
             with pytest.raises(errors.BalanceInsufficient):
-                accounts.reverse_entry(self.ctx, **call)
+                self._post(None, reverse)
             return None
-        reversal = accounts.reverse_entry(self.ctx, **call)
+        reversal = self._post(None, reverse)
         original.reversed = True
         if net < 0:
             legs = [leg for leg in m.take(-net) if leg[0]]

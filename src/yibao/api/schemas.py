@@ -423,18 +423,6 @@ class StatementRead(BaseModel):
                             for line in s.lines])
 
 
-class HoldCreate(Body):
-    amount_fen: Fen
-    idempotency_key: IdempotencyKey
-    purpose: str = Field(default="disbursement", min_length=1, max_length=64)
-    timeout_seconds: int = Field(default=3600, strict=True, gt=0, le=90 * 86400)
-
-
-class HoldCapture(Body):
-    idempotency_key: IdempotencyKey
-    amount_fen: Fen | None = None
-
-
 class EntryReverse(Body):
     reason: str = Field(min_length=1, max_length=200)
 
@@ -1174,3 +1162,26 @@ class ArrearsItem(DeclarationRead):
 class ArrearsPage(BaseModel):
     items: list[ArrearsItem]
     total_base_fen: int
+
+
+# --- corrections: reversals with a second admin -------------------------------------------------------------
+
+
+class ReversalPending(BaseModel):
+    reversal_id: str
+    status: str
+    entry_id: str
+
+
+class ReversalRead(ReversalPending):
+    reason: str
+    requested_by: str
+    requested_at: dt.datetime
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    note: str = ""
+    reversal_entry_id: str | None = None
+
+
+class ReversalDecision(Body):
+    note: str = Field(default="", max_length=200)

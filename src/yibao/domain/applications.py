@@ -40,6 +40,7 @@ TRANSITIONS: dict[tuple[S, str], S] = {
     (S.DISBURSING, "paid"): S.PAID,
     (S.DISBURSING, "fail"): S.FAILED,
     (S.FAILED, "retry"): S.APPROVED,
+    (S.APPROVED, "reopen"): S.UNDER_REVIEW,  # the payee's bank account changed before the payment file
     (S.DRAFT, "withdraw"): S.WITHDRAWN,
     (S.SUBMITTED, "withdraw"): S.WITHDRAWN,
     (S.SUPPLEMENT_REQUESTED, "withdraw"): S.WITHDRAWN,
@@ -95,6 +96,11 @@ class Application:
     @property
     def payout(self) -> str:
         return self.details.get("payout", "bank")
+
+    def pays_to(self, bank_account_id: str | None) -> bool:
+        """Whether a bank payout still goes where its approval fixed it (no payee on record: not known to)."""
+        payee = self.details.get("payee")
+        return bool(payee) and bank_account_id is not None and payee.get("bank_account_id") == bank_account_id
 
     @property
     def payout_fen(self) -> int:

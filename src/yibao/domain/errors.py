@@ -1020,3 +1020,31 @@ class InvoiceIssuerUnknown(Invalid):
     code = "application.invoice_issuer_unknown"
     message_zh = "第 {position} 张发票的开票单位（issuer）须为已登记的医药机构编码"
     message_en = "Invoice {position}'s issuer must be the code of a registered institution"
+
+
+# --- insiders: corrections through their own record, and a second admin for any other reversal --------------
+
+
+class EntryOwnedByRecord(Conflict):
+    code = "entry.owned_by_record"
+    message_zh = "该笔账务属于{record_kind_zh}（{record_id}），不能直接冲正，请通过该记录本身更正（退费、拨付失败退回、缴费更正）"
+    message_en = ("This entry belongs to a {record_kind} ({record_id}) and is not reversed on its own: correct it "
+                  "through that record (a refund, a failed-payout return, a contribution correction)")
+
+
+class ReversalNotFound(NotFound):
+    code = "reversal.not_found"
+    message_zh = "未找到该冲正申请"
+    message_en = "No such reversal request"
+
+
+class ReversalSameHands(Conflict):
+    code = "reversal.same_hands"
+    message_zh = "提出冲正的管理员不能审批同一冲正，请由另一位管理员审批"
+    message_en = "Whoever asked for a reversal does not decide it; another admin approves or rejects it"
+
+
+class ReversalDecided(Conflict):
+    code = "reversal.already_decided"
+    message_zh = "该冲正申请已处理（{status}）"
+    message_en = "This reversal request has already been decided ({status})"

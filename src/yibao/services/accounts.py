@@ -1,4 +1,4 @@
-"""Personal accounts (个人账户, R8, R9): balances, statements, holds, reversals, and the year-end carry-over."""
+"""Personal accounts (个人账户, R8, R9): balances, statements, open holds, and the year-end carry-over."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 from yibao.domain import errors
 from yibao.domain.registry import Person
-from yibao.domain.users import REVIEW_STAFF, Actor, Role
+from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
-from yibao.ledger.accounts import Account, AccountKind, Bucket
+from yibao.ledger.accounts import Account, Bucket
 from yibao.ledger.entries import Entry, EntryKind, Posting
-from yibao.ledger.holds import Hold, HoldStatus
+from yibao.ledger.holds import Hold
 from yibao.services import access
 from yibao.services.books import Books
 from yibao.services.context import Context
@@ -102,73 +102,13 @@ def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date 
     return Statement(person_id, date_from, date_to, opening, balance, lines)
 
 
-# --- holds (two-phase), for agency staff and the services that pay out -------------------
+# --- holds (two-phase): placed only by the services that pay out (settlement, payouts) ------
 
 
 def hold_view(hold: Hold, entry: Entry | None = None) -> dict:
     return {"hold_id": hold.id, "account_id": hold.account_id, "amount_fen": hold.amount_fen,
             "captured_fen": hold.captured_fen, "status": str(hold.status), "purpose": hold.purpose,
             "expires_at": hold.expires_at.isoformat(), "entry_id": entry.id if entry else hold.entry_id}
-
-
-def place_hold(ctx: Context, *, actor: Actor, person_id: str, amount_fen: int, idempotency_key: str,
-               purpose: str = "disbursement", timeout_seconds: int = 3600) -> dict:
-    """Reserve an amount of a person's account for a payment about to be made; it expires if left open."""
-    access.require(actor, *REVIEW_STAFF)
-    if type(amount_fen) is not int or amount_fen <= 0:
-        raise errors.AmountInvalid()
-    if not 0 < timeout_seconds <= 90 * 86400:
-        raise errors.RequestInvalid(summary="timeout_seconds must be between 1 and 7776000")
-    request = {"person_id": person_id, "amount_fen": amount_fen, "purpose": purpose, "timeout": timeout_seconds}
-    with ctx.uow() as uow:
-        person = _person(uow, person_id)
-        once = Once(uow, scope="hold", key=idempotency_key, request=request, now=ctx.now())
-        if once.earlier is not None:
-            return once.earlier
-        books = Books(uow, ctx.now())
-        books.open(acct.bank_clearing(person.region), AccountKind.BANK_CLEARING, person.region)
-        if not books.repo.accounts([acct.personal(person_id)]):
-            raise errors.BalanceInsufficient(amount_fen=amount_fen, available_fen=0, balance_fen=0)
-        hold = books.reserve(acct.personal(person_id), acct.bank_clearing(person.region), amount_fen,
-                             expires_at=ctx.now() + dt.timedelta(seconds=timeout_seconds), purpose=purpose)
-        ctx.audit(uow, actor, "hold.place", "hold", hold.id, person_id=person_id, amount_fen=amount_fen)
-        response = once.remember(hold_view(hold))
-        uow.commit()
-        return response
-
-
-def capture_hold(ctx: Context, *, actor: Actor, hold_id: str, idempotency_key: str,
-                 amount_fen: int | None = None) -> dict:
-    """Take all or part of a hold into an entry; the rest becomes available again."""
-    access.require(actor, *REVIEW_STAFF)
-    if amount_fen is not None and (type(amount_fen) is not int or amount_fen <= 0):
-        raise errors.AmountInvalid()
-    with ctx.uow() as uow:
-        once = Once(uow, scope="hold.capture", key=idempotency_key,
-                    request={"hold_id": hold_id, "amount_fen": amount_fen}, now=ctx.now())
-        if once.earlier is not None:
-            return once.earlier
-        books = Books(uow, ctx.now())
-        entry = books.capture(hold_id, amount_fen)
-        hold = books.repo.hold(hold_id)
-        ctx.audit(uow, actor, "hold.capture", "hold", hold_id, amount_fen=hold.captured_fen, entry_id=entry.id)
-        response = once.remember(hold_view(hold, entry))
-        uow.commit()
-        return response
-
-
-def void_hold(ctx: Context, *, actor: Actor, hold_id: str) -> dict:
-    """Release a hold in full (voiding twice is harmless; a captured hold cannot be voided)."""
-    access.require(actor, *REVIEW_STAFF)
-    with ctx.uow() as uow:
-        books = Books(uow, ctx.now())
-        found = books.repo.hold(hold_id)
-        if found is not None and found.status == HoldStatus.VOIDED:
-            return hold_view(found)
-        hold = books.void(hold_id)
-        ctx.audit(uow, actor, "hold.void", "hold", hold_id, status=str(hold.status))
-        uow.commit()
-        return hold_view(hold)
 
 
 def expire_holds(ctx: Context) -> int:
@@ -182,21 +122,7 @@ def expire_holds(ctx: Context) -> int:
     return released
 
 
-# --- corrections and the turn of the year ----------------------------------------------
-
-
-def reverse_entry(ctx: Context, *, actor: Actor, entry_id: str, reason: str) -> Entry:
-    """Correct a mistaken entry by posting its exact opposite (postings are never edited)."""
-    access.require(actor, Role.ADMIN)
-    if not (reason or "").strip():
-        raise errors.RequestInvalid(summary="a reversal needs a reason")
-    with ctx.uow() as uow:
-        uow.conflict_means(errors.EntryAlreadyReversed(entry_id=entry_id))
-        books = Books(uow, ctx.now())
-        entry = books.reverse(entry_id, memo=reason.strip()[:200])
-        ctx.audit(uow, actor, "entry.reverse", "entry", entry_id, reversal_id=entry.id, reason=reason.strip())
-        uow.commit()
-        return entry
+# --- the turn of the year (corrections: services.corrections) ---------------------------
 
 
 def year_end(ctx: Context, *, year: int, batch: int = 500) -> int:

@@ -33,6 +33,7 @@ from yibao.domain.applications import (
     Document,
     may_pay_in_cash,
 )
+from yibao.domain.audit import AuditRecord
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import BankAccount
 from yibao.domain.ids import new_id
@@ -64,6 +65,7 @@ from yibao.store.uow import UnitOfWork
 
 S = ApplicationStatus
 REVIEW_ACTIONS = ("approve", "reject", "request_supplement")
+PAYEE_CHANGED = "payee_changed"  # why an approved case went back to review
 
 
 @dataclass
@@ -315,6 +317,11 @@ def _message(app: Application, status: str, note: str, data: dict) -> tuple[str,
         zh.append(f"银行退回：{data.get('bank_reason', '')}。款项已退回个人账户，请核对银行账户后重新发起拨付。")
         en.append(f"the bank returned it: {data.get('bank_reason', '')}. The amount is back in the account; "
                   "check the bank account and ask for the payout again.")
+    elif data.get("reason") == PAYEE_CHANGED:
+        zh.append("的收款银行账户在拨付前已变更，申请将重新审核，审核通过后拨付至新的账户。")
+        en.append("will be reviewed again: the bank account it pays to changed before the payout was sent; once "
+                  "approved again it pays the new account.")
+        return "".join(zh), " ".join(en)
     elif status == S.REJECTED:
         zh.append("未通过审核。")
         en.append("was rejected.")
@@ -601,10 +608,26 @@ def taken_by(uow: UnitOfWork, application_id: str) -> set[str]:
         ApplicationStep.application_id == application_id, ApplicationStep.action.in_(INTAKE_ACTIONS))))
 
 
+BANK_CHOICES = ("bank_account.link", "bank_account.primary")  # the steps that choose where a payout goes
+
+
+def payee_hands(uow: UnitOfWork, applicant_id: str) -> set[str]:
+    """Whoever linked the applicant's primary bank account, or made it primary (its audit trail)."""
+    account = primary_bank_account(uow, applicant_id)
+    if account is None:
+        return set()
+    return set(uow.session.scalars(sa.select(AuditRecord.actor).where(
+        AuditRecord.entity == "bank_account", AuditRecord.entity_id == account.id,
+        AuditRecord.action.in_(BANK_CHOICES))))
+
+
 def _hands(uow: UnitOfWork, app: Application) -> set[str]:
-    """Who may not review the case: whoever took it in and, for a death case, whoever recorded the death at the
-    counter (recording a death and paying out its balance are never one person's doing)."""
-    hands = taken_by(uow, app.id)
+    """Who may not review the case: whoever took it in or uploaded its papers, whoever chose the bank account
+    it pays to and, for a death case, whoever recorded the death at the counter (recording a death and paying
+    out its balance are never one person's doing)."""
+    hands = taken_by(uow, app.id) | {d.uploaded_by for d in _attached(uow, app.id)}
+    if app.payout == "bank":
+        hands |= payee_hands(uow, app.applicant_id)
     if is_death_case(app.kind, app.reason):
         event = life_events.event_of(uow, app.person_id)
         if event is not None and event.source == "counter":
@@ -639,6 +662,23 @@ def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note
         cash_vouchers.place(ctx, uow, actor, books, app)
         books.flush()
     return rules
+
+
+def reopen_for_payee_change(ctx: Context, uow: UnitOfWork, actor: Actor, *, applicant_id: str) -> list[str]:
+    """After a change of the applicant's primary bank account, every approved bank payout not yet on a payment
+    file that no longer goes to the account its approval fixed goes back to review; the ids reopened."""
+    account = primary_bank_account(uow, applicant_id)
+    waiting = uow.session.scalars(sa.select(Application).where(
+        Application.applicant_id == applicant_id, Application.status == S.APPROVED.value)
+        .order_by(Application.id).with_for_update())
+    reopened = []
+    for app in waiting:
+        if app.payout != "bank" or app.pays_to(account.id if account else None):
+            continue
+        _move(ctx, uow, actor, app, "reopen", note="收款银行账户已变更 / the payee bank account changed",
+              data={"reason": PAYEE_CHANGED})
+        reopened.append(app.id)
+    return reopened
 
 
 def expected_arrival(ctx: Context, person: Person, app: Application, bank_name: str, day: dt.date) -> dt.date | None:

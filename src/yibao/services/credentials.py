@@ -1,5 +1,8 @@
 """E-voucher activation (real-name check, channel binding) and bank accounts (R5, R6): linked in the person's
-own name after the bank's verification, one holder per number, unlinked by the holder or the agency."""
+own name after the bank's verification, one holder per number, unlinked by the holder or the agency.
+
+The person is told of every change to their bank accounts, whoever made it; a change of the primary account
+sends an approved bank payout not yet sent to the bank back to review (services.applications)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from yibao.domain.identity import same_name, validate_bank_account_no, validate_
 from yibao.domain.ids import new_id
 from yibao.domain.life_events import LifeEventKind
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
-from yibao.services import access, bank_verification, life_events
+from yibao.services import access, applications, bank_verification, life_events, notices
 from yibao.services.bank_verification import CardHolder
 from yibao.services.context import Context, digest
 from yibao.store.uow import UnitOfWork
@@ -120,6 +123,38 @@ def _check_link(uow: UnitOfWork, person: Person, number: str, holder_name: str) 
     return linked
 
 
+CHANGES = {
+    "link": ("已绑定", "was linked"),
+    "primary": ("已设为默认收款账户", "was made the primary account (payouts go there)"),
+    "unlink": ("已解绑", "was unlinked"),
+}
+
+
+def _changed(ctx: Context, uow: UnitOfWork, actor, account: BankAccount, change: str, *,
+             primary_changed: bool) -> None:
+    """Tell the person of a change to one of their bank accounts and, when the primary account changed, send
+    the approved payouts it no longer matches back to review."""
+    by_zh, by_en = ("本人", "you") if actor.person_id == account.person_id else (f"经办人员 {actor.username}",
+                                                                             f"agency staff ({actor.username})")
+    done_zh, done_en = CHANGES[change]
+    tail = account.account_no[-4:]
+    reopened = []
+    if primary_changed:
+        uow.flush()
+        reopened = applications.reopen_for_payee_change(ctx, uow, actor, applicant_id=account.person_id)
+    body_zh = (f"您在{account.bank_name}尾号 {tail} 的银行账户{done_zh}，操作人：{by_zh}。如非您本人知情的操作，"
+               "请立即联系医保经办机构。")
+    body_en = (f"Your {account.bank_name} account ending {tail} {done_en}, by {by_en}. If you did not expect "
+               "this, contact the medical-insurance agency at once.")
+    if reopened:
+        body_zh += f"已审核的申请 {'、'.join(reopened)} 将重新审核。"
+        body_en += f" Approved application(s) {', '.join(reopened)} will be reviewed again."
+    notices.tell(ctx, uow, [account.person_id], kind="bank_account",
+                 title=(f"银行账户变更：{done_zh}", f"Bank account change: {done_en}"), body=(body_zh, body_en),
+                 data={"bank_account_id": account.id, "change": change, "by": actor.username,
+                       "account_tail": tail, "reopened": reopened})
+
+
 def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, bank_name: str, holder_name: str,
                       primary: bool | None = None, phone: str | None = None) -> BankAccount:
     """Link a bank account in the person's own name, verified by the bank (四要素); the first one, or one asked
@@ -154,12 +189,13 @@ def link_bank_account(ctx: Context, *, actor, person_id: str, account_no: str, b
         uow.add(account)
         ctx.audit(uow, actor, "bank_account.link", "bank_account", account.id, person_id=person_id,
                   primary=make_primary, verified_by=type(checker).__name__)
+        _changed(ctx, uow, actor, account, "link", primary_changed=make_primary)
         uow.commit()
         return account
 
 
 def set_primary(ctx: Context, *, actor, account_id: str) -> BankAccount:
-    """Make one linked account the primary one (disbursements go there)."""
+    """Make one linked account the primary one (disbursements go there); asking again changes nothing."""
     with ctx.uow() as uow:
         account = uow.get(BankAccount, account_id)
         if account is None:
@@ -168,11 +204,14 @@ def set_primary(ctx: Context, *, actor, account_id: str) -> BankAccount:
         if not account.linked:
             raise errors.BankAccountUnlinked()
         uow.conflict_means(errors.ConcurrentChange())
+        if account.is_primary:
+            return account  # already primary: nothing changes, nobody is told twice
         for other in uow.all_by(BankAccount, person_id=account.person_id):
             other.is_primary = False
         uow.flush()
         account.is_primary = True
         ctx.audit(uow, actor, "bank_account.primary", "bank_account", account.id)
+        _changed(ctx, uow, actor, account, "primary", primary_changed=True)
         uow.commit()
         return account
 
@@ -201,6 +240,7 @@ def unlink_bank_account(ctx: Context, *, actor, account_id: str) -> BankAccount:
                   was_primary=was_primary, primary_now=promoted.id if promoted else None)
         if promoted is not None:
             ctx.audit(uow, actor, "bank_account.primary", "bank_account", promoted.id, reason="primary unlinked")
+        _changed(ctx, uow, actor, account, "unlink", primary_changed=was_primary)
         uow.commit()
         return account
 

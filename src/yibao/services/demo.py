@@ -98,8 +98,10 @@ def load(ctx: Context) -> Summary:
         person_ids[key] = _person(ctx, s, key, name, id_number(place, birth, seq), phone, region,
                                   employer_ids.get(employer), scheme)
     _user(ctx, s, "admin", "admin", "系统管理员 administrator")
+    _user(ctx, s, "admin2", "admin", "系统管理员（复核） second administrator: approves reversals")
     _user(ctx, s, "counter", "counter", "窗口经办 agency counter clerk")
     _user(ctx, s, "reviewer", "reviewer", "经办审核 agency reviewer")
+    _user(ctx, s, "reviewer2", "reviewer", "经办复核 second reviewer: approves what the first took in")
     _user(ctx, s, "terminal", "terminal", "自助机具 self-service terminal")
     _user(ctx, s, "auditor", "auditor", "稽核 auditor")
     _user(ctx, s, "unit_bj", "unit", "北京示例科技有限公司 unit admin", employer_id=employer_ids["bj-tech"])

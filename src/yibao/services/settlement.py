@@ -149,6 +149,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         personal = acct.personal(owner_id)
         quotas, created = _open_accounts(books, owner_id, region, institution, plan, today)
         locked = books.lock([personal, *quotas])
+        if locked[personal].pending_fen:  # a hold past its time keeps nothing back: released before deciding
+            books.expire_holds(locked[personal])
         _grant_quotas(uow, books, region, quotas, created, plan)
         used = _used(quotas, {q: locked[q].available_fen for q in quotas})
         decision = enforce(policy.decide("settle", {**facts, "used": used,

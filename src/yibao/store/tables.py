@@ -784,3 +784,30 @@ contribution_declarations = sa.Table(
 sa.Index("ix_contribution_declarations_status_period", contribution_declarations.c.status,
          contribution_declarations.c.period)
 sa.Index("ix_contribution_declarations_employer_id", contribution_declarations.c.employer_id)
+
+# --- corrections: a reversal waits for a second admin ---------------------------------------------------------
+
+reversal_requests = sa.Table(
+    "reversal_requests",
+    metadata,
+    # One admin asks for a ledger entry to be reversed; a different admin approves (the reversal is then posted)
+    # or rejects it. At most one request per entry is pending.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("entry_id", ID, sa.ForeignKey("ledger_entries.id"), nullable=False),
+    sa.Column("reason", sa.String(200), nullable=False),
+    sa.Column("requested_by", sa.String(64), nullable=False),
+    sa.Column("requested_at", TS, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", TS),
+    sa.Column("note", sa.String(200), nullable=False, server_default=""),
+    sa.Column("reversal_entry_id", ID, sa.ForeignKey("ledger_entries.id")),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected')", name="status"),
+    sa.CheckConstraint("(status = 'pending' AND decided_at IS NULL) OR "
+                       "(status = 'rejected' AND decided_at IS NOT NULL) OR "
+                       "(status = 'approved' AND decided_at IS NOT NULL AND reversal_entry_id IS NOT NULL)",
+                       name="decided"),
+)
+sa.Index("ix_reversal_requests_entry_id", reversal_requests.c.entry_id)
+sa.Index("uq_reversal_requests_pending_entry", reversal_requests.c.entry_id, unique=True,
+         sqlite_where=reversal_requests.c.status == "pending", postgresql_where=reversal_requests.c.status == "pending")
