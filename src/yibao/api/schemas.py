@@ -840,6 +840,7 @@ class BatchCreate(Body):
 
 class BatchLineRead(BaseModel):
     line_no: int
+    line_id: str | None
     application_id: str
     payee_name: str
     account_no: str
@@ -859,6 +860,7 @@ class BatchRead(BaseModel):
     """A payment batch as read later: its lines with the account numbers masked."""
 
     batch_id: str
+    file_id: str
     bank_name: str
     file_name: str
     sha256: str
@@ -879,18 +881,6 @@ class BatchesRead(BatchFileRead):
 
     batches: list[BatchFileRead]
     skipped: list[dict]
-
-
-class ReturnLineCreate(Body):
-    line_no: int = Field(gt=0)
-    application_id: str = Field(max_length=24)
-    amount_fen: int
-    result: Literal["paid", "failed"]
-    reason: str = Field(default="", max_length=200)
-
-
-class ReturnCreate(Body):
-    lines: list[ReturnLineCreate] = Field(min_length=1, max_length=10000)
 
 
 class ApplicationVoucherRead(BaseModel):

@@ -40,6 +40,7 @@ TRANSITIONS: dict[tuple[S, str], S] = {
     (S.DISBURSING, "paid"): S.PAID,
     (S.DISBURSING, "fail"): S.FAILED,
     (S.FAILED, "retry"): S.APPROVED,
+    (S.FAILED, "review_again"): S.RESUBMITTED,  # the payee changed since approval
     (S.DRAFT, "withdraw"): S.WITHDRAWN,
     (S.SUBMITTED, "withdraw"): S.WITHDRAWN,
     (S.SUPPLEMENT_REQUESTED, "withdraw"): S.WITHDRAWN,
