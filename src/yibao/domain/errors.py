@@ -1018,8 +1018,8 @@ class ReturnReplayed(Conflict):
 
 class ReturnLineSettled(Conflict):
     code = "disbursement.line_settled"
-    message_zh = "第 {line_no} 笔已由银行回盘确认为 {status}，不能再改"
-    message_en = "Line {line_no} was already settled as {status} by the bank's return; it cannot change"
+    message_zh = "第 {line_no} 笔已由银行回盘确认为 {line_status}，不能再改"
+    message_en = "Line {line_no} was already settled as {line_status} by the bank's return; it cannot change"
 
 
 class BankKeyMissing(DomainError):

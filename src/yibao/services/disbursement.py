@@ -245,7 +245,7 @@ def apply_returns(ctx: Context, *, actor: Actor, batch_id: str, content: bytes) 
 def _refused(ctx: Context, actor: Actor, batch_id: str, refused: errors.DomainError) -> None:
     with ctx.uow() as uow:
         ctx.audit(uow, actor, "disbursement.return_refused", "disbursement_batch", batch_id, reason=refused.code,
-                  **{k: v for k, v in refused.facts.items() if k in ("line_no", "status", "applied_at")})
+                  **{k: v for k, v in refused.facts.items() if k in ("line_no", "line_status", "applied_at")})
         uow.commit()
 
 
@@ -296,7 +296,7 @@ def _check_line(lines: dict, row: dict) -> None:
         raise bank_files._bad(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
                               f"line {line.line_no} names another application or amount than the payment file")
     if line.status != "pending":  # a line the bank settled stays as it settled it: paid is never failed later
-        raise errors.ReturnLineSettled(line_no=line.line_no, status=line.status)
+        raise errors.ReturnLineSettled(line_no=line.line_no, line_status=line.status)
 
 
 def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch, lines: list) -> None:
