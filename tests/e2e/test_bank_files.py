@@ -302,3 +302,17 @@ def test_a_batch_skips_the_claim_the_balance_no_longer_covers_and_pays_the_other
     assert made["skipped"] == [{"application_id": claims[1], "code": "balance.insufficient"}]
     assert status(client, me, claims[1]) == "approved"  # left for later, untouched
     assert account(client, me, person.id)["available_fen"] == have - share
+
+
+def test_the_return_is_fetched_from_the_bank_and_fetching_again_changes_nothing(ctx, admin, client, staff):
+    person = insured(ctx, admin, name="韩信")
+    me = bearer(client, person.username)
+    before = account(client, me, person.id)["balance_fen"]
+    app_id = approved_withdrawal(client, staff, person.id, 30_000)
+    made = batch(client, staff["payer-1"])  # handed to the bank when made
+    fetched = client.post(f"{API}/disbursements/batches/{made['batch_id']}/returns/fetch", headers=staff["payer-1"])
+    assert fetched.status_code == 200, fetched.text
+    assert fetched.json()["lines"][0]["status"] == "paid" and status(client, me, app_id) == "paid"
+    again = client.post(f"{API}/disbursements/batches/{made['batch_id']}/returns/fetch", headers=staff["payer-1"])
+    assert_problem(again, 409, "disbursement.return_replayed")
+    assert account(client, me, person.id)["balance_fen"] == before - 30_000
