@@ -186,6 +186,9 @@ def test_a_line_the_bank_confirmed_paid_never_becomes_failed(ctx, admin, client,
     assert account(client, me, person.id)["balance_fen"] == before - 25_000
     retry = client.post(f"{API}/applications/{app_id}/retry", headers=me)
     assert_problem(retry, 409, "application.wrong_state")
+    with pytest.raises(sa.exc.DatabaseError), ctx.engine.begin() as conn:  # nor behind the services' back
+        conn.execute(disbursement_lines.update().where(disbursement_lines.c.batch_id == made["batch_id"])
+                     .values(status="failed"))
 
 
 def test_a_hold_behind_a_sent_line_never_lapses_and_settles_paid_40_days_later(ctx, admin, client, staff):
@@ -199,6 +202,7 @@ def test_a_hold_behind_a_sent_line_never_lapses_and_settles_paid_40_days_later(c
     me, staff["payer-1"] = bearer(client, person.username), bearer(client, "payer-1")  # sessions of the day
     held = account(client, me, person.id)
     assert held["available_fen"] == before["available_fen"] - 30_000  # never spendable meanwhile
+    assert [(h["amount_fen"], h["expires_at"]) for h in held["holds"]] == [(30_000, None)]  # until the bank settles
     paid = post_return(client, staff["payer-1"], made["batch_id"], bank_return(ctx, made["file_id"]))
     assert paid.status_code == 200, paid.text
     after = account(client, me, person.id)
@@ -316,3 +320,23 @@ def test_the_return_is_fetched_from_the_bank_and_fetching_again_changes_nothing(
     again = client.post(f"{API}/disbursements/batches/{made['batch_id']}/returns/fetch", headers=staff["payer-1"])
     assert_problem(again, 409, "disbursement.return_replayed")
     assert account(client, me, person.id)["balance_fen"] == before - 30_000
+
+
+def test_a_hold_that_lapsed_under_the_former_time_limit_still_settles_the_banks_paid(ctx, admin, client, staff):
+    from yibao.store.tables import holds
+
+    person = insured(ctx, admin, name="萧何")
+    me = bearer(client, person.username)
+    before = account(client, me, person.id)["balance_fen"]
+    app_id = approved_withdrawal(client, staff, person.id, 30_000)
+    made = batch(client, staff["payer-1"])
+    with ctx.engine.begin() as conn:  # a batch made before holds behind sent lines stopped lapsing
+        hold_id = conn.execute(sa.select(disbursement_lines.c.hold_id).where(
+            disbursement_lines.c.batch_id == made["batch_id"])).scalar_one()
+        conn.execute(holds.update().where(holds.c.id == hold_id).values(expires_at=ctx.now() - dt.timedelta(days=1)))
+    assert accounts.expire_holds(ctx) == 1
+    paid = post_return(client, staff["payer-1"], made["batch_id"], bank_return(ctx, made["file_id"]))
+    assert paid.status_code == 200, paid.text
+    assert status(client, me, app_id) == "paid"
+    after = account(client, me, person.id)
+    assert (after["balance_fen"], after["available_fen"]) == (before - 30_000, before - 30_000)

@@ -365,7 +365,7 @@ class HoldRead(BaseModel):
     captured_fen: int
     status: str
     purpose: str
-    expires_at: dt.datetime
+    expires_at: dt.datetime | None  # none: held until the bank's signed return settles it
     entry_id: str | None = None
 
 

@@ -30,7 +30,7 @@ from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
-from yibao.ledger.holds import UNTIL_SETTLED
+from yibao.ledger.holds import UNTIL_SETTLED, HoldStatus
 from yibao.policy.engine import four_eyes_from_fen
 from yibao.services import access, bank, cash_vouchers, life_events
 from yibao.services.applications import (
@@ -310,12 +310,26 @@ def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch, lines: 
                                   step_en="the return is recorded by someone other than who made the batch")
 
 
+def _live_hold(uow: UnitOfWork, books: Books, line) -> str:
+    """The line's hold; one that lapsed under the former time limit (before sent lines' holds stopped lapsing)
+    is placed again, since the bank did pay: the books then show the payment, or refuse if the money is gone."""
+    hold = books.repo.hold(line.hold_id)
+    if hold is None or hold.status != HoldStatus.EXPIRED:
+        return line.hold_id
+    renewed = books.reserve(hold.account_id, hold.counter_account_id, hold.amount_fen, expires_at=UNTIL_SETTLED,
+                            purpose=hold.purpose)
+    uow.session.execute(disbursement_lines.update().where(
+        disbursement_lines.c.batch_id == line.batch_id, disbursement_lines.c.line_no == line.line_no)
+        .values(hold_id=renewed.id))
+    return renewed.id
+
+
 def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line, row: dict,
                  now: dt.datetime) -> None:
     app = uow.get(Application, line.application_id, for_update=True)
     reason = row["reason"]
     if row["result"] == "paid":
-        entry = books.capture(line.hold_id, memo=f"disbursement {app.id}", bank_return=True)
+        entry = books.capture(_live_hold(uow, books, line), memo=f"disbursement {app.id}", bank_return=True)
         data = {"entry_id": entry.id, "paid_fen": line.amount_fen, "account_tail": line.account_no[-4:],
                 "batch_id": line.batch_id}
         record_step(ctx, uow, actor, app, "paid", *app.apply("paid", now), data=data)

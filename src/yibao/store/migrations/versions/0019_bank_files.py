@@ -1,5 +1,6 @@
 """bank files: payment files carry a file id and line ids; the bank's signed return files applied are kept;
-holds behind lines still awaiting the bank no longer lapse
+holds behind lines still awaiting the bank no longer lapse; the database refuses to change a line the bank
+settled or to change or remove an applied return
 
 Revision ID: 0019
 Revises: 0018
@@ -20,6 +21,35 @@ branch_labels = None
 depends_on = None
 
 UNTIL_SETTLED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)  # as yibao.ledger.holds.UNTIL_SETTLED
+_RETURNS = "append-only: disbursement_returns rows are not changed or removed"
+_LINES = "settled: a disbursement line the bank settled is not changed, and no line is removed"
+SQLITE = [
+    f"CREATE TRIGGER disbursement_returns_append_only_update BEFORE UPDATE ON disbursement_returns "
+    f"BEGIN SELECT RAISE(ABORT, '{_RETURNS}'); END",
+    f"CREATE TRIGGER disbursement_returns_append_only_delete BEFORE DELETE ON disbursement_returns "
+    f"BEGIN SELECT RAISE(ABORT, '{_RETURNS}'); END",
+    f"CREATE TRIGGER disbursement_lines_settled_update BEFORE UPDATE ON disbursement_lines "
+    f"WHEN OLD.status <> 'pending' BEGIN SELECT RAISE(ABORT, '{_LINES}'); END",
+    f"CREATE TRIGGER disbursement_lines_settled_delete BEFORE DELETE ON disbursement_lines "
+    f"BEGIN SELECT RAISE(ABORT, '{_LINES}'); END",
+]
+SQLITE_TRIGGERS = ["disbursement_returns_append_only_update", "disbursement_returns_append_only_delete",
+                   "disbursement_lines_settled_update", "disbursement_lines_settled_delete"]
+POSTGRESQL = [
+    f"""CREATE FUNCTION disbursement_returns_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION '{_RETURNS}' USING ERRCODE = 'restrict_violation'; END $$""",
+    """CREATE TRIGGER disbursement_returns_append_only BEFORE UPDATE OR DELETE ON disbursement_returns
+    FOR EACH ROW EXECUTE FUNCTION disbursement_returns_append_only()""",
+    f"""CREATE FUNCTION disbursement_lines_settled() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+      IF TG_OP = 'DELETE' OR OLD.status <> 'pending' THEN
+        RAISE EXCEPTION '{_LINES}' USING ERRCODE = 'restrict_violation';
+      END IF;
+      RETURN NEW;
+    END $$""",
+    """CREATE TRIGGER disbursement_lines_settled BEFORE UPDATE OR DELETE ON disbursement_lines
+    FOR EACH ROW EXECUTE FUNCTION disbursement_lines_settled()""",
+]
 
 
 def upgrade() -> None:
@@ -55,9 +85,19 @@ def upgrade() -> None:
         sa.UniqueConstraint('sha256', name='uq_disbursement_returns_sha256'),
     )
     op.create_index('ix_disbursement_returns_batch_id', 'disbursement_returns', ['batch_id'], unique=False)
+    for statement in SQLITE if bind.dialect.name == "sqlite" else POSTGRESQL:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "sqlite":
+        for name in SQLITE_TRIGGERS:
+            op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    else:
+        for table, function in (("disbursement_returns", "disbursement_returns_append_only"),
+                                ("disbursement_lines", "disbursement_lines_settled")):
+            op.execute(f"DROP TRIGGER IF EXISTS {function} ON {table}")
+            op.execute(f"DROP FUNCTION IF EXISTS {function}()")
     op.drop_index('ix_disbursement_returns_batch_id', table_name='disbursement_returns')
     op.drop_table('disbursement_returns')
     op.drop_index('uq_disbursement_lines_line_id', table_name='disbursement_lines')
