@@ -264,8 +264,10 @@ def test_above_the_four_eyes_amount_the_approver_does_not_batch_nor_the_maker_re
     rows = books_rows(ctx)
     same = post_return(client, staff["payer-1"], made["batch_id"], genuine)
     assert assert_problem(same, 409, "disbursement.four_eyes")["from_fen"] == 500_000
+    approver = post_return(client, staff["approver-1"], made["batch_id"], genuine)
+    assert_problem(approver, 409, "disbursement.four_eyes")  # nor the one who approved the case
     assert books_rows(ctx) == rows and status(client, me, app_id) == "disbursing"
-    assert [x["reason"] for x in refusals(ctx)] == ["disbursement.four_eyes"]
+    assert [x["reason"] for x in refusals(ctx)] == ["disbursement.four_eyes"] * 2
     other = post_return(client, staff["payer-2"], made["batch_id"], genuine)
     assert other.status_code == 200, other.text
     assert status(client, me, app_id) == "paid"

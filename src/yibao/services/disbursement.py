@@ -11,7 +11,7 @@ applied, one for another batch or file, or one that would change a line already 
 refusal audited in a unit of work of its own (`disbursement.return_refused`) so misuse detection sees it.
 A line paid captures the hold into an entry (the account pays the bank clearing account); a line failed
 voids it and the amount is available again. From the policy's amount (`disbursement.four_eyes`) the batch
-maker is not the case's approver and the return is recorded by someone other than the batch maker.
+maker neither took the case in nor approved it, and the return is recorded by a fourth person.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from yibao.services.applications import (
     is_death_case,
     primary_bank_account,
     record_step,
+    taken_by,
 )
 from yibao.services.books import Books
 from yibao.services.context import Context
@@ -89,10 +90,11 @@ def payee(uow: UnitOfWork, app: Application) -> dict | None:
             "holder_name": found.holder_name}
 
 
-def _approver(uow: UnitOfWork, application_id: str) -> str | None:
-    return uow.session.scalar(sa.select(application_steps.c.actor).where(
-        application_steps.c.application_id == application_id, application_steps.c.action == "approve")
-        .order_by(application_steps.c.id.desc()).limit(1))
+def _case_hands(uow: UnitOfWork, application_id: str) -> set[str]:
+    """Who took the case in and who approved it."""
+    approvers = uow.session.scalars(sa.select(application_steps.c.actor).where(
+        application_steps.c.application_id == application_id, application_steps.c.action == "approve"))
+    return taken_by(uow, application_id) | set(approvers)
 
 
 def _four_eyes_from(ctx: Context, region: str, kind: str) -> int | None:
@@ -123,7 +125,7 @@ def make_batches(ctx: Context, *, actor: Actor, bank_name: str | None = None) ->
             person = uow.get(Person, app.person_id)
             amount = app.approved_fen or 0
             from_fen = _four_eyes_from(ctx, person.region, app.kind)
-            if from_fen is not None and amount >= from_fen and _approver(uow, app.id) == actor.username:
+            if from_fen is not None and amount >= from_fen and actor.username in _case_hands(uow, app.id):
                 skipped.append({"application_id": app.id, "code": errors.FourEyes.code})
                 continue
             if _available(books, app.person_id) - planned.get(app.person_id, 0) < amount:
@@ -300,14 +302,17 @@ def _check_line(lines: dict, row: dict) -> None:
 
 
 def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch, lines: list) -> None:
-    if actor.username != batch.created_by:
-        return
+    """From the policy's amount, the return is recorded by none of who took the case in, approved it or made
+    the batch."""
     for line in lines:
         app = uow.get(Application, line.application_id)
         from_fen = _four_eyes_from(ctx, uow.get(Person, app.person_id).region, app.kind)
-        if from_fen is not None and line.amount_fen + line.fee_fen >= from_fen:
-            raise errors.FourEyes(from_fen=from_fen, step_zh="回盘须由制盘以外的人员入账",
-                                  step_en="the return is recorded by someone other than who made the batch")
+        if from_fen is None or line.amount_fen + line.fee_fen < from_fen:
+            continue
+        if actor.username == batch.created_by or actor.username in _case_hands(uow, app.id):
+            raise errors.FourEyes(from_fen=from_fen, step_zh="回盘须由受理、审核、制盘以外的人员入账",
+                                  step_en="the return is recorded by someone other than who took the case in, "
+                                          "approved it or made the batch")
 
 
 def _live_hold(uow: UnitOfWork, books: Books, line) -> str:
