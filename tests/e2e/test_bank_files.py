@@ -342,3 +342,27 @@ def test_a_hold_that_lapsed_under_the_former_time_limit_still_settles_the_banks_
     assert status(client, me, app_id) == "paid"
     after = account(client, me, person.id)
     assert (after["balance_fen"], after["available_fen"]) == (before - 30_000, before - 30_000)
+
+
+def test_the_hold_services_refuse_the_hold_behind_a_sent_line(ctx, admin, client, staff):
+    person = insured(ctx, admin, name="曹参")
+    approved_withdrawal(client, staff, person.id, 30_000)
+    made = batch(client, staff["payer-1"])
+    with ctx.engine.connect() as conn:
+        hold_id = conn.execute(sa.select(disbursement_lines.c.hold_id).where(
+            disbursement_lines.c.batch_id == made["batch_id"])).scalar_one()
+    rows = books_rows(ctx)
+    with pytest.raises(errors.HoldBehindBankLine):
+        accounts.void_hold(ctx, actor=admin, hold_id=hold_id)
+    with pytest.raises(errors.HoldBehindBankLine):
+        accounts.capture_hold(ctx, actor=admin, hold_id=hold_id, idempotency_key="by-hand")
+    assert books_rows(ctx) == rows
+
+
+def test_a_return_for_no_batch_is_not_found_and_audited(ctx, admin, client, staff):
+    person = insured(ctx, admin, name="张良")
+    approved_withdrawal(client, staff, person.id, 30_000)
+    made = batch(client, staff["payer-1"])
+    r = post_return(client, staff["payer-1"], "bat_" + "0" * 60, bank_return(ctx, made["file_id"]))
+    assert_problem(r, 404, "disbursement.batch_not_found")
+    assert [x["reason"] for x in refusals(ctx)] == ["disbursement.batch_not_found"]

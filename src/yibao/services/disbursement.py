@@ -246,7 +246,7 @@ def apply_returns(ctx: Context, *, actor: Actor, batch_id: str, content: bytes) 
 
 def _refused(ctx: Context, actor: Actor, batch_id: str, refused: errors.DomainError) -> None:
     with ctx.uow() as uow:
-        ctx.audit(uow, actor, "disbursement.return_refused", "disbursement_batch", batch_id, reason=refused.code,
+        ctx.audit(uow, actor, "disbursement.return_refused", "disbursement_batch", batch_id[:24], reason=refused.code,
                   **{k: v for k, v in refused.facts.items() if k in ("line_no", "line_status", "applied_at")})
         uow.commit()
 
