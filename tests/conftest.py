@@ -80,10 +80,21 @@ def database_url(backend, migrated_template, tmp_path):
     yield migrated_template
 
 
+@pytest.fixture(scope="session")
+def bank_simulator(tmp_path_factory):
+    """The bank simulator, a real HTTP server on 127.0.0.1 with its own key; the agency knows its public key."""
+    from yibao.simulators.bank import BankSimulator, key_pair
+
+    simulator = BankSimulator(key_pair(tmp_path_factory.mktemp("bank"))).start()
+    yield simulator
+    simulator.stop()
+
+
 @pytest.fixture
-def settings(database_url, tmp_path) -> Settings:
+def settings(database_url, tmp_path, bank_simulator) -> Settings:
     return Settings(env="test", database_url=database_url, data_dir=tmp_path / "data", argon2_profile="light",
-                    secret_key="test-secret-key")
+                    secret_key="test-secret-key", bank_url=bank_simulator.url,
+                    bank_public_key=bank_simulator.public_key)
 
 
 @pytest.fixture

@@ -213,3 +213,19 @@ def ledger_capture(ctx, hold_id: str, amount_fen: int | None = None):
         entry = Books(uow, ctx.now()).capture(hold_id, amount_fen)
         uow.commit()
         return entry
+
+
+def bank_return(ctx, file_id: str, failed: dict[int, str] | None = None) -> bytes:
+    """A new return file signed by the bank (the simulator the test settings name) for a payment file it
+    received: every line paid, except those named with the bank's reason."""
+    import json
+    import urllib.request
+
+    url = ctx.settings.bank_url
+    if failed:
+        urllib.request.urlopen(urllib.request.Request(
+            f"{url}/files/{file_id}/failures", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"lines": {str(n): reason for n, reason in failed.items()}}).encode()), timeout=10)
+    with urllib.request.urlopen(urllib.request.Request(f"{url}/files/{file_id}/returns", method="POST", data=b""),
+                                timeout=10) as answer:
+        return answer.read()

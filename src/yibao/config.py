@@ -30,8 +30,14 @@ class Settings(BaseSettings):
     # A request body over this size is refused before it is read, signed in or not; a document's upload has its
     # own limit, document_max_bytes (and room for the form around the file).
     request_max_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
-    # How long an amount on a bank payment file stays held while the bank's return is awaited.
-    disbursement_hold_days: int = 30
+    # The bank's file service (付款文件与回盘), e.g. https://bank.example/agency; empty: files are handed over by
+    # hand (in `dev`, `yibao serve` then starts the bank simulator). The amount on a sent line stays held until
+    # the bank's signed return settles it, however long that takes.
+    bank_url: str = ""
+    bank_timeout_seconds: float = 10.0
+    # The bank's Ed25519 PUBLIC key, which verifies its return files: base64 of the raw key or PEM, or a file.
+    bank_public_key: str = ""
+    bank_public_key_file: Path | None = None
     # How long a cross-region cash voucher may be redeemed.
     cash_voucher_days: int = 30
     # The bank's card verification service (四要素: name, ID number, card number, phone), e.g.

@@ -21,6 +21,7 @@ from tests.support import (
     PASSWORD,
     PIN,
     add_person,
+    bank_return,
     bearer,
     build_world,
     in_register,
@@ -327,11 +328,12 @@ def _claim(s: Setup, *steps: str, **body) -> Call:
         elif step == "batch":
             [batch], _ = disbursement.make_batches(s.ctx, actor=s.admin)  # earlier claims may be on it too
             [line] = [x["line_no"] for x in batch.lines if x["application_id"] == app.id]
-            body = {**body, "batch_id": batch.batch_id, "line_no": line}
+            body = {**body, "batch_id": batch.batch_id, "file_id": batch.file_id, "line_no": line}
         elif step == "fail":
-            disbursement.apply_returns(s.ctx, actor=s.admin, batch_id=body.pop("batch_id"), rows=[
-                {"line_no": str(body.pop("line_no")), "application_id": app.id, "amount_fen": "100",
-                 "result": "failed", "reason": "户名不符"}])
+            failed = {n: "户名不符" for n in range(1, 100)}  # earlier claims on the batch fail with it
+            disbursement.apply_returns(s.ctx, actor=s.admin, batch_id=body.pop("batch_id"),
+                                       content=bank_return(s.ctx, body.pop("file_id"), failed))
+            body.pop("line_no")
     return Call({"application_id": app.id}, body or None)
 
 
@@ -344,9 +346,10 @@ def _draft(s: Setup) -> Call:
 
 def _batch(s: Setup, **more) -> Call:
     call = _claim(s, "approve", "batch")
-    lines = [{"line_no": call.json["line_no"], "application_id": call.params["application_id"], "amount_fen": 100,
-              "result": "paid"}]
-    return Call({"batch_id": call.json["batch_id"]}, {"lines": lines} if more else None)
+    if not more:
+        return Call({"batch_id": call.json["batch_id"]})
+    signed = bank_return(s.ctx, call.json["file_id"])  # the bank's genuine return: every line paid
+    return Call({"batch_id": call.json["batch_id"]}, files={"file": ("return.csv", signed, "text/csv")})
 
 
 def _notice(s: Setup) -> Call:
@@ -524,6 +527,7 @@ ENDPOINTS = [
     E("POST", "/disbursements/batches", REVIEW_STAFF, lambda s: Call(params=_claim(s, "approve").params)),
     E("GET", "/disbursements/batches/{batch_id}", REVIEW_STAFF | {AUDITOR}, _batch),
     E("POST", "/disbursements/batches/{batch_id}/returns", REVIEW_STAFF, lambda s: _batch(s, returns=True)),
+    E("POST", "/disbursements/batches/{batch_id}/returns/fetch", REVIEW_STAFF, _batch),
     E("POST", "/persons/{person_id}/notices/{notice_id}/read", frozenset({OWNER, ADMIN}), _notice),
     # vouchers of an application are read like the application; cash is paid out by the institution the
     # voucher names or by agency staff at a counter

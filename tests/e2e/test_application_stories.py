@@ -9,7 +9,17 @@ import hashlib
 
 import pytest
 
-from tests.support import API, MONTHLY_BASE_FEN, add_person, assert_problem, bearer, count, fund, new_bank_no
+from tests.support import (
+    API,
+    MONTHLY_BASE_FEN,
+    add_person,
+    assert_problem,
+    bank_return,
+    bearer,
+    count,
+    fund,
+    new_bank_no,
+)
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
 from yibao.services import credentials, enrolment, institutions
@@ -137,22 +147,23 @@ def test_the_heir_withdraws_a_deceased_persons_balance_through_review_and_the_ba
     assert made.status_code == 201, made.text
     batch = made.json()
     lines = batch["file"].splitlines()
-    assert lines[0] == "line_no,application_id,payee_name,account_no,bank_name,amount_fen,fee_fen,purpose"
-    assert lines[1].startswith(f"1,{app['application_id']},孙丽,") and f",{owed},0," in lines[1]
-    assert lines[2].startswith(f"TRAILER,1,{owed},")
+    assert lines[0].startswith(f"FILE,{batch['batch_id']},{batch['file_id']},中国工商银行,")
+    assert lines[1] == "line_no,line_id,application_id,payee_name,account_no,bank_name,amount_fen,fee_fen,purpose"
+    line_id = batch["lines"][0]["line_id"]
+    assert lines[2].startswith(f"1,{line_id},{app['application_id']},孙丽,") and f",{owed},0," in lines[2]
+    assert lines[3].startswith(f"TRAILER,1,{owed},")
     # the amount is held: nothing else may spend it while the bank pays
     assert balance(client, staff["admin"], deceased.id)["available_fen"] == 0
     assert client.get(f"{API}/applications/{app['application_id']}", headers=me).json()["status"] == "disbursing"
 
-    returned = f"line_no,application_id,amount_fen,result,reason\n1,{app['application_id']},{owed},paid,\n"
-    returned += f"TRAILER,1,{owed},{hashlib.sha256(returned.encode()).hexdigest()}\n"
-    r = client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=staff["admin"],
-                    content=returned.encode())
+    returned = bank_return(ctx, batch["file_id"])  # signed by the bank; recorded by another hand than the maker's
+    r = client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=staff["reviewer"],
+                    content=returned)
     assert r.status_code == 200, r.text
     assert r.json()["status"] == "returned" and r.json()["lines"][0]["status"] == "paid"
-    again = client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=staff["admin"],
-                        content=returned.encode())
-    assert again.status_code == 200  # the same file twice pays once
+    again = client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=staff["reviewer"],
+                        content=returned)
+    assert assert_problem(again, 409, "disbursement.return_replayed")["batch_status"] == "returned"  # pays once
 
     assert balance(client, staff["admin"], deceased.id)["balance_fen"] == 0
     assert balance(client, staff["admin"], heir.id)["balance_fen"] == heir_before  # paid to the bank, not the account
@@ -234,8 +245,7 @@ def test_a_failed_bank_line_frees_the_amount_and_is_paid_after_the_account_is_fi
     batch = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert balance(client, me, person.id)["available_fen"] == before["available_fen"] - 30_000
     r = client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=staff["admin"],
-                    json={"lines": [{"line_no": 1, "application_id": app_id, "amount_fen": 30_000, "result": "failed",
-                                     "reason": "账户已销户"}]})
+                    content=bank_return(ctx, batch["file_id"], {1: "账户已销户"}))
     assert r.status_code == 200, r.text
     after = balance(client, me, person.id)
     assert (after["balance_fen"], after["available_fen"]) == (before["balance_fen"], before["available_fen"])
@@ -247,12 +257,14 @@ def test_a_failed_bank_line_frees_the_amount_and_is_paid_after_the_account_is_fi
     client.post(f"{API}/bank-accounts", headers=me, json={"person_id": person.id, "account_no": new_bank_no(),
                                                           "bank_name": "中国工商银行", "holder_name": "郑重",
                                                           "primary": True})
-    assert client.post(f"{API}/applications/{app_id}/retry", headers=me).json()["status"] == "approved"
+    # a new payee is approved first: the retry goes back to review
+    assert client.post(f"{API}/applications/{app_id}/retry", headers=me).json()["status"] == "resubmitted"
+    again = client.post(f"{API}/applications/{app_id}/review", headers=staff["reviewer"], json={"action": "approve"})
+    assert again.json()["status"] == "approved", again.text
     second = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert second["bank_name"] == "中国工商银行"
     paid = client.post(f"{API}/disbursements/batches/{second['batch_id']}/returns", headers=staff["admin"],
-                       json={"lines": [{"line_no": 1, "application_id": app_id, "amount_fen": 30_000,
-                                        "result": "paid"}]})
+                       content=bank_return(ctx, second["file_id"]))
     assert paid.json()["lines"][0]["status"] == "paid"
     assert balance(client, me, person.id)["balance_fen"] == before["balance_fen"] - 30_000
 
@@ -265,14 +277,16 @@ def test_a_return_file_altered_or_cut_short_is_refused_whole(ctx, admin, client,
     batch = client.post(f"{API}/disbursements/batches", headers=staff["admin"]).json()
     assert_problem(client.post(f"{API}/disbursements/batches", headers=staff["admin"]), 422,
                    "disbursement.nothing_to_pay")  # already on a file: not paid twice
-    body = f"line_no,application_id,amount_fen,result,reason\n1,{app_id},20000,paid,\n"
-    trailer = f"TRAILER,1,20000,{hashlib.sha256(body.encode()).hexdigest()}\n"
-    tampered = body.replace("20000,paid", "20001,paid") + trailer
+    signed = bank_return(ctx, batch["file_id"])
+    body = signed[:signed.rindex(b"SIGNATURE,")]
+    tampered = signed.replace(b",20000,paid", b",20001,paid")
+    cut = body.replace(b"TRAILER", b"T")  # the bank's signature no longer covers what is left
     postings = count(ctx, ledger_postings)
-    for text in (tampered, body, body + "TRAILER,1,20000,00\n"):
+    for content, code in ((tampered, "disbursement.return_signature_invalid"), (body, "disbursement.return_unsigned"),
+                          (cut + signed[signed.rindex(b"SIGNATURE,"):], "disbursement.return_signature_invalid")):
         r = client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=staff["admin"],
-                        content=text.encode())
-        assert_problem(r, 422, "disbursement.return_invalid")
+                        content=content)
+        assert_problem(r, 422, code)
     assert count(ctx, ledger_postings) == postings
     assert client.get(f"{API}/applications/{app_id}", headers=me).json()["status"] == "disbursing"
     assert count(ctx, disbursement_batches) == 1 and count(ctx, holds) >= 1

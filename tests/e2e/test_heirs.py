@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, add_person, assert_problem, bearer, count, fund, new_bank_no
+from tests.support import API, add_person, assert_problem, bank_return, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
 from yibao.services import credentials, disbursement, enrolment, life_events
 from yibao.store.tables import applications, audit_records, holds, notices
@@ -112,7 +112,7 @@ def test_the_heir_is_paid_the_whole_balance_once_to_her_own_account_and_the_acco
     [line] = batch.lines
     [bank] = credentials.list_bank_accounts(ctx, actor=admin, person_id=daughter.id)
     assert (line["payee_name"], line["account_no"], line["amount_fen"]) == ("孙丽", bank.account_no, owed)
-    disbursement.apply_returns(ctx, actor=admin, batch_id=batch.batch_id, content=disbursement.return_file_for(batch))
+    disbursement.apply_returns(ctx, actor=admin, batch_id=batch.batch_id, content=bank_return(ctx, batch.file_id))
 
     assert account(client, father.id)["balance_fen"] == 0
     assert account(client, daughter.id)["balance_fen"] == hers  # paid to her bank, not into her account

@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import API, PIN, add_person, assert_problem, bearer, count
+from tests.support import API, PIN, add_person, assert_problem, bank_return, bearer, count
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
@@ -108,7 +108,7 @@ def test_an_approval_and_a_bank_payment_print_vouchers_that_read_in_chinese_and_
 
     batch = client.post(f"{API}/disbursements/batches", headers=counters["admin"]).json()
     client.post(f"{API}/disbursements/batches/{batch['batch_id']}/returns", headers=counters["admin"],
-                json={"lines": [{"line_no": 1, "application_id": app_id, "amount_fen": 30_000, "result": "paid"}]})
+                content=bank_return(ctx, batch["file_id"]))
     listed = {v["kind"]: v for v in client.get(f"{API}/applications/{app_id}/vouchers", headers=me).json()}
     assert listed["payment"]["code"] is None  # issued when first printed, not inside the bank's return
     paid = client.get(f"{API}/applications/{app_id}/vouchers/payment.pdf", headers=me)

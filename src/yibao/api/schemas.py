@@ -373,7 +373,7 @@ class HoldRead(BaseModel):
     captured_fen: int
     status: str
     purpose: str
-    expires_at: dt.datetime
+    expires_at: dt.datetime | None  # none: held until the bank's signed return settles it
     entry_id: str | None = None
 
 
@@ -845,6 +845,7 @@ class BatchCreate(Body):
 
 class BatchLineRead(BaseModel):
     line_no: int
+    line_id: str | None
     application_id: str
     payee_name: str
     account_no: str
@@ -864,6 +865,7 @@ class BatchRead(BaseModel):
     """A payment batch as read later: its lines with the account numbers masked."""
 
     batch_id: str
+    file_id: str
     bank_name: str
     file_name: str
     sha256: str
@@ -884,18 +886,6 @@ class BatchesRead(BatchFileRead):
 
     batches: list[BatchFileRead]
     skipped: list[dict]
-
-
-class ReturnLineCreate(Body):
-    line_no: int = Field(gt=0)
-    application_id: str = Field(max_length=24)
-    amount_fen: int
-    result: Literal["paid", "failed"]
-    reason: str = Field(default="", max_length=200)
-
-
-class ReturnCreate(Body):
-    lines: list[ReturnLineCreate] = Field(min_length=1, max_length=10000)
 
 
 class ApplicationVoucherRead(BaseModel):

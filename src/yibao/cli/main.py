@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from yibao.cli import account, audit, jobs, policy, registry
+from yibao.cli import account, audit, bank, jobs, policy, registry
 from yibao.cli.common import ADMIN, context, err, out, reports_errors
 from yibao.domain.masking import mask_id_number, mask_phone
 
@@ -28,7 +28,7 @@ cards_app = typer.Typer(help="Cards / 医保卡", no_args_is_help=True)
 for sub, name in [(db_app, "db"), (users_app, "users"), (demo_app, "demo"), (persons_app, "persons"),
                   (institutions_app, "institutions"), (agencies_app, "agencies"), (cards_app, "cards"),
                   (account.app, "account"), (jobs.app, "jobs"), (audit.app, "audit"),
-                  (policy.app, "policy"), (registry.app, "registry")]:
+                  (policy.app, "policy"), (registry.app, "registry"), (bank.app, "bank")]:
     app.add_typer(sub, name=name)
 
 @db_app.command("upgrade")
@@ -107,6 +107,11 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
     from yibao.api.app import create_app
 
     ctx = context()
+    settings = ctx.settings
+    if settings.env == "dev" and not settings.bank_url and not (settings.bank_public_key or
+                                                                settings.bank_public_key_file):
+        simulator = bank.start_simulator(settings)  # the demo's bank, in this process
+        out.print(f"bank simulator on {simulator.url} (dev: no YIBAO_BANK_URL set)")
     out.print(f"yibao on http://{host}:{port}/  ·  API http://{host}:{port}/api/v1  ·  "
               f"OpenAPI http://{host}:{port}/openapi.json  ·  docs http://{host}:{port}/docs")
     uvicorn.run(create_app(ctx), host=host, port=port, log_level="info")

@@ -41,6 +41,7 @@ TRANSITIONS: dict[tuple[S, str], S] = {
     (S.DISBURSING, "fail"): S.FAILED,
     (S.FAILED, "retry"): S.APPROVED,
     (S.APPROVED, "reopen"): S.UNDER_REVIEW,  # the payee's bank account changed before the payment file
+    (S.FAILED, "review_again"): S.RESUBMITTED,  # the payee changed since approval
     (S.DRAFT, "withdraw"): S.WITHDRAWN,
     (S.SUBMITTED, "withdraw"): S.WITHDRAWN,
     (S.SUPPLEMENT_REQUESTED, "withdraw"): S.WITHDRAWN,

@@ -1048,3 +1048,70 @@ class ReversalDecided(Conflict):
     code = "reversal.already_decided"
     message_zh = "该冲正申请已处理（{status}）"
     message_en = "This reversal request has already been decided ({status})"
+
+
+
+
+# --- bank files (银行付款文件与回盘): signatures, foreign and replayed returns, held lines, four eyes ----
+
+
+class ReturnUnsigned(Invalid):
+    code = "disbursement.return_unsigned"
+    message_zh = "银行回盘文件未签名：只接受银行签名的回盘文件原件"
+    message_en = "The return file is not signed: only the bank's signed return file is accepted"
+
+
+class ReturnSignatureInvalid(Invalid):
+    code = "disbursement.return_signature_invalid"
+    message_zh = "银行回盘文件的签名无效：文件不是银行签发的，或已被改动"
+    message_en = "The return file's signature does not verify: the bank did not sign it, or it was altered"
+
+
+class ReturnForeign(Conflict):
+    code = "disbursement.return_foreign"
+    message_zh = "该回盘文件属于另一批次或另一付款文件，不能用于本批次"
+    message_en = "The return file belongs to another batch or payment file, not this one"
+
+
+class ReturnReplayed(Conflict):
+    code = "disbursement.return_replayed"
+    message_zh = "该回盘文件已于 {applied_at} 入账，不能重复使用；批次当前状态为 {batch_status}"
+    message_en = "This return file was applied at {applied_at} and is not applied again; the batch is {batch_status}"
+
+
+class ReturnLineSettled(Conflict):
+    code = "disbursement.line_settled"
+    message_zh = "第 {line_no} 笔已由银行回盘确认为 {line_status}，不能再改"
+    message_en = "Line {line_no} was already settled as {line_status} by the bank's return; it cannot change"
+
+
+class BankKeyMissing(DomainError):
+    status = 503
+    code = "disbursement.bank_key_missing"
+    message_zh = "未配置银行公钥，无法核验回盘文件的签名"
+    message_en = "The bank's public key is not configured: return files cannot be verified"
+
+
+class BankUnavailable(DomainError):
+    status = 503
+    code = "disbursement.bank_unavailable"
+    message_zh = "银行服务暂不可用，请稍后再试"
+    message_en = "The bank cannot be reached; please try again later"
+
+
+class ReturnNotReady(Conflict):
+    code = "disbursement.return_not_ready"
+    message_zh = "银行尚未出具该批次的回盘文件"
+    message_en = "The bank has no return file for this batch yet"
+
+
+class FourEyes(Conflict):
+    code = "disbursement.four_eyes"
+    message_zh = "金额达到 {from_fen} 分的拨付须由另一人办理：{step_zh}"
+    message_en = "A payout of {from_fen} fen or more needs a second person: {step_en}"
+
+
+class HoldBehindBankLine(Conflict):
+    code = "hold.behind_bank_line"
+    message_zh = "该冻结款项已随付款文件发送银行，只能由银行签名的回盘文件结清"
+    message_en = "The hold is behind a line sent to the bank; only the bank's signed return settles it"

@@ -12,6 +12,10 @@ from enum import StrEnum
 
 from yibao.domain import errors
 
+# A hold with no time limit: the amount on a line sent to the bank stays held until the bank's signed return
+# settles it, however long that takes (kept short of the calendar's end, so local times still convert).
+UNTIL_SETTLED = dt.datetime(9999, 1, 1, tzinfo=dt.UTC)
+
 
 class HoldStatus(StrEnum):
     PENDING = "pending"

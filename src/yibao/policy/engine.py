@@ -169,6 +169,13 @@ class Engine:
         return BaseBounds(int(answer.values["floor"]), int(answer.values["ceiling"]), answer.citation())
 
 
+def four_eyes_from_fen(engine: Engine, *, region: str, kind: str, day: dt.date) -> int | None:
+    """The payout amount from which the batch maker is not the case's approver and the bank's return is recorded
+    by someone other than the batch maker; None where no rule asks for it."""
+    answer = engine.answer(engine.policy_region(region), "disbursement.four_eyes", {"kind": kind}, day)
+    return int(answer.values["from"]) if answer is not None else None
+
+
 def _cite(references: list[str], reference: str) -> None:
     """Add a reference unless it says no more than one already there; a fuller one replaces a shorter."""
     for i, known in enumerate(references):

@@ -11,7 +11,7 @@ from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import Account, Bucket
 from yibao.ledger.entries import Entry, EntryKind, Posting
-from yibao.ledger.holds import Hold
+from yibao.ledger.holds import UNTIL_SETTLED, Hold
 from yibao.services import access
 from yibao.services.books import Books
 from yibao.services.context import Context
@@ -108,7 +108,8 @@ def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date 
 def hold_view(hold: Hold, entry: Entry | None = None) -> dict:
     return {"hold_id": hold.id, "account_id": hold.account_id, "amount_fen": hold.amount_fen,
             "captured_fen": hold.captured_fen, "status": str(hold.status), "purpose": hold.purpose,
-            "expires_at": hold.expires_at.isoformat(), "entry_id": entry.id if entry else hold.entry_id}
+            "expires_at": None if hold.expires_at >= UNTIL_SETTLED else hold.expires_at.isoformat(),
+            "entry_id": entry.id if entry else hold.entry_id}
 
 
 def expire_holds(ctx: Context) -> int:

@@ -652,7 +652,10 @@ def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note
     else:
         bank = _require_bank(uow, app.applicant_id)
         arrival = expected_arrival(ctx, person, app, bank.bank_name, ctx.today())
-        app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None}
+        payee = {"bank_account_id": bank.id, "account_no": bank.account_no, "bank_name": bank.bank_name,
+                 "holder_name": bank.holder_name}  # the account approved is the one paid, whatever is primary later
+        app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None,
+                       "payee": payee}
     _move(ctx, uow, actor, app, "approve", note=note,
           data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
                 "expected_arrival_date": app.details["expected_arrival_date"], "payout": app.payout})

@@ -17,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
+import sqlalchemy as sa
+
 from yibao.domain import errors
 from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
@@ -26,6 +28,7 @@ from yibao.ledger.accounts import Account, AccountKind, is_guarded, kind_of, new
 from yibao.ledger.entries import Entry, EntryKind, Posting
 from yibao.ledger.holds import Hold, HoldStatus
 from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.tables import disbursement_lines
 from yibao.store.uow import UnitOfWork
 
 # A reversal corrects a mistake; a year end is no mistake, and a reversal is undone by nothing.
@@ -260,8 +263,19 @@ class Books:
         self.expire_holds(account)
         return self.repo.hold(hold_id, lock=True), account
 
-    def capture(self, hold_id: str, amount_fen: int | None = None, *, memo: str = "") -> Entry:
-        """Take all or part of a held amount; what is not taken becomes available again."""
+    def _ensure_not_behind_bank_line(self, hold_id: str) -> None:
+        """Only the bank's signed return settles the hold behind a line sent to the bank."""
+        pending = self.repo.conn.execute(sa.select(disbursement_lines.c.line_no).where(
+            disbursement_lines.c.hold_id == hold_id, disbursement_lines.c.status == "pending")).first()
+        if pending is not None:
+            raise errors.HoldBehindBankLine(hold_id=hold_id)
+
+    def capture(self, hold_id: str, amount_fen: int | None = None, *, memo: str = "",
+                bank_return: bool = False) -> Entry:
+        """Take all or part of a held amount; what is not taken becomes available again. The hold behind a line
+        sent to the bank is taken only with the bank's return (`bank_return`)."""
+        if not bank_return:
+            self._ensure_not_behind_bank_line(hold_id)
         hold, account = self._locked_hold(hold_id)
         amount = hold.amount_fen if amount_fen is None else amount_fen
         hold.ensure_capturable(amount, self.now)
@@ -274,7 +288,10 @@ class Books:
         self.repo.save_hold(hold)
         return entry
 
-    def void(self, hold_id: str) -> Hold:
+    def void(self, hold_id: str, *, bank_return: bool = False) -> Hold:
+        """Release a hold in full; the hold behind a line sent to the bank only with the bank's return."""
+        if not bank_return:
+            self._ensure_not_behind_bank_line(hold_id)
         hold, account = self._locked_hold(hold_id)
         if hold.status == HoldStatus.EXPIRED:
             return hold  # its time ran out first: the amount is already free

@@ -1,54 +1,62 @@
 """Disbursement (拨付, R21): approved applications go to the bank as payment files, one file per bank; the
-bank's return file settles each line.
+bank's signed return file settles each line.
 
 Making a batch holds each application's amount on the person's account (so it cannot be spent meanwhile)
-and moves the application to `disbursing`; a line the bank marks paid captures the hold into an entry
-(the account pays the bank clearing account), a failed line voids it and the amount is available again.
-Both files are CSV: a header, one row per line, and a trailer with the count, the total and the SHA-256 of
-everything above it, so a file cut short or altered is refused whole.
+and moves the application to `disbursing`. The payment file names its batch, a file id of its own and a line
+id per line (domain.bank_files), and pays the account fixed at approval (`details["payee"]`). The hold
+behind a sent line never lapses and cannot be voided or captured by hand: only the bank's return settles
+it, however long the bank takes. A return must carry the bank's signature over its exact bytes (checked with
+the bank's public key, services.bank), name this batch, its file and its lines, and be new: a return already
+applied, one for another batch or file, or one that would change a line already settled is refused, each
+refusal audited in a unit of work of its own (`disbursement.return_refused`) so misuse detection sees it.
+A line paid captures the hold into an entry (the account pays the bank clearing account); a line failed
+voids it and the amount is available again. From the policy's amount (`disbursement.four_eyes`) the batch
+maker neither took the case in nor approved it, and the return is recorded by a fourth person.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
+import logging
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
-from yibao.domain import errors
+from yibao.domain import bank_files, errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
-from yibao.services import access, cash_vouchers, life_events
+from yibao.ledger.holds import UNTIL_SETTLED, HoldStatus
+from yibao.policy.engine import four_eyes_from_fen
+from yibao.services import access, bank, cash_vouchers, life_events
 from yibao.services.applications import (
-    available_fen,
     expected_arrival,
     is_death_case,
     primary_bank_account,
     record_step,
+    taken_by,
 )
 from yibao.services.books import Books
 from yibao.services.context import Context
-from yibao.store.tables import disbursement_batches, disbursement_lines
+from yibao.store.tables import application_steps, disbursement_batches, disbursement_lines, disbursement_returns
 from yibao.store.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
 S = ApplicationStatus
-PAYMENT_HEADER = ["line_no", "application_id", "payee_name", "account_no", "bank_name", "amount_fen", "fee_fen",
-                  "purpose"]
-RETURN_HEADER = ["line_no", "application_id", "amount_fen", "result", "reason"]
-TRAILER = "TRAILER"
 PURPOSE = {"withdrawal": "医保个人账户支取", "reimbursement": "医保零星报销"}
+# What refuses a return file; each refusal is audited on its own.
+REFUSALS = (errors.ReturnUnsigned, errors.ReturnSignatureInvalid, errors.ReturnFileInvalid, errors.ReturnForeign,
+            errors.ReturnReplayed, errors.ReturnLineSettled, errors.FourEyes, errors.BatchNotFound)
 
 
 @dataclass
 class Batch:
     batch_id: str
+    file_id: str
     bank_name: str
     file_name: str
     sha256: str
@@ -59,51 +67,9 @@ class Batch:
     lines: list[dict] = field(default_factory=list)
 
 
-def _trailed(rows: list[list], amount_column: int) -> str:
-    """The CSV text of the rows and their trailer: count, total and the SHA-256 of the text above it."""
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    body = out.getvalue()
-    total = sum(int(r[amount_column]) for r in rows[1:])
-    return body + f"{TRAILER},{len(rows) - 1},{total},{hashlib.sha256(body.encode()).hexdigest()}\n"
-
-
-def _parse(text: str, header: list[str]) -> list[dict]:
-    """The rows of a file in either format, its trailer checked; anything wrong refuses the whole file."""
-    lines = text.replace("\r\n", "\n").rstrip("\n").split("\n")
-    if len(lines) < 2 or not lines[-1].startswith(TRAILER + ","):
-        raise _bad("缺少尾行（TRAILER,笔数,金额,校验值）", "the trailer line (TRAILER,count,total,sha256) is missing")
-    body = "\n".join(lines[:-1]) + "\n"
-    parts = lines[-1].split(",")
-    if len(parts) != 4 or hashlib.sha256(body.encode()).hexdigest() != parts[3].strip().lower():
-        raise _bad("校验值不符：文件不完整或被改动", "the checksum does not match: the file is incomplete or altered")
-    reader = csv.reader(io.StringIO(body))
-    if next(reader, None) != header:
-        raise _bad(f"表头须为 {','.join(header)}", f"the header is {','.join(header)}")
-    rows = []
-    for n, values in enumerate(reader, start=2):
-        if len(values) != len(header):
-            raise _bad(f"第 {n} 行应有 {len(header)} 列", f"line {n} has {len(values)} fields, not {len(header)}")
-        rows.append(dict(zip(header, values, strict=True)))
-    try:
-        count, total = int(parts[1]), int(parts[2])
-        amounts = sum(int(r["amount_fen"]) for r in rows)
-    except (TypeError, ValueError):
-        raise _bad("笔数或金额不是整数", "a count or an amount is not a whole number") from None
-    if count != len(rows) or total != amounts:
-        raise _bad(f"尾行笔数/金额（{count}/{total}）与明细（{len(rows)}/{amounts}）不符",
-                   f"the trailer says {count} lines and {total} fen; the lines are {len(rows)} and {amounts}")
-    return rows
-
-
-def _bad(zh: str, en: str) -> errors.ReturnFileInvalid:
-    return errors.ReturnFileInvalid(reason_zh=zh, reason_en=en)
-
-
 def _view(row, lines: list) -> Batch:
-    return Batch(row.id, row.bank_name, row.file_name, row.sha256, row.content, row.line_count, row.total_fen,
-                 row.status,
-                 [line._asdict() for line in lines])
+    return Batch(row.id, row.file_id or row.id, row.bank_name, row.file_name, row.sha256, row.content,
+                 row.line_count, row.total_fen, row.status, [line._asdict() for line in lines])
 
 
 def _lines(uow: UnitOfWork, batch_id: str) -> list:
@@ -111,60 +77,118 @@ def _lines(uow: UnitOfWork, batch_id: str) -> list:
                                .order_by(disbursement_lines.c.line_no)).all()
 
 
+def payee(uow: UnitOfWork, app: Application) -> dict | None:
+    """The account a bank payout pays: the one fixed at approval; for a case approved before payees were fixed,
+    the applicant's primary account."""
+    fixed = (app.details or {}).get("payee")
+    if fixed:
+        return fixed
+    found = primary_bank_account(uow, app.applicant_id)
+    if found is None:
+        return None
+    return {"bank_account_id": found.id, "account_no": found.account_no, "bank_name": found.bank_name,
+            "holder_name": found.holder_name}
+
+
+def _case_hands(uow: UnitOfWork, application_id: str) -> set[str]:
+    """Who took the case in and who approved it."""
+    approvers = uow.session.scalars(sa.select(application_steps.c.actor).where(
+        application_steps.c.application_id == application_id, application_steps.c.action == "approve"))
+    return taken_by(uow, application_id) | set(approvers)
+
+
+def _four_eyes_from(ctx: Context, region: str, kind: str) -> int | None:
+    return four_eyes_from_fen(ctx.policy, region=region, kind=kind, day=ctx.today())
+
+
 # --- making the payment files ----------------------------------------------------------------------------
 
 
 def make_batches(ctx: Context, *, actor: Actor, bank_name: str | None = None) -> tuple[list[Batch], list[dict]]:
-    """A payment file per bank for every approved application (or those of one bank); returns the batches and
-    the applications left for later, with why (no bank account, or the balance no longer covers them)."""
+    """A payment file per bank for every approved application (or those of one bank), handed to the bank when
+    one is configured; returns the batches and the applications left for later, with why (no bank account,
+    the balance no longer covers them, or the maker approved a case that needs four eyes)."""
     access.require(actor, *REVIEW_STAFF)
     now, today = ctx.now(), ctx.today()
     with ctx.uow() as uow:
         approved = list(uow.session.scalars(
             sa.select(Application).where(Application.status == S.APPROVED.value)
             .order_by(Application.updated_at, Application.id).with_for_update()))
-        books, per_bank, skipped = Books(uow, now), {}, []
+        books, per_bank, skipped, planned = Books(uow, now), {}, [], {}
         for app in approved:
-            bank = primary_bank_account(uow, app.applicant_id)
-            if bank is None:
+            paid_to = payee(uow, app)
+            if paid_to is None:
                 skipped.append({"application_id": app.id, "code": errors.BankAccountMissing.code})
                 continue
-            if bank_name and bank.bank_name != bank_name:
+            if bank_name and paid_to["bank_name"] != bank_name:
                 continue
-            if available_fen(uow, app.person_id) < (app.approved_fen or 0):
-                skipped.append({"application_id": app.id, "code": "balance.insufficient"})
+            person = uow.get(Person, app.person_id)
+            amount = app.approved_fen or 0
+            from_fen = _four_eyes_from(ctx, person.region, app.kind)
+            if from_fen is not None and amount >= from_fen and actor.username in _case_hands(uow, app.id):
+                skipped.append({"application_id": app.id, "code": errors.FourEyes.code})
                 continue
-            per_bank.setdefault(bank.bank_name, []).append((app, bank))
+            if _available(books, app.person_id) - planned.get(app.person_id, 0) < amount:
+                skipped.append({"application_id": app.id, "code": errors.BalanceInsufficient.code})
+                continue
+            planned[app.person_id] = planned.get(app.person_id, 0) + amount
+            per_bank.setdefault(paid_to["bank_name"], []).append((app, paid_to, person))
         if not per_bank:
             raise errors.BatchEmpty(skipped=skipped)
         made = []
         for name, members in sorted(per_bank.items()):
             made.append(_batch(ctx, uow, actor, books, name, members, today, now))
         uow.commit()
-        return made, skipped
+    for batch in made:
+        _hand_over(ctx, batch)
+    return made, skipped
+
+
+def _available(books: Books, person_id: str) -> int:
+    """What the account has free now: the live holds counted, lapsed ones released first."""
+    account_id = acct.personal(person_id)
+    if not books.repo.accounts([account_id]):
+        return 0
+    account = books.account(account_id)
+    books.expire_holds(account)
+    return account.available_fen
+
+
+def _hand_over(ctx: Context, batch: Batch) -> None:
+    """Send a payment file to the bank, if one is configured; one the bank cannot take now is sent again when
+    its return is fetched (or handed over by hand)."""
+    port = bank.port(ctx.settings)
+    if port is None:
+        return
+    try:
+        port.send(file_id=batch.file_id, content=batch.file.encode())
+    except errors.BankUnavailable:
+        log.warning("payment file %s not handed to the bank now; it is sent again with the return's fetch",
+                    batch.file_id)
 
 
 def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name: str, members: list, today: dt.date,
            now: dt.datetime) -> Batch:
-    batch_id = new_id("bat")
-    rows, lines = [PAYMENT_HEADER], []
-    expires = now + dt.timedelta(days=ctx.settings.disbursement_hold_days)
-    for n, (app, bank) in enumerate(members, start=1):
-        person = uow.get(Person, app.person_id)
+    batch_id, file_id = new_id("bat"), new_id("fil")
+    lines = []
+    for n, (app, paid_to, person) in enumerate(members, start=1):
         books.open(acct.bank_clearing(person.region), AccountKind.BANK_CLEARING, person.region)
         hold = books.reserve(acct.personal(app.person_id), acct.bank_clearing(person.region), app.approved_fen,
-                             expires_at=expires, purpose=f"disbursement {app.id}")
+                             expires_at=UNTIL_SETTLED, purpose=f"disbursement {app.id}")
         arrival = expected_arrival(ctx, person, app, bank_name, today) or today
-        rows.append([n, app.id, bank.holder_name, bank.account_no, bank_name, app.payout_fen, app.fee_fen,
-                     PURPOSE[app.kind]])
-        lines.append({"batch_id": batch_id, "line_no": n, "application_id": app.id, "hold_id": hold.id,
-                      "payee_name": bank.holder_name, "account_no": bank.account_no, "amount_fen": app.payout_fen,
-                      "fee_fen": app.fee_fen, "status": "pending", "reason": None, "expected_arrival_date": arrival})
+        lines.append({"batch_id": batch_id, "line_no": n, "line_id": new_id("dln"), "application_id": app.id,
+                      "hold_id": hold.id, "payee_name": paid_to["holder_name"], "account_no": paid_to["account_no"],
+                      "amount_fen": app.payout_fen, "fee_fen": app.fee_fen, "status": "pending", "reason": None,
+                      "expected_arrival_date": arrival})
         app.details = {**app.details, "expected_arrival_date": arrival.isoformat(), "batch_id": batch_id}
         record_step(ctx, uow, actor, app, "disburse", *app.apply("disburse", now),
-                    data={"batch_id": batch_id, "line_no": n, "expected_arrival_date": arrival.isoformat()})
-    content = _trailed(rows, amount_column=5)
-    row = {"id": batch_id, "bank_name": bank_name, "business_date": today,
+                    data={"batch_id": batch_id, "line_no": n, "expected_arrival_date": arrival.isoformat(),
+                          "bank_account_id": paid_to.get("bank_account_id")})
+    content = bank_files.payment_text(
+        batch_id=batch_id, file_id=file_id, bank_name=bank_name, business_date=today.isoformat(),
+        lines=[{**line, "bank_name": bank_name, "purpose": PURPOSE[app.kind]}
+               for line, (app, _paid_to, _person) in zip(lines, members, strict=True)])
+    row = {"id": batch_id, "file_id": file_id, "bank_name": bank_name, "business_date": today,
            "file_name": f"{today:%Y%m%d}-{batch_id}.csv", "content": content,
            "sha256": hashlib.sha256(content.encode()).hexdigest(), "line_count": len(lines),
            "total_fen": sum(line["amount_fen"] for line in lines), "status": "sent", "created_at": now,
@@ -173,12 +197,13 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
     uow.session.execute(disbursement_batches.insert(), [row])
     uow.session.execute(disbursement_lines.insert(), lines)
     ctx.audit(uow, actor, "disbursement.batch", "disbursement_batch", batch_id, bank_name=bank_name,
-              lines=len(lines), total_fen=row["total_fen"], sha256=row["sha256"])
-    return Batch(batch_id, bank_name, row["file_name"], row["sha256"], content, len(lines), row["total_fen"], "sent",
-                 lines)
+              file_id=file_id, lines=len(lines), total_fen=row["total_fen"], sha256=row["sha256"])
+    return Batch(batch_id, file_id, bank_name, row["file_name"], row["sha256"], content, len(lines),
+                 row["total_fen"], "sent", lines)
 
 
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
+    """A batch with its payment file and lines."""
     access.require(actor, *REVIEW_STAFF, Role.AUDITOR)
     with ctx.uow() as uow:
         row = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)).first()
@@ -187,86 +212,148 @@ def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
         return _view(row, _lines(uow, batch_id))
 
 
-def return_file_for(batch: Batch, failed: dict[int, str] | None = None) -> str:
-    """A return file as the bank sends it: every line paid, except those named with the bank's reason."""
-    failed = failed or {}
-    rows = [RETURN_HEADER] + [[line["line_no"], line["application_id"], line["amount_fen"],
-                               "failed" if line["line_no"] in failed else "paid", failed.get(line["line_no"], "")]
-                              for line in batch.lines]
-    return _trailed(rows, amount_column=2)
-
-
 # --- the bank's return file -----------------------------------------------------------------------------
 
 
-def apply_returns(ctx: Context, *, actor: Actor, batch_id: str, content: str | None = None,
-                  rows: list[dict] | None = None) -> Batch:
-    """Settle each line the return file (or its rows, already read) names: paid captures the hold, failed voids
-    it. Sending the same file again changes nothing; a line already settled the other way refuses the file."""
+def fetch_returns(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
+    """Fetch the bank's signed return file for a batch from the bank (handing its payment file over again,
+    harmlessly, first) and apply it as apply_returns does."""
     access.require(actor, *REVIEW_STAFF)
-    if rows is None:
-        rows = _parse(content or "", RETURN_HEADER)
-    now = ctx.now()
+    port = bank.port(ctx.settings)
+    if port is None:
+        raise errors.BankUnavailable()
+    found = get_batch(ctx, actor=actor, batch_id=batch_id)
+    port.send(file_id=found.file_id, content=found.file.encode())
+    content = port.fetch_return(file_id=found.file_id)
+    if content is None:
+        raise errors.ReturnNotReady()
+    return apply_returns(ctx, actor=actor, batch_id=batch_id, content=content)
+
+
+def apply_returns(ctx: Context, *, actor: Actor, batch_id: str, content: bytes) -> Batch:
+    """Settle each line the bank's signed return file names: paid captures the hold, failed voids it. Refused
+    whole, and audited, when unsigned, not signed by the bank, foreign, replayed or changing a settled line."""
+    access.require(actor, *REVIEW_STAFF)
+    try:
+        signed, signature = bank_files.split_signed(content)
+        bank.verify(ctx.settings, signed=signed, signature=signature)
+        returned = bank_files.read_return(signed)
+        return _apply(ctx, actor, batch_id, returned, content)
+    except REFUSALS as refused:
+        _refused(ctx, actor, batch_id, refused)
+        raise
+
+
+def _refused(ctx: Context, actor: Actor, batch_id: str, refused: errors.DomainError) -> None:
+    with ctx.uow() as uow:
+        ctx.audit(uow, actor, "disbursement.return_refused", "disbursement_batch", batch_id[:24], reason=refused.code,
+                  **{k: v for k, v in refused.facts.items() if k in ("line_no", "line_status", "applied_at")})
+        uow.commit()
+
+
+def _apply(ctx: Context, actor: Actor, batch_id: str, returned: bank_files.ReturnFile, content: bytes) -> Batch:
+    now, digest = ctx.now(), hashlib.sha256(content).hexdigest()
     with ctx.uow() as uow:
         batch = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)
                                     .with_for_update()).first()
         if batch is None:
             raise errors.BatchNotFound()
+        if returned.batch_id != batch_id or returned.file_id != (batch.file_id or batch.id):
+            raise errors.ReturnForeign()
+        earlier = uow.session.execute(sa.select(disbursement_returns.c.applied_at).where(sa.or_(
+            disbursement_returns.c.id == returned.return_id, disbursement_returns.c.sha256 == digest))).first()
+        if earlier is not None:
+            raise errors.ReturnReplayed(applied_at=earlier.applied_at.isoformat(), batch_status=batch.status)
         lines = {line.line_no: line for line in _lines(uow, batch_id)}
+        for row in returned.lines:
+            _check_line(lines, row)
+        _check_four_eyes(ctx, uow, actor, batch, [lines[row["line_no"]] for row in returned.lines])
         books = Books(uow, now)
-        for row in rows:
-            _settle_line(ctx, uow, actor, books, lines, row, now)
+        for row in returned.lines:
+            _settle_line(ctx, uow, actor, books, lines[row["line_no"]], row, now)
         books.flush()
+        uow.session.execute(disbursement_returns.insert(), [{
+            "id": returned.return_id, "batch_id": batch_id, "file_id": returned.file_id, "sha256": digest,
+            "content": content.decode(), "line_count": len(returned.lines), "applied_at": now,
+            "applied_by": actor.username}])
         open_lines = uow.session.scalar(sa.select(sa.func.count()).select_from(disbursement_lines).where(
             disbursement_lines.c.batch_id == batch_id, disbursement_lines.c.status == "pending"))
         if open_lines == 0 and batch.status == "sent":
             uow.session.execute(disbursement_batches.update().where(disbursement_batches.c.id == batch_id)
                                 .values(status="returned", returned_at=now))
-        ctx.audit(uow, actor, "disbursement.returns", "disbursement_batch", batch_id, lines=len(rows),
+        rows = returned.lines
+        ctx.audit(uow, actor, "disbursement.returns", "disbursement_batch", batch_id, return_id=returned.return_id,
+                  file_id=returned.file_id, sha256=digest, lines=len(rows),
                   paid=sum(r["result"] == "paid" for r in rows), failed=sum(r["result"] == "failed" for r in rows))
         uow.commit()
         row = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)).first()
         return _view(row, _lines(uow, batch_id))
 
 
-def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, lines: dict, row: dict,
+def _check_line(lines: dict, row: dict) -> None:
+    line = lines.get(row["line_no"])
+    if line is None or row["line_id"] != line.line_id:
+        raise errors.ReturnForeign()
+    if row["application_id"] != line.application_id or row["amount_fen"] != line.amount_fen:
+        raise bank_files._bad(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
+                              f"line {line.line_no} names another application or amount than the payment file")
+    if line.status != "pending":  # a line the bank settled stays as it settled it: paid is never failed later
+        raise errors.ReturnLineSettled(line_no=line.line_no, line_status=line.status)
+
+
+def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch, lines: list) -> None:
+    """From the policy's amount, the return is recorded by none of who took the case in, approved it or made
+    the batch."""
+    for line in lines:
+        app = uow.get(Application, line.application_id)
+        from_fen = _four_eyes_from(ctx, uow.get(Person, app.person_id).region, app.kind)
+        if from_fen is None or line.amount_fen + line.fee_fen < from_fen:
+            continue
+        if actor.username == batch.created_by or actor.username in _case_hands(uow, app.id):
+            raise errors.FourEyes(from_fen=from_fen, step_zh="回盘须由受理、审核、制盘以外的人员入账",
+                                  step_en="the return is recorded by someone other than who took the case in, "
+                                          "approved it or made the batch")
+
+
+def _live_hold(uow: UnitOfWork, books: Books, line) -> str:
+    """The line's hold; one that lapsed under the former time limit (before sent lines' holds stopped lapsing)
+    is placed again, since the bank did pay: the books then show the payment, or refuse if the money is gone."""
+    hold = books.repo.hold(line.hold_id)
+    if hold is None or hold.status != HoldStatus.EXPIRED:
+        return line.hold_id
+    renewed = books.reserve(hold.account_id, hold.counter_account_id, hold.amount_fen, expires_at=UNTIL_SETTLED,
+                            purpose=hold.purpose)
+    uow.session.execute(disbursement_lines.update().where(
+        disbursement_lines.c.batch_id == line.batch_id, disbursement_lines.c.line_no == line.line_no)
+        .values(hold_id=renewed.id))
+    return renewed.id
+
+
+def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line, row: dict,
                  now: dt.datetime) -> None:
-    try:
-        line = lines[int(row["line_no"])]
-    except (KeyError, ValueError):
-        raise _bad(f"批次中没有第 {row['line_no']} 笔", f"the batch has no line {row['line_no']}") from None
-    if row["application_id"] != line.application_id or int(row["amount_fen"]) != line.amount_fen:
-        raise _bad(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
-                   f"line {line.line_no} names another application or amount than the payment file")
-    result = row["result"].strip()
-    if result not in ("paid", "failed"):
-        raise _bad(f"第 {line.line_no} 笔结果须为 paid 或 failed", f"the result of line {line.line_no} is paid or failed")
-    if line.status != "pending":
-        if line.status != result:
-            raise _bad(f"第 {line.line_no} 笔已记为 {line.status}", f"line {line.line_no} was already {line.status}")
-        return  # the same file again
     app = uow.get(Application, line.application_id, for_update=True)
-    reason = (row.get("reason") or "").strip()
-    if result == "paid":
-        entry = books.capture(line.hold_id, memo=f"disbursement {app.id}")
+    reason = row["reason"]
+    if row["result"] == "paid":
+        entry = books.capture(_live_hold(uow, books, line), memo=f"disbursement {app.id}", bank_return=True)
         data = {"entry_id": entry.id, "paid_fen": line.amount_fen, "account_tail": line.account_no[-4:],
                 "batch_id": line.batch_id}
         record_step(ctx, uow, actor, app, "paid", *app.apply("paid", now), data=data)
         if is_death_case(app.kind, app.reason):  # the heirs have the whole balance: the account closes
             life_events.close_account(ctx, uow, actor, person_id=app.person_id, application_id=app.id)
     else:
-        books.void(line.hold_id)
+        books.void(line.hold_id, bank_return=True)
         app.details = {**app.details, "bank_reason": reason}
         record_step(ctx, uow, actor, app, "fail", *app.apply("fail", now), note=reason,
                     data={"bank_reason": reason, "batch_id": line.batch_id})
     uow.session.execute(disbursement_lines.update().where(
         disbursement_lines.c.batch_id == line.batch_id, disbursement_lines.c.line_no == line.line_no)
-        .values(status=result, reason=reason or None))
+        .values(status=row["result"], reason=reason or None))
 
 
 def retry(ctx: Context, *, actor: Actor, application_id: str) -> Application:
-    """A failed payout goes back to approved (after the bank account is fixed), for the next batch; a cash
-    payout gets a new voucher at once."""
+    """A failed payout goes back to approved for the next batch, paid to the account approved; when the person
+    has since fixed their bank account, back to review, which approves the new payee. A cash payout gets a new
+    voucher at once."""
     with ctx.uow() as uow:
         app = uow.get(Application, application_id, for_update=True)
         if app is None:
@@ -281,8 +368,16 @@ def retry(ctx: Context, *, actor: Actor, application_id: str) -> Application:
             books.flush()
             uow.commit()
             return app
-        if app.status == S.FAILED and primary_bank_account(uow, app.applicant_id) is None:
+        primary = primary_bank_account(uow, app.applicant_id)
+        if app.status == S.FAILED and primary is None:
             raise errors.BankAccountMissing(applicant_id=app.applicant_id)
+        fixed = (app.details or {}).get("payee")
+        if app.status == S.FAILED and fixed and fixed.get("bank_account_id") != primary.id:
+            # another account than the one approved: a reviewer approves the new payee first
+            record_step(ctx, uow, actor, app, "review_again", *app.apply("review_again", ctx.now()),
+                        note="收款账户已变更，须重新审核", data={"bank_account_id": primary.id})
+            uow.commit()
+            return app
         record_step(ctx, uow, actor, app, "retry", *app.apply("retry", ctx.now()))
         uow.commit()
         return app

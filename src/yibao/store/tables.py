@@ -601,7 +601,9 @@ disbursement_batches = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("created_by", sa.String(64), nullable=False),
     sa.Column("returned_at", TS),
+    sa.Column("file_id", ID),  # the payment file's own id, which the bank's return must name
     sa.CheckConstraint("status IN ('sent', 'returned')", name="status"),
+    sa.Index("uq_disbursement_batches_file_id", "file_id", unique=True),
 )
 
 disbursement_lines = sa.Table(
@@ -618,8 +620,10 @@ disbursement_lines = sa.Table(
     sa.Column("status", sa.String(8), nullable=False),
     sa.Column("reason", sa.String(200)),
     sa.Column("expected_arrival_date", sa.Date, nullable=False),
+    sa.Column("line_id", ID),  # unique across every file: a return names the lines it settles
     sa.CheckConstraint("amount_fen > 0 AND fee_fen >= 0", name="amounts"),
     sa.CheckConstraint("status IN ('pending', 'paid', 'failed')", name="status"),
+    sa.Index("uq_disbursement_lines_line_id", "line_id", unique=True),
 )
 # An application is on one open line at a time: a second batch cannot pay it twice.
 sa.Index(
@@ -628,6 +632,20 @@ sa.Index(
     unique=True,
     sqlite_where=disbursement_lines.c.status == "pending",
     postgresql_where=disbursement_lines.c.status == "pending",
+)
+
+disbursement_returns = sa.Table(
+    "disbursement_returns",
+    metadata,
+    # Each signed return file of the bank applied to a batch, byte for byte: applied once, never again.
+    sa.Column("id", sa.String(64), primary_key=True),  # the bank's return id
+    sa.Column("batch_id", ID, sa.ForeignKey("disbursement_batches.id"), nullable=False, index=True),
+    sa.Column("file_id", ID, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False, unique=True),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.Column("line_count", sa.Integer, nullable=False),
+    sa.Column("applied_at", TS, nullable=False),
+    sa.Column("applied_by", sa.String(64), nullable=False),
 )
 
 cash_vouchers = sa.Table(

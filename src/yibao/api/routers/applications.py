@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
-from pydantic import ValidationError
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import (
@@ -19,7 +17,6 @@ from yibao.api.schemas import (
     BatchRead,
     DocumentRead,
     NoticeRead,
-    ReturnCreate,
     ReviewCreate,
     SupplementCreate,
 )
@@ -146,31 +143,23 @@ def get_batch(ctx: Ctx, actor: CurrentActor, batch_id: str):
              openapi_extra={"requestBody": {"content": {
                  "text/csv": {"schema": {"type": "string"}},
                  "multipart/form-data": {"schema": {"type": "object", "properties": {
-                     "file": {"type": "string", "format": "binary"}}}},
-                 "application/json": {"schema": ReturnCreate.model_json_schema()}}}})
+                     "file": {"type": "string", "format": "binary"}}}}}}})
 async def bank_returns(ctx: Ctx, actor: CurrentActor, batch_id: str, request: Request):
-    """The bank's return file: as the CSV text itself, a multipart upload (`file`), or JSON lines."""
+    """The bank's signed return file, byte for byte: as the body itself or a multipart upload (`file`)."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind == "application/json":
-        try:
-            body = ReturnCreate.model_validate(json.loads(await request.body() or b"null"))
-        except (ValueError, ValidationError):
-            raise errors.ReturnFileInvalid(reason_zh="JSON 须为 {lines: [...]}",
-                                           reason_en="the JSON body is {lines: [...]}") from None
-        rows = [{**line.model_dump(), "line_no": str(line.line_no), "amount_fen": str(line.amount_fen)}
-                for line in body.lines]
-        return _batch(disbursement.apply_returns(ctx, actor=actor, batch_id=batch_id, rows=rows))
     if kind == "multipart/form-data":
         form = await request.form()
         upload = form.get("file")
         raw = await upload.read() if hasattr(upload, "read") else (upload or "").encode()
     else:
         raw = await request.body()
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise errors.ReturnFileInvalid(reason_zh="文件须为 UTF-8 编码", reason_en="the file is not UTF-8") from None
-    return _batch(disbursement.apply_returns(ctx, actor=actor, batch_id=batch_id, content=content))
+    return _batch(disbursement.apply_returns(ctx, actor=actor, batch_id=batch_id, content=raw))
+
+
+@router.post("/disbursements/batches/{batch_id}/returns/fetch", response_model=BatchRead)
+def fetch_bank_returns(ctx: Ctx, actor: CurrentActor, batch_id: str):
+    """Fetch the bank's signed return file for the batch from the bank and apply it."""
+    return _batch(disbursement.fetch_returns(ctx, actor=actor, batch_id=batch_id))
 
 
 @router.post("/persons/{person_id}/notices/{notice_id}/read", response_model=NoticeRead)

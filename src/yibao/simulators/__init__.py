@@ -1,0 +1,1 @@
+"""Simulators of the outside parties the agency deals with, for the demo and the tests."""
