@@ -784,3 +784,19 @@ contribution_declarations = sa.Table(
 sa.Index("ix_contribution_declarations_status_period", contribution_declarations.c.status,
          contribution_declarations.c.period)
 sa.Index("ix_contribution_declarations_employer_id", contribution_declarations.c.employer_id)
+
+# --- payment codes: one-minute, one-use codes an e-voucher shows (its QR) ----------------------
+
+payment_codes = sa.Table(
+    "payment_codes",
+    metadata,
+    sa.Column("code_digest", sa.String(64), primary_key=True),  # the code's SHA-256; the code itself is not kept
+    sa.Column("evoucher_id", ID, sa.ForeignKey("evouchers.id"), nullable=False, index=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("issued_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS),
+    sa.Column("used_for", sa.String(40)),  # the settlement or cash voucher it paid
+    sa.CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
+    sa.CheckConstraint("(used_at IS NULL) = (used_for IS NULL)", name="used"),
+)
