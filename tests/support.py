@@ -229,3 +229,17 @@ def bank_return(ctx, file_id: str, failed: dict[int, str] | None = None) -> byte
     with urllib.request.urlopen(urllib.request.Request(f"{url}/files/{file_id}/returns", method="POST", data=b""),
                                 timeout=10) as answer:
         return answer.read()
+
+
+def pay_code(client, token: str) -> dict:
+    """A settlement credential from an e-voucher: the one-minute payment code its app shows (POST /evouchers/codes)."""
+    r = client.post(f"{API}/evouchers/codes", json={"token": token})
+    assert r.status_code == 201, r.text
+    return {"type": "evoucher_code", "code": r.json()["code"]}
+
+
+def code_credential(ctx, token: str) -> dict:
+    """pay_code through the service, for tests that settle without the HTTP stack."""
+    from yibao.services import payment_codes
+
+    return {"type": "evoucher_code", "code": payment_codes.issue(ctx, token=token).code}

@@ -24,7 +24,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ADMIN, PHARMACIES, body, context, prepare  # noqa: E402
+from run import ADMIN, PHARMACIES, body, context, issue_codes, prepare  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import server_cpu_seconds, start_cluster  # noqa: E402
@@ -53,9 +53,17 @@ PARTS = [
 ]
 
 
+def codes_for(ctx, people, tag: str, count: int) -> None:
+    """Write the payment codes the tag's settlements pay with, before anything is timed or traced."""
+    settle.codes[(tag, people[0][0])] = issue_codes(ctx, people, f"{tag}-{people[0][0]}", count)
+
+
 def settle(ctx, people, n: int, tag: str) -> dict:
-    _, token = people[n % len(people)]
-    return service.settle(ctx, actor=ADMIN, **body(token, f"{tag}-{n}", n, PHARMACIES))
+    code = settle.codes[(tag, people[0][0])][n]
+    return service.settle(ctx, actor=ADMIN, **body(code, f"{tag}-{n}", n, PHARMACIES))
+
+
+settle.codes = {}
 
 
 def traced(ctx, people, n: int) -> tuple[int, list[str]]:
@@ -132,16 +140,20 @@ def main() -> None:
         people = prepare(url, 2 * args.persons + 60)[:-1]
         warm, timed, profiled_ = people[:60], people[60:60 + args.persons], people[60 + args.persons:]
         ctx = context(url)
+        codes_for(ctx, warm[:-2], "warm", 2 * len(warm))
         for n in range(2 * len(warm)):  # warm caches: compiled and prepared statements, policy plans
             settle(ctx, warm[:-2], n, "warm")
 
         for n, label, person in ((0, "first of the day", warm[-1]), (4, "again the same day", warm[0])):
+            codes_for(ctx, [person], "traced", n + 1)
             trips, statements = traced(ctx, [person], n)
             print(f"{label}: {trips} round trips, {len(statements)} statements sent by SQLAlchemy")
             for text in statements:
                 print(f"  {text}")
 
         for label, again in (("first of the day", False), ("again the same day", True)):
+            codes_for(ctx, timed, f"timed-{again}", len(timed))
+            codes_for(ctx, profiled_, f"profiled-{again}", len(profiled_))
             wall, client, server = measure(ctx, cluster, timed, f"timed-{again}")
             print(f"{label}, one client: {wall:.2f} ms per settlement; CPU {client:.2f} ms client, "
                   f"{server:.2f} ms server")

@@ -3,8 +3,8 @@
     .venv/bin/python bench/settlement/run.py [--clients 8] [--seconds 15] [--rounds 2] [--per-client 200]
 
 Starts a throwaway PostgreSQL cluster, loads the shipped policies, and prepares persons with money and an
-e-voucher each (the throughput runs pay with e-voucher tokens, stored as digests, so checking one is an
-indexed lookup), designated pharmacies in Beijing (whose limits apply) and an API user. Then, alternating
+e-voucher each (the throughput runs pay with the e-vouchers' one-use payment codes, written for each client before
+its clock starts and stored as digests, so checking one is an indexed lookup), designated pharmacies in Beijing (whose limits apply) and an API user. Then, alternating
 with `pgbench -b tpcb-like` at the same client count:
 
 1. in-process: each client a process calling the settlement service with its own context;
@@ -50,7 +50,7 @@ from yibao.services import settlement as service  # noqa: E402
 from yibao.services.books import Books  # noqa: E402
 from yibao.services.context import digest  # noqa: E402
 from yibao.store.migrate import upgrade  # noqa: E402
-from yibao.store.tables import enrollments, evouchers, persons  # noqa: E402
+from yibao.store.tables import enrollments, evouchers, payment_codes, persons  # noqa: E402
 
 NOW = dt.datetime(2026, 3, 2, 2, 0, tzinfo=dt.UTC)  # 10:00 in Beijing
 ADMIN = Actor.system("bench")
@@ -115,9 +115,26 @@ def prepare(url: str, count: int) -> list[tuple[str, str]]:
     return people
 
 
-def body(token: str, key: str, n: int, pharmacies: list[str] = PHARMACIES) -> dict:
+def issue_codes(ctx, people: list, tag: str, count: int) -> list[str]:
+    """`count` payment codes, the n-th of people[n % len(people)], valid through the run: what each person's
+    app would ask for (POST /evouchers/codes) before each payment, written at once outside the timed part."""
+    codes = [f"{tag}-{n}" for n in range(count)]
+    rows = [{"code_digest": digest(code), "evoucher_id": "evc_" + people[n % len(people)][0][4:],
+             "person_id": people[n % len(people)][0], "issued_at": NOW, "expires_at": NOW + dt.timedelta(days=3650)}
+            for n, code in enumerate(codes)]
+    with ctx.engine.begin() as conn:
+        for start in range(0, len(rows), 5000):
+            conn.execute(payment_codes.insert(), rows[start:start + 5000])
+    return codes
+
+
+CODES_PER_SECOND = 1500  # payment codes written for each client and second of a run: more than it settles
+
+
+def body(code: str, key: str, n: int, pharmacies: list[str] = PHARMACIES) -> dict:
     return {"idempotency_key": key, "institution_code": pharmacies[n % len(pharmacies)],
-            "credential": {"type": "evoucher", "token": token}, "items": [{"category": "drug", "amount_fen": AMOUNT}]}
+            "credential": {"type": "evoucher_code", "code": code},
+            "items": [{"category": "drug", "amount_fen": AMOUNT}]}
 
 
 WARM = 3  # settlements each client makes before the clock starts (the policy read, statements prepared)
@@ -126,35 +143,38 @@ WARM = 3  # settlements each client makes before the clock starts (the policy re
 def in_process_client(url: str, people: list, pharmacies: list[str], seconds: float, tag: str, ready, start,
                       out) -> None:
     ctx = context(url)
+    codes = issue_codes(ctx, people, tag, WARM + int(seconds * CODES_PER_SECOND))
     for n in range(WARM):
-        service.settle(ctx, actor=ADMIN, **body(people[0][1], f"{tag}-warm-{n}", n, pharmacies))
-    latencies, n = [], 0
+        service.settle(ctx, actor=ADMIN, **body(codes[n], f"{tag}-warm-{n}", n, pharmacies))
+    latencies, n = [], WARM
     ready.put(tag)
     start.wait()
     cpu, deadline = time.process_time(), time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        person_id, token = people[n % len(people)]
         began = time.perf_counter()
-        service.settle(ctx, actor=ADMIN, **body(token, f"{tag}-{n}", n, pharmacies))
+        service.settle(ctx, actor=ADMIN, **body(codes[n], f"{tag}-{n}", n, pharmacies))
         latencies.append((time.perf_counter() - began) * 1000)
         n += 1
     out.put((latencies, time.process_time() - cpu))
 
 
-def http_client(port: int, auth_header: str, people: list, seconds: float, tag: str, ready, start, out) -> None:
+def http_client(url: str, port: int, auth_header: str, people: list, seconds: float, tag: str, ready, start,
+                out) -> None:
+    writer = context(url)
+    codes = issue_codes(writer, people, tag, WARM + int(seconds * CODES_PER_SECOND))
+    writer.engine.dispose()
     conn = http.client.HTTPConnection("127.0.0.1", port)
     headers = {"Authorization": auth_header, "Content-Type": "application/json"}
     for n in range(WARM):
-        conn.request("POST", "/api/v1/settlements", json.dumps(body(people[0][1], f"{tag}-warm-{n}", n)), headers)
+        conn.request("POST", "/api/v1/settlements", json.dumps(body(codes[n], f"{tag}-warm-{n}", n)), headers)
         conn.getresponse().read()
-    latencies, n = [], 0
+    latencies, n = [], WARM
     ready.put(tag)
     start.wait()
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        _, token = people[n % len(people)]
         began = time.perf_counter()
-        conn.request("POST", "/api/v1/settlements", json.dumps(body(token, f"{tag}-{n}", n)), headers)
+        conn.request("POST", "/api/v1/settlements", json.dumps(body(codes[n], f"{tag}-{n}", n)), headers)
         response = conn.getresponse()
         response.read()
         if response.status != 201:
@@ -254,7 +274,7 @@ def main() -> None:
                       f"{pg.server_cpu_s * 1000 / pg.transactions:.2f} ms)", flush=True)
                 runs = {
                     "in-process": (in_process_client, lambda i: (url, shares[i], PHARMACIES), None),
-                    "HTTP": (http_client, lambda i: (args.port, auth_header, shares[i]), server.pid),
+                    "HTTP": (http_client, lambda i: (url, args.port, auth_header, shares[i]), server.pid),
                     "hot account, in-process": (in_process_client, lambda i: (url, henan, [HENAN_PHARMACY]), None),
                 }
                 for name, (target, args_of, app_pid) in runs.items():

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     # unit user within a window; then every look-up by that user answers 429 until the window ends.
     unit_lookup_max_misses: int = Field(default=10, ge=1)
     unit_lookup_window_seconds: int = Field(default=60 * 60, ge=1)
+    # Payment codes (付款码): how many one-minute codes one e-voucher, and one client address, may ask for within
+    # the window; then 429 payment_code.too_many until it ends. Counted in this process's memory.
+    payment_codes_per_evoucher: int = Field(default=10, ge=1)
+    payment_codes_per_address: int = Field(default=60, ge=1)
+    payment_codes_window_seconds: int = Field(default=60, ge=1)
     # Checkpoints (检查点): the key that signs them, kept outside the database (a file, or the variable itself),
     # and the append-only file they are written to (default: checkpoints.jsonl in the data directory).
     checkpoint_key: str = ""

@@ -75,7 +75,8 @@ OWNER_OR_STAFF = STAFF | {OWNER}
 
 # Routes that need no token (sign-in, self-registration, health); everything else is in ENDPOINTS.
 PUBLIC = {("POST", "/auth/token"), ("POST", "/register"), ("GET", "/health"),
-          ("GET", "/vouchers/{code}")}  # whoever holds a printed voucher may check it
+          ("GET", "/vouchers/{code}"),  # whoever holds a printed voucher may check it
+          ("POST", "/evouchers/codes")}  # the e-voucher's token in the body is the app's credential
 
 NEW_PIN = "472951"
 CLERK = Actor(username="matrix-counter", role=Role.COUNTER)  # takes cases in, so that another hand decides them
@@ -434,7 +435,7 @@ ENDPOINTS = [
     E("GET", "/institutions/{code}", SIGNED_IN, lambda s: Call({"code": s.world.institution_code})),
     E("GET", "/agencies", SIGNED_IN, _agencies),
     # cards: the agency issues, freezes and unlocks; the holder activates, reports lost, replaces;
-    # an institution reads a card's status and checks its PIN
+    # an institution reads a card's status (without its holder's person_id)
     E("POST", "/cards", STAFF, lambda s: Call(json={"person_id": s.world.person.id})),
     E("GET", "/cards/{card_no}", READ_ALL | {OWNER, INSTITUTION},
       lambda s: Call({"card_no": s.world.person.card_no})),
@@ -444,8 +445,9 @@ ENDPOINTS = [
     E("POST", "/cards/{card_no}/freeze", STAFF, lambda s: _someones_card(s, reason="疑似冒用")),
     E("POST", "/cards/{card_no}/unfreeze", STAFF, _frozen_card),
     E("POST", "/cards/{card_no}/replace", OWNER_OR_STAFF, _card),
-    E("POST", "/cards/{card_no}/unlock-pin", STAFF, _card),
-    E("POST", "/cards/{card_no}/verify-pin", frozenset({INSTITUTION, TERMINAL, ADMIN}), lambda s: _card(s, pin=PIN)),
+    E("POST", "/cards/{card_no}/unlock-pin", STAFF, lambda s: _card(s, id_number=s.world.person.id_number)),
+    # the standalone PIN check: the holder, a terminal, staff at the counter; an institution checks only in a payment
+    E("POST", "/cards/{card_no}/verify-pin", STAFF | {OWNER, TERMINAL}, lambda s: _card(s, pin=PIN)),
     E("POST", "/cards/{card_no}/change-pin", frozenset({OWNER}), lambda s: _card(s, old_pin=PIN, new_pin=NEW_PIN)),
     # e-vouchers: the real-name check is the holder's own (or an admin's)
     E("POST", "/evouchers", frozenset({OWNER, ADMIN}),

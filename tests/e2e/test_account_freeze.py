@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, rows
+from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, pay_code, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.services import credentials
 from yibao.store.tables import account_freezes, audit_records, cards, idempotency_keys, ledger_postings, settlements
@@ -46,6 +46,7 @@ def written(ctx) -> tuple[int, int, int]:
 
 def test_the_holder_of_a_frozen_card_cannot_lose_replace_or_activate_their_way_out(ctx, admin, client, world):
     card_no, owner = world.person.card_no, bearer(client, "employee")
+    early_code = pay_code(client, world.token)  # shown on the app before the freeze
     frozen = client.post(f"{API}/cards/{card_no}/freeze", headers=bearer(client, "counter-user"),
                          json={"reason": "疑似冒用他人医保卡"})
     assert frozen.status_code == 200 and frozen.json()["status"] == "frozen"
@@ -62,7 +63,8 @@ def test_the_holder_of_a_frozen_card_cannot_lose_replace_or_activate_their_way_o
     assert_problem(client.post(f"{API}/evouchers", headers=owner, json={
         "person_id": world.person.id, "id_number": world.person.id_number, "name": world.person.name,
         "channel": "miniprogram"}), 409, "account.frozen")
-    for credential in ({"type": "card", "card_no": card_no, "pin": PIN}, {"type": "evoucher", "token": world.token}):
+    assert_problem(client.post(f"{API}/evouchers/codes", json={"token": world.token}), 409, "account.frozen")
+    for credential in ({"type": "card", "card_no": card_no, "pin": PIN}, early_code):
         problem = assert_problem(pay(client, credential), 409, "account.frozen")
         assert "冻结" in problem["message_zh"] and "疑似" not in problem["message_zh"]  # the reason is staff's
     assert written(ctx) == before
@@ -73,6 +75,7 @@ def test_the_holder_of_a_frozen_card_cannot_lose_replace_or_activate_their_way_o
 
 def test_the_agency_lifts_its_freeze_with_a_reason_and_the_person_pays_again(ctx, admin, client, world):
     card_no, owner, desk = world.person.card_no, bearer(client, "employee"), bearer(client, "counter-user")
+    early_code = pay_code(client, world.token)  # shown on the app before the freeze
     assert client.post(f"{API}/cards/{card_no}/freeze", headers=desk, json={"reason": "核查"}).status_code == 200
     assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=desk), 422, "card.unfreeze_reason_missing")
     assert_problem(client.post(f"{API}/cards/{card_no}/unfreeze", headers=desk, json={"reason": "  "}), 422,
@@ -82,7 +85,8 @@ def test_the_agency_lifts_its_freeze_with_a_reason_and_the_person_pays_again(ctx
 
     assert lifted.status_code == 200 and lifted.json()["status"] == "active"
     assert pay(client, {"type": "card", "card_no": card_no, "pin": PIN}).status_code == 201
-    assert pay(client, {"type": "evoucher", "token": world.token}).status_code == 201
+    assert pay(client, early_code).status_code == 201  # the code shown before the freeze, unused and valid
+    assert pay(client, pay_code(client, world.token)).status_code == 201
     # a lost card is replaced as usual once the freeze is lifted
     client.post(f"{API}/cards/{card_no}/report-lost", headers=owner)
     new_no = client.post(f"{API}/cards/{card_no}/replace", headers=owner).json()["card_no"]
@@ -118,7 +122,7 @@ def test_a_freeze_of_the_person_stops_every_card_and_only_staff_may_place_or_lif
                    "account.already_frozen")
     assert_problem(client.post(f"{API}/cards/{world.person.card_no}/freeze", headers=desk, json={"reason": "再冻结"}),
                    409, "account.already_frozen")
-    assert_problem(pay(client, {"type": "evoucher", "token": world.token}), 409, "account.frozen")
+    assert_problem(client.post(f"{API}/evouchers/codes", json={"token": world.token}), 409, "account.frozen")
     assert count(ctx, account_freezes) == 1
     assert client.post(f"{API}/persons/{person_id}/unfreeze", headers=desk,
                        json={"reason": "已核实"}).json()["in_force"] is False

@@ -54,7 +54,7 @@ def activate(client, card_no, owner, id_number, pin=GOOD_PIN):
 
 
 def verify(client, card_no, pin=GOOD_PIN):
-    return client.post(f"{API}/cards/{card_no}/verify-pin", headers=bearer(client, "institution-user"),
+    return client.post(f"{API}/cards/{card_no}/verify-pin", headers=bearer(client, "terminal-user"),
                        json={"pin": pin})
 
 
@@ -258,11 +258,12 @@ def test_five_wrong_pins_lock_the_card_until_the_agency_unlocks_it(ctx, admin, c
     assert_problem(verify(client, card_no, "111222"), 403, "card.pin_locked")
     assert_problem(verify(client, card_no, GOOD_PIN), 403, "card.pin_locked")
     assert client.get(f"{API}/cards/{card_no}", headers=owner).json()["pin_locked"] is True
-    assert_problem(client.post(f"{API}/cards/{card_no}/unlock-pin", headers=owner), 403, "auth.forbidden")
-    assert_problem(client.post(f"{API}/cards/{card_no}/unlock-pin", headers=bearer(client, "institution-user")),
-                   403, "auth.forbidden")
+    checked = {"json": {"id_number": holder.id_number}}
+    assert_problem(client.post(f"{API}/cards/{card_no}/unlock-pin", headers=owner, **checked), 403, "auth.forbidden")
+    assert_problem(client.post(f"{API}/cards/{card_no}/unlock-pin", headers=bearer(client, "institution-user"),
+                               **checked), 403, "auth.forbidden")
 
-    unlocked = client.post(f"{API}/cards/{card_no}/unlock-pin", headers=bearer(client, "reviewer-user"))
+    unlocked = client.post(f"{API}/cards/{card_no}/unlock-pin", headers=bearer(client, "reviewer-user"), **checked)
 
     assert unlocked.status_code == 200 and unlocked.json()["pin_locked"] is False
     ok = verify(client, card_no, GOOD_PIN)
@@ -299,6 +300,6 @@ def test_cards_are_private_to_their_holder_and_staff(ctx, admin, client):
                    403, "auth.forbidden")
     assert_problem(client.get(f"{API}/cards/0000000000", headers=bearer(client, "reviewer-user")),
                    404, "card.not_found")
-    assert_problem(client.post(f"{API}/cards/0000000000/verify-pin", headers=bearer(client, "institution-user"),
+    assert_problem(client.post(f"{API}/cards/0000000000/verify-pin", headers=bearer(client, "counter-user"),
                                json={"pin": PIN}), 404, "card.not_found")
     assert client.get(f"{API}/cards/{card_no}", headers=bearer(client, "employee")).json()["status"] == "active"

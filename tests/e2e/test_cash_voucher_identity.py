@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
-from tests.support import API, PIN, add_person, assert_problem, bearer
+from tests.support import API, PIN, add_person, assert_problem, bearer, pay_code
 from tests.support import row_counts as snapshot
 from yibao.services import auth, cards, credentials, institutions
 from yibao.store.tables import appointments
@@ -68,6 +68,7 @@ def test_an_empty_body_or_another_persons_credential_pays_nothing(ctx, admin, cl
     stranger = add_person(ctx, admin, name="刘洋")  # with a card and its PIN, and an e-voucher
     _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=stranger.id, id_number=stranger.id_number,
                                              name=stranger.name, channel="app")
+    stranger_code = pay_code(client, token)
     held = balance(client, me, person.id)
     before = snapshot(ctx)
     assert_problem(redeem(client, desk["hospital"], code), 422, "cash_voucher.identity_required")
@@ -78,10 +79,12 @@ def test_an_empty_body_or_another_persons_credential_pays_nothing(ctx, admin, cl
     r = redeem(client, desk["clerk"], code, {"id_number": stranger.id_number})
     problem = assert_problem(r, 403, "cash_voucher.holder_mismatch")
     assert stranger.id_number not in r.text and person.id_number not in r.text
-    assert_problem(redeem(client, desk["hospital"], code, {"credential": {"type": "evoucher", "token": token}}),
+    assert_problem(redeem(client, desk["hospital"], code, {"credential": stranger_code}),
                    403, "cash_voucher.holder_mismatch")
-    assert_problem(redeem(client, desk["hospital"], code, {"credential": {"type": "evoucher", "token": "x" * 40}}),
-                   401, "evoucher.invalid")
+    assert_problem(redeem(client, desk["hospital"], code, {"credential": {"type": "evoucher", "token": token}}),
+                   422, "credential.token_not_accepted")
+    assert_problem(redeem(client, desk["hospital"], code, {"credential": {"type": "evoucher_code", "code": "1" * 20}}),
+                   422, "payment_code.invalid")
     assert "ID" in problem["message_en"] or "credential" in problem["message_en"]
     assert snapshot(ctx) == before  # nothing paid, nothing changed
 
@@ -131,7 +134,8 @@ def test_the_holder_redeems_with_their_e_voucher(ctx, admin, client, desk):
                                              name="吴越", channel="app")
     both = {**card_of(person), "id_number": person.id_number}
     assert_problem(redeem(client, desk["clerk"], code, both), 422, "request.invalid")  # one proof, not two
-    paid = redeem(client, desk["hospital"], code, {"credential": {"type": "evoucher", "token": token}})
+    shown = pay_code(client, token)
+    paid = redeem(client, desk["hospital"], code, {"credential": shown})
     assert paid.status_code == 200, paid.text
     assert paid.json()["institution_code"] == HOSPITAL
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund
+from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, pay_code
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, filings, institutions, policies
+from yibao.services import auth, credentials, filings, institutions, policies
 from yibao.store.tables import audit_records, idempotency_keys, ledger_entries, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -37,14 +37,20 @@ def world(ctx, admin):
 
 
 def pay(client, world, *, at: str = SHANGHAI_HOSPITAL, key: str, emergency: bool | None = None,
-        amount: int = 30_000, category: str = "medical_service"):
+        amount: int = 30_000, category: str = "medical_service", credential: dict | None = None):
     body = {"idempotency_key": key, "institution_code": at,
-            "credential": {"type": "card", "card_no": world.person.card_no, "pin": PIN},
+            "credential": credential or {"type": "card", "card_no": world.person.card_no, "pin": PIN},
             "items": [{"category": category, "amount_fen": amount}]}
     if emergency is not None:
         body["emergency"] = emergency
     user = "institution-user" if at == world.institution_code else f"user-{at}"
     return client.post(f"{API}/settlements", headers=bearer(client, user), json=body)
+
+
+def e_voucher_code(ctx, admin, client, world) -> dict:
+    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+                                             id_number=world.person.id_number, name=world.person.name, channel="app")
+    return pay_code(client, token)
 
 
 def rules_of(body: dict) -> list[str]:
@@ -67,11 +73,16 @@ def listed(client, username: str = "reviewer-user"):
                       params={"from": "2026-03-01", "to": "2026-03-31"})
 
 
-def test_without_an_emergency_an_unfiled_cross_region_payment_is_refused_and_writes_nothing(ctx, client, world):
+def test_without_an_emergency_an_unfiled_cross_region_payment_is_refused_and_writes_nothing(ctx, admin, client,
+                                                                                          world):
+    shown = e_voucher_code(ctx, admin, client, world)
     before = written(ctx)
-    refused = assert_problem(pay(client, world, key="plain"), 422, "filing.required")
+    refused = assert_problem(pay(client, world, key="plain", credential=shown), 422, "filing.required")
     assert refused["rules"][0]["rule_id"] == "national.settlement.cross_region.base"
-    refused = assert_problem(pay(client, world, key="plain-false", emergency=False), 422, "filing.required")
+    refused = assert_problem(pay(client, world, key="plain-false", emergency=False, credential=shown), 422,
+                             "filing.required")
+    # a card is refused before its PIN is looked at: nothing counted
+    assert_problem(pay(client, world, key="plain-card"), 422, "card.region_not_covered")
     assert written(ctx) == before
 
 
@@ -94,10 +105,14 @@ def test_an_emergency_counts_as_filed_at_a_networked_hospital_and_is_recorded(ct
     assert_problem(listed(client, "employee"), 403, "auth.forbidden")
 
 
-def test_an_emergency_at_an_institution_not_networked_is_refused_like_any_unfiled_payment(ctx, client, world):
+def test_an_emergency_at_an_institution_not_networked_is_refused_like_any_unfiled_payment(ctx, admin, client,
+                                                                                          world):
+    shown = e_voucher_code(ctx, admin, client, world)
     before = written(ctx)
-    refused = assert_problem(pay(client, world, at=SHANGHAI_CLINIC, key="er-clinic", emergency=True), 422,
-                             "filing.required")
+    refused = assert_problem(pay(client, world, at=SHANGHAI_CLINIC, key="er-clinic", emergency=True,
+                                 credential=shown), 422, "filing.required")
+    assert_problem(pay(client, world, at=SHANGHAI_CLINIC, key="er-clinic-card", emergency=True), 422,
+                   "card.region_not_covered")  # not counted as filed here: the PIN is not looked at
     assert EMERGENCY_RULE not in [r["rule_id"] for r in refused.get("rules", [])]
     assert written(ctx) == before
 
@@ -149,8 +164,11 @@ def test_where_the_policy_retired_the_emergency_rule_stating_one_changes_nothing
     assert old in text
     file.write_text(text.replace(old, old + "      2026-01-01: null\n"), encoding="utf-8")
     policies.load(ctx, actor=admin, root=tree)
+    shown = e_voucher_code(ctx, admin, client, world)
     before = written(ctx)
-    refused = assert_problem(pay(client, world, key="er-retired", emergency=True), 422, "filing.required")
+    refused = assert_problem(pay(client, world, key="er-retired", emergency=True, credential=shown), 422,
+                             "filing.required")
+    assert_problem(pay(client, world, key="er-retired-card", emergency=True), 422, "card.region_not_covered")
     assert refused["rules"][0]["rule_id"] == "national.settlement.cross_region.base"
     assert written(ctx) == before
 

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, rows
+from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, code_credential, count, fund, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import credit_file
 from yibao.services import cards, contributions, credentials, documents, enrolment, family, filings, life_events
@@ -30,6 +30,7 @@ def world(ctx, admin):
     _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,
                                                    channel="app")
+    world.code = code_credential(ctx, world.token)  # shown on the app before anything is recorded
     return world
 
 
@@ -74,13 +75,13 @@ def test_a_dead_person_pays_with_neither_card_nor_evoucher_and_nothing_is_writte
     assert r.status_code == 201, r.text
     assert r.json()["kind"] == "death" and r.json()["late_settlements"] == []
     before = written(ctx)
-    for credential in (card(world.person), {"type": "evoucher", "token": world.token}):
+    for credential in (card(world.person), world.code):
         problem = assert_problem(pay(client, world, 1_000, credential), 409, "person.deceased")
         assert "死亡" in problem["message_zh"]
     assert written(ctx) == before
     owner = bearer(client, "employee")
     assert_problem(client.post(f"{API}/cards/{world.person.card_no}/verify-pin",
-                               headers=bearer(client, "institution-user"), json={"pin": PIN}), 409, "person.deceased")
+                               headers=bearer(client, "counter-user"), json={"pin": PIN}), 409, "person.deceased")
     assert_problem(client.post(f"{API}/cards/{issued.card_no}/activate", headers=owner,
                                json={"id_number": world.person.id_number, "pin": "472951"}), 409, "person.deceased")
     assert_problem(client.post(f"{API}/cards/{world.person.card_no}/replace", headers=owner), 409, "person.deceased")
@@ -99,7 +100,8 @@ def test_an_emigrated_person_is_refused_with_its_own_code_and_others_still_pay(c
     r = record(client, world.person.id, "reviewer-user", kind="emigration", date="2026-03-02")
     assert r.status_code == 201, r.text
     assert_problem(pay(client, world, 500, card(world.person)), 409, "person.emigrated")
-    assert_problem(pay(client, world, 500, {"type": "evoucher", "token": world.token}), 409, "person.emigrated")
+    assert_problem(pay(client, world, 500, world.code), 409, "person.emigrated")
+    assert_problem(client.post(f"{API}/evouchers/codes", json={"token": world.token}), 409, "person.emigrated")
     neighbour = insured(ctx, admin, name="刘洋")  # a living person's card is untouched
     assert pay(client, world, 500, card(neighbour)).status_code == 201
 
@@ -133,7 +135,7 @@ def test_grants_to_and_from_the_dead_end_and_their_filing_ends(ctx, admin, clien
 
 def test_a_death_recorded_late_lists_the_settlements_after_it_for_review_and_never_rewrites_them(
         ctx, admin, client, world):
-    first = pay(client, world, 3_000, {"type": "evoucher", "token": world.token}).json()
+    first = pay(client, world, 3_000, world.code).json()
     second = pay(client, world, 4_000, card(world.person)).json()
     balance = client.get(f"{API}/accounts/{world.person.id}", headers=bearer(client, "reviewer-user")).json()
 

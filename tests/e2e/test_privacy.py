@@ -210,7 +210,7 @@ def test_a_whole_flow_logs_no_id_number_phone_or_bank_number(ctx, admin, client,
     r = client.post(f"{API}/bank-accounts", headers=owner, json={"person_id": person_id, "account_no": bank_no,
                                                                   "bank_name": "中国工商银行", "holder_name": "陈静"})
     assert r.status_code == 201 and r.json()["account_no"] == bank_no, r.text
-    r = client.post(f"{API}/cards/{card_no}/verify-pin", headers=bearer(client, "institution-user"),
+    r = client.post(f"{API}/cards/{card_no}/verify-pin", headers=bearer(client, "terminal-user"),
                     json={"pin": new_pin})
     assert r.status_code == 200, r.text
     # bad input holding an ID number: the body is refused and the number not echoed
@@ -258,7 +258,7 @@ def _bad_requests(world) -> dict:
                                {"json": {"id_number": p.id_number[:-1] + ("1" if p.id_number[-1] == "0" else "0")}},
                                "person.id_number_invalid"),
         "phone": ("employee", "PATCH", f"/persons/{p.id}", {"json": {"phone": "0571-1234"}}, "person.phone_invalid"),
-        "PIN format": ("institution-user", "POST", f"/cards/{p.card_no}/verify-pin", {"json": {"pin": 123456}},
+        "PIN format": ("terminal-user", "POST", f"/cards/{p.card_no}/verify-pin", {"json": {"pin": 123456}},
                        "request.invalid"),
         "e-voucher channel": ("employee", "POST", "/evouchers",
                               {"json": {"person_id": p.id, "id_number": p.id_number, "name": p.name, "channel": "fax"}},

@@ -9,7 +9,7 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, rows
+from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, pay_code, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.services import auth, cards, contributions, credentials, enrolment, family, filings, institutions
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
@@ -132,13 +132,12 @@ def test_a_wrong_pin_is_refused_and_counted(client, world):
     assert assert_problem(r, 422, "card.pin_wrong")["tries_left"] == 4
 
 
-def test_an_evoucher_pays_and_an_unknown_token_does_not(ctx, admin, client, world):
+def test_an_evoucher_pays_with_its_payment_code_and_an_unknown_token_gets_none(ctx, admin, client, world):
     _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                              id_number=world.person.id_number, name=world.person.name, channel="app")
-    r = pay(client, world, 1_000, credential={"type": "evoucher", "token": token})
+    r = pay(client, world, 1_000, credential=pay_code(client, token))
     assert r.status_code == 201 and r.json()["credential_type"] == "evoucher"
-    assert_problem(pay(client, world, 1_000, credential={"type": "evoucher", "token": "x" * 43}), 401,
-                   "evoucher.invalid")
+    assert_problem(client.post(f"{API}/evouchers/codes", json={"token": "x" * 43}), 401, "evoucher.invalid")
 
 
 def test_a_retry_returns_the_first_answer_and_a_changed_retry_is_a_conflict(ctx, client, world):
@@ -175,10 +174,15 @@ def test_cross_region_needs_a_filing(ctx, admin, client, world):
                                  designated_from=dt.date(2024, 1, 1))
     auth.add_user(ctx, actor=admin, username="hospital-sh", password="correct-horse-9", role="institution",
                   institution_code="H31000000001")
+    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+                                             id_number=world.person.id_number, name=world.person.name, channel="app")
     refused = assert_problem(pay(client, world, 30_000, at="H31000000001", category="medical_service",
-                                 username="hospital-sh"), 422, "filing.required")
+                                 username="hospital-sh", credential=pay_code(client, token)), 422, "filing.required")
     assert "回参保地申请报销" in refused["message_zh"]
     assert refused["rules"][0]["rule_id"] == "national.settlement.cross_region.base"
+    by_card = assert_problem(pay(client, world, 30_000, at="H31000000001", category="medical_service",
+                                 username="hospital-sh"), 422, "card.region_not_covered")  # before the PIN
+    assert "回参保地申请报销" in by_card["message_zh"]
     filings.file(ctx, actor=admin, person_id=world.person.id, type="temporary", reason="referral",
                  destination_region="310000")
     r = pay(client, world, 30_000, at="H31000000001", category="medical_service", username="hospital-sh")

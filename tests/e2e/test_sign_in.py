@@ -168,7 +168,7 @@ def test_the_holder_changes_the_pin_with_the_old_one(ctx, admin, client, world):
     assert assert_problem(wrong, 422, "card.pin_wrong")["tries_left"] == 4
     r = client.post(url, headers=me, json={"old_pin": PIN, "new_pin": "472951"})
     assert r.status_code == 200 and r.json()["pin_locked"] is False, r.text
-    institution = bearer(client, "institution-user")
+    institution = bearer(client, "terminal-user")  # the self-service terminal, the holder in front of it
     check = f"{API}/cards/{card_no}/verify-pin"
     assert client.post(check, headers=institution, json={"pin": "472951"}).status_code == 200
     assert_problem(client.post(check, headers=institution, json={"pin": PIN}), 422, "card.pin_wrong")
@@ -193,7 +193,8 @@ def test_a_pin_that_locks_tells_its_holder(ctx, admin, client, world):
     assert notice["title_zh"] == "医保卡密码已锁定" and card_no[-4:] in notice["body_zh"]
     assert "locked" in notice["body_en"] and card_no not in notice["body_zh"]
 
-    cards.unlock_pin(ctx, actor=admin, card_no=card_no)  # the agency lifts the lock with the person there
+    cards.unlock_pin(ctx, actor=admin, card_no=card_no,  # the agency lifts the lock with the person there
+                     id_number=world.person.id_number)
     terminal = bearer(client, "terminal-user")
     for _ in range(5):  # a lock at a self-service terminal is told the same way, once
         client.post(f"{API}/cards/{card_no}/verify-pin", headers=terminal, json={"pin": "135790"})

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests import support
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import MONTHLY_BASE_FEN, build_world, rows
+from tests.support import MONTHLY_BASE_FEN, build_world, code_credential, rows
 from yibao.bootstrap import bootstrap
 from yibao.domain.clock import SHANGHAI
 from yibao.services import credentials, institutions
@@ -44,14 +44,13 @@ def rush(settings, admin, token: str, payments_each: int) -> list:
     for c in contexts:
         c.clock.set(DAY)
     rng = random.Random(2026)
-    plans = [[(rng.choice(PHARMACIES), rng.choice([7_000, 13_000, 25_000, 40_000])) for _ in range(payments_each)]
-             for _ in range(CLIENTS)]
+    plans = [[(rng.choice(PHARMACIES), rng.choice([7_000, 13_000, 25_000, 40_000]), code_credential(c, token))
+              for _ in range(payments_each)] for c in contexts]  # a payment code for each payment
 
     def client(i):
         return [service.settle(contexts[i], actor=admin, idempotency_key=f"c{i}-{n}", institution_code=code,
-                               credential={"type": "evoucher", "token": token},
-                               items=[{"category": "drug", "amount_fen": amount}])
-                for n, (code, amount) in enumerate(plans[i])]
+                               credential=shown, items=[{"category": "drug", "amount_fen": amount}])
+                for n, (code, amount, shown) in enumerate(plans[i])]
 
     try:
         return all_at_once(CLIENTS, client)
@@ -116,10 +115,11 @@ def test_thirty_two_clients_sending_one_payment_at_once_pay_it_once_and_get_one_
     contexts = [bootstrap(settings) for _ in range(CLIENTS)]
     for c in contexts:
         c.clock.set(DAY)
+    shown = code_credential(ctx, token)
 
     def client(i):
         return service.settle(contexts[i], actor=admin, idempotency_key="till-7-0001", institution_code=PHARMACIES[0],
-                              credential={"type": "evoucher", "token": token},
+                              credential=shown,
                               items=[{"category": "drug", "amount_fen": 12_000}])
 
     try:

@@ -19,6 +19,7 @@ from yibao.api.routers import (
     emergencies,
     filings,
     life_events,
+    payment_codes,
     payouts,
     policy,
     registry,
@@ -42,7 +43,8 @@ def create_app(ctx: Context) -> FastAPI:
     hide_path_values()
     for router in (auth.router, registry.router, credentials.router, accounts.router, collection.router, filings.router, policy.router,
                    settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
-                   residents.router, sign_in.router, emergencies.router, corrections.router):
+                   residents.router, sign_in.router, emergencies.router, corrections.router,
+                   payment_codes.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

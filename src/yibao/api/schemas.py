@@ -260,15 +260,16 @@ class PinCheck(Body):
 class CardRead(BaseModel):
     card_no: str
     status: str
-    person_id: str
+    person_id: str | None  # not shown to institutions
     issued_on: dt.date
     expires_on: dt.date
     pin_locked: bool
     replaced_by: str | None = None
 
     @classmethod
-    def of(cls, card, today: dt.date) -> CardRead:
-        return cls(card_no=card.card_no, status=card.status_on(today).value, person_id=card.person_id,
+    def of(cls, card, today: dt.date, *, show_person: bool = True) -> CardRead:
+        return cls(card_no=card.card_no, status=card.status_on(today).value,
+                   person_id=card.person_id if show_person else None,
                    issued_on=card.issued_on, expires_on=card.expires_on, pin_locked=card.pin_locked,
                    replaced_by=card.replaced_by)
 
@@ -617,8 +618,17 @@ class CardCredential(Body):
 
 
 class EVoucherCredential(Body):
+    """The long-lived e-voucher token: no longer accepted as a credential (credential.token_not_accepted)."""
+
     type: Literal["evoucher"]
     token: str = Field(max_length=128)
+
+
+class EVoucherCodeCredential(Body):
+    """A one-minute, one-use payment code of the e-voucher (POST /evouchers/codes): the content of its QR."""
+
+    type: Literal["evoucher_code"]
+    code: str = Field(max_length=32)
 
 
 class ItemCreate(Body):
@@ -629,7 +639,7 @@ class ItemCreate(Body):
 class SettlementCreate(Body):
     idempotency_key: str = Field(min_length=1, max_length=128)
     institution_code: str = Field(max_length=20)
-    credential: Annotated[CardCredential | EVoucherCredential, Field(discriminator="type")]
+    credential: Annotated[CardCredential | EVoucherCodeCredential | EVoucherCredential, Field(discriminator="type")]
     account_owner_id: str | None = Field(default=None, max_length=24)
     items: list[ItemCreate] = Field(min_length=1, max_length=200)
     emergency: Annotated[bool, Field(strict=True)] = False  # 急诊抢救, stated by the institution
@@ -907,7 +917,8 @@ class RedeemCreate(Body):
 
     institution_code: str | None = Field(default=None, max_length=20,
                                          description="agency staff: the institution served at (none: the counter)")
-    credential: Annotated[CardCredential | EVoucherCredential, Field(discriminator="type")] | None = None
+    credential: Annotated[CardCredential | EVoucherCodeCredential | EVoucherCredential,
+                          Field(discriminator="type")] | None = None
     id_number: str | None = Field(default=None, max_length=18,
                                   description="agency counter staff: the holder's ID number, from the ID card")
 
@@ -1175,3 +1186,19 @@ class ReversalRead(ReversalPending):
 
 class ReversalDecision(Body):
     note: str = Field(default="", max_length=200)
+
+
+# --- payment codes and PIN unlocks ---------------------------------------------------------------
+
+
+class PaymentCodeCreate(Body):
+    token: str = Field(max_length=128, description="the e-voucher's token, the app's credential")
+
+
+class PaymentCodeRead(BaseModel):
+    code: str
+    expires_at: dt.datetime
+
+
+class PinUnlock(Body):
+    id_number: str = Field(max_length=18, description="the holder's ID number, from the ID card checked at the counter")

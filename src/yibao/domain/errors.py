@@ -1115,3 +1115,54 @@ class HoldBehindBankLine(Conflict):
     code = "hold.behind_bank_line"
     message_zh = "该冻结款项已随付款文件发送银行，只能由银行签名的回盘文件结清"
     message_en = "The hold is behind a line sent to the bank; only the bank's signed return settles it"
+
+
+
+
+# --- payment codes, PIN checks, PIN unlocks ---------------------------------------------------
+
+
+class TokenNotAccepted(Invalid):
+    code = "credential.token_not_accepted"
+    message_zh = "医保电子凭证令牌不能直接支付：请在 App 中出示一次性付款码（60 秒有效）"
+    message_en = "The e-voucher token itself does not pay; show the one-time payment code from the app (valid 60 s)"
+
+
+class PaymentCodeInvalid(Invalid):
+    code = "payment_code.invalid"
+    message_zh = "付款码无效，请在 App 中刷新付款码"
+    message_en = "The payment code is not valid; refresh the code in the app"
+
+
+class PaymentCodeExpired(Invalid):
+    code = "payment_code.expired"
+    message_zh = "付款码已过期，请在 App 中刷新付款码"
+    message_en = "The payment code has expired; refresh the code in the app"
+
+
+class PaymentCodeUsed(Conflict):
+    code = "payment_code.used"
+    message_zh = "付款码已使用，请在 App 中刷新付款码"
+    message_en = "The payment code has already been used; refresh the code in the app"
+
+
+class PaymentCodesThrottled(DomainError):
+    status = 429
+    code = "payment_code.too_many"
+    message_zh = "付款码请求过于频繁，请 {retry_after_seconds} 秒后再试"
+    message_en = "Too many payment codes asked for; try again in {retry_after_seconds} seconds"
+
+
+class PinRegionNotCovered(Invalid):
+    code = "card.region_not_covered"
+    message_zh = ("该机构不在参保地，也不在已备案的就医地，不能在此刷卡结算：请先办理异地就医备案，或先行垫付、回参保地"
+                  "申请报销")
+    message_en = ("This institution is neither in the card's insured region nor in a region a filing covers, so the "
+                  "card does not pay here; file first, or pay now and claim reimbursement at home")
+
+
+class PinUnlockLimitReached(Invalid):
+    code = "card.unlock_limit_reached"
+    message_zh = "该卡 {period_days} 天内已解锁 {unlocks} 次，已达上限 {max_unlocks} 次，请核查后再办理"
+    message_en = ("The card was unlocked {unlocks} times in {period_days} days, the most allowed being "
+                  "{max_unlocks}; look into it before unlocking again")

@@ -149,6 +149,9 @@ QUESTIONS: Mapping[str, Question] = MappingProxyType({q.name: q for q in (
     Question("disbursement", "拨付到账时间", "time for a payout to arrive",
              {"channel": _choice(v.CHANNELS), "bank": TEXT},
              {"working_days": Field("param", units=("working_days",), required=True)}),
+    Question("card.pin_unlock", "医保卡密码解锁次数", "how often a card's PIN lock may be lifted", {},
+             {"max_unlocks": Field("param", units=("count",), required=True),
+              "period": Field("param", units=("days",), required=True)}),
 )})
 
 RULE_KEYS = {"question", "description", "reference", "when", "priority", "message", "versions"}

@@ -16,11 +16,14 @@ import sqlalchemy as sa
 from yibao.domain import errors
 from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
-from yibao.domain.registry import Person
+from yibao.domain.regions import pooling_region, within
+from yibao.domain.registry import Institution, Person
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
-from yibao.services import access, freezes, life_events, notices
+from yibao.policy.loader import NATIONAL
+from yibao.services import access, filings, freezes, life_events, notices
 from yibao.services.context import Context
 from yibao.store import standing
+from yibao.store.tables import audit_records
 from yibao.store.tables import cards as cards_table
 from yibao.store.uow import UnitOfWork
 
@@ -204,22 +207,85 @@ def replace(ctx: Context, *, actor: Actor, card_no: str) -> Card:
         return new
 
 
-def unlock_pin(ctx: Context, *, actor: Actor, card_no: str) -> Card:
-    """The agency lifts a PIN lock after too many wrong tries."""
+def unlock_pin(ctx: Context, *, actor: Actor, card_no: str, id_number: str) -> Card:
+    """The agency lifts a PIN lock after too many wrong tries, the holder's ID document checked at the counter;
+    at most the policy's number of unlocks per card within its period."""
     access.require(actor, *AGENCY_STAFF)
     with ctx.uow() as uow:
         card = _card(uow, card_no, for_update=True)
+        holder = uow.get(Person, card.person_id)
+        if (id_number or "").strip().upper() != holder.id_number:
+            raise errors.CardIdentityMismatch()
+        limit = ctx.policy.answer(ctx.policy.policy_region(holder.region), "card.pin_unlock", {}, ctx.today())
+        unlocks = None
+        if limit is not None:
+            period, most = limit.values["period"], limit.values["max_unlocks"]
+            unlocks = _unlocks_since(uow, card.card_no, ctx.now() - dt.timedelta(days=period))
+            if unlocks >= most:
+                raise errors.PinUnlockLimitReached(unlocks=unlocks, max_unlocks=most, period_days=period)
         card.unlock_pin()
-        ctx.audit(uow, actor, "card.unlock_pin", "card", card.card_no)
+        ctx.audit(uow, actor, "card.unlock_pin", "card", card.card_no, holder_checked="id_number",
+                  unlock_number=None if unlocks is None else unlocks + 1)
         uow.commit()
         return card
 
 
+def _unlocks_since(uow: UnitOfWork, card_no: str, since: dt.datetime) -> int:
+    a = audit_records
+    return uow.session.scalar(sa.select(sa.func.count()).select_from(a).where(
+        a.c.entity == "card", a.c.entity_id == card_no, a.c.action == "card.unlock_pin", a.c.at > since)) or 0
+
+
+PIN_CHECKERS = (Role.TERMINAL, *AGENCY_STAFF)  # besides the holder themselves; institutions check only in a payment
+
+
 def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
-    """Check a card and its PIN at an institution or a self-service terminal; wrong PINs count towards the lock,
-    and the holder is told when it locks."""
-    access.require(actor, Role.INSTITUTION, Role.TERMINAL, Role.ADMIN)
+    """Check a card and its PIN: the holder themselves, a self-service terminal or agency staff with the holder in
+    front of them (institutions check a PIN only inside a settlement). Wrong PINs count towards the lock, and the
+    holder is told when it locks."""
+    if actor.role not in PIN_CHECKERS:
+        with ctx.uow() as uow:
+            if not access.is_owner(actor, _card(uow, card_no).person_id):
+                raise errors.AccessForbidden()
     return _check_pin(ctx, actor, card_no, pin)
+
+
+def check_pin_at_payment(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
+    """The PIN check inside a settlement (after ensure_pin_checked_here); wrong PINs count as anywhere."""
+    access.require(actor, Role.INSTITUTION, Role.ADMIN)
+    return _check_pin(ctx, actor, card_no, pin)
+
+
+def _home(ctx: Context, region: str) -> str:
+    """The region a person's account pays in without a filing: their region's policy area, else the pooling
+    region (the same the settlement decision takes)."""
+    area = ctx.policy.policy_region(region)
+    return area if area != NATIONAL else pooling_region(region)
+
+
+def ensure_pin_checked_here(ctx: Context, *, card_no: str, institution_code: str, owner_id: str | None,
+                            emergency: bool) -> None:
+    """Refuse, before any PIN is looked at, a payment at an institution outside the card holder's and the
+    account owner's home region that no filing of theirs covers (no guess counted, no lock). A stated emergency
+    (急诊抢救) goes on to the PIN where the policy counts it as filed there; stated emergencies are reviewed."""
+    today, policy = ctx.today(), ctx.policy
+    with ctx.uow() as uow:
+        card, institution = _card(uow, card_no), uow.get(Institution, institution_code)
+        if institution is None:
+            raise errors.InstitutionNotFound()
+        for person_id in dict.fromkeys(p for p in (card.person_id, owner_id) if p):
+            person = uow.get(Person, person_id)
+            if person is None:
+                continue
+            if within(_home(ctx, person.region), institution.region) or filings.covering(
+                    uow, person.id, institution.region, today) is not None:
+                return
+            if emergency and (counted := policy.answer(
+                    policy.policy_region(person.region), "settlement.cross_region",
+                    {"has_filing": False, "emergency": True, "institution_cross_region": institution.cross_region},
+                    today)) is not None and counted.values.get("allowed"):
+                return
+    raise errors.PinRegionNotCovered()
 
 
 def prove_holder(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:

@@ -36,8 +36,8 @@ from yibao.services import (
     applications,
     appointments,
     cards,
-    credentials,
     life_events,
+    payment_codes,
     vouchers,
 )
 from yibao.services.books import Books
@@ -170,8 +170,11 @@ def _holder_proven(ctx: Context, actor: Actor, holder_id: str, credential: dict 
     if kind == "card" and credential.get("card_no"):
         card = cards.prove_holder(ctx, actor=actor, card_no=credential["card_no"], pin=credential.get("pin") or "")
         proven, how = card.person_id, "card_pin"
-    elif kind == "evoucher" and credential.get("token"):
-        proven, how = credentials.evoucher_holder(ctx, token=credential["token"]).person_id, "evoucher"
+    elif kind == "evoucher":  # the long-lived token proves nothing: whoever saw it once could present it
+        raise errors.TokenNotAccepted()
+    elif kind == "evoucher_code" and credential.get("code"):  # used by the redemption, in its unit of work
+        with ctx.uow() as uow:
+            proven, how = payment_codes.holder(uow, code=credential["code"], now=ctx.now()), "evoucher_code"
     elif id_number and id_number.strip() and actor.role in AGENCY_STAFF:
         with ctx.uow() as uow:
             holder = uow.get(Person, holder_id)
@@ -214,6 +217,8 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
         if place_code and appointments.serves_by_appointment(uow, place_code) and not appointments.booked_on(
                 uow, cash.person_id, place_code, now.astimezone(SHANGHAI).date()):
             raise errors.AppointmentRequired(institution_code=place_code)
+        if proof == "evoucher_code":
+            payment_codes.use(uow, code=credential["code"], now=now, used_for=cash.code)
         won = uow.session.execute(
             cash_vouchers.update()
             .where(cash_vouchers.c.code == cash.code, cash_vouchers.c.redeemed_at.is_(None),

@@ -195,5 +195,6 @@ def describe(s: Summary) -> str:
     lines += [f"  {u:<14} {r:<12} {w}" for u, r, w in s.users]
     lines += ["", f"demo card PIN: {DEMO_PIN}"]
     if s.tokens:
-        lines += ["new e-voucher tokens (shown once):"] + [f"  {k:<14} {t}" for k, t in s.tokens.items()]
+        lines += ["new e-voucher tokens (shown once; the app's credential: POST /evouchers/codes {token} gives the "
+                  "one-minute payment code that pays):"] + [f"  {k:<14} {t}" for k, t in s.tokens.items()]
     return "\n".join(lines)

@@ -26,7 +26,7 @@ from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
-from yibao.services import access, cards, family, idempotency
+from yibao.services import access, cards, family, idempotency, payment_codes
 from yibao.services.books import Books
 from yibao.services.context import Context, digest
 from yibao.services.decisions import enforce
@@ -68,21 +68,23 @@ def _check_credential(credential) -> dict:
     kind = (credential or {}).get("type")
     if kind == "card" and all(isinstance(credential.get(k), str) for k in ("card_no", "pin")):
         return {"type": "card", "card_no": credential["card_no"], "pin": credential["pin"]}
-    if kind == "evoucher" and isinstance(credential.get("token"), str):
-        return {"type": "evoucher", "token": credential["token"]}
-    raise _invalid("凭证须为 {type: card, card_no, pin} 或 {type: evoucher, token}",
-                   "credential is {type: card, card_no, pin} or {type: evoucher, token}")
+    if kind == "evoucher_code" and isinstance(credential.get("code"), str):
+        return {"type": "evoucher_code", "code": credential["code"]}
+    if kind == "evoucher":  # the long-lived token is the app's, to ask for codes: whoever saw it must not pay
+        raise errors.TokenNotAccepted()
+    raise _invalid("凭证须为 {type: card, card_no, pin} 或 {type: evoucher_code, code}",
+                   "credential is {type: card, card_no, pin} or {type: evoucher_code, code}")
 
 
 def _request(institution_code: str, credential: dict, items: list, owner_id: str | None, emergency: bool) -> dict:
-    """What a retry must repeat exactly; the PIN and the token enter only as digests."""
-    shown = {k: (digest(x) if k in ("pin", "token") else x) for k, x in credential.items()}
+    """What a retry must repeat exactly; the PIN and the payment code enter only as digests."""
+    shown = {k: (digest(x) if k in ("pin", "code") else x) for k, x in credential.items()}
     return {"institution_code": institution_code, "credential": shown, "account_owner_id": owner_id, "items": items,
             "emergency": emergency}
 
 
 def _card_holder(uow: UnitOfWork, credential: dict, today: dt.date) -> str | None:
-    """The person whose card pays, the card usable today (the PIN already checked); None for an e-voucher,
+    """The person whose card pays, the card usable today (the PIN already checked); None for a payment code,
     whose holder the settlement's facts name."""
     if credential["type"] != "card":
         return None
@@ -110,8 +112,11 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
             earlier = idempotency.answered(uow, scope=scope, key=idempotency_key, request=request)
         if earlier is not None:
             return earlier
+        # the PIN is looked at only where this payment may be made: elsewhere no guess is counted
+        cards.ensure_pin_checked_here(ctx, card_no=credential["card_no"], institution_code=institution_code,
+                                      owner_id=account_owner_id, emergency=emergency)
         # its own unit of work: wrong PINs count even when the payment fails
-        cards.verify_pin(ctx, actor=actor, card_no=credential["card_no"], pin=credential["pin"])
+        cards.check_pin_at_payment(ctx, actor=actor, card_no=credential["card_no"], pin=credential["pin"])
     policy, now = ctx.policy, ctx.now()
     today = local_date(now)
     with ctx.uow() as uow:
@@ -121,8 +126,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                                       owner_id=account_owner_id)
         if once.earlier is not None:
             return once.earlier
-        if found.payer_id is None:
-            raise errors.EVoucherInvalid()
+        if found.payer_id is None:  # the code is unknown, used, expired, or its e-voucher revoked
+            raise payment_codes.refusal(uow.session.connection(), code=credential["code"], now=now)
         found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
         institution, payer_id = found.institution, found.payer_id
         if institution is None:
@@ -145,6 +150,9 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         plan = policy.decide("settle", {**facts, "used": {}}, today)
         if not plan.allowed and not (plan.code or "").startswith("limit."):
             enforce(plan)
+        settlement_id = new_id("stl")
+        if credential["type"] == "evoucher_code":  # used by this payment, in its unit of work, before any lock
+            payment_codes.use(uow, code=credential["code"], now=now, used_for=settlement_id)
         books = Books(uow, now)
         personal = acct.personal(owner_id)
         quotas, created = _open_accounts(books, owner_id, region, institution, plan, today)
@@ -157,7 +165,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                                                     "balance_fen": locked[personal].available_fen}, today))
         pay = decision.max_amount_fen
         settlement = Settlement(
-            new_id("stl"), institution_code, idempotency_key, payer_id, owner_id, credential["type"],
+            settlement_id, institution_code, idempotency_key, payer_id, owner_id,
+            "card" if credential["type"] == "card" else "evoucher",  # a code is the e-voucher's form of payment
             sum(a for _, a in lines), pay, sum(a for _, a in lines) - pay, today, now,
             items=[{"category": c, "amount_fen": a} for c, a in lines], decision=_decision(decision),
             emergency=emergency)
@@ -194,12 +203,12 @@ def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now
     does both in one statement; a card is checked between the two, as it was before: a retry is answered
     whatever happened to the card since."""
     conn, today = uow.session.connection(), local_date(now)
-    lookup = {"institution_code": institution_code, "day": today, "owner_id": owner_id}
-    if credential["type"] == "evoucher" and claims_with_facts(conn):
+    lookup = {"institution_code": institution_code, "day": today, "now": now, "owner_id": owner_id}
+    if credential["type"] == "evoucher_code" and claims_with_facts(conn):
         read: list[SettlementFacts] = []
 
         def claim(scope: str, key: str, request_hash: str, at: dt.datetime) -> bool:
-            read.append(settlement_facts(conn, **lookup, token_digest=digest(credential["token"]),
+            read.append(settlement_facts(conn, **lookup, code_digest=digest(credential["code"]),
                                          claim=Claim(scope, key, request_hash, at)))
             return read[0].claimed
 
@@ -208,8 +217,8 @@ def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now
     once = idempotency.Once(uow, scope=scope, key=key, request=request, now=now)
     if once.earlier is not None:
         return once, None
-    token = digest(credential["token"]) if credential["type"] == "evoucher" else None
-    return once, settlement_facts(conn, **lookup, payer_id=_card_holder(uow, credential, today), token_digest=token)
+    code = digest(credential["code"]) if credential["type"] == "evoucher_code" else None
+    return once, settlement_facts(conn, **lookup, payer_id=_card_holder(uow, credential, today), code_digest=code)
 
 
 def _emergency_audit(emergency: bool, decision: Decision) -> dict:

@@ -80,3 +80,19 @@ class LookupThrottle:
     def found(self, *, user_key: str) -> None:
         """The look-up found the person: its place is given back (only misses count)."""
         self._storage.decr(self._misses.key_for("lookup", user_key))
+
+
+class RequestThrottle:
+    """How many requests one key (an e-voucher, an address) may make within a window: every request counts."""
+
+    def __init__(self, *, per_key: int, window_seconds: int) -> None:
+        self._storage = MemoryStorage()
+        self._limiter = FixedWindowRateLimiter(self._storage)
+        self._item = RateLimitItemPerSecond(per_key, window_seconds)
+
+    def hit(self, *keys: str) -> int | None:
+        """Count a request for each key; None when it may be made, else the seconds to wait."""
+        if all([self._limiter.hit(self._item, key) for key in keys]):
+            return None
+        waits = [self._limiter.get_window_stats(self._item, key).reset_time - time.time() for key in keys]
+        return max(1, math.ceil(max(waits, default=1)))

@@ -1,9 +1,9 @@
 """SQL for settlement's hot path, in as few statements as it takes.
 
-What a settlement's decision depends on is read in one statement: the payer (given, or the holder of an
-active e-voucher), the account owner's region and the scheme they are enrolled in that day, the institution,
-the payer's filing in force, the owner's grant to the payer, and the standing of payer and owner (a death or
-emigration on record, an agency freeze of the account). The statement is built once and its compiled
+What a settlement's decision depends on is read in one statement: the payer (given, or the holder of the
+e-voucher whose payment code pays), the account owner's region and the scheme they are enrolled in that day, the
+institution, the owner's filing in force (it governs a grantee's payment too), the owner's grant to the payer,
+and the standing of payer and owner (a death or emigration on record, an agency freeze of the account). The statement is built once and its compiled
 form cached. It asks what the single lookups it replaces ask (services.enrolment.enrollment_on,
 filings.covering, family.in_force), and the database keeps at most one filing in force per person and one
 active grant per pair, so the joins add no rows. On PostgreSQL the same statement may also claim the
@@ -39,6 +39,7 @@ from yibao.store.tables import (
     filings,
     idempotency_keys,
     institutions,
+    payment_codes,
     persons,
     settlements,
 )
@@ -46,13 +47,13 @@ from yibao.store.tables import (
 
 @dataclass(frozen=True)
 class SettlementFacts:
-    payer_id: str | None  # None: no active e-voucher with that token
+    payer_id: str | None  # None: no unused, unexpired payment code of an active e-voucher
     owner_id: str | None  # None: no such person
     owner_region: str | None
     scheme: str | None  # the owner's enrolment in force that day
     relation: str | None  # the owner's active grant to the payer
     institution: Institution | None
-    filing: Filing | None  # the payer's filing in force, whatever it covers
+    filing: Filing | None  # the account owner's filing in force, whatever it covers
     payer_standing: Standing = Standing()
     owner_standing: Standing = Standing()
     claimed: bool | None = None  # this statement claimed the idempotency key (None: it was not asked to)
@@ -72,8 +73,10 @@ def _statement(*, claiming: bool = False) -> sa.Select:
     v, e, f, g, i = evouchers, enrollments, filings, family_grants, institutions
     owner = persons.alias("owner")
     day = sa.bindparam("day", type_=sa.Date)
-    holder = (sa.select(v.c.person_id)
-              .where(v.c.token_digest == sa.bindparam("token_digest", type_=sa.String), v.c.status == "active")
+    pc = payment_codes
+    holder = (sa.select(pc.c.person_id).join(v, v.c.id == pc.c.evoucher_id)
+              .where(pc.c.code_digest == sa.bindparam("code_digest", type_=sa.String), pc.c.used_at.is_(None),
+                     pc.c.expires_at > sa.bindparam("now", type_=pc.c.expires_at.type), v.c.status == "active")
               .limit(1).scalar_subquery())
     who = sa.select(sa.func.coalesce(sa.bindparam("payer_id", type_=sa.String), holder).label("payer_id")).cte("who")
     scheme = (sa.select(e.c.scheme)
@@ -98,7 +101,11 @@ def _statement(*, claiming: bool = False) -> sa.Select:
             who.outerjoin(owner, owner.c.id == sa.func.coalesce(sa.bindparam("owner_id", type_=sa.String),
                                                                 who.c.payer_id))
             .outerjoin(i, i.c.code == sa.bindparam("institution_code", type_=sa.String))
-            .outerjoin(f, sa.and_(f.c.person_id == who.c.payer_id, f.c.status == "active"))
+            # Whose filing governs (异地就医备案): the account owner's. The money and the rules that pay it out
+            # are the owner's insured region's (医保发〔2022〕22号: direct settlement elsewhere for the insured who
+            # filed); a grantee's own filing opens their own account elsewhere, not a relative's
+            # (国办发〔2021〕14号 shares the account, not the filing). For one's own account, owner = payer.
+            .outerjoin(f, sa.and_(f.c.person_id == owner.c.id, f.c.status == "active"))
             .outerjoin(g, sa.and_(g.c.owner_id == owner.c.id, g.c.grantee_id == who.c.payer_id,
                                   g.c.status == "active")))
     )
@@ -119,14 +126,14 @@ def claims_with_facts(conn: Connection) -> bool:
     return conn.dialect.name == "postgresql"
 
 
-def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, payer_id: str | None = None,
-                     token_digest: str | None = None, owner_id: str | None = None,
+def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, now: dt.datetime,
+                     payer_id: str | None = None, code_digest: str | None = None, owner_id: str | None = None,
                      claim: Claim | None = None) -> SettlementFacts:
-    """The facts of a payment by `payer_id`, or by the holder of the active e-voucher with `token_digest`, from
-    the account of `owner_id` (default: the payer's own) at the institution on a day; with `claim` (only where
-    claims_with_facts), the key claimed by the same statement."""
-    params = {"payer_id": payer_id, "token_digest": token_digest, "owner_id": owner_id,
-              "institution_code": institution_code, "day": day}
+    """The facts of a payment by `payer_id`, or by the holder of the e-voucher whose payment code has
+    `code_digest` (unused and valid at `now`), from the account of `owner_id` (default: the payer's own) at the
+    institution on a day; with `claim` (only where claims_with_facts), the key claimed by the same statement."""
+    params = {"payer_id": payer_id, "code_digest": code_digest, "owner_id": owner_id,
+              "institution_code": institution_code, "day": day, "now": now}
     if claim is not None:
         params |= {"scope": claim.scope, "key": claim.key, "request_hash": claim.request_hash, "claimed_at": claim.at}
     row = conn.execute(_FACTS if claim is None else _CLAIM_AND_FACTS, params).one()

@@ -829,3 +829,20 @@ reversal_requests = sa.Table(
 sa.Index("ix_reversal_requests_entry_id", reversal_requests.c.entry_id)
 sa.Index("uq_reversal_requests_pending_entry", reversal_requests.c.entry_id, unique=True,
          sqlite_where=reversal_requests.c.status == "pending", postgresql_where=reversal_requests.c.status == "pending")
+
+
+# --- payment codes: one-minute, one-use codes an e-voucher shows (its QR) ----------------------
+
+payment_codes = sa.Table(
+    "payment_codes",
+    metadata,
+    sa.Column("code_digest", sa.String(64), primary_key=True),  # the code's SHA-256; the code itself is not kept
+    sa.Column("evoucher_id", ID, sa.ForeignKey("evouchers.id"), nullable=False, index=True),
+    sa.Column("person_id", ID, sa.ForeignKey("persons.id"), nullable=False, index=True),
+    sa.Column("issued_at", TS, nullable=False),
+    sa.Column("expires_at", TS, nullable=False),
+    sa.Column("used_at", TS),
+    sa.Column("used_for", sa.String(40)),  # the settlement or cash voucher it paid
+    sa.CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
+    sa.CheckConstraint("(used_at IS NULL) = (used_for IS NULL)", name="used"),
+)

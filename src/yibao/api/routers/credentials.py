@@ -16,7 +16,9 @@ from yibao.api.schemas import (
     EVoucherIssued,
     EVoucherRead,
     PinCheck,
+    PinUnlock,
 )
+from yibao.domain.users import Role
 from yibao.services import access, cards, credentials
 
 router = APIRouter(tags=["cards, e-vouchers, bank accounts"])
@@ -29,7 +31,8 @@ def issue_card(ctx: Ctx, actor: CurrentActor, body: CardCreate):
 
 @router.get("/cards/{card_no}", response_model=CardRead)
 def get_card(ctx: Ctx, actor: CurrentActor, card_no: str):
-    return CardRead.of(cards.get_card(ctx, actor=actor, card_no=card_no), ctx.today())
+    return CardRead.of(cards.get_card(ctx, actor=actor, card_no=card_no), ctx.today(),
+                       show_person=actor.role != Role.INSTITUTION)
 
 
 @router.get("/persons/{person_id}/cards", response_model=list[CardRead])
@@ -65,8 +68,8 @@ def replace(ctx: Ctx, actor: CurrentActor, card_no: str):
 
 
 @router.post("/cards/{card_no}/unlock-pin", response_model=CardRead)
-def unlock_pin(ctx: Ctx, actor: CurrentActor, card_no: str):
-    return CardRead.of(cards.unlock_pin(ctx, actor=actor, card_no=card_no), ctx.today())
+def unlock_pin(ctx: Ctx, actor: CurrentActor, card_no: str, body: PinUnlock):
+    return CardRead.of(cards.unlock_pin(ctx, actor=actor, card_no=card_no, id_number=body.id_number), ctx.today())
 
 
 @router.post("/cards/{card_no}/verify-pin", response_model=CardRead)
