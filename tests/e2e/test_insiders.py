@@ -13,6 +13,7 @@ from tests.support import (
     PASSWORD,
     PIN,
     assert_problem,
+    bank_return,
     bearer,
     build_world,
     fund,
@@ -354,3 +355,27 @@ def test_the_demo_ships_staff_for_every_four_eyes_path(ctx):
     roles = [role for _, role, _ in summary.users]
     assert roles.count("reviewer") >= 2 and roles.count("admin") >= 2 and roles.count("counter") >= 1
     assert {"reviewer2", "admin2"} <= {u for u, _, _ in summary.users}
+
+
+def test_the_demo_is_living_money_in_payments_made_and_a_claim_for_the_next_hand(ctx, client):
+    """The demo's accounts hold a history of collected months; one claim waits for review, another, taken in at
+    the counter and approved by a reviewer, waits for a second reviewer's bank file, which the bank pays."""
+    from yibao.services import demo
+
+    demo.load(ctx)
+    zhangwei = bearer(client, "zhangwei", demo.DEMO_PASSWORD)
+    person_id = client.get(f"{API}/me", headers=zhangwei).json()["person_id"]
+    statement = client.get(f"{API}/accounts/{person_id}/entries", headers=zhangwei).json()
+    kinds = [line["kind"] for line in statement["entries"]]
+    assert kinds.count("contribution") >= 12 and kinds.count("settlement") == 2
+    assert statement["closing_balance_fen"] > 0
+    reviewer2 = bearer(client, "reviewer2", demo.DEMO_PASSWORD)
+    waiting = client.get(f"{API}/applications", headers=reviewer2).json()
+    assert [a["status"] for a in waiting] == ["submitted"]
+    made = client.post(f"{API}/disbursements/batches", headers=reviewer2)
+    assert made.status_code == 201, made.text
+    paid = client.post(f"{API}/disbursements/batches/{made.json()['batch_id']}/returns", headers=reviewer2,
+                       content=bank_return(ctx, made.json()["file_id"]))
+    assert paid.status_code == 200, paid.text
+    assert [line["status"] for line in paid.json()["lines"]] == ["paid"]
+    assert demo.load(ctx).created == {}  # loading again changes nothing

@@ -1,6 +1,9 @@
 """Demo data: the seed regions, institutions of each kind, units, persons with cards,
 e-vouchers and bank accounts, a user of every role, and the residents register (人口库)
-that knows them (and a few people not registered here yet).
+that knows them (and a few people not registered here yet); and a living history: every
+month's collected contributions since the start, a few payments at the pharmacy, and claims
+on their way (one waiting for review, one approved and waiting for the bank's file), taken
+in at the counter and decided by a reviewer, so each four-eyes step has a next hand.
 
 Loading is idempotent: each record is looked up by its natural key first, so a second
 run changes nothing. ID numbers, credit codes and bank numbers are generated with
@@ -12,12 +15,25 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from yibao.domain.applications import Application
 from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.registry import Employer, Enrollment, Institution, Person
-from yibao.domain.users import Actor, User
-from yibao.services import auth, cards, credentials, enrolment, institutions, policies, residents
+from yibao.domain.users import Actor, Role, User
+from yibao.services import (
+    applications,
+    auth,
+    cards,
+    contributions,
+    credentials,
+    documents,
+    enrolment,
+    institutions,
+    policies,
+    residents,
+    settlement,
+)
 from yibao.services.context import Context
 
 LOADER = Actor.system("demo")
@@ -111,7 +127,61 @@ def load(ctx: Context) -> Summary:
           institution_code=institution_code("H", "310000"))
     for key, name, *_ in PERSONS:
         _user(ctx, s, key, "person", f"{name} insured person", person_id=person_ids[key])
+    _history(ctx, s, person_ids, employer_ids)
     return s
+
+
+# --- the living history --------------------------------------------------------------------------------
+
+DEMO_BASE_FEN = 1_200_000  # a monthly base of ¥12,000: within every demo region's floor and ceiling
+COUNTER = Actor(username="counter", role=Role.COUNTER)  # takes the claims in at the window
+REVIEWER = Actor(username="reviewer", role=Role.REVIEWER)  # decides one; reviewer2 makes the bank's file
+CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
+SCAN = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+# (person key, payments at the Beijing pharmacy in fen); (person key, invoice number, fen, approved?)
+PAYMENTS = [("zhangwei", (3_680, 12_450)), ("lina", (8_800,))]
+CLAIMS = [("zhangwei", "DEMO-SH-0001", 26_000, True), ("lina", "DEMO-SH-0002", 18_500, False)]
+
+
+def _history(ctx, s, person_ids: dict, employer_ids: dict) -> None:
+    """Contributions collected every month from the start to last month, payments at the pharmacy, and two
+    claims for care in Shanghai: each step once, however often the demo is loaded."""
+    today = ctx.today()
+    months = [(y, m) for y in range(START.year, today.year + 1) for m in range(1, 13)
+              if (START.year, START.month) <= (y, m) < (today.year, today.month)]
+    for key, *_, employer, scheme in PERSONS:
+        if scheme == "resident":  # the residents' scheme has no personal account to credit
+            continue
+        for y, m in months:
+            contributions.credit(ctx, actor=LOADER, person_id=person_ids[key], period=f"{y:04d}-{m:02d}",
+                                 base_fen=DEMO_BASE_FEN, employer_id=employer_ids.get(employer))  # again: no change
+    pharmacy = institution_code("P", "110000")
+    for key, amounts in PAYMENTS:
+        with ctx.uow() as uow:
+            card = uow.one_by(Card, person_id=person_ids[key], status="active")
+        for n, amount in enumerate(amounts, start=1):
+            settlement.settle(ctx, actor=LOADER, idempotency_key=f"demo-{key}-{n}", institution_code=pharmacy,
+                              credential={"type": "card", "card_no": card.card_no, "pin": DEMO_PIN},
+                              items=[{"category": "drug", "amount_fen": amount}])
+    for key, number, amount, approve in CLAIMS:
+        _claim(ctx, s, person_ids[key], number, amount, approve, today)
+
+
+def _claim(ctx, s, person_id: str, number: str, amount: int, approve: bool, today: dt.date) -> None:
+    with ctx.uow() as uow:
+        if uow.one_by(Application, person_id=person_id, kind="reimbursement") is not None:
+            return
+    papers = [documents.upload(ctx, actor=COUNTER, person_id=person_id, type=kind, content=SCAN).id
+              for kind in CLAIM_DOCS]
+    day = today - dt.timedelta(days=20)
+    app, _ = applications.submit(ctx, actor=COUNTER, person_id=person_id, kind="reimbursement", reason="cross_region",
+                                 document_ids=papers, event_date=day,
+                                 invoices=[{"number": number, "issuer": institution_code("H", "310000"),
+                                            "date": day.isoformat(),
+                                            "items": [{"category": "medical_service", "amount_fen": amount}]}])
+    s.count("applications")
+    if approve:
+        applications.review(ctx, actor=REVIEWER, application_id=app.id, action="approve", note="材料齐全 papers complete")
 
 
 def register_rows() -> list[dict]:
