@@ -243,3 +243,28 @@ def code_credential(ctx, token: str) -> dict:
     from yibao.services import payment_codes
 
     return {"type": "evoucher_code", "code": payment_codes.issue(ctx, token=token).code}
+
+
+SHANGHAI_HOSPITAL = "H31000000001"  # a Shanghai hospital networked for cross-region settlement
+
+
+def funded_world(ctx, admin: Actor, *, at: dt.datetime) -> World:
+    """build_world with four collected months in the employee's account (¥2,000), the clock then set to `at`."""
+    from yibao.domain.clock import SHANGHAI
+
+    ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
+    world = build_world(ctx, admin)
+    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)
+    ctx.clock.set(at)
+    return world
+
+
+def add_shanghai_hospital(ctx, admin: Actor, *, username: str = "hospital-sh") -> None:
+    """The Shanghai hospital, designated and networked, with a cashier signing in as `username`."""
+    from yibao.services import auth, institutions
+
+    institutions.add_institution(ctx, actor=admin, code=SHANGHAI_HOSPITAL, name="上海示例医院", kind="hospital",
+                                 region="310104", designated=True, cross_region=True,
+                                 designated_from=dt.date(2024, 1, 1))
+    auth.add_user(ctx, actor=admin, username=username, password="correct-horse-9", role="institution",
+                  institution_code=SHANGHAI_HOSPITAL)

@@ -8,26 +8,29 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, fund, pay_code, row_counts
+from tests.support import (
+    API,
+    PIN,
+    SHANGHAI_HOSPITAL,
+    add_person,
+    add_shanghai_hospital,
+    assert_problem,
+    bearer,
+    funded_world,
+    pay_code,
+    row_counts,
+)
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, credentials, family, filings, institutions
+from yibao.services import credentials, family, filings
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 HOME_PHARMACY = "P11000000001"  # in the owner's region, Beijing
-SHANGHAI_HOSPITAL = "H31000000001"  # in the destination region, networked for cross-region settlement
 
 
 @pytest.fixture
 def world(ctx, admin):
-    ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
-    world = build_world(ctx, admin)
-    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)
-    institutions.add_institution(ctx, actor=admin, code=SHANGHAI_HOSPITAL, name="上海示例医院", kind="hospital",
-                                 region="310104", designated=True, cross_region=True,
-                                 designated_from=dt.date(2024, 1, 1))
-    auth.add_user(ctx, actor=admin, username="hospital-sh", password="correct-horse-9", role="institution",
-                  institution_code=SHANGHAI_HOSPITAL)
-    ctx.clock.set(MORNING)
+    world = funded_world(ctx, admin, at=MORNING)
+    add_shanghai_hospital(ctx, admin)
     world.mother = add_person(ctx, admin, name="王秀兰", username="mother", birth="19580307")
     family.grant(ctx, actor=admin, owner_id=world.person.id, grantee_id=world.mother.id, relation="parent")
     _, world.mother_token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.mother.id,

@@ -11,25 +11,30 @@ import pytest
 import sqlalchemy as sa
 
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import API, assert_problem, bearer, build_world, fund, pay_code, row_counts
+from tests.support import (
+    API,
+    SHANGHAI_HOSPITAL,
+    add_shanghai_hospital,
+    assert_problem,
+    bearer,
+    funded_world,
+    pay_code,
+    row_counts,
+)
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, credentials, institutions
+from yibao.services import credentials
 from yibao.services import settlement as service
 from yibao.store.tables import audit_records, payment_codes, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 PHARMACY = "P11000000001"
-SHANGHAI_HOSPITAL = "H31000000001"
 
 
 @pytest.fixture
 def world(ctx, admin):
-    ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
-    world = build_world(ctx, admin)
-    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)  # ¥2,000 in the account
-    ctx.clock.set(MORNING)
+    world = funded_world(ctx, admin, at=MORNING)  # ¥2,000 in the account
     _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,
                                                    channel="app")
@@ -143,11 +148,7 @@ def test_a_frozen_account_gets_no_code_and_a_code_shown_before_the_freeze_pays_n
 
 
 def test_a_refused_payment_leaves_the_code_usable(ctx, admin, client, world):
-    institutions.add_institution(ctx, actor=admin, code=SHANGHAI_HOSPITAL, name="上海示例医院", kind="hospital",
-                                 region="310104", designated=True, cross_region=True,
-                                 designated_from=dt.date(2024, 1, 1))
-    auth.add_user(ctx, actor=admin, username="hospital-sh", password="correct-horse-9", role="institution",
-                  institution_code=SHANGHAI_HOSPITAL)
+    add_shanghai_hospital(ctx, admin)
     shown = pay_code(client, world.token)
 
     assert_problem(pay(client, shown, key="sh", at=SHANGHAI_HOSPITAL, username="hospital-sh"), 422,

@@ -10,28 +10,29 @@ import datetime as dt
 import pytest
 import sqlalchemy as sa
 
-from tests.support import API, PIN, assert_problem, bearer, build_world, fund, row_counts
+from tests.support import (
+    API,
+    PIN,
+    SHANGHAI_HOSPITAL,
+    add_shanghai_hospital,
+    assert_problem,
+    bearer,
+    funded_world,
+    row_counts,
+)
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, filings, institutions
+from yibao.services import filings
 from yibao.store.tables import audit_records, cards
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 PHARMACY = "P11000000001"
-SHANGHAI_HOSPITAL = "H31000000001"
 WRONG = "135790"
 
 
 @pytest.fixture
 def world(ctx, admin):
-    ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
-    world = build_world(ctx, admin)
-    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)
-    institutions.add_institution(ctx, actor=admin, code=SHANGHAI_HOSPITAL, name="上海示例医院", kind="hospital",
-                                 region="310104", designated=True, cross_region=True,
-                                 designated_from=dt.date(2024, 1, 1))
-    auth.add_user(ctx, actor=admin, username="hospital-sh", password="correct-horse-9", role="institution",
-                  institution_code=SHANGHAI_HOSPITAL)
-    ctx.clock.set(MORNING)
+    world = funded_world(ctx, admin, at=MORNING)
+    add_shanghai_hospital(ctx, admin)
     return world
 
 

@@ -270,29 +270,24 @@ def _earliest_start(ctx: Context, employer: Employer, scheme: str) -> tuple[dt.d
     return max(ctx.today() - dt.timedelta(days=days), registered), days, rule
 
 
-def _tell_enrolled(ctx: Context, uow: UnitOfWork, enrollment: Enrollment, employer: Employer) -> None:
-    scheme = Scheme(enrollment.scheme)
-    start = enrollment.start_date.isoformat()
-    notices.tell(ctx, uow, [enrollment.person_id], kind="enrollment",
-                 title=(f"{employer.name}为您办理了参保登记", f"{employer.name} enrolled you"),
-                 body=(f"{employer.name}为您办理了{SCHEME_ZH[scheme]}参保登记（增员），自 {start} 起。"
-                       "如您并未在该单位就业，请尽快联系经办机构。",
-                       f"{employer.name} enrolled you in the {scheme.value} scheme as its employee from {start}. "
-                       "If you do not work there, tell the agency soon."),
-                 data={"event": "enrolled", "enrollment_id": enrollment.id, "employer_id": employer.id,
-                       "employer_name": employer.name, "start_date": start})
-
-
-def _tell_ended(ctx: Context, uow: UnitOfWork, enrollment: Enrollment, employer: Employer) -> None:
-    end = enrollment.end_date.isoformat()
-    notices.tell(ctx, uow, [enrollment.person_id], kind="enrollment",
-                 title=(f"{employer.name}为您办理了停保", f"{employer.name} ended your enrolment"),
-                 body=(f"{employer.name}为您办理了停保（减员），您在该单位的参保登记于 {end} 终止。"
-                       "如有异议，请尽快联系经办机构。",
-                       f"{employer.name} ended your enrolment as its employee on {end}. "
-                       "If this is wrong, tell the agency soon."),
-                 data={"event": "ended", "enrollment_id": enrollment.id, "employer_id": employer.id,
-                       "employer_name": employer.name, "end_date": end})
+def _tell(ctx: Context, uow: UnitOfWork, enrollment: Enrollment, employer: Employer, *, ended: bool) -> None:
+    """The person hears of every enrolment and end a unit makes (增员、减员), naming the unit and the date."""
+    unit = employer.name
+    if ended:
+        day = enrollment.end_date.isoformat()
+        title = (f"{unit}为您办理了停保", f"{unit} ended your enrolment")
+        body = (f"{unit}为您办理了停保（减员），您在该单位的参保登记于 {day} 终止。如有异议，请尽快联系经办机构。",
+                f"{unit} ended your enrolment as its employee on {day}. If this is wrong, tell the agency soon.")
+        facts = {"event": "ended", "end_date": day}
+    else:
+        scheme, day = Scheme(enrollment.scheme), enrollment.start_date.isoformat()
+        title = (f"{unit}为您办理了参保登记", f"{unit} enrolled you")
+        body = (f"{unit}为您办理了{SCHEME_ZH[scheme]}参保登记（增员），自 {day} 起。如您并未在该单位就业，请尽快联系经办机构。",
+                f"{unit} enrolled you in the {scheme.value} scheme as its employee from {day}. "
+                "If you do not work there, tell the agency soon.")
+        facts = {"event": "enrolled", "start_date": day}
+    notices.tell(ctx, uow, [enrollment.person_id], kind="enrollment", title=title, body=body,
+                 data={**facts, "enrollment_id": enrollment.id, "employer_id": employer.id, "employer_name": unit})
 
 
 def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_id: str | None = None,
@@ -332,7 +327,7 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
                                      flexible=flexible, start_date=start_date, status=EnrollmentStatus.ACTIVE,
                                      **backdated)
         if by_unit:
-            _tell_enrolled(ctx, uow, enrollment, employer)
+            _tell(ctx, uow, enrollment, employer, ended=False)
         uow.commit()
         return enrollment
 
@@ -385,7 +380,7 @@ def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action
         ctx.version(uow, actor, "enrollment", enrollment.id, enrollment.snapshot())
         ctx.audit(uow, actor, f"enrollment.{action}", "enrollment", enrollment.id, status=to, **audited)
         if by_unit and employer is not None:
-            _tell_ended(ctx, uow, enrollment, employer)
+            _tell(ctx, uow, enrollment, employer, ended=True)
         uow.commit()
         return enrollment
 
