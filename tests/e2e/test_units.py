@@ -198,6 +198,19 @@ def test_thirty_days_back_is_the_earliest_start_a_unit_may_give(ctx, admin, clie
     assert enrol(client, unit, world.other.id, world.employer_id, EARLIEST).status_code == 201
 
 
+def test_a_unit_cannot_hold_a_stranger_by_an_enrolment_starting_months_ahead(ctx, admin, client, world):
+    """A start far ahead would let the unit read the person until then: no later than the limit's days ahead."""
+    unit = bearer(client, "unit-user")
+    before = row_counts(ctx)
+    latest = (ctx.today() + dt.timedelta(days=30)).isoformat()
+    far = (ctx.today() + dt.timedelta(days=200)).isoformat()
+    body = assert_problem(enrol(client, unit, world.other.id, world.employer_id, far), 422,
+                          "enrollment.start_too_late")
+    assert body["latest_date"] == latest and far not in body["message_en"]
+    assert row_counts(ctx) == before
+    assert enrol(client, unit, world.other.id, world.employer_id, latest).status_code == 201  # a hire next month
+
+
 def test_a_unit_registered_this_month_enrols_no_one_from_before_it_existed(ctx, admin, client, world):
     r = client.post(f"{API}/employers", headers=bearer(client, "counter-user"),
                     json={"uscc": new_uscc(), "name": "新开商贸有限公司", "region": "110000", "contact_name": "林峰",

@@ -1004,6 +1004,12 @@ class EnrollmentStartTooEarly(Invalid):
                   "the labour contract and proof of contributions to the agency counter")
 
 
+class EnrollmentStartTooLate(Invalid):
+    code = "enrollment.start_too_late"
+    message_zh = "用人单位申报的参保开始日期不得晚于 {latest_date}；请在员工入职前后及时办理"
+    message_en = "A unit may date an enrolment's start no later than {latest_date}; enrol a new employee near the day they start"
+
+
 class EnrollmentEndTooEarly(Invalid):
     code = "enrollment.end_too_early"
     message_zh = "用人单位申报的停保日期不得早于 {earliest_date}；更早的日期请到经办机构窗口办理"

@@ -317,6 +317,9 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
                 raise errors.EmployerNotFound()
             employer.ensure_complete()
             earliest, days, rule = _earliest_start(ctx, employer, scheme)
+            latest = ctx.today() + dt.timedelta(days=days)  # a new hire announced shortly before, not a stranger
+            if by_unit and start_date > latest:                # held for months to read
+                raise errors.EnrollmentStartTooLate(latest_date=latest.isoformat(), limit_days=days, rule=rule)
             if start_date < earliest:
                 if by_unit:
                     raise errors.EnrollmentStartTooEarly(earliest_date=earliest.isoformat(), limit_days=days,
