@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from tests.support import API, PASSWORD, PIN, assert_problem, bearer, build_world, count, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.services import cards
-from yibao.store.tables import audit_records, auth_tokens, notices
+from yibao.store.tables import audit_records, auth_tokens, notices, users
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 GUESS = "Guess-0000-secret"
@@ -249,3 +249,23 @@ def test_parallel_guesses_get_no_more_tries_than_one_after_another(ctx, admin, c
                                     range(24)))
         assert sorted(answers) == [401] * allowed + [429] * (24 - allowed)
     assert len(failures(ctx)) == 48  # every one audited, none lost to the race for the chain's next place
+
+
+@pytest.mark.parametrize("role", ["counter", "terminal", "collector"])
+def test_an_admin_adds_counter_terminal_and_collector_users_over_the_api(ctx, client, world, role):
+    """Every role the platform knows can be given over the API, not only from the command line."""
+    admin = bearer(client, "admin-user")
+    r = client.post(f"{API}/users", headers=admin, json={"username": f"new-{role}", "password": PASSWORD,
+                                                        "role": role})
+    assert r.status_code == 201, r.text
+    me = client.get(f"{API}/me", headers=bearer(client, f"new-{role}")).json()
+    assert me["role"] == role
+
+
+def test_a_role_the_platform_does_not_know_is_refused_and_adds_no_one(ctx, client, world):
+    admin = bearer(client, "admin-user")
+    before = count(ctx, users)
+    r = client.post(f"{API}/users", headers=admin, json={"username": "new-boss", "password": PASSWORD,
+                                                        "role": "superuser"})
+    assert_problem(r, 422, "request.invalid")
+    assert count(ctx, users) == before

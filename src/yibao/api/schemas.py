@@ -7,9 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from yibao.domain import vocabulary as v
 from yibao.domain.masking import mask_account_no, mask_id_number, mask_phone
 from yibao.domain.regions import region_name
+from yibao.domain.users import Role
 
+# The words requests may use, from the domain's one list of each (Literal of its keys, so the OpenAPI shows them).
+Category = Literal[tuple(v.CATEGORIES)]
+Relation = Literal[tuple(v.RELATIONS)]
+Channel = Literal[tuple(v.CHANNELS)]
 
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -39,7 +45,7 @@ class MeRead(BaseModel):
 class UserCreate(Body):
     username: str = Field(min_length=1, max_length=64)
     password: str
-    role: Literal["person", "unit", "institution", "reviewer", "auditor", "admin"]
+    role: Role
     person_id: str | None = None
     employer_id: str | None = None
     institution_code: str | None = None
@@ -459,9 +465,9 @@ class ExplainCreate(Body):
                                description="withdraw: general, death, emigration, transfer_out; reimburse: "
                                            "cross_region, emergency, other; file: the filing reason")
     date: dt.date | None = None
-    relation: Literal["spouse", "parent", "child", "sibling", "grandparent", "grandchild"] | None = None
-    category: Literal["medical_service", "drug", "device", "consumable"] | None = None
-    channel: Literal["counter", "terminal", "online", "app", "miniprogram"] | None = None
+    relation: Relation | None = None
+    category: Category | None = None
+    channel: Channel | None = None
     by_proxy: bool | None = None
 
 
@@ -590,7 +596,7 @@ class FilingRead(BaseModel):
 class GrantCreate(Body):
     owner_id: str = Field(max_length=24)
     grantee_id: str = Field(max_length=24)
-    relation: Literal["spouse", "parent", "child", "sibling", "grandparent", "grandchild"]
+    relation: Relation
 
 
 class GrantRead(BaseModel):
@@ -632,7 +638,7 @@ class EVoucherCodeCredential(Body):
 
 
 class ItemCreate(Body):
-    category: Literal["medical_service", "drug", "device", "consumable"]
+    category: Category
     amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**10)]
 
 
@@ -729,7 +735,7 @@ class DocumentRead(BaseModel):
 
 
 class InvoiceItemCreate(Body):
-    category: Literal["medical_service", "drug", "device", "consumable"]
+    category: Category
     amount_fen: int = Field(gt=0, le=10**12)
 
 
@@ -750,7 +756,7 @@ class ApplicationCreate(Body):
     kind: Literal["withdrawal", "reimbursement"]
     reason: str = Field(max_length=16)
     amount_fen: int | None = Field(default=None, gt=0, le=10**12)
-    channel: Literal["counter", "terminal", "online", "app", "miniprogram"] | None = Field(
+    channel: Channel | None = Field(
         default=None, description="the session's; app or miniprogram names the person's own e-voucher channel")
     in_person: bool | None = Field(default=None, description="the session's (staff, terminal: true)")
     by_proxy: bool | None = Field(default=None, description="the session's; staff say true for a proxy (代办)")
