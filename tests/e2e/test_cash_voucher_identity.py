@@ -181,3 +181,18 @@ def test_a_frozen_account_is_paid_nothing_until_the_agency_lifts_the_freeze(ctx,
     assert lifted.status_code == 200, lifted.text
     paid = redeem(client, desk["clerk"], code, {"id_number": person.id_number})
     assert paid.status_code == 200, paid.text
+
+
+def test_a_strangers_card_at_a_redemption_is_refused_before_its_pin_is_looked_at(ctx, admin, client, desk):
+    """An institution holding one cash voucher cannot use its redemption to guess or lock anyone else's PIN."""
+    _, _, code = cash_claim(ctx, admin, client, desk, name="苏青", number="FP-1101")
+    stranger = add_person(ctx, admin, name="郝明")  # a card of another region, its PIN unknown to the hospital
+    before = snapshot(ctx)
+    for _ in range(6):  # more wrong tries than the lock allows
+        assert_problem(redeem(client, desk["hospital"], code, card_of(stranger, pin="135790")), 403,
+                       "cash_voucher.holder_mismatch")
+    with ctx.engine.connect() as conn:
+        failures = conn.execute(sa.select(card_rows.c.pin_failures).where(
+            card_rows.c.card_no == stranger.card_no)).scalar_one()
+    assert failures == 0 and snapshot(ctx) == before  # no guess counted, no lock, nothing written
+    assert cards.verify_pin(ctx, actor=admin, card_no=stranger.card_no, pin=PIN).status == "active"

@@ -288,10 +288,14 @@ def ensure_pin_checked_here(ctx: Context, *, card_no: str, institution_code: str
     raise errors.PinRegionNotCovered()
 
 
-def prove_holder(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
-    """The person in front of an institution's or the agency's counter proves who they are with card and PIN
-    (a cash redemption); wrong PINs count towards the lock as at a payment."""
+def prove_holder(ctx: Context, *, actor: Actor, card_no: str, pin: str, holder_id: str) -> Card | None:
+    """The person in front of an institution's or the agency's counter proves they are `holder_id` with card and
+    PIN (a cash redemption); wrong PINs count towards the lock as at a payment. Another person's card is None,
+    its PIN never looked at: no guess counted at a stranger's card, no lock."""
     access.require(actor, Role.INSTITUTION, Role.TERMINAL, *AGENCY_STAFF)
+    with ctx.uow() as uow:
+        if _card(uow, card_no).person_id != holder_id:
+            return None
     return _check_pin(ctx, actor, card_no, pin)
 
 

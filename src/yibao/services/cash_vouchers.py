@@ -168,8 +168,9 @@ def _holder_proven(ctx: Context, actor: Actor, holder_id: str, credential: dict 
         raise errors.RequestInvalid(summary="present one proof of the holder: credential or id_number")
     kind = (credential or {}).get("type")
     if kind == "card" and credential.get("card_no"):
-        card = cards.prove_holder(ctx, actor=actor, card_no=credential["card_no"], pin=credential.get("pin") or "")
-        proven, how = card.person_id, "card_pin"
+        card = cards.prove_holder(ctx, actor=actor, card_no=credential["card_no"], pin=credential.get("pin") or "",
+                                  holder_id=holder_id)
+        proven, how = (card.person_id if card else None), "card_pin"
     elif kind == "evoucher":  # the long-lived token proves nothing: whoever saw it once could present it
         raise errors.TokenNotAccepted()
     elif kind == "evoucher_code" and credential.get("code"):  # used by the redemption, in its unit of work
