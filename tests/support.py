@@ -14,7 +14,9 @@ import sqlalchemy as sa
 
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.users import Actor
-from yibao.services import auth, cards, credentials, enrolment, institutions
+from yibao.services.credentials import auth, cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment, institutions
 
 API = "/api/v1"
 YIBAO = str(Path(sys.executable).parent / "yibao")
@@ -153,7 +155,7 @@ class StoppedClock:
 
 def in_register(ctx, admin: Actor, id_number: str, name: str, status: str = "alive", event_date: str = "") -> None:
     """Put a person in the residents register (人口库), as its extract would."""
-    from yibao.services import residents
+    from yibao.services.registry import residents
 
     summary = residents.import_rows(ctx, actor=admin, source="test", rows=[
         (1, {"id_number": id_number, "name": name, "status": status, "event_date": event_date})])
@@ -167,7 +169,7 @@ def fund(ctx, admin: Actor, person_id: str, *, months: int, last: str = "2026-01
          base_fen: int = MONTHLY_BASE_FEN) -> int:
     """Credit `months` collected months up to `last` at a plausible base, as the collector would (an account
     grows month by month: one month's base is bounded by the region's ceiling); the fen credited."""
-    from yibao.services import contributions
+    from yibao.services.accounts import contributions
 
     year, month = map(int, last.split("-"))
     credited = 0
@@ -194,7 +196,7 @@ def ledger_hold(ctx, person_id: str, amount_fen: int, *, minutes: int = 60, purp
     hold leaves; the Hold."""
     from yibao.ledger import accounts as acct
     from yibao.ledger.accounts import AccountKind
-    from yibao.services.books import Books
+    from yibao.services.accounts.books import Books
 
     with ctx.uow() as uow:
         books = Books(uow, ctx.now())
@@ -207,7 +209,7 @@ def ledger_hold(ctx, person_id: str, amount_fen: int, *, minutes: int = 60, purp
 
 def ledger_capture(ctx, hold_id: str, amount_fen: int | None = None):
     """Capture a hold on the books directly; the Entry."""
-    from yibao.services.books import Books
+    from yibao.services.accounts.books import Books
 
     with ctx.uow() as uow:
         entry = Books(uow, ctx.now()).capture(hold_id, amount_fen)
@@ -240,7 +242,7 @@ def pay_code(client, token: str) -> dict:
 
 def code_credential(ctx, token: str) -> dict:
     """pay_code through the service, for tests that settle without the HTTP stack."""
-    from yibao.services import payment_codes
+    from yibao.services.credentials import payment_codes
 
     return {"type": "evoucher_code", "code": payment_codes.issue(ctx, token=token).code}
 
@@ -261,7 +263,8 @@ def funded_world(ctx, admin: Actor, *, at: dt.datetime) -> World:
 
 def add_shanghai_hospital(ctx, admin: Actor, *, username: str = "hospital-sh") -> None:
     """The Shanghai hospital, designated and networked, with a cashier signing in as `username`."""
-    from yibao.services import auth, institutions
+    from yibao.services.credentials import auth
+    from yibao.services.registry import institutions
 
     institutions.add_institution(ctx, actor=admin, code=SHANGHAI_HOSPITAL, name="上海示例医院", kind="hospital",
                                  region="310104", designated=True, cross_region=True,

@@ -32,7 +32,7 @@ from yibao.ledger import accounts as acct  # noqa: E402
 from yibao.ledger import chain  # noqa: E402
 from yibao.ledger.accounts import AccountKind, Bucket, Unit  # noqa: E402
 from yibao.ledger.entries import THIS_YEAR_FIRST, EntryKind, Posting  # noqa: E402
-from yibao.services.books import Books  # noqa: E402
+from yibao.services.accounts.books import Books  # noqa: E402
 from yibao.store.migrate import upgrade  # noqa: E402
 from yibao.store.tables import employers, persons  # noqa: E402
 

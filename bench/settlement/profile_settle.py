@@ -29,7 +29,7 @@ from run import ADMIN, PHARMACIES, body, context, issue_codes, prepare  # noqa: 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from common import server_cpu_seconds, start_cluster  # noqa: E402
 
-from yibao.services import settlement as service  # noqa: E402
+from yibao.services.settlement import payments as service  # noqa: E402
 
 # (part, [(file suffix, function name), …]): cumulative time of those functions, summed over their calls.
 PARTS = [

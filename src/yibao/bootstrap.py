@@ -6,8 +6,8 @@ from sqlalchemy.orm import sessionmaker
 
 from yibao.config import Settings
 from yibao.domain.clock import SettableClock, SystemClock
-from yibao.services import policies
 from yibao.services.context import Context
+from yibao.services.policy import sets as policies
 from yibao.store.db import create_engine
 from yibao.store.mapping import start_mappers
 

@@ -34,25 +34,16 @@ from tests.support import (
     row_counts,
 )
 from yibao.domain.users import Actor, Role
-from yibao.services import (
-    accounts,
-    applications,
-    appointments,
-    cards,
-    collection,
-    contributions,
-    corrections,
-    credentials,
-    disbursement,
-    documents,
-    enrolment,
-    family,
-    filings,
-    freezes,
-    institutions,
-    policies,
-    settlement,
-)
+from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import collection, contributions, corrections, freezes
+from yibao.services.applications import appointments, disbursement, documents
+from yibao.services.applications import cases as applications
+from yibao.services.credentials import cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.crossregion import family, filings
+from yibao.services.policy import sets as policies
+from yibao.services.registry import enrolment, institutions
+from yibao.services.settlement import payments as settlement
 
 API = "/api/v1"
 

@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, pay_code, rows
 from yibao.domain.clock import SHANGHAI
-from yibao.services import credentials
+from yibao.services.credentials import evouchers as credentials
 from yibao.store.tables import account_freezes, audit_records, cards, idempotency_keys, ledger_postings, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)

@@ -11,9 +11,10 @@ import sqlalchemy as sa
 from tests.support import API, PASSWORD, assert_problem, bearer, build_world, count, ledger_capture, ledger_hold
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
-from yibao.services import accounts as accounts_service
-from yibao.services import auth, enrolment
-from yibao.services.books import Books
+from yibao.services.accounts import balances as accounts_service
+from yibao.services.accounts.books import Books
+from yibao.services.credentials import auth
+from yibao.services.registry import enrolment
 from yibao.store.tables import idempotency_keys, ledger_entries, ledger_postings
 
 MARCH = dt.datetime(2026, 3, 10, 9, 0, tzinfo=SHANGHAI)

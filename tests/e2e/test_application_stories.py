@@ -22,7 +22,8 @@ from tests.support import (
 )
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
-from yibao.services import credentials, enrolment, institutions
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import applications, disbursement_batches, holds, ledger_postings
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -46,7 +47,7 @@ def insured(ctx, admin, *, region: str, name: str, months: int = 4, base_fen: in
 
 @pytest.fixture
 def staff(ctx, admin, client):
-    from yibao.services import auth
+    from yibao.services.credentials import auth
 
     ctx.clock.set(NOW)
     auth.add_user(ctx, actor=admin, username="reviewer-1", password="correct-horse-9", role="reviewer")
@@ -370,7 +371,7 @@ SPRING_FESTIVAL_2027 = """calendar:
 def test_arrival_across_spring_festival_2027_follows_the_agencys_calendar_file(ctx, admin, client, staff, tmp_path):
     import shutil
 
-    from yibao.services import policies
+    from yibao.services.policy import sets as policies
 
     day = dt.datetime(2027, 2, 4, 10, 0, tzinfo=SHANGHAI)  # Thursday before the holiday
     # the package alone would count Thursday the 11th as a working day

@@ -9,7 +9,8 @@ import pytest
 
 from tests.integration.test_tamper_evidence import one, tamper
 from tests.support import PIN, build_world, yibao
-from yibao.services import contributions, settlement
+from yibao.services.accounts import contributions
+from yibao.services.settlement import payments as settlement
 
 KEY = "an-auditor-kept-key-of-32-bytes!"
 

@@ -19,7 +19,8 @@ from tests.support import API, add_person, assert_problem, bearer, build_world, 
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.masking import mask_account_no
-from yibao.services import bank_verification, credentials
+from yibao.services.credentials import bank_verification
+from yibao.services.credentials import evouchers as credentials
 from yibao.store.tables import audit_records, bank_accounts
 
 
@@ -237,7 +238,7 @@ def test_two_people_linking_one_number_at_once_cannot_both_succeed(ctx, admin, s
 def test_a_deceased_holders_number_passes_to_the_heir_and_a_living_holders_never(ctx, admin, client, world):
     import datetime as dt
 
-    from yibao.services import life_events
+    from yibao.services.registry import life_events
 
     father = add_person(ctx, admin, name="陈父", birth="19550505")
     number = new_bank_no()

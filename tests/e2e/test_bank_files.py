@@ -14,8 +14,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.support import API, add_person, assert_problem, bank_return, bearer, fund, new_bank_no, row_counts
 from yibao.domain import bank_files, errors
 from yibao.domain.clock import SHANGHAI
-from yibao.services import accounts, auth, credentials, enrolment, institutions
-from yibao.services.books import Books
+from yibao.services.accounts import balances as accounts
+from yibao.services.accounts.books import Books
+from yibao.services.credentials import auth
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import audit_records, disbursement_lines
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)

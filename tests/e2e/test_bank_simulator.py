@@ -10,7 +10,7 @@ import pytest
 from yibao.cli.bank import start_simulator
 from yibao.config import Settings
 from yibao.domain import bank_files, errors
-from yibao.services import bank
+from yibao.services.applications import bank
 
 
 @pytest.fixture

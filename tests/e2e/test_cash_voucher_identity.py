@@ -13,7 +13,9 @@ import sqlalchemy as sa
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
 from tests.support import API, PIN, add_person, assert_problem, bearer, pay_code
 from tests.support import row_counts as snapshot
-from yibao.services import auth, cards, credentials, institutions
+from yibao.services.credentials import auth, cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import institutions
 from yibao.store.tables import appointments
 from yibao.store.tables import cards as card_rows
 

@@ -11,7 +11,10 @@ import pytest
 
 from tests.support import API, PASSWORD, PIN, add_person, assert_problem, bearer, build_world, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, cards, credentials, documents, enrolment
+from yibao.services.applications import documents
+from yibao.services.credentials import auth, cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment
 from yibao.store.tables import application_steps, applications, audit_records
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)

@@ -16,7 +16,10 @@ from tests.e2e.test_payout_vouchers import text_of
 from tests.support import API, PIN, add_person, assert_problem, bearer, fund, new_bank_no
 from tests.support import row_counts as snapshot
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, credentials, enrolment, institutions, settlement
+from yibao.services.credentials import auth
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment, institutions
+from yibao.services.settlement import payments as settlement
 from yibao.store.tables import audit_records
 
 PHARMACY = "P11000000009"  # a Beijing pharmacy that settles directly

@@ -15,7 +15,9 @@ import pytest
 from tests.support import API, assert_problem, bearer, build_world, count, new_phone, new_uscc
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import credit_file
-from yibao.services import accounts, auth, enrolment, life_events
+from yibao.services.accounts import balances as accounts
+from yibao.services.credentials import auth
+from yibao.services.registry import enrolment, life_events
 from yibao.store.tables import audit_records, contribution_declarations, idempotency_keys, ledger_entries
 
 FEBRUARY = dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI)

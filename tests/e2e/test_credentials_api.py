@@ -16,7 +16,7 @@ from tests.support import (
     rows,
 )
 from yibao.domain import errors
-from yibao.services import credentials
+from yibao.services.credentials import evouchers as credentials
 from yibao.store import tables
 
 

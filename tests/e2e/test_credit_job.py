@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from tests.support import StoppedClock, add_person, build_world, new_id_number, new_uscc
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import CreditSummary, credit_file
-from yibao.services import accounts, enrolment
+from yibao.services.accounts import balances as accounts
+from yibao.services.registry import enrolment
 from yibao.store.tables import idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
@@ -161,7 +162,7 @@ def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, p
     runs = {}
     for set_based in (False, True):
         counter = iter(range(1, 10_000))
-        monkeypatch.setattr("yibao.services.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
+        monkeypatch.setattr("yibao.services.accounts.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
         with ctx.engine.begin() as conn:  # each run starts from a ledger without a row
             conn.execute(sa.text("TRUNCATE idempotency_keys, holds, ledger_postings, ledger_entries, ledger_accounts "
                                  "RESTART IDENTITY CASCADE"))  # and what refers to them
@@ -180,7 +181,7 @@ def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, p
 
 @pytest.mark.postgresql_only
 def test_a_batch_credited_in_lanes_credits_what_one_transaction_credits(ctx, admin, payroll, monkeypatch):
-    from yibao.services.audit_verify import verify
+    from yibao.services.audit.verify import verify
 
     _, staff, path = payroll
     with path.open("a", encoding="utf-8") as f:

@@ -24,7 +24,8 @@ from yibao.bootstrap import bootstrap
 from yibao.config import Settings
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor
-from yibao.services import auth, contributions
+from yibao.services.accounts import contributions
+from yibao.services.credentials import auth
 from yibao.store.db import create_engine
 from yibao.store.migrate import upgrade
 from yibao.store.tables import audit_records, documents, persons, users

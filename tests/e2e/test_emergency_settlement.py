@@ -13,7 +13,11 @@ import sqlalchemy as sa
 
 from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, pay_code
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, credentials, filings, institutions, policies
+from yibao.services.credentials import auth
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.crossregion import filings
+from yibao.services.policy import sets as policies
+from yibao.services.registry import institutions
 from yibao.store.tables import audit_records, idempotency_keys, ledger_entries, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -187,7 +191,7 @@ def test_emergency_is_true_or_false(ctx, client, world):
 def test_a_stated_emergency_is_sealed_and_an_edit_of_it_is_named(ctx, client, world, backend):
     """The flag decides whether a filing was needed: switching it off behind the services' back shows."""
     from tests.integration.test_tamper_evidence import tamper
-    from yibao.services import audit_verify
+    from yibao.services.audit import verify as audit_verify
 
     paid = pay(client, world, key="er-sealed", emergency=True)
     assert paid.status_code == 201, paid.text

@@ -9,7 +9,8 @@ import pytest
 
 from tests.support import API, PIN, bearer, build_world, fund
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, institutions
+from yibao.services.credentials import auth
+from yibao.services.registry import institutions
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 PHARMACY_A = "P11000000001"  # the world's pharmacy, its user "institution-user"

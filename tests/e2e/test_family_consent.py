@@ -29,7 +29,9 @@ from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
-from yibao.services import auth, cards, enrolment, family
+from yibao.services.credentials import auth, cards
+from yibao.services.crossregion import family
+from yibao.services.registry import enrolment
 from yibao.store.tables import audit_records, family_grants, ledger_accounts, ledger_postings, notices, settlements
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.support import API, add_person, assert_problem, bearer, build_world, count
 from yibao.domain.clock import SHANGHAI
-from yibao.services import enrolment, institutions
+from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import family_grants, filings
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)

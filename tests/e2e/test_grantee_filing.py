@@ -21,7 +21,8 @@ from tests.support import (
     row_counts,
 )
 from yibao.domain.clock import SHANGHAI
-from yibao.services import credentials, family, filings
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.crossregion import family, filings
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 HOME_PHARMACY = "P11000000001"  # in the owner's region, Beijing

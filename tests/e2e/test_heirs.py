@@ -10,7 +10,9 @@ import pytest
 
 from tests.support import API, add_person, assert_problem, bank_return, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
-from yibao.services import credentials, disbursement, enrolment, life_events
+from yibao.services.applications import disbursement
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment, life_events
 from yibao.store.tables import applications, audit_records, holds, notices
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -33,7 +35,7 @@ def insured(ctx, admin, *, name: str, region: str = "210200", bank: bool = True,
 @pytest.fixture
 def family(ctx, admin, client):
     """孙建国 (Dalian, no bank account of his own) and his daughter 孙丽, with agency staff."""
-    from yibao.services import auth
+    from yibao.services.credentials import auth
 
     ctx.clock.set(NOW)
     for username, role in (("counter-1", "counter"), ("reviewer-1", "reviewer"), ("admin-1", "admin")):

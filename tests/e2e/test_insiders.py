@@ -24,7 +24,10 @@ from tests.support import (
 )
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
-from yibao.services import applications, auth, cash_vouchers, settlement
+from yibao.services.applications import cases as applications
+from yibao.services.applications import cash_vouchers
+from yibao.services.credentials import auth
+from yibao.services.settlement import payments as settlement
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

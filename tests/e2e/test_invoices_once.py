@@ -18,7 +18,9 @@ from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.applications import Application
 from yibao.domain.users import Actor, Role
-from yibao.services import applications, auth, cards, institutions
+from yibao.services.applications import cases as applications
+from yibao.services.credentials import auth, cards
+from yibao.services.registry import institutions
 from yibao.store.tables import invoice_claims
 
 HOSPITAL = "H21020000001"  # a Dalian hospital where a Beijing insured person was treated

@@ -12,7 +12,12 @@ import sqlalchemy as sa
 from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, code_credential, count, fund, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import credit_file
-from yibao.services import cards, contributions, credentials, documents, enrolment, family, filings, life_events
+from yibao.services.accounts import contributions
+from yibao.services.applications import documents
+from yibao.services.credentials import cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.crossregion import family, filings
+from yibao.services.registry import enrolment, life_events
 from yibao.store import tables
 from yibao.store.tables import audit_records, family_grants, idempotency_keys, ledger_postings, settlements
 

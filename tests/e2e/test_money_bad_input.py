@@ -6,7 +6,7 @@ import pytest
 
 from tests.support import API, assert_problem, bearer, build_world
 from tests.support import row_counts as snapshot
-from yibao.services import contributions
+from yibao.services.accounts import contributions
 
 BAD_AMOUNTS = ["100", 1.5, True, None, -1, 0, 10**13, [], {}]
 

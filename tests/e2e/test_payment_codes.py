@@ -24,8 +24,8 @@ from tests.support import (
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
-from yibao.services import credentials
-from yibao.services import settlement as service
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.settlement import payments as service
 from yibao.store.tables import audit_records, payment_codes, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)

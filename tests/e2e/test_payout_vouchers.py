@@ -20,7 +20,9 @@ from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
-from yibao.services import appointments, auth, cards, cash_vouchers, institutions
+from yibao.services.applications import appointments, cash_vouchers
+from yibao.services.credentials import auth, cards
+from yibao.services.registry import institutions
 from yibao.store.tables import applications, holds, ledger_entries
 from yibao.store.tables import cash_vouchers as cash_rows
 

@@ -21,7 +21,7 @@ from tests.support import (
     row_counts,
 )
 from yibao.domain.clock import SHANGHAI
-from yibao.services import filings
+from yibao.services.crossregion import filings
 from yibao.store.tables import audit_records, cards
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)

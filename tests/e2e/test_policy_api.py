@@ -12,7 +12,9 @@ import pytest
 
 from tests.support import API, add_person, assert_problem, bearer, build_world, count, rows, yibao
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions, enrolment, institutions, life_events, policies
+from yibao.services.accounts import contributions
+from yibao.services.policy import sets as policies
+from yibao.services.registry import enrolment, institutions, life_events
 from yibao.store.tables import audit_records
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)

@@ -22,7 +22,11 @@ from tests.support import (
     new_phone,
 )
 from yibao.domain.users import Actor, Role
-from yibao.services import applications, contributions, credentials, disbursement, documents, settlement
+from yibao.services.accounts import contributions
+from yibao.services.applications import cases as applications
+from yibao.services.applications import disbursement, documents
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.settlement import payments as settlement
 
 NON_OWNERS = ("stranger", "unit-user", "institution-user", "counter-user", "terminal-user", "collector-user",
               "reviewer-user", "auditor-user", "admin-user")

@@ -16,7 +16,7 @@ from tests.support import (
     new_uscc,
 )
 from yibao.domain.identity import with_ric_digit
-from yibao.services import institutions
+from yibao.services.registry import institutions
 from yibao.store import tables
 
 

@@ -409,7 +409,8 @@ def test_import_residents_command_refuses_a_wrong_header_or_a_missing_file(env, 
 def test_the_demo_ships_its_register_and_the_sample_extract_is_that_register(ctx, admin, client, tmp_path):
     from pathlib import Path
 
-    from yibao.services import demo, residents
+    from yibao.services import demo
+    from yibao.services.registry import residents
 
     loaded = demo.load(ctx)
     assert loaded.created["residents"] == len(demo.PERSONS) + len(demo.RESIDENTS_ONLY)

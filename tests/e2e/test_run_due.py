@@ -15,8 +15,9 @@ from tests.support import API, PIN, add_person, assert_problem, bearer, yibao
 from yibao.domain.users import Actor
 from yibao.jobs import due
 from yibao.ledger import accounts as acct
-from yibao.services import auth, cards, institutions
-from yibao.services.books import Books
+from yibao.services.accounts.books import Books
+from yibao.services.credentials import auth, cards
+from yibao.services.registry import institutions
 from yibao.store.tables import cards as card_rows
 from yibao.store.tables import cash_vouchers, holds
 

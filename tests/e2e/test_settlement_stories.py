@@ -11,7 +11,11 @@ import sqlalchemy as sa
 
 from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, pay_code, rows
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, cards, contributions, credentials, enrolment, family, filings, institutions
+from yibao.services.accounts import contributions
+from yibao.services.credentials import auth, cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.crossregion import family, filings
+from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from tests.support import API, PASSWORD, PIN, assert_problem, bearer, build_world, count, rows
 from yibao.domain.clock import SHANGHAI
-from yibao.services import cards
+from yibao.services.credentials import cards
 from yibao.store.tables import audit_records, auth_tokens, notices, users
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)

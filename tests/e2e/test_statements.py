@@ -15,8 +15,8 @@ from pypdf import PdfReader
 
 from tests.support import API, assert_problem, bearer, build_world
 from yibao.domain.clock import SHANGHAI
-from yibao.services import contributions
-from yibao.services.statement_pdf import yuan
+from yibao.services.accounts import contributions
+from yibao.services.accounts.statement_pdf import yuan
 
 YIBAO = str(Path(sys.executable).parent / "yibao")
 

@@ -22,7 +22,8 @@ from tests.support import (
     row_counts,
 )
 from yibao.domain.clock import SHANGHAI
-from yibao.services import auth, enrolment
+from yibao.services.credentials import auth
+from yibao.services.registry import enrolment
 from yibao.store.tables import audit_records
 
 UNIT_REGISTERED = dt.datetime(2025, 6, 2, 9, 0, tzinfo=SHANGHAI)  # the unit and its employee, long before today

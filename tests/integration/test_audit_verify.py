@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from tests.support import build_world, ledger_capture, ledger_hold
 from yibao.ledger import accounts as acct
 from yibao.ledger import chain
-from yibao.services import cards, contributions
-from yibao.services.audit_verify import verify
-from yibao.services.books import entry_hash
+from yibao.services.accounts import contributions
+from yibao.services.accounts.books import entry_hash
+from yibao.services.audit.verify import verify
+from yibao.services.credentials import cards
 from yibao.store.ledger_repo import LedgerRepository
 
 YIBAO = str(Path(sys.executable).parent / "yibao")

@@ -9,7 +9,7 @@ import pytest
 from tests.support import PASSWORD
 from yibao.domain import errors
 from yibao.domain.users import Role
-from yibao.services import auth
+from yibao.services.credentials import auth
 from yibao.store.tables import users
 
 

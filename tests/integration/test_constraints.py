@@ -9,7 +9,8 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.support import new_bank_no, new_id_number, new_phone
 from yibao.domain import errors
-from yibao.services import credentials, enrolment
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import enrolment
 
 
 def _insert_enrollment(conn, id_, person_id, status="active"):

@@ -15,8 +15,9 @@ from yibao.domain import errors
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
-from yibao.services import accounts, contributions
-from yibao.services.books import Books
+from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import contributions
+from yibao.services.accounts.books import Books
 from yibao.services.idempotency import Once
 from yibao.store.tables import ledger_entries, ledger_postings
 

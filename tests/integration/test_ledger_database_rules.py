@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
 from tests.support import build_world
-from yibao.services import contributions
+from yibao.services.accounts import contributions
 from yibao.store.tables import ledger_accounts, ledger_entries, ledger_postings
 
 NOW = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)

@@ -17,8 +17,9 @@ from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket, Unit
 from yibao.ledger.entries import THIS_YEAR_FIRST, EntryKind, Posting, debit_personal
-from yibao.services import audit_verify, enrolment
-from yibao.services.books import Books
+from yibao.services.accounts.books import Books
+from yibao.services.audit import verify as audit_verify
+from yibao.services.registry import enrolment
 from yibao.store.tables import holds, ledger_accounts, ledger_entries, ledger_postings
 
 pytestmark = pytest.mark.postgresql_only
@@ -129,7 +130,7 @@ def test_the_server_path_writes_the_same_rows_and_chains_as_the_plain_path(ctx, 
     ctx.clock, runs = StoppedClock(), {}
     for plain in (True, False):
         counter = itertools.count(1)
-        monkeypatch.setattr("yibao.services.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
+        monkeypatch.setattr("yibao.services.accounts.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
         forget_ledger(ctx)
         story(ctx, people, plain=plain)
         report = audit_verify.verify(ctx)

@@ -19,8 +19,9 @@ from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
-from yibao.services import accounts, enrolment
-from yibao.services.books import Books
+from yibao.services.accounts import balances as accounts
+from yibao.services.accounts.books import Books
+from yibao.services.registry import enrolment
 from yibao.store.tables import ledger_accounts, ledger_postings
 
 START = dt.datetime(2026, 6, 1, 9, 0, tzinfo=SHANGHAI)

@@ -17,8 +17,9 @@ from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
-from yibao.services import accounts, contributions
-from yibao.services.books import Books
+from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import contributions
+from yibao.services.accounts.books import Books
 from yibao.store.tables import ledger_postings
 
 

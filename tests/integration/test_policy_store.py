@@ -14,7 +14,8 @@ from tests.support import add_person, count, rows
 from yibao.bootstrap import bootstrap
 from yibao.domain.clock import SHANGHAI
 from yibao.policy.source import PolicyFileError
-from yibao.services import enrolment, policies
+from yibao.services.policy import sets as policies
+from yibao.services.registry import enrolment
 from yibao.store.tables import audit_records, notices, policy_sets, policy_versions
 
 BUNDLED = policies.BUNDLED

@@ -15,9 +15,10 @@ from tests.integration.test_ledger_concurrency import all_at_once
 from tests.support import MONTHLY_BASE_FEN, build_world, code_credential, rows
 from yibao.bootstrap import bootstrap
 from yibao.domain.clock import SHANGHAI
-from yibao.services import credentials, institutions
-from yibao.services import settlement as service
-from yibao.services.audit_verify import verify
+from yibao.services.audit.verify import verify
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.registry import institutions
+from yibao.services.settlement import payments as service
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
 
 CLIENTS = 32

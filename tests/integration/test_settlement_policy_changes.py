@@ -11,8 +11,8 @@ import pytest
 
 from tests.support import PIN, build_world, fund
 from yibao.domain.clock import SHANGHAI
-from yibao.services import policies
-from yibao.services import settlement as service
+from yibao.services.policy import sets as policies
+from yibao.services.settlement import payments as service
 
 MARCH = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
 JUNE = dt.datetime(2026, 6, 2, 9, 0, tzinfo=SHANGHAI)

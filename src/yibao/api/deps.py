@@ -9,8 +9,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from yibao.domain import errors
 from yibao.domain.users import Actor
-from yibao.services import auth
 from yibao.services.context import Context
+from yibao.services.credentials import auth
 
 _bearer = HTTPBearer(auto_error=False)
 

@@ -24,8 +24,8 @@ def statement(
 ) -> None:
     """The account's entries with the balance after each; --pdf writes the printable statement."""
     from yibao.domain.money import yuan
-    from yibao.services import accounts
-    from yibao.services.statement_pdf import KIND_ZH, render_statement
+    from yibao.services.accounts import balances as accounts
+    from yibao.services.accounts.statement_pdf import KIND_ZH, render_statement
 
     ctx = context()
     start, end = (d.date() if d else None for d in (date_from, date_to))

@@ -21,7 +21,7 @@ def verify(
 ) -> None:
     """Recompute every hash chain, balance and seal, and check them against the last checkpoint; name the first
     row that was altered, removed or added."""
-    from yibao.services.checkpoints import verify as run
+    from yibao.services.audit.checkpoints import verify as run
 
     done = run(context(), path=checkpoints)
     report, file = done.report, done.file
@@ -60,7 +60,7 @@ def checkpoint(
     )] = None,
 ) -> None:
     """Verify the books, then sign their chain heads and counts into the checkpoint file outside the database."""
-    from yibao.services.checkpoints import checkpoint as run
+    from yibao.services.audit.checkpoints import checkpoint as run
 
     done = run(context(), actor=ADMIN, copy_to=copy_to)
     out.print(f"[green]ok[/green] checkpoint #{done['checkpoint']} signed: {done['chains']} chains, "

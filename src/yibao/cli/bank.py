@@ -14,7 +14,7 @@ app = typer.Typer(help="The bank simulator / 模拟银行", no_args_is_help=True
 
 def start_simulator(settings, *, host: str = "127.0.0.1", port: int = 0):
     """Start the simulator in a thread with its key under the data directory, and point the settings at it."""
-    from yibao.services import bank
+    from yibao.services.applications import bank
     from yibao.simulators.bank import BankSimulator, key_pair
 
     simulator = BankSimulator(key_pair(settings.data_dir / bank.SIMULATOR_DIR), host=host, port=port).start()
@@ -28,7 +28,7 @@ def simulate(host: str = "127.0.0.1", port: int = 8100,
                                                                 "directory's bank-simulator/")] = None) -> None:
     """Run the bank simulator: the agency sets YIBAO_BANK_URL and YIBAO_BANK_PUBLIC_KEY as printed."""
     from yibao.config import Settings
-    from yibao.services import bank
+    from yibao.services.applications import bank
     from yibao.simulators.bank import BankSimulator, key_pair
 
     directory = key_dir or Settings().data_dir / bank.SIMULATOR_DIR

@@ -55,7 +55,7 @@ def credit(
 @reports_errors
 def year_end(year: Annotated[int, typer.Option(help="the year that has ended")]) -> None:
     """Carry each account's current-year part (当年) over (历年); safe to re-run."""
-    from yibao.services.accounts import year_end as run
+    from yibao.services.accounts.balances import year_end as run
 
     moved = run(context(), year=year)
     out.print(f"{year}: carried over {moved} accounts / 已结转 {moved} 个账户")
@@ -65,7 +65,7 @@ def year_end(year: Annotated[int, typer.Option(help="the year that has ended")])
 @reports_errors
 def expire_holds() -> None:
     """Release every hold whose time is up."""
-    from yibao.services.accounts import expire_holds as run
+    from yibao.services.accounts.balances import expire_holds as run
 
     released = run(context())
     out.print(f"released {released} holds / 已释放 {released} 笔冻结")

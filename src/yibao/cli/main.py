@@ -61,7 +61,7 @@ def users_add(
     employer_id: Annotated[str | None, typer.Option(help="employer id (role unit)")] = None,
 ) -> None:
     """Add a user with a role."""
-    from yibao.services import auth
+    from yibao.services.credentials import auth
 
     if not password_stdin:
         err.print("the password is read from standard input: pass --password-stdin")
@@ -79,7 +79,7 @@ def users_set_password(
     password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from standard input")] = False,
 ) -> None:
     """Give a user a new password (a forgotten one, the person identified at the counter); their sessions end."""
-    from yibao.services import auth
+    from yibao.services.credentials import auth
 
     if not password_stdin:
         err.print("the password is read from standard input: pass --password-stdin")
@@ -122,7 +122,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000) -> None:
 def persons_add(id_number: Annotated[str, typer.Option()], name: Annotated[str, typer.Option()],
                 phone: Annotated[str, typer.Option()], region: Annotated[str, typer.Option()]) -> None:
     """Register an insured person."""
-    from yibao.services import enrolment
+    from yibao.services.registry import enrolment
 
     person = enrolment.register_person(context(), actor=ADMIN, id_number=id_number, name=name, phone=phone,
                                        region=region)
@@ -133,7 +133,7 @@ def persons_add(id_number: Annotated[str, typer.Option()], name: Annotated[str, 
 @reports_errors
 def persons_show(person_id: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show a person (ID number and phone masked)."""
-    from yibao.services import enrolment
+    from yibao.services.registry import enrolment
 
     p = enrolment.get_person(context(), actor=ADMIN, person_id=person_id)
     data = {"person_id": p.id, "id_number": mask_id_number(p.id_number), "name": p.name,
@@ -148,7 +148,7 @@ def institutions_add(code: str, name: Annotated[str, typer.Option()], kind: Anno
                      designated: Annotated[bool, typer.Option("--designated/--not-designated")] = True,
                      cross_region: Annotated[bool, typer.Option("--cross-region/--local-only")] = False) -> None:
     """Register an institution."""
-    from yibao.services import institutions
+    from yibao.services.registry import institutions
 
     i = institutions.add_institution(context(), actor=ADMIN, code=code, name=name, kind=kind, region=region,
                                      designated=designated, cross_region=cross_region)
@@ -159,7 +159,7 @@ def institutions_add(code: str, name: Annotated[str, typer.Option()], kind: Anno
 @reports_errors
 def agencies_load(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     """Load the agency directory from a YAML data file (default: the bundled one)."""
-    from yibao.services import institutions
+    from yibao.services.registry import institutions
 
     count = institutions.load_agencies(context(), actor=ADMIN, **({"path": path} if path else {}))
     out.print(f"{count} agency entries added or changed")
@@ -169,7 +169,7 @@ def agencies_load(path: Annotated[Path | None, typer.Argument()] = None) -> None
 @reports_errors
 def agencies_find(region: str) -> None:
     """Where to go: the agency of a region (or of its prefecture or province)."""
-    from yibao.services import institutions
+    from yibao.services.registry import institutions
 
     a = institutions.find_agency(context(), region=region)
     out.print(f"{a.name}\n{a.address}\n☎ {a.phone}  {a.hours}\n{a.website}")
@@ -179,7 +179,7 @@ def agencies_find(region: str) -> None:
 @reports_errors
 def cards_issue(person_id: str, expires_on: Annotated[str | None, typer.Option()] = None) -> None:
     """Issue a card to a person."""
-    from yibao.services import cards
+    from yibao.services.credentials import cards
 
     card = cards.issue_card(context(), actor=ADMIN, person_id=person_id,
                             expires_on=dt.date.fromisoformat(expires_on) if expires_on else None)
@@ -190,7 +190,7 @@ def cards_issue(person_id: str, expires_on: Annotated[str | None, typer.Option()
 @reports_errors
 def cards_show(card_no: str) -> None:
     """Show a card's status."""
-    from yibao.services import cards
+    from yibao.services.credentials import cards
 
     ctx = context()
     card = cards.get_card(ctx, actor=ADMIN, card_no=card_no)

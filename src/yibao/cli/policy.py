@@ -31,7 +31,7 @@ def _problems(exc: PolicyFileError) -> None:
 @reports_errors
 def load(directory: Annotated[Path | None, typer.Argument(help="default: the bundled policies/")] = None) -> None:
     """Check a policy tree and make it the one in force: all of it, or nothing when any file has a problem."""
-    from yibao.services import policies
+    from yibao.services.policy import sets as policies
 
     try:
         result = policies.load(context(), actor=ADMIN, root=directory)
@@ -51,7 +51,7 @@ def check(directory: Annotated[Path | None, typer.Argument(help="default: the bu
     """Check a policy tree without loading it; every problem is named by file, line and key."""
     from yibao.config import Settings
     from yibao.policy.loader import load_tree
-    from yibao.services.policies import BUNDLED
+    from yibao.services.policy.sets import BUNDLED
 
     try:
         checked = load_tree(directory or Settings().policy_dir or BUNDLED)
@@ -74,7 +74,7 @@ def _figures(item: dict) -> str:
 @reports_errors
 def show(region: str, date: Day = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The rules and parameters in force for a region on a day, with versions and references."""
-    from yibao.services import policies
+    from yibao.services.policy import sets as policies
 
     found = policies.rules_in_force(context(), region=region, day=date.date() if date else None)
     if as_json:
@@ -95,7 +95,7 @@ def diff(region: str,
          date_to: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What differs for a region between two days: rules and figures added, removed or changed."""
-    from yibao.services import policies
+    from yibao.services.policy import sets as policies
 
     changes = policies.changes(context(), region=region, day_from=date_from.date(), day_to=date_to.date())
     if as_json:
@@ -127,8 +127,8 @@ def explain(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """The 12333 answer: allowed or not, why, what is needed and where to go, citing the rules."""
-    from yibao.services import enrolment
-    from yibao.services import explain as service
+    from yibao.services.policy import explain as service
+    from yibao.services.registry import enrolment
 
     ctx = context()
     person = enrolment.lookup_person(ctx, actor=ADMIN, id_number=id_number)

@@ -25,7 +25,7 @@ def import_residents(
     A deceased or emigrated row of a person registered here records that life event. Importing the same
     rows again changes nothing. Every refused row is written, with its line and reason, to the rejected file.
     """
-    from yibao.services.residents import import_file
+    from yibao.services.registry.residents import import_file
 
     ctx = context()
     size = file.stat().st_size if file.is_file() else 0

@@ -37,10 +37,17 @@ from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
 from yibao.policy.interface import Allocation
-from yibao.services import collection
-from yibao.services.books import Books
+from yibao.services.accounts import collection
+from yibao.services.accounts.books import Books
+from yibao.services.accounts.contributions import (
+    COLLECTORS,
+    check_base,
+    check_bounds,
+    check_month,
+    credit_in,
+    parse_period,
+)
 from yibao.services.context import Context
-from yibao.services.contributions import COLLECTORS, check_base, check_bounds, check_month, credit_in, parse_period
 from yibao.services.idempotency import request_hash
 from yibao.store import credit_rows, seals
 

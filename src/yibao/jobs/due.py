@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor
-from yibao.services import accounts, cards, cash_vouchers, checkpoints
+from yibao.services.accounts import balances as accounts
+from yibao.services.applications import cash_vouchers
+from yibao.services.audit import checkpoints
 from yibao.services.context import Context
+from yibao.services.credentials import cards
 from yibao.services.idempotency import Once, answered
 
 Summary = dict[str, int]

@@ -21,20 +21,15 @@ from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.registry import Employer, Enrollment, Institution, Person
 from yibao.domain.users import Actor, Role, User
-from yibao.services import (
-    applications,
-    auth,
-    cards,
-    contributions,
-    credentials,
-    documents,
-    enrolment,
-    institutions,
-    policies,
-    residents,
-    settlement,
-)
+from yibao.services.accounts import contributions
+from yibao.services.applications import cases as applications
+from yibao.services.applications import documents
 from yibao.services.context import Context
+from yibao.services.credentials import auth, cards
+from yibao.services.credentials import evouchers as credentials
+from yibao.services.policy import sets as policies
+from yibao.services.registry import enrolment, institutions, residents
+from yibao.services.settlement import payments as settlement
 
 LOADER = Actor.system("demo")
 DEMO_PASSWORD = "yibao-demo-2026"

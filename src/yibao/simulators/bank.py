@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from yibao.domain import bank_files, errors
 from yibao.domain.ids import new_id
-from yibao.services import bank
+from yibao.services.applications import bank
 
 PRIVATE_KEY_FILE = "bank-private.pem"
 MAX_FILE_BYTES = 16 * 1024 * 1024

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query, Response
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import AccountRead, StatementRead
-from yibao.services import accounts
-from yibao.services import statement_pdf as statement_pdf_service
+from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import statement_pdf as statement_pdf_service
 
 router = APIRouter(tags=["contributions and accounts"])
 

@@ -21,7 +21,10 @@ from yibao.api.schemas import (
     SupplementCreate,
 )
 from yibao.domain import errors
-from yibao.services import application_vouchers, applications, cash_vouchers, disbursement, documents, notices
+from yibao.services import notices
+from yibao.services.applications import cases as applications
+from yibao.services.applications import cash_vouchers, disbursement, documents
+from yibao.services.applications import vouchers as application_vouchers
 
 API = "/api/v1"
 router = APIRouter(tags=["applications"])

@@ -16,7 +16,8 @@ from yibao.api.schemas import (
     UserCreate,
     UserRead,
 )
-from yibao.services import auth, enrolment
+from yibao.services.credentials import auth
+from yibao.services.registry import enrolment
 
 router = APIRouter(tags=["auth"])
 

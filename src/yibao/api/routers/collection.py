@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import ArrearsPage, ContributionCreate, ContributionRead, DeclarationConfirmed, DeclarationRead
-from yibao.services import collection
+from yibao.services.accounts import collection
 
 router = APIRouter(tags=["contributions and accounts"])
 

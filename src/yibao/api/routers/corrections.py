@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import EntryRead, EntryReverse, ReversalDecision, ReversalPending, ReversalRead
-from yibao.services import corrections
+from yibao.services.accounts import corrections
 
 router = APIRouter(tags=["contributions and accounts"])
 

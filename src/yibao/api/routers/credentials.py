@@ -19,7 +19,9 @@ from yibao.api.schemas import (
     PinUnlock,
 )
 from yibao.domain.users import Role
-from yibao.services import access, cards, credentials
+from yibao.services import access
+from yibao.services.credentials import cards
+from yibao.services.credentials import evouchers as credentials
 
 router = APIRouter(tags=["cards, e-vouchers, bank accounts"])
 

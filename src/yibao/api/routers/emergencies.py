@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import SettlementRead
-from yibao.services import settlement
+from yibao.services.settlement import payments as settlement
 
 router = APIRouter(tags=["settlement"])
 

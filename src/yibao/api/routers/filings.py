@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import FilingCreate, FilingRead, GrantCreate, GrantRead, RuleRead
-from yibao.services import family, filings
+from yibao.services.crossregion import family, filings
 
 router = APIRouter(tags=["cross-region filings and family grants"])
 

@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import FreezeCreate, FreezeRead, LifeEventCreate, LifeEventDetailRead, LifeEventRead
-from yibao.services import freezes, life_events
+from yibao.services.accounts import freezes
+from yibao.services.registry import life_events
 
 router = APIRouter(tags=["life events and freezes"])
 

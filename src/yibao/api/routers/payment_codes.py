@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 
 from yibao.api.deps import Ctx
 from yibao.api.schemas import PaymentCodeCreate, PaymentCodeRead
-from yibao.services import payment_codes
+from yibao.services.credentials import payment_codes
 
 router = APIRouter(tags=["cards, e-vouchers, bank accounts"])
 

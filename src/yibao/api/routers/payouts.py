@@ -16,7 +16,7 @@ from yibao.api.schemas import (
     SlotCreate,
     SlotRead,
 )
-from yibao.services import appointments, cash_vouchers
+from yibao.services.applications import appointments, cash_vouchers
 
 API = "/api/v1"
 router = APIRouter(tags=["cash vouchers and appointments"])

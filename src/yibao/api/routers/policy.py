@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import ExplainCreate, ExplainRead, NoticeRead, PolicyChangeRead, PolicyRead
-from yibao.services import explain, policies
+from yibao.services.policy import explain
+from yibao.services.policy import sets as policies
 
 router = APIRouter(tags=["policy"])
 

@@ -23,7 +23,8 @@ from yibao.api.schemas import (
     VersionRead,
 )
 from yibao.domain.masking import mask_id_number, mask_phone, mask_username
-from yibao.services import access, enrolment, institutions
+from yibao.services import access
+from yibao.services.registry import enrolment, institutions
 
 router = APIRouter(tags=["registry"])
 

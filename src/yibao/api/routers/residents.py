@@ -6,7 +6,8 @@ from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import PersonRead, PersonVerify, ResidentsImport, ResidentsImportRead
-from yibao.services import access, residents, verification
+from yibao.services import access
+from yibao.services.registry import residents, verification
 
 router = APIRouter(tags=["registry"])
 

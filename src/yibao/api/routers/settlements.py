@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import RefundCreate, RefundRead, SettlementCreate, SettlementRead, SettlementSummaryRead
-from yibao.services import settlement
+from yibao.services.settlement import payments as settlement
 
 router = APIRouter(tags=["settlement"])
 

@@ -9,7 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas import CardRead, PasswordChange, PasswordChanged, PinChange
-from yibao.services import auth, cards
+from yibao.services.credentials import auth, cards
 
 router = APIRouter(tags=["auth"])
 Bearer = Annotated[HTTPAuthorizationCredentials, Depends(HTTPBearer(auto_error=False))]

@@ -1,0 +1,1 @@
+"""Personal accounts: the books, balances and statements, contributions, collection, freezes, corrections."""

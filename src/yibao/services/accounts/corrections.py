@@ -1,0 +1,158 @@
+"""Corrections (冲正) with four eyes: an entry that belongs to a business record is corrected through that record
+(a settlement by a refund, a payout by the bank's failed return, a contribution by its correction), never by a
+bare reversal; any other entry is reversed only when a second admin approves the first one's request."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from yibao.domain import errors
+from yibao.domain.ids import new_id
+from yibao.domain.settlement import Refund
+from yibao.domain.users import Actor, Role
+from yibao.ledger.entries import Entry, EntryKind
+from yibao.services import access
+from yibao.services.accounts.books import NOT_REVERSIBLE, Books
+from yibao.services.context import Context
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.tables import cash_vouchers, disbursement_lines, reversal_requests
+from yibao.store.uow import UnitOfWork
+
+RECORD_KINDS = {"settlement": "结算", "refund": "退费", "payout": "拨付", "contribution": "缴费划入",
+                "claim": "零星报销"}
+
+
+def owning_record(uow: UnitOfWork, entry: Entry) -> tuple[str, str] | None:
+    """The business record an entry belongs to, as (kind, id): a settlement, a refund, a payout (the capture of
+    a disbursement's or a cash voucher's hold), a contribution or an approved claim's use of the limits; None for
+    an entry no record owns."""
+    if entry.kind == EntryKind.SETTLEMENT:
+        return "settlement", entry.details.get("settlement_id") or entry.id
+    if entry.kind == EntryKind.REFUND:
+        refund_id = uow.session.scalar(sa.select(Refund.id).where(Refund.entry_id == entry.id))
+        return "refund", refund_id or entry.details.get("settlement_id") or entry.id
+    if entry.kind == EntryKind.CONTRIBUTION:
+        return "contribution", entry.id
+    if entry.kind == EntryKind.QUOTA_USE:  # reversing it would give the claim's limits back
+        return "claim", entry.details.get("application_id") or entry.id
+    if entry.kind == EntryKind.HOLD_CAPTURE:
+        hold_id = entry.details.get("hold_id", "")
+        for table in (disbursement_lines, cash_vouchers):
+            application_id = uow.session.scalar(sa.select(table.c.application_id).where(table.c.hold_id == hold_id)
+                                                .limit(1))
+            if application_id is not None:
+                return "payout", application_id
+    return None
+
+
+def _reversible(uow: UnitOfWork, entry_id: str) -> Entry:
+    """The entry, if a bare reversal may correct it; refused with the reason otherwise."""
+    repo = LedgerRepository(uow.session)
+    entry = repo.entry(entry_id)
+    if entry is None:
+        raise errors.EntryNotFound()
+    if entry.kind in NOT_REVERSIBLE:
+        raise errors.EntryNotReversible(entry_id=entry_id)
+    if repo.reversal_of(entry_id):
+        raise errors.EntryAlreadyReversed(entry_id=entry_id)
+    owner = owning_record(uow, entry)
+    if owner is not None:
+        kind, record_id = owner
+        raise errors.EntryOwnedByRecord(record_kind=kind, record_kind_zh=RECORD_KINDS[kind], record_id=record_id)
+    return entry
+
+
+def _view(row) -> dict:
+    return {"reversal_id": row.id, "status": row.status, "entry_id": row.entry_id, "reason": row.reason,
+            "requested_by": row.requested_by, "requested_at": row.requested_at, "decided_by": row.decided_by,
+            "decided_at": row.decided_at, "note": row.note, "reversal_entry_id": row.reversal_entry_id}
+
+
+def _row(uow: UnitOfWork, reversal_id: str, *, lock: bool = False):
+    query = sa.select(reversal_requests).where(reversal_requests.c.id == reversal_id)
+    row = uow.session.execute(query.with_for_update() if lock else query).first()
+    if row is None:
+        raise errors.ReversalNotFound()
+    return row
+
+
+def request_reversal(ctx: Context, *, actor: Actor, entry_id: str, reason: str) -> dict:
+    """An admin asks for an entry no record owns to be reversed; it waits for a second admin (asking again while
+    it waits changes nothing)."""
+    access.require(actor, Role.ADMIN)
+    reason = (reason or "").strip()
+    if not reason:
+        raise errors.RequestInvalid(summary="a reversal needs a reason")
+    with ctx.uow() as uow:
+        _reversible(uow, entry_id)
+        t = reversal_requests
+        waiting = uow.session.execute(sa.select(t).where(t.c.entry_id == entry_id, t.c.status == "pending")).first()
+        if waiting is not None:
+            return _view(waiting)
+        uow.conflict_means(errors.ConcurrentChange())  # a concurrent request for the same entry: one is pending
+        reversal_id = new_id("rvr")
+        uow.session.execute(t.insert().values(id=reversal_id, entry_id=entry_id, reason=reason[:200],
+                                              requested_by=actor.username, requested_at=ctx.now(),
+                                              status="pending", note=""))
+        ctx.audit(uow, actor, "reversal.request", "reversal", reversal_id, entry_id=entry_id, reason=reason[:200])
+        view = _view(_row(uow, reversal_id))
+        uow.commit()
+        return view
+
+
+def _pending(uow: UnitOfWork, actor: Actor, reversal_id: str):
+    row = _row(uow, reversal_id, lock=True)
+    if row.status != "pending":
+        raise errors.ReversalDecided(status=row.status)
+    if row.requested_by == actor.username:
+        raise errors.ReversalSameHands()
+    return row
+
+
+def approve_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str = "") -> Entry:
+    """A second admin approves a pending reversal: its entry's exact opposite is posted."""
+    access.require(actor, Role.ADMIN)
+    with ctx.uow() as uow:
+        row = _pending(uow, actor, reversal_id)
+        uow.conflict_means(errors.EntryAlreadyReversed(entry_id=row.entry_id))
+        _reversible(uow, row.entry_id)
+        entry = Books(uow, ctx.now()).reverse(row.entry_id, memo=row.reason)
+        t = reversal_requests
+        uow.session.execute(t.update().where(t.c.id == reversal_id).values(
+            status="approved", decided_by=actor.username, decided_at=ctx.now(), note=(note or "").strip()[:200],
+            reversal_entry_id=entry.id))
+        ctx.audit(uow, actor, "reversal.approve", "reversal", reversal_id, entry_id=row.entry_id,
+                  reversal_entry_id=entry.id, requested_by=row.requested_by)
+        ctx.audit(uow, actor, "entry.reverse", "entry", row.entry_id, reversal_id=entry.id, reason=row.reason,
+                  requested_by=row.requested_by, approved_by=actor.username)
+        uow.commit()
+        return entry
+
+
+def reject_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str) -> dict:
+    """A second admin rejects a pending reversal, saying why; nothing is posted."""
+    access.require(actor, Role.ADMIN)
+    note = (note or "").strip()
+    if not note:
+        raise errors.ReviewNoteRequired(action_zh="驳回冲正申请", action_en="reject a reversal")
+    with ctx.uow() as uow:
+        row = _pending(uow, actor, reversal_id)
+        t = reversal_requests
+        uow.session.execute(t.update().where(t.c.id == reversal_id).values(
+            status="rejected", decided_by=actor.username, decided_at=ctx.now(), note=note[:200]))
+        ctx.audit(uow, actor, "reversal.reject", "reversal", reversal_id, entry_id=row.entry_id, note=note[:200],
+                  requested_by=row.requested_by)
+        view = _view(_row(uow, reversal_id))
+        uow.commit()
+        return view
+
+
+def list_reversals(ctx: Context, *, actor: Actor, status: str | None = "pending", limit: int = 100) -> list[dict]:
+    """Reversal requests, oldest first (pending ones unless told): the second admin's queue."""
+    access.require(actor, Role.ADMIN, Role.AUDITOR)
+    with ctx.uow() as uow:
+        t = reversal_requests
+        query = sa.select(t).order_by(t.c.requested_at, t.c.id).limit(limit)
+        if status:
+            query = query.where(t.c.status == status)
+        return [_view(r) for r in uow.session.execute(query)]

@@ -1,0 +1,1 @@
+"""Applications: intake, review, documents, invoices, vouchers, appointments and disbursement to the bank."""

@@ -1,0 +1,770 @@
+"""Applications (申请, R17–R20, R23): withdrawals a region allows and reimbursement claims, with their documents,
+through review to approval; disbursement (services.disbursement) pays them.
+
+On submission and again on approval the region's policy decides: whether the case is allowed at all, by whom
+and through which channel, which documents are needed, within which window, and how much. Every step is one
+line of the application's history with its actor, is audited, and is told to the person.
+
+A death case (the heirs' withdrawal) needs the death on record (services.life_events); the heir applies, with
+their own ID number, name and relation checked (services.heirs) and their own proof of inheritance; the whole
+balance is paid, once, to the heir's own bank account, and the account then closes. A deceased, emigrated or
+frozen person's account pays no other case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from yibao.domain import errors
+from yibao.domain import vocabulary as v
+from yibao.domain.applications import (
+    ACTION_OF_KIND,
+    KINDS,
+    PAYOUTS,
+    REASONS,
+    REVIEWABLE,
+    Application,
+    ApplicationStatus,
+    ApplicationStep,
+    CashVoucher,
+    Document,
+    may_pay_in_cash,
+)
+from yibao.domain.audit import AuditRecord
+from yibao.domain.clock import SHANGHAI
+from yibao.domain.credentials import BankAccount
+from yibao.domain.ids import new_id
+from yibao.domain.invoices import keys_of, normal_issuer, normal_number
+from yibao.domain.life_events import LifeEventKind, Standing
+from yibao.domain.money import yuan
+from yibao.domain.registry import Enrollment, Institution, Person
+from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.services import access, notices
+from yibao.services.accounts.books import Books
+from yibao.services.applications import cash_vouchers, claim_limits
+from yibao.services.applications import invoices as invoice_claims
+from yibao.services.applications import vouchers as application_vouchers
+from yibao.services.context import Context
+from yibao.services.credentials import channels
+from yibao.services.policy.decisions import citations, enforce
+from yibao.services.registry import enrolment, heirs, life_events
+from yibao.store import seals
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.tables import application_documents
+from yibao.store.uow import UnitOfWork
+
+S = ApplicationStatus
+REVIEW_ACTIONS = ("approve", "reject", "request_supplement")
+PAYEE_CHANGED = "payee_changed"  # why an approved case went back to review
+
+
+@dataclass
+class ApplicationView:
+    application: Application
+    documents: list[Document]
+    history: list[ApplicationStep]
+    expected_arrival_date: dt.date | None = None
+    rules: list[dict] = field(default_factory=list)
+    cash_voucher: CashVoucher | None = None
+
+
+def _invalid(reason_zh: str, reason_en: str, **facts) -> errors.ApplicationInvalid:
+    return errors.ApplicationInvalid(reason_zh=reason_zh, reason_en=reason_en, **facts)
+
+
+def _person(uow: UnitOfWork, person_id: str) -> Person:
+    person = uow.get(Person, person_id)
+    if person is None:
+        raise errors.PersonNotFound()
+    return person
+
+
+def _scheme(uow: UnitOfWork, person_id: str, day: dt.date) -> str | None:
+    """The scheme in force on the day, or the last one the person had (a deceased person's ended enrolment)."""
+    enrollment = enrolment.enrollment_on(uow, person_id, day)
+    if enrollment is None:
+        every = uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id)
+        enrollment = every[-1] if every else None
+    return enrollment.scheme if enrollment else None
+
+
+def available_fen(uow: UnitOfWork, person_id: str) -> int:
+    account = LedgerRepository(uow.session).accounts([acct.personal(person_id)]).get(acct.personal(person_id))
+    return account.available_fen if account else 0
+
+
+def primary_bank_account(uow: UnitOfWork, person_id: str) -> BankAccount | None:
+    return uow.one_by(BankAccount, person_id=person_id, is_primary=True)
+
+
+def _documents(uow: UnitOfWork, ids: list[str], owners: set[str]) -> list[Document]:
+    found = []
+    for document_id in dict.fromkeys(ids):
+        document = uow.get(Document, document_id)
+        if document is None:
+            raise errors.DocumentNotFound(document_id=document_id)
+        if document.person_id not in owners:
+            raise _invalid(f"材料 {document_id} 不属于申请人或参保人", f"document {document_id} belongs to someone else",
+                           document_id=document_id)
+        found.append(document)
+    return found
+
+
+def _attached(uow: UnitOfWork, application_id: str) -> list[Document]:
+    ids = uow.session.scalars(sa.select(application_documents.c.document_id).where(
+        application_documents.c.application_id == application_id).order_by(application_documents.c.added_at))
+    return [uow.get(Document, i) for i in ids]
+
+
+def _attach(ctx: Context, uow: UnitOfWork, application_id: str, documents: list[Document]) -> None:
+    already = {d.id for d in _attached(uow, application_id)}
+    rows = [{"application_id": application_id, "document_id": d.id, "added_at": ctx.now()}
+            for d in documents if d.id not in already]
+    if rows:
+        uow.session.execute(application_documents.insert(), rows)
+
+
+def _counted(app: Application, documents: list[Document]) -> list[Document]:
+    """The documents that count for the case: in a death case the proof of inheritance is the heir's own."""
+    if not is_death_case(app.kind, app.reason):
+        return documents
+    return [d for d in documents if d.type != "heir_proof" or d.person_id == app.applicant_id]
+
+
+def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date, documents: list[Document]) -> dict:
+    return {"region": person.region, "scheme": _scheme(uow, person.id, day), "reason": app.reason,
+            "balance_fen": available_fen(uow, person.id), "amount_fen": app.requested_fen, "channel": app.channel,
+            "by_proxy": app.by_proxy, "documents": sorted({d.type for d in _counted(app, documents)}),
+            "event_date": app.event_date}
+
+
+def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document],
+            approver: Actor | None = None):
+    """The policy's decision on the application as it stands; a refusal is raised with its explanation. On
+    approval (approver), a claim takes what it pays from the settlement limits."""
+    facts = _facts(uow, app, person, ctx.today(), documents)
+    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], facts, ctx.today())
+    enforce(decision)
+    _ensure_window_known(decision)
+    payable = decision.details.get("approved_fen", app.requested_fen)
+    if payable <= 0:
+        raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
+    if app.kind == "reimbursement":
+        payable = _within_settlement_limits(ctx, uow, app, person, decision, payable, facts["scheme"], approver)
+    return decision, payable
+
+
+def _within_settlement_limits(ctx: Context, uow: UnitOfWork, app: Application, person: Person, decision,
+                              payable: int, scheme: str | None, approver: Actor | None) -> int:
+    """A claim pays no more than settlements at its invoices' issuers on their days would have paid, counting
+    what the account paid then (services.claim_limits); the limits that cut it are cited in the decision."""
+    if not app.details.get("invoices"):
+        return payable
+    limits = claim_limits.within_limits(ctx, uow, app=app, person=person, scheme=scheme)
+    if limits.allowed_fen <= 0:
+        raise claim_limits.nothing_payable(limits)
+    if limits.allowed_fen < payable:
+        payable = limits.allowed_fen
+        decision.limited_by += [k for k in limits.limited_by if k not in decision.limited_by]
+        decision.reasons += limits.reasons
+        decision.details["approved_fen"] = decision.max_amount_fen = payable
+    app.details = {**app.details, "limits_use": claim_limits.share_out(limits.uses, payable),
+                   "limited_by": limits.limited_by}
+    if approver is not None:
+        claim_limits.take(ctx, uow, approver, app=app, person=person, limits=limits)
+    return payable
+
+
+def _ensure_window_known(decision) -> None:
+    """A rule with a window (申请期限) counts it from the day the case arose: without that day the window
+    cannot be checked, so the case is not filed (leaving event_date out is no way around the window)."""
+    for requirement in decision.requirements:
+        if requirement.kind == "within":
+            count, unit = requirement.value
+            zh, en = {"months": ("{} 个月", "{} months"), "days": ("{} 日", "{} days")}[unit]
+            raise errors.EventDateRequired(window_zh=zh.format(count), window_en=en.format(count))
+
+
+# --- deceased, emigrated, frozen: which cases stay open ------------------------------------------------------
+
+
+def is_death_case(kind: str, reason: str) -> bool:
+    return kind == "withdrawal" and reason == "death"
+
+
+def _case_standing(uow: UnitOfWork, person_id: str, kind: str, reason: str) -> Standing:
+    """What the person's life event and any freeze leave open: a death case needs the death on record; a deceased
+    person's account pays only the heirs' withdrawal, an emigrated person's only the emigration payout; a frozen
+    or closed account pays nothing."""
+    state = life_events.standing(uow, person_id)
+    if state.closed:
+        raise errors.AccountClosed()
+    if is_death_case(kind, reason) and state.event_kind != LifeEventKind.DEATH:
+        raise errors.PersonNotDeceased()
+    if state.event_kind == LifeEventKind.DEATH and not is_death_case(kind, reason):
+        raise errors.PersonDeceased()
+    if state.event_kind == LifeEventKind.EMIGRATION and not (kind == "withdrawal" and reason == "emigration"):
+        raise errors.PersonEmigrated()
+    if state.frozen:
+        raise errors.AccountFrozen()
+    return state
+
+
+def _first_death_case(uow: UnitOfWork, person_id: str) -> None:
+    """The balance goes to the heirs once: a second death case while one is open is refused."""
+    earlier = uow.session.scalar(sa.select(Application.id).where(
+        Application.person_id == person_id, Application.kind == "withdrawal", Application.reason == "death",
+        Application.status.not_in([S.REJECTED.value, S.WITHDRAWN.value])).limit(1))
+    if earlier is not None:
+        raise errors.DeathCaseExists(application_id=earlier)
+
+
+def _whole_balance(uow: UnitOfWork, person_id: str, amount_fen: int | None) -> int:
+    """A death case pays the whole balance: the amount asked, if any, is that balance."""
+    balance = available_fen(uow, person_id)
+    if balance <= 0:
+        raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
+    if amount_fen is not None and amount_fen != balance:
+        raise _invalid("死亡情形一次支付全部余额，申请金额须为账户余额", "a death case pays the whole balance at once: "
+                       "amount_fen is the balance (or left out)", balance_fen=balance)
+    return balance
+
+
+def _heir(ctx: Context, uow: UnitOfWork, deceased: Person, applicant: Person, heir: dict | None) -> dict:
+    if applicant.id == deceased.id or not heir:
+        raise errors.HeirRequired()
+    heirs.check_heir_identity(uow, deceased=deceased, heir=applicant, id_number=heir.get("id_number", ""),
+                              name=heir.get("name", ""), relation=heir.get("relation", ""))
+    heirs.check_heir_relation(ctx.policy, deceased=deceased, heir=applicant, relation=heir["relation"],
+                              day=ctx.today())
+    return {"relation": heir["relation"]}
+
+
+# --- history and messages ---------------------------------------------------------------------------------
+
+STEP_TITLES = {
+    S.DRAFT: ("申请已保存为草稿", "Application saved as a draft"),
+    S.SUBMITTED: ("申请已受理", "Application received"),
+    S.UNDER_REVIEW: ("申请审核中", "Application under review"),
+    S.SUPPLEMENT_REQUESTED: ("请补充材料", "Documents needed"),
+    S.RESUBMITTED: ("补充材料已收到", "Supplement received"),
+    S.APPROVED: ("申请已审核通过", "Application approved"),
+    S.REJECTED: ("申请未通过审核", "Application rejected"),
+    S.DISBURSING: ("款项已提交银行拨付", "Payout sent to the bank"),
+    S.PAID: ("款项已到账", "Payout made"),
+    S.FAILED: ("银行拨付失败", "Payout failed"),
+    S.WITHDRAWN: ("申请已撤回", "Application withdrawn"),
+}
+CASH_TITLES = {
+    S.DISBURSING: ("取现凭证已开具", "Cash voucher issued"),
+    S.PAID: ("现金已兑付", "Cash paid out"),
+    S.FAILED: ("取现凭证已过期", "Cash voucher expired"),
+}
+KIND_LABELS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement claim")}
+
+
+def _labels(terms, values) -> tuple[str, str]:
+    pairs = [v.label(terms, x) for x in values]
+    return "、".join(zh for zh, _ in pairs), ", ".join(en for _, en in pairs)
+
+
+def _message(app: Application, status: str, note: str, data: dict) -> tuple[str, str]:
+    """The body of the message for a step, in both languages, with the facts the person needs."""
+    kind_zh, kind_en = KIND_LABELS[app.kind]
+    zh, en = [f"您的{kind_zh}申请（{app.id}）"], [f"Your {kind_en} ({app.id})"]
+    if status == S.SUPPLEMENT_REQUESTED:
+        missing_zh, missing_en = _labels(v.DOCUMENT_TYPES, data.get("missing", []))
+        zh.append(f"需补充材料：{missing_zh}。")
+        en.append(f"needs these documents: {missing_en}.")
+    elif status == S.DISBURSING and data.get("cash_voucher_code"):
+        until = _local(data["valid_until"])
+        where_zh = data.get("institution_code") or "定点医疗机构或经办机构窗口"
+        where_en = data.get("institution_code") or "a designated institution or the agency's counter"
+        zh.append(f"已开具取现凭证，校验码 {data['cash_voucher_code']}，金额 {yuan(data['amount_fen'])}，"
+                  f"请于 {until} 前持凭证、医保卡和身份证到 {where_zh} 办理（需预约的机构请先预约）。")
+        en.append(f"has a cash voucher: code {data['cash_voucher_code']}, {yuan(data['amount_fen'])}; bring it with "
+                  f"your card and ID to {where_en} before {until} (book a slot where appointments are needed).")
+    elif status == S.PAID and data.get("cash_voucher_code"):
+        where = data.get("institution_code") or "经办机构窗口"
+        zh.append(f"已凭取现凭证 {data['cash_voucher_code']} 在 {where} 兑付现金 {yuan(data['paid_fen'])}。")
+        en.append(f"{yuan(data['paid_fen'])} was paid in cash against voucher {data['cash_voucher_code']} at "
+                  f"{data.get('institution_code') or 'the agency counter'}.")
+    elif status == S.FAILED and data.get("cash_voucher_code"):
+        until = _local(data["valid_until"])
+        zh.append(f"取现凭证已于 {until} 过期未兑付，款项已退回个人账户，可申请重新开具。")
+        en.append(f"the cash voucher expired unused at {until}; the amount is back in the account and a new "
+                  "voucher may be asked for.")
+    elif status in (S.APPROVED, S.DISBURSING):
+        zh.append(f"金额 {yuan(app.approved_fen or 0)}，手续费 {yuan(app.fee_fen)}，实付 {yuan(app.payout_fen)}。")
+        en.append(f"amount {yuan(app.approved_fen or 0)}, fee {yuan(app.fee_fen)}, paid out {yuan(app.payout_fen)}.")
+        if data.get("expected_arrival_date"):
+            zh.append(f"预计到账日期 {data['expected_arrival_date']}（按工作日计算）。")
+            en.append(f"Expected to arrive by {data['expected_arrival_date']} (working days).")
+    elif status == S.PAID:
+        zh.append(f"已拨付 {yuan(app.payout_fen)} 至尾号 {data.get('account_tail', '')} 的银行账户。")
+        en.append(f"{yuan(app.payout_fen)} was paid to the bank account ending {data.get('account_tail', '')}.")
+    elif status == S.FAILED:
+        zh.append(f"银行退回：{data.get('bank_reason', '')}。款项已退回个人账户，请核对银行账户后重新发起拨付。")
+        en.append(f"the bank returned it: {data.get('bank_reason', '')}. The amount is back in the account; "
+                  "check the bank account and ask for the payout again.")
+    elif data.get("reason") == PAYEE_CHANGED:
+        zh.append("的收款银行账户在拨付前已变更，申请将重新审核，审核通过后拨付至新的账户。")
+        en.append("will be reviewed again: the bank account it pays to changed before the payout was sent; once "
+                  "approved again it pays the new account.")
+        return "".join(zh), " ".join(en)
+    elif status == S.REJECTED:
+        zh.append("未通过审核。")
+        en.append("was rejected.")
+    else:
+        title_zh, title_en = STEP_TITLES[S(status)]
+        zh.append(f"：{title_zh}。")
+        en.append(f": {title_en.lower()}.")
+    if note:
+        zh.append(f"说明：{note}")
+        en.append(f"Note: {note}")
+    return "".join(zh), " ".join(en)
+
+
+def _local(iso: str) -> str:
+    return dt.datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def _title(status: str, data: dict) -> tuple[str, str]:
+    if data.get("cash_voucher_code"):
+        return CASH_TITLES.get(S(status), STEP_TITLES[S(status)])
+    return STEP_TITLES[S(status)]
+
+
+def record_step(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, before: str | None,
+                after: str, *, note: str = "", data: dict | None = None) -> None:
+    """One line of history, its audit record, and the message to the person (and the applicant)."""
+    data = data or {}
+    step = ApplicationStep(None, app.id, ctx.now(), actor.username, action, before, after, note, data)
+    uow.add(step)
+    uow.flush()  # the step's id, which its seal names
+    ctx.audit(uow, actor, f"application.{action}", "application", app.id, from_status=before, to_status=after,
+              note=note, **data, seals=[seals.seal("application_steps", step)])
+    body = _message(app, after, note, data)
+    notices.tell(ctx, uow, [app.person_id, app.applicant_id], kind="application", title=_title(after, data),
+                 body=body, data={"application_id": app.id, "status": after, **data})
+
+
+def _move(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, *, note: str = "",
+          data: dict | None = None) -> None:
+    before, after = app.apply(action, ctx.now())
+    record_step(ctx, uow, actor, app, action, before, after, note=note, data=data)
+
+
+# --- submission ----------------------------------------------------------------------------------------------
+
+
+def _ensure_may_apply(actor: Actor, person_id: str, applicant_id: str, reason: str,
+                      holder_id: str | None = None) -> None:
+    """The person for their own account; the heir for a deceased person's; agency staff at the counter; a
+    self-service terminal for the person who proved themselves on it with card and PIN (holder_id)."""
+    if actor.role in AGENCY_STAFF:
+        return
+    acting_for = {Role.PERSON: actor.person_id, Role.TERMINAL: holder_id}.get(actor.role)
+    if acting_for is not None and acting_for == applicant_id and (applicant_id == person_id or reason == "death"):
+        return
+    raise errors.AccessForbidden()
+
+
+def _check_request(kind: str, reason: str, amount_fen, applicant_id: str, person_id: str,
+                   invoices: list[dict] | None) -> int | None:
+    if kind not in KINDS:
+        raise _invalid(f"申请类型须为 {'、'.join(KINDS)}", f"kind is one of {', '.join(KINDS)}")
+    if reason not in REASONS[kind]:
+        raise _invalid(f"{kind} 的原因须为 {'、'.join(REASONS[kind])}",
+                       f"the reason of a {kind} is one of {', '.join(REASONS[kind])}")
+    if applicant_id != person_id and not (kind == "withdrawal" and reason == "death"):
+        raise _invalid("仅参保人死亡时可由他人（继承人）为其账户申请",
+                       "only an heir applies for another person's account, after the person's death")
+    if kind == "reimbursement" and not invoices:
+        raise _invalid("零星报销须列明所报销的发票（invoices：号码、开票单位、日期、明细）",
+                       "a reimbursement claim lists the invoices it claims (invoices: number, issuer, date, items)")
+    if invoices:
+        _check_invoices(invoices)
+        total = sum(item["amount_fen"] for invoice in invoices for item in invoice["items"])
+        if amount_fen is None:
+            amount_fen = total
+        elif amount_fen != total:
+            raise _invalid(f"申请金额 {amount_fen} 分与发票合计 {total} 分不一致",
+                           f"amount_fen {amount_fen} differs from the invoices' total {total}",
+                           invoices_total_fen=total)
+    if amount_fen is None and is_death_case(kind, reason):
+        return None  # the whole balance, found when the case is filed
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise errors.AmountInvalid()
+    return amount_fen
+
+
+def _check_invoices(invoices: list[dict]) -> None:
+    """Each invoice names its number and issuer (the national e-invoice code besides, where it has one), and a
+    claim lists each invoice once."""
+    seen: set[str] = set()
+    for invoice in invoices:
+        if not normal_number(invoice.get("number") or "") or not normal_issuer(invoice.get("issuer") or ""):
+            raise _invalid("每张发票须写明发票号码（number）和开票单位（issuer）",
+                           "every invoice names its number and its issuer")
+        keys = {k.key for k in keys_of(invoice)}
+        if keys & seen:
+            raise _invalid("同一张发票在申请中重复列出", "the same invoice is listed twice in the claim")
+        seen |= keys
+
+
+def _event_day(invoices: list[dict] | None, event_date: dt.date | None, today: dt.date) -> dt.date | None:
+    """The day the case arose: for a claim, its earliest invoice's date (a later event_date would stretch the
+    window); never a day after today."""
+    if invoices:
+        earliest = min(dt.date.fromisoformat(str(i["date"])) for i in invoices)
+        if earliest > today:
+            raise _invalid("发票日期不能晚于今天", "an invoice is not dated after today")
+        if event_date is not None and event_date > earliest:
+            raise _invalid("发生日期（event_date）不能晚于最早的发票日期",
+                           "event_date is not later than the earliest invoice's date")
+        event_date = earliest
+    if event_date is not None and event_date > today:
+        raise _invalid("发生日期（event_date）不能晚于今天", "event_date is not after today")
+    return event_date
+
+
+def _check_payout(kind: str, reason: str, payout: str, institution_code: str | None) -> None:
+    if payout not in PAYOUTS:
+        raise _invalid(f"支付方式须为 {'、'.join(PAYOUTS)}", f"payout is one of {', '.join(PAYOUTS)}")
+    if payout == "cash_voucher" and not may_pay_in_cash(kind, reason):
+        raise _invalid("仅异地就医零星报销（reimbursement / cross_region）可凭取现凭证支取现金，其他申请拨付至银行账户",
+                       "only a cross-region reimbursement (reimbursement / cross_region) may be paid in cash against a "
+                       "voucher; every other application is paid to the bank account", payout=payout)
+    if institution_code and payout != "cash_voucher":
+        raise _invalid("兑付机构（institution_code）仅用于取现凭证", "institution_code names where a cash voucher is "
+                       "redeemed; it goes with payout cash_voucher only")
+
+
+def _redeeming_institution(uow: UnitOfWork, code: str, day: dt.date) -> Institution:
+    institution = uow.get(Institution, code)
+    if institution is None:
+        raise errors.InstitutionNotFound()
+    if not institution.designated_on(day):
+        raise _invalid(f"机构 {code} 当前不是定点医疗机构，不能兑付取现凭证",
+                       f"{code} is not a designated institution today; it cannot redeem cash vouchers")
+    return institution
+
+
+def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str, channel: str | None = None,
+           amount_fen: int | None = None, in_person: bool | None = None, by_proxy: bool | None = None,
+           document_ids: list[str] | None = None, applicant_id: str | None = None,
+           event_date: dt.date | None = None, invoices: list[dict] | None = None, draft: bool = False,
+           payout: str = "bank", institution_code: str | None = None,
+           heir: dict | None = None, credential: dict | None = None) -> tuple[Application, list[dict]]:
+    """File an application; unless it is a draft, the policy decides now and a refusal writes nothing. Its
+    channel, in-person and by-proxy facts are the session's (services.channels); at a terminal the person
+    proves themselves with card and PIN (credential) and is the applicant."""
+    holder_id = None
+    if actor.role == Role.TERMINAL:
+        holder_id = channels.terminal_holder(ctx, actor=actor, credential=credential)
+        if applicant_id not in (None, holder_id):
+            raise errors.ChannelMismatch(field="applicant_id", expected="the card holder")
+        applicant_id = holder_id
+    applicant_id = applicant_id or person_id
+    _ensure_may_apply(actor, person_id, applicant_id, reason, holder_id)
+    amount_fen = _check_request(kind, reason, amount_fen, applicant_id, person_id, invoices)
+    _check_payout(kind, reason, payout, institution_code)
+    if heir and not is_death_case(kind, reason):
+        raise _invalid("仅死亡情形的支取由继承人申请（heir）", "heir goes with a death-case withdrawal only")
+    event_date = _event_day(invoices, event_date, ctx.today())
+    with ctx.uow() as uow:
+        presence = channels.of_session(uow, actor, applicant_id=applicant_id, channel=channel,
+                                       in_person=in_person, by_proxy=by_proxy)
+        person = _person(uow, person_id)
+        applicant = _person(uow, applicant_id)
+        state = _case_standing(uow, person_id, kind, reason)
+        invoices = invoice_claims.with_issuers(uow, invoices or [])
+        details = {"invoices": _plain(invoices)} if invoices else {}
+        if is_death_case(kind, reason):
+            details["heir"] = _heir(ctx, uow, person, applicant, heir)
+            _first_death_case(uow, person_id)
+            amount_fen, event_date = _whole_balance(uow, person_id, amount_fen), state.event_date
+        documents = _documents(uow, document_ids or [], {person_id, applicant_id})
+        now = ctx.now()
+        if payout == "cash_voucher":
+            if institution_code:
+                _redeeming_institution(uow, institution_code, ctx.today())
+            details |= {"payout": payout, "institution_code": institution_code}
+        app = Application(new_id("apl"), person_id, applicant_id, kind, reason, presence.channel,
+                          presence.in_person, presence.by_proxy, amount_fen, None, 0, S.DRAFT.value, "", event_date,
+                          now, now, details)
+        rules: list[dict] = []
+        if not draft:
+            decision, payable = _decide(ctx, uow, app, person, documents)
+            app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
+            app.details["payable_fen"], rules = payable, citations(decision)
+        uow.add(app)
+        uow.flush()  # the application's row before the rows that refer to it
+        invoice_claims.claim(ctx, uow, actor, app, invoices)
+        if draft:
+            record_step(ctx, uow, actor, app, "create", None, S.DRAFT.value)
+        else:
+            _move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
+        _attach(ctx, uow, app.id, documents)
+        uow.commit()
+        return app, rules
+
+
+def _plain(invoices: list[dict]) -> list[dict]:
+    return [{**i, "date": str(i["date"])} for i in invoices]
+
+
+def _require_bank(uow: UnitOfWork, applicant_id: str) -> BankAccount:
+    account = primary_bank_account(uow, applicant_id)
+    if account is None:
+        raise errors.BankAccountMissing(applicant_id=applicant_id)
+    return account
+
+
+def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Application, list[dict]]:
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        if app.status != S.DRAFT:
+            raise errors.ApplicationWrongState(status=app.status, action="submit")
+        _case_standing(uow, app.person_id, app.kind, app.reason)
+        presence = channels.of_session(uow, actor, applicant_id=app.applicant_id)  # the session that submits
+        app.channel, app.in_person, app.by_proxy = presence.channel, presence.in_person, presence.by_proxy
+        person = _person(uow, app.person_id)
+        decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id))
+        app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
+        app.details = {**app.details, "payable_fen": payable}
+        rules = citations(decision)
+        _move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
+        uow.commit()
+        return app, rules
+
+
+def _locked(uow: UnitOfWork, application_id: str) -> Application:
+    app = uow.get(Application, application_id, for_update=True)
+    if app is None:
+        raise errors.ApplicationNotFound()
+    return app
+
+
+# --- review -------------------------------------------------------------------------------------------------
+
+
+def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note: str = "",
+           missing: list[str] | None = None) -> tuple[Application, list[dict]]:
+    """A reviewer approves (the policy decides again, on today's balance), rejects with a reason, or asks for a
+    supplement naming the documents missing, with guidance."""
+    access.require(actor, *REVIEW_STAFF)
+    if action not in REVIEW_ACTIONS:
+        raise _invalid(f"审核操作须为 {'、'.join(REVIEW_ACTIONS)}", f"action is one of {', '.join(REVIEW_ACTIONS)}")
+    note = (note or "").strip()
+    if action == "reject" and not note:
+        raise errors.ReviewNoteRequired(action_zh="驳回申请", action_en="reject an application")
+    if action == "request_supplement":
+        if not missing:
+            raise _invalid("补件须列明所缺材料（missing）", "a supplement request names the documents missing")
+        unknown = [m for m in missing if m not in v.DOCUMENT_TYPES]
+        if unknown:
+            raise _invalid(f"未知的材料类型：{'、'.join(unknown)}", f"unknown document types: {', '.join(unknown)}",
+                           unknown=unknown)
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        if app.status not in REVIEWABLE:
+            raise errors.ApplicationWrongState(status=app.status, action=action)
+        if actor.username in _hands(uow, app):
+            raise errors.SameHands()
+        if app.status != S.UNDER_REVIEW:
+            _move(ctx, uow, actor, app, "start_review")
+        rules: list[dict] = []
+        if action == "approve":
+            rules = _approve(ctx, uow, actor, app, note)
+        elif action == "reject":
+            _move(ctx, uow, actor, app, "reject", note=note)
+            invoice_claims.release(ctx, uow, actor, app)
+        else:
+            app.details = {**app.details, "supplement": {"missing": list(missing), "guidance": note}}
+            _move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
+        uow.commit()
+        return app, rules
+
+
+INTAKE_ACTIONS = ("create", "submit", "supplement")  # the steps that take a case (or its papers) in
+
+
+def taken_by(uow: UnitOfWork, application_id: str) -> set[str]:
+    """The users who took the application in: whoever created, submitted or supplemented it (its history)."""
+    return set(uow.session.scalars(sa.select(ApplicationStep.actor).where(
+        ApplicationStep.application_id == application_id, ApplicationStep.action.in_(INTAKE_ACTIONS))))
+
+
+BANK_CHOICES = ("bank_account.link", "bank_account.primary")  # the steps that choose where a payout goes
+
+
+def payee_hands(uow: UnitOfWork, applicant_id: str) -> set[str]:
+    """Whoever linked the applicant's primary bank account, or made it primary (its audit trail)."""
+    account = primary_bank_account(uow, applicant_id)
+    if account is None:
+        return set()
+    return set(uow.session.scalars(sa.select(AuditRecord.actor).where(
+        AuditRecord.entity == "bank_account", AuditRecord.entity_id == account.id,
+        AuditRecord.action.in_(BANK_CHOICES))))
+
+
+def _hands(uow: UnitOfWork, app: Application) -> set[str]:
+    """Who may not review the case: whoever took it in or uploaded its papers, whoever chose the bank account
+    it pays to and, for a death case, whoever recorded the death at the counter (recording a death and paying
+    out its balance are never one person's doing)."""
+    hands = taken_by(uow, app.id) | {d.uploaded_by for d in _attached(uow, app.id)}
+    if app.payout == "bank":
+        hands |= payee_hands(uow, app.applicant_id)
+    if is_death_case(app.kind, app.reason):
+        event = life_events.event_of(uow, app.person_id)
+        if event is not None and event.source == "counter":
+            hands.add(event.recorded_by)
+    return hands
+
+
+def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note: str) -> list[dict]:
+    """The policy decides again; a bank payout waits for the next payment file, a cash payout gets its voucher
+    (and its hold) at once. Either way the approval's voucher is printed."""
+    person = _person(uow, app.person_id)
+    _case_standing(uow, app.person_id, app.kind, app.reason)
+    if is_death_case(app.kind, app.reason):  # the whole balance as it stands today
+        app.requested_fen = _whole_balance(uow, app.person_id, None)
+    decision, payable = _decide(ctx, uow, app, person, _attached(uow, app.id), approver=actor)
+    app.approved_fen, app.fee_fen = payable, decision.details.get("fee_fen", 0)
+    app.rule_id, rules = decision.reasons[0].rule_id, citations(decision)
+    if app.payout == "cash_voucher":
+        if app.payout_fen <= 0:
+            raise _invalid("扣除手续费后没有可支取的现金", "nothing is left to pay in cash after the fee")
+        app.details = {**app.details, "expected_arrival_date": None}
+    else:
+        bank = _require_bank(uow, app.applicant_id)
+        arrival = expected_arrival(ctx, person, app, bank.bank_name, ctx.today())
+        payee = {"bank_account_id": bank.id, "account_no": bank.account_no, "bank_name": bank.bank_name,
+                 "holder_name": bank.holder_name}  # the account approved is the one paid, whatever is primary later
+        app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None,
+                       "payee": payee}
+    _move(ctx, uow, actor, app, "approve", note=note,
+          data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
+                "expected_arrival_date": app.details["expected_arrival_date"], "payout": app.payout})
+    application_vouchers.issue(ctx, uow, actor, app, "approval")
+    if app.payout == "cash_voucher":
+        books = Books(uow, ctx.now())
+        cash_vouchers.place(ctx, uow, actor, books, app)
+        books.flush()
+    return rules
+
+
+def reopen_for_payee_change(ctx: Context, uow: UnitOfWork, actor: Actor, *, applicant_id: str) -> list[str]:
+    """After a change of the applicant's primary bank account, every approved bank payout not yet on a payment
+    file that no longer goes to the account its approval fixed goes back to review; the ids reopened."""
+    account = primary_bank_account(uow, applicant_id)
+    waiting = uow.session.scalars(sa.select(Application).where(
+        Application.applicant_id == applicant_id, Application.status == S.APPROVED.value)
+        .order_by(Application.id).with_for_update())
+    reopened = []
+    for app in waiting:
+        if app.payout != "bank" or app.pays_to(account.id if account else None):
+            continue
+        _move(ctx, uow, actor, app, "reopen", note="收款银行账户已变更 / the payee bank account changed",
+              data={"reason": PAYEE_CHANGED})
+        reopened.append(app.id)
+    return reopened
+
+
+def expected_arrival(ctx: Context, person: Person, app: Application, bank_name: str, day: dt.date) -> dt.date | None:
+    """The working day a payout sent on `day` is expected at the bank, by the policy for that bank and channel."""
+    decision = ctx.policy.decide("disburse", {"region": person.region, "channel": app.channel, "bank": bank_name},
+                                 day)
+    return decision.details.get("expected_arrival_date") if decision.allowed else None
+
+
+def supplement(ctx: Context, *, actor: Actor, application_id: str, document_ids: list[str]) -> Application:
+    """The applicant adds what the reviewer asked for; the application goes back to the queue."""
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        if app.status != S.SUPPLEMENT_REQUESTED:
+            raise errors.ApplicationWrongState(status=app.status, action="supplement")
+        documents = _documents(uow, document_ids, {app.person_id, app.applicant_id})
+        wanted = app.details.get("supplement", {}).get("missing", [])
+        given = {d.type for d in documents}  # new papers: the reviewer may ask again for a type already given
+        if missing := [m for m in wanted if m not in given]:
+            labels = _labels(v.DOCUMENT_TYPES, missing)
+            raise errors.RuleRefused("application.documents_missing", missing=missing,
+                                     explanation_zh=f"仍缺少材料：{labels[0]}",
+                                     explanation_en=f"still missing: {labels[1]}")
+        _attach(ctx, uow, app.id, documents)
+        _move(ctx, uow, actor, app, "supplement", data={"document_ids": [d.id for d in documents]})
+        uow.commit()
+        return app
+
+
+def withdraw(ctx: Context, *, actor: Actor, application_id: str) -> Application:
+    """The applicant takes the application back before it is decided."""
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        _move(ctx, uow, actor, app, "withdraw")
+        invoice_claims.release(ctx, uow, actor, app)
+        uow.commit()
+        return app
+
+
+# --- reading -----------------------------------------------------------------------------------------------
+
+
+def _may_read(uow: UnitOfWork, actor: Actor, app: Application) -> None:
+    if actor.role == Role.PERSON and actor.person_id == app.applicant_id:
+        return
+    access.ensure_can_read_owned(uow, actor, app.person_id)
+
+
+def get(ctx: Context, *, actor: Actor, application_id: str) -> ApplicationView:
+    with ctx.uow() as uow:
+        app = uow.get(Application, application_id)
+        if app is None:
+            raise errors.ApplicationNotFound()
+        _may_read(uow, actor, app)
+        return _view(uow, app)
+
+
+def _view(uow: UnitOfWork, app: Application) -> ApplicationView:
+    history = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id)
+    arrival = app.details.get("expected_arrival_date")
+    return ApplicationView(app, _attached(uow, app.id), history, dt.date.fromisoformat(arrival) if arrival else None,
+                           cash_voucher=cash_vouchers.current(uow, app.id))
+
+
+def submit_with_receipt(ctx: Context, *, actor: Actor, **request) -> tuple[ApplicationView, list[dict]]:
+    """Submit (as `submit`) and show the application as filed: the receipt for whoever filed it, a self-service
+    terminal included (which reads no application afterwards)."""
+    app, rules = submit(ctx, actor=actor, **request)
+    with ctx.uow() as uow:
+        return _view(uow, uow.get(Application, app.id)), rules
+
+
+def queue(ctx: Context, *, actor: Actor, status: str | None = None, person_id: str | None = None,
+          limit: int = 100) -> list[Application]:
+    """Reviewers see the queue (oldest first); a person sees their own applications (newest first)."""
+    with ctx.uow() as uow:
+        query = sa.select(Application)
+        if person_id is not None:
+            _person(uow, person_id)
+            if not (actor.role == Role.PERSON and actor.person_id == person_id):
+                access.ensure_can_read_owned(uow, actor, person_id)
+            query = query.where(sa.or_(Application.person_id == person_id, Application.applicant_id == person_id))
+            query = query.order_by(Application.created_at.desc())
+        else:
+            access.require(actor, *AGENCY_STAFF, Role.AUDITOR)
+            wanted = [status] if status else [s.value for s in REVIEWABLE]
+            query = query.where(Application.status.in_(wanted)).order_by(Application.updated_at)
+        if status and person_id is not None:
+            query = query.where(Application.status == status)
+        return list(uow.session.scalars(query.limit(limit)))

@@ -1,0 +1,1 @@
+"""Tamper evidence: chain verification and signed checkpoints."""

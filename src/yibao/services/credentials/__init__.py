@@ -1,0 +1,1 @@
+"""Credentials: cards, e-vouchers, payment codes, bank accounts, users and sign-in."""

@@ -1,0 +1,112 @@
+"""Payment codes (付款码): the one-minute, one-use code an e-voucher shows as its QR, and the only form in which an
+e-voucher pays. The long-lived e-voucher token is the app's credential to ask for codes; it pays nothing itself.
+
+A code is 20 random digits (about 66 bits), kept only as its digest, valid 60 seconds from the server's clock and
+used once: the payment that uses it marks it inside its own unit of work, so a payment that fails leaves it
+usable and two payments with one code cannot both commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from yibao.domain import errors
+from yibao.domain.clock import local_date
+from yibao.domain.credentials import EVoucher
+from yibao.domain.users import Actor, Role
+from yibao.services.context import Context, digest
+from yibao.services.credentials.throttle import RequestThrottle
+from yibao.services.registry import life_events
+from yibao.store.tables import evouchers, payment_codes
+from yibao.store.uow import UnitOfWork
+
+VALID_SECONDS = 60
+DIGITS = 20
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    code: str
+    expires_at: dt.datetime
+
+
+def _throttles(ctx: Context) -> tuple[RequestThrottle, RequestThrottle]:
+    window, s = ctx.settings.payment_codes_window_seconds, ctx.settings
+    return (ctx.extras.setdefault("payment_codes_per_address", RequestThrottle(
+                per_key=s.payment_codes_per_address, window_seconds=window)),
+            ctx.extras.setdefault("payment_codes_per_evoucher", RequestThrottle(
+                per_key=s.payment_codes_per_evoucher, window_seconds=window)))
+
+
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**DIGITS):0{DIGITS}d}"
+
+
+def issue(ctx: Context, *, token: str, address: str | None = None) -> IssuedCode:
+    """A new payment code for the holder of an active e-voucher who may pay (not dead, emigrated or frozen)."""
+    per_address, per_voucher = _throttles(ctx)
+    if (wait := per_address.hit(f"address:{(address or 'unknown')[:64]}")) is not None:
+        raise errors.PaymentCodesThrottled(retry_after_seconds=wait)
+    with ctx.uow() as uow:
+        found = uow.one_by(EVoucher, token_digest=digest(token or ""), status="active")
+        if found is None:
+            raise errors.EVoucherInvalid()
+        if (wait := per_voucher.hit(f"evoucher:{found.id}")) is not None:
+            raise errors.PaymentCodesThrottled(retry_after_seconds=wait)
+        uow.conflict_means(errors.ConcurrentChange())
+        voucher = uow.get(EVoucher, found.id, for_update=True)  # one code after another on its audit chain
+        if voucher.status != "active":
+            raise errors.EVoucherInvalid()
+        now = ctx.now()
+        life_events.ensure_usable(uow, voucher.person_id, local_date(now))
+        code, expires_at = _new_code(), now + dt.timedelta(seconds=VALID_SECONDS)
+        uow.session.execute(payment_codes.insert().values(
+            code_digest=digest(code), evoucher_id=voucher.id, person_id=voucher.person_id, issued_at=now,
+            expires_at=expires_at))
+        holder = Actor(username=f"evoucher:{voucher.id}", role=Role.PERSON, person_id=voucher.person_id)
+        ctx.audit(uow, holder, "evoucher.payment_code", "evoucher", voucher.id, expires_at=expires_at.isoformat(),
+                  address=(address or "unknown")[:64])
+        uow.commit()
+        return IssuedCode(code, expires_at)
+
+
+def refusal(conn: Connection, *, code: str, now: dt.datetime) -> errors.DomainError:
+    """Why a code pays nothing now: unknown, used, expired, or its e-voucher revoked since it was shown."""
+    row = conn.execute(sa.select(payment_codes.c.used_at, payment_codes.c.expires_at, evouchers.c.status)
+                       .join(evouchers, evouchers.c.id == payment_codes.c.evoucher_id)
+                       .where(payment_codes.c.code_digest == digest(code))).first()
+    if row is None:
+        return errors.PaymentCodeInvalid()
+    if row.used_at is not None:
+        return errors.PaymentCodeUsed()
+    if row.expires_at <= now:
+        return errors.PaymentCodeExpired()
+    return errors.EVoucherInvalid()
+
+
+def holder(uow: UnitOfWork, *, code: str, now: dt.datetime) -> str:
+    """The person whose e-voucher shows this code, while it is unused and valid (it is not used by this)."""
+    c = payment_codes
+    person_id = uow.session.scalar(
+        sa.select(c.c.person_id).join(evouchers, evouchers.c.id == c.c.evoucher_id)
+        .where(c.c.code_digest == digest(code), c.c.used_at.is_(None), c.c.expires_at > now,
+               evouchers.c.status == "active"))
+    if person_id is None:
+        raise refusal(uow.session.connection(), code=code, now=now)
+    return person_id
+
+
+def use(uow: UnitOfWork, *, code: str, now: dt.datetime, used_for: str) -> None:
+    """Mark the code used by a payment in that payment's unit of work; a concurrent payment that marked it first
+    (committed) leaves nothing to mark here, and this payment is refused."""
+    c = payment_codes
+    won = uow.session.execute(c.update().where(c.c.code_digest == digest(code), c.c.used_at.is_(None),
+                                               c.c.expires_at > now)
+                              .values(used_at=now, used_for=used_for)).rowcount
+    if not won:
+        raise refusal(uow.session.connection(), code=code, now=now)

@@ -1,0 +1,1 @@
+"""Cross-region filings and family grants."""

@@ -1,0 +1,1 @@
+"""Policy sets in force, decisions acted on, and the 12333 answer."""

@@ -1,0 +1,268 @@
+"""Policy sets: loading a tree (all or nothing), the engine in force, the rules in force, and what changed.
+
+A load is recorded with exactly the files it read; the newest load is in force. Each version of a
+rule or parameter is recorded once, with the load that first brought it: the effective date says
+when a version takes effect, the load time when it became known. When a load changes, from today
+on, a rule that applies to people, each of them gets a notice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from yibao.domain import errors
+from yibao.domain.ids import new_id
+from yibao.domain.money import yuan
+from yibao.domain.regions import prefix, validate_region
+from yibao.domain.registry import Person
+from yibao.domain.users import Actor
+from yibao.policy import diff
+from yibao.policy.engine import Engine
+from yibao.policy.loader import NATIONAL, PolicySet, load_files, load_tree
+from yibao.services import access
+from yibao.services.context import Context
+from yibao.store.tables import enrollments, notices, persons, policy_sets, policy_versions
+
+BUNDLED = Path(__file__).resolve().parents[4] / "policies"  # the tree shipped with the code
+
+
+def policy_dir(ctx: Context) -> Path:
+    return ctx.settings.policy_dir or BUNDLED
+
+
+@lru_cache(maxsize=4)
+def _tree_engine(root: Path) -> Engine:
+    return Engine(load_tree(root))
+
+
+def _newest(conn, *, with_files: bool = False):
+    t = policy_sets
+    columns = [t.c.id, t.c.digest, t.c.loaded_at] + ([t.c.files] if with_files else [])
+    return conn.execute(sa.select(*columns).order_by(t.c.loaded_at.desc(), t.c.id.desc()).limit(1)).first()
+
+
+def _set_of(files: dict[str, str]) -> PolicySet:
+    return load_files({name: text.encode("utf-8") for name, text in files.items()})
+
+
+def current(ctx: Context, held: Engine | None) -> Engine:
+    """The engine of the newest stored policy set (`held` if that is the one held already); the policy tree
+    on disk while none has been loaded."""
+    with ctx.engine.connect() as conn:
+        newest = _newest(conn)
+        if newest is None:
+            return held if held is not None and held.set_id is None else _tree_engine(policy_dir(ctx))
+        if held is not None and held.set_id == newest.id:
+            return held
+        row = conn.execute(sa.select(policy_sets.c.files).where(policy_sets.c.id == newest.id)).scalar_one()
+    return Engine(_set_of(row), set_id=newest.id, loaded_at=newest.loaded_at)
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    set_id: str
+    digest: str
+    unchanged: bool
+    regions: list[str]
+    new_versions: int = 0
+    notices: int = 0
+    changes: list[diff.Change] = field(default_factory=list)
+
+
+def load(ctx: Context, *, actor: Actor, root: Path | None = None) -> LoadResult:
+    """Check a policy tree and make it the one in force; a tree with any problem loads nothing
+    (PolicyFileError names every problem by file, line and key)."""
+    root = root or policy_dir(ctx)
+    policy_set = load_tree(root)  # raises before anything is written
+    now, today = ctx.now(), ctx.today()
+    with ctx.uow() as uow:
+        conn = uow.session.connection()
+        previous = _newest(conn, with_files=True)
+        if previous is not None and previous.digest == policy_set.digest:
+            return LoadResult(previous.id, previous.digest, True, sorted(policy_set.regions))
+        set_id = new_id("pol")
+        files = {name: raw.decode("utf-8") for name, raw in policy_set.files.items() if raw}
+        conn.execute(policy_sets.insert().values(id=set_id, digest=policy_set.digest, loaded_at=now,
+                                                 loaded_by=actor.username, source=str(root)[-200:], files=files))
+        added = _record_versions(conn, policy_set, set_id, now)
+        changes, sent = [], 0
+        if previous is not None:
+            changes, sent = _notify(conn, _set_of(previous.files), policy_set, set_id, today, now)
+        ctx.audit(uow, actor, "policy.load", "policy_set", set_id, digest=policy_set.digest,
+                  regions=sorted(policy_set.regions), new_versions=added, notices=sent,
+                  previous=previous.id if previous else None)
+        uow.commit()
+    ctx.policy = Engine(policy_set, set_id=set_id, loaded_at=now)
+    return LoadResult(set_id, policy_set.digest, False, sorted(policy_set.regions), added, sent, changes)
+
+
+def _record_versions(conn, policy_set: PolicySet, set_id: str, now: dt.datetime) -> int:
+    t = policy_versions
+    known = {tuple(r) for r in conn.execute(sa.select(t.c.region, t.c.kind, t.c.name, t.c.effective_from,
+                                                      t.c.content_hash))}
+    rows = []
+    for region, kind, name, day, content in diff.versions(policy_set):
+        digest = diff.content_hash(content)
+        if (region, kind, name, day, digest) not in known:
+            rows.append({"region": region, "kind": kind, "name": name, "effective_from": day,
+                         "content_hash": digest, "content": content, "first_set_id": set_id, "first_loaded_at": now})
+    if rows:
+        conn.execute(t.insert(), rows)
+    return len(rows)
+
+
+# --- notices ----------------------------------------------------------------------------------
+
+
+def _figures(item: diff.Item | None) -> str:
+    if item is None:
+        return ""
+    shown = []
+    for figure in item.content.get("figures", {}).values():
+        value, unit = figure["value"], figure["unit"]
+        shown.append(yuan(value) if unit == "fen" else f"{float(value) * 100:g}%" if unit == "rate" else str(value))
+    return "、".join(shown)
+
+
+def _line(change: diff.Change, lang: str) -> str:
+    item = change.after or change.before
+    name = item.description_zh if lang == "zh" else item.description_en
+    before, after = _figures(change.before), _figures(change.after)
+    on = change.on.isoformat() if change.on else ""
+    if lang == "zh":
+        what = {"added": "新增", "removed": "废止", "changed": "调整"}[change.status]
+        figures = f"：{before} → {after}" if before and after and before != after else ""
+        return f"· 自 {on} 起{what}「{name}」{figures}（{item.name}）"
+    figures = f": {before} → {after}" if before and after and before != after else ""
+    return f"· From {on}, {change.status}: {name}{figures} ({item.name})"
+
+
+def _audience(change: diff.Change) -> frozenset | None:
+    """The schemes a changed rule concerns (None: everyone the region covers)."""
+    items = [i for i in (change.before, change.after) if i is not None]
+    schemes: set[str] = set()
+    for item in items:
+        scheme = item.content.get("when", {}).get("scheme") if item.kind == "rule" else None
+        if scheme is None:
+            return None
+        schemes.update([scheme] if isinstance(scheme, str) else scheme)
+    return frozenset(schemes)
+
+
+def _notify(conn, old: PolicySet, new: PolicySet, set_id: str, today: dt.date, now: dt.datetime):
+    """One notice per person for the rule changes of their region (and of the national layer)."""
+    all_changes: list[diff.Change] = []
+    sent = 0
+    codes = sorted(set(old.regions) | set(new.regions))
+    for code in codes:
+        changes = [c for c in diff.between_sets(old, new, code, today) if c.region == code and c.kind == "rule"]
+        all_changes += changes
+        groups: dict[frozenset | None, list[diff.Change]] = {}
+        for change in changes:
+            groups.setdefault(_audience(change), []).append(change)
+        for schemes, group in groups.items():
+            sent += _insert_notices(conn, code, new, schemes, group, set_id, now)
+    return all_changes, sent
+
+
+def _insert_notices(conn, code: str, policy_set: PolicySet, schemes: frozenset | None, changes: list[diff.Change],
+                    set_id: str, now: dt.datetime) -> int:
+    p = persons
+    where = []
+    if code != NATIONAL:
+        where.append(p.c.region.like(prefix(code) + "%"))
+        for other in policy_set.regions:  # places a more specific policy region governs are not this one's
+            if other not in (code, NATIONAL) and prefix(other).startswith(prefix(code)):
+                where.append(sa.not_(p.c.region.like(prefix(other) + "%")))
+    if schemes is not None:
+        e = enrollments
+        where.append(sa.exists().where(e.c.person_id == p.c.id, e.c.scheme.in_(sorted(schemes)),
+                                       e.c.status == "active"))
+    body_zh = "\n".join(_line(c, "zh") for c in changes)
+    body_en = "\n".join(_line(c, "en") for c in changes)
+    data = json.loads(json.dumps({"set_id": set_id, "region": code, "changes": [
+        {"name": c.name, "status": c.status, "on": c.on.isoformat() if c.on else None,
+         "before": _figures(c.before), "after": _figures(c.after)} for c in changes]}, ensure_ascii=False))
+    region_zh = policy_set.regions[code].name_zh if code in policy_set.regions else code
+    region_en = policy_set.regions[code].name_en if code in policy_set.regions else code
+    select = sa.select(
+        p.c.id, sa.literal("policy_change"), sa.literal(now, type_=notices.c.created_at.type),
+        sa.literal(f"{region_zh}医保政策调整通知"), sa.literal(f"{region_en}: a change in your medical-insurance policy"),
+        sa.literal(body_zh), sa.literal(body_en), sa.literal(data, type_=sa.JSON),
+    ).where(*where)
+    result = conn.execute(notices.insert().from_select(
+        ["person_id", "kind", "created_at", "title_zh", "title_en", "body_zh", "body_en", "data"], select))
+    return result.rowcount or 0
+
+
+def notices_of(ctx: Context, *, actor: Actor, person_id: str) -> list[dict]:
+    """The messages stored for a person, newest first (the inbox reads these)."""
+    n = notices
+    with ctx.uow() as uow:
+        if uow.get(Person, person_id) is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_owned(uow, actor, person_id)
+        rows = uow.session.execute(sa.select(n).where(n.c.person_id == person_id).order_by(n.c.id.desc())).all()
+    return [row._asdict() for row in rows]
+
+
+# --- reading the rules ------------------------------------------------------------------------
+
+
+def _loaded_at(ctx: Context, items: list[diff.Item]) -> dict[tuple, dt.datetime]:
+    """When each item's version in force was first loaded (the published axis), for stored sets."""
+    if not items:
+        return {}
+    t = policy_versions
+    regions = sorted({i.region for i in items})
+    with ctx.engine.connect() as conn:
+        rows = conn.execute(sa.select(t.c.region, t.c.kind, t.c.name, t.c.effective_from, t.c.first_loaded_at)
+                            .where(t.c.region.in_(regions)).order_by(t.c.first_loaded_at)).all()
+    first: dict[tuple, dt.datetime] = {}
+    for row in rows:
+        first.setdefault((row.kind, row.region, row.name, row.effective_from), row.first_loaded_at)
+    return first
+
+
+def rules_in_force(ctx: Context, *, region: str, day: dt.date | None = None) -> dict:
+    """The rules and parameters in force for a place on a day, with versions, references and load times."""
+    validate_region(region)
+    day = day or ctx.today()
+    engine = ctx.policy
+    policy_set = engine.policy_set
+    items = diff.in_force(policy_set, region, day)
+    first = _loaded_at(ctx, list(items.values()))
+
+    def shown(item: diff.Item) -> dict:
+        loaded = first.get((item.kind, item.region, item.name, item.version_from))
+        return {**item.as_dict(), "loaded_at": loaded.isoformat() if loaded else None}
+
+    governing = policy_set.region_of(region)
+    return {
+        "region": region,
+        "policy_region": governing or NATIONAL,
+        "name_zh": policy_set.regions[governing].name_zh if governing else None,
+        "name_en": policy_set.regions[governing].name_en if governing else None,
+        "date": day.isoformat(),
+        "policy_set": {"id": engine.set_id, "digest": policy_set.digest,
+                       "loaded_at": engine.loaded_at.isoformat() if engine.loaded_at else None},
+        "rules": [shown(i) for k, i in sorted(items.items()) if i.kind == "rule"],
+        "parameters": [shown(i) for k, i in sorted(items.items()) if i.kind == "parameter"],
+    }
+
+
+def changes(ctx: Context, *, region: str, day_from: dt.date, day_to: dt.date) -> list[diff.Change]:
+    """What differs for a place between two days under the policy in force."""
+    validate_region(region)
+    if day_to < day_from:
+        raise errors.RequestInvalid(summary=f"--to {day_to} is before --from {day_from}")
+    return diff.between_days(ctx.policy.policy_set, region, day_from, day_to)

@@ -1,0 +1,1 @@
+"""Registry: persons, units, enrolments, the residents register, life events, heirs, institutions."""

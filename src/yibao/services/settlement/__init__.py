@@ -1,0 +1,1 @@
+"""Settlement at designated institutions: payments and refunds within the policy's limits."""
