@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from sqlalchemy.orm import sessionmaker
 
 from yibao.config import Settings
@@ -10,6 +12,7 @@ from yibao.services.context import Context
 from yibao.services.policy import sets as policies
 from yibao.store.db import create_engine
 from yibao.store.mapping import start_mappers
+from yibao.store.uow import UnitOfWork
 
 
 def bootstrap(settings: Settings | None = None) -> Context:
@@ -19,8 +22,8 @@ def bootstrap(settings: Settings | None = None) -> Context:
     clock = SettableClock() if settings.env == "test" else SystemClock()
     return Context(
         settings=settings,
-        engine=engine,
-        session_factory=sessionmaker(engine, expire_on_commit=False),
+        unit_of_work=partial(UnitOfWork, sessionmaker(engine, expire_on_commit=False)),
         clock=clock,
+        engine=engine,
         policy_source=policies.current,
     )

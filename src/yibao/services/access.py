@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from yibao.domain import errors
 from yibao.domain.registry import OPEN_ENROLLMENT, Enrollment
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
-from yibao.store.uow import UnitOfWork
+from yibao.services.ports import UnitOfWork
 
 
 def require(actor: Actor, *roles: Role) -> None:

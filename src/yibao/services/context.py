@@ -11,23 +11,23 @@ from functools import cached_property
 
 from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.config import Settings
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.clock import Clock, local_date
 from yibao.domain.users import Actor
 from yibao.policy.engine import Engine as PolicyEngine
-from yibao.store.uow import UnitOfWork
+from yibao.services.ports import UnitOfWork, UnitOfWorkFactory
 
 
 @dataclass
 class Context:
     settings: Settings
-    engine: Engine
-    session_factory: sessionmaker[Session]
+    unit_of_work: UnitOfWorkFactory  # the store's units of work (bootstrap wires the database; tests may wire fakes)
     clock: Clock
+    # The database engine, for the adapters' maintenance work (migrations, jobs) and for tests; services never
+    # touch it (the import contract keeps them off the store).
+    engine: object = None
     # Finds the engine of the newest loaded policy set (services.policies.current, wired by bootstrap).
     policy_source: Callable[[Context, PolicyEngine | None], PolicyEngine] | None = None
     extras: dict = field(default_factory=dict)
@@ -53,9 +53,9 @@ class Context:
     def uow(self) -> UnitOfWork:
         if time.monotonic() - self._policy_checked >= self.settings.policy_refresh_seconds:
             self._refresh_policy()  # a set loaded by another process is picked up within a few seconds
-        return UnitOfWork(self.session_factory)
+        return self.unit_of_work()
 
-    def read(self) -> Connection:
+    def read(self):
         """A connection for one read outside any unit of work. On PostgreSQL it begins no transaction: the read is
         one round trip and ends without a ROLLBACK (after which the driver forgets the statements it has
         prepared on the connection)."""

@@ -13,9 +13,9 @@ from functools import cached_property
 
 from yibao.domain import errors
 from yibao.ledger.chain import canonical
+from yibao.services.ports import UnitOfWork
 from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.uow import UnitOfWork
 
 
 def request_hash(request: dict) -> str:

@@ -9,8 +9,8 @@ from yibao.domain.registry import Person
 from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.store.tables import notices
-from yibao.store.uow import UnitOfWork
 
 
 def tell(ctx: Context, uow: UnitOfWork, person_ids, *, kind: str, title: tuple[str, str], body: tuple[str, str],

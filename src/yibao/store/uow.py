@@ -16,15 +16,23 @@ T = TypeVar("T")
 
 
 class UnitOfWork:
+    """The SQLAlchemy unit of work (the port is `services.ports.UnitOfWork`): one session, one transaction, and
+    the repositories of every area on that session."""
+
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._factory = session_factory
+        self.dialect = session_factory.kw["bind"].dialect.name
         self.session: Session
         self._conflict: Exception | None = None
         self._before_commit: list[Callable[[], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         self.session = self._factory()
+        self._repositories(self.session)
         return self
+
+    def _repositories(self, session: Session) -> None:
+        """The repositories of each area, on this unit of work's session (one line an area)."""
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.
@@ -63,8 +71,9 @@ class UnitOfWork:
     def one_by(self, cls: type[T], **where) -> T | None:
         return self.session.scalars(sa.select(cls).filter_by(**where).limit(1)).first()
 
-    def all_by(self, cls: type[T], *order_by, **where) -> list[T]:
-        return list(self.session.scalars(sa.select(cls).filter_by(**where).order_by(*order_by)))
+    def all_by(self, cls: type[T], *order_by: str, **where) -> list[T]:
+        columns = [getattr(cls, name) for name in order_by]
+        return list(self.session.scalars(sa.select(cls).filter_by(**where).order_by(*columns)))
 
     # --- audit and history ----------------------------------------------------
 

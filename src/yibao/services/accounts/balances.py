@@ -16,8 +16,8 @@ from yibao.services import access
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import Once
+from yibao.services.ports import UnitOfWork
 from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.uow import UnitOfWork
 
 STATEMENT_MAX_LINES = 5000
 

@@ -27,9 +27,9 @@ from yibao.ledger import entries as ledger
 from yibao.ledger.accounts import Account, AccountKind, is_guarded, kind_of, new_account, unit_of
 from yibao.ledger.entries import Entry, EntryKind, Posting
 from yibao.ledger.holds import Hold, HoldStatus
+from yibao.services.ports import UnitOfWork
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import disbursement_lines
-from yibao.store.uow import UnitOfWork
 
 # A reversal corrects a mistake; a year end is no mistake, and a reversal is undone by nothing.
 NOT_REVERSIBLE = frozenset({EntryKind.REVERSAL, EntryKind.YEAR_END})

@@ -23,9 +23,9 @@ from yibao.services.accounts import contributions
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import answered
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.uow import UnitOfWork
 
 ARREARS_READERS = (*READ_ALL, Role.COLLECTOR)
 

@@ -20,8 +20,8 @@ from yibao.ledger.entries import EntryKind, Posting
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import Once
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.uow import UnitOfWork
 
 COLLECTORS = (Role.COLLECTOR, Role.ADMIN)  # may record money as collected
 SCOPE = "contribution"  # the idempotency scope of credited months
@@ -76,7 +76,7 @@ def check_month(*, period: str, first: dt.date, today: dt.date, standing: Standi
 def enrollment_for(uow: UnitOfWork, person_id: str, first: dt.date, employer_id: str | None) -> Enrollment | None:
     """The person's active enrolment that covers the month (through that unit, where one is named)."""
     last = _month_end(first)
-    for e in uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id, status=EnrollmentStatus.ACTIVE):
+    for e in uow.all_by(Enrollment, "start_date", person_id=person_id, status=EnrollmentStatus.ACTIVE):
         covers = e.start_date <= last and (e.end_date is None or e.end_date >= first)
         if covers and (employer_id is None or e.employer_id == employer_id):
             return e

@@ -14,9 +14,9 @@ from yibao.ledger.entries import Entry, EntryKind
 from yibao.services import access
 from yibao.services.accounts.books import NOT_REVERSIBLE, Books
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import cash_vouchers, disbursement_lines, reversal_requests
-from yibao.store.uow import UnitOfWork
 
 RECORD_KINDS = {"settlement": "结算", "refund": "退费", "payout": "拨付", "contribution": "缴费划入",
                 "claim": "零星报销"}

@@ -15,7 +15,7 @@ from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
 from yibao.services import access
 from yibao.services.context import Context
-from yibao.store.uow import UnitOfWork
+from yibao.services.ports import UnitOfWork
 
 MAX_REASON = 200
 
@@ -40,7 +40,7 @@ def open_freeze(uow: UnitOfWork, person_id: str, *, for_update: bool = False) ->
 def _move_cards(ctx: Context, uow: UnitOfWork, actor: Actor, person_id: str, action: CardAction,
                 status: CardStatus, **details) -> list[str]:
     moved = []
-    for card in uow.all_by(Card, Card.created_at, person_id=person_id):
+    for card in uow.all_by(Card, "created_at", person_id=person_id):
         if card.status_on(ctx.today()) == status:
             before, after = card.apply(action, ctx.today())
             card.frozen_reason = details["reason"] if action == CardAction.FREEZE else None
@@ -113,4 +113,4 @@ def list_freezes(ctx: Context, *, actor: Actor, person_id: str) -> list[AccountF
     access.require(actor, *READ_ALL)
     with ctx.uow() as uow:
         _person(uow, person_id)
-        return list(reversed(uow.all_by(AccountFreeze, AccountFreeze.frozen_at, person_id=person_id)))
+        return list(reversed(uow.all_by(AccountFreeze, "frozen_at", person_id=person_id)))

@@ -21,8 +21,8 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.services import access
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.store.tables import appointment_slots, appointments
-from yibao.store.uow import UnitOfWork
 
 MAX_CAPACITY = 1000
 MAX_SLOT = dt.timedelta(hours=24)

@@ -51,11 +51,11 @@ from yibao.services.applications import vouchers as application_vouchers
 from yibao.services.context import Context
 from yibao.services.credentials import channels
 from yibao.services.policy.decisions import citations, enforce
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, heirs, life_events
 from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import application_documents
-from yibao.store.uow import UnitOfWork
 
 S = ApplicationStatus
 REVIEW_ACTIONS = ("approve", "reject", "request_supplement")
@@ -87,7 +87,7 @@ def _scheme(uow: UnitOfWork, person_id: str, day: dt.date) -> str | None:
     """The scheme in force on the day, or the last one the person had (a deceased person's ended enrolment)."""
     enrollment = enrolment.enrollment_on(uow, person_id, day)
     if enrollment is None:
-        every = uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id)
+        every = uow.all_by(Enrollment, "start_date", person_id=person_id)
         enrollment = every[-1] if every else None
     return enrollment.scheme if enrollment else None
 
@@ -736,7 +736,7 @@ def get(ctx: Context, *, actor: Actor, application_id: str) -> ApplicationView:
 
 
 def _view(uow: UnitOfWork, app: Application) -> ApplicationView:
-    history = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id)
+    history = uow.all_by(ApplicationStep, "id", application_id=app.id)
     arrival = app.details.get("expected_arrival_date")
     return ApplicationView(app, _attached(uow, app.id), history, dt.date.fromisoformat(arrival) if arrival else None,
                            cash_voucher=cash_vouchers.current(uow, app.id))

@@ -38,10 +38,10 @@ from yibao.services.applications import cases as applications
 from yibao.services.applications import vouchers as application_vouchers
 from yibao.services.context import Context
 from yibao.services.credentials import cards, payment_codes
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 from yibao.store import seals
 from yibao.store.tables import cash_vouchers
-from yibao.store.uow import UnitOfWork
 
 S = ApplicationStatus
 

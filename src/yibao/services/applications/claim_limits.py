@@ -24,10 +24,10 @@ from yibao.policy.decision import Decision, Reason
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.policy.decisions import enforce, refusal
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment
 from yibao.services.settlement.payments import take_quotas, used_now
 from yibao.store import seals
-from yibao.store.uow import UnitOfWork
 
 S = ApplicationStatus
 COUNTED = (S.APPROVED.value, S.DISBURSING.value, S.PAID.value, S.FAILED.value)  # claims that pay, or will

@@ -43,9 +43,9 @@ from yibao.services.applications.cases import (
     taken_by,
 )
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 from yibao.store.tables import application_steps, disbursement_batches, disbursement_lines, disbursement_returns
-from yibao.store.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 S = ApplicationStatus

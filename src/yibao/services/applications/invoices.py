@@ -25,8 +25,8 @@ from yibao.domain.registry import Institution
 from yibao.domain.settlement import Settlement
 from yibao.domain.users import Actor
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.store.tables import invoice_claims
-from yibao.store.uow import UnitOfWork
 
 
 def _earlier_claims(uow: UnitOfWork, keys: list[str]) -> str | None:

@@ -31,8 +31,8 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.users import READ_ALL, Actor
 from yibao.services import access, blobs, vouchers
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.store.tables import vouchers as voucher_rows
-from yibao.store.uow import UnitOfWork
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 TITLES = {
@@ -77,7 +77,7 @@ def qr_svg(code: str) -> str:
 
 
 def _last_step(uow: UnitOfWork, app: Application, action: str) -> ApplicationStep | None:
-    steps = uow.all_by(ApplicationStep, ApplicationStep.id, application_id=app.id, action=action)
+    steps = uow.all_by(ApplicationStep, "id", application_id=app.id, action=action)
     return steps[-1] if steps else None
 
 

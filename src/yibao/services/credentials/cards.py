@@ -24,11 +24,11 @@ from yibao.services import access, notices
 from yibao.services.accounts import freezes
 from yibao.services.context import Context
 from yibao.services.crossregion import filings
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 from yibao.store import standing
 from yibao.store.tables import audit_records
 from yibao.store.tables import cards as cards_table
-from yibao.store.uow import UnitOfWork
 
 
 def _new_card_no(region: str) -> str:
@@ -127,7 +127,7 @@ def list_cards(ctx: Context, *, actor: Actor, person_id: str) -> list[Card]:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         access.ensure_can_read_owned(uow, actor, person_id)
-        return uow.all_by(Card, Card.created_at, person_id=person_id)
+        return uow.all_by(Card, "created_at", person_id=person_id)
 
 
 def _act(ctx: Context, actor: Actor, card_no: str, action: CardAction, check, **details) -> Card:

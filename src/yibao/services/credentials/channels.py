@@ -21,7 +21,7 @@ from yibao.domain.credentials import EVoucher
 from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.services.context import Context
 from yibao.services.credentials import cards
-from yibao.store.uow import UnitOfWork
+from yibao.services.ports import UnitOfWork
 
 ONLINE, TERMINAL, COUNTER = "online", "terminal", "counter"
 EVOUCHER_CHANNELS = ("app", "miniprogram")  # an e-voucher bound to one of these is its own channel

@@ -21,8 +21,8 @@ from yibao.services.applications import cases as applications
 from yibao.services.context import Context, digest
 from yibao.services.credentials import bank_verification
 from yibao.services.credentials.bank_verification import CardHolder
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.uow import UnitOfWork
 
 
 def _person(uow: UnitOfWork, person_id: str) -> Person:
@@ -82,7 +82,7 @@ def list_evouchers(ctx: Context, *, actor, person_id: str) -> list[EVoucher]:
     with ctx.uow() as uow:
         _person(uow, person_id)
         access.ensure_can_read_owned(uow, actor, person_id)
-        return uow.all_by(EVoucher, EVoucher.activated_at, person_id=person_id)
+        return uow.all_by(EVoucher, "activated_at", person_id=person_id)
 
 
 def _linked_elsewhere(uow: UnitOfWork, account_no: str, person_id: str) -> list[BankAccount]:
@@ -118,7 +118,7 @@ def _check_link(uow: UnitOfWork, person: Person, number: str, holder_name: str) 
     person's linked accounts."""
     if not same_name(holder_name, person.name):
         raise errors.BankHolderMismatch()
-    linked = uow.all_by(BankAccount, BankAccount.created_at, person_id=person.id, status="linked")
+    linked = uow.all_by(BankAccount, "created_at", person_id=person.id, status="linked")
     if any(a.account_no == number for a in linked):
         raise errors.BankAccountDuplicate()
     if _linked_to_someone_living(uow, number, person.id):
@@ -235,7 +235,7 @@ def unlink_bank_account(ctx: Context, *, actor, account_id: str) -> BankAccount:
         uow.flush()
         promoted = None
         if was_primary:
-            promoted = next(iter(uow.all_by(BankAccount, BankAccount.created_at, BankAccount.id,
+            promoted = next(iter(uow.all_by(BankAccount, "created_at", "id",
                                             person_id=account.person_id, status="linked")), None)
             if promoted is not None:
                 promoted.is_primary = True
@@ -253,4 +253,4 @@ def list_bank_accounts(ctx: Context, *, actor, person_id: str) -> list[BankAccou
     with ctx.uow() as uow:
         _person(uow, person_id)
         access.ensure_can_read_owned(uow, actor, person_id)
-        return uow.all_by(BankAccount, BankAccount.created_at, person_id=person_id, status="linked")
+        return uow.all_by(BankAccount, "created_at", person_id=person_id, status="linked")

@@ -21,9 +21,9 @@ from yibao.domain.credentials import EVoucher
 from yibao.domain.users import Actor, Role
 from yibao.services.context import Context, digest
 from yibao.services.credentials.throttle import RequestThrottle
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 from yibao.store.tables import evouchers, payment_codes
-from yibao.store.uow import UnitOfWork
 
 VALID_SECONDS = 60
 DIGITS = 20

@@ -25,9 +25,9 @@ from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
 from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment
 from yibao.store import standing
-from yibao.store.uow import UnitOfWork
 
 
 def in_force(uow: UnitOfWork, owner_id: str, grantee_id: str) -> FamilyGrant | None:

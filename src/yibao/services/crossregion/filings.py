@@ -18,11 +18,11 @@ from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
-from yibao.store.uow import UnitOfWork
+from yibao.services.ports import UnitOfWork
 
 
 def _in_force(uow: UnitOfWork, person_id: str, *, for_update: bool = False) -> Filing | None:
-    found = uow.all_by(Filing, Filing.created_at, person_id=person_id, status=FilingStatus.ACTIVE)
+    found = uow.all_by(Filing, "created_at", person_id=person_id, status=FilingStatus.ACTIVE)
     if found and for_update:
         return uow.get(Filing, found[-1].id, for_update=True)
     return found[-1] if found else None
@@ -99,4 +99,4 @@ def list_filings(ctx: Context, *, actor: Actor, person_id: str) -> list[Filing]:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         access.ensure_can_read_owned(uow, actor, person_id)
-        return list(reversed(uow.all_by(Filing, Filing.created_at, person_id=person_id)))
+        return list(reversed(uow.all_by(Filing, "created_at", person_id=person_id)))

@@ -23,10 +23,10 @@ from yibao.policy.decision import Decision, Note
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import filings
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, life_events
 from yibao.services.settlement import payments as settlement
 from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.uow import UnitOfWork
 
 ACTIONS = {  # the actions a person asks about, with how the answer names them
     "settle": ("在定点医药机构使用个人账户支付", "paying from the personal account at a designated institution"),

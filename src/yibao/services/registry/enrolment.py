@@ -30,8 +30,8 @@ from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role, User
 from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.credentials.throttle import LookupThrottle
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events, residents, verification
-from yibao.store.uow import UnitOfWork
 
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
@@ -168,7 +168,7 @@ def history(ctx: Context, *, actor: Actor, entity: str, entity_id: str) -> list:
             if uow.get(Employer, entity_id) is None:
                 raise errors.EmployerNotFound()
             access.ensure_employer_access(actor, entity_id, write=False)
-        return uow.all_by(MasterDataVersion, MasterDataVersion.id, entity=entity, entity_id=entity_id)
+        return uow.all_by(MasterDataVersion, "id", entity=entity, entity_id=entity_id)
 
 
 # --- employers ---------------------------------------------------------------
@@ -341,7 +341,7 @@ def list_enrollments(ctx: Context, *, actor: Actor, person_id: str) -> list[Enro
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         access.ensure_can_read_person(uow, actor, person_id)
-        found = uow.all_by(Enrollment, Enrollment.created_at, person_id=person_id)
+        found = uow.all_by(Enrollment, "created_at", person_id=person_id)
         if actor.role == Role.UNIT:  # its own enrolments of its employee, not the person's others
             return [e for e in found if e.employer_id == actor.employer_id]
         return found
@@ -461,7 +461,7 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
 
 def enrollment_on(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
     """The person's enrolment in force on a day, if any."""
-    for e in uow.all_by(Enrollment, Enrollment.start_date, person_id=person_id, status=EnrollmentStatus.ACTIVE):
+    for e in uow.all_by(Enrollment, "start_date", person_id=person_id, status=EnrollmentStatus.ACTIVE):
         if e.start_date <= day and (e.end_date is None or e.end_date >= day):
             return e
     return None

@@ -15,7 +15,7 @@ from yibao.domain.kinship import Kin, check_relation
 from yibao.domain.registry import Person
 from yibao.domain.residents import Resident, ResidentStatus
 from yibao.policy.engine import Engine as PolicyEngine
-from yibao.store.uow import UnitOfWork
+from yibao.services.ports import UnitOfWork
 
 HEIR_RELATIONS = tuple(v.RELATIONS)
 

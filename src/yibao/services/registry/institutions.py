@@ -66,7 +66,7 @@ def list_institutions(ctx: Context, *, actor: Actor, region: str | None = None) 
     """Institutions of a region (all regions when none is given); every signed-in user may look."""
     with ctx.uow() as uow:
         where = {"region": region} if region else {}
-        return uow.all_by(Institution, Institution.code, **where)
+        return uow.all_by(Institution, "code", **where)
 
 
 def load_agencies(ctx: Context, *, actor: Actor, path: Path = DEFAULT_AGENCIES) -> int:

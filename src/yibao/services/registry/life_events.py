@@ -25,8 +25,8 @@ from yibao.domain.users import AGENCY_STAFF, Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import family
+from yibao.services.ports import UnitOfWork
 from yibao.store import standing as standing_sql
-from yibao.store.uow import UnitOfWork
 
 
 def _invalid(zh: str, en: str, **facts) -> errors.LifeEventInvalid:
@@ -128,7 +128,7 @@ def _end_grants(ctx: Context, uow: UnitOfWork, actor: Actor, person_id: str, eve
 def _end_filings(ctx: Context, uow: UnitOfWork, actor: Actor, person_id: str, event: LifeEvent) -> list[str]:
     """The person's filing in force ends (cancelled), audited with the event behind it."""
     ended = []
-    for filing in uow.all_by(Filing, Filing.created_at, person_id=person_id, status=FilingStatus.ACTIVE):
+    for filing in uow.all_by(Filing, "created_at", person_id=person_id, status=FilingStatus.ACTIVE):
         before, after = filing.apply("cancel", ctx.now())
         ctx.audit(uow, actor, "filing.end", "filing", filing.id, from_status=before, to_status=after,
                   life_event_id=event.id, kind=event.kind)

@@ -18,8 +18,8 @@ from yibao.domain.residents import COLUMNS, LIFE_EVENT_KIND, Resident, ResidentR
 from yibao.domain.users import Actor, Role
 from yibao.services import access
 from yibao.services.context import Context
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.uow import UnitOfWork
 
 REJECT_COLUMNS = ("line", *COLUMNS, "code", "message_zh", "message_en")
 BATCH = 500  # rows per unit of work

@@ -18,8 +18,8 @@ from yibao.domain.users import AGENCY_STAFF, Actor, AuthToken, User
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import family
+from yibao.services.ports import UnitOfWork
 from yibao.services.registry import residents
-from yibao.store.uow import UnitOfWork
 
 REGISTER_VERIFIER = "residents_register"
 

@@ -423,7 +423,7 @@ def _day(uow: UnitOfWork, actor: Actor, code: str, day: dt.date) -> list[Settlem
         raise errors.AccessForbidden()
     if uow.get(Institution, code) is None:
         raise errors.InstitutionNotFound()
-    return uow.all_by(Settlement, Settlement.at, institution_code=code, business_date=day)
+    return uow.all_by(Settlement, "at", institution_code=code, business_date=day)
 
 
 def institution_settlements(ctx: Context, *, actor: Actor, code: str, day: dt.date | None = None) -> list[dict]:

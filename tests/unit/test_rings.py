@@ -1,0 +1,243 @@
+"""The import contract: the rings of DESIGN.md, read from the code's own imports.
+
+Inner rings know nothing of the outer ones: `domain/` imports only itself; `ledger/` the domain; `policy/` the
+domain and the ledger; `services/` reach the store only through `services.ports` and import no database, web
+or CLI library; `store/` implements those ports and knows no adapter. No module imports itself back through
+a chain of others. `PENDING` lists what is still being moved behind the ports; it may only shrink.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+FRAMEWORKS = ("sqlalchemy", "alembic", "fastapi", "starlette", "pydantic", "typer", "httpx", "uvicorn", "psycopg")
+ADAPTERS = ("yibao.api", "yibao.web", "yibao.cli", "yibao.jobs", "yibao.bootstrap", "yibao.simulators")
+
+# ring: (yibao packages it may import, whether it may import frameworks)
+RINGS = {
+    "yibao.domain": (("yibao.domain",), False),
+    "yibao.ledger": (("yibao.domain", "yibao.ledger"), False),
+    "yibao.policy": (("yibao.domain", "yibao.ledger", "yibao.policy"), False),
+    "yibao.services": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services", "yibao.config"), False),
+    "yibao.store": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services.ports", "yibao.store",
+                     "yibao.config"), True),
+}
+
+# (importer, imported) pairs that break a ring today and are being moved; delete a line as its import goes.
+PENDING: set[tuple[str, str]] = {
+    ('yibao.domain.settlement', 'yibao.ledger.accounts'),
+    ('yibao.services.access', 'sqlalchemy'),
+    ('yibao.services.accounts.balances', 'yibao.store.ledger_repo'),
+    ('yibao.services.accounts.books', 'sqlalchemy'),
+    ('yibao.services.accounts.books', 'yibao.store.ledger_repo'),
+    ('yibao.services.accounts.books', 'yibao.store.tables'),
+    ('yibao.services.accounts.collection', 'sqlalchemy'),
+    ('yibao.services.accounts.collection', 'yibao.store.ledger_repo'),
+    ('yibao.services.accounts.corrections', 'sqlalchemy'),
+    ('yibao.services.accounts.corrections', 'yibao.store.ledger_repo'),
+    ('yibao.services.accounts.corrections', 'yibao.store.tables'),
+    ('yibao.services.applications.appointments', 'sqlalchemy'),
+    ('yibao.services.applications.appointments', 'yibao.store.tables'),
+    ('yibao.services.applications.cases', 'sqlalchemy'),
+    ('yibao.services.applications.cases', 'yibao.store.ledger_repo'),
+    ('yibao.services.applications.cases', 'yibao.store.seals'),
+    ('yibao.services.applications.cases', 'yibao.store.tables'),
+    ('yibao.services.applications.cash_vouchers', 'sqlalchemy'),
+    ('yibao.services.applications.cash_vouchers', 'yibao.store.seals'),
+    ('yibao.services.applications.cash_vouchers', 'yibao.store.tables'),
+    ('yibao.services.applications.claim_limits', 'sqlalchemy'),
+    ('yibao.services.applications.claim_limits', 'yibao.store.seals'),
+    ('yibao.services.applications.disbursement', 'sqlalchemy'),
+    ('yibao.services.applications.disbursement', 'yibao.store.tables'),
+    ('yibao.services.applications.invoices', 'sqlalchemy'),
+    ('yibao.services.applications.invoices', 'yibao.store.tables'),
+    ('yibao.services.applications.vouchers', 'sqlalchemy'),
+    ('yibao.services.applications.vouchers', 'yibao.store.tables'),
+    ('yibao.services.audit.verify', 'sqlalchemy'),
+    ('yibao.services.audit.verify', 'yibao.store.ledger_repo'),
+    ('yibao.services.audit.verify', 'yibao.store.seals'),
+    ('yibao.services.audit.verify', 'yibao.store.tables'),
+    ('yibao.services.credentials.auth', 'sqlalchemy'),
+    ('yibao.services.credentials.auth', 'yibao.store.tables'),
+    ('yibao.services.credentials.cards', 'sqlalchemy'),
+    ('yibao.services.credentials.cards', 'yibao.store.standing'),
+    ('yibao.services.credentials.cards', 'yibao.store.tables'),
+    ('yibao.services.credentials.evouchers', 'sqlalchemy'),
+    ('yibao.services.credentials.payment_codes', 'sqlalchemy'),
+    ('yibao.services.credentials.payment_codes', 'yibao.store.tables'),
+    ('yibao.services.crossregion.family', 'sqlalchemy'),
+    ('yibao.services.crossregion.family', 'yibao.store.standing'),
+    ('yibao.services.idempotency', 'yibao.store.ledger_repo'),
+    ('yibao.services.idempotency', 'yibao.store.seals'),
+    ('yibao.services.notices', 'sqlalchemy'),
+    ('yibao.services.notices', 'yibao.store.tables'),
+    ('yibao.services.policy.explain', 'yibao.store.ledger_repo'),
+    ('yibao.services.policy.sets', 'sqlalchemy'),
+    ('yibao.services.policy.sets', 'yibao.store.tables'),
+    ('yibao.services.registry.life_events', 'sqlalchemy'),
+    ('yibao.services.registry.life_events', 'yibao.store.standing'),
+    ('yibao.services.settlement.payments', 'sqlalchemy'),
+    ('yibao.services.settlement.payments', 'yibao.store.ledger_repo'),
+    ('yibao.services.settlement.payments', 'yibao.store.seals'),
+    ('yibao.services.settlement.payments', 'yibao.store.settlement_repo'),
+    ('yibao.services.settlement.payments', 'yibao.store.standing'),
+    ('yibao.services.settlement.payments', 'yibao.store.tables'),
+    ('yibao.services.settlement.payments', 'yibao.store.uow'),
+    ('yibao.services.vouchers', 'sqlalchemy'),
+    ('yibao.services.vouchers', 'yibao.store.seals'),
+    ('yibao.services.vouchers', 'yibao.store.tables'),
+}
+
+
+def _module(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _type_only(tree: ast.AST) -> set[int]:
+    """The ids of import nodes under `if TYPE_CHECKING:`: names for annotations, no arrow at run time."""
+    guarded = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            guarded |= {id(n) for n in ast.walk(node) if isinstance(n, ast.Import | ast.ImportFrom)}
+    return guarded
+
+
+def _imports(path: Path, module: str, modules) -> tuple[set[str], set[str]]:
+    """The modules (or, outside yibao, the top-level packages) a file imports, and those imported for types only."""
+    found, typing_only = set(), set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    guarded = _type_only(tree)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            submodules = {f"{base}.{alias.name}" for alias in node.names} & modules  # `from pkg import module`
+            names = submodules or {base}
+        else:
+            continue
+        names = {n if n.startswith("yibao") else n.split(".")[0] for n in names}
+        (typing_only if id(node) in guarded else found).update(names)
+    return found, typing_only - found
+
+
+def _graph() -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    modules = {_module(p): p for p in (SRC / "yibao").rglob("*.py")}
+    graph, typing = {}, {}
+    for name, path in modules.items():
+        graph[name], typing[name] = _imports(path, name, set(modules))
+    return graph, typing
+
+
+GRAPH, TYPING = _graph()
+
+
+def _ring(module: str) -> str | None:
+    return next((r for r in RINGS if module == r or module.startswith(r + ".")), None)
+
+
+def _within(module: str, packages) -> bool:
+    return any(module == p or module.startswith(p + ".") for p in packages)
+
+
+def _breaks() -> set[tuple[str, str]]:
+    found = set()
+    for module in GRAPH:
+        imported = GRAPH[module] | TYPING[module]
+        ring = _ring(module)
+        if ring is None:
+            continue
+        allowed, frameworks = RINGS[ring]
+        for target in imported:
+            if target.startswith("yibao"):
+                if not _within(target, allowed):
+                    found.add((module, target))
+            elif not frameworks and target.split(".")[0] in FRAMEWORKS:
+                found.add((module, target))
+    return found
+
+
+def test_no_inner_ring_imports_an_outer_one():
+    broken = sorted(_breaks() - PENDING)
+    assert not broken, "imports against the rings:\n" + "\n".join(f"  {a} → {b}" for a, b in broken)
+
+
+def test_the_pending_list_only_shrinks():
+    stale = sorted(PENDING - _breaks())
+    assert not stale, "no longer imported, delete from PENDING:\n" + "\n".join(f"  {a} → {b}" for a, b in stale)
+
+
+def test_no_adapter_is_imported_by_the_rings():
+    for module, imported in GRAPH.items():
+        if _ring(module):
+            assert not [t for t in imported if _within(t, ADAPTERS)], module
+
+
+def _cycles() -> list[list[str]]:
+    internal = {m: {t for t in ts if t in GRAPH and t != m} for m, ts in GRAPH.items()}
+    # a package's __init__ is where its modules are named, not an arrow back
+    internal = {m: {t for t in ts if not m.startswith(t + ".")} for m, ts in internal.items()}
+    index, low, stack, on, out, counter = {}, {}, [], set(), [], [0]
+
+    def visit(v):
+        index[v] = low[v] = counter[0]
+        counter[0] += 1
+        stack.append(v)
+        on.add(v)
+        for w in internal[v]:
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                out.append(sorted(component))
+
+    for v in internal:
+        if v not in index:
+            visit(v)
+    return out
+
+
+PENDING_CYCLES: list[list[str]] = [
+    ['yibao.services.crossregion.family', 'yibao.services.registry.enrolment', 'yibao.services.registry.life_events', 'yibao.services.registry.residents', 'yibao.services.registry.verification'],
+    ['yibao.services.applications.cases', 'yibao.services.applications.cash_vouchers'],
+]
+
+
+def test_no_import_cycles():
+    assert sorted(_cycles()) == sorted(PENDING_CYCLES)
+
+
+# adapters reach the store only to migrate it (the CLI) and to wire it (bootstrap); the rest goes through services
+STORE_DOORS = {"yibao.cli.main": {"yibao.store.migrate"}, "yibao.bootstrap": {"yibao.store.db", "yibao.store.mapping",
+                                                                              "yibao.store.uow"}}
+PENDING_DOORS: set[tuple[str, str]] = {("yibao.jobs.credit", "yibao.store.credit_rows"), ("yibao.jobs.credit", "yibao.store.seals")}
+
+
+def test_adapters_reach_the_store_through_the_services():
+    found = {(m, t) for m in GRAPH if _within(m, ADAPTERS) for t in GRAPH[m] | TYPING[m]
+             if _within(t, ("yibao.store",)) and t not in STORE_DOORS.get(m, set())}
+    assert found == PENDING_DOORS
+
+
+@pytest.mark.parametrize("ring", sorted(RINGS))
+def test_each_ring_has_modules(ring):
+    assert any(m == ring or m.startswith(ring + ".") for m in GRAPH)
