@@ -34,6 +34,7 @@ from yibao.domain.life_events import Standing
 from yibao.domain.registry import Employer, Person
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
+from yibao.ledger import seals
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
 from yibao.policy.interface import Allocation
@@ -49,7 +50,8 @@ from yibao.services.accounts.contributions import (
 )
 from yibao.services.context import Context
 from yibao.services.idempotency import request_hash
-from yibao.store import credit_rows, seals
+from yibao.store import credit_rows
+from yibao.store.seals import answers_record
 
 SCOPE = "contribution"  # the contribution service's key scope
 
@@ -350,7 +352,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
         responses = _post_credits(ctx, uow, credits, period)
         credit_rows.answer(conn, scope=SCOPE, responses=responses)
         if responses:  # the batch's answers, sealed by one audit record
-            uow.session.add(seals.answers_record(ctx.now(), [
+            uow.session.add(answers_record(ctx.now(), [
                 seals.answer_seal(SCOPE, c.key, c.request_hash, responses[c.key]) for c in credits],
                 actor=actor.username))
         collection.collect_credited(ctx, uow, actor=actor, period=period, credited=responses)

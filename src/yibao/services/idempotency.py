@@ -12,10 +12,11 @@ from collections.abc import Callable
 from functools import cached_property
 
 from yibao.domain import errors
+from yibao.ledger import seals
 from yibao.ledger.chain import canonical
 from yibao.services.ports import UnitOfWork
-from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.seals import answers_record
 
 
 def request_hash(request: dict) -> str:
@@ -54,7 +55,7 @@ class Once:
         """Keep the answer; it is sealed by an audit record of its own unless the caller's record seals it."""
         self.repo.store_response(self.scope, self.key, response)
         if not sealed:
-            self.uow.session.add(seals.answers_record(self.now, [self.answer_seal(response)]))
+            self.uow.session.add(answers_record(self.now, [self.answer_seal(response)]))
         return response
 
 

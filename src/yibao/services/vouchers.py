@@ -13,9 +13,9 @@ from yibao.domain import errors
 from yibao.domain.masking import mask_id_number, mask_name
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
+from yibao.ledger import seals
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store import seals
 from yibao.store.tables import vouchers
 
 # No 0/O, 1/I/L: a code read off paper and typed back in should not be mistyped.

@@ -43,6 +43,7 @@ from yibao.domain.money import yuan
 from yibao.domain.registry import Enrollment, Institution, Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
+from yibao.ledger import seals
 from yibao.services import access, notices
 from yibao.services.accounts.books import Books
 from yibao.services.applications import cash_vouchers, claim_limits
@@ -53,7 +54,6 @@ from yibao.services.credentials import channels
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, heirs, life_events
-from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import application_documents
 

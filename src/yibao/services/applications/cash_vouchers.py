@@ -30,6 +30,7 @@ from yibao.domain.masking import mask_id_number, mask_name
 from yibao.domain.registry import Institution, Person
 from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
+from yibao.ledger import seals
 from yibao.ledger.accounts import AccountKind
 from yibao.services import vouchers
 from yibao.services.accounts.books import Books
@@ -40,7 +41,6 @@ from yibao.services.context import Context
 from yibao.services.credentials import cards, payment_codes
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store import seals
 from yibao.store.tables import cash_vouchers
 
 S = ApplicationStatus

@@ -20,6 +20,7 @@ from yibao.domain import errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.registry import Institution, Person
 from yibao.domain.users import Actor
+from yibao.ledger import seals
 from yibao.policy.decision import Decision, Reason
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
@@ -27,7 +28,6 @@ from yibao.services.policy.decisions import enforce, refusal
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment
 from yibao.services.settlement.payments import take_quotas, used_now
-from yibao.store import seals
 
 S = ApplicationStatus
 COUNTED = (S.APPROVED.value, S.DISBURSING.value, S.PAID.value, S.FAILED.value)  # claims that pay, or will

@@ -18,13 +18,13 @@ from itertools import groupby
 
 import sqlalchemy as sa
 
-from yibao.ledger import chain
+from yibao.ledger import chain, seals
 from yibao.ledger.accounts import Account
 from yibao.ledger.entries import Entry, EntryKind, Posting
 from yibao.services.accounts.books import entry_hash
 from yibao.services.context import Context
-from yibao.store import seals
 from yibao.store.ledger_repo import LedgerRepository, total
+from yibao.store.seals import TABLES as SEALED_TABLES
 from yibao.store.tables import (
     application_steps,
     applications,
@@ -34,7 +34,7 @@ from yibao.store.tables import (
     ledger_postings,
 )
 
-COUNTED = ("ledger_entries", "ledger_postings", "audit_records", *seals.TABLES)
+COUNTED = ("ledger_entries", "ledger_postings", "audit_records", *SEALED_TABLES)
 
 
 @dataclass
@@ -208,7 +208,7 @@ def _verify_seals(conn, sealed: dict, settled: dict[str, str], report: Report) -
     """Every row of the sealed tables against its newest seal; seals whose row is gone; settlement entries
     whose settlement is gone."""
     present_settlements: set[str] = set()
-    for name, table in seals.TABLES.items():
+    for name, table in SEALED_TABLES.items():
         columns = [table.c[c] for c in (*seals.COLUMNS[name], *seals.ADDED_LATER.get(name, ()))]
         rows = conn.execute(sa.select(*columns).order_by(*table.primary_key.columns).execution_options(yield_per=2000))
         for row in rows:

@@ -23,6 +23,7 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
 from yibao.domain.users import READ_ALL, Actor, Role
 from yibao.ledger import accounts as acct
+from yibao.ledger import seals
 from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
@@ -32,7 +33,7 @@ from yibao.services.context import Context, digest
 from yibao.services.credentials import cards, payment_codes
 from yibao.services.crossregion import family
 from yibao.services.policy.decisions import enforce
-from yibao.store import seals, standing
+from yibao.store import standing
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.settlement_repo import (
     Claim,

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 from yibao.domain.audit import AuditRecord
-from yibao.ledger import chain
-from yibao.store import seals
+from yibao.ledger import chain, seals
+from yibao.store.seals import TABLES as SEALED_TABLES
 
 revision = '0016'
 down_revision = '0015'
@@ -101,7 +101,7 @@ def _seal_existing_rows() -> None:
                        sa.column('action'), sa.column('entity'), sa.column('entity_id'),
                        sa.column('details', sa.JSON()), sa.column('seq'), sa.column('prev_hash'), sa.column('hash'))
     now = dt.datetime.now(dt.UTC)
-    for name, table in seals.TABLES.items():
+    for name, table in SEALED_TABLES.items():
         columns = [table.c[c] for c in seals.COLUMNS[name]]
         found = [row._asdict() for row in bind.execute(sa.select(*columns).order_by(*table.primary_key.columns))]
         if name == "idempotency_keys":
