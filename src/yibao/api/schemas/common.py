@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from yibao.domain import vocabulary as v
 
@@ -23,10 +23,19 @@ class Body(BaseModel):
         return value
 
 
-# The words requests may use, from the domain's one list of each (Literal of its keys, so the OpenAPI shows them).
-Category = Literal[tuple(v.CATEGORIES)]
-Relation = Literal[tuple(v.RELATIONS)]
-Channel = Literal[tuple(v.CHANNELS)]
+def term_of(terms: type[v.Term]):
+    """A field taking one term of a domain list: its words in the OpenAPI and in JSON, the enum member in the body."""
+    return Annotated[Literal[tuple(term.value for term in terms)], AfterValidator(terms)]
+
+
+# The words requests may use, from the domain's one list of each.
+Category = term_of(v.Category)
+Relation = term_of(v.Relation)
+Channel = term_of(v.Channel)
+Scheme = term_of(v.Scheme)
+InstitutionKind = term_of(v.InstitutionKind)
+FilingType = term_of(v.FilingType)
+FilingReason = term_of(v.FilingReason)
 
 Fen = Annotated[int, Field(strict=True, gt=0, le=10**12)]
 IdempotencyKey = Annotated[str, Field(min_length=1, max_length=128)]

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from yibao.api.schemas.common import Body, Relation, RuleRead
+from yibao.api.schemas.common import Body, FilingReason, FilingType, Relation, RuleRead
 
 
 class FilingCreate(Body):
     person_id: str = Field(max_length=24)
-    type: Literal["long_term", "temporary"]
-    reason: Literal["resettled_retiree", "long_term_resident", "posted_worker", "referral", "emergency", "other"]
+    type: FilingType
+    reason: FilingReason
     destination_region: str = Field(min_length=6, max_length=6)
     start_date: dt.date | None = None
 

@@ -4,11 +4,10 @@ heirs."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from yibao.api.schemas.common import Body
+from yibao.api.schemas.common import Body, InstitutionKind, Scheme
 from yibao.domain.masking import mask_id_number, mask_phone
 from yibao.domain.regions import region_name
 
@@ -105,7 +104,7 @@ class EmployerRead(BaseModel):
 
 class EnrollmentCreate(Body):
     person_id: str
-    scheme: Literal["employee", "resident"]
+    scheme: Scheme
     employer_id: str | None = None
     flexible: bool = False
     start_date: dt.date
@@ -136,7 +135,7 @@ class EnrollmentRead(BaseModel):
 class InstitutionCreate(Body):
     code: str
     name: str = Field(max_length=200)
-    kind: Literal["hospital", "clinic", "pharmacy"]
+    kind: InstitutionKind
     region: str
     designated: bool
     cross_region: bool
