@@ -8,6 +8,7 @@ import datetime as dt
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.schemas.common import Body, Fen, RuleRead
+from yibao.services.accounts.freezes import MAX_REASON
 
 
 class ContributionCreate(Body):
@@ -100,7 +101,7 @@ class EntryRead(BaseModel):
 
 
 class FreezeCreate(Body):
-    reason: str = Field(default="", max_length=200)
+    reason: str = Field(default="", max_length=MAX_REASON)
 
 
 class FreezeRead(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.schemas.common import Body
 from yibao.api.schemas.credentials import CardCredential, EVoucherCodeCredential, EVoucherCredential
+from yibao.services.applications.appointments import MAX_CAPACITY
 
 
 class RedeemCreate(Body):
@@ -37,7 +38,7 @@ class RedemptionRead(BaseModel):
 class SlotCreate(Body):
     starts_at: dt.datetime
     ends_at: dt.datetime
-    capacity: int = Field(strict=True, ge=1, le=1000)
+    capacity: int = Field(strict=True, ge=1, le=MAX_CAPACITY)
 
 
 class SlotRead(BaseModel):

@@ -8,16 +8,20 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from yibao.api.schemas.common import Body, Category, Channel, Relation
+from yibao.domain import vocabulary as v
+from yibao.services.policy.explain import ACTIONS
+
+Action = Literal[tuple(ACTIONS)]  # what a person may ask about
 
 
 class ExplainCreate(Body):
     person_id: str = Field(max_length=24)
-    action: Literal["settle", "withdraw", "reimburse", "file", "family_grant"]
+    action: Action
     amount_fen: Annotated[int, Field(strict=True, ge=0, le=10**12)] | None = None
     institution_code: str | None = Field(default=None, max_length=20)
     reason: str | None = Field(default=None, max_length=32,
-                               description="withdraw: general, death, emigration, transfer_out; reimburse: "
-                                           "cross_region, emergency, other; file: the filing reason")
+                               description=f"withdraw: {', '.join(v.WithdrawalReason)}; reimburse: "
+                                           f"{', '.join(v.ReimbursementReason)}; file: the filing reason")
     date: dt.date | None = None
     relation: Relation | None = None
     category: Category | None = None

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from yibao.api.schemas.common import Body, InstitutionKind, Scheme
 from yibao.domain.masking import mask_id_number, mask_phone
 from yibao.domain.regions import region_name
+from yibao.services.registry.residents import SOURCE_MAX
 
 
 class PersonCreate(Body):
@@ -245,7 +246,7 @@ class ResidentRowIn(Body):
 
 class ResidentsImport(Body):
     rows: list[ResidentRowIn] = Field(min_length=1, max_length=10_000)
-    source: str = Field(default="api", min_length=1, max_length=40, description="where the extract comes from")
+    source: str = Field(default="api", min_length=1, max_length=SOURCE_MAX, description="where the extract comes from")
 
 
 class ResidentRejectionRead(BaseModel):
