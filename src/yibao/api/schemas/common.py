@@ -24,7 +24,8 @@ class Body(BaseModel):
 
 
 def term_of(terms: type[v.Term]):
-    """A field taking one term of a domain list: its words in the OpenAPI and in JSON, the enum member in the body."""
+    """A field taking one term of a domain list: the enum member in the body, its plain words in JSON and in the
+    OpenAPI (checked as a Literal of the words, so a refusal reads the same as a Literal field's)."""
     return Annotated[Literal[tuple(term.value for term in terms)], AfterValidator(terms)]
 
 
