@@ -74,14 +74,14 @@ def _choice(terms) -> Fact:
 
 FLAG, NUMBER, TEXT = Fact("flag"), Fact("number"), Fact("text")
 ALLOWED = Field("flag", required=True)
-DOCUMENTS = Field("list", choices=tuple(v.DOCUMENT_TYPES), default=())
-CHANNEL_LIST = Field("list", choices=tuple(v.CHANNELS), default=())
-CATEGORY_LIST = Field("list", choices=tuple(v.CATEGORIES), default=())
+DOCUMENTS = Field("list", choices=tuple(v.DocumentType), default=())
+CHANNEL_LIST = Field("list", choices=tuple(v.Channel), default=())
+CATEGORY_LIST = Field("list", choices=tuple(v.Category), default=())
 ON_REACH = ("partial", "refuse")  # at a limit: the account pays up to it and cash the rest, or nothing goes through
 LIMITS = ("per_transaction", "institution_daily", "daily", "yearly", "daily_count")
 
-_limit_facts = {"institution_kind": _choice(v.INSTITUTION_KINDS), "cross_region": FLAG,
-                "scheme": _choice(v.SCHEMES)}
+_limit_facts = {"institution_kind": _choice(v.InstitutionKind), "cross_region": FLAG,
+                "scheme": _choice(v.Scheme)}
 
 
 def _limit(kind: str, zh: str, en: str) -> Question:
@@ -94,60 +94,60 @@ def _limit(kind: str, zh: str, en: str) -> Question:
 
 QUESTIONS: Mapping[str, Question] = MappingProxyType({q.name: q for q in (
     Question("contribution.allocation", "缴费划入个人账户", "contribution credited to the personal account",
-             {"scheme": _choice(v.SCHEMES), "flexible": FLAG, "retired": FLAG, "age": NUMBER},
+             {"scheme": _choice(v.Scheme), "flexible": FLAG, "retired": FLAG, "age": NUMBER},
              {"rate": Field("param", units=("rate",)), "amount": Field("param", units=("fen",)),
               "source": Field("choice", choices=("contribution", "pooled_fund"), default="contribution")},
              exactly_one=("rate", "amount")),
     Question("contribution.base_bounds", "缴费基数上下限", "floor and ceiling of the contribution base",
-             {"scheme": _choice(v.SCHEMES), "flexible": FLAG},
+             {"scheme": _choice(v.Scheme), "flexible": FLAG},
              {"floor": Field("param", units=("fen",), required=True),
               "ceiling": Field("param", units=("fen",), required=True)}),
     Question("disbursement.four_eyes", "拨付双人复核", "four eyes on a payout",
              {"kind": _choice(("withdrawal", "reimbursement"))},
              {"from": Field("param", units=("fen",), required=True)}),
     Question("settlement.coverage", "个人账户可支付的类别", "what the personal account may pay for",
-             {"institution_kind": _choice(v.INSTITUTION_KINDS), "cross_region": FLAG},
-             {"categories": Field("list", choices=tuple(v.CATEGORIES), required=True)}),
+             {"institution_kind": _choice(v.InstitutionKind), "cross_region": FLAG},
+             {"categories": Field("list", choices=tuple(v.Category), required=True)}),
     _limit("per_transaction", "单笔支付上限", "limit per payment"),
     _limit("institution_daily", "同一定点机构每日支付上限", "limit at one institution a day"),
     _limit("daily", "每日支付上限", "limit a day across institutions"),
     _limit("yearly", "年度支付上限", "limit a calendar year"),
     _limit("daily_count", "每日支付次数上限", "payments a day"),
     Question("settlement.cross_region", "跨省直接结算", "cross-region direct settlement",
-             {"has_filing": FLAG, "institution_cross_region": FLAG, "emergency": FLAG, "scheme": _choice(v.SCHEMES)},
+             {"has_filing": FLAG, "institution_cross_region": FLAG, "emergency": FLAG, "scheme": _choice(v.Scheme)},
              {"allowed": ALLOWED}),
-    Question("settlement.refund", "退费", "refunds", {"institution_kind": _choice(v.INSTITUTION_KINDS)},
+    Question("settlement.refund", "退费", "refunds", {"institution_kind": _choice(v.InstitutionKind)},
              {"restores_quota": Field("flag", default=True)}),
     Question("family.grant", "家庭共济授权", "family grant",
-             {"relation": _choice(v.RELATIONS), "scheme": _choice(v.SCHEMES)},
+             {"relation": _choice(v.Relation), "scheme": _choice(v.Scheme)},
              {"allowed": ALLOWED, "categories": CATEGORY_LIST}),
     Question("family.relations", "家庭关系核验与授权人数", "family relations: plausibility and how many",
-             {"scheme": _choice(v.SCHEMES)},
+             {"scheme": _choice(v.Scheme)},
              {"generation_gap": Field("param", units=("years",), required=True),
               "max_grantees": Field("param", units=("count",), required=True),
               "marriage_age_male": Field("param", units=("years",)),
               "marriage_age_female": Field("param", units=("years",))}),
     Question("withdrawal", "个人账户支取", "withdrawal from the personal account",
-             {"reason": _choice(v.WITHDRAWAL_REASONS), "scheme": _choice(v.SCHEMES)},
+             {"reason": _choice(v.WithdrawalReason), "scheme": _choice(v.Scheme)},
              {"allowed": ALLOWED, "documents": DOCUMENTS, "channels": CHANNEL_LIST,
               "in_person": Field("flag", default=False), "window": Field("param", units=("days", "months")),
               "max": Field("param", units=("fen",)), "fee": Field("param", units=("fen",))}),
     Question("reimbursement", "零星报销", "reimbursement",
-             {"reason": _choice(v.REIMBURSEMENT_REASONS), "scheme": _choice(v.SCHEMES)},
+             {"reason": _choice(v.ReimbursementReason), "scheme": _choice(v.Scheme)},
              {"allowed": ALLOWED, "documents": DOCUMENTS, "channels": CHANNEL_LIST,
               "in_person": Field("flag", default=False), "window": Field("param", units=("days", "months")),
               "share": Field("param", units=("rate",), required_when_allowed=True),
               "max": Field("param", units=("fen",))}),
     Question("filing", "异地就医备案", "cross-region filing",
-             {"type": _choice(v.FILING_TYPES), "reason": _choice(v.FILING_REASONS)},
+             {"type": _choice(v.FilingType), "reason": _choice(v.FilingReason)},
              {"allowed": ALLOWED, "documents": DOCUMENTS, "channels": CHANNEL_LIST,
               "validity": Field("param", units=("months", "days")), "locked": Field("param", units=("months",)),
               "retroactive": Field("flag", default=False)}),
     Question("enrollment.backdating", "用人单位申报参保与停保的追溯期限",
-             "how far back a unit may date an enrolment's start or end", {"scheme": _choice(v.SCHEMES)},
+             "how far back a unit may date an enrolment's start or end", {"scheme": _choice(v.Scheme)},
              {"limit": Field("param", units=("days",), required=True)}),
     Question("disbursement", "拨付到账时间", "time for a payout to arrive",
-             {"channel": _choice(v.CHANNELS), "bank": TEXT},
+             {"channel": _choice(v.Channel), "bank": TEXT},
              {"working_days": Field("param", units=("working_days",), required=True)}),
     Question("card.pin_unlock", "医保卡密码解锁次数", "how often a card's PIN lock may be lifted", {},
              {"max_unlocks": Field("param", units=("count",), required=True),

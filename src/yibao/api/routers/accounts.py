@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import AccountRead, StatementRead
+from yibao.api.schemas.accounts import AccountRead, StatementRead
 from yibao.services.accounts import balances as accounts
 from yibao.services.accounts import statement_pdf as statement_pdf_service
 

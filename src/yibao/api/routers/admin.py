@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import ClockRead, ClockSet
+from yibao.api.schemas.admin import ClockRead, ClockSet
 from yibao.domain.users import Role
 from yibao.services import access
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import (
+from yibao.api.schemas.applications import (
     ApplicationCreate,
     ApplicationRead,
     ApplicationVoucherRead,
@@ -16,10 +16,10 @@ from yibao.api.schemas import (
     BatchFileRead,
     BatchRead,
     DocumentRead,
-    NoticeRead,
     ReviewCreate,
     SupplementCreate,
 )
+from yibao.api.schemas.common import NoticeRead
 from yibao.domain import errors
 from yibao.services import notices
 from yibao.services.applications import cases as applications

@@ -7,15 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import (
-    MeRead,
-    RegisterCreate,
-    RegisterRead,
-    Step,
-    TokenRead,
-    UserCreate,
-    UserRead,
-)
+from yibao.api.schemas.auth import MeRead, RegisterCreate, RegisterRead, Step, TokenRead, UserCreate, UserRead
 from yibao.services.credentials import auth
 from yibao.services.registry import enrolment
 

@@ -7,7 +7,13 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import ArrearsPage, ContributionCreate, ContributionRead, DeclarationConfirmed, DeclarationRead
+from yibao.api.schemas.accounts import (
+    ArrearsPage,
+    ContributionCreate,
+    ContributionRead,
+    DeclarationConfirmed,
+    DeclarationRead,
+)
 from yibao.services.accounts import collection
 
 router = APIRouter(tags=["contributions and accounts"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import EntryRead, EntryReverse, ReversalDecision, ReversalPending, ReversalRead
+from yibao.api.schemas.accounts import EntryRead, EntryReverse, ReversalDecision, ReversalPending, ReversalRead
 from yibao.services.accounts import corrections
 
 router = APIRouter(tags=["contributions and accounts"])

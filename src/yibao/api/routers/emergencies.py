@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import SettlementRead
+from yibao.api.schemas.settlements import SettlementRead
 from yibao.services.settlement import payments as settlement
 
 router = APIRouter(tags=["settlement"])

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import FilingCreate, FilingRead, GrantCreate, GrantRead, RuleRead
+from yibao.api.schemas.common import RuleRead
+from yibao.api.schemas.filings import FilingCreate, FilingRead, GrantCreate, GrantRead
 from yibao.services.crossregion import family, filings
 
 router = APIRouter(tags=["cross-region filings and family grants"])

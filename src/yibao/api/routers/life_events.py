@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import FreezeCreate, FreezeRead, LifeEventCreate, LifeEventDetailRead, LifeEventRead
+from yibao.api.schemas.accounts import FreezeCreate, FreezeRead
+from yibao.api.schemas.registry import LifeEventCreate, LifeEventDetailRead, LifeEventRead
 from yibao.services.accounts import freezes
 from yibao.services.registry import life_events
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from yibao.api.deps import Ctx
-from yibao.api.schemas import PaymentCodeCreate, PaymentCodeRead
+from yibao.api.schemas.credentials import PaymentCodeCreate, PaymentCodeRead
 from yibao.services.credentials import payment_codes
 
 router = APIRouter(tags=["cards, e-vouchers, bank accounts"])

@@ -7,7 +7,7 @@ import datetime as dt
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import (
+from yibao.api.schemas.payouts import (
     AppointmentCreate,
     AppointmentRead,
     CashVoucherLookupRead,

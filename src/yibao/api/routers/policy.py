@@ -8,7 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import ExplainCreate, ExplainRead, NoticeRead, PolicyChangeRead, PolicyRead
+from yibao.api.schemas.common import NoticeRead
+from yibao.api.schemas.policy import ExplainCreate, ExplainRead, PolicyChangeRead, PolicyRead
 from yibao.services.policy import explain
 from yibao.services.policy import sets as policies
 

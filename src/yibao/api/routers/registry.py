@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import (
+from yibao.api.schemas.registry import (
     AgencyRead,
     EmployerCreate,
     EmployerRead,

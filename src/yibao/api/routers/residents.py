@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import PersonRead, PersonVerify, ResidentsImport, ResidentsImportRead
+from yibao.api.schemas.registry import PersonRead, PersonVerify, ResidentsImport, ResidentsImportRead
 from yibao.services import access
 from yibao.services.registry import residents, verification
 

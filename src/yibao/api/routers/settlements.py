@@ -7,7 +7,13 @@ import datetime as dt
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import RefundCreate, RefundRead, SettlementCreate, SettlementRead, SettlementSummaryRead
+from yibao.api.schemas.settlements import (
+    RefundCreate,
+    RefundRead,
+    SettlementCreate,
+    SettlementRead,
+    SettlementSummaryRead,
+)
 from yibao.services.settlement import payments as settlement
 
 router = APIRouter(tags=["settlement"])

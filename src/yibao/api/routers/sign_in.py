@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from yibao.api.deps import Ctx, CurrentActor
-from yibao.api.schemas import CardRead, PasswordChange, PasswordChanged, PinChange
+from yibao.api.schemas.credentials import CardRead, PasswordChange, PasswordChanged, PinChange
 from yibao.services.credentials import auth, cards
 
 router = APIRouter(tags=["auth"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from yibao.api.deps import Ctx
-from yibao.api.schemas import VoucherRead
+from yibao.api.schemas.audit import VoucherRead
 from yibao.services import vouchers
 
 router = APIRouter(tags=["vouchers"])

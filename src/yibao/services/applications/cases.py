@@ -277,7 +277,7 @@ def _message(app: Application, status: str, note: str, data: dict) -> tuple[str,
     kind_zh, kind_en = KIND_LABELS[app.kind]
     zh, en = [f"您的{kind_zh}申请（{app.id}）"], [f"Your {kind_en} ({app.id})"]
     if status == S.SUPPLEMENT_REQUESTED:
-        missing_zh, missing_en = _labels(v.DOCUMENT_TYPES, data.get("missing", []))
+        missing_zh, missing_en = _labels(v.DocumentType, data.get("missing", []))
         zh.append(f"需补充材料：{missing_zh}。")
         en.append(f"needs these documents: {missing_en}.")
     elif status == S.DISBURSING and data.get("cash_voucher_code"):
@@ -568,7 +568,7 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
     if action == "request_supplement":
         if not missing:
             raise _invalid("补件须列明所缺材料（missing）", "a supplement request names the documents missing")
-        unknown = [m for m in missing if m not in v.DOCUMENT_TYPES]
+        unknown = [m for m in missing if m not in v.DocumentType]
         if unknown:
             raise _invalid(f"未知的材料类型：{'、'.join(unknown)}", f"unknown document types: {', '.join(unknown)}",
                            unknown=unknown)
@@ -696,7 +696,7 @@ def supplement(ctx: Context, *, actor: Actor, application_id: str, document_ids:
         wanted = app.details.get("supplement", {}).get("missing", [])
         given = {d.type for d in documents}  # new papers: the reviewer may ask again for a type already given
         if missing := [m for m in wanted if m not in given]:
-            labels = _labels(v.DOCUMENT_TYPES, missing)
+            labels = _labels(v.DocumentType, missing)
             raise errors.RuleRefused("application.documents_missing", missing=missing,
                                      explanation_zh=f"仍缺少材料：{labels[0]}",
                                      explanation_en=f"still missing: {labels[1]}")

@@ -33,9 +33,9 @@ def path_of(ctx: Context, sha256: str) -> Path:
 
 def upload(ctx: Context, *, actor: Actor, person_id: str, type: str, content: bytes, filename: str = "") -> Document:
     access.ensure_owner_or_staff(actor, person_id)
-    if type not in v.DOCUMENT_TYPES:
-        raise errors.DocumentInvalid(reason_zh=f"材料类型须为 {'、'.join(v.DOCUMENT_TYPES)} 之一",
-                                     reason_en=f"type is one of {', '.join(v.DOCUMENT_TYPES)}")
+    if type not in v.DocumentType:
+        raise errors.DocumentInvalid(reason_zh=f"材料类型须为 {'、'.join(v.DocumentType)} 之一",
+                                     reason_en=f"type is one of {', '.join(v.DocumentType)}")
     if not content:
         raise errors.DocumentInvalid(reason_zh="文件为空", reason_en="the file is empty")
     limit = ctx.settings.document_max_bytes

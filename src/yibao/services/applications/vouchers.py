@@ -43,7 +43,7 @@ TITLES = {
 }
 KINDS = tuple(TITLES)
 APPLICATION_KINDS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement")}
-REASONS = {"withdrawal": v.WITHDRAWAL_REASONS, "reimbursement": v.REIMBURSEMENT_REASONS}
+REASONS = {"withdrawal": v.WithdrawalReason, "reimbursement": v.ReimbursementReason}
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
 

@@ -120,7 +120,7 @@ def grant(ctx: Context, *, actor: Actor, owner_id: str, grantee_id: str, relatio
         ctx.audit(uow, actor, "family_grant.create", "family_grant", found.id, owner_id=owner_id,
                   grantee_id=grantee_id, relation=relation, status=found.status, at_counter=at_counter, rules=rules)
         if not at_counter:
-            label = v.label(v.RELATIONS, relation)
+            label = v.label(v.Relation, relation)
             notices.tell(ctx, uow, [grantee_id], kind="family_grant.invite",
                          title=("家庭共济授权待您确认", "A family grant awaits your consent"),
                          body=(f"一位家庭成员授权您（{label[0]}）使用其职工医保个人账户，确认后生效。",
@@ -211,7 +211,7 @@ def tell_owner_of_payment(ctx: Context, uow: UnitOfWork, *, owner_id: str, payer
                           settlement_id: str, institution_name: str, paid_fen: int) -> None:
     """The owner's notice of a payment a grantee made from the owner's account, in the settlement's unit of
     work (no names: the relation says who)."""
-    label = v.label(v.RELATIONS, relation or "")
+    label = v.label(v.Relation, relation or "")
     notices.tell(ctx, uow, [owner_id], kind="family_grant.payment",
                  title=("家庭成员使用了您的个人账户", "A relative paid from your personal account"),
                  body=(f"您授权的{label[0]}在{institution_name}结算，个人账户支付 {yuan(paid_fen)}。",

@@ -42,10 +42,10 @@ def file(ctx: Context, *, actor: Actor, person_id: str, type: str, reason: str, 
          start_date: dt.date | None = None) -> tuple[Filing, list[dict]]:
     """File for treatment in another region; returns the filing and the rules that allowed it."""
     access.ensure_owner_or_staff(actor, person_id)
-    if type not in v.FILING_TYPES or reason not in v.FILING_REASONS:
-        raise errors.FilingInvalid(reason_zh=f"类型须为 {'、'.join(v.FILING_TYPES)}，原因须为 {'、'.join(v.FILING_REASONS)}",
-                                   reason_en=f"type is one of {', '.join(v.FILING_TYPES)}; reason one of "
-                                             f"{', '.join(v.FILING_REASONS)}")
+    if type not in v.FilingType or reason not in v.FilingReason:
+        raise errors.FilingInvalid(reason_zh=f"类型须为 {'、'.join(v.FilingType)}，原因须为 {'、'.join(v.FilingReason)}",
+                                   reason_en=f"type is one of {', '.join(v.FilingType)}; reason one of "
+                                             f"{', '.join(v.FilingReason)}")
     validate_region(destination_region)
     today, policy = ctx.today(), ctx.policy
     with ctx.uow() as uow:

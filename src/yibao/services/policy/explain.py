@@ -63,25 +63,25 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
         if institution is None:
             raise errors.InstitutionNotFound()
         category = category or DEFAULT_CATEGORY[institution.kind]
-        if category not in v.CATEGORIES:
-            raise _invalid("category", f"one of {', '.join(v.CATEGORIES)}")
+        if category not in v.Category:
+            raise _invalid("category", f"one of {', '.join(v.Category)}")
         facts.update(institution_region=institution.region, institution_kind=institution.kind,
                      institution_cross_region=institution.cross_region,
                      has_filing=filings.covering(uow, person.id, institution.region, day) is not None,
                      items=[(category, amount_fen if amount_fen is not None else balance)], used={},
                      designated=institution.designated_on(day))
     elif action in ("withdraw", "reimburse"):
-        reasons = v.WITHDRAWAL_REASONS if action == "withdraw" else v.REIMBURSEMENT_REASONS
+        reasons = v.WithdrawalReason if action == "withdraw" else v.ReimbursementReason
         if reason not in reasons:
             raise _invalid("reason", f"one of {', '.join(reasons)}")
         facts.update(reason=reason, amount_fen=amount_fen)
     elif action == "file":
-        if reason not in v.FILING_TYPE_OF:
-            raise _invalid("reason", f"one of {', '.join(v.FILING_TYPE_OF)}")
+        if reason not in v.FilingReason:
+            raise _invalid("reason", f"one of {', '.join(v.FilingReason)}")
         facts.update(reason=reason, type=v.FILING_TYPE_OF[reason], start_date=day)
     elif action == "family_grant":
-        if relation is not None and relation not in v.RELATIONS:
-            raise _invalid("relation", f"one of {', '.join(v.RELATIONS)}")
+        if relation is not None and relation not in v.Relation:
+            raise _invalid("relation", f"one of {', '.join(v.Relation)}")
         facts.update(relation=relation)
     return facts
 
@@ -135,8 +135,8 @@ def explain(ctx: Context, *, actor: Actor, person_id: str, action: str, amount_f
         raise _invalid("action", f"one of {', '.join(ACTIONS)}")
     if amount_fen is not None and (type(amount_fen) is not int or amount_fen < 0):
         raise _invalid("amount_fen", "a whole number of fen, not negative")
-    if channel is not None and channel not in v.CHANNELS:
-        raise _invalid("channel", f"one of {', '.join(v.CHANNELS)}")
+    if channel is not None and channel not in v.Channel:
+        raise _invalid("channel", f"one of {', '.join(v.Channel)}")
     day = day or ctx.today()
     policy = ctx.policy
     with ctx.uow() as uow:

@@ -17,7 +17,7 @@ from yibao.domain.residents import Resident, ResidentStatus
 from yibao.policy.engine import Engine as PolicyEngine
 from yibao.services.ports import UnitOfWork
 
-HEIR_RELATIONS = tuple(v.RELATIONS)
+HEIR_RELATIONS = tuple(v.Relation)
 
 
 def check_heir_identity(uow: UnitOfWork, *, deceased: Person, heir: Person, id_number: str, name: str,
