@@ -6,10 +6,7 @@ so the API, CLI and web pages enforce the same rules.
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
-from yibao.domain.registry import OPEN_ENROLLMENT, Enrollment
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
 from yibao.services.ports import UnitOfWork
 
@@ -26,14 +23,7 @@ def is_owner(actor: Actor, person_id: str) -> bool:
 def employs(uow: UnitOfWork, employer_id: str | None, person_id: str) -> bool:
     if not employer_id:
         return False
-    found = uow.session.scalar(
-        sa.select(sa.literal(1)).where(
-            Enrollment.person_id == person_id,
-            Enrollment.employer_id == employer_id,
-            Enrollment.status.in_([s.value for s in OPEN_ENROLLMENT]),
-        ).limit(1)
-    )
-    return found is not None
+    return uow.persons.employs(employer_id, person_id)
 
 
 def basics_only(actor: Actor) -> bool:

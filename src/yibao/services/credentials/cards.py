@@ -11,8 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
@@ -26,9 +24,6 @@ from yibao.services.context import Context
 from yibao.services.crossregion import filings
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store import standing
-from yibao.store.tables import audit_records
-from yibao.store.tables import cards as cards_table
 
 
 def _new_card_no(region: str) -> str:
@@ -62,9 +57,7 @@ def mark_expired(ctx: Context, *, actor: Actor, today: dt.date) -> int:
     """The periodic job: every card past its expiry date is recorded expired, with its audit record (cards are
     also marked when next touched); running it again marks nothing more."""
     with ctx.uow() as uow:
-        due = list(uow.session.scalars(sa.select(cards_table.c.card_no).where(
-            cards_table.c.expires_on < today, cards_table.c.status.in_(USABLE_UNTIL_EXPIRY))
-            .order_by(cards_table.c.card_no)))
+        due = uow.cards.due_to_expire(today, USABLE_UNTIL_EXPIRY)
     marked = 0
     for card_no in due:
         with ctx.uow() as uow:
@@ -234,9 +227,7 @@ def unlock_pin(ctx: Context, *, actor: Actor, card_no: str, id_number: str) -> C
 
 
 def _unlocks_since(uow: UnitOfWork, card_no: str, since: dt.datetime) -> int:
-    a = audit_records
-    return uow.session.scalar(sa.select(sa.func.count()).select_from(a).where(
-        a.c.entity == "card", a.c.entity_id == card_no, a.c.action == "card.unlock_pin", a.c.at > since)) or 0
+    return uow.cards.unlocks_since(card_no, since)
 
 
 PIN_CHECKERS = (Role.TERMINAL, *AGENCY_STAFF)  # besides the holder themselves; institutions check only in a payment
@@ -328,11 +319,10 @@ def _check_pin(ctx: Context, actor: Actor, card_no: str, pin: str) -> Card:
 
 def _card_and_standing(uow: UnitOfWork, card_no: str):
     """The card (locked) and its holder's standing, read by one statement."""
-    row = uow.session.execute(sa.select(Card, *standing.columns(cards_table.c.person_id, ""))
-                              .where(cards_table.c.card_no == card_no).with_for_update(of=cards_table)).first()
-    if row is None:
+    found = uow.cards.with_holder_standing(card_no)
+    if found is None:
         raise errors.CardNotFound()
-    return row[0], standing.of_row(row, "")
+    return found
 
 
 def _tell_pin_locked(ctx: Context, uow: UnitOfWork, card: Card) -> None:

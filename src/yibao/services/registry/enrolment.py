@@ -146,7 +146,7 @@ def update_person(ctx: Context, *, actor: Actor, person_id: str, name: str | Non
             person.phone = validate_phone(phone)
         if region is not None:
             person.region = validate_region(region)
-        if not uow.session.dirty:
+        if name is None and phone is None and region is None:
             return person
         ctx.version(uow, actor, "person", person.id, person.snapshot())
         ctx.audit(uow, actor, "person.update", "person", person.id,
@@ -224,7 +224,7 @@ def update_employer(ctx: Context, *, actor: Actor, employer_id: str, **changes) 
             raise errors.EmployerNotFound()
         for key, value in fields.items():
             setattr(employer, key, value)
-        if not uow.session.dirty:
+        if not fields:
             return employer
         ctx.version(uow, actor, "employer", employer.id, employer.snapshot())
         ctx.audit(uow, actor, "employer.update", "employer", employer.id, fields=sorted(fields))
