@@ -199,7 +199,6 @@ def _cycles() -> list[list[str]]:
 
 
 PENDING_CYCLES: list[list[str]] = [
-    ['yibao.services.crossregion.family', 'yibao.services.registry.enrolment', 'yibao.services.registry.life_events', 'yibao.services.registry.residents', 'yibao.services.registry.verification'],
     ['yibao.services.applications.cases', 'yibao.services.applications.cash_vouchers'],
 ]
 

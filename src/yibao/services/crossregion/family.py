@@ -23,7 +23,7 @@ from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
-from yibao.services.registry import enrolment
+from yibao.services.registry.enrollments import enrollment_on
 
 
 def in_force(uow: UnitOfWork, owner_id: str, grantee_id: str) -> FamilyGrant | None:
@@ -49,7 +49,7 @@ def _check(ctx: Context, uow: UnitOfWork, owner: Person, grantee: Person, relati
     """The policy's answer for this relation, the relation against the persons' records, and the owner's number
     of grantees; returns the rules that allowed it. Accepting a pending grant checks the same, that grant aside."""
     today = ctx.today()
-    enrollment = enrolment.enrollment_on(uow, owner.id, today)
+    enrollment = enrollment_on(uow, owner.id, today)
     decision = enforce(ctx.policy.decide("family_grant", {
         "region": owner.region, "relation": relation, "scheme": enrollment.scheme if enrollment else None}, today))
     figures = decision.details

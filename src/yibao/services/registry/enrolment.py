@@ -32,6 +32,7 @@ from yibao.services.context import Context
 from yibao.services.credentials.throttle import LookupThrottle
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events, residents, verification
+from yibao.services.registry.enrollments import enrollment_on as enrollment_on  # where other areas ask for it
 
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
@@ -457,11 +458,3 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
         ctx.audit(uow, actor, "user.add", "user", user.id, username=login, role="person")
         uow.commit()
         return person, enrollment, user
-
-
-def enrollment_on(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
-    """The person's enrolment in force on a day, if any."""
-    for e in uow.all_by(Enrollment, "start_date", person_id=person_id, status=EnrollmentStatus.ACTIVE):
-        if e.start_date <= day and (e.end_date is None or e.end_date >= day):
-            return e
-    return None
