@@ -173,8 +173,7 @@ def change_password(ctx: Context, *, actor: Actor, token: str, current_password:
                     address: str | None = None) -> int:
     """A user changes their own password with the current one; every other session of theirs is signed out.
     A wrong current password counts as a failed sign-in. Returns how many other sessions were ended."""
-    if actor.user_id is None:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "password", "change")
     if len(new_password or "") < PASSWORD_MIN_LENGTH:
         raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     address, throttle, user_key = _bounded_address(address), _throttle(ctx), actor.username.casefold()

@@ -16,7 +16,7 @@ from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
 from yibao.domain.regions import pooling_region, within
 from yibao.domain.registry import Institution, Person
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
+from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.policy.loader import NATIONAL
 from yibao.services import access, notices
 from yibao.services.accounts import freezes
@@ -110,8 +110,7 @@ def _new_issued_card(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person
 def get_card(ctx: Context, *, actor: Actor, card_no: str) -> Card:
     with ctx.uow() as uow:
         card = _card(uow, card_no)
-        if not (actor.role in (*READ_ALL, Role.INSTITUTION) or access.is_owner(actor, card.person_id)):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "card", "read", owners=(card.person_id,))
         return card
 
 
@@ -230,17 +229,13 @@ def _unlocks_since(uow: UnitOfWork, card_no: str, since: dt.datetime) -> int:
     return uow.cards.unlocks_since(card_no, since)
 
 
-PIN_CHECKERS = (Role.TERMINAL, *AGENCY_STAFF)  # besides the holder themselves; institutions check only in a payment
-
-
 def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
     """Check a card and its PIN: the holder themselves, a self-service terminal or agency staff with the holder in
     front of them (institutions check a PIN only inside a settlement). Wrong PINs count towards the lock, and the
     holder is told when it locks."""
-    if actor.role not in PIN_CHECKERS:
+    if not access.allows(actor, "card", "verify_pin"):
         with ctx.uow() as uow:
-            if not access.is_owner(actor, _card(uow, card_no).person_id):
-                raise errors.AccessForbidden()
+            access.ensure(actor, "card", "verify_pin", owners=(_card(uow, card_no).person_id,))
     return _check_pin(ctx, actor, card_no, pin)
 
 
@@ -338,8 +333,7 @@ def change_pin(ctx: Context, *, actor: Actor, card_no: str, old_pin: str, new_pi
     """The holder changes their card's PIN: the old PIN is needed (a wrong one counts towards the lock)."""
     with ctx.uow() as uow:
         card = _card(uow, card_no)
-        if not access.is_owner(actor, card.person_id):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "card", "change_pin", owners=(card.person_id,))
         person = uow.get(Person, card.person_id)
     check_new_pin(new_pin, birth_date=person.birth_date, id_number=person.id_number)
     _check_pin(ctx, actor, card_no, old_pin)  # its own unit of work: a wrong old PIN counts

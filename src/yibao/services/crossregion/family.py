@@ -18,7 +18,7 @@ from yibao.domain.ids import new_id
 from yibao.domain.kinship import Kin, OpenGrant, check_relation
 from yibao.domain.money import yuan
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
+from yibao.domain.users import AGENCY_STAFF, Actor
 from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
@@ -129,8 +129,7 @@ def accept(ctx: Context, *, actor: Actor, grant_id: str) -> tuple[FamilyGrant, l
         found = uow.get(FamilyGrant, grant_id)
         if found is None:
             raise errors.GrantNotFound()
-        if not access.is_owner(actor, found.grantee_id):
-            raise errors.AccessForbidden()  # only the grantee consents: not the owner, not staff for them
+        access.ensure(actor, "grant", "accept", owners=(found.grantee_id,))  # not the owner, not staff for them
         persons = _lock_persons(uow, found.owner_id, found.grantee_id)
         _ensure_standing(ctx, uow, found.owner_id, found.grantee_id)
         uow.grants.lock(found)
@@ -153,13 +152,11 @@ def _end(ctx: Context, *, actor: Actor, grant_id: str, asked: str | None) -> Fam
         found = uow.get(FamilyGrant, grant_id, for_update=True)
         if found is None:
             raise errors.GrantNotFound()
-        is_owner, is_grantee = access.is_owner(actor, found.owner_id), access.is_owner(actor, found.grantee_id)
+        is_grantee = access.is_owner(actor, found.grantee_id)
         if asked == "decline":
-            allowed = is_grantee
+            access.ensure(actor, "grant", "decline", owners=(found.grantee_id,))
         else:
-            allowed = actor.role in AGENCY_STAFF or is_owner or is_grantee
-        if not allowed:
-            raise errors.AccessForbidden()
+            access.ensure(actor, "grant", "end", owners=(found.owner_id, found.grantee_id))
         if asked is not None:
             action = asked
         elif found.status == GrantStatus.PENDING:  # withdrawn before it was answered, or turned down
@@ -216,6 +213,5 @@ def list_grants(ctx: Context, *, actor: Actor, person_id: str) -> list[FamilyGra
     with ctx.uow() as uow:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
-        if not (actor.role in READ_ALL or access.is_owner(actor, person_id)):
-            raise errors.AccessForbidden()
+        access.ensure_can_read_owned(uow, actor, person_id)
         return uow.grants.of_person(person_id)

@@ -302,11 +302,7 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
         raise errors.RequestInvalid(summary="scheme must be employee or resident") from None
     Enrollment.check_shape(scheme=scheme, employer_id=employer_id, flexible=flexible)
     by_unit = actor.role == Role.UNIT
-    if by_unit:
-        if employer_id != actor.employer_id:
-            raise errors.AccessForbidden()
-    else:
-        access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "enrollment", "create", employer_id=employer_id)
     duplicate = errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)])
     with ctx.uow() as uow:
         uow.conflict_means(duplicate)
@@ -356,11 +352,7 @@ def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action
         if enrollment is None:
             raise errors.EnrollmentNotFound()
         by_unit = actor.role == Role.UNIT
-        if by_unit:
-            if action != "end" or enrollment.employer_id != actor.employer_id:
-                raise errors.AccessForbidden()
-        else:
-            access.require(actor, *AGENCY_STAFF)
+        access.ensure(actor, "enrollment", action, employer_id=enrollment.employer_id)
         if enrollment.status not in allowed_from:
             raise errors.EnrollmentWrongState(status=enrollment.status, action=action)
         if needs_verified_person and not uow.get(Person, enrollment.person_id).is_verified:
