@@ -38,10 +38,10 @@ from yibao.ledger import seals
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
 from yibao.policy.interface import Allocation
+from yibao.services import access
 from yibao.services.accounts import collection
 from yibao.services.accounts.books import Books
 from yibao.services.accounts.contributions import (
-    COLLECTORS,
     check_base,
     check_bounds,
     check_month,
@@ -123,8 +123,7 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
     first = parse_period(period)
     if not path.is_file():
         raise errors.CreditFileInvalid(reason_zh=f"找不到文件 {path.name}", reason_en=f"no such file: {path.name}")
-    if actor.role not in COLLECTORS:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "contribution", "collect")
     if set_based is None:
         set_based = ctx.engine.dialect.name == "postgresql" and not _names_declarations(path)
     batch = batch or (20_000 if set_based else 500)

@@ -1,17 +1,105 @@
-"""Who may see and do what: role checks and ownership (R7).
+"""Who may see and do what (R7): one table, per resource and action, of the roles allowed outright and of the
+ties to the record that allow others (its owner, the unit employing them, its institution, a terminal acting
+for the holder proven on it).
 
-Adapters check nothing themselves; every service calls these with the acting user,
-so the API, CLI and web pages enforce the same rules.
+Adapters check nothing themselves; every service asks this table with the acting user and the record's facts,
+so the API, CLI and web pages enforce the same rules, and the access-matrix test reads the same table.
 """
 
 from __future__ import annotations
 
-import sqlalchemy as sa
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from yibao.domain import errors
-from yibao.domain.registry import OPEN_ENROLLMENT, Enrollment
 from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
 from yibao.services.ports import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Who may: the roles allowed whatever the record, and the ties to the record that allow others."""
+
+    roles: frozenset[Role] = frozenset()
+    owner: bool = False  # the person the record belongs to, from their own session
+    unit: bool = False  # a unit user, for the unit named (or the unit employing the person)
+    institution: bool = False  # an institution user, for the institution named
+    terminal: bool = False  # a self-service terminal, for the holder who proved themselves on it
+    login: bool = False  # any user signed in with a login of their own
+
+    def allows(self, actor: Actor, *, owners: Iterable[str | None] = (), employer_id: str | None = None,
+               employs: Callable[[str], bool] | None = None, institution_code: str | None = None,
+               holder_id: str | None = None) -> bool:
+        """Whether the actor may, given the record's owners, unit, institution and the holder proven."""
+        owners = set(owners) - {None}
+        if actor.role in self.roles or (self.login and actor.user_id is not None):
+            return True
+        if self.owner and is_owner_of_any(actor, owners):
+            return True
+        if self.institution and actor.role == Role.INSTITUTION and institution_code is not None:
+            return actor.institution_code == institution_code
+        if self.terminal and actor.role == Role.TERMINAL and holder_id is not None:
+            return holder_id in owners
+        if self.unit and actor.role == Role.UNIT and actor.employer_id and (employer_id or employs):
+            return (employer_id in (None, actor.employer_id)) and (employs is None or employs(actor.employer_id))
+        return False
+
+
+def _roles(*roles: Role) -> frozenset[Role]:
+    return frozenset(roles)
+
+
+STAFF, READERS = _roles(*AGENCY_STAFF), _roles(*READ_ALL)
+COLLECTORS = _roles(Role.COLLECTOR, Role.ADMIN)  # may record money as collected
+
+RULES: dict[tuple[str, str], Rule] = {
+    # a person's records: their basics, and what they hold (credentials, accounts, grants, notices, …)
+    ("person", "read"): Rule(READERS, owner=True, unit=True),  # a unit while it employs them
+    ("owned", "read"): Rule(READERS, owner=True),  # credentials and accounts: not the unit
+    ("owned", "act"): Rule(STAFF, owner=True),  # the person, or agency staff at the counter
+    ("owned", "act_as_admin"): Rule(_roles(Role.ADMIN), owner=True),  # e-voucher real-name check, inbox
+    ("employer", "read"): Rule(READERS, unit=True),
+    ("employer", "write"): Rule(STAFF, unit=True),
+    ("enrollment", "create"): Rule(STAFF, unit=True),
+    ("enrollment", "end"): Rule(STAFF, unit=True),
+    ("enrollment", "approve"): Rule(STAFF),
+    ("password", "change"): Rule(login=True),
+    # cards: institutions read a card's status; the PIN is checked by the holder, a terminal or the counter
+    ("card", "read"): Rule(READERS | {Role.INSTITUTION}, owner=True),
+    ("card", "verify_pin"): Rule(STAFF | {Role.TERMINAL}, owner=True),
+    ("card", "change_pin"): Rule(owner=True),
+    # family grants: only the grantee consents or declines; the owner, the grantee or staff end one
+    ("grant", "accept"): Rule(owner=True),
+    ("grant", "decline"): Rule(owner=True),
+    ("grant", "end"): Rule(STAFF, owner=True),
+    # money
+    ("contribution", "collect"): Rule(COLLECTORS),
+    ("contribution", "declare"): Rule(owner=True, unit=True),  # the employing unit, or the self-employed
+    ("contribution", "read_arrears"): Rule(READERS | {Role.COLLECTOR}, owner=True, unit=True),
+    ("settlement", "create"): Rule(_roles(Role.ADMIN), institution=True),
+    ("settlement", "refund"): Rule(_roles(Role.ADMIN), institution=True),
+    ("settlement", "read"): Rule(READERS, owner=True, institution=True),  # the payer and the account's owner
+    ("settlement", "read_day"): Rule(READERS, institution=True),
+    ("settlement", "read_emergencies"): Rule(_roles(Role.REVIEWER, Role.AUDITOR, Role.ADMIN)),
+    # applications and what they pay out
+    ("application", "apply"): Rule(STAFF, owner=True, terminal=True),
+    ("application", "retry"): Rule(STAFF, owner=True),
+    ("cash_voucher", "handle"): Rule(STAFF | {Role.INSTITUTION}),
+    ("cash_voucher", "pay"): Rule(STAFF, institution=True),
+    ("slot", "publish"): Rule(STAFF, institution=True),
+}
+
+
+def allows(actor: Actor, resource: str, action: str, **facts) -> bool:
+    """Whether the table lets the actor do this (facts: owners, employer_id, employs, institution_code,
+    holder_id)."""
+    return RULES[resource, action].allows(actor, **facts)
+
+
+def ensure(actor: Actor, resource: str, action: str, **facts) -> None:
+    """Refuse (auth.forbidden) unless the table lets the actor do this."""
+    if not allows(actor, resource, action, **facts):
+        raise errors.AccessForbidden()
 
 
 def require(actor: Actor, *roles: Role) -> None:
@@ -23,17 +111,14 @@ def is_owner(actor: Actor, person_id: str) -> bool:
     return actor.role == Role.PERSON and actor.person_id == person_id
 
 
+def is_owner_of_any(actor: Actor, person_ids: Iterable[str]) -> bool:
+    return actor.role == Role.PERSON and actor.person_id is not None and actor.person_id in set(person_ids)
+
+
 def employs(uow: UnitOfWork, employer_id: str | None, person_id: str) -> bool:
     if not employer_id:
         return False
-    found = uow.session.scalar(
-        sa.select(sa.literal(1)).where(
-            Enrollment.person_id == person_id,
-            Enrollment.employer_id == employer_id,
-            Enrollment.status.in_([s.value for s in OPEN_ENROLLMENT]),
-        ).limit(1)
-    )
-    return found is not None
+    return uow.persons.employs(employer_id, person_id)
 
 
 def basics_only(actor: Actor) -> bool:
@@ -43,37 +128,22 @@ def basics_only(actor: Actor) -> bool:
 
 def ensure_can_read_person(uow: UnitOfWork, actor: Actor, person_id: str) -> None:
     """The person's basics: staff, auditors, the owner, and a unit while it employs them."""
-    if actor.role in READ_ALL or is_owner(actor, person_id):
-        return
-    if actor.role == Role.UNIT and employs(uow, actor.employer_id, person_id):
-        return
-    raise errors.AccessForbidden()
+    ensure(actor, "person", "read", owners=(person_id,), employs=lambda unit: employs(uow, unit, person_id))
 
 
 def ensure_owner_or_staff(actor: Actor, person_id: str) -> None:
     """Acts on a person's own credentials: the person, or agency staff at the counter."""
-    if actor.role in AGENCY_STAFF or is_owner(actor, person_id):
-        return
-    raise errors.AccessForbidden()
+    ensure(actor, "owned", "act", owners=(person_id,))
 
 
 def ensure_owner_or_admin(actor: Actor, person_id: str) -> None:
-    if actor.role == Role.ADMIN or is_owner(actor, person_id):
-        return
-    raise errors.AccessForbidden()
+    ensure(actor, "owned", "act_as_admin", owners=(person_id,))
 
 
 def ensure_can_read_owned(uow: UnitOfWork, actor: Actor, person_id: str) -> None:
     """Credentials and accounts a person holds: the person, staff and auditors only."""
-    if actor.role in READ_ALL or is_owner(actor, person_id):
-        return
-    raise errors.AccessForbidden()
+    ensure(actor, "owned", "read", owners=(person_id,))
 
 
 def ensure_employer_access(actor: Actor, employer_id: str, *, write: bool) -> None:
-    if actor.role == Role.UNIT and actor.employer_id == employer_id:
-        return
-    allowed = AGENCY_STAFF if write else READ_ALL
-    if actor.role in allowed:
-        return
-    raise errors.AccessForbidden()
+    ensure(actor, "employer", "write" if write else "read", employer_id=employer_id)

@@ -55,15 +55,6 @@ class Context:
             self._refresh_policy()  # a set loaded by another process is picked up within a few seconds
         return self.unit_of_work()
 
-    def read(self):
-        """A connection for one read outside any unit of work. On PostgreSQL it begins no transaction: the read is
-        one round trip and ends without a ROLLBACK (after which the driver forgets the statements it has
-        prepared on the connection)."""
-        conn = self.engine.connect()
-        if conn.dialect.name == "postgresql":
-            conn.execution_options(isolation_level="AUTOCOMMIT")
-        return conn
-
     def now(self) -> dt.datetime:
         return self.clock.now()
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store.tables import notices
 
 
 def tell(ctx: Context, uow: UnitOfWork, person_ids, *, kind: str, title: tuple[str, str], body: tuple[str, str],
@@ -19,7 +16,7 @@ def tell(ctx: Context, uow: UnitOfWork, person_ids, *, kind: str, title: tuple[s
     rows = [{"person_id": pid, "kind": kind, "created_at": ctx.now(), "title_zh": title[0][:200],
              "title_en": title[1][:200], "body_zh": body[0], "body_en": body[1], "data": data}
             for pid in dict.fromkeys(person_ids)]
-    uow.session.execute(notices.insert(), rows)
+    uow.notices.add_all(rows)
 
 
 def mark_read(ctx: Context, *, actor: Actor, person_id: str, notice_id: int) -> dict:
@@ -28,12 +25,10 @@ def mark_read(ctx: Context, *, actor: Actor, person_id: str, notice_id: int) -> 
     with ctx.uow() as uow:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
-        row = uow.session.execute(sa.select(notices).where(notices.c.id == notice_id,
-                                                           notices.c.person_id == person_id)).first()
+        row = uow.notices.find(notice_id, person_id=person_id)
         if row is None:
             raise errors.NoticeNotFound()
-        if row.read_at is None:
-            uow.session.execute(notices.update().where(notices.c.id == notice_id).values(read_at=ctx.now()))
+        if row["read_at"] is None:
+            uow.notices.mark_read(notice_id, ctx.now())
             uow.commit()
-        found = uow.session.execute(sa.select(notices).where(notices.c.id == notice_id)).first()
-        return found._asdict()
+        return uow.notices.find(notice_id)

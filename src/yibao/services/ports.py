@@ -12,6 +12,9 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
+from yibao.services.crossregion.ports import GrantRepository
+from yibao.services.registry.ports import NoticeRepository, PersonRepository
 
 T = TypeVar("T")
 
@@ -20,6 +23,13 @@ class UnitOfWork(Protocol):
     """One use case, one transaction: repositories never commit; the service does."""
 
     dialect: str  # "sqlite", "postgresql" or "memory": only a repository's fast path may care
+    persons: PersonRepository
+    notices: NoticeRepository
+    cards: CardRepository
+    bank_accounts: BankAccountRepository
+    users: UserRepository
+    tokens: TokenRepository
+    grants: GrantRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -11,6 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger import chain
+from yibao.store.repositories.cards import SqlCards
+from yibao.store.repositories.grants import SqlGrants
+from yibao.store.repositories.logins import SqlBankAccounts, SqlTokens, SqlUsers
+from yibao.store.repositories.persons import SqlNotices, SqlPersons
 
 T = TypeVar("T")
 
@@ -33,6 +37,13 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.persons = SqlPersons(session)
+        self.notices = SqlNotices(session)
+        self.cards = SqlCards(session)
+        self.bank_accounts = SqlBankAccounts(session)
+        self.users = SqlUsers(session)
+        self.tokens = SqlTokens(session)
+        self.grants = SqlGrants(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

@@ -21,12 +21,15 @@ from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.clock import SettableClock
 from yibao.domain.registry import Agency, Institution
+from yibao.domain.users import AuthToken
 from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
+from . import registry
+
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
-KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region"}
+KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", AuthToken: "digest"}
 COUNTED = (AuditRecord, MasterDataVersion)  # their tables number them
 
 
@@ -64,6 +67,7 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        registry.put_on(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

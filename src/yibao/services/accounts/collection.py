@@ -17,7 +17,7 @@ from yibao.domain import errors
 from yibao.domain.collection import Declaration, DeclarationStatus, payer_key
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.domain.users import READ_ALL, Actor, Role
+from yibao.domain.users import Actor, Role
 from yibao.services import access
 from yibao.services.accounts import contributions
 from yibao.services.accounts.books import Books
@@ -27,14 +27,12 @@ from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 from yibao.store.ledger_repo import LedgerRepository
 
-ARREARS_READERS = (*READ_ALL, Role.COLLECTOR)
-
 
 def submit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen: int,
            employer_id: str | None = None) -> tuple[bool, dict]:
     """A month's contribution as the caller may make it: (True, the credit) from the collector or an
     administrator, (False, the pending declaration) from a unit or a flexible worker."""
-    if actor.role in contributions.COLLECTORS:
+    if access.allows(actor, "contribution", "collect"):
         return True, contributions.credit(ctx, actor=actor, person_id=person_id, period=period, base_fen=base_fen,
                                           employer_id=employer_id)
     return False, declare(ctx, actor=actor, person_id=person_id, period=period, base_fen=base_fen,
@@ -85,17 +83,15 @@ def declare(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen
 
 def _ensure_may_declare(uow: UnitOfWork, actor: Actor, person_id: str, employer_id: str | None,
                         enrollment) -> None:
-    if actor.role == Role.UNIT and employer_id == actor.employer_id and access.employs(uow, employer_id, person_id):
-        return
-    if access.is_owner(actor, person_id) and employer_id is None and (enrollment is None or enrollment.flexible):
-        return  # flexible employment pays for itself
-    raise errors.AccessForbidden()
+    pays_for_self = employer_id is None and (enrollment is None or enrollment.flexible)  # flexible employment
+    unit_employs = (lambda unit: access.employs(uow, unit, person_id)) if employer_id else None
+    access.ensure(actor, "contribution", "declare", owners=(person_id,) if pays_for_self else (),
+                  employer_id=employer_id, employs=unit_employs)
 
 
 def confirm(ctx: Context, *, actor: Actor, declaration_id: str) -> dict:
     """The collector confirms a declaration's payment: the month credits by the period's rule, once."""
-    if actor.role not in contributions.COLLECTORS:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "contribution", "collect")
     with ctx.uow() as uow:
         declaration = uow.get(Declaration, declaration_id, for_update=True)
         if declaration is None:
@@ -126,16 +122,12 @@ def _confirmed(declaration: Declaration, response: dict) -> dict:
 
 def arrears(ctx: Context, *, actor: Actor, employer_id: str | None = None, person_id: str | None = None) -> list[dict]:
     """Declarations never collected whose month is over (欠费): a unit sees its own, a person theirs, staff all."""
+    access.ensure(actor, "contribution", "read_arrears", owners=(person_id or actor.person_id,),
+                  employer_id=employer_id or actor.employer_id)
     if actor.role == Role.UNIT:
-        if employer_id not in (None, actor.employer_id):
-            raise errors.AccessForbidden()
         employer_id = actor.employer_id
     elif actor.role == Role.PERSON:
-        if person_id not in (None, actor.person_id):
-            raise errors.AccessForbidden()
         person_id = actor.person_id
-    elif actor.role not in ARREARS_READERS:
-        raise errors.AccessForbidden()
     current = _period_of(ctx.today())
     d = Declaration
     query = sa.select(d).where(d.status == DeclarationStatus.PENDING, d.period < current)

@@ -13,17 +13,17 @@ from yibao.domain import errors
 from yibao.domain.collection import Declaration, payer_key
 from yibao.domain.life_events import KIND_ZH, LifeEventKind, Standing
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
-from yibao.domain.users import Actor, Role
+from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
+from yibao.services import access
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import Once
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
 
-COLLECTORS = (Role.COLLECTOR, Role.ADMIN)  # may record money as collected
 SCOPE = "contribution"  # the idempotency scope of credited months
 
 _PERIOD = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
@@ -94,8 +94,7 @@ def check_bounds(ctx: Context, *, region: str, scheme: str, flexible: bool, firs
 
 
 def _ensure_may_collect(actor: Actor) -> None:
-    if actor.role not in COLLECTORS:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "contribution", "collect")
 
 
 def credit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen: int,

@@ -18,7 +18,7 @@ from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Institution, Person
-from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
@@ -82,9 +82,7 @@ def _institution(uow: UnitOfWork, code: str) -> Institution:
 
 
 def _ensure_may_publish(actor: Actor, institution_code: str) -> None:
-    if actor.role in AGENCY_STAFF or (actor.role == Role.INSTITUTION and actor.institution_code == institution_code):
-        return
-    raise errors.AccessForbidden()
+    access.ensure(actor, "slot", "publish", institution_code=institution_code)
 
 
 def publish_slot(ctx: Context, *, actor: Actor, institution_code: str, starts_at: dt.datetime, ends_at: dt.datetime,

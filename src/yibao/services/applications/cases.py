@@ -366,12 +366,8 @@ def _ensure_may_apply(actor: Actor, person_id: str, applicant_id: str, reason: s
                       holder_id: str | None = None) -> None:
     """The person for their own account; the heir for a deceased person's; agency staff at the counter; a
     self-service terminal for the person who proved themselves on it with card and PIN (holder_id)."""
-    if actor.role in AGENCY_STAFF:
-        return
-    acting_for = {Role.PERSON: actor.person_id, Role.TERMINAL: holder_id}.get(actor.role)
-    if acting_for is not None and acting_for == applicant_id and (applicant_id == person_id or reason == "death"):
-        return
-    raise errors.AccessForbidden()
+    own_or_heir = applicant_id == person_id or reason == "death"
+    access.ensure(actor, "application", "apply", owners=(applicant_id,) if own_or_heir else (), holder_id=holder_id)
 
 
 def _check_request(kind: str, reason: str, amount_fen, applicant_id: str, person_id: str,

@@ -32,7 +32,7 @@ from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger import seals
 from yibao.ledger.accounts import AccountKind
-from yibao.services import vouchers
+from yibao.services import access, vouchers
 from yibao.services.accounts.books import Books
 from yibao.services.applications import appointments
 from yibao.services.applications import cases as applications
@@ -111,12 +111,9 @@ def lapse(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
 def _place_of(uow: UnitOfWork, actor: Actor, institution_code: str | None) -> str | None:
     """Where the cash is paid: an institution user's own institution, or the agency's counter (staff may name
     the institution they serve at)."""
+    access.ensure(actor, "cash_voucher", "pay", institution_code=institution_code or actor.institution_code)
     if actor.role == Role.INSTITUTION:
-        if institution_code and institution_code != actor.institution_code:
-            raise errors.AccessForbidden()
         institution_code = actor.institution_code
-    elif actor.role not in AGENCY_STAFF:
-        raise errors.AccessForbidden()
     if institution_code and uow.get(Institution, institution_code) is None:
         raise errors.InstitutionNotFound()
     return institution_code
@@ -128,8 +125,7 @@ def _status(cash: CashVoucher, now: dt.datetime) -> str:
 
 def _ensure_handles(actor: Actor) -> None:
     """Cash vouchers are handled by institutions and agency staff only."""
-    if actor.role != Role.INSTITUTION and actor.role not in AGENCY_STAFF:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "cash_voucher", "handle")
 
 
 def _payable_here(uow: UnitOfWork, actor: Actor, code: str, institution_code: str | None) -> tuple[CashVoucher, str]:

@@ -27,7 +27,7 @@ from yibao.domain import bank_files, errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
+from yibao.domain.users import REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
 from yibao.ledger.holds import UNTIL_SETTLED, HoldStatus
@@ -360,8 +360,7 @@ def retry(ctx: Context, *, actor: Actor, application_id: str) -> Application:
         app = uow.get(Application, application_id, for_update=True)
         if app is None:
             raise errors.ApplicationNotFound()
-        if not (actor.role in AGENCY_STAFF or (actor.person_id and actor.person_id == app.applicant_id)):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "application", "retry", owners=(app.applicant_id,))
         if app.payout == "cash_voucher":  # a new voucher with a new code; one run out unused fails first
             cash_vouchers.lapse_if_due(ctx, uow, actor, app)
             record_step(ctx, uow, actor, app, "retry", *app.apply("retry", ctx.now()))

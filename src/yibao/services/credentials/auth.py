@@ -7,8 +7,6 @@ import random
 import secrets
 import time
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Employer, Institution, Person
@@ -16,7 +14,6 @@ from yibao.domain.users import PASSWORD_MIN_LENGTH, Actor, AuthToken, Role, User
 from yibao.services import access
 from yibao.services.context import Context, digest
 from yibao.services.credentials.throttle import SignInThrottle
-from yibao.store.tables import auth_tokens, users
 
 
 def add_user(
@@ -81,6 +78,10 @@ def _bounded_address(address: str | None) -> str:
     return kept or "unknown"
 
 
+class _ChainTaken(Exception):
+    """A concurrent failure took the next place on the same audit chain."""
+
+
 def _throttle(ctx: Context) -> SignInThrottle:
     return ctx.extras.setdefault("sign_in_throttle", SignInThrottle(ctx.settings))
 
@@ -92,6 +93,7 @@ def _record_failure(ctx: Context, *, username: str, address: str, reason: str) -
     for attempt in range(_RECORD_TRIES):
         try:
             with ctx.uow() as uow:
+                uow.conflict_means(_ChainTaken())
                 found = uow.one_by(User, username=username) if username else None
                 # the user's row locked: parallel failures append to its chain one after another
                 user = uow.get(User, found.id, for_update=True) if found else None
@@ -100,7 +102,7 @@ def _record_failure(ctx: Context, *, username: str, address: str, reason: str) -
                           username_digest=name_digest)
                 uow.commit()
                 return
-        except sa.exc.IntegrityError:  # another failure took the chain's next place first: take the one after
+        except _ChainTaken:  # another failure took the chain's next place first: take the one after
             if attempt == _RECORD_TRIES - 1:
                 raise
             time.sleep(random.uniform(0, 0.01 * (attempt + 1)))
@@ -139,20 +141,16 @@ def _try_password(ctx: Context, username: str, password: str) -> tuple[str | Non
         return token, ""
 
 
-_TOKEN_USER = (sa.select(auth_tokens.c.expires_at, users.c.active, users.c.username, users.c.role, users.c.id,
-                         users.c.person_id, users.c.employer_id, users.c.institution_code)
-               .join_from(auth_tokens, users, users.c.id == auth_tokens.c.user_id)
-               .where(auth_tokens.c.digest == sa.bindparam("digest", type_=sa.String)))
-
-
 def authenticate(ctx: Context, token: str) -> Actor:
     """The actor behind a bearer token (one statement: every API request asks)."""
-    with ctx.read() as conn:
-        row = conn.execute(_TOKEN_USER, {"digest": digest(token)}).first()
-    if row is None or row.expires_at <= ctx.now() or not row.active:
+    with ctx.unit_of_work() as uow:  # no policy look-up: the token is all this read needs
+        found = uow.tokens.bearer(digest(token))
+    if found is None:
         raise errors.TokenInvalid()
-    return Actor(username=row.username, role=Role(row.role), user_id=row.id, person_id=row.person_id,
-                 employer_id=row.employer_id, institution_code=row.institution_code)
+    expires_at, active, actor = found
+    if expires_at <= ctx.now() or not active:
+        raise errors.TokenInvalid()
+    return actor
 
 
 def actor_of(user: User) -> Actor:
@@ -166,7 +164,7 @@ def logout(ctx: Context, token: str) -> None:
         row = uow.get(AuthToken, digest(token))
         if row is not None:
             user = uow.get(User, row.user_id)
-            uow.session.delete(row)
+            uow.tokens.remove(row)
             ctx.audit(uow, actor_of(user), "auth.sign_out", "user", user.id)
             uow.commit()
 
@@ -175,8 +173,7 @@ def change_password(ctx: Context, *, actor: Actor, token: str, current_password:
                     address: str | None = None) -> int:
     """A user changes their own password with the current one; every other session of theirs is signed out.
     A wrong current password counts as a failed sign-in. Returns how many other sessions were ended."""
-    if actor.user_id is None:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "password", "change")
     if len(new_password or "") < PASSWORD_MIN_LENGTH:
         raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     address, throttle, user_key = _bounded_address(address), _throttle(ctx), actor.username.casefold()
@@ -188,8 +185,7 @@ def change_password(ctx: Context, *, actor: Actor, token: str, current_password:
         user = uow.get(User, actor.user_id, for_update=True)
         if user is not None and ctx.verify_secret(user.password_hash, current_password or ""):
             user.password_hash = ctx.hash_secret(new_password)
-            ended = uow.session.execute(auth_tokens.delete().where(
-                auth_tokens.c.user_id == user.id, auth_tokens.c.digest != digest(token))).rowcount
+            ended = uow.tokens.end_sessions(user.id, keep=digest(token))
             ctx.audit(uow, actor, "user.change_password", "user", user.id, other_sessions_ended=ended,
                       address=address)
             uow.commit()
@@ -209,7 +205,7 @@ def set_password(ctx: Context, *, actor: Actor, username: str, new_password: str
         if user is None:
             raise errors.UserNotFound()
         user.password_hash = ctx.hash_secret(new_password)
-        ended = uow.session.execute(auth_tokens.delete().where(auth_tokens.c.user_id == user.id)).rowcount
+        ended = uow.tokens.end_sessions(user.id)
         ctx.audit(uow, actor, "user.set_password", "user", user.id, sessions_ended=ended)
         uow.commit()
     _throttle(ctx).clear(user_key=user.username.casefold())

@@ -11,14 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
 from yibao.domain.regions import pooling_region, within
 from yibao.domain.registry import Institution, Person
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
+from yibao.domain.users import AGENCY_STAFF, Actor, Role
 from yibao.policy.loader import NATIONAL
 from yibao.services import access, notices
 from yibao.services.accounts import freezes
@@ -26,9 +24,6 @@ from yibao.services.context import Context
 from yibao.services.crossregion import filings
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store import standing
-from yibao.store.tables import audit_records
-from yibao.store.tables import cards as cards_table
 
 
 def _new_card_no(region: str) -> str:
@@ -62,9 +57,7 @@ def mark_expired(ctx: Context, *, actor: Actor, today: dt.date) -> int:
     """The periodic job: every card past its expiry date is recorded expired, with its audit record (cards are
     also marked when next touched); running it again marks nothing more."""
     with ctx.uow() as uow:
-        due = list(uow.session.scalars(sa.select(cards_table.c.card_no).where(
-            cards_table.c.expires_on < today, cards_table.c.status.in_(USABLE_UNTIL_EXPIRY))
-            .order_by(cards_table.c.card_no)))
+        due = uow.cards.due_to_expire(today, USABLE_UNTIL_EXPIRY)
     marked = 0
     for card_no in due:
         with ctx.uow() as uow:
@@ -117,8 +110,7 @@ def _new_issued_card(ctx: Context, uow: UnitOfWork, actor: Actor, person: Person
 def get_card(ctx: Context, *, actor: Actor, card_no: str) -> Card:
     with ctx.uow() as uow:
         card = _card(uow, card_no)
-        if not (actor.role in (*READ_ALL, Role.INSTITUTION) or access.is_owner(actor, card.person_id)):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "card", "read", owners=(card.person_id,))
         return card
 
 
@@ -234,22 +226,16 @@ def unlock_pin(ctx: Context, *, actor: Actor, card_no: str, id_number: str) -> C
 
 
 def _unlocks_since(uow: UnitOfWork, card_no: str, since: dt.datetime) -> int:
-    a = audit_records
-    return uow.session.scalar(sa.select(sa.func.count()).select_from(a).where(
-        a.c.entity == "card", a.c.entity_id == card_no, a.c.action == "card.unlock_pin", a.c.at > since)) or 0
-
-
-PIN_CHECKERS = (Role.TERMINAL, *AGENCY_STAFF)  # besides the holder themselves; institutions check only in a payment
+    return uow.cards.unlocks_since(card_no, since)
 
 
 def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
     """Check a card and its PIN: the holder themselves, a self-service terminal or agency staff with the holder in
     front of them (institutions check a PIN only inside a settlement). Wrong PINs count towards the lock, and the
     holder is told when it locks."""
-    if actor.role not in PIN_CHECKERS:
+    if not access.allows(actor, "card", "verify_pin"):
         with ctx.uow() as uow:
-            if not access.is_owner(actor, _card(uow, card_no).person_id):
-                raise errors.AccessForbidden()
+            access.ensure(actor, "card", "verify_pin", owners=(_card(uow, card_no).person_id,))
     return _check_pin(ctx, actor, card_no, pin)
 
 
@@ -328,11 +314,10 @@ def _check_pin(ctx: Context, actor: Actor, card_no: str, pin: str) -> Card:
 
 def _card_and_standing(uow: UnitOfWork, card_no: str):
     """The card (locked) and its holder's standing, read by one statement."""
-    row = uow.session.execute(sa.select(Card, *standing.columns(cards_table.c.person_id, ""))
-                              .where(cards_table.c.card_no == card_no).with_for_update(of=cards_table)).first()
-    if row is None:
+    found = uow.cards.with_holder_standing(card_no)
+    if found is None:
         raise errors.CardNotFound()
-    return row[0], standing.of_row(row, "")
+    return found
 
 
 def _tell_pin_locked(ctx: Context, uow: UnitOfWork, card: Card) -> None:
@@ -348,8 +333,7 @@ def change_pin(ctx: Context, *, actor: Actor, card_no: str, old_pin: str, new_pi
     """The holder changes their card's PIN: the old PIN is needed (a wrong one counts towards the lock)."""
     with ctx.uow() as uow:
         card = _card(uow, card_no)
-        if not access.is_owner(actor, card.person_id):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "card", "change_pin", owners=(card.person_id,))
         person = uow.get(Person, card.person_id)
     check_new_pin(new_pin, birth_date=person.birth_date, id_number=person.id_number)
     _check_pin(ctx, actor, card_no, old_pin)  # its own unit of work: a wrong old PIN counts

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import secrets
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.credentials import BankAccount, Channel, EVoucher
 from yibao.domain.identity import same_name, validate_bank_account_no, validate_phone
@@ -87,8 +85,7 @@ def list_evouchers(ctx: Context, *, actor, person_id: str) -> list[EVoucher]:
 
 def _linked_elsewhere(uow: UnitOfWork, account_no: str, person_id: str) -> list[BankAccount]:
     """The other persons' links of this number."""
-    return list(uow.session.scalars(sa.select(BankAccount).where(
-        BankAccount.account_no == account_no, BankAccount.status == "linked", BankAccount.person_id != person_id)))
+    return uow.bank_accounts.linked_elsewhere(account_no, person_id)
 
 
 def _deceased(uow: UnitOfWork, account: BankAccount) -> bool:

@@ -10,24 +10,20 @@ checks it is in force, and the owner is told of every payment made from their ac
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
-from yibao.domain.cards import Card, CardStatus
 from yibao.domain.credentials import EVoucher
-from yibao.domain.filings import OPEN_GRANT, FamilyGrant, GrantStatus
+from yibao.domain.filings import FamilyGrant, GrantStatus
 from yibao.domain.ids import new_id
 from yibao.domain.kinship import Kin, OpenGrant, check_relation
 from yibao.domain.money import yuan
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
+from yibao.domain.users import AGENCY_STAFF, Actor
 from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
-from yibao.services.registry import enrolment
-from yibao.store import standing
+from yibao.services.registry.enrollments import enrollment_on
 
 
 def in_force(uow: UnitOfWork, owner_id: str, grantee_id: str) -> FamilyGrant | None:
@@ -36,16 +32,12 @@ def in_force(uow: UnitOfWork, owner_id: str, grantee_id: str) -> FamilyGrant | N
 
 def _verified(uow: UnitOfWork, person_id: str) -> bool:
     """Real-name verified: an activated card (in any state since) or an e-voucher in use."""
-    card = uow.session.scalar(sa.select(sa.literal(1)).where(
-        Card.person_id == person_id, Card.status != CardStatus.ISSUED).limit(1))
-    return card is not None or uow.one_by(EVoucher, person_id=person_id, status="active") is not None
+    return uow.cards.any_activated(person_id) or uow.one_by(EVoucher, person_id=person_id, status="active") is not None
 
 
 def _open_grants_of(uow: UnitOfWork, *person_ids: str) -> list[FamilyGrant]:
     """Grants pending or in force that the persons make or receive."""
-    return list(uow.session.scalars(sa.select(FamilyGrant).where(
-        FamilyGrant.status.in_([s.value for s in OPEN_GRANT]),
-        sa.or_(FamilyGrant.owner_id.in_(person_ids), FamilyGrant.grantee_id.in_(person_ids)))))
+    return uow.grants.open_of(*person_ids)
 
 
 def _kin(person: Person) -> Kin:
@@ -57,7 +49,7 @@ def _check(ctx: Context, uow: UnitOfWork, owner: Person, grantee: Person, relati
     """The policy's answer for this relation, the relation against the persons' records, and the owner's number
     of grantees; returns the rules that allowed it. Accepting a pending grant checks the same, that grant aside."""
     today = ctx.today()
-    enrollment = enrolment.enrollment_on(uow, owner.id, today)
+    enrollment = enrollment_on(uow, owner.id, today)
     decision = enforce(ctx.policy.decide("family_grant", {
         "region": owner.region, "relation": relation, "scheme": enrollment.scheme if enrollment else None}, today))
     figures = decision.details
@@ -85,7 +77,7 @@ def _lock_persons(uow: UnitOfWork, *person_ids: str) -> dict[str, Person | None]
 def _ensure_standing(ctx: Context, uow: UnitOfWork, *person_ids: str) -> None:
     """No grant to or from a person who has died or emigrated, or whose account the agency froze."""
     for person_id in person_ids:
-        standing.standing(uow.session.connection(), person_id).ensure_usable(ctx.today())
+        uow.persons.standing(person_id).ensure_usable(ctx.today())
 
 
 def grant(ctx: Context, *, actor: Actor, owner_id: str, grantee_id: str, relation: str) -> tuple[FamilyGrant, list]:
@@ -107,9 +99,7 @@ def grant(ctx: Context, *, actor: Actor, owner_id: str, grantee_id: str, relatio
             raise errors.GrantInvalid(reason_zh="双方须已完成实名认证（激活医保卡或医保电子凭证）",
                                       reason_en="both persons must be verified (an activated card or an e-voucher)",
                                       unverified=unverified)
-        if uow.session.scalar(sa.select(sa.literal(1)).where(
-                FamilyGrant.owner_id == owner_id, FamilyGrant.grantee_id == grantee_id,
-                FamilyGrant.status.in_([s.value for s in OPEN_GRANT])).limit(1)) is not None:
+        if uow.grants.open_between(owner_id, grantee_id):
             raise errors.GrantDuplicate()
         rules = _check(ctx, uow, owner, grantee, relation)
         now = ctx.now()
@@ -139,11 +129,10 @@ def accept(ctx: Context, *, actor: Actor, grant_id: str) -> tuple[FamilyGrant, l
         found = uow.get(FamilyGrant, grant_id)
         if found is None:
             raise errors.GrantNotFound()
-        if not access.is_owner(actor, found.grantee_id):
-            raise errors.AccessForbidden()  # only the grantee consents: not the owner, not staff for them
+        access.ensure(actor, "grant", "accept", owners=(found.grantee_id,))  # not the owner, not staff for them
         persons = _lock_persons(uow, found.owner_id, found.grantee_id)
         _ensure_standing(ctx, uow, found.owner_id, found.grantee_id)
-        uow.session.refresh(found, with_for_update=True)
+        uow.grants.lock(found)
         if found.status == GrantStatus.ACTIVE:
             return found, []
         if found.status != GrantStatus.PENDING:
@@ -163,13 +152,11 @@ def _end(ctx: Context, *, actor: Actor, grant_id: str, asked: str | None) -> Fam
         found = uow.get(FamilyGrant, grant_id, for_update=True)
         if found is None:
             raise errors.GrantNotFound()
-        is_owner, is_grantee = access.is_owner(actor, found.owner_id), access.is_owner(actor, found.grantee_id)
+        is_grantee = access.is_owner(actor, found.grantee_id)
         if asked == "decline":
-            allowed = is_grantee
+            access.ensure(actor, "grant", "decline", owners=(found.grantee_id,))
         else:
-            allowed = actor.role in AGENCY_STAFF or is_owner or is_grantee
-        if not allowed:
-            raise errors.AccessForbidden()
+            access.ensure(actor, "grant", "end", owners=(found.owner_id, found.grantee_id))
         if asked is not None:
             action = asked
         elif found.status == GrantStatus.PENDING:  # withdrawn before it was answered, or turned down
@@ -226,9 +213,5 @@ def list_grants(ctx: Context, *, actor: Actor, person_id: str) -> list[FamilyGra
     with ctx.uow() as uow:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
-        if not (actor.role in READ_ALL or access.is_owner(actor, person_id)):
-            raise errors.AccessForbidden()
-        rows = uow.session.scalars(sa.select(FamilyGrant).where(
-            sa.or_(FamilyGrant.owner_id == person_id, FamilyGrant.grantee_id == person_id))
-            .order_by(FamilyGrant.created_at.desc())).all()
-        return list(rows)
+        access.ensure_can_read_owned(uow, actor, person_id)
+        return uow.grants.of_person(person_id)

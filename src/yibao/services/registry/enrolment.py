@@ -32,6 +32,7 @@ from yibao.services.context import Context
 from yibao.services.credentials.throttle import LookupThrottle
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events, residents, verification
+from yibao.services.registry.enrollments import enrollment_on as enrollment_on  # where other areas ask for it
 
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
@@ -146,7 +147,7 @@ def update_person(ctx: Context, *, actor: Actor, person_id: str, name: str | Non
             person.phone = validate_phone(phone)
         if region is not None:
             person.region = validate_region(region)
-        if not uow.session.dirty:
+        if name is None and phone is None and region is None:
             return person
         ctx.version(uow, actor, "person", person.id, person.snapshot())
         ctx.audit(uow, actor, "person.update", "person", person.id,
@@ -224,7 +225,7 @@ def update_employer(ctx: Context, *, actor: Actor, employer_id: str, **changes) 
             raise errors.EmployerNotFound()
         for key, value in fields.items():
             setattr(employer, key, value)
-        if not uow.session.dirty:
+        if not fields:
             return employer
         ctx.version(uow, actor, "employer", employer.id, employer.snapshot())
         ctx.audit(uow, actor, "employer.update", "employer", employer.id, fields=sorted(fields))
@@ -301,11 +302,7 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
         raise errors.RequestInvalid(summary="scheme must be employee or resident") from None
     Enrollment.check_shape(scheme=scheme, employer_id=employer_id, flexible=flexible)
     by_unit = actor.role == Role.UNIT
-    if by_unit:
-        if employer_id != actor.employer_id:
-            raise errors.AccessForbidden()
-    else:
-        access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "enrollment", "create", employer_id=employer_id)
     duplicate = errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme(scheme)])
     with ctx.uow() as uow:
         uow.conflict_means(duplicate)
@@ -355,11 +352,7 @@ def _change_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, action
         if enrollment is None:
             raise errors.EnrollmentNotFound()
         by_unit = actor.role == Role.UNIT
-        if by_unit:
-            if action != "end" or enrollment.employer_id != actor.employer_id:
-                raise errors.AccessForbidden()
-        else:
-            access.require(actor, *AGENCY_STAFF)
+        access.ensure(actor, "enrollment", action, employer_id=enrollment.employer_id)
         if enrollment.status not in allowed_from:
             raise errors.EnrollmentWrongState(status=enrollment.status, action=action)
         if needs_verified_person and not uow.get(Person, enrollment.person_id).is_verified:
@@ -457,11 +450,3 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
         ctx.audit(uow, actor, "user.add", "user", user.id, username=login, role="person")
         uow.commit()
         return person, enrollment, user
-
-
-def enrollment_on(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
-    """The person's enrolment in force on a day, if any."""
-    for e in uow.all_by(Enrollment, "start_date", person_id=person_id, status=EnrollmentStatus.ACTIVE):
-        if e.start_date <= day and (e.end_date is None or e.end_date >= day):
-            return e
-    return None

@@ -85,10 +85,11 @@ def load_agencies(ctx: Context, *, actor: Actor, path: Path = DEFAULT_AGENCIES) 
             existing = uow.get(Agency, agency.region)
             if existing is not None and vars_of(existing) == vars_of(agency):
                 continue
-            if existing is not None:
-                uow.session.delete(existing)
-                uow.flush()
-            uow.add(agency)
+            if existing is None:
+                uow.add(agency)
+            else:
+                for name in ("name", "address", "phone", "hours", "website", "services"):
+                    setattr(existing, name, getattr(agency, name))
             changed += 1
         if changed:
             ctx.audit(uow, actor, "agencies.load", "agency", "*", changed=changed)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.applications import Document
 from yibao.domain.filings import Filing, FilingStatus
@@ -26,7 +24,6 @@ from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import family
 from yibao.services.ports import UnitOfWork
-from yibao.store import standing as standing_sql
 
 
 def _invalid(zh: str, en: str, **facts) -> errors.LifeEventInvalid:
@@ -35,7 +32,7 @@ def _invalid(zh: str, en: str, **facts) -> errors.LifeEventInvalid:
 
 def standing(uow: UnitOfWork, person_id: str) -> Standing:
     """The person's life event, freeze and closure, in one statement (`.refusal(day)` says what it refuses)."""
-    return standing_sql.standing(uow.session.connection(), person_id)
+    return uow.persons.standing(person_id)
 
 
 def event_of(uow: UnitOfWork, person_id: str) -> LifeEvent | None:
@@ -114,9 +111,7 @@ def record_event(ctx: Context, *, actor: Actor, person_id: str, kind: str, date,
 
 
 def _settlements_since(uow: UnitOfWork, person_id: str, day: dt.date) -> list[Settlement]:
-    return list(uow.session.scalars(sa.select(Settlement).where(
-        sa.or_(Settlement.payer_id == person_id, Settlement.owner_id == person_id),
-        Settlement.business_date >= day).order_by(Settlement.at)))
+    return uow.persons.settlements_since(person_id, day)
 
 
 def _end_grants(ctx: Context, uow: UnitOfWork, actor: Actor, person_id: str, event: LifeEvent) -> list[str]:

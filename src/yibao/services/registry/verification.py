@@ -57,10 +57,10 @@ def take_over(ctx: Context, uow: UnitOfWork, *, actor: Actor, stale: Person, fre
     logins = uow.all_by(User, person_id=stale.id)
     for user in logins:
         for token in uow.all_by(AuthToken, user_id=user.id):
-            uow.session.delete(token)
+            uow.tokens.remove(token)
     uow.flush()
     for user in logins:
-        uow.session.delete(user)
+        uow.users.remove(user)
         ctx.audit(uow, actor, "user.remove", "user", user.id, reason="registration_superseded")
         removed["logins"] += 1
     for account in uow.all_by(BankAccount, person_id=stale.id, status="linked"):

@@ -21,7 +21,7 @@ from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
-from yibao.domain.users import READ_ALL, Actor, Role
+from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger import seals
 from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
@@ -102,8 +102,7 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
            items: list, account_owner_id: str | None = None, emergency: bool = False) -> dict:
     """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses).
     `emergency` is the institution's statement of an emergency (急诊抢救), which the policy may count as filed."""
-    if not (actor.role == Role.ADMIN or (actor.role == Role.INSTITUTION and actor.institution_code == institution_code)):
-        raise errors.AccessForbidden()
+    access.ensure(actor, "settlement", "create", institution_code=institution_code)
     lines, credential = _check_items(items), _check_credential(credential)
     if type(emergency) is not bool:
         raise _invalid("急诊抢救须为 true 或 false", "emergency is true or false")
@@ -357,9 +356,7 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
         found = uow.get(Settlement, settlement_id, for_update=True)
         if found is None:
             raise errors.SettlementNotFound()
-        if not (actor.role == Role.ADMIN or (actor.role == Role.INSTITUTION
-                                             and actor.institution_code == found.institution_code)):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "settlement", "refund", institution_code=found.institution_code)
         once = idempotency.Once(uow, scope=f"refund:{found.institution_code}", key=idempotency_key,
                                 request={"settlement_id": settlement_id, "amount_fen": amount_fen}, now=now)
         if once.earlier is not None:
@@ -413,15 +410,13 @@ def get_settlement(ctx: Context, *, actor: Actor, settlement_id: str) -> dict:
         found = uow.get(Settlement, settlement_id)
         if found is None:
             raise errors.SettlementNotFound()
-        if not (actor.role in READ_ALL or actor.institution_code == found.institution_code
-                or access.is_owner(actor, found.payer_id) or access.is_owner(actor, found.owner_id)):
-            raise errors.AccessForbidden()
+        access.ensure(actor, "settlement", "read", owners=(found.payer_id, found.owner_id),
+                      institution_code=found.institution_code)
         return _view(found, None)
 
 
 def _day(uow: UnitOfWork, actor: Actor, code: str, day: dt.date) -> list[Settlement]:
-    if not (actor.role in READ_ALL or (actor.role == Role.INSTITUTION and actor.institution_code == code)):
-        raise errors.AccessForbidden()
+    access.ensure(actor, "settlement", "read_day", institution_code=code)
     if uow.get(Institution, code) is None:
         raise errors.InstitutionNotFound()
     return uow.all_by(Settlement, "at", institution_code=code, business_date=day)
@@ -463,14 +458,10 @@ def person_settlements(ctx: Context, *, actor: Actor, person_id: str) -> list[di
 
 
 
-EMERGENCY_READERS = frozenset({Role.REVIEWER, Role.AUDITOR, Role.ADMIN})
-
-
 def emergency_claims(ctx: Context, *, actor: Actor, from_day: dt.date, to_day: dt.date) -> list[dict]:
     """Settlements whose institution stated an emergency within the days, oldest first: candidates for a misuse
     review, whether or not the policy counted the emergency as filed."""
-    if actor.role not in EMERGENCY_READERS:
-        raise errors.AccessForbidden()
+    access.ensure(actor, "settlement", "read_emergencies")
     with ctx.uow() as uow:
         rows = uow.session.scalars(sa.select(Settlement).where(
             Settlement.emergency.is_(True), Settlement.business_date >= from_day, Settlement.business_date <= to_day)
