@@ -188,3 +188,22 @@ def test_an_entry_a_record_owns_is_corrected_through_that_record(ctx):
     paid = credit(ctx, 500)
     with pytest.raises(errors.EntryOwnedByRecord):
         corrections.request_reversal(ctx, actor=ADMIN, entry_id=paid.id, reason="录入错误")
+
+
+def test_the_job_releases_holds_whose_time_is_up_and_a_void_frees_the_rest(ctx):
+    credit(ctx, 1_000)
+    with ctx.uow() as uow:
+        books = Books(uow, ctx.now())
+        lapsing = books.reserve(ME, PHARMACY, 300, expires_at=at(2026, 3, 2, 11), purpose="购药")
+        kept = books.reserve(ME, PHARMACY, 200, expires_at=at(2026, 3, 3), purpose="购药")
+        uow.commit()
+    assert view(ctx).available_fen == 500
+    ctx.clock.set(at(2026, 3, 2, 12))
+    assert balances.expire_holds(ctx) == 1
+    assert [h["hold_id"] for h in view(ctx).holds] == [kept.id]
+    with pytest.raises(errors.HoldExpired), ctx.uow() as uow:
+        Books(uow, ctx.now()).capture(lapsing.id)
+    with ctx.uow() as uow:
+        assert Books(uow, ctx.now()).void(kept.id).status == "voided"
+        uow.commit()
+    assert (view(ctx).balance_fen, view(ctx).held_fen, view(ctx).available_fen) == (1_000, 0, 1_000)
