@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
@@ -30,6 +31,9 @@ class UnitOfWork(Protocol):
     users: UserRepository
     tokens: TokenRepository
     grants: GrantRepository
+    ledger: LedgerStore
+    keys: IdempotencyKeys
+    reversals: ReversalRequests
 
     def __enter__(self) -> UnitOfWork: ...
 
