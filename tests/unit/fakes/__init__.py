@@ -25,6 +25,8 @@ from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
+from .contributions import FakeContributions
+
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
 KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region"}
 COUNTED = (AuditRecord, MasterDataVersion)  # their tables number them
@@ -64,6 +66,7 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        self.contributions = FakeContributions(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()
