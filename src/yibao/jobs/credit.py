@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yibao.domain import errors
-from yibao.domain.collection import Declaration
 from yibao.domain.identity import id_number_of, validate_uscc
 from yibao.domain.registry import Employer, Person
 from yibao.domain.users import Actor
@@ -200,7 +199,8 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
     if person is None:
         raise errors.PersonNotFound()
     if row.get("declaration_id"):
-        return _confirm_row(ctx, uow, books, actor, row["declaration_id"], person, base_fen, period)
+        return collection.confirm_row_in(ctx, uow, books, actor=actor, declaration_id=row["declaration_id"],
+                                         person_id=person.id, period=period, base_fen=base_fen)
     employer_id = None
     if row.get("employer_uscc"):
         employer = uow.one_by(Employer, uscc=validate_uscc(row["employer_uscc"]))
@@ -209,17 +209,6 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
         employer_id = employer.id
     return credit_in(ctx, uow, books, actor=actor, person=person, period=period, first=first, base_fen=base_fen,
                      employer_id=employer_id)
-
-
-def _confirm_row(ctx, uow, books, actor, declaration_id: str, person, base_fen: int, period: str) -> tuple[dict, bool]:
-    """A return-file row naming a declaration: collected as declared (the person, month and base must match)."""
-    declaration = uow.get(Declaration, declaration_id, for_update=True)
-    if declaration is None or declaration.person_id != person.id or declaration.period != period:
-        raise errors.DeclarationNotFound()
-    if declaration.base_fen != base_fen:
-        raise errors.DeclarationConflict(period=period)
-    repeated = not declaration.pending
-    return collection.confirm_in(ctx, uow, books, actor=actor, declaration=declaration), repeated
 
 
 def _credit_batch_in_lanes(ctx, actor, chunk, period, first, lanes_at_once: int) -> list[Outcome]:

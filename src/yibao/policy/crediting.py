@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 from yibao.domain import errors
 from yibao.domain.collection import payer_key
@@ -131,19 +132,19 @@ class CreditDecision:
     first: dt.date
     base_fen: int
 
-    @property
+    @cached_property
     def key(self) -> str:
         return contribution_key(self.found.person_id, self.period, self.found.employer_id)
 
-    @property
+    @cached_property
     def request(self) -> dict:
         return contribution_request(self.found.person_id, self.period, self.base_fen, self.found.employer_id)
 
-    @property
+    @cached_property
     def account_id(self) -> str:
         return acct.personal(self.found.person_id)
 
-    @property
+    @cached_property
     def clearing_id(self) -> str:
         return acct.contribution_clearing(self.found.region)
 

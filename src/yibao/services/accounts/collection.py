@@ -116,6 +116,19 @@ def confirm_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, dec
     return _confirmed(declaration, response)
 
 
+def confirm_row_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, declaration_id: str,
+                   person_id: str, period: str, base_fen: int) -> tuple[dict, bool]:
+    """A collector's return-file row naming a declaration: collected as declared (the person, month and base
+    must match); (the answer, whether it was collected before)."""
+    declaration = uow.get(Declaration, declaration_id, for_update=True)
+    if declaration is None or declaration.person_id != person_id or declaration.period != period:
+        raise errors.DeclarationNotFound()
+    if declaration.base_fen != base_fen:
+        raise errors.DeclarationConflict(period=period)
+    repeated = not declaration.pending
+    return confirm_in(ctx, uow, books, actor=actor, declaration=declaration), repeated
+
+
 def _confirmed(declaration: Declaration, response: dict) -> dict:
     return {**response, "declaration_id": declaration.id, "status": declaration.status,
             "credited_fen": declaration.credited_fen if declaration.credited_fen is not None
