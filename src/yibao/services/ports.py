@@ -13,6 +13,7 @@ from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.services.accounts.contribution_ports import ContributionRepository
+from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 
 T = TypeVar("T")
 
@@ -22,6 +23,9 @@ class UnitOfWork(Protocol):
 
     dialect: str  # "sqlite", "postgresql" or "memory": only a repository's fast path may care
     contributions: ContributionRepository
+    ledger: LedgerStore
+    keys: IdempotencyKeys
+    reversals: ReversalRequests
 
     def __enter__(self) -> UnitOfWork: ...
 

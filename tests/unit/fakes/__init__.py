@@ -26,6 +26,7 @@ from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
 from .contributions import FakeContributions
+from .ledger import FakeKeys, FakeLedger, FakeReversals
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
 KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region"}
@@ -67,6 +68,7 @@ class FakeUnitOfWork:
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
         self.contributions = FakeContributions(self)
+        self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

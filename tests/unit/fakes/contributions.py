@@ -52,10 +52,6 @@ class FakeContributions:
         for key, response in responses.items():
             self.uow.keys.store_response(scope, key, response)
 
-    def answer_of(self, *, scope: str, key: str) -> dict | None:
-        kept = self.uow.keys.key_row(scope, key)
-        return kept.response if kept else None
-
     def pending_declarations(self, *, period: str) -> list[Declaration]:
         return self.uow.all_by(Declaration, status=DeclarationStatus.PENDING, period=period)
 

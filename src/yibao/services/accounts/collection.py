@@ -107,7 +107,7 @@ def confirm_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, dec
     """Confirm one declaration inside the caller's unit of work (the API, or a row of a return file)."""
     if not declaration.pending:  # collected before (confirmed, or credited by a file): that answer, nothing again
         key = contribution_key(declaration.person_id, declaration.period, declaration.employer_id)
-        return _confirmed(declaration, uow.contributions.answer_of(scope=contributions.SCOPE, key=key))
+        return _confirmed(declaration, uow.keys.key_row(contributions.SCOPE, key).response)
     person = uow.get(Person, declaration.person_id)
     response, _ = contributions.credit_in(
         ctx, uow, books, actor=actor, person=person, period=declaration.period,

@@ -30,9 +30,6 @@ class ContributionRepository(Protocol):
     def answer(self, *, scope: str, responses: dict[str, dict]) -> None:
         """Keep the answer (key -> answer) a retry of each claimed key gets back."""
 
-    def answer_of(self, *, scope: str, key: str) -> dict | None:
-        """The answer a key keeps, if it was answered."""
-
     def pending_declarations(self, *, period: str) -> list[Declaration]:
         """The month's declarations still waiting for the collector."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from yibao.domain.collection import Declaration, DeclarationStatus
 from yibao.domain.life_events import Standing
 from yibao.policy.crediting import Found, FoundRow, contribution_key
-from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.repositories.keys import SqlKeys
 from yibao.store.staging import stage
 from yibao.store.tables import employers, enrollments, idempotency_keys, life_events, persons
 
@@ -124,8 +124,8 @@ class SqlContributions:
         if not keys:
             return set()
         if not self.set_based:
-            ledger = LedgerRepository(self.session)
-            return {key for key, digest in sorted(keys.items()) if ledger.claim_key(scope, key, digest, now)}
+            keys = SqlKeys(self.session)
+            return {key for key, digest in sorted(keys.items()) if keys.claim_key(scope, key, digest, now)}
         stage(self._conn, "credit_staged_keys", "key varchar(128), request_hash varchar(64)", keys.items())
         claimed = self._conn.exec_driver_sql(_CLAIM, {"scope": scope, "now": now})
         return {r.key for r in claimed}
@@ -143,17 +143,13 @@ class SqlContributions:
         if not responses:
             return
         if not self.set_based:
-            ledger = LedgerRepository(self.session)
+            keys = SqlKeys(self.session)
             for key, response in responses.items():
-                ledger.store_response(scope, key, response)
+                keys.store_response(scope, key, response)
             return
         stage(self._conn, "credit_staged_answers", "key varchar(128), response text",
               ((key, json.dumps(r)) for key, r in responses.items()))
         self._conn.exec_driver_sql(_ANSWER, {"scope": scope, "keys": list(responses)})
-
-    def answer_of(self, *, scope: str, key: str) -> dict | None:
-        row = LedgerRepository(self.session).key_row(scope, key)
-        return row.response if row is not None else None
 
     # --- declarations ---------------------------------------------------------------------------
 
