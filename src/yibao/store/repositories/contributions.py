@@ -124,8 +124,8 @@ class SqlContributions:
         if not keys:
             return set()
         if not self.set_based:
-            keys = SqlKeys(self.session)
-            return {key for key, digest in sorted(keys.items()) if keys.claim_key(scope, key, digest, now)}
+            kept = SqlKeys(self.session)
+            return {key for key, digest in sorted(keys.items()) if kept.claim_key(scope, key, digest, now)}
         stage(self._conn, "credit_staged_keys", "key varchar(128), request_hash varchar(64)", keys.items())
         claimed = self._conn.exec_driver_sql(_CLAIM, {"scope": scope, "now": now})
         return {r.key for r in claimed}
@@ -143,9 +143,9 @@ class SqlContributions:
         if not responses:
             return
         if not self.set_based:
-            keys = SqlKeys(self.session)
+            kept = SqlKeys(self.session)
             for key, response in responses.items():
-                keys.store_response(scope, key, response)
+                kept.store_response(scope, key, response)
             return
         stage(self._conn, "credit_staged_answers", "key varchar(128), response text",
               ((key, json.dumps(r)) for key, r in responses.items()))
