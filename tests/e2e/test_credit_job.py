@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -139,7 +141,31 @@ def everything_written(ctx) -> dict[str, list]:
                 for t in (ledger_accounts, ledger_entries, ledger_postings, idempotency_keys)}
 
 
-@pytest.mark.postgresql_only
+@contextmanager
+def each_run_from_here(ctx):
+    """Start each run from the ledger as it is now: emptied and renumbered on PostgreSQL (with what refers
+    to it), the database file as it is now restored on SQLite (its ledger rows cannot be deleted)."""
+    if ctx.engine.dialect.name == "postgresql":
+        def restore():
+            with ctx.engine.begin() as conn:
+                conn.execute(sa.text("TRUNCATE idempotency_keys, holds, ledger_postings, ledger_entries, "
+                                     "ledger_accounts RESTART IDENTITY CASCADE"))
+        yield restore
+        return
+    saved = sqlite3.connect(":memory:")
+    with ctx.engine.connect() as conn:
+        conn.connection.driver_connection.backup(saved)
+
+    def restore():
+        ctx.engine.dispose()
+        with ctx.engine.connect() as conn:
+            saved.backup(conn.connection.driver_connection)
+    try:
+        yield restore
+    finally:
+        saved.close()
+
+
 def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, payroll, tmp_path, monkeypatch):
     world, staff, path = payroll
     uscc = enrolment.get_employer(ctx, actor=admin, employer_id=world.employer_id).uscc
@@ -160,23 +186,26 @@ def test_the_set_based_path_writes_what_the_row_by_row_path_writes(ctx, admin, p
                 f"{flexible.id_number},abc,\n")
     ctx.clock = StoppedClock(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     runs = {}
-    for set_based in (False, True):
-        counter = iter(range(1, 10_000))
-        monkeypatch.setattr("yibao.services.accounts.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
-        with ctx.engine.begin() as conn:  # each run starts from a ledger without a row
-            conn.execute(sa.text("TRUNCATE idempotency_keys, holds, ledger_postings, ledger_entries, ledger_accounts "
-                                 "RESTART IDENTITY CASCADE"))  # and what refers to them
-        first = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=4, set_based=set_based)
-        rejected = first.rejected_path.read_text(encoding="utf-8")
-        again = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=4, set_based=set_based)
-        summaries = [first, again]
-        runs[set_based] = ([(s.rows, s.credited, s.repeated, s.rejected, s.credited_fen, s.reasons)
-                            for s in summaries], rejected, everything_written(ctx))
+    with each_run_from_here(ctx) as restore:
+        for set_based in (False, True):
+            runs[set_based] = credit_twice(ctx, admin, path, set_based, restore, monkeypatch)
     assert runs[True][0] == runs[False][0]
     assert runs[True][0][0][:4] == (18, 7, 1, 10)
     assert runs[True][1] == runs[False][1]
     for table, rows in runs[False][2].items():
         assert runs[True][2][table] == rows, table
+
+
+def credit_twice(ctx, admin, path, set_based, restore, monkeypatch):
+    """The file credited twice by one path from the same start: the summaries, the refused rows, what was written."""
+    counter = iter(range(1, 10_000))
+    monkeypatch.setattr("yibao.services.accounts.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
+    restore()
+    first = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=4, set_based=set_based)
+    rejected = first.rejected_path.read_text(encoding="utf-8")
+    again = credit_file(ctx, actor=admin, path=path, period="2026-01", batch=4, set_based=set_based)
+    return ([(s.rows, s.credited, s.repeated, s.rejected, s.credited_fen, s.reasons) for s in (first, again)],
+            rejected, everything_written(ctx))
 
 
 @pytest.mark.postgresql_only

@@ -5,19 +5,19 @@ the rest of the batch goes on. Re-running a file after a crash credits nothing t
 carries its natural idempotency key (person, month, payer) and rows already credited are counted
 as such.
 
-Two paths take a batch with the same outcome row for row. The per-row path runs each row through
-the contribution service in its own savepoint (SQLite, and staff-less callers). On PostgreSQL an
-agency's batch is credited set-based: its rows are COPY'd into a staging table and resolved in one
-statement, each row is decided in Python by the same checks in the same order, the policy allocates
-each amount, keys are claimed in one statement, and the ledger writer posts every entry at once
+Two paths take a batch with the same outcome row for row, both deciding each month by the one rule
+of policy.crediting. The per-row path runs each row through the contribution service in its own
+savepoint (a collector's return file naming declarations, and stores that prefer it). The batch path
+hands the rows the file alone can check to the contribution service, which finds the store's facts for
+the whole batch at once (on PostgreSQL COPY'd into a staging table and resolved in one statement),
+decides each row in turn, claims the keys together and has the ledger writer post every entry at once
 (accounts locked in one sorted batch, chain links computed in one pass, postings and entries by COPY).
-A large batch is split by person into two lanes credited at once, each in its own transaction, so the
-database works on one lane while the job's Python works on the other.
+Where the store allows it, a large batch is split by person into two lanes credited at once, each in its
+own transaction, so the database works on one lane while the job's Python works on the other.
 """
 
 from __future__ import annotations
 
-import calendar
 import csv
 import gc
 import time
@@ -28,32 +28,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from yibao.domain import errors
-from yibao.domain.collection import Declaration
 from yibao.domain.identity import id_number_of, validate_uscc
-from yibao.domain.life_events import Standing
 from yibao.domain.registry import Employer, Person
 from yibao.domain.users import Actor
-from yibao.ledger import accounts as acct
-from yibao.ledger import seals
-from yibao.ledger.accounts import AccountKind, Bucket
-from yibao.ledger.entries import EntryKind, Posting
-from yibao.policy.interface import Allocation
+from yibao.policy.crediting import check_base, parse_period
 from yibao.services import access
-from yibao.services.accounts import collection
+from yibao.services.accounts import collection, contributions
 from yibao.services.accounts.books import Books
-from yibao.services.accounts.contributions import (
-    check_base,
-    check_bounds,
-    check_month,
-    credit_in,
-    parse_period,
-)
+from yibao.services.accounts.contributions import credit_in
 from yibao.services.context import Context
-from yibao.services.idempotency import request_hash
-from yibao.store import credit_rows
-from yibao.store.seals import answers_record
-
-SCOPE = "contribution"  # the contribution service's key scope
 
 COLUMNS = ("id_number", "base_fen", "employer_uscc", "declaration_id")  # declaration_id: a collector's return file
 REQUIRED = ("id_number", "base_fen")
@@ -124,10 +107,16 @@ def credit_file(ctx: Context, *, actor: Actor, path: Path, period: str, rejected
     if not path.is_file():
         raise errors.CreditFileInvalid(reason_zh=f"找不到文件 {path.name}", reason_en=f"no such file: {path.name}")
     access.ensure(actor, "contribution", "collect")
+    with ctx.uow() as uow:  # the store says whether it credits a batch faster set-based, and in how many lanes
+        preferred, lanes = uow.contributions.set_based, uow.contributions.lanes
     if set_based is None:
-        set_based = ctx.engine.dialect.name == "postgresql" and not _names_declarations(path)
+        set_based = preferred and not _names_declarations(path)
     batch = batch or (20_000 if set_based else 500)
-    credit_batch = _credit_batch_in_lanes if set_based else _credit_batch_row_by_row
+    if set_based:
+        def credit_batch(ctx, actor, chunk, period, first):
+            return _credit_batch_in_lanes(ctx, actor, chunk, period, first, lanes)
+    else:
+        credit_batch = _credit_batch_row_by_row
     rejected_path = rejected_path or path.with_name(path.stem + ".rejected.csv")
     summary = CreditSummary(rejected_path=rejected_path)
     started = time.perf_counter()
@@ -210,7 +199,8 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
     if person is None:
         raise errors.PersonNotFound()
     if row.get("declaration_id"):
-        return _confirm_row(ctx, uow, books, actor, row["declaration_id"], person, base_fen, period)
+        return collection.confirm_row_in(ctx, uow, books, actor=actor, declaration_id=row["declaration_id"],
+                                         person_id=person.id, period=period, base_fen=base_fen)
     employer_id = None
     if row.get("employer_uscc"):
         employer = uow.one_by(Employer, uscc=validate_uscc(row["employer_uscc"]))
@@ -221,23 +211,12 @@ def _credit_row(ctx, uow, books, actor, row: dict, period: str, first) -> tuple[
                      employer_id=employer_id)
 
 
-def _confirm_row(ctx, uow, books, actor, declaration_id: str, person, base_fen: int, period: str) -> tuple[dict, bool]:
-    """A return-file row naming a declaration: collected as declared (the person, month and base must match)."""
-    declaration = uow.get(Declaration, declaration_id, for_update=True)
-    if declaration is None or declaration.person_id != person.id or declaration.period != period:
-        raise errors.DeclarationNotFound()
-    if declaration.base_fen != base_fen:
-        raise errors.DeclarationConflict(period=period)
-    repeated = not declaration.pending
-    return collection.confirm_in(ctx, uow, books, actor=actor, declaration=declaration), repeated
-
-
-def _credit_batch_in_lanes(ctx, actor, chunk, period, first) -> list[Outcome]:
+def _credit_batch_in_lanes(ctx, actor, chunk, period, first, lanes_at_once: int) -> list[Outcome]:
     """A large batch split by person into lanes credited at once, each by the set-based path in its own
     transaction on its own connection; outcomes in file order. Most of a batch's time is the database's
     work, on one core while the job waits for it: lanes keep the other core busy. All rows of a person go
     to one lane in file order, so lanes never share an account or a key and each decides as one batch would."""
-    if len(chunk) < LANES * LANE_MIN:
+    if lanes_at_once < LANES or len(chunk) < LANES * LANE_MIN:
         return _credit_batch_set_based(ctx, actor, chunk, period, first)
     lanes: list[list[tuple[int, dict]]] = [[] for _ in range(LANES)]
     for line, row in chunk:
@@ -256,23 +235,11 @@ def _person_of(row: dict) -> str:
         return row.get("id_number", "")
 
 
-@dataclass
-class _Credit:
-    """A row that passed every check and claims its key: what the ledger writes and the key answers."""
-
-    outcome: Outcome
-    found: credit_rows.Resolved
-    key: str
-    request_hash: str
-    base_fen: int
-    allocation: Allocation
-
-
 def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
-    """The batch resolved by one statement, decided row by row in Python in the per-row path's order of
-    checks, and written by a few set-based statements; one commit for the batch."""
+    """The batch checked as far as the file alone tells (in the per-row path's order), then credited by the
+    contribution service a batch at a time; one commit for the batch."""
     outcomes: dict[int, Outcome] = {}
-    staged, uscc_errors, codes = [], {}, {}
+    staged, codes = [], {}
     for line, row in chunk:  # what the file alone tells: checked in the order _credit_row checks it
         outcome = outcomes[line] = Outcome(line, row)
         try:
@@ -281,7 +248,7 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
         except errors.DomainError as exc:
             outcome.error = exc
             continue
-        uscc = row.get("employer_uscc") or None
+        uscc, uscc_error = row.get("employer_uscc") or None, None
         if uscc:
             if uscc not in codes:  # a file names few units: each code is checked once
                 try:
@@ -289,104 +256,12 @@ def _credit_batch_set_based(ctx, actor, chunk, period, first) -> list[Outcome]:
                 except errors.DomainError as exc:
                     codes[uscc] = exc
             if isinstance(codes[uscc], errors.DomainError):
-                uscc_errors[line], uscc = codes[uscc], None  # reported only if the person is found, as on the per-row path
+                uscc_error, uscc = codes[uscc], None
             else:
                 uscc = codes[uscc]
-        staged.append((line, number, base_fen, uscc))
-    bases = {line: base for line, _, base, _ in staged}
-    today = ctx.today()
-    with ctx.uow() as uow:
-        conn = uow.session.connection()
-        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-        found = credit_rows.resolve(conn, staged, scope=SCOPE, period=period, first=first, last=last)
-        credits: list[_Credit] = []
-        seen: dict[str, str] = {}  # key -> request hash, of rows credited earlier in this batch
-        for line, _number, _base, uscc in staged:
-            outcome, f = outcomes[line], found[line]
-            try:
-                if f.person_id is None:
-                    raise errors.PersonNotFound()
-                if line in uscc_errors:
-                    raise uscc_errors[line]
-                if uscc and f.employer_id is None:
-                    raise errors.EmployerNotFound()
-                check_month(period=period, first=first, today=today, standing=Standing(
-                    f.event_kind, f.event_date, closed=f.account_closed_at is not None))
-                if f.enrollment_id is None:
-                    raise errors.ContributionNotEnrolled(period=period)
-                check_bounds(ctx, region=f.region, scheme=f.scheme, flexible=f.flexible, first=first,
-                             base_fen=bases[line])
-                key = f"{f.person_id}:{period}:{f.employer_id or 'self'}"
-                digest = request_hash({"person_id": f.person_id, "period": period, "base_fen": bases[line],
-                                       "employer_id": f.employer_id})
-                earlier = seen.get(key, f.request_hash)
-                if earlier is not None:
-                    if earlier != digest:
-                        raise errors.IdempotencyConflict()
-                    outcome.repeated = True
-                    continue
-                if ctx.policy is None:
-                    raise errors.PolicyRuleMissing(region=f.region, date=first.isoformat(),
-                                                   rule="contribution.personal_account_allocation")
-                allocation = ctx.policy.personal_account_allocation(
-                    region=f.region, scheme=f.scheme, flexible=f.flexible, birth_date=f.birth_date, period=first,
-                    base_fen=bases[line])
-            except errors.DomainError as exc:
-                outcome.error = exc
-                continue
-            seen[key] = digest
-            credits.append(_Credit(outcome, f, key, digest, bases[line], allocation))
-
-        claimed = credit_rows.claim_keys(conn, scope=SCOPE, keys={c.key: c.request_hash for c in credits},
-                                         now=ctx.now())
-        if len(claimed) < len(credits):  # a concurrent run holds some keys: theirs, as on the per-row path
-            held = credit_rows.earlier(conn, scope=SCOPE, keys=[c.key for c in credits if c.key not in claimed])
-            for c in credits:
-                if c.key not in claimed:
-                    if held[c.key] != c.request_hash:
-                        c.outcome.error = errors.IdempotencyConflict()
-                    else:
-                        c.outcome.repeated = True
-            credits = [c for c in credits if c.key in claimed]
-        responses = _post_credits(ctx, uow, credits, period)
-        credit_rows.answer(conn, scope=SCOPE, responses=responses)
-        if responses:  # the batch's answers, sealed by one audit record
-            uow.session.add(answers_record(ctx.now(), [
-                seals.answer_seal(SCOPE, c.key, c.request_hash, responses[c.key]) for c in credits],
-                actor=actor.username))
-        collection.collect_credited(ctx, uow, actor=actor, period=period, credited=responses)
-        uow.commit()
+        staged.append(contributions.FileRow(line, number, base_fen, uscc, uscc_error))
+    for line, credited in contributions.credit_batch(ctx, actor=actor, period=period, first=first,
+                                                     rows=staged).items():
+        outcome = outcomes[line]
+        outcome.error, outcome.repeated, outcome.credited_fen = credited.error, credited.repeated, credited.credited_fen
     return [outcomes[line] for line, _ in chunk]
-
-
-def _post_credits(ctx, uow, credits: list[_Credit], period: str) -> dict[str, dict]:
-    """Open and credit the personal accounts (one entry per row, in file order) through the ledger writer;
-    the answer each key keeps, with the balance right after its own entry as the per-row path gives it."""
-    books = Books(uow, ctx.now())
-    rules = {c.allocation.rule: c.allocation.rule.as_dict() for c in credits}  # a file cites few rules
-    paying = [c for c in credits if c.allocation.amount_fen > 0]
-    books.open_many([(acct.contribution_clearing(r), AccountKind.CONTRIBUTION_CLEARING, r, {})
-                     for r in sorted({c.found.region for c in paying})]
-                    + [(acct.personal(c.found.person_id), AccountKind.PERSONAL, c.found.region,
-                        {"person_id": c.found.person_id}) for c in paying])
-    balances = {a: account.posted_fen for a, account in books.lock(acct.personal(c.found.person_id)
-                                                                     for c in paying).items()}
-    unpaid = {acct.personal(c.found.person_id) for c in credits} - balances.keys()
-    balances |= {a: account.posted_fen for a, account in books.repo.accounts(unpaid).items()}
-    entries = iter(books.post_many(EntryKind.CONTRIBUTION, [
-        ([Posting(acct.personal(c.found.person_id), c.allocation.amount_fen, Bucket.CURRENT_YEAR),
-          Posting(acct.contribution_clearing(c.found.region), -c.allocation.amount_fen)],
-         f"{period} 缴费划入", {"period": period, "base_fen": c.base_fen, "employer_id": c.found.employer_id,
-                               "rule": rules[c.allocation.rule]}) for c in paying]))
-    responses = {}
-    for c in credits:
-        account_id, amount = acct.personal(c.found.person_id), c.allocation.amount_fen
-        entry_id = next(entries).id if amount > 0 else None
-        balances[account_id] = balances.get(account_id, 0) + amount
-        c.outcome.credited_fen = amount
-        responses[c.key] = {
-            "contribution_id": entry_id, "person_id": c.found.person_id, "period": period, "base_fen": c.base_fen,
-            "employer_id": c.found.employer_id, "credited_fen": amount, "balance_fen": balances[account_id],
-            "rule": rules[c.allocation.rule], "explanation_zh": c.allocation.explanation_zh,
-            "explanation_en": c.allocation.explanation_en}
-    return responses

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.accounts.contribution_ports import ContributionRepository
 from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
@@ -31,6 +32,7 @@ class UnitOfWork(Protocol):
     users: UserRepository
     tokens: TokenRepository
     grants: GrantRepository
+    contributions: ContributionRepository
     ledger: LedgerStore
     keys: IdempotencyKeys
     reversals: ReversalRequests

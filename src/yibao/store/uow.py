@@ -13,6 +13,7 @@ from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger.chain import link_audit
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.repositories.cards import SqlCards
+from yibao.store.repositories.contributions import SqlContributions
 from yibao.store.repositories.grants import SqlGrants
 from yibao.store.repositories.keys import SqlKeys
 from yibao.store.repositories.logins import SqlBankAccounts, SqlTokens, SqlUsers
@@ -47,6 +48,7 @@ class UnitOfWork:
         self.users = SqlUsers(session)
         self.tokens = SqlTokens(session)
         self.grants = SqlGrants(session)
+        self.contributions = SqlContributions(session)
         self.ledger = LedgerRepository(session)
         self.keys = SqlKeys(session)
         self.reversals = SqlReversals(session)

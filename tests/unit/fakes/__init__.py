@@ -27,6 +27,7 @@ from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
 from . import registry
+from .contributions import FakeContributions
 from .ledger import FakeKeys, FakeLedger, FakeReversals
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
@@ -69,6 +70,7 @@ class FakeUnitOfWork:
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
         registry.put_on(self)
+        self.contributions = FakeContributions(self)
         self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:

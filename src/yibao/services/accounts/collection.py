@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
-from yibao.domain.collection import Declaration, DeclarationStatus, payer_key
+from yibao.domain.collection import Declaration, payer_key
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor, Role
+from yibao.policy.crediting import (
+    Found,
+    check_base,
+    check_payable,
+    contribution_key,
+    contribution_request,
+    parse_period,
+)
 from yibao.services import access
 from yibao.services.accounts import contributions
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import answered
 from yibao.services.ports import UnitOfWork
-from yibao.services.registry import life_events
 
 
 def submit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen: int,
@@ -41,34 +46,28 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen:
 def declare(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen: int,
             employer_id: str | None = None) -> dict:
     """Declare a month's base (a unit for its employee, a flexible worker for themselves): pending, nothing credited."""
-    first = contributions.parse_period(period)
-    contributions.check_base(base_fen)
+    first = parse_period(period)
+    check_base(base_fen)
     if actor.role == Role.UNIT:
         employer_id = employer_id or actor.employer_id
     with ctx.uow() as uow:
         person = uow.get(Person, person_id)
         if person is None:
             raise errors.PersonNotFound()
-        enrollment = contributions.enrollment_for(uow, person.id, first, employer_id)
-        _ensure_may_declare(uow, actor, person.id, employer_id, enrollment)
-        contributions.check_month(period=period, first=first, today=ctx.today(),
-                                  standing=life_events.standing(uow, person.id))
-        if enrollment is None:
-            raise errors.ContributionNotEnrolled(period=period)
-        contributions.check_bounds(ctx, region=person.region, scheme=enrollment.scheme,
-                                   flexible=enrollment.flexible, first=first, base_fen=base_fen)
+        found = contributions.found_for(uow, person, first, employer_id)
+        _ensure_may_declare(uow, actor, person.id, employer_id, found)
+        check_payable(found, period=period, first=first, base_fen=base_fen, today=ctx.today(), policy=ctx.policy)
         payer = payer_key(employer_id)
-        found = uow.one_by(Declaration, person_id=person.id, period=period, payer=payer)
-        if found is not None:  # the same declaration sent again is harmless; another base is not
-            if found.base_fen != base_fen:
+        earlier = uow.one_by(Declaration, person_id=person.id, period=period, payer=payer)
+        if earlier is not None:  # the same declaration sent again is harmless; another base is not
+            if earlier.base_fen != base_fen:
                 raise errors.DeclarationConflict(period=period)
-            return declaration_view(found)
+            return declaration_view(earlier)
         declaration = Declaration(id=new_id("dcl"), person_id=person.id, period=period, base_fen=base_fen,
                                   payer=payer, employer_id=employer_id, declared_by=actor.username,
                                   declared_role=actor.role.value, declared_at=ctx.now())
-        credited = answered(uow, scope=contributions.SCOPE,
-                            key=contributions.contribution_key(person.id, period, employer_id),
-                            request=contributions.contribution_request(person.id, period, base_fen, employer_id))
+        credited = answered(uow, scope=contributions.SCOPE, key=contribution_key(person.id, period, employer_id),
+                            request=contribution_request(person.id, period, base_fen, employer_id))
         if credited is not None:  # the collector already credited this month: nothing is owed
             declaration.collect(at=ctx.now(), by=actor.username, contribution_id=credited["contribution_id"],
                                 credited_fen=credited["credited_fen"])
@@ -81,8 +80,8 @@ def declare(ctx: Context, *, actor: Actor, person_id: str, period: str, base_fen
 
 
 def _ensure_may_declare(uow: UnitOfWork, actor: Actor, person_id: str, employer_id: str | None,
-                        enrollment) -> None:
-    pays_for_self = employer_id is None and (enrollment is None or enrollment.flexible)  # flexible employment
+                        found: Found) -> None:
+    pays_for_self = employer_id is None and (not found.enrolled or found.flexible)  # flexible employment
     unit_employs = (lambda unit: access.employs(uow, unit, person_id)) if employer_id else None
     access.ensure(actor, "contribution", "declare", owners=(person_id,) if pays_for_self else (),
                   employer_id=employer_id, employs=unit_employs)
@@ -103,14 +102,27 @@ def confirm(ctx: Context, *, actor: Actor, declaration_id: str) -> dict:
 def confirm_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, declaration: Declaration) -> dict:
     """Confirm one declaration inside the caller's unit of work (the API, or a row of a return file)."""
     if not declaration.pending:  # collected before (confirmed, or credited by a file): that answer, nothing again
-        key = contributions.contribution_key(declaration.person_id, declaration.period, declaration.employer_id)
+        key = contribution_key(declaration.person_id, declaration.period, declaration.employer_id)
         return _confirmed(declaration, uow.keys.key_row(contributions.SCOPE, key).response)
     person = uow.get(Person, declaration.person_id)
     response, _ = contributions.credit_in(
         ctx, uow, books, actor=actor, person=person, period=declaration.period,
-        first=contributions.parse_period(declaration.period), base_fen=declaration.base_fen,
+        first=parse_period(declaration.period), base_fen=declaration.base_fen,
         employer_id=declaration.employer_id)
     return _confirmed(declaration, response)
+
+
+def confirm_row_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, declaration_id: str,
+                   person_id: str, period: str, base_fen: int) -> tuple[dict, bool]:
+    """A collector's return-file row naming a declaration: collected as declared (the person, month and base
+    must match); (the answer, whether it was collected before)."""
+    declaration = uow.get(Declaration, declaration_id, for_update=True)
+    if declaration is None or declaration.person_id != person_id or declaration.period != period:
+        raise errors.DeclarationNotFound()
+    if declaration.base_fen != base_fen:
+        raise errors.DeclarationConflict(period=period)
+    repeated = not declaration.pending
+    return confirm_in(ctx, uow, books, actor=actor, declaration=declaration), repeated
 
 
 def _confirmed(declaration: Declaration, response: dict) -> dict:
@@ -128,14 +140,8 @@ def arrears(ctx: Context, *, actor: Actor, employer_id: str | None = None, perso
     elif actor.role == Role.PERSON:
         person_id = actor.person_id
     current = _period_of(ctx.today())
-    d = Declaration
-    query = sa.select(d).where(d.status == DeclarationStatus.PENDING, d.period < current)
-    if employer_id is not None:
-        query = query.where(d.employer_id == employer_id)
-    if person_id is not None:
-        query = query.where(d.person_id == person_id)
     with ctx.uow() as uow:
-        found = uow.session.scalars(query.order_by(d.period, d.declared_at, d.id)).all()
+        found = uow.contributions.arrears(before=current, employer_id=employer_id, person_id=person_id)
         return [declaration_view(x) | {"months_overdue": _months_between(x.period, current)} for x in found]
 
 
@@ -155,20 +161,3 @@ def _months_between(period: str, current: str) -> int:
     (y1, m1), (y2, m2) = (map(int, p.split("-")) for p in (period, current))
     return (y2 - y1) * 12 + m2 - m1
 
-
-def collect_credited(ctx: Context, uow: UnitOfWork, *, actor: Actor, period: str, credited: dict[str, dict]) -> int:
-    """After a set-based batch credited months (natural key -> answer), the pending declarations of those months
-    are collected, as the per-row path collects each one; how many were."""
-    if not credited:
-        return 0
-    d, collected = Declaration, 0
-    for declaration in uow.session.scalars(sa.select(d).where(d.status == DeclarationStatus.PENDING,
-                                                              d.period == period)):
-        answer = credited.get(contributions.contribution_key(declaration.person_id, period, declaration.employer_id))
-        if answer is not None:
-            declaration.collect(at=ctx.now(), by=actor.username, contribution_id=answer["contribution_id"],
-                                credited_fen=answer["credited_fen"])
-            ctx.audit(uow, actor, "contribution.collected", "contribution_declaration", declaration.id,
-                      period=period, credited_fen=answer["credited_fen"])
-            collected += 1
-    return collected
