@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger import chain
+from yibao.store.repositories.appointments import SqlAppointments
+from yibao.store.repositories.disbursements import SqlDisbursements
 
 T = TypeVar("T")
 
@@ -33,6 +35,8 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.disbursements = SqlDisbursements(session)
+        self.appointments = SqlAppointments(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.
