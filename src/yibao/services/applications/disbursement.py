@@ -246,7 +246,8 @@ def _apply(ctx: Context, actor: Actor, batch_id: str, returned: bank_files.Retur
         rows = returned.lines
         ctx.audit(uow, actor, "disbursement.returns", "disbursement_batch", batch_id, return_id=returned.return_id,
                   file_id=returned.file_id, sha256=digest, lines=len(rows),
-                  paid=sum(r["result"] == "paid" for r in rows), failed=sum(r["result"] == "failed" for r in rows))
+                  paid=sum(r["result"] == LineStatus.PAID for r in rows),
+                  failed=sum(r["result"] == LineStatus.FAILED for r in rows))
         uow.commit()
         return uow.disbursements.batch(batch_id)
 
@@ -256,8 +257,8 @@ def _check_line(lines: dict[int, BatchLine], row: dict) -> None:
     if line is None or row["line_id"] != line.line_id:
         raise errors.ReturnForeign()
     if row["application_id"] != line.application_id or row["amount_fen"] != line.amount_fen:
-        raise bank_files._bad(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
-                              f"line {line.line_no} names another application or amount than the payment file")
+        raise bank_files.invalid(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
+                                 f"line {line.line_no} names another application or amount than the payment file")
     line.settled_as(row["result"])  # a line the bank settled stays as it settled it: paid is never failed later
 
 
@@ -291,7 +292,7 @@ def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line
                  now: dt.datetime) -> None:
     app = uow.get(Application, line.application_id, for_update=True)
     reason = row["reason"]
-    if row["result"] == "paid":
+    if row["result"] == LineStatus.PAID:
         entry = books.capture(_live_hold(books, line), memo=f"disbursement {app.id}", bank_return=True)
         data = {"entry_id": entry.id, "paid_fen": line.amount_fen, "account_tail": line.account_no[-4:],
                 "batch_id": line.batch_id}

@@ -12,8 +12,6 @@ from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.disbursement import AppliedReturn, Batch, BatchLine
 from yibao.store.tables import disbursement_batches, disbursement_lines, disbursement_returns
 
-LINE_COLUMNS = [c.name for c in disbursement_lines.c]
-
 
 class SqlDisbursements:
     def __init__(self, session: Session) -> None:
@@ -44,8 +42,7 @@ class SqlDisbursements:
                      returned_at=row.returned_at)
 
     def lines(self, batch_id: str) -> list[BatchLine]:
-        rows = self.session.execute(sa.select(*(disbursement_lines.c[name] for name in LINE_COLUMNS))
-                                    .where(disbursement_lines.c.batch_id == batch_id)
+        rows = self.session.execute(sa.select(disbursement_lines).where(disbursement_lines.c.batch_id == batch_id)
                                     .order_by(disbursement_lines.c.line_no)).all()
         return [BatchLine(**row._asdict()) for row in rows]
 
