@@ -9,13 +9,16 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.unit.fakes import fake_context
+from tests.unit.fakes.disbursement import StandInAccount, StandInBooks, record_steps_in
 from yibao.config import Settings
 from yibao.domain import bank_files, errors
+from yibao.domain.applications import Application
 from yibao.domain.audit import AuditRecord
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.disbursement import AppliedReturn, Batch, BatchLine, BatchStatus, LineStatus
 from yibao.domain.registry import Institution, Person
 from yibao.domain.users import Actor, Role
+from yibao.ledger import accounts as acct
 from yibao.services.applications import appointments, bank, disbursement
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -164,8 +167,9 @@ def _sent_batch(store, *line_statuses: str) -> Batch:
 
 
 def _signed_return(*results: str, batch_id: str = "bat_1", file_id: str = "fil_1", return_id: str = "ret_1",
-                   key: Ed25519PrivateKey = BANK_KEY) -> bytes:
-    rows = [{"line_no": n, "line_id": f"dln_{n}", "application_id": f"app_{n}", "amount_fen": 5_000,
+                   key: Ed25519PrivateKey = BANK_KEY, line_ids: list[str] | None = None) -> bytes:
+    line_ids = line_ids or [f"dln_{n}" for n in range(1, len(results) + 1)]
+    rows = [{"line_no": n, "line_id": line_ids[n - 1], "application_id": f"app_{n}", "amount_fen": 5_000,
              "result": result, "reason": "" if result == "paid" else "账户已销户"}
             for n, result in enumerate(results, start=1)]
     body = bank_files.return_body(return_id=return_id, batch_id=batch_id, file_id=file_id,
@@ -209,3 +213,75 @@ def test_a_return_already_applied_is_refused_as_replayed():
         disbursement.apply_returns(ctx, actor=REVIEWER, batch_id="bat_1", content=content)
     assert replayed.value.facts["applied_at"] == NOW.isoformat()
     assert replayed.value.facts["batch_status"] == "sent"
+
+
+# --- an approved application paid through the bank -------------------------------------------------------
+
+ICBC = "中国工商银行"
+
+
+@pytest.fixture
+def payouts(monkeypatch):
+    """A world with two approved withdrawals from accounts holding 8,000 fen each; the books, the case history
+    and the step writer are stand-ins until their areas' fakes land."""
+    ctx, store = _world()
+    monkeypatch.setattr(disbursement, "Books", StandInBooks)
+    monkeypatch.setattr(disbursement, "taken_by", lambda uow, application_id: set())
+    monkeypatch.setattr(disbursement, "record_step", record_steps_in(store))
+    for n in (1, 2):
+        store.rows[StandInAccount][acct.personal(f"per_{n}")] = StandInAccount(acct.personal(f"per_{n}"), 8_000)
+        store.rows[Application][f"app_{n}"] = Application(
+            f"app_{n}", f"per_{n}", f"per_{n}", "withdrawal", "emigration", "counter", True, False, 5_000, 5_000, 0,
+            "approved", "withdrawal.rule", None, NOW, NOW + dt.timedelta(minutes=n), {"payee": {
+                "bank_account_id": f"bac_{n}", "account_no": f"622202020000123456{n}", "bank_name": ICBC,
+                "holder_name": f"参保人{n}"}})
+    return ctx, store
+
+
+def _available(store, person_id: str) -> int:
+    return store.rows[StandInAccount][acct.personal(person_id)].available_fen
+
+
+def test_approved_applications_go_into_one_payment_file_per_bank_holding_their_amounts(payouts):
+    ctx, store = payouts
+    [batch], skipped = disbursement.make_batches(ctx, actor=ADMIN)
+    assert skipped == []
+    assert (batch.bank_name, batch.status, batch.line_count, batch.total_fen) == (ICBC, "sent", 2, 10_000)
+    assert [(line["application_id"], line["status"]) for line in batch.lines] == [("app_1", "pending"),
+                                                                                   ("app_2", "pending")]
+    payment = bank_files.read_payment(batch.file.encode())
+    assert (payment.batch_id, payment.file_id) == (batch.batch_id, batch.file_id)
+    assert [line["account_no"] for line in payment.lines] == ["6222020200001234561", "6222020200001234562"]
+    assert batch.sha256 == hashlib.sha256(batch.file.encode()).hexdigest()
+    assert [store.rows[Application][f"app_{n}"].status for n in (1, 2)] == ["disbursing", "disbursing"]
+    assert (_available(store, "per_1"), _available(store, "per_2")) == (3_000, 3_000)
+    assert disbursement.get_batch(ctx, actor=ADMIN, batch_id=batch.batch_id).lines == batch.lines
+    with pytest.raises(errors.BatchEmpty):
+        disbursement.make_batches(ctx, actor=ADMIN)
+
+
+def test_the_banks_return_pays_one_line_and_fails_the_other_whose_money_is_available_again(payouts):
+    ctx, store = payouts
+    [batch], _ = disbursement.make_batches(ctx, actor=ADMIN)
+    content = _signed_return("paid", "failed", batch_id=batch.batch_id, file_id=batch.file_id,
+                             line_ids=[line["line_id"] for line in batch.lines])
+    settled = disbursement.apply_returns(ctx, actor=REVIEWER, batch_id=batch.batch_id, content=content)
+    assert settled.status == "returned"
+    assert [(line["status"], line["reason"]) for line in settled.lines] == [("paid", None), ("failed", "账户已销户")]
+    paid, failed = store.rows[Application]["app_1"], store.rows[Application]["app_2"]
+    assert (paid.status, failed.status, failed.details["bank_reason"]) == ("paid", "failed", "账户已销户")
+    assert store.rows[StandInAccount][acct.personal("per_1")].balance_fen == 3_000
+    assert (_available(store, "per_1"), _available(store, "per_2")) == (3_000, 8_000)
+    [returns] = _audited(store, "disbursement.returns")
+    assert (returns.details["paid"], returns.details["failed"]) == (1, 1)
+    with pytest.raises(errors.ReturnReplayed):
+        disbursement.apply_returns(ctx, actor=REVIEWER, batch_id=batch.batch_id, content=content)
+
+
+def test_an_application_the_balance_no_longer_covers_waits_for_a_later_batch(payouts):
+    ctx, store = payouts
+    store.rows[StandInAccount][acct.personal("per_2")].balance_fen = 4_999
+    [batch], skipped = disbursement.make_batches(ctx, actor=ADMIN)
+    assert [line["application_id"] for line in batch.lines] == ["app_1"]
+    assert skipped == [{"application_id": "app_2", "code": errors.BalanceInsufficient.code}]
+    assert store.rows[Application]["app_2"].status == "approved"

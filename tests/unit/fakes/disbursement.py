@@ -7,7 +7,7 @@ status change at once, as the store's one-statement updates do.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.appointments import Appointment, AppointmentStatus, Slot
@@ -115,3 +115,91 @@ class FakeAppointments:
         booked = [a for a in self.uow.all_by(Appointment, person_id=person_id, status=AppointmentStatus.BOOKED.value)
                   if a.slot_id in slots]
         return [a.id for a in sorted(booked, key=lambda a: (slots[a.slot_id].starts_at, a.id))]
+
+
+# --- stand-ins until the books, the case history and the inbox have fakes of their own ----------------------
+
+
+@dataclass
+class StandInAccount:
+    id: str
+    balance_fen: int
+    held_fen: int = 0
+
+    @property
+    def available_fen(self) -> int:
+        return self.balance_fen - self.held_fen
+
+
+@dataclass
+class StandInHold:
+    id: str
+    account_id: str
+    counter_account_id: str
+    amount_fen: int
+    purpose: str
+    status: str = "active"
+
+
+@dataclass
+class StandInEntry:
+    id: str
+    hold_id: str
+    amount_fen: int
+    memo: str
+
+
+class StandInBooks:
+    """What disbursement asks of services.accounts.Books, over plain balances and holds in the fake store."""
+
+    def __init__(self, uow, now: dt.datetime) -> None:
+        self.rows, self.repo = uow.store.rows, self
+
+    def accounts(self, ids: list[str]) -> dict:
+        return {i: self.rows[StandInAccount][i] for i in ids if i in self.rows[StandInAccount]}
+
+    def account(self, account_id: str) -> StandInAccount:
+        return self.rows[StandInAccount][account_id]
+
+    def expire_holds(self, account: StandInAccount) -> None:
+        """Holds behind bank lines never lapse."""
+
+    def open(self, account_id: str, kind, region: str) -> None:
+        self.rows[StandInAccount].setdefault(account_id, StandInAccount(account_id, 0))
+
+    def reserve(self, account_id: str, counter_account_id: str, amount_fen: int, *, expires_at, purpose: str):
+        hold = StandInHold(f"hld_{len(self.rows[StandInHold]) + 1}", account_id, counter_account_id, amount_fen,
+                           purpose)
+        self.rows[StandInHold][hold.id] = hold
+        self.account(account_id).held_fen += amount_fen
+        return hold
+
+    def hold(self, hold_id: str) -> StandInHold | None:
+        return self.rows[StandInHold].get(hold_id)
+
+    def capture(self, hold_id: str, *, memo: str = "", bank_return: bool = False) -> StandInEntry:
+        hold = self._release(hold_id, "captured")
+        self.account(hold.account_id).balance_fen -= hold.amount_fen
+        self.account(hold.counter_account_id).balance_fen += hold.amount_fen
+        entry = StandInEntry(f"ent_{len(self.rows[StandInEntry]) + 1}", hold_id, hold.amount_fen, memo)
+        self.rows[StandInEntry][entry.id] = entry
+        return entry
+
+    def void(self, hold_id: str, *, bank_return: bool = False) -> None:
+        self._release(hold_id, "voided")
+
+    def _release(self, hold_id: str, status: str) -> StandInHold:
+        hold = self.rows[StandInHold][hold_id]
+        hold.status = status
+        self.account(hold.account_id).held_fen -= hold.amount_fen
+        return hold
+
+    def flush(self) -> None:
+        """Nothing is pending."""
+
+
+def record_steps_in(store):
+    """A stand-in for the step writer that keeps each step's (application, action, from, to) in the store."""
+    def record_step(ctx, uow, actor, app, action, before, after, *, note="", data=None) -> None:
+        store.tables["steps"].append((app.id, action, before, after))
+    return record_step
