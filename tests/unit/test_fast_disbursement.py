@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.unit.fakes import fake_context
-from tests.unit.fakes.disbursement import StandInAccount, StandInBooks, record_steps_in
+from tests.unit.fakes.disbursement import record_steps_in
 from yibao.config import Settings
 from yibao.domain import bank_files, errors
 from yibao.domain.applications import Application
@@ -19,6 +19,9 @@ from yibao.domain.disbursement import AppliedReturn, Batch, BatchLine, BatchStat
 from yibao.domain.registry import Institution, Person
 from yibao.domain.users import Actor, Role
 from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import AccountKind, Bucket
+from yibao.ledger.entries import EntryKind, Posting
+from yibao.services.accounts.books import Books
 from yibao.services.applications import appointments, bank, disbursement
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -161,8 +164,7 @@ def _sent_batch(store, *line_statuses: str) -> Batch:
     store.rows[Batch]["bat_1"] = Batch("bat_1", "fil_1", "中国工商银行", "20260302-bat_1.csv", "0" * 64, "payment",
                                        len(lines), sum(line.amount_fen for line in lines), BatchStatus.SENT,
                                        created_by="admin-1", business_date=NOW.date(), created_at=NOW)
-    for line in lines:
-        store.rows[BatchLine][line.batch_id, line.line_no] = line
+    store.tables["disbursement_lines"].extend(line.read() for line in lines)
     return store.rows[Batch]["bat_1"]
 
 
@@ -222,14 +224,13 @@ ICBC = "中国工商银行"
 
 @pytest.fixture
 def payouts(monkeypatch):
-    """A world with two approved withdrawals from accounts holding 8,000 fen each; the books, the case history
-    and the step writer are stand-ins until their areas' fakes land."""
+    """A world with two approved withdrawals from accounts credited 8,000 fen each, on the fake ledger; the
+    intake history and the step writer stand in until their fakes land."""
     ctx, store = _world()
-    monkeypatch.setattr(disbursement, "Books", StandInBooks)
     monkeypatch.setattr(disbursement, "taken_by", lambda uow, application_id: set())
     monkeypatch.setattr(disbursement, "record_step", record_steps_in(store))
     for n in (1, 2):
-        store.rows[StandInAccount][acct.personal(f"per_{n}")] = StandInAccount(acct.personal(f"per_{n}"), 8_000)
+        _credit(ctx, f"per_{n}", 8_000)
         store.rows[Application][f"app_{n}"] = Application(
             f"app_{n}", f"per_{n}", f"per_{n}", "withdrawal", "emigration", "counter", True, False, 5_000, 5_000, 0,
             "approved", "withdrawal.rule", None, NOW, NOW + dt.timedelta(minutes=n), {"payee": {
@@ -238,8 +239,24 @@ def payouts(monkeypatch):
     return ctx, store
 
 
-def _available(store, person_id: str) -> int:
-    return store.rows[StandInAccount][acct.personal(person_id)].available_fen
+def _credit(ctx, person_id: str, amount_fen: int) -> None:
+    clearing = acct.contribution_clearing("310000")
+    with ctx.uow() as uow:
+        books = Books(uow, ctx.now())
+        books.open(acct.personal(person_id), AccountKind.PERSONAL, "310000", person_id=person_id)
+        books.open(clearing, AccountKind.CONTRIBUTION_CLEARING, "310000")
+        books.post(EntryKind.CONTRIBUTION, [Posting(clearing, -amount_fen),
+                                            Posting(acct.personal(person_id), amount_fen, Bucket.CURRENT_YEAR)])
+        uow.commit()
+
+
+def _account(ctx, person_id: str):
+    with ctx.uow() as uow:
+        return Books(uow, ctx.now()).account(acct.personal(person_id))
+
+
+def _available(ctx, person_id: str) -> int:
+    return _account(ctx, person_id).available_fen
 
 
 def test_approved_applications_go_into_one_payment_file_per_bank_holding_their_amounts(payouts):
@@ -254,7 +271,7 @@ def test_approved_applications_go_into_one_payment_file_per_bank_holding_their_a
     assert [line["account_no"] for line in payment.lines] == ["6222020200001234561", "6222020200001234562"]
     assert batch.sha256 == hashlib.sha256(batch.file.encode()).hexdigest()
     assert [store.rows[Application][f"app_{n}"].status for n in (1, 2)] == ["disbursing", "disbursing"]
-    assert (_available(store, "per_1"), _available(store, "per_2")) == (3_000, 3_000)
+    assert (_available(ctx, "per_1"), _available(ctx, "per_2")) == (3_000, 3_000)
     assert disbursement.get_batch(ctx, actor=ADMIN, batch_id=batch.batch_id).lines == batch.lines
     with pytest.raises(errors.BatchEmpty):
         disbursement.make_batches(ctx, actor=ADMIN)
@@ -270,8 +287,8 @@ def test_the_banks_return_pays_one_line_and_fails_the_other_whose_money_is_avail
     assert [(line["status"], line["reason"]) for line in settled.lines] == [("paid", None), ("failed", "账户已销户")]
     paid, failed = store.rows[Application]["app_1"], store.rows[Application]["app_2"]
     assert (paid.status, failed.status, failed.details["bank_reason"]) == ("paid", "failed", "账户已销户")
-    assert store.rows[StandInAccount][acct.personal("per_1")].balance_fen == 3_000
-    assert (_available(store, "per_1"), _available(store, "per_2")) == (3_000, 8_000)
+    assert (_account(ctx, "per_1").posted_fen, _account(ctx, "per_2").posted_fen) == (3_000, 8_000)
+    assert (_available(ctx, "per_1"), _available(ctx, "per_2")) == (3_000, 8_000)
     [returns] = _audited(store, "disbursement.returns")
     assert (returns.details["paid"], returns.details["failed"]) == (1, 1)
     with pytest.raises(errors.ReturnReplayed):
@@ -280,7 +297,7 @@ def test_the_banks_return_pays_one_line_and_fails_the_other_whose_money_is_avail
 
 def test_an_application_the_balance_no_longer_covers_waits_for_a_later_batch(payouts):
     ctx, store = payouts
-    store.rows[StandInAccount][acct.personal("per_2")].balance_fen = 4_999
+    store.rows[Application]["app_2"].approved_fen = 8_001
     [batch], skipped = disbursement.make_batches(ctx, actor=ADMIN)
     assert [line["application_id"] for line in batch.lines] == ["app_1"]
     assert skipped == [{"application_id": "app_2", "code": errors.BalanceInsufficient.code}]

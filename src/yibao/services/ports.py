@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 from yibao.services.applications.payout_ports import AppointmentRepository, DisbursementRepository
 
 T = TypeVar("T")
@@ -23,6 +24,9 @@ class UnitOfWork(Protocol):
     dialect: str  # "sqlite", "postgresql" or "memory": only a repository's fast path may care
     disbursements: DisbursementRepository
     appointments: AppointmentRepository
+    ledger: LedgerStore
+    keys: IdempotencyKeys
+    reversals: ReversalRequests
 
     def __enter__(self) -> UnitOfWork: ...
 

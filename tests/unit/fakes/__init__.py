@@ -26,6 +26,8 @@ from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
+from .ledger import FakeKeys, FakeLedger, FakeReversals
+
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
 KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region"}
 COUNTED = (AuditRecord, MasterDataVersion)  # their tables number them
@@ -67,6 +69,7 @@ class FakeUnitOfWork:
         """The in-memory repositories of each area (one line an area)."""
         self.disbursements = FakeDisbursements(self)
         self.appointments = FakeAppointments(self)
+        self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

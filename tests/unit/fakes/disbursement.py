@@ -1,13 +1,14 @@
 """In-memory disbursement batches and appointments, behind the ports of services.applications.payout_ports.
 
-Batches, lines and applied returns are written when the unit of work commits; a slot's places and a booking's
+Batches, lines (plain rows in `tables["disbursement_lines"]`, which the fake ledger also reads) and applied
+returns are written when the unit of work commits; a slot's places and a booking's
 status change at once, as the store's one-statement updates do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.appointments import Appointment, AppointmentStatus, Slot
@@ -16,10 +17,14 @@ from yibao.domain.disbursement import AppliedReturn, Batch, BatchLine
 
 class FakeDisbursements:
     def __init__(self, uow) -> None:
-        self.uow, self.rows = uow, uow.store.rows
+        self.uow, self.rows, self.tables = uow, uow.store.rows, uow.store.tables
 
     def _on_commit(self, write) -> None:
         self.uow.before_commit(write)
+
+    def _kept_line(self, batch_id: str, line_no: int) -> dict:
+        return next(row for row in self.tables["disbursement_lines"]
+                    if row["batch_id"] == batch_id and row["line_no"] == line_no)
 
     def approved(self) -> list[Application]:
         return self.uow.all_by(Application, "updated_at", "id", status=ApplicationStatus.APPROVED.value)
@@ -27,8 +32,7 @@ class FakeDisbursements:
     def add(self, batch: Batch, lines: list[BatchLine]) -> None:
         def write() -> None:
             self.rows[Batch][batch.batch_id] = replace(batch, lines=[])
-            for line in lines:
-                self.rows[BatchLine][line.batch_id, line.line_no] = replace(line)
+            self.tables["disbursement_lines"].extend(line.read() for line in lines)
         self._on_commit(write)
 
     def batch(self, batch_id: str, *, for_update: bool = False) -> Batch | None:
@@ -36,12 +40,12 @@ class FakeDisbursements:
         return None if kept is None else replace(kept, lines=[line.read() for line in self.lines(batch_id)])
 
     def lines(self, batch_id: str) -> list[BatchLine]:
-        kept = [line for (of, _), line in self.rows[BatchLine].items() if of == batch_id]
-        return [replace(line) for line in sorted(kept, key=lambda line: line.line_no)]
+        kept = [BatchLine(**row) for row in self.tables["disbursement_lines"] if row["batch_id"] == batch_id]
+        return sorted(kept, key=lambda line: line.line_no)
 
     def save_line(self, line: BatchLine) -> None:
-        saved = replace(line)
-        self._on_commit(lambda: self.rows[BatchLine].__setitem__((line.batch_id, line.line_no), saved))
+        saved = line.read()
+        self._on_commit(lambda: self._kept_line(line.batch_id, line.line_no).update(saved))
 
     def save_batch(self, batch: Batch) -> None:
         saved = replace(batch, lines=[])
@@ -117,85 +121,7 @@ class FakeAppointments:
         return [a.id for a in sorted(booked, key=lambda a: (slots[a.slot_id].starts_at, a.id))]
 
 
-# --- stand-ins until the books, the case history and the inbox have fakes of their own ----------------------
-
-
-@dataclass
-class StandInAccount:
-    id: str
-    balance_fen: int
-    held_fen: int = 0
-
-    @property
-    def available_fen(self) -> int:
-        return self.balance_fen - self.held_fen
-
-
-@dataclass
-class StandInHold:
-    id: str
-    account_id: str
-    counter_account_id: str
-    amount_fen: int
-    purpose: str
-    status: str = "active"
-
-
-@dataclass
-class StandInEntry:
-    id: str
-    hold_id: str
-    amount_fen: int
-    memo: str
-
-
-class StandInBooks:
-    """What disbursement asks of services.accounts.Books, over plain balances and holds in the fake store."""
-
-    def __init__(self, uow, now: dt.datetime) -> None:
-        self.rows, self.repo = uow.store.rows, self
-
-    def accounts(self, ids: list[str]) -> dict:
-        return {i: self.rows[StandInAccount][i] for i in ids if i in self.rows[StandInAccount]}
-
-    def account(self, account_id: str) -> StandInAccount:
-        return self.rows[StandInAccount][account_id]
-
-    def expire_holds(self, account: StandInAccount) -> None:
-        """Holds behind bank lines never lapse."""
-
-    def open(self, account_id: str, kind, region: str) -> None:
-        self.rows[StandInAccount].setdefault(account_id, StandInAccount(account_id, 0))
-
-    def reserve(self, account_id: str, counter_account_id: str, amount_fen: int, *, expires_at, purpose: str):
-        hold = StandInHold(f"hld_{len(self.rows[StandInHold]) + 1}", account_id, counter_account_id, amount_fen,
-                           purpose)
-        self.rows[StandInHold][hold.id] = hold
-        self.account(account_id).held_fen += amount_fen
-        return hold
-
-    def hold(self, hold_id: str) -> StandInHold | None:
-        return self.rows[StandInHold].get(hold_id)
-
-    def capture(self, hold_id: str, *, memo: str = "", bank_return: bool = False) -> StandInEntry:
-        hold = self._release(hold_id, "captured")
-        self.account(hold.account_id).balance_fen -= hold.amount_fen
-        self.account(hold.counter_account_id).balance_fen += hold.amount_fen
-        entry = StandInEntry(f"ent_{len(self.rows[StandInEntry]) + 1}", hold_id, hold.amount_fen, memo)
-        self.rows[StandInEntry][entry.id] = entry
-        return entry
-
-    def void(self, hold_id: str, *, bank_return: bool = False) -> None:
-        self._release(hold_id, "voided")
-
-    def _release(self, hold_id: str, status: str) -> StandInHold:
-        hold = self.rows[StandInHold][hold_id]
-        hold.status = status
-        self.account(hold.account_id).held_fen -= hold.amount_fen
-        return hold
-
-    def flush(self) -> None:
-        """Nothing is pending."""
+# --- a stand-in until the step writer's inbox has a fake of its own ---------------------------------------
 
 
 def record_steps_in(store):
