@@ -72,7 +72,8 @@ def signature_line(signature: bytes) -> bytes:
     return f"{SIGNATURE},{ALGORITHM},{base64.b64encode(signature).decode()}\n".encode()
 
 
-def _bad(zh: str, en: str) -> errors.ReturnFileInvalid:
+def invalid(zh: str, en: str) -> errors.ReturnFileInvalid:
+    """The refusal of a bank file that is not as its form or its payment file says, with why."""
     return errors.ReturnFileInvalid(reason_zh=zh, reason_en=en)
 
 
@@ -82,21 +83,21 @@ def _rows(text: str, opening: str, header: list[str]) -> tuple[list[str], list[d
     if lines and lines[-1] == "":
         lines.pop()
     if len(lines) < 3 or not lines[-1].startswith(TRAILER + ","):
-        raise _bad("缺少尾行（TRAILER,笔数,金额,校验值）", "the trailer line (TRAILER,count,total,sha256) is missing")
+        raise invalid("缺少尾行（TRAILER,笔数,金额,校验值）", "the trailer line (TRAILER,count,total,sha256) is missing")
     body = "\n".join(lines[:-1]) + "\n"
     parts = lines[-1].split(",")
     if len(parts) != 4 or hashlib.sha256(body.encode()).hexdigest() != parts[3].strip().lower():
-        raise _bad("校验值不符：文件不完整或被改动", "the checksum does not match: the file is incomplete or altered")
+        raise invalid("校验值不符：文件不完整或被改动", "the checksum does not match: the file is incomplete or altered")
     reader = csv.reader(io.StringIO(body))
     first = next(reader, None) or []
     if len(first) != 5 or first[0] != opening:
-        raise _bad(f"首行须为 {opening},…", f"the first line is {opening},…")
+        raise invalid(f"首行须为 {opening},…", f"the first line is {opening},…")
     if next(reader, None) != header:
-        raise _bad(f"表头须为 {','.join(header)}", f"the header is {','.join(header)}")
+        raise invalid(f"表头须为 {','.join(header)}", f"the header is {','.join(header)}")
     rows = []
     for n, values in enumerate(reader, start=3):
         if len(values) != len(header):
-            raise _bad(f"第 {n} 行应有 {len(header)} 列", f"line {n} has {len(values)} fields, not {len(header)}")
+            raise invalid(f"第 {n} 行应有 {len(header)} 列", f"line {n} has {len(values)} fields, not {len(header)}")
         rows.append(dict(zip(header, values, strict=True)))
     try:
         count, total = int(parts[1]), int(parts[2])
@@ -104,9 +105,9 @@ def _rows(text: str, opening: str, header: list[str]) -> tuple[list[str], list[d
         for r in rows:
             r["line_no"], r["amount_fen"] = int(r["line_no"]), int(r["amount_fen"])
     except (TypeError, ValueError):
-        raise _bad("笔数、序号或金额不是整数", "a count, line number or amount is not a whole number") from None
+        raise invalid("笔数、序号或金额不是整数", "a count, line number or amount is not a whole number") from None
     if count != len(rows) or total != amounts:
-        raise _bad(f"尾行笔数/金额（{count}/{total}）与明细（{len(rows)}/{amounts}）不符",
+        raise invalid(f"尾行笔数/金额（{count}/{total}）与明细（{len(rows)}/{amounts}）不符",
                    f"the trailer says {count} lines and {total} fen; the lines are {len(rows)} and {amounts}")
     return first, rows
 
@@ -138,7 +139,7 @@ def read_return(signed: bytes) -> ReturnFile:
     for row in rows:
         row["result"], row["reason"] = row["result"].strip(), row["reason"].strip()
         if row["result"] not in ("paid", "failed"):
-            raise _bad(f"第 {row['line_no']} 笔结果须为 paid 或 failed",
+            raise invalid(f"第 {row['line_no']} 笔结果须为 paid 或 failed",
                        f"the result of line {row['line_no']} is paid or failed")
     return ReturnFile(first[1], first[2], first[3], first[4], rows)
 
@@ -147,4 +148,4 @@ def _text(content: bytes) -> str:
     try:
         return content.decode("utf-8")
     except UnicodeDecodeError:
-        raise _bad("文件须为 UTF-8 编码", "the file is not UTF-8") from None
+        raise invalid("文件须为 UTF-8 编码", "the file is not UTF-8") from None

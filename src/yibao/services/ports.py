@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.services.accounts.contribution_ports import ContributionRepository
 from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
+from yibao.services.applications.payout_ports import AppointmentRepository, DisbursementRepository
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
@@ -33,6 +34,8 @@ class UnitOfWork(Protocol):
     tokens: TokenRepository
     grants: GrantRepository
     contributions: ContributionRepository
+    disbursements: DisbursementRepository
+    appointments: AppointmentRepository
     ledger: LedgerStore
     keys: IdempotencyKeys
     reversals: ReversalRequests

@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger.chain import link_audit
 from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.repositories.appointments import SqlAppointments
 from yibao.store.repositories.cards import SqlCards
 from yibao.store.repositories.contributions import SqlContributions
+from yibao.store.repositories.disbursements import SqlDisbursements
 from yibao.store.repositories.grants import SqlGrants
 from yibao.store.repositories.keys import SqlKeys
 from yibao.store.repositories.logins import SqlBankAccounts, SqlTokens, SqlUsers
@@ -49,6 +51,8 @@ class UnitOfWork:
         self.tokens = SqlTokens(session)
         self.grants = SqlGrants(session)
         self.contributions = SqlContributions(session)
+        self.disbursements = SqlDisbursements(session)
+        self.appointments = SqlAppointments(session)
         self.ledger = LedgerRepository(session)
         self.keys = SqlKeys(session)
         self.reversals = SqlReversals(session)

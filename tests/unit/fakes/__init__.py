@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from tests.unit.fakes.disbursement import FakeAppointments, FakeDisbursements
 from yibao.config import Settings
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
@@ -71,6 +72,8 @@ class FakeUnitOfWork:
         """The in-memory repositories of each area (one line an area)."""
         registry.put_on(self)
         self.contributions = FakeContributions(self)
+        self.disbursements = FakeDisbursements(self)
+        self.appointments = FakeAppointments(self)
         self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:

@@ -19,12 +19,10 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from dataclasses import dataclass, field
-
-import sqlalchemy as sa
 
 from yibao.domain import bank_files, errors
-from yibao.domain.applications import Application, ApplicationStatus
+from yibao.domain.applications import Application, ApplicationStatus, ApplicationStep
+from yibao.domain.disbursement import AppliedReturn, Batch, BatchLine, BatchStatus, LineStatus
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
 from yibao.domain.users import REVIEW_STAFF, Actor, Role
@@ -45,7 +43,6 @@ from yibao.services.applications.cases import (
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.tables import application_steps, disbursement_batches, disbursement_lines, disbursement_returns
 
 log = logging.getLogger(__name__)
 S = ApplicationStatus
@@ -54,29 +51,6 @@ PURPOSE = {"withdrawal": "医保个人账户支取", "reimbursement": "医保零
 REFUSALS = (errors.ReturnUnsigned, errors.ReturnSignatureInvalid, errors.ReturnFileInvalid, errors.ReturnForeign,
             errors.ReturnReplayed, errors.ReturnLineSettled, errors.FourEyes, errors.BatchNotFound)
 
-
-@dataclass
-class Batch:
-    batch_id: str
-    file_id: str
-    bank_name: str
-    file_name: str
-    sha256: str
-    file: str
-    line_count: int
-    total_fen: int
-    status: str
-    lines: list[dict] = field(default_factory=list)
-
-
-def _view(row, lines: list) -> Batch:
-    return Batch(row.id, row.file_id or row.id, row.bank_name, row.file_name, row.sha256, row.content,
-                 row.line_count, row.total_fen, row.status, [line._asdict() for line in lines])
-
-
-def _lines(uow: UnitOfWork, batch_id: str) -> list:
-    return uow.session.execute(sa.select(disbursement_lines).where(disbursement_lines.c.batch_id == batch_id)
-                               .order_by(disbursement_lines.c.line_no)).all()
 
 
 def payee(uow: UnitOfWork, app: Application) -> dict | None:
@@ -94,9 +68,8 @@ def payee(uow: UnitOfWork, app: Application) -> dict | None:
 
 def _case_hands(uow: UnitOfWork, application_id: str) -> set[str]:
     """Who took the case in and who approved it."""
-    approvers = uow.session.scalars(sa.select(application_steps.c.actor).where(
-        application_steps.c.application_id == application_id, application_steps.c.action == "approve"))
-    return taken_by(uow, application_id) | set(approvers)
+    approvals = uow.all_by(ApplicationStep, application_id=application_id, action="approve")
+    return taken_by(uow, application_id) | {step.actor for step in approvals}
 
 
 def _four_eyes_from(ctx: Context, region: str, kind: str) -> int | None:
@@ -113,9 +86,7 @@ def make_batches(ctx: Context, *, actor: Actor, bank_name: str | None = None) ->
     access.require(actor, *REVIEW_STAFF)
     now, today = ctx.now(), ctx.today()
     with ctx.uow() as uow:
-        approved = list(uow.session.scalars(
-            sa.select(Application).where(Application.status == S.APPROVED.value)
-            .order_by(Application.updated_at, Application.id).with_for_update()))
+        approved = uow.disbursements.approved()
         books, per_bank, skipped, planned = Books(uow, now), {}, [], {}
         for app in approved:
             paid_to = payee(uow, app)
@@ -178,40 +149,36 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
         hold = books.reserve(acct.personal(app.person_id), acct.bank_clearing(person.region), app.approved_fen,
                              expires_at=UNTIL_SETTLED, purpose=f"disbursement {app.id}")
         arrival = expected_arrival(ctx, person, app, bank_name, today) or today
-        lines.append({"batch_id": batch_id, "line_no": n, "line_id": new_id("dln"), "application_id": app.id,
-                      "hold_id": hold.id, "payee_name": paid_to["holder_name"], "account_no": paid_to["account_no"],
-                      "amount_fen": app.payout_fen, "fee_fen": app.fee_fen, "status": "pending", "reason": None,
-                      "expected_arrival_date": arrival})
+        lines.append(BatchLine(batch_id, n, new_id("dln"), app.id, hold.id, paid_to["holder_name"],
+                               paid_to["account_no"], app.payout_fen, app.fee_fen, LineStatus.PENDING.value, None,
+                               arrival))
         app.details = {**app.details, "expected_arrival_date": arrival.isoformat(), "batch_id": batch_id}
         record_step(ctx, uow, actor, app, "disburse", *app.apply("disburse", now),
                     data={"batch_id": batch_id, "line_no": n, "expected_arrival_date": arrival.isoformat(),
                           "bank_account_id": paid_to.get("bank_account_id")})
     content = bank_files.payment_text(
         batch_id=batch_id, file_id=file_id, bank_name=bank_name, business_date=today.isoformat(),
-        lines=[{**line, "bank_name": bank_name, "purpose": PURPOSE[app.kind]}
+        lines=[{**line.read(), "bank_name": bank_name, "purpose": PURPOSE[app.kind]}
                for line, (app, _paid_to, _person) in zip(lines, members, strict=True)])
-    row = {"id": batch_id, "file_id": file_id, "bank_name": bank_name, "business_date": today,
-           "file_name": f"{today:%Y%m%d}-{batch_id}.csv", "content": content,
-           "sha256": hashlib.sha256(content.encode()).hexdigest(), "line_count": len(lines),
-           "total_fen": sum(line["amount_fen"] for line in lines), "status": "sent", "created_at": now,
-           "created_by": actor.username, "returned_at": None}
+    batch = Batch(batch_id, file_id, bank_name, f"{today:%Y%m%d}-{batch_id}.csv",
+                  hashlib.sha256(content.encode()).hexdigest(), content, len(lines),
+                  sum(line.amount_fen for line in lines), BatchStatus.SENT.value, [line.read() for line in lines],
+                  business_date=today, created_at=now, created_by=actor.username)
     books.flush()
-    uow.session.execute(disbursement_batches.insert(), [row])
-    uow.session.execute(disbursement_lines.insert(), lines)
+    uow.disbursements.add(batch, lines)
     ctx.audit(uow, actor, "disbursement.batch", "disbursement_batch", batch_id, bank_name=bank_name,
-              file_id=file_id, lines=len(lines), total_fen=row["total_fen"], sha256=row["sha256"])
-    return Batch(batch_id, file_id, bank_name, row["file_name"], row["sha256"], content, len(lines),
-                 row["total_fen"], "sent", lines)
+              file_id=file_id, lines=len(lines), total_fen=batch.total_fen, sha256=batch.sha256)
+    return batch
 
 
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
     """A batch with its payment file and lines."""
     access.require(actor, *REVIEW_STAFF, Role.AUDITOR)
     with ctx.uow() as uow:
-        row = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)).first()
-        if row is None:
+        found = uow.disbursements.batch(batch_id)
+        if found is None:
             raise errors.BatchNotFound()
-        return _view(row, _lines(uow, batch_id))
+        return found
 
 
 # --- the bank's return file -----------------------------------------------------------------------------
@@ -256,17 +223,15 @@ def _refused(ctx: Context, actor: Actor, batch_id: str, refused: errors.DomainEr
 def _apply(ctx: Context, actor: Actor, batch_id: str, returned: bank_files.ReturnFile, content: bytes) -> Batch:
     now, digest = ctx.now(), hashlib.sha256(content).hexdigest()
     with ctx.uow() as uow:
-        batch = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)
-                                    .with_for_update()).first()
+        batch = uow.disbursements.batch(batch_id, for_update=True)
         if batch is None:
             raise errors.BatchNotFound()
-        if returned.batch_id != batch_id or returned.file_id != (batch.file_id or batch.id):
+        if returned.batch_id != batch_id or returned.file_id != batch.file_id:
             raise errors.ReturnForeign()
-        earlier = uow.session.execute(sa.select(disbursement_returns.c.applied_at).where(sa.or_(
-            disbursement_returns.c.id == returned.return_id, disbursement_returns.c.sha256 == digest))).first()
-        if earlier is not None:
-            raise errors.ReturnReplayed(applied_at=earlier.applied_at.isoformat(), batch_status=batch.status)
-        lines = {line.line_no: line for line in _lines(uow, batch_id)}
+        applied_at = uow.disbursements.applied_at(return_id=returned.return_id, sha256=digest)
+        if applied_at is not None:
+            raise errors.ReturnReplayed(applied_at=applied_at.isoformat(), batch_status=batch.status)
+        lines = {line.line_no: line for line in uow.disbursements.lines(batch_id)}
         for row in returned.lines:
             _check_line(lines, row)
         _check_four_eyes(ctx, uow, actor, batch, [lines[row["line_no"]] for row in returned.lines])
@@ -274,36 +239,30 @@ def _apply(ctx: Context, actor: Actor, batch_id: str, returned: bank_files.Retur
         for row in returned.lines:
             _settle_line(ctx, uow, actor, books, lines[row["line_no"]], row, now)
         books.flush()
-        uow.session.execute(disbursement_returns.insert(), [{
-            "id": returned.return_id, "batch_id": batch_id, "file_id": returned.file_id, "sha256": digest,
-            "content": content.decode(), "line_count": len(returned.lines), "applied_at": now,
-            "applied_by": actor.username}])
-        open_lines = uow.session.scalar(sa.select(sa.func.count()).select_from(disbursement_lines).where(
-            disbursement_lines.c.batch_id == batch_id, disbursement_lines.c.status == "pending"))
-        if open_lines == 0 and batch.status == "sent":
-            uow.session.execute(disbursement_batches.update().where(disbursement_batches.c.id == batch_id)
-                                .values(status="returned", returned_at=now))
+        uow.disbursements.add_return(AppliedReturn(returned.return_id, batch_id, returned.file_id, digest,
+                                                   content.decode(), len(returned.lines), now, actor.username))
+        batch.close_if_settled(list(lines.values()), now)
+        uow.disbursements.save_batch(batch)
         rows = returned.lines
         ctx.audit(uow, actor, "disbursement.returns", "disbursement_batch", batch_id, return_id=returned.return_id,
                   file_id=returned.file_id, sha256=digest, lines=len(rows),
-                  paid=sum(r["result"] == "paid" for r in rows), failed=sum(r["result"] == "failed" for r in rows))
+                  paid=sum(r["result"] == LineStatus.PAID for r in rows),
+                  failed=sum(r["result"] == LineStatus.FAILED for r in rows))
         uow.commit()
-        row = uow.session.execute(sa.select(disbursement_batches).where(disbursement_batches.c.id == batch_id)).first()
-        return _view(row, _lines(uow, batch_id))
+        return uow.disbursements.batch(batch_id)
 
 
-def _check_line(lines: dict, row: dict) -> None:
+def _check_line(lines: dict[int, BatchLine], row: dict) -> None:
     line = lines.get(row["line_no"])
     if line is None or row["line_id"] != line.line_id:
         raise errors.ReturnForeign()
     if row["application_id"] != line.application_id or row["amount_fen"] != line.amount_fen:
-        raise bank_files._bad(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
-                              f"line {line.line_no} names another application or amount than the payment file")
-    if line.status != "pending":  # a line the bank settled stays as it settled it: paid is never failed later
-        raise errors.ReturnLineSettled(line_no=line.line_no, line_status=line.status)
+        raise bank_files.invalid(f"第 {line.line_no} 笔的申请号或金额与付款文件不符",
+                                 f"line {line.line_no} names another application or amount than the payment file")
+    line.settled_as(row["result"])  # a line the bank settled stays as it settled it: paid is never failed later
 
 
-def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch, lines: list) -> None:
+def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch: Batch, lines: list[BatchLine]) -> None:
     """From the policy's amount, the return is recorded by none of who took the case in, approved it or made
     the batch."""
     for line in lines:
@@ -317,7 +276,7 @@ def _check_four_eyes(ctx: Context, uow: UnitOfWork, actor: Actor, batch, lines: 
                                           "approved it or made the batch")
 
 
-def _live_hold(uow: UnitOfWork, books: Books, line) -> str:
+def _live_hold(books: Books, line: BatchLine) -> str:
     """The line's hold; one that lapsed under the former time limit (before sent lines' holds stopped lapsing)
     is placed again, since the bank did pay: the books then show the payment, or refuse if the money is gone."""
     hold = books.repo.hold(line.hold_id)
@@ -325,18 +284,16 @@ def _live_hold(uow: UnitOfWork, books: Books, line) -> str:
         return line.hold_id
     renewed = books.reserve(hold.account_id, hold.counter_account_id, hold.amount_fen, expires_at=UNTIL_SETTLED,
                             purpose=hold.purpose)
-    uow.session.execute(disbursement_lines.update().where(
-        disbursement_lines.c.batch_id == line.batch_id, disbursement_lines.c.line_no == line.line_no)
-        .values(hold_id=renewed.id))
+    line.hold_id = renewed.id
     return renewed.id
 
 
-def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line, row: dict,
+def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line: BatchLine, row: dict,
                  now: dt.datetime) -> None:
     app = uow.get(Application, line.application_id, for_update=True)
     reason = row["reason"]
-    if row["result"] == "paid":
-        entry = books.capture(_live_hold(uow, books, line), memo=f"disbursement {app.id}", bank_return=True)
+    if row["result"] == LineStatus.PAID:
+        entry = books.capture(_live_hold(books, line), memo=f"disbursement {app.id}", bank_return=True)
         data = {"entry_id": entry.id, "paid_fen": line.amount_fen, "account_tail": line.account_no[-4:],
                 "batch_id": line.batch_id}
         record_step(ctx, uow, actor, app, "paid", *app.apply("paid", now), data=data)
@@ -347,9 +304,8 @@ def _settle_line(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, line
         app.details = {**app.details, "bank_reason": reason}
         record_step(ctx, uow, actor, app, "fail", *app.apply("fail", now), note=reason,
                     data={"bank_reason": reason, "batch_id": line.batch_id})
-    uow.session.execute(disbursement_lines.update().where(
-        disbursement_lines.c.batch_id == line.batch_id, disbursement_lines.c.line_no == line.line_no)
-        .values(status=row["result"], reason=reason or None))
+    line.settle(row["result"], reason)
+    uow.disbursements.save_line(line)
 
 
 def retry(ctx: Context, *, actor: Actor, application_id: str) -> Application:
