@@ -42,18 +42,10 @@ PENDING: set[tuple[str, str]] = {
     ('yibao.services.accounts.corrections', 'yibao.store.tables'),
     ('yibao.services.applications.appointments', 'sqlalchemy'),
     ('yibao.services.applications.appointments', 'yibao.store.tables'),
-    ('yibao.services.applications.cases', 'sqlalchemy'),
     ('yibao.services.applications.cases', 'yibao.store.ledger_repo'),
-    ('yibao.services.applications.cases', 'yibao.store.tables'),
-    ('yibao.services.applications.cash_vouchers', 'sqlalchemy'),
-    ('yibao.services.applications.cash_vouchers', 'yibao.store.tables'),
     ('yibao.services.applications.claim_limits', 'sqlalchemy'),
     ('yibao.services.applications.disbursement', 'sqlalchemy'),
     ('yibao.services.applications.disbursement', 'yibao.store.tables'),
-    ('yibao.services.applications.invoices', 'sqlalchemy'),
-    ('yibao.services.applications.invoices', 'yibao.store.tables'),
-    ('yibao.services.applications.vouchers', 'sqlalchemy'),
-    ('yibao.services.applications.vouchers', 'yibao.store.tables'),
     ('yibao.services.audit.verify', 'sqlalchemy'),
     ('yibao.services.audit.verify', 'yibao.store.ledger_repo'),
     ('yibao.services.audit.verify', 'yibao.store.seals'),
@@ -213,7 +205,6 @@ def _cycles() -> list[list[str]]:
 
 PENDING_CYCLES: list[list[str]] = [
     ['yibao.services.crossregion.family', 'yibao.services.registry.enrolment', 'yibao.services.registry.life_events', 'yibao.services.registry.residents', 'yibao.services.registry.verification'],
-    ['yibao.services.applications.cases', 'yibao.services.applications.cash_vouchers'],
 ]
 
 

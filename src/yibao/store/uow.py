@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger import chain
+from yibao.store.repositories.applications import SqlApplications, SqlCashVouchers, SqlInvoiceClaims
 
 T = TypeVar("T")
 
@@ -33,6 +34,9 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.applications = SqlApplications(session)
+        self.invoices = SqlInvoiceClaims(session)
+        self.cash_vouchers = SqlCashVouchers(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
-from yibao.domain.applications import Application, ApplicationStep, CashVoucher
+from yibao.domain.applications import Application, ApplicationStep, CashVoucher, KeptVoucher
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.masking import mask_id_number
 from yibao.domain.money import yuan
@@ -32,7 +31,6 @@ from yibao.domain.users import READ_ALL, Actor
 from yibao.services import access, blobs, vouchers
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store.tables import vouchers as voucher_rows
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
 TITLES = {
@@ -164,15 +162,13 @@ def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _issued(uow: UnitOfWork, app: Application) -> dict[str, sa.Row]:
+def _issued(uow: UnitOfWork, app: Application) -> dict[str, KeptVoucher]:
     """The latest voucher of each kind issued for the application (a reissued cash voucher replaces the old)."""
-    rows = uow.session.execute(sa.select(voucher_rows).where(
-        voucher_rows.c.person_id == app.applicant_id, voucher_rows.c.kind.in_(KINDS))
-        .order_by(voucher_rows.c.created_at)).all()
+    rows = uow.applications.vouchers_of(app.applicant_id, KINDS)
     return {row.kind: row for row in rows if row.subject.get("application_id") == app.id}
 
 
-def _as_issued(row) -> Issued:
+def _as_issued(row: KeptVoucher) -> Issued:
     return Issued(row.kind, vouchers.display(row.code), row.created_at, row.sha256, row.subject)
 
 
