@@ -16,7 +16,9 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from tests.unit.fakes import applications
 from yibao.config import Settings
+from yibao.domain.applications import ApplicationStep, CashVoucher
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.clock import SettableClock
@@ -26,8 +28,8 @@ from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
-KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region"}
-COUNTED = (AuditRecord, MasterDataVersion)  # their tables number them
+KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", CashVoucher: "code"}
+COUNTED = (AuditRecord, MasterDataVersion, ApplicationStep)  # their tables number them
 
 
 class FakeStore:
@@ -64,6 +66,7 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        self.applications, self.invoices, self.cash_vouchers = applications.repositories(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()
