@@ -33,6 +33,15 @@ CASH_TITLES = {
     S.FAILED: ("取现凭证已过期", "Cash voucher expired"),
 }
 KIND_LABELS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement claim")}
+VOUCHER_TITLES = {  # the printed vouchers of an application's steps
+    "approval": ("医疗保险申请审核通过凭证", "Application approval voucher"),
+    "payment": ("医疗保险拨付凭证", "Payment voucher"),
+    "cash_voucher": ("异地就医取现凭证", "Cross-region cash voucher"),
+    "redemption": ("取现兑付凭证", "Cash redemption voucher"),
+}
+VOUCHER_KIND_LABELS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement")}
+PAYEE_CHANGED_NOTE = "收款银行账户已变更 / the payee bank account changed"
+WINDOW_UNITS = {"months": ("{} 个月", "{} months"), "days": ("{} 日", "{} days")}  # a rule's 申请期限
 
 
 def labels(terms, values) -> tuple[str, str]:
@@ -99,7 +108,17 @@ def message(app: Application, status: str, note: str, data: dict) -> tuple[str, 
 
 
 def _local(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return local_minute(dt.datetime.fromisoformat(iso))
+
+
+def local_minute(moment: dt.datetime) -> str:
+    """A moment as the person reads it: Shanghai time to the minute."""
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+def cash_voucher_lapsed(valid_until: dt.datetime) -> str:
+    """Why a cash payout failed: its voucher ran out unredeemed."""
+    return f"取现凭证已于 {local_minute(valid_until)} 过期"
 
 
 def title(status: str, data: dict) -> tuple[str, str]:

@@ -175,7 +175,7 @@ def _ensure_window_known(decision) -> None:
     for requirement in decision.requirements:
         if requirement.kind == "within":
             count, unit = requirement.value
-            zh, en = {"months": ("{} 个月", "{} months"), "days": ("{} 日", "{} days")}[unit]
+            zh, en = texts.WINDOW_UNITS[unit]
             raise errors.EventDateRequired(window_zh=zh.format(count), window_en=en.format(count))
 
 
@@ -542,7 +542,7 @@ def reopen_for_payee_change(ctx: Context, uow: UnitOfWork, actor: Actor, *, appl
     for app in uow.applications.approved_for(applicant_id):
         if app.payout != "bank" or app.pays_to(account.id if account else None):
             continue
-        move(ctx, uow, actor, app, "reopen", note="收款银行账户已变更 / the payee bank account changed",
+        move(ctx, uow, actor, app, "reopen", note=texts.PAYEE_CHANGED_NOTE,
               data={"reason": texts.PAYEE_CHANGED})
         reopened.append(app.id)
     return reopened

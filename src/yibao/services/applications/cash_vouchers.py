@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from yibao.domain import application_texts as texts
 from yibao.domain import errors
 from yibao.domain.applications import Application, CashVoucher
 from yibao.domain.clock import SHANGHAI
@@ -94,12 +95,10 @@ def place(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
 def lapse(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Application, cash: CashVoucher) -> None:
     """A voucher past its time: the amount is free again and the application failed (a retry issues a new one)."""
     books.void(cash.hold_id)
-    until = cash.valid_until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    app.details = {**app.details, "bank_reason": f"取现凭证已于 {until} 过期"}
-    record_step(ctx, uow, actor, app, "fail", *app.apply("fail", ctx.now()),
-                             note=f"取现凭证已于 {until} 过期",
-                             data={"cash_voucher_code": vouchers.display(cash.code),
-                                   "valid_until": cash.valid_until.isoformat()})
+    reason = texts.cash_voucher_lapsed(cash.valid_until)
+    app.details = {**app.details, "bank_reason": reason}
+    record_step(ctx, uow, actor, app, "fail", *app.apply("fail", ctx.now()), note=reason,
+                data={"cash_voucher_code": vouchers.display(cash.code), "valid_until": cash.valid_until.isoformat()})
     ctx.audit(uow, actor, "cash_voucher.lapse", "cash_voucher", cash.code, application_id=app.id)
 
 
