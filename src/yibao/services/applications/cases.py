@@ -3,7 +3,8 @@ through review to approval; disbursement (services.disbursement) pays them.
 
 On submission and again on approval the region's policy decides: whether the case is allowed at all, by whom
 and through which channel, which documents are needed, within which window, and how much. Every step is one
-line of the application's history with its actor, is audited, and is told to the person.
+line of the application's history with its actor, is audited, and is told to the person (applications.steps,
+in the words of domain.application_texts).
 
 A death case (the heirs' withdrawal) needs the death on record (services.life_events); the heir applies, with
 their own ID number, name and relation checked (services.heirs) and their own proof of inheritance; the whole
@@ -231,8 +232,6 @@ def _heir(ctx: Context, uow: UnitOfWork, deceased: Person, applicant: Person, he
                               day=ctx.today())
     return {"relation": heir["relation"]}
 
-
-# --- history and messages ---------------------------------------------------------------------------------
 
 # --- submission ----------------------------------------------------------------------------------------------
 
