@@ -16,6 +16,10 @@ from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import BankAccount
 from yibao.domain.registry import Enrollment, Person
 from yibao.domain.users import Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import AccountKind, Bucket
+from yibao.ledger.entries import EntryKind, Posting
+from yibao.services.accounts.books import Books
 from yibao.services.applications import cases
 from yibao.services.applications import vouchers as application_vouchers
 
@@ -25,6 +29,7 @@ REVIEWER = Actor("reviewer-1", Role.REVIEWER)
 SECOND_REVIEWER = Actor("reviewer-2", Role.REVIEWER)
 PERSON = "per_qianduo"
 ME = Actor("qianduo", Role.PERSON, person_id=PERSON)
+CLEARING = acct.contribution_clearing("210200")
 EMIGRATION_PAPERS = ("emigration_proof", "id_card", "id_card_copy", "insurance_card", "bank_card")
 
 
@@ -39,7 +44,11 @@ def ctx(monkeypatch, tmp_path):
         uow.add(Enrollment("enr_1", PERSON, "employee", None, True, dt.date(2024, 1, 1), "active", NOW))
         uow.add(BankAccount("bnk_1", PERSON, "6222020200112233445", "中国工商银行", "钱多", True, NOW))
         ctx.audit(uow, Actor("admin", Role.ADMIN), "bank_account.link", "bank_account", "bnk_1")
-        uow.store.tables["available_fen"].append({PERSON: 200_000})
+        books = Books(uow, NOW)
+        books.open(acct.personal(PERSON), AccountKind.PERSONAL, "210200", person_id=PERSON)
+        books.open(CLEARING, AccountKind.CONTRIBUTION_CLEARING, "210200")
+        books.post(EntryKind.CONTRIBUTION, [Posting(CLEARING, -200_000),
+                                            Posting(acct.personal(PERSON), 200_000, Bucket.CURRENT_YEAR)])
         uow.commit()
     return ctx
 

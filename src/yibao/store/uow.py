@@ -10,8 +10,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
-from yibao.ledger import chain
+from yibao.ledger.chain import link_audit
+from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.repositories.applications import SqlApplications, SqlCashVouchers, SqlInvoiceClaims
+from yibao.store.repositories.keys import SqlKeys
+from yibao.store.repositories.reversals import SqlReversals
 
 T = TypeVar("T")
 
@@ -34,6 +37,9 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.ledger = LedgerRepository(session)
+        self.keys = SqlKeys(session)
+        self.reversals = SqlReversals(session)
         self.applications = SqlApplications(session)
         self.invoices = SqlInvoiceClaims(session)
         self.cash_vouchers = SqlCashVouchers(session)
@@ -101,13 +107,3 @@ class UnitOfWork:
             old.valid_to = version.valid_from
         self.session.add(version)
 
-
-def link_audit(record: AuditRecord, last=None) -> AuditRecord:
-    """Put a record on its entity's hash chain after `last` (its seq and hash), or first when there is none: an
-    entity created in the same unit of work under a new id has no chain to read (the chain's unique key
-    still refuses a second first record)."""
-    record.seq, record.prev_hash = (last.seq + 1, last.hash) if last else (1, chain.GENESIS)
-    record.hash = chain.link(record.prev_hash, chain.audit_content(
-        at=record.at, actor=record.actor, action=record.action, entity=record.entity,
-        entity_id=record.entity_id, details=record.details, seq=record.seq))
-    return record

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
-from tests.unit.fakes import applications
 from yibao.config import Settings
 from yibao.domain.applications import ApplicationStep, CashVoucher
 from yibao.domain.audit import AuditRecord, MasterDataVersion
@@ -26,6 +25,9 @@ from yibao.domain.registry import Agency, Institution
 from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.context import Context
+
+from . import applications
+from .ledger import FakeKeys, FakeLedger, FakeReversals
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
 KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", CashVoucher: "code"}
@@ -66,6 +68,7 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
         self.applications, self.invoices, self.cash_vouchers = applications.repositories(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:

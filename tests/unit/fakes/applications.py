@@ -115,12 +115,11 @@ def repositories(uow: FakeUnitOfWork) -> tuple[FakeApplications, FakeInvoiceClai
 
 
 def stand_in_for_other_areas(monkeypatch) -> None:
-    """Until their areas' repositories are on the unit of work, a person's standing, the inbox, the vouchers'
-    record and the account's available balance are read from and written to the fake store; the voucher's PDF
-    (a rendering, checked by the integration suites) is a placeholder."""
+    """Until their areas' repositories are on the unit of work, a person's standing, the inbox and the vouchers'
+    record are read from and written to the fake store; the voucher's PDF (a rendering, checked by the
+    integration suites) is a placeholder."""
     from yibao.ledger import seals
     from yibao.services import notices, vouchers
-    from yibao.services.applications import cases
     from yibao.services.applications import vouchers as application_vouchers
     from yibao.services.registry import life_events
 
@@ -146,14 +145,10 @@ def stand_in_for_other_areas(monkeypatch) -> None:
         ctx.audit(uow, actor, "voucher.issue", "voucher", code, kind=kind, person_id=person_id,
                   seals=[seals.seal("vouchers", row)])
 
-    def available_fen(uow, person_id: str) -> int:
-        return uow.store.tables["available_fen"][0].get(person_id, 0) if uow.store.tables["available_fen"] else 0
-
     def render(uow, kind: str, subject: dict, code: str, printed: dt.datetime, holder) -> bytes:
         return f"%PDF-1.4 {kind} {code} {printed.isoformat()}".encode()
 
     monkeypatch.setattr(life_events, "standing", standing)
     monkeypatch.setattr(notices, "tell", tell)
     monkeypatch.setattr(vouchers, "record", record)
-    monkeypatch.setattr(cases, "available_fen", available_fen)
     monkeypatch.setattr(application_vouchers, "_render", render)
