@@ -48,6 +48,7 @@ TRANSITIONS: dict[tuple[S, str], S] = {
 }
 REVIEWABLE = frozenset({S.SUBMITTED, S.RESUBMITTED, S.UNDER_REVIEW})  # in the reviewers' queue
 FINAL = frozenset({S.REJECTED, S.PAID, S.WITHDRAWN})
+GIVEN_UP = frozenset({S.REJECTED, S.WITHDRAWN})  # ended without a payout: the case may be filed again
 
 KINDS = ("withdrawal", "reimbursement")
 REASONS = {
@@ -87,10 +88,19 @@ class Application:
     updated_at: dt.datetime
     details: dict  # invoices, the supplement asked for, the bank line, the expected arrival …
 
-    def apply(self, action: str, at: dt.datetime) -> tuple[str, str]:
-        target = TRANSITIONS.get((ApplicationStatus(self.status), action))
-        if target is None:
+    def may(self, action: str) -> bool:
+        """Whether the transition table allows the action from the application's status."""
+        return (ApplicationStatus(self.status), action) in TRANSITIONS
+
+    def ensure_may(self, action: str) -> None:
+        """Refuse an action the transition table does not allow from the application's status."""
+        if not self.may(action):
             raise errors.ApplicationWrongState(status=self.status, action=action)
+
+    def apply(self, action: str, at: dt.datetime) -> tuple[str, str]:
+        """Take the action's transition (or refuse it); the status before and after."""
+        self.ensure_may(action)
+        target = TRANSITIONS[(ApplicationStatus(self.status), action)]
         before, self.status, self.updated_at = self.status, target.value, at
         return before, self.status
 
@@ -170,3 +180,16 @@ class CashVoucher:
             raise errors.CashVoucherUsed(redeemed_at=self.redeemed_at.isoformat())
         if self.lapsed(now):
             raise errors.CashVoucherExpired(valid_until=self.valid_until.isoformat())
+
+
+@dataclass(frozen=True)
+class KeptVoucher:
+    """A voucher (凭证) as it was recorded: its code, what it states, and the hash of the document printed."""
+
+    code: str
+    kind: str
+    person_id: str
+    subject: dict
+    sha256: str
+    created_at: dt.datetime
+    created_by: str

@@ -15,6 +15,7 @@ from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.services.accounts.contribution_ports import ContributionRepository
 from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 from yibao.services.applications.payout_ports import AppointmentRepository, DisbursementRepository
+from yibao.services.applications.ports import ApplicationRepository, CashVoucherRepository, InvoiceClaims
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
@@ -39,6 +40,9 @@ class UnitOfWork(Protocol):
     ledger: LedgerStore
     keys: IdempotencyKeys
     reversals: ReversalRequests
+    applications: ApplicationRepository
+    invoices: InvoiceClaims
+    cash_vouchers: CashVoucherRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger.chain import link_audit
 from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.repositories.applications import SqlApplications, SqlCashVouchers, SqlInvoiceClaims
 from yibao.store.repositories.appointments import SqlAppointments
 from yibao.store.repositories.cards import SqlCards
 from yibao.store.repositories.contributions import SqlContributions
@@ -56,6 +57,9 @@ class UnitOfWork:
         self.ledger = LedgerRepository(session)
         self.keys = SqlKeys(session)
         self.reversals = SqlReversals(session)
+        self.applications = SqlApplications(session)
+        self.invoices = SqlInvoiceClaims(session)
+        self.cash_vouchers = SqlCashVouchers(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

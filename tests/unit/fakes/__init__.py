@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tests.unit.fakes.disbursement import FakeAppointments, FakeDisbursements
 from yibao.config import Settings
+from yibao.domain.applications import ApplicationStep, CashVoucher
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
 from yibao.domain.clock import SettableClock
@@ -27,13 +28,14 @@ from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
-from . import registry
+from . import applications, registry
 from .contributions import FakeContributions
 from .ledger import FakeKeys, FakeLedger, FakeReversals
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
 KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", AuthToken: "digest"}
-COUNTED = (AuditRecord, MasterDataVersion)  # their tables number them
+KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", CashVoucher: "code"}
+COUNTED = (AuditRecord, MasterDataVersion, ApplicationStep)  # their tables number them
 
 
 class FakeStore:
@@ -75,6 +77,7 @@ class FakeUnitOfWork:
         self.disbursements = FakeDisbursements(self)
         self.appointments = FakeAppointments(self)
         self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
+        self.applications, self.invoices, self.cash_vouchers = applications.repositories(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

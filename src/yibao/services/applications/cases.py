@@ -3,7 +3,8 @@ through review to approval; disbursement (services.disbursement) pays them.
 
 On submission and again on approval the region's policy decides: whether the case is allowed at all, by whom
 and through which channel, which documents are needed, within which window, and how much. Every step is one
-line of the application's history with its actor, is audited, and is told to the person.
+line of the application's history with its actor, is audited, and is told to the person (applications.steps,
+in the words of domain.application_texts).
 
 A death case (the heirs' withdrawal) needs the death on record (services.life_events); the heir applies, with
 their own ID number, name and relation checked (services.heirs) and their own proof of inheritance; the whole
@@ -16,8 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
+from yibao.domain import application_texts as texts
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.applications import (
@@ -34,31 +34,27 @@ from yibao.domain.applications import (
     may_pay_in_cash,
 )
 from yibao.domain.audit import AuditRecord
-from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import BankAccount
 from yibao.domain.ids import new_id
 from yibao.domain.invoices import keys_of, normal_issuer, normal_number
 from yibao.domain.life_events import LifeEventKind, Standing
-from yibao.domain.money import yuan
 from yibao.domain.registry import Enrollment, Institution, Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
-from yibao.ledger import seals
-from yibao.services import access, notices
+from yibao.services import access
 from yibao.services.accounts.books import Books
 from yibao.services.applications import cash_vouchers, claim_limits
 from yibao.services.applications import invoices as invoice_claims
 from yibao.services.applications import vouchers as application_vouchers
+from yibao.services.applications.steps import move, record_step
 from yibao.services.context import Context
 from yibao.services.credentials import channels
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, heirs, life_events
-from yibao.store.tables import application_documents
 
 S = ApplicationStatus
 REVIEW_ACTIONS = ("approve", "reject", "request_supplement")
-PAYEE_CHANGED = "payee_changed"  # why an approved case went back to review
 
 
 @dataclass
@@ -114,17 +110,12 @@ def _documents(uow: UnitOfWork, ids: list[str], owners: set[str]) -> list[Docume
 
 
 def _attached(uow: UnitOfWork, application_id: str) -> list[Document]:
-    ids = uow.session.scalars(sa.select(application_documents.c.document_id).where(
-        application_documents.c.application_id == application_id).order_by(application_documents.c.added_at))
-    return [uow.get(Document, i) for i in ids]
+    return uow.applications.attached(application_id)
 
 
 def _attach(ctx: Context, uow: UnitOfWork, application_id: str, documents: list[Document]) -> None:
     already = {d.id for d in _attached(uow, application_id)}
-    rows = [{"application_id": application_id, "document_id": d.id, "added_at": ctx.now()}
-            for d in documents if d.id not in already]
-    if rows:
-        uow.session.execute(application_documents.insert(), rows)
+    uow.applications.attach(application_id, [d.id for d in documents if d.id not in already], ctx.now())
 
 
 def _counted(app: Application, documents: list[Document]) -> list[Document]:
@@ -184,7 +175,7 @@ def _ensure_window_known(decision) -> None:
     for requirement in decision.requirements:
         if requirement.kind == "within":
             count, unit = requirement.value
-            zh, en = {"months": ("{} 个月", "{} months"), "days": ("{} 日", "{} days")}[unit]
+            zh, en = texts.WINDOW_UNITS[unit]
             raise errors.EventDateRequired(window_zh=zh.format(count), window_en=en.format(count))
 
 
@@ -215,9 +206,7 @@ def _case_standing(uow: UnitOfWork, person_id: str, kind: str, reason: str) -> S
 
 def _first_death_case(uow: UnitOfWork, person_id: str) -> None:
     """The balance goes to the heirs once: a second death case while one is open is refused."""
-    earlier = uow.session.scalar(sa.select(Application.id).where(
-        Application.person_id == person_id, Application.kind == "withdrawal", Application.reason == "death",
-        Application.status.not_in([S.REJECTED.value, S.WITHDRAWN.value])).limit(1))
+    earlier = uow.applications.open_death_case(person_id)
     if earlier is not None:
         raise errors.DeathCaseExists(application_id=earlier)
 
@@ -242,120 +231,6 @@ def _heir(ctx: Context, uow: UnitOfWork, deceased: Person, applicant: Person, he
                               day=ctx.today())
     return {"relation": heir["relation"]}
 
-
-# --- history and messages ---------------------------------------------------------------------------------
-
-STEP_TITLES = {
-    S.DRAFT: ("申请已保存为草稿", "Application saved as a draft"),
-    S.SUBMITTED: ("申请已受理", "Application received"),
-    S.UNDER_REVIEW: ("申请审核中", "Application under review"),
-    S.SUPPLEMENT_REQUESTED: ("请补充材料", "Documents needed"),
-    S.RESUBMITTED: ("补充材料已收到", "Supplement received"),
-    S.APPROVED: ("申请已审核通过", "Application approved"),
-    S.REJECTED: ("申请未通过审核", "Application rejected"),
-    S.DISBURSING: ("款项已提交银行拨付", "Payout sent to the bank"),
-    S.PAID: ("款项已到账", "Payout made"),
-    S.FAILED: ("银行拨付失败", "Payout failed"),
-    S.WITHDRAWN: ("申请已撤回", "Application withdrawn"),
-}
-CASH_TITLES = {
-    S.DISBURSING: ("取现凭证已开具", "Cash voucher issued"),
-    S.PAID: ("现金已兑付", "Cash paid out"),
-    S.FAILED: ("取现凭证已过期", "Cash voucher expired"),
-}
-KIND_LABELS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement claim")}
-
-
-def _labels(terms, values) -> tuple[str, str]:
-    pairs = [v.label(terms, x) for x in values]
-    return "、".join(zh for zh, _ in pairs), ", ".join(en for _, en in pairs)
-
-
-def _message(app: Application, status: str, note: str, data: dict) -> tuple[str, str]:
-    """The body of the message for a step, in both languages, with the facts the person needs."""
-    kind_zh, kind_en = KIND_LABELS[app.kind]
-    zh, en = [f"您的{kind_zh}申请（{app.id}）"], [f"Your {kind_en} ({app.id})"]
-    if status == S.SUPPLEMENT_REQUESTED:
-        missing_zh, missing_en = _labels(v.DocumentType, data.get("missing", []))
-        zh.append(f"需补充材料：{missing_zh}。")
-        en.append(f"needs these documents: {missing_en}.")
-    elif status == S.DISBURSING and data.get("cash_voucher_code"):
-        until = _local(data["valid_until"])
-        where_zh = data.get("institution_code") or "定点医疗机构或经办机构窗口"
-        where_en = data.get("institution_code") or "a designated institution or the agency's counter"
-        zh.append(f"已开具取现凭证，校验码 {data['cash_voucher_code']}，金额 {yuan(data['amount_fen'])}，"
-                  f"请于 {until} 前持凭证、医保卡和身份证到 {where_zh} 办理（需预约的机构请先预约）。")
-        en.append(f"has a cash voucher: code {data['cash_voucher_code']}, {yuan(data['amount_fen'])}; bring it with "
-                  f"your card and ID to {where_en} before {until} (book a slot where appointments are needed).")
-    elif status == S.PAID and data.get("cash_voucher_code"):
-        where = data.get("institution_code") or "经办机构窗口"
-        zh.append(f"已凭取现凭证 {data['cash_voucher_code']} 在 {where} 兑付现金 {yuan(data['paid_fen'])}。")
-        en.append(f"{yuan(data['paid_fen'])} was paid in cash against voucher {data['cash_voucher_code']} at "
-                  f"{data.get('institution_code') or 'the agency counter'}.")
-    elif status == S.FAILED and data.get("cash_voucher_code"):
-        until = _local(data["valid_until"])
-        zh.append(f"取现凭证已于 {until} 过期未兑付，款项已退回个人账户，可申请重新开具。")
-        en.append(f"the cash voucher expired unused at {until}; the amount is back in the account and a new "
-                  "voucher may be asked for.")
-    elif status in (S.APPROVED, S.DISBURSING):
-        zh.append(f"金额 {yuan(app.approved_fen or 0)}，手续费 {yuan(app.fee_fen)}，实付 {yuan(app.payout_fen)}。")
-        en.append(f"amount {yuan(app.approved_fen or 0)}, fee {yuan(app.fee_fen)}, paid out {yuan(app.payout_fen)}.")
-        if data.get("expected_arrival_date"):
-            zh.append(f"预计到账日期 {data['expected_arrival_date']}（按工作日计算）。")
-            en.append(f"Expected to arrive by {data['expected_arrival_date']} (working days).")
-    elif status == S.PAID:
-        zh.append(f"已拨付 {yuan(app.payout_fen)} 至尾号 {data.get('account_tail', '')} 的银行账户。")
-        en.append(f"{yuan(app.payout_fen)} was paid to the bank account ending {data.get('account_tail', '')}.")
-    elif status == S.FAILED:
-        zh.append(f"银行退回：{data.get('bank_reason', '')}。款项已退回个人账户，请核对银行账户后重新发起拨付。")
-        en.append(f"the bank returned it: {data.get('bank_reason', '')}. The amount is back in the account; "
-                  "check the bank account and ask for the payout again.")
-    elif data.get("reason") == PAYEE_CHANGED:
-        zh.append("的收款银行账户在拨付前已变更，申请将重新审核，审核通过后拨付至新的账户。")
-        en.append("will be reviewed again: the bank account it pays to changed before the payout was sent; once "
-                  "approved again it pays the new account.")
-        return "".join(zh), " ".join(en)
-    elif status == S.REJECTED:
-        zh.append("未通过审核。")
-        en.append("was rejected.")
-    else:
-        title_zh, title_en = STEP_TITLES[S(status)]
-        zh.append(f"：{title_zh}。")
-        en.append(f": {title_en.lower()}.")
-    if note:
-        zh.append(f"说明：{note}")
-        en.append(f"Note: {note}")
-    return "".join(zh), " ".join(en)
-
-
-def _local(iso: str) -> str:
-    return dt.datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-
-
-def _title(status: str, data: dict) -> tuple[str, str]:
-    if data.get("cash_voucher_code"):
-        return CASH_TITLES.get(S(status), STEP_TITLES[S(status)])
-    return STEP_TITLES[S(status)]
-
-
-def record_step(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, before: str | None,
-                after: str, *, note: str = "", data: dict | None = None) -> None:
-    """One line of history, its audit record, and the message to the person (and the applicant)."""
-    data = data or {}
-    step = ApplicationStep(None, app.id, ctx.now(), actor.username, action, before, after, note, data)
-    uow.add(step)
-    uow.flush()  # the step's id, which its seal names
-    ctx.audit(uow, actor, f"application.{action}", "application", app.id, from_status=before, to_status=after,
-              note=note, **data, seals=[seals.seal("application_steps", step)])
-    body = _message(app, after, note, data)
-    notices.tell(ctx, uow, [app.person_id, app.applicant_id], kind="application", title=_title(after, data),
-                 body=body, data={"application_id": app.id, "status": after, **data})
-
-
-def _move(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, action: str, *, note: str = "",
-          data: dict | None = None) -> None:
-    before, after = app.apply(action, ctx.now())
-    record_step(ctx, uow, actor, app, action, before, after, note=note, data=data)
 
 
 # --- submission ----------------------------------------------------------------------------------------------
@@ -504,7 +379,7 @@ def submit(ctx: Context, *, actor: Actor, person_id: str, kind: str, reason: str
         if draft:
             record_step(ctx, uow, actor, app, "create", None, S.DRAFT.value)
         else:
-            _move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
+            move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
         _attach(ctx, uow, app.id, documents)
         uow.commit()
         return app, rules
@@ -525,8 +400,7 @@ def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Ap
     with ctx.uow() as uow:
         app = _locked(uow, application_id)
         _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
-        if app.status != S.DRAFT:
-            raise errors.ApplicationWrongState(status=app.status, action="submit")
+        app.ensure_may("submit")
         _case_standing(uow, app.person_id, app.kind, app.reason)
         presence = channels.of_session(uow, actor, applicant_id=app.applicant_id)  # the session that submits
         app.channel, app.in_person, app.by_proxy = presence.channel, presence.in_person, presence.by_proxy
@@ -535,7 +409,7 @@ def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Ap
         app.rule_id, app.fee_fen = decision.reasons[0].rule_id, decision.details.get("fee_fen", 0)
         app.details = {**app.details, "payable_fen": payable}
         rules = citations(decision)
-        _move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
+        move(ctx, uow, actor, app, "submit", data={"rules": [r["rule_id"] for r in rules]})
         uow.commit()
         return app, rules
 
@@ -573,17 +447,17 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
             raise errors.ApplicationWrongState(status=app.status, action=action)
         if actor.username in _hands(uow, app):
             raise errors.SameHands()
-        if app.status != S.UNDER_REVIEW:
-            _move(ctx, uow, actor, app, "start_review")
+        if app.may("start_review"):
+            move(ctx, uow, actor, app, "start_review")
         rules: list[dict] = []
         if action == "approve":
             rules = _approve(ctx, uow, actor, app, note)
         elif action == "reject":
-            _move(ctx, uow, actor, app, "reject", note=note)
+            move(ctx, uow, actor, app, "reject", note=note)
             invoice_claims.release(ctx, uow, actor, app)
         else:
             app.details = {**app.details, "supplement": {"missing": list(missing), "guidance": note}}
-            _move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
+            move(ctx, uow, actor, app, "request_supplement", note=note, data={"missing": list(missing)})
         uow.commit()
         return app, rules
 
@@ -593,8 +467,8 @@ INTAKE_ACTIONS = ("create", "submit", "supplement")  # the steps that take a cas
 
 def taken_by(uow: UnitOfWork, application_id: str) -> set[str]:
     """The users who took the application in: whoever created, submitted or supplemented it (its history)."""
-    return set(uow.session.scalars(sa.select(ApplicationStep.actor).where(
-        ApplicationStep.application_id == application_id, ApplicationStep.action.in_(INTAKE_ACTIONS))))
+    return {step.actor for step in uow.all_by(ApplicationStep, application_id=application_id)
+            if step.action in INTAKE_ACTIONS}
 
 
 BANK_CHOICES = ("bank_account.link", "bank_account.primary")  # the steps that choose where a payout goes
@@ -605,9 +479,8 @@ def payee_hands(uow: UnitOfWork, applicant_id: str) -> set[str]:
     account = primary_bank_account(uow, applicant_id)
     if account is None:
         return set()
-    return set(uow.session.scalars(sa.select(AuditRecord.actor).where(
-        AuditRecord.entity == "bank_account", AuditRecord.entity_id == account.id,
-        AuditRecord.action.in_(BANK_CHOICES))))
+    return {record.actor for record in uow.all_by(AuditRecord, entity="bank_account", entity_id=account.id)
+            if record.action in BANK_CHOICES}
 
 
 def _hands(uow: UnitOfWork, app: Application) -> set[str]:
@@ -645,7 +518,7 @@ def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note
                  "holder_name": bank.holder_name}  # the account approved is the one paid, whatever is primary later
         app.details = {**app.details, "expected_arrival_date": arrival.isoformat() if arrival else None,
                        "payee": payee}
-    _move(ctx, uow, actor, app, "approve", note=note,
+    move(ctx, uow, actor, app, "approve", note=note,
           data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
                 "expected_arrival_date": app.details["expected_arrival_date"], "payout": app.payout})
     application_vouchers.issue(ctx, uow, actor, app, "approval")
@@ -660,15 +533,12 @@ def reopen_for_payee_change(ctx: Context, uow: UnitOfWork, actor: Actor, *, appl
     """After a change of the applicant's primary bank account, every approved bank payout not yet on a payment
     file that no longer goes to the account its approval fixed goes back to review; the ids reopened."""
     account = primary_bank_account(uow, applicant_id)
-    waiting = uow.session.scalars(sa.select(Application).where(
-        Application.applicant_id == applicant_id, Application.status == S.APPROVED.value)
-        .order_by(Application.id).with_for_update())
     reopened = []
-    for app in waiting:
+    for app in uow.applications.approved_for(applicant_id):
         if app.payout != "bank" or app.pays_to(account.id if account else None):
             continue
-        _move(ctx, uow, actor, app, "reopen", note="收款银行账户已变更 / the payee bank account changed",
-              data={"reason": PAYEE_CHANGED})
+        move(ctx, uow, actor, app, "reopen", note=texts.PAYEE_CHANGED_NOTE,
+              data={"reason": texts.PAYEE_CHANGED})
         reopened.append(app.id)
     return reopened
 
@@ -685,18 +555,17 @@ def supplement(ctx: Context, *, actor: Actor, application_id: str, document_ids:
     with ctx.uow() as uow:
         app = _locked(uow, application_id)
         _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
-        if app.status != S.SUPPLEMENT_REQUESTED:
-            raise errors.ApplicationWrongState(status=app.status, action="supplement")
+        app.ensure_may("supplement")
         documents = _documents(uow, document_ids, {app.person_id, app.applicant_id})
         wanted = app.details.get("supplement", {}).get("missing", [])
         given = {d.type for d in documents}  # new papers: the reviewer may ask again for a type already given
         if missing := [m for m in wanted if m not in given]:
-            labels = _labels(v.DocumentType, missing)
+            labels = texts.labels(v.DocumentType, missing)
             raise errors.RuleRefused("application.documents_missing", missing=missing,
                                      explanation_zh=f"仍缺少材料：{labels[0]}",
                                      explanation_en=f"still missing: {labels[1]}")
         _attach(ctx, uow, app.id, documents)
-        _move(ctx, uow, actor, app, "supplement", data={"document_ids": [d.id for d in documents]})
+        move(ctx, uow, actor, app, "supplement", data={"document_ids": [d.id for d in documents]})
         uow.commit()
         return app
 
@@ -706,7 +575,7 @@ def withdraw(ctx: Context, *, actor: Actor, application_id: str) -> Application:
     with ctx.uow() as uow:
         app = _locked(uow, application_id)
         _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
-        _move(ctx, uow, actor, app, "withdraw")
+        move(ctx, uow, actor, app, "withdraw")
         invoice_claims.release(ctx, uow, actor, app)
         uow.commit()
         return app
@@ -749,17 +618,10 @@ def queue(ctx: Context, *, actor: Actor, status: str | None = None, person_id: s
           limit: int = 100) -> list[Application]:
     """Reviewers see the queue (oldest first); a person sees their own applications (newest first)."""
     with ctx.uow() as uow:
-        query = sa.select(Application)
         if person_id is not None:
             _person(uow, person_id)
             if not (actor.role == Role.PERSON and actor.person_id == person_id):
                 access.ensure_can_read_owned(uow, actor, person_id)
-            query = query.where(sa.or_(Application.person_id == person_id, Application.applicant_id == person_id))
-            query = query.order_by(Application.created_at.desc())
-        else:
-            access.require(actor, *AGENCY_STAFF, Role.AUDITOR)
-            wanted = [status] if status else [s.value for s in REVIEWABLE]
-            query = query.where(Application.status.in_(wanted)).order_by(Application.updated_at)
-        if status and person_id is not None:
-            query = query.where(Application.status == status)
-        return list(uow.session.scalars(query.limit(limit)))
+            return uow.applications.of_person(person_id, status, limit)
+        access.require(actor, *AGENCY_STAFF, Role.AUDITOR)
+        return uow.applications.queue([status] if status else [s.value for s in REVIEWABLE], limit)

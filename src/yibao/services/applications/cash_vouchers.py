@@ -21,10 +21,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
+from yibao.domain import application_texts as texts
 from yibao.domain import errors
-from yibao.domain.applications import Application, ApplicationStatus, CashVoucher
+from yibao.domain.applications import Application, CashVoucher
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.masking import mask_id_number, mask_name
 from yibao.domain.registry import Institution, Person
@@ -35,15 +34,12 @@ from yibao.ledger.accounts import AccountKind
 from yibao.services import access, vouchers
 from yibao.services.accounts.books import Books
 from yibao.services.applications import appointments
-from yibao.services.applications import cases as applications
 from yibao.services.applications import vouchers as application_vouchers
+from yibao.services.applications.steps import record_step
 from yibao.services.context import Context
 from yibao.services.credentials import cards, payment_codes
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.tables import cash_vouchers
-
-S = ApplicationStatus
 
 
 @dataclass
@@ -80,7 +76,7 @@ def place(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
     sealed = []
     if previous is not None:  # a lapsed voucher: its code no longer pays
         sealed.append(seals.removed("cash_vouchers", [previous.code]))
-        uow.session.delete(previous)
+        uow.cash_vouchers.remove(previous)
         uow.flush()
     cash = CashVoucher(vouchers.new_code(), app.id, app.applicant_id, hold.id, app.payout_fen,
                        app.details.get("institution_code"), now, valid_until)
@@ -88,7 +84,7 @@ def place(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
     uow.flush()
     data = {"cash_voucher_code": vouchers.display(cash.code), "valid_until": valid_until.isoformat(),
             "institution_code": cash.institution_code, "amount_fen": cash.amount_fen}
-    applications.record_step(ctx, uow, actor, app, "disburse", *app.apply("disburse", now), data=data)
+    record_step(ctx, uow, actor, app, "disburse", *app.apply("disburse", now), data=data)
     ctx.audit(uow, actor, "cash_voucher.issue", "cash_voucher", cash.code, application_id=app.id,
               hold_id=hold.id, amount_fen=cash.amount_fen, valid_until=valid_until.isoformat(),
               seals=[*sealed, seals.seal("cash_vouchers", cash)])
@@ -99,12 +95,10 @@ def place(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Applic
 def lapse(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, app: Application, cash: CashVoucher) -> None:
     """A voucher past its time: the amount is free again and the application failed (a retry issues a new one)."""
     books.void(cash.hold_id)
-    until = cash.valid_until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    app.details = {**app.details, "bank_reason": f"取现凭证已于 {until} 过期"}
-    applications.record_step(ctx, uow, actor, app, "fail", *app.apply("fail", ctx.now()),
-                             note=f"取现凭证已于 {until} 过期",
-                             data={"cash_voucher_code": vouchers.display(cash.code),
-                                   "valid_until": cash.valid_until.isoformat()})
+    reason = texts.cash_voucher_lapsed(cash.valid_until)
+    app.details = {**app.details, "bank_reason": reason}
+    record_step(ctx, uow, actor, app, "fail", *app.apply("fail", ctx.now()), note=reason,
+                data={"cash_voucher_code": vouchers.display(cash.code), "valid_until": cash.valid_until.isoformat()})
     ctx.audit(uow, actor, "cash_voucher.lapse", "cash_voucher", cash.code, application_id=app.id)
 
 
@@ -193,8 +187,8 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
         now = ctx.now()
         if cash.lapsed(now):  # nothing is paid: no proof of the holder is needed to say so
             app = uow.get(Application, cash.application_id, for_update=True)
-            uow.session.refresh(cash)
-            if cash.redeemed_at is None and app.status == S.DISBURSING:
+            uow.cash_vouchers.refresh(cash)
+            if cash.redeemed_at is None and app.may("fail"):
                 books = Books(uow, now)
                 lapse(ctx, uow, actor, books, app, cash)
                 books.flush()
@@ -213,12 +207,8 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
             raise errors.AppointmentRequired(institution_code=place_code)
         if proof == "evoucher_code":
             payment_codes.use(uow, code=credential["code"], now=now, used_for=cash.code)
-        won = uow.session.execute(
-            cash_vouchers.update()
-            .where(cash_vouchers.c.code == cash.code, cash_vouchers.c.redeemed_at.is_(None),
-                   cash_vouchers.c.valid_until > now)
-            .values(redeemed_at=now, redeemed_by=actor.username, redeemed_at_institution=place_code)).rowcount
-        uow.session.refresh(cash)
+        won = uow.cash_vouchers.redeem(cash.code, at=now, by=actor.username, institution_code=place_code)
+        uow.cash_vouchers.refresh(cash)
         if not won:  # another redemption got there first
             raise errors.CashVoucherUsed(redeemed_at=cash.redeemed_at.isoformat() if cash.redeemed_at else "")
         appointment_id = None
@@ -231,7 +221,7 @@ def redeem(ctx: Context, *, actor: Actor, code: str, institution_code: str | Non
         app = uow.get(Application, cash.application_id, for_update=True)
         books = Books(uow, now)
         entry = books.capture(cash.hold_id, memo=f"cash voucher {app.id}")
-        applications.record_step(
+        record_step(
             ctx, uow, actor, app, "paid", *app.apply("paid", now),
             data={"entry_id": entry.id, "paid_fen": cash.amount_fen, "cash_voucher_code": vouchers.display(cash.code),
                   "institution_code": place_code})
@@ -249,10 +239,7 @@ def expire_due(ctx: Context, *, actor: Actor, now: dt.datetime) -> int:
     """The periodic job: every voucher past its validity and unredeemed lapses (the amount is released, the
     application fails and the person is told); one voucher per unit of work. Running it again lapses nothing."""
     with ctx.uow() as uow:
-        due = list(uow.session.scalars(
-            sa.select(cash_vouchers.c.code).join(Application, Application.id == cash_vouchers.c.application_id)
-            .where(cash_vouchers.c.redeemed_at.is_(None), cash_vouchers.c.valid_until <= now,
-                   Application.status == S.DISBURSING.value).order_by(cash_vouchers.c.valid_until)))
+        due = uow.cash_vouchers.due(now)
     lapsed = 0
     for code in due:
         with ctx.uow() as uow:
@@ -260,8 +247,8 @@ def expire_due(ctx: Context, *, actor: Actor, now: dt.datetime) -> int:
             if cash is None:
                 continue
             app = uow.get(Application, cash.application_id, for_update=True)
-            uow.session.refresh(cash)
-            if cash.redeemed_at is not None or app.status != S.DISBURSING or not cash.lapsed(now):
+            uow.cash_vouchers.refresh(cash)
+            if cash.redeemed_at is not None or not app.may("fail") or not cash.lapsed(now):
                 continue
             books = Books(uow, now)
             lapse(ctx, uow, actor, books, app, cash)
@@ -274,7 +261,7 @@ def expire_due(ctx: Context, *, actor: Actor, now: dt.datetime) -> int:
 def lapse_if_due(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application) -> None:
     """Before a retry: a cash voucher that ran out unredeemed fails its application first."""
     cash = current(uow, app.id)
-    if app.status == S.DISBURSING and cash is not None and cash.lapsed(ctx.now()):
+    if app.may("fail") and cash is not None and cash.lapsed(ctx.now()):
         books = Books(uow, ctx.now())
         lapse(ctx, uow, actor, books, app, cash)
         books.flush()

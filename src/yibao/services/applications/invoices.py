@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import sqlalchemy as sa
-from sqlalchemy.exc import IntegrityError
-
 from yibao.domain import errors
 from yibao.domain.applications import Application
 from yibao.domain.invoices import keys_of, normal_number, settlement_receipt
@@ -26,12 +23,10 @@ from yibao.domain.settlement import Settlement
 from yibao.domain.users import Actor
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store.tables import invoice_claims
 
 
 def _earlier_claims(uow: UnitOfWork, keys: list[str]) -> str | None:
-    return uow.session.scalar(sa.select(invoice_claims.c.application_id).where(invoice_claims.c.key.in_(keys))
-                              .order_by(invoice_claims.c.claimed_at).limit(1))
+    return uow.invoices.first_claim(keys)
 
 
 def with_issuers(uow: UnitOfWork, invoices: list[dict]) -> list[dict]:
@@ -60,11 +55,8 @@ def _settled_directly(uow: UnitOfWork, person_id: str, invoices: list[dict]) -> 
         receipt = settlement_receipt(invoice.get("number") or "")
         if receipt and uow.get(Settlement, receipt) is not None:
             return receipt
-        same_day = uow.session.scalars(sa.select(Settlement).where(
-            Settlement.institution_code == invoice["issuer"],
-            Settlement.business_date == dt.date.fromisoformat(str(invoice["date"])),
-            sa.or_(Settlement.owner_id == person_id, Settlement.payer_id == person_id)).order_by(Settlement.at))
-        for settlement in same_day:
+        day = dt.date.fromisoformat(str(invoice["date"]))
+        for settlement in uow.invoices.settled_on(person_id, invoice["issuer"], day):
             if _same_items(settlement, invoice):
                 return settlement.id
     return None
@@ -82,21 +74,17 @@ def claim(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, invoice
     if earlier := _earlier_claims(uow, list(rows)):
         raise errors.InvoiceDuplicate(earlier=earlier, application_id=earlier)
     now = ctx.now()
-    try:
-        uow.session.execute(invoice_claims.insert(), [
-            {"key": key, "kind": kind, "application_id": app.id, "person_id": app.person_id, "claimed_at": now}
-            for key, kind in rows.items()])
-    except IntegrityError:  # another claim of the same invoice committed at the same moment
-        uow.rollback()
+    if not uow.invoices.claim(rows, application_id=app.id, person_id=app.person_id, at=now):
+        uow.rollback()  # another claim of the same invoice committed at the same moment
         earlier = _earlier_claims(uow, list(rows)) or ""
-        raise errors.InvoiceDuplicate(earlier=earlier, application_id=earlier) from None
+        raise errors.InvoiceDuplicate(earlier=earlier, application_id=earlier)
     ctx.audit(uow, actor, "application.invoices_claim", "application", app.id, invoices=len(invoices),
               keys=len(rows))
 
 
 def release(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application) -> int:
     """A rejected or withdrawn application gives its invoices back: they may be claimed again."""
-    released = uow.session.execute(invoice_claims.delete().where(invoice_claims.c.application_id == app.id)).rowcount
+    released = uow.invoices.release(app.id)
     if released:
         ctx.audit(uow, actor, "application.invoices_release", "application", app.id, keys=released)
     return released

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import segno
-import sqlalchemy as sa
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from yibao.domain import application_texts as texts
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
-from yibao.domain.applications import Application, ApplicationStep, CashVoucher
-from yibao.domain.clock import SHANGHAI
+from yibao.domain.applications import Application, ApplicationStep, CashVoucher, KeptVoucher
 from yibao.domain.masking import mask_id_number
 from yibao.domain.money import yuan
 from yibao.domain.regions import region_name
@@ -32,17 +31,10 @@ from yibao.domain.users import READ_ALL, Actor
 from yibao.services import access, blobs, vouchers
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store.tables import vouchers as voucher_rows
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
-TITLES = {
-    "approval": ("医疗保险申请审核通过凭证", "Application approval voucher"),
-    "payment": ("医疗保险拨付凭证", "Payment voucher"),
-    "cash_voucher": ("异地就医取现凭证", "Cross-region cash voucher"),
-    "redemption": ("取现兑付凭证", "Cash redemption voucher"),
-}
+TITLES = texts.VOUCHER_TITLES
 KINDS = tuple(TITLES)
-APPLICATION_KINDS = {"withdrawal": ("个人账户支取", "withdrawal"), "reimbursement": ("零星报销", "reimbursement")}
 REASONS = {"withdrawal": v.WithdrawalReason, "reimbursement": v.ReimbursementReason}
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
 
@@ -131,15 +123,15 @@ def _render(uow: UnitOfWork, kind: str, subject: dict, code: str, printed: dt.da
         return f"{found.name}（{found.code}）" if found else (code_ or "")
 
     def when(iso: str | None) -> str:
-        return dt.datetime.fromisoformat(iso).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if iso else ""
+        return texts.local_minute(dt.datetime.fromisoformat(iso)) if iso else ""
 
     html = _env.get_template("application_voucher_pdf.html").render(
         kind=kind, title=TITLES[kind], s=subject, holder=holder, masked_id=mask_id_number(holder.id_number),
-        region=region_name(holder.region) or holder.region, application_kind=APPLICATION_KINDS[subject[
+        region=region_name(holder.region) or holder.region, application_kind=texts.VOUCHER_KIND_LABELS[subject[
             "application_kind"]], reason=v.label(REASONS[subject["application_kind"]], subject["reason"]),
         yuan=yuan, when=when, institution=institution, code=vouchers.display(code),
         qr=qr_svg(code) if kind == "cash_voucher" else None,
-        printed=printed.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"))
+        printed=texts.local_minute(printed))
     return HTML(string=html).write_pdf()
 
 
@@ -164,15 +156,13 @@ def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
 
 
-def _issued(uow: UnitOfWork, app: Application) -> dict[str, sa.Row]:
+def _issued(uow: UnitOfWork, app: Application) -> dict[str, KeptVoucher]:
     """The latest voucher of each kind issued for the application (a reissued cash voucher replaces the old)."""
-    rows = uow.session.execute(sa.select(voucher_rows).where(
-        voucher_rows.c.person_id == app.applicant_id, voucher_rows.c.kind.in_(KINDS))
-        .order_by(voucher_rows.c.created_at)).all()
+    rows = uow.applications.vouchers_of(app.applicant_id, KINDS)
     return {row.kind: row for row in rows if row.subject.get("application_id") == app.id}
 
 
-def _as_issued(row) -> Issued:
+def _as_issued(row: KeptVoucher) -> Issued:
     return Issued(row.kind, vouchers.display(row.code), row.created_at, row.sha256, row.subject)
 
 
