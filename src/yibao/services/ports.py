@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.settlement.ports import PaymentCodeRepository, SettlementRepository
 
 T = TypeVar("T")
 
@@ -20,6 +21,8 @@ class UnitOfWork(Protocol):
     """One use case, one transaction: repositories never commit; the service does."""
 
     dialect: str  # "sqlite", "postgresql" or "memory": only a repository's fast path may care
+    settlements: SettlementRepository
+    payment_codes: PaymentCodeRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

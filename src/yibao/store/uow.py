@@ -10,7 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
-from yibao.ledger import chain
+from yibao.store.audit_chain import link_audit
+from yibao.store.repositories.settlements import SqlPaymentCodes, SqlSettlements
 
 T = TypeVar("T")
 
@@ -33,6 +34,8 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.settlements = SqlSettlements(session)
+        self.payment_codes = SqlPaymentCodes(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.
@@ -97,13 +100,3 @@ class UnitOfWork:
             old.valid_to = version.valid_from
         self.session.add(version)
 
-
-def link_audit(record: AuditRecord, last=None) -> AuditRecord:
-    """Put a record on its entity's hash chain after `last` (its seq and hash), or first when there is none: an
-    entity created in the same unit of work under a new id has no chain to read (the chain's unique key
-    still refuses a second first record)."""
-    record.seq, record.prev_hash = (last.seq + 1, last.hash) if last else (1, chain.GENESIS)
-    record.hash = chain.link(record.prev_hash, chain.audit_content(
-        at=record.at, actor=record.actor, action=record.action, entity=record.entity,
-        entity_id=record.entity_id, details=record.details, seq=record.seq))
-    return record
