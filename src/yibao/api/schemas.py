@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from yibao.domain import vocabulary as v
 from yibao.domain.masking import mask_account_no, mask_id_number, mask_phone
 from yibao.domain.regions import region_name
+from yibao.domain.settlement_request import MAX_ITEM_FEN, MAX_ITEMS
 from yibao.domain.users import Role
 
 # The words requests may use, from the domain's one list of each (Literal of its keys, so the OpenAPI shows them).
@@ -639,7 +640,7 @@ class EVoucherCodeCredential(Body):
 
 class ItemCreate(Body):
     category: Category
-    amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**10)]
+    amount_fen: Annotated[int, Field(strict=True, gt=0, le=MAX_ITEM_FEN)]
 
 
 class SettlementCreate(Body):
@@ -647,7 +648,7 @@ class SettlementCreate(Body):
     institution_code: str = Field(max_length=20)
     credential: Annotated[CardCredential | EVoucherCodeCredential | EVoucherCredential, Field(discriminator="type")]
     account_owner_id: str | None = Field(default=None, max_length=24)
-    items: list[ItemCreate] = Field(min_length=1, max_length=200)
+    items: list[ItemCreate] = Field(min_length=1, max_length=MAX_ITEMS)
     emergency: Annotated[bool, Field(strict=True)] = False  # 急诊抢救, stated by the institution
 
 

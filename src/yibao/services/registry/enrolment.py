@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from yibao.domain import errors
+from yibao.domain import errors, in_force
 from yibao.domain.clock import local_date
 from yibao.domain.identity import (
     parse_id_number,
@@ -461,7 +461,5 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
 
 def enrollment_on(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
     """The person's enrolment in force on a day, if any."""
-    for e in uow.all_by(Enrollment, "start_date", person_id=person_id, status=EnrollmentStatus.ACTIVE):
-        if e.start_date <= day and (e.end_date is None or e.end_date >= day):
-            return e
-    return None
+    return in_force.enrollment_on(uow.all_by(Enrollment, "start_date", person_id=person_id,
+                                             status=EnrollmentStatus.ACTIVE), day)
