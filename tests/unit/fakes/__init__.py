@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from tests.unit.fakes.settlement import FakePaymentCodes, FakeSettlements
 from yibao.config import Settings
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
@@ -64,6 +65,8 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        self.settlements = FakeSettlements(self)
+        self.payment_codes = FakePaymentCodes(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()
