@@ -44,14 +44,19 @@ from yibao.store.tables import (
 )
 
 
+def code_holder(code_digest, now) -> sa.Select:
+    """Whose payment code has this digest, while it is unused, unexpired at `now` and its e-voucher active."""
+    pc, v = payment_codes, evouchers
+    return (sa.select(pc.c.person_id).join(v, v.c.id == pc.c.evoucher_id)
+            .where(pc.c.code_digest == code_digest, pc.c.used_at.is_(None), pc.c.expires_at > now,
+                   v.c.status == "active"))
+
+
 def _statement(*, claiming: bool = False) -> sa.Select:
-    v, e, f, g, i = evouchers, enrollments, filings, family_grants, institutions
+    e, f, g, i = enrollments, filings, family_grants, institutions
     owner = persons.alias("owner")
-    pc = payment_codes
-    holder = (sa.select(pc.c.person_id).join(v, v.c.id == pc.c.evoucher_id)
-              .where(pc.c.code_digest == sa.bindparam("code_digest", type_=sa.String), pc.c.used_at.is_(None),
-                     pc.c.expires_at > sa.bindparam("now", type_=pc.c.expires_at.type), v.c.status == "active")
-              .limit(1).scalar_subquery())
+    holder = code_holder(sa.bindparam("code_digest", type_=sa.String),
+                         sa.bindparam("now", type_=payment_codes.c.expires_at.type)).limit(1).scalar_subquery()
     who = sa.select(sa.func.coalesce(sa.bindparam("payer_id", type_=sa.String), holder).label("payer_id")).cte("who")
     claimed = []
     if claiming:  # a data-modifying CTE runs once whatever reads it; the INSERT waits on a concurrent holder

@@ -110,11 +110,7 @@ class SqlPaymentCodes:
         return None if row is None else PaymentCodeState(row.used_at, row.expires_at, row.status)
 
     def holder(self, code_digest: str, now: dt.datetime) -> str | None:
-        c = payment_codes
-        return self.session.scalar(
-            sa.select(c.c.person_id).join(evouchers, evouchers.c.id == c.c.evoucher_id)
-            .where(c.c.code_digest == code_digest, c.c.used_at.is_(None), c.c.expires_at > now,
-                   evouchers.c.status == "active"))
+        return self.session.scalar(settlement_repo.code_holder(code_digest, now))
 
     def mark_used(self, code_digest: str, *, now: dt.datetime, used_for: str) -> bool:
         c = payment_codes
