@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from tests.support import build_world, ledger_capture, ledger_hold
 from yibao.ledger import accounts as acct
 from yibao.ledger import chain
+from yibao.ledger.entries import entry_hash
 from yibao.services.accounts import contributions
-from yibao.services.accounts.books import entry_hash
 from yibao.services.audit.verify import verify
 from yibao.services.credentials import cards
 from yibao.store.ledger_repo import LedgerRepository

@@ -1,5 +1,6 @@
 """The ledger's PostgreSQL path (one prepared lock, one server-side call per entry) against its plain path:
-the same entries give the same rows and the same hash chains, and many clients at once never overdraw."""
+the same entries give the same rows and the same hash chains, and many clients at once never overdraw. On both
+databases, the ledger in memory (the fast service ring's) writes what the store writes."""
 
 from __future__ import annotations
 
@@ -12,17 +13,18 @@ import sqlalchemy as sa
 
 from tests.integration.test_ledger_concurrency import all_at_once
 from tests.support import StoppedClock, new_id_number
+from tests.unit.fakes import fake_context
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
-from yibao.ledger.accounts import AccountKind, Bucket, Unit
-from yibao.ledger.entries import THIS_YEAR_FIRST, EntryKind, Posting, debit_personal
+from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
+from yibao.ledger.entries import THIS_YEAR_FIRST, Entry, EntryKind, Posting, debit_personal
+from yibao.ledger.holds import Hold
 from yibao.services.accounts.books import Books
 from yibao.services.audit import verify as audit_verify
 from yibao.services.registry import enrolment
 from yibao.store.tables import holds, ledger_accounts, ledger_entries, ledger_postings
 
-pytestmark = pytest.mark.postgresql_only
 REGION = "110000"
 PHARMACY = acct.institution_payable("P-FAST")
 CLEARING = acct.contribution_clearing(REGION)
@@ -124,6 +126,7 @@ def forget_ledger(ctx) -> None:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))  # and what refers to them
 
 
+@pytest.mark.postgresql_only
 def test_the_server_path_writes_the_same_rows_and_chains_as_the_plain_path(ctx, admin, monkeypatch):
     people = [enrolment.register_person(ctx, actor=admin, id_number=new_id_number(), name="对照",
                                         phone=f"1390000000{n}", region=REGION).id for n in range(2)]
@@ -142,12 +145,14 @@ def test_the_server_path_writes_the_same_rows_and_chains_as_the_plain_path(ctx, 
         assert server[table] == plain[table], table
 
 
+@pytest.mark.postgresql_only
 def test_the_server_path_is_the_one_books_take_on_postgresql(ctx):
     with ctx.uow() as uow:
         assert Books(uow, ctx.now()).repo.on_server
         assert not Books(uow, ctx.now(), plain=True).repo.on_server
 
 
+@pytest.mark.postgresql_only
 def test_many_clients_settling_from_one_account_never_overdraw_it_or_its_quotas(ctx, admin):
     person = enrolment.register_person(ctx, actor=admin, id_number=new_id_number(), name="并发",
                                        phone="13900000009", region=REGION)
@@ -175,6 +180,7 @@ def test_many_clients_settling_from_one_account_never_overdraw_it_or_its_quotas(
     assert report.ok, report.breaks
 
 
+@pytest.mark.postgresql_only
 def test_opening_and_locking_creates_only_what_is_missing_on_both_paths(ctx, admin):
     ctx.clock.set(DAY)
     for plain in (True, False):
@@ -209,3 +215,51 @@ def test_opening_and_locking_creates_only_what_is_missing_on_both_paths(ctx, adm
             assert books.account(quotas(person_id)[0]).created_at == at
         with ctx.engine.connect() as conn:
             assert {a.id for a in wanted} <= set(conn.scalars(sa.select(ledger_accounts.c.id)))
+
+
+def _bucket(bucket) -> str | None:
+    return str(bucket) if bucket else None
+
+
+def rows_in_store(ctx) -> dict[str, list]:
+    """The story's ledger as the database holds it, in the shape `rows_in_memory` gives."""
+    e, p, a, h = ledger_entries, ledger_postings, ledger_accounts, holds
+    with ctx.engine.connect() as conn:
+        return {
+            "entries": [(r.id, r.kind, r.anchor_account_id, r.anchor_seq, r.prev_hash, r.hash, r.reverses_id, r.details)
+                        for r in conn.execute(sa.select(e).order_by(e.c.id))],
+            "postings": [(r.entry_id, r.account_id, r.amount_fen, r.bucket)
+                         for r in conn.execute(sa.select(p).order_by(p.c.entry_id, p.c.id))],
+            "accounts": [(r.id, r.posted_fen, r.pending_fen, r.current_year_fen, r.chain_head, r.chain_length)
+                         for r in conn.execute(sa.select(a).order_by(a.c.id))],
+            "holds": [(r.id, r.status, r.amount_fen, r.captured_fen, r.entry_id)
+                      for r in conn.execute(sa.select(h).order_by(h.c.id))]}
+
+
+def rows_in_memory(store) -> dict[str, list]:
+    entries = sorted(store.all(Entry), key=lambda x: x.id)
+    return {
+        "entries": [(x.id, str(x.kind), x.anchor_account_id, x.anchor_seq, x.prev_hash, x.hash, x.reverses_id,
+                     x.details) for x in entries],
+        "postings": [(x.id, q.account_id, q.amount_fen, _bucket(q.bucket)) for x in entries for q in x.postings],
+        "accounts": [(x.id, x.posted_fen, x.pending_fen, x.current_year_fen, x.chain_head, x.chain_length)
+                     for x in sorted(store.all(Account), key=lambda x: x.id)],
+        "holds": [(x.id, str(x.status), x.amount_fen, x.captured_fen, x.entry_id)
+                  for x in sorted(store.all(Hold), key=lambda x: x.id)]}
+
+
+def test_the_ledger_in_memory_writes_the_rows_and_chains_the_store_writes(ctx, admin, monkeypatch):
+    people = [enrolment.register_person(ctx, actor=admin, id_number=new_id_number(), name="对照",
+                                        phone=f"1390000000{n}", region=REGION).id for n in range(2)]
+    memory = fake_context()
+    runs = {}
+    for run in (ctx, memory):
+        counter = itertools.count(1)
+        monkeypatch.setattr("yibao.services.accounts.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
+        run.clock = StoppedClock()
+        story(run, people, plain=False)
+        runs[run is memory] = rows_in_memory(run.extras["store"]) if run is memory else rows_in_store(ctx)
+    stored, in_memory = runs[False], runs[True]
+    assert len(stored["entries"]) == 21 and len(stored["postings"]) == 67
+    for kind in stored:
+        assert in_memory[kind] == stored[kind], kind

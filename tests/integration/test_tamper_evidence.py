@@ -19,8 +19,8 @@ from tests.support import PIN, add_person, build_world
 from yibao.domain import errors
 from yibao.ledger import accounts as acct
 from yibao.ledger import chain
+from yibao.ledger.entries import entry_hash
 from yibao.services.accounts import contributions
-from yibao.services.accounts.books import entry_hash
 from yibao.services.audit import checkpoints
 from yibao.services.credentials import cards
 from yibao.services.registry import enrolment

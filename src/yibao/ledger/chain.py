@@ -25,6 +25,8 @@ import hashlib
 import json
 from collections.abc import Iterable
 
+from yibao.domain.audit import AuditRecord
+
 GENESIS = ""
 LINK_VERSION = 2  # how entries are linked now; `ledger_entries.chain_v` says which way each row was
 
@@ -87,3 +89,14 @@ def audit_content(*, at: dt.datetime, actor: str, action: str, entity: str, enti
                   seq: int) -> dict:
     return {"at": at, "actor": actor, "action": action, "entity": entity, "entity_id": entity_id,
             "details": details, "seq": seq}
+
+
+def link_audit(record: AuditRecord, last=None) -> AuditRecord:
+    """Put a record on its entity's hash chain after `last` (its seq and hash), or first when there is none: an
+    entity created in the same unit of work under a new id has no chain to read (the chain's unique key
+    still refuses a second first record)."""
+    record.seq, record.prev_hash = (last.seq + 1, last.hash) if last else (1, GENESIS)
+    record.hash = link(record.prev_hash, audit_content(
+        at=record.at, actor=record.actor, action=record.action, entity=record.entity,
+        entity_id=record.entity_id, details=record.details, seq=record.seq))
+    return record

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from yibao.domain import errors
 from yibao.ledger import chain
-from yibao.ledger.accounts import Account, AccountKind, Bucket
+from yibao.ledger.accounts import Account, AccountKind, Bucket, kind_of
 
 
 class EntryKind(StrEnum):
@@ -27,6 +27,9 @@ class EntryKind(StrEnum):
     QUOTA_USE = "quota_use"  # what an approved claim takes of the limits (its money leaves by its payout)
     REVERSAL = "reversal"  # a correction: the original with every amount negated
 
+
+# A reversal corrects a mistake; a year end is no mistake, and a reversal is undone by nothing.
+NOT_REVERSIBLE = frozenset({EntryKind.REVERSAL, EntryKind.YEAR_END})
 
 # A personal debit the writer splits when it has the account locked: this year's part first, then what was
 # carried over (as debit_personal does). Only asked for; what is written names the bucket each part came from.
@@ -55,6 +58,21 @@ class Entry:
     prev_hash: str = ""
     hash: str = ""
     chain_v: int = chain.LINK_VERSION  # the link format it is written with
+
+
+@dataclass(frozen=True)
+class AccountLine:
+    """One entry as an account's statement shows it: the entry, and what it moved on that account."""
+
+    id: str
+    kind: str
+    at: dt.datetime
+    business_date: dt.date
+    memo: str
+    details: dict
+    reverses_id: str | None
+    amount_fen: int
+    current_year_fen: int  # of amount_fen, what moved this year's part
 
 
 class LedgerInvariantBroken(AssertionError):
@@ -165,3 +183,42 @@ def shortfall(account: Account, amount_fen: int) -> errors.DomainError:
 
 def reversal_postings(original: Iterable[Posting]) -> list[Posting]:
     return [Posting(p.account_id, -p.amount_fen, p.bucket) for p in original]
+
+
+def check_first(postings: Iterable[Posting]) -> None:
+    """At most one THIS_YEAR_FIRST debit per account, and only on personal accounts."""
+    asking = [p.account_id for p in postings if p.bucket == THIS_YEAR_FIRST]
+    if len(asking) != len(set(asking)) or any(kind_of(a) != AccountKind.PERSONAL for a in asking):
+        raise LedgerInvariantBroken("one split debit per personal account, and only there")
+
+
+def split_taken(posting: Posting, taken: int) -> list[Posting]:
+    """A THIS_YEAR_FIRST debit as the database split it, `taken` from this year's money; others as they are."""
+    if posting.bucket != THIS_YEAR_FIRST:
+        return [posting]
+    return debit_legs(posting.account_id, -posting.amount_fen, taken)
+
+
+def debit(account: Account, amount_fen: int) -> list[Posting]:
+    """Take money out of an account: a personal one this year's part first, any other as one posting."""
+    if account.kind == AccountKind.PERSONAL:
+        return debit_personal(account, amount_fen)
+    return [Posting(account.id, -amount_fen)]
+
+
+def entry_head(entry: Entry) -> str:
+    """The digest of an entry's own fields (see chain.entry_head)."""
+    return chain.entry_head(id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date,
+                            memo=entry.memo, details=entry.details, reverses_id=entry.reverses_id,
+                            anchor_account_id=entry.anchor_account_id)
+
+
+def entry_hash(entry: Entry) -> str:
+    """The hash an entry's content and place in its chain give, in the link format it was written with."""
+    postings = [(p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None) for p in entry.postings]
+    if entry.chain_v == 1:
+        return chain.link(entry.prev_hash, chain.entry_content(
+            id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date, memo=entry.memo,
+            details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
+            anchor_seq=entry.anchor_seq, postings=postings))
+    return chain.entry_link(entry.prev_hash, entry.anchor_seq, entry_head(entry), postings)

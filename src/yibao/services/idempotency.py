@@ -9,14 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from functools import cached_property
 
 from yibao.domain import errors
 from yibao.ledger import seals
 from yibao.ledger.chain import canonical
 from yibao.services.ports import UnitOfWork
-from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.seals import answers_record
 
 
 def request_hash(request: dict) -> str:
@@ -37,15 +34,11 @@ class Once:
         self.uow, self.scope, self.key, self.now = uow, scope, key, now
         self.earlier: dict | None = None
         self.request_hash = digest = request_hash(request)
-        if not (claim or self.repo.claim_key)(scope, key, digest, now):
-            row = self.repo.key_row(scope, key)
+        if not (claim or uow.keys.claim_key)(scope, key, digest, now):
+            row = uow.keys.key_row(scope, key)
             if row.request_hash != digest:
                 raise errors.IdempotencyConflict()
             self.earlier = row.response
-
-    @cached_property
-    def repo(self) -> LedgerRepository:
-        return LedgerRepository(self.uow.session)
 
     def answer_seal(self, response: dict) -> list:
         """The seal of the answer this key keeps (for the use case's own audit record)."""
@@ -53,16 +46,16 @@ class Once:
 
     def remember(self, response: dict, *, sealed: bool = False) -> dict:
         """Keep the answer; it is sealed by an audit record of its own unless the caller's record seals it."""
-        self.repo.store_response(self.scope, self.key, response)
+        self.uow.keys.store_response(self.scope, self.key, response)
         if not sealed:
-            self.uow.session.add(answers_record(self.now, [self.answer_seal(response)]))
+            self.uow.keys.seal_answers(self.now, [self.answer_seal(response)])
         return response
 
 
 def answered(uow: UnitOfWork, *, scope: str, key: str, request: dict) -> dict | None:
     """The first answer to a request already made with this key, without claiming it (for checks that must
     not run again on a retry, such as a PIN); a different request with the key is a conflict."""
-    row = LedgerRepository(uow.session).key_row(scope, key) if key and len(key) <= 128 else None
+    row = uow.keys.key_row(scope, key) if key and len(key) <= 128 else None
     if row is None or row.response is None:
         return None
     if row.request_hash != request_hash(request):

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 from yibao.services.settlement.ports import PaymentCodeRepository, SettlementRepository
 
 T = TypeVar("T")
@@ -21,6 +22,9 @@ class UnitOfWork(Protocol):
     """One use case, one transaction: repositories never commit; the service does."""
 
     dialect: str  # "sqlite", "postgresql" or "memory": only a repository's fast path may care
+    ledger: LedgerStore
+    keys: IdempotencyKeys
+    reversals: ReversalRequests
     settlements: SettlementRepository
     payment_codes: PaymentCodeRepository
 

@@ -1,4 +1,5 @@
-"""SQL for the ledger: accounts and their locks, entries with postings, holds, idempotency keys.
+"""SQL for the ledger (the port `services.accounts.ports.LedgerStore`): accounts and their locks, entries with
+postings, holds.
 
 Core statements rather than ORM objects: the ledger writes many small rows on the hottest path,
 and the order of its statements (postings before their entry, locks in account-id order) matters.
@@ -9,7 +10,7 @@ entry row, balance rows) is written by one call of the server-side function `led
 (migration 0007), which runs the plain path's three statements in the same order. An entry whose
 accounts were not read before takes one call in all: `ledger_post` (migration 0009) locks, checks,
 links and writes it. The plain path (SQLAlchemy Core statements) serves SQLite, and PostgreSQL when
-asked for (tests compare the two).
+asked for by `plain()` (tests compare the two).
 """
 
 from __future__ import annotations
@@ -23,10 +24,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from yibao.ledger.accounts import Account, Bucket, is_guarded, unit_of
-from yibao.ledger.entries import Entry, Posting
+from yibao.ledger.entries import AccountLine, Entry, Posting
 from yibao.ledger.holds import Hold
 from yibao.store.staging import stage
-from yibao.store.tables import holds, idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
+from yibao.store.tables import (
+    cash_vouchers,
+    disbursement_lines,
+    holds,
+    ledger_accounts,
+    ledger_entries,
+    ledger_postings,
+)
 
 _ACCOUNT_FIELDS = ("id", "kind", "region", "unit", "created_at", "person_id", "institution_code",
                    "posted_fen", "pending_fen", "current_year_fen", "chain_head", "chain_length")
@@ -93,15 +101,34 @@ def _hold(row) -> Hold:
     return Hold(**row._asdict())
 
 
+def insert(conn, table):
+    """An INSERT that can skip conflicting rows and return what it inserted, in the connection's dialect."""
+    return (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
+
+
 class LedgerRepository:
+    """The ledger on a unit of work's session; on PostgreSQL by its server-side paths unless `plain`."""
+
     def __init__(self, session: Session, *, plain: bool = False) -> None:
-        # Core statements run on the unit of work's own connection and transaction, without ORM bookkeeping.
-        self.conn = session.connection()
-        self.dialect = self.conn.dialect.name
+        self._session = session
+        self._conn = None
+        self.dialect = session.get_bind().dialect.name
         self.on_server = self.dialect == "postgresql" and not plain
 
+    @property
+    def conn(self):
+        # Core statements run on the unit of work's own connection and transaction, without ORM bookkeeping;
+        # asked for when a statement first runs, so a unit of work that never touches the ledger begins nothing.
+        if self._conn is None or self._conn.closed:
+            self._conn = self._session.connection()
+        return self._conn
+
+    def plain(self) -> LedgerRepository:
+        """The same ledger on the portable statements only."""
+        return LedgerRepository(self._session, plain=True)
+
     def _insert(self, table):
-        return (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(table)
+        return insert(self.conn, table)
 
     # --- accounts -------------------------------------------------------------
 
@@ -261,7 +288,7 @@ class LedgerRepository:
         return self.conn.scalar(sa.select(e.c.id).where(e.c.reverses_id == entry_id))
 
     def account_lines(self, account_id: str, *, date_from: dt.date | None, date_to: dt.date | None,
-                      limit: int) -> tuple[int, list]:
+                      limit: int) -> tuple[int, list[AccountLine]]:
         """(balance before date_from, one line per entry touching the account in [date_from, date_to])."""
         p, e = ledger_postings, ledger_entries
         joined = p.join(e, e.c.id == p.c.entry_id)
@@ -282,7 +309,7 @@ class LedgerRepository:
             query = query.where(e.c.business_date >= date_from)
         if date_to is not None:
             query = query.where(e.c.business_date <= date_to)
-        return opening, list(self.conn.execute(query))
+        return opening, [AccountLine(**row._asdict()) for row in self.conn.execute(query)]
 
     def current_credits_after(self, account_id: str, day: dt.date) -> int:
         """Money credited to the current-year part after a day (it belongs to the next year)."""
@@ -326,25 +353,18 @@ class LedgerRepository:
             holds.c.account_id == account_id, holds.c.status == "pending").order_by(holds.c.created_at))
         return [_hold(r) for r in rows]
 
-    # --- idempotency ----------------------------------------------------------
+    def hold_behind_bank_line(self, hold_id: str) -> bool:
+        lines = disbursement_lines
+        return self.conn.execute(sa.select(lines.c.line_no).where(
+            lines.c.hold_id == hold_id, lines.c.status == "pending")).first() is not None
 
-    def claim_key(self, scope: str, key: str, request_hash: str, now: dt.datetime) -> bool:
-        """True if this request now owns the key. A concurrent holder of the same key makes this wait
-        (PostgreSQL) or was serialised before it (SQLite); either way the first one to commit wins."""
-        t = idempotency_keys
-        claimed = self.conn.execute(
-            self._insert(t).values(scope=scope, key=key, request_hash=request_hash, created_at=now)
-            .on_conflict_do_nothing().returning(t.c.key)).first()  # the driver's rowcount is not told for INSERT
-        return claimed is not None
-
-    def key_row(self, scope: str, key: str):
-        t = idempotency_keys
-        return self.conn.execute(sa.select(t.c.request_hash, t.c.response)
-                                    .where(t.c.scope == scope, t.c.key == key)).first()
-
-    def store_response(self, scope: str, key: str, response: dict) -> None:
-        t = idempotency_keys
-        self.conn.execute(t.update().where(t.c.scope == scope, t.c.key == key).values(response=response))
+    def payout_of_hold(self, hold_id: str) -> str | None:
+        for table in (disbursement_lines, cash_vouchers):
+            application_id = self.conn.scalar(sa.select(table.c.application_id).where(table.c.hold_id == hold_id)
+                                              .limit(1))
+            if application_id is not None:
+                return application_id
+        return None
 
     # --- accounts whose creation matters --------------------------------------
 

@@ -10,7 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
-from yibao.store.audit_chain import link_audit
+from yibao.ledger.chain import link_audit
+from yibao.store.ledger_repo import LedgerRepository
+from yibao.store.repositories.keys import SqlKeys
+from yibao.store.repositories.reversals import SqlReversals
 from yibao.store.repositories.settlements import SqlPaymentCodes, SqlSettlements
 
 T = TypeVar("T")
@@ -34,6 +37,9 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.ledger = LedgerRepository(session)
+        self.keys = SqlKeys(session)
+        self.reversals = SqlReversals(session)
         self.settlements = SqlSettlements(session)
         self.payment_codes = SqlPaymentCodes(session)
 

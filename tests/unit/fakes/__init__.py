@@ -26,6 +26,8 @@ from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
+from .ledger import FakeKeys, FakeLedger, FakeReversals
+
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
 KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region"}
 COUNTED = (AuditRecord, MasterDataVersion)  # their tables number them
@@ -65,6 +67,7 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
         self.settlements = FakeSettlements(self)
         self.payment_codes = FakePaymentCodes(self)
 

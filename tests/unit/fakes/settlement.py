@@ -5,7 +5,6 @@ payment codes kept as plain rows."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 from yibao.domain import in_force
 from yibao.domain.audit import AuditRecord
@@ -15,9 +14,8 @@ from yibao.domain.life_events import AccountFreeze, LifeEvent, Standing
 from yibao.domain.payment_facts import Claim, PaymentCodeState, SettlementFacts
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Institution, Person
 from yibao.domain.settlement import Settlement
-from yibao.ledger.accounts import Account
+from yibao.ledger.chain import link_audit
 from yibao.ledger.entries import EntryKind
-from yibao.store.audit_chain import link_audit
 
 
 class FakeSettlements:
@@ -57,12 +55,8 @@ class FakeSettlements:
         self.uow.keys.store_response(scope, key, response)
 
     def granted(self, account_id: str) -> int:
-        ledger = self.uow.ledger
-        return sum(p.amount_fen for entry in ledger.entries_of(account_id) if entry.kind == EntryKind.QUOTA_GRANT
-                   for p in ledger.postings_of(entry.id) if p.account_id == account_id)
-
-    def quota_accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
-        return self.uow.ledger.accounts(account_ids)
+        return sum(p.amount_fen for entry, mine in self.uow.ledger._touching(account_id)
+                   if entry.kind == EntryKind.QUOTA_GRANT for p in mine)
 
     def standing(self, person_id: str) -> Standing:
         event = self.uow.one_by(LifeEvent, person_id=person_id)

@@ -17,7 +17,6 @@ from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.idempotency import Once
 from yibao.services.ports import UnitOfWork
-from yibao.store.ledger_repo import LedgerRepository
 
 STATEMENT_MAX_LINES = 5000
 
@@ -70,7 +69,7 @@ def get_account(ctx: Context, *, actor: Actor, person_id: str) -> AccountView:
     with ctx.uow() as uow:
         person = _person(uow, person_id)
         access.ensure_can_read_owned(uow, actor, person_id)
-        repo = LedgerRepository(uow.session)
+        repo = uow.ledger
         account = repo.accounts([acct.personal(person_id)]).get(acct.personal(person_id))
         if account is None:  # nothing credited yet: the account opens with its first entry
             return AccountView(person_id, person.region, 0, 0, 0, 0, 0, [])
@@ -89,9 +88,8 @@ def statement(ctx: Context, *, actor: Actor, person_id: str, date_from: dt.date 
     with ctx.uow() as uow:
         _person(uow, person_id)
         access.ensure_can_read_owned(uow, actor, person_id)
-        repo = LedgerRepository(uow.session)
-        opening, rows = repo.account_lines(acct.personal(person_id), date_from=date_from, date_to=date_to,
-                                           limit=STATEMENT_MAX_LINES + 1)
+        opening, rows = uow.ledger.account_lines(acct.personal(person_id), date_from=date_from,
+                                                 date_to=date_to, limit=STATEMENT_MAX_LINES + 1)
     if len(rows) > STATEMENT_MAX_LINES:  # a cut statement would end on a wrong closing balance
         raise errors.StatementTooLong(max_lines=STATEMENT_MAX_LINES)
     balance, lines = opening, []

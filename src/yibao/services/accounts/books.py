@@ -8,8 +8,8 @@ written just before the unit of work commits.
 On PostgreSQL a payment whose caller read the accounts first (to decide with their balances) costs two
 round trips besides the transaction's own: the lock, and the entry written by one server-side call. One
 whose accounts were not read is one call in all: the database locks, checks, links and writes it with the
-same rules (see store.ledger_repo). `plain=True` takes the portable statements instead, which SQLite
-always takes.
+same rules. Which statements run is the ledger repository's business (`uow.ledger`); `plain=True` takes its
+portable statements, which SQLite always takes.
 """
 
 from __future__ import annotations
@@ -17,27 +17,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
-from yibao.ledger import chain
 from yibao.ledger import entries as ledger
 from yibao.ledger.accounts import Account, AccountKind, is_guarded, kind_of, new_account, unit_of
-from yibao.ledger.entries import Entry, EntryKind, Posting
+from yibao.ledger.entries import NOT_REVERSIBLE, Entry, EntryKind, Posting, entry_hash, entry_head
 from yibao.ledger.holds import Hold, HoldStatus
+from yibao.services.accounts.ports import LedgerStore
 from yibao.services.ports import UnitOfWork
-from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.tables import disbursement_lines
-
-# A reversal corrects a mistake; a year end is no mistake, and a reversal is undone by nothing.
-NOT_REVERSIBLE = frozenset({EntryKind.REVERSAL, EntryKind.YEAR_END})
 
 
 class Books:
     def __init__(self, uow: UnitOfWork, now: dt.datetime, *, plain: bool = False) -> None:
-        self.repo = LedgerRepository(uow.session, plain=plain)
+        self.repo = uow.ledger.plain() if plain else uow.ledger
         self.now = now
         self._accounts: dict[str, Account] = {}  # loaded in this unit of work (guarded ones locked)
         self._dirty: dict[str, Account] = {}
@@ -94,7 +87,7 @@ class Books:
         written by one server-side call; if it finds an account short it writes nothing and the entry takes
         the ordinary path, which releases holds past their time and refuses with the facts."""
         postings = list(postings)
-        _check_first(postings)
+        ledger.check_first(postings)
         entry_id = new_id("ent")
         if self.repo.on_server and not self._failed and not any(p.account_id in self._accounts for p in postings):
             entry = self._post_on_server(entry_id, kind, postings, memo=memo, details=details or {},
@@ -124,7 +117,7 @@ class Books:
         if found is None:  # an account short, or missing: nothing was written
             return None
         prev_hash, taken, accounts = found
-        entry.postings = [leg for p, took in zip(postings, taken, strict=True) for leg in _split(p, took)]
+        entry.postings = [leg for p, took in zip(postings, taken, strict=True) for leg in ledger.split_taken(p, took)]
         anchor = accounts[anchor_id]
         entry.anchor_seq, entry.prev_hash, entry.hash = anchor.chain_length, prev_hash, anchor.chain_head
         self._accounts.update(accounts)
@@ -204,13 +197,7 @@ class Books:
         self._dirty[account.id] = account
 
     def reverse(self, entry_id: str, *, memo: str = "") -> Entry:
-        original = self.repo.entry(entry_id)
-        if original is None:
-            raise errors.EntryNotFound()
-        if original.kind in NOT_REVERSIBLE:
-            raise errors.EntryNotReversible(entry_id=entry_id)
-        if self.repo.reversal_of(entry_id):
-            raise errors.EntryAlreadyReversed(entry_id=entry_id)
+        original = reversible(self.repo, entry_id)
         return self.post(EntryKind.REVERSAL, self._reversal_legs(original.postings),
                          memo=memo or f"reversal of {entry_id}", details={"reverses_kind": original.kind},
                          reverses_id=entry_id)
@@ -265,9 +252,7 @@ class Books:
 
     def _ensure_not_behind_bank_line(self, hold_id: str) -> None:
         """Only the bank's signed return settles the hold behind a line sent to the bank."""
-        pending = self.repo.conn.execute(sa.select(disbursement_lines.c.line_no).where(
-            disbursement_lines.c.hold_id == hold_id, disbursement_lines.c.status == "pending")).first()
-        if pending is not None:
+        if self.repo.hold_behind_bank_line(hold_id):
             raise errors.HoldBehindBankLine(hold_id=hold_id)
 
     def capture(self, hold_id: str, amount_fen: int | None = None, *, memo: str = "",
@@ -280,7 +265,7 @@ class Books:
         amount = hold.amount_fen if amount_fen is None else amount_fen
         hold.ensure_capturable(amount, self.now)
         ledger.release(account, hold.amount_fen)
-        legs = _debit(account, amount)
+        legs = ledger.debit(account, amount)
         entry = self.post(EntryKind.HOLD_CAPTURE, [*legs, Posting(hold.counter_account_id, amount)],
                           memo=memo or hold.purpose, details={"hold_id": hold.id})
         hold.close("capture", self.now)
@@ -318,37 +303,13 @@ class Books:
         self._failed = False
 
 
-def _debit(account: Account, amount_fen: int) -> list[Posting]:
-    if account.kind == AccountKind.PERSONAL:
-        return ledger.debit_personal(account, amount_fen)
-    return [Posting(account.id, -amount_fen)]
-
-
-def _check_first(postings: list[Posting]) -> None:
-    asking = [p.account_id for p in postings if p.bucket == ledger.THIS_YEAR_FIRST]
-    if len(asking) != len(set(asking)) or any(kind_of(a) != AccountKind.PERSONAL for a in asking):
-        raise ledger.LedgerInvariantBroken("one split debit per personal account, and only there")
-
-
-def _split(posting: Posting, taken: int) -> list[Posting]:
-    """A THIS_YEAR_FIRST debit as the database split it, `taken` from this year's money; others as they are."""
-    if posting.bucket != ledger.THIS_YEAR_FIRST:
-        return [posting]
-    return ledger.debit_legs(posting.account_id, -posting.amount_fen, taken)
-
-
-def entry_head(entry: Entry) -> str:
-    return chain.entry_head(id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date,
-                            memo=entry.memo, details=entry.details, reverses_id=entry.reverses_id,
-                            anchor_account_id=entry.anchor_account_id)
-
-
-def entry_hash(entry: Entry) -> str:
-    """The hash an entry's content and place in its chain give, in the link format it was written with."""
-    postings = [(p.account_id, p.amount_fen, str(p.bucket) if p.bucket else None) for p in entry.postings]
-    if entry.chain_v == 1:
-        return chain.link(entry.prev_hash, chain.entry_content(
-            id=entry.id, kind=str(entry.kind), at=entry.at, business_date=entry.business_date, memo=entry.memo,
-            details=entry.details, reverses_id=entry.reverses_id, anchor_account_id=entry.anchor_account_id,
-            anchor_seq=entry.anchor_seq, postings=postings))
-    return chain.entry_link(entry.prev_hash, entry.anchor_seq, entry_head(entry), postings)
+def reversible(repo: LedgerStore, entry_id: str) -> Entry:
+    """The entry, if a reversal may undo it: it exists, is of a kind a reversal undoes, and is not reversed yet."""
+    entry = repo.entry(entry_id)
+    if entry is None:
+        raise errors.EntryNotFound()
+    if entry.kind in NOT_REVERSIBLE:
+        raise errors.EntryNotReversible(entry_id=entry_id)
+    if repo.reversal_of(entry_id):
+        raise errors.EntryAlreadyReversed(entry_id=entry_id)
+    return entry

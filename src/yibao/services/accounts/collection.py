@@ -25,7 +25,6 @@ from yibao.services.context import Context
 from yibao.services.idempotency import answered
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.ledger_repo import LedgerRepository
 
 ARREARS_READERS = (*READ_ALL, Role.COLLECTOR)
 
@@ -109,7 +108,7 @@ def confirm_in(ctx: Context, uow: UnitOfWork, books: Books, *, actor: Actor, dec
     """Confirm one declaration inside the caller's unit of work (the API, or a row of a return file)."""
     if not declaration.pending:  # collected before (confirmed, or credited by a file): that answer, nothing again
         key = contributions.contribution_key(declaration.person_id, declaration.period, declaration.employer_id)
-        return _confirmed(declaration, LedgerRepository(uow.session).key_row(contributions.SCOPE, key).response)
+        return _confirmed(declaration, uow.keys.key_row(contributions.SCOPE, key).response)
     person = uow.get(Person, declaration.person_id)
     response, _ = contributions.credit_in(
         ctx, uow, books, actor=actor, person=person, period=declaration.period,

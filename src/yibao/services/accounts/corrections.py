@@ -4,19 +4,16 @@ bare reversal; any other entry is reversed only when a second admin approves the
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.ids import new_id
 from yibao.domain.settlement import Refund
 from yibao.domain.users import Actor, Role
 from yibao.ledger.entries import Entry, EntryKind
+from yibao.ledger.reversals import ReversalRequest
 from yibao.services import access
-from yibao.services.accounts.books import NOT_REVERSIBLE, Books
+from yibao.services.accounts.books import Books, reversible
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store.ledger_repo import LedgerRepository
-from yibao.store.tables import cash_vouchers, disbursement_lines, reversal_requests
 
 RECORD_KINDS = {"settlement": "结算", "refund": "退费", "payout": "拨付", "contribution": "缴费划入",
                 "claim": "零星报销"}
@@ -29,32 +26,22 @@ def owning_record(uow: UnitOfWork, entry: Entry) -> tuple[str, str] | None:
     if entry.kind == EntryKind.SETTLEMENT:
         return "settlement", entry.details.get("settlement_id") or entry.id
     if entry.kind == EntryKind.REFUND:
-        refund_id = uow.session.scalar(sa.select(Refund.id).where(Refund.entry_id == entry.id))
-        return "refund", refund_id or entry.details.get("settlement_id") or entry.id
+        refund = uow.one_by(Refund, entry_id=entry.id)
+        return "refund", (refund.id if refund else None) or entry.details.get("settlement_id") or entry.id
     if entry.kind == EntryKind.CONTRIBUTION:
         return "contribution", entry.id
     if entry.kind == EntryKind.QUOTA_USE:  # reversing it would give the claim's limits back
         return "claim", entry.details.get("application_id") or entry.id
     if entry.kind == EntryKind.HOLD_CAPTURE:
-        hold_id = entry.details.get("hold_id", "")
-        for table in (disbursement_lines, cash_vouchers):
-            application_id = uow.session.scalar(sa.select(table.c.application_id).where(table.c.hold_id == hold_id)
-                                                .limit(1))
-            if application_id is not None:
-                return "payout", application_id
+        application_id = uow.ledger.payout_of_hold(entry.details.get("hold_id", ""))
+        if application_id is not None:
+            return "payout", application_id
     return None
 
 
 def _reversible(uow: UnitOfWork, entry_id: str) -> Entry:
     """The entry, if a bare reversal may correct it; refused with the reason otherwise."""
-    repo = LedgerRepository(uow.session)
-    entry = repo.entry(entry_id)
-    if entry is None:
-        raise errors.EntryNotFound()
-    if entry.kind in NOT_REVERSIBLE:
-        raise errors.EntryNotReversible(entry_id=entry_id)
-    if repo.reversal_of(entry_id):
-        raise errors.EntryAlreadyReversed(entry_id=entry_id)
+    entry = reversible(uow.ledger, entry_id)
     owner = owning_record(uow, entry)
     if owner is not None:
         kind, record_id = owner
@@ -62,15 +49,14 @@ def _reversible(uow: UnitOfWork, entry_id: str) -> Entry:
     return entry
 
 
-def _view(row) -> dict:
+def _view(row: ReversalRequest) -> dict:
     return {"reversal_id": row.id, "status": row.status, "entry_id": row.entry_id, "reason": row.reason,
             "requested_by": row.requested_by, "requested_at": row.requested_at, "decided_by": row.decided_by,
             "decided_at": row.decided_at, "note": row.note, "reversal_entry_id": row.reversal_entry_id}
 
 
-def _row(uow: UnitOfWork, reversal_id: str, *, lock: bool = False):
-    query = sa.select(reversal_requests).where(reversal_requests.c.id == reversal_id)
-    row = uow.session.execute(query.with_for_update() if lock else query).first()
+def _row(uow: UnitOfWork, reversal_id: str, *, lock: bool = False) -> ReversalRequest:
+    row = uow.reversals.get(reversal_id, lock=lock)
     if row is None:
         raise errors.ReversalNotFound()
     return row
@@ -85,22 +71,20 @@ def request_reversal(ctx: Context, *, actor: Actor, entry_id: str, reason: str) 
         raise errors.RequestInvalid(summary="a reversal needs a reason")
     with ctx.uow() as uow:
         _reversible(uow, entry_id)
-        t = reversal_requests
-        waiting = uow.session.execute(sa.select(t).where(t.c.entry_id == entry_id, t.c.status == "pending")).first()
+        waiting = uow.reversals.pending_for(entry_id)
         if waiting is not None:
             return _view(waiting)
         uow.conflict_means(errors.ConcurrentChange())  # a concurrent request for the same entry: one is pending
         reversal_id = new_id("rvr")
-        uow.session.execute(t.insert().values(id=reversal_id, entry_id=entry_id, reason=reason[:200],
-                                              requested_by=actor.username, requested_at=ctx.now(),
-                                              status="pending", note=""))
+        uow.reversals.add(ReversalRequest(id=reversal_id, entry_id=entry_id, reason=reason[:200],
+                                          requested_by=actor.username, requested_at=ctx.now(), status="pending"))
         ctx.audit(uow, actor, "reversal.request", "reversal", reversal_id, entry_id=entry_id, reason=reason[:200])
         view = _view(_row(uow, reversal_id))
         uow.commit()
         return view
 
 
-def _pending(uow: UnitOfWork, actor: Actor, reversal_id: str):
+def _pending(uow: UnitOfWork, actor: Actor, reversal_id: str) -> ReversalRequest:
     row = _row(uow, reversal_id, lock=True)
     if row.status != "pending":
         raise errors.ReversalDecided(status=row.status)
@@ -117,10 +101,8 @@ def approve_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str 
         uow.conflict_means(errors.EntryAlreadyReversed(entry_id=row.entry_id))
         _reversible(uow, row.entry_id)
         entry = Books(uow, ctx.now()).reverse(row.entry_id, memo=row.reason)
-        t = reversal_requests
-        uow.session.execute(t.update().where(t.c.id == reversal_id).values(
-            status="approved", decided_by=actor.username, decided_at=ctx.now(), note=(note or "").strip()[:200],
-            reversal_entry_id=entry.id))
+        uow.reversals.decide(reversal_id, status="approved", decided_by=actor.username, decided_at=ctx.now(),
+                             note=(note or "").strip()[:200], reversal_entry_id=entry.id)
         ctx.audit(uow, actor, "reversal.approve", "reversal", reversal_id, entry_id=row.entry_id,
                   reversal_entry_id=entry.id, requested_by=row.requested_by)
         ctx.audit(uow, actor, "entry.reverse", "entry", row.entry_id, reversal_id=entry.id, reason=row.reason,
@@ -137,9 +119,8 @@ def reject_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str) 
         raise errors.ReviewNoteRequired(action_zh="驳回冲正申请", action_en="reject a reversal")
     with ctx.uow() as uow:
         row = _pending(uow, actor, reversal_id)
-        t = reversal_requests
-        uow.session.execute(t.update().where(t.c.id == reversal_id).values(
-            status="rejected", decided_by=actor.username, decided_at=ctx.now(), note=note[:200]))
+        uow.reversals.decide(reversal_id, status="rejected", decided_by=actor.username, decided_at=ctx.now(),
+                             note=note[:200])
         ctx.audit(uow, actor, "reversal.reject", "reversal", reversal_id, entry_id=row.entry_id, note=note[:200],
                   requested_by=row.requested_by)
         view = _view(_row(uow, reversal_id))
@@ -151,8 +132,4 @@ def list_reversals(ctx: Context, *, actor: Actor, status: str | None = "pending"
     """Reversal requests, oldest first (pending ones unless told): the second admin's queue."""
     access.require(actor, Role.ADMIN, Role.AUDITOR)
     with ctx.uow() as uow:
-        t = reversal_requests
-        query = sa.select(t).order_by(t.c.requested_at, t.c.id).limit(limit)
-        if status:
-            query = query.where(t.c.status == status)
-        return [_view(r) for r in uow.session.execute(query)]
+        return [_view(r) for r in uow.reversals.listed(status=status, limit=limit)]

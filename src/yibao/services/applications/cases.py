@@ -54,7 +54,6 @@ from yibao.services.credentials import channels
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, heirs, life_events
-from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import application_documents
 
 S = ApplicationStatus
@@ -93,7 +92,7 @@ def _scheme(uow: UnitOfWork, person_id: str, day: dt.date) -> str | None:
 
 
 def available_fen(uow: UnitOfWork, person_id: str) -> int:
-    account = LedgerRepository(uow.session).accounts([acct.personal(person_id)]).get(acct.personal(person_id))
+    account = uow.ledger.accounts([acct.personal(person_id)]).get(acct.personal(person_id))
     return account.available_fen if account else 0
 
 

@@ -20,10 +20,9 @@ import sqlalchemy as sa
 
 from yibao.ledger import chain, seals
 from yibao.ledger.accounts import Account
-from yibao.ledger.entries import Entry, EntryKind, Posting
-from yibao.services.accounts.books import entry_hash
+from yibao.ledger.entries import Entry, EntryKind, Posting, entry_hash
 from yibao.services.context import Context
-from yibao.store.ledger_repo import LedgerRepository, total
+from yibao.store.ledger_repo import total
 from yibao.store.seals import TABLES as SEALED_TABLES
 from yibao.store.tables import (
     application_steps,
@@ -76,8 +75,7 @@ def verify(ctx: Context, *, anchors: Anchors | None = None) -> Report:
     report, anchors = Report(), anchors or Anchors()
     with ctx.uow() as uow:
         conn = uow.session
-        repo = LedgerRepository(conn)
-        accounts = {a.id: a for a in repo.all_accounts()}
+        accounts = {a.id: a for a in uow.ledger.all_accounts()}
         report.accounts = len(accounts)
         audit, anchored = Report(), []
         sealed = _verify_audit(conn, audit, report.heads, anchors, anchored)

@@ -26,7 +26,6 @@ from yibao.services.crossregion import filings
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, life_events
 from yibao.services.settlement import payments as settlement
-from yibao.store.ledger_repo import LedgerRepository
 
 ACTIONS = {  # the actions a person asks about, with how the answer names them
     "settle": ("在定点医药机构使用个人账户支付", "paying from the personal account at a designated institution"),
@@ -50,7 +49,7 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
            institution_code: str | None, reason: str | None, relation: str | None, category: str | None,
            channel: str | None, by_proxy: bool | None) -> dict:
     enrollment = enrolment.enrollment_on(uow, person.id, day)
-    account = LedgerRepository(uow.session).accounts([acct.personal(person.id)]).get(acct.personal(person.id))
+    account = uow.ledger.accounts([acct.personal(person.id)]).get(acct.personal(person.id))
     balance = account.available_fen if account else 0
     facts = {"region": person.region, "scheme": enrollment.scheme if enrollment else None,
              "flexible": bool(enrollment and enrollment.flexible), "balance_fen": balance,

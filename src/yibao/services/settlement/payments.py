@@ -265,7 +265,7 @@ def used_now(uow: UnitOfWork, *, owner_id: str, institution_code: str, plan: Dec
     (today's at that institution, today's, this year's, today's payments), read from the same quota accounts a
     settlement debits, without locking or opening them."""
     quotas = quotas_in_force(owner_id=owner_id, institution_code=institution_code, plan=plan, today=today)
-    accounts = uow.settlements.quota_accounts(quotas)
+    accounts = uow.ledger.accounts(quotas)
     moves = _regrants(uow, accounts, quotas, plan)
     return _used(quotas, {q: (accounts[q].available_fen if q in accounts else 0) + moves.get(q, (None, 0))[1]
                           for q in quotas})

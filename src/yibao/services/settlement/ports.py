@@ -9,14 +9,12 @@ the rules of `domain.in_force`.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Protocol
 
 from yibao.domain.audit import AuditRecord
 from yibao.domain.life_events import Standing
 from yibao.domain.payment_facts import Claim, PaymentCodeState, SettlementFacts
 from yibao.domain.settlement import Settlement
-from yibao.ledger.accounts import Account
 
 
 class SettlementRepository(Protocol):
@@ -36,9 +34,6 @@ class SettlementRepository(Protocol):
 
     def granted(self, account_id: str) -> int:
         """What quota grants gave a quota account so far (its limit as granted)."""
-
-    def quota_accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
-        """The quota accounts among these that exist, unlocked: what is left of each limit."""
 
     def standing(self, person_id: str) -> Standing:
         """A person's standing: life event, account freeze, closure."""

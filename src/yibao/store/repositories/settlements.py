@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,11 +15,9 @@ from yibao.domain.life_events import Standing
 from yibao.domain.payment_facts import Claim, PaymentCodeState, SettlementFacts
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Institution, Person
 from yibao.domain.settlement import Settlement
-from yibao.ledger.accounts import Account
+from yibao.ledger.chain import link_audit
 from yibao.ledger.entries import EntryKind
 from yibao.store import settlement_repo, standing
-from yibao.store.audit_chain import link_audit
-from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.tables import evouchers, ledger_entries, ledger_postings, payment_codes
 
 
@@ -72,9 +69,6 @@ class SqlSettlements:
         return self.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0))
                                    .select_from(p.join(e, e.c.id == p.c.entry_id))
                                    .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
-
-    def quota_accounts(self, account_ids: Iterable[str]) -> dict[str, Account]:
-        return LedgerRepository(self.session).accounts(account_ids)
 
     def standing(self, person_id: str) -> Standing:
         return standing.standing(self.session.connection(), person_id)
