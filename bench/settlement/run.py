@@ -45,11 +45,11 @@ from yibao.domain.users import Actor  # noqa: E402
 from yibao.ledger import accounts as acct  # noqa: E402
 from yibao.ledger.accounts import AccountKind, Bucket  # noqa: E402
 from yibao.ledger.entries import EntryKind, Posting  # noqa: E402
-from yibao.services import policies  # noqa: E402
 from yibao.services.accounts.books import Books  # noqa: E402
 from yibao.services.context import digest  # noqa: E402
-from yibao.services.credentials import auth
-from yibao.services.registry import institutions
+from yibao.services.credentials import auth  # noqa: E402
+from yibao.services.policy import sets as policies  # noqa: E402
+from yibao.services.registry import institutions  # noqa: E402
 from yibao.services.settlement import payments as service  # noqa: E402
 from yibao.store.migrate import upgrade  # noqa: E402
 from yibao.store.tables import enrollments, evouchers, payment_codes, persons  # noqa: E402

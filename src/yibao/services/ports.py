@@ -19,6 +19,7 @@ from yibao.services.applications.ports import ApplicationRepository, CashVoucher
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
+from yibao.services.settlement.ports import PaymentCodeRepository, SettlementRepository
 
 T = TypeVar("T")
 
@@ -43,6 +44,8 @@ class UnitOfWork(Protocol):
     applications: ApplicationRepository
     invoices: InvoiceClaims
     cash_vouchers: CashVoucherRepository
+    settlements: SettlementRepository
+    payment_codes: PaymentCodeRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

@@ -1,14 +1,13 @@
 """SQL for settlement's hot path, in as few statements as it takes.
 
 What a settlement's decision depends on is read in one statement: the payer (given, or the holder of the
-e-voucher whose payment code pays), the account owner's region and the scheme they are enrolled in that day, the
-institution, the owner's filing in force (it governs a grantee's payment too), the owner's grant to the payer,
-and the standing of payer and owner (a death or emigration on record, an agency freeze of the account). The statement is built once and its compiled
-form cached. It asks what the single lookups it replaces ask (services.enrolment.enrollment_on,
-filings.covering, family.in_force), and the database keeps at most one filing in force per person and one
-active grant per pair, so the joins add no rows. On PostgreSQL the same statement may also claim the
-payment's idempotency key (as LedgerRepository.claim_key does), so the first statement of a payment is its
-only read before the lock.
+e-voucher whose payment code pays), the account owner's region, the institution, and the candidates of the
+records in force (the owner's active enrolments, their active filing, the pair's open grant), with the standing
+of payer and owner (a death or emigration on record, an agency freeze of the account). Which enrolment, filing
+and grant count is decided by `domain.in_force`, as the plain lookups decide it; the database keeps at most one
+active filing per person and one open grant per pair, so only enrolments add rows. The statement is built once
+and its compiled form cached. On PostgreSQL the same statement may also claim the payment's idempotency key
+(as LedgerRepository.claim_key does), so the first statement of a payment is its only read before the lock.
 
 What a settlement leaves besides its ledger entry (its row, the first record of its audit chain, the answer
 its idempotency key gives from now on) is written by one statement on PostgreSQL, three elsewhere.
@@ -18,17 +17,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass
 from enum import StrEnum
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from yibao.domain import in_force
 from yibao.domain.audit import AuditRecord
-from yibao.domain.filings import Filing
-from yibao.domain.life_events import Standing
-from yibao.domain.registry import Institution
+from yibao.domain.filings import OPEN_GRANT, FamilyGrant, Filing
+from yibao.domain.payment_facts import Claim, SettlementFacts
+from yibao.domain.registry import Enrollment, Institution
 from yibao.domain.settlement import Settlement
 from yibao.store import standing
 from yibao.store.tables import (
@@ -45,44 +44,20 @@ from yibao.store.tables import (
 )
 
 
-@dataclass(frozen=True)
-class SettlementFacts:
-    payer_id: str | None  # None: no unused, unexpired payment code of an active e-voucher
-    owner_id: str | None  # None: no such person
-    owner_region: str | None
-    scheme: str | None  # the owner's enrolment in force that day
-    relation: str | None  # the owner's active grant to the payer
-    institution: Institution | None
-    filing: Filing | None  # the account owner's filing in force, whatever it covers
-    payer_standing: Standing = Standing()
-    owner_standing: Standing = Standing()
-    claimed: bool | None = None  # this statement claimed the idempotency key (None: it was not asked to)
-
-
-@dataclass(frozen=True)
-class Claim:
-    """An idempotency key to claim for a request: its scope, the key, the request's hash and the time."""
-
-    scope: str
-    key: str
-    request_hash: str
-    at: dt.datetime
+def code_holder(code_digest, now) -> sa.Select:
+    """Whose payment code has this digest, while it is unused, unexpired at `now` and its e-voucher active."""
+    pc, v = payment_codes, evouchers
+    return (sa.select(pc.c.person_id).join(v, v.c.id == pc.c.evoucher_id)
+            .where(pc.c.code_digest == code_digest, pc.c.used_at.is_(None), pc.c.expires_at > now,
+                   v.c.status == "active"))
 
 
 def _statement(*, claiming: bool = False) -> sa.Select:
-    v, e, f, g, i = evouchers, enrollments, filings, family_grants, institutions
+    e, f, g, i = enrollments, filings, family_grants, institutions
     owner = persons.alias("owner")
-    day = sa.bindparam("day", type_=sa.Date)
-    pc = payment_codes
-    holder = (sa.select(pc.c.person_id).join(v, v.c.id == pc.c.evoucher_id)
-              .where(pc.c.code_digest == sa.bindparam("code_digest", type_=sa.String), pc.c.used_at.is_(None),
-                     pc.c.expires_at > sa.bindparam("now", type_=pc.c.expires_at.type), v.c.status == "active")
-              .limit(1).scalar_subquery())
+    holder = code_holder(sa.bindparam("code_digest", type_=sa.String),
+                         sa.bindparam("now", type_=payment_codes.c.expires_at.type)).limit(1).scalar_subquery()
     who = sa.select(sa.func.coalesce(sa.bindparam("payer_id", type_=sa.String), holder).label("payer_id")).cte("who")
-    scheme = (sa.select(e.c.scheme)
-              .where(e.c.person_id == owner.c.id, e.c.status == "active", e.c.start_date <= day,
-                     sa.or_(e.c.end_date.is_(None), e.c.end_date >= day))
-              .order_by(e.c.start_date).limit(1).scalar_subquery())
     claimed = []
     if claiming:  # a data-modifying CTE runs once whatever reads it; the INSERT waits on a concurrent holder
         k = idempotency_keys
@@ -93,10 +68,10 @@ def _statement(*, claiming: bool = False) -> sa.Select:
                  .on_conflict_do_nothing().returning(k.c.key).cte("claim"))
         claimed = [sa.select(sa.func.count()).select_from(claim).scalar_subquery().label("claimed")]
     return (
-        sa.select(who.c.payer_id, owner.c.id.label("owner_id"), owner.c.region.label("owner_region"),
-                  scheme.label("scheme"), g.c.relation, *claimed,
+        sa.select(who.c.payer_id, owner.c.id.label("owner_id"), owner.c.region.label("owner_region"), *claimed,
                   *standing.columns(who.c.payer_id, "payer_"), *standing.columns(owner.c.id, "owner_"),
-                  *[c.label(f"institution_{c.name}") for c in i.c], *[c.label(f"filing_{c.name}") for c in f.c])
+                  *[c.label(f"institution_{c.name}") for c in i.c], *[c.label(f"filing_{c.name}") for c in f.c],
+                  *[c.label(f"grant_{c.name}") for c in g.c], *[c.label(f"enrollment_{c.name}") for c in e.c])
         .select_from(
             who.outerjoin(owner, owner.c.id == sa.func.coalesce(sa.bindparam("owner_id", type_=sa.String),
                                                                 who.c.payer_id))
@@ -107,7 +82,8 @@ def _statement(*, claiming: bool = False) -> sa.Select:
             # (国办发〔2021〕14号 shares the account, not the filing). For one's own account, owner = payer.
             .outerjoin(f, sa.and_(f.c.person_id == owner.c.id, f.c.status == "active"))
             .outerjoin(g, sa.and_(g.c.owner_id == owner.c.id, g.c.grantee_id == who.c.payer_id,
-                                  g.c.status == "active")))
+                                  g.c.status.in_([s.value for s in OPEN_GRANT])))
+            .outerjoin(e, sa.and_(e.c.person_id == owner.c.id, e.c.status == "active")))
     )
 
 
@@ -121,27 +97,29 @@ def _part(row, cls, table, prefix: str):
     return None if values[first] is None else cls(**values)
 
 
-def claims_with_facts(conn: Connection) -> bool:
-    """Whether settlement_facts can claim an idempotency key in its own statement (PostgreSQL)."""
-    return conn.dialect.name == "postgresql"
-
-
 def settlement_facts(conn: Connection, *, institution_code: str, day: dt.date, now: dt.datetime,
                      payer_id: str | None = None, code_digest: str | None = None, owner_id: str | None = None,
                      claim: Claim | None = None) -> SettlementFacts:
     """The facts of a payment by `payer_id`, or by the holder of the e-voucher whose payment code has
     `code_digest` (unused and valid at `now`), from the account of `owner_id` (default: the payer's own) at the
-    institution on a day; with `claim` (only where claims_with_facts), the key claimed by the same statement."""
+    institution on a day; with `claim` (only on PostgreSQL), the key claimed by the same statement."""
     params = {"payer_id": payer_id, "code_digest": code_digest, "owner_id": owner_id,
-              "institution_code": institution_code, "day": day, "now": now}
+              "institution_code": institution_code, "now": now}
     if claim is not None:
         params |= {"scope": claim.scope, "key": claim.key, "request_hash": claim.request_hash, "claimed_at": claim.at}
-    row = conn.execute(_FACTS if claim is None else _CLAIM_AND_FACTS, params).one()
+    rows = conn.execute(_FACTS if claim is None else _CLAIM_AND_FACTS, params).all()
+    row = rows[0]  # one a candidate enrolment (at least one row: the outer joins start from the payer)
+    enrollment = in_force.enrollment_on([e for r in rows if (e := _part(r, Enrollment, enrollments, "enrollment_"))],
+                                        day)
+    filing = in_force.filing_in_force([f] if (f := _part(row, Filing, filings, "filing_")) else [])
+    grant = in_force.grant_in_force([g] if (g := _part(row, FamilyGrant, family_grants, "grant_")) else [],
+                                    row.owner_id, row.payer_id)
     return SettlementFacts(
-        payer_id=row.payer_id, owner_id=row.owner_id, owner_region=row.owner_region, scheme=row.scheme,
-        relation=row.relation, institution=_part(row, Institution, institutions, "institution_"),
-        filing=_part(row, Filing, filings, "filing_"), payer_standing=standing.of_row(row, "payer_"),
-        owner_standing=standing.of_row(row, "owner_"), claimed=None if claim is None else row.claimed == 1)
+        payer_id=row.payer_id, owner_id=row.owner_id, owner_region=row.owner_region,
+        scheme=enrollment.scheme if enrollment else None, relation=grant.relation if grant else None,
+        institution=_part(row, Institution, institutions, "institution_"), filing=filing,
+        payer_standing=standing.of_row(row, "payer_"), owner_standing=standing.of_row(row, "owner_"),
+        claimed=None if claim is None else row.claimed == 1)
 
 
 _SETTLEMENT_COLUMNS = {c.name: c for c in settlements.c}

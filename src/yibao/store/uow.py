@@ -22,6 +22,7 @@ from yibao.store.repositories.keys import SqlKeys
 from yibao.store.repositories.logins import SqlBankAccounts, SqlTokens, SqlUsers
 from yibao.store.repositories.persons import SqlNotices, SqlPersons
 from yibao.store.repositories.reversals import SqlReversals
+from yibao.store.repositories.settlements import SqlPaymentCodes, SqlSettlements
 
 T = TypeVar("T")
 
@@ -60,6 +61,8 @@ class UnitOfWork:
         self.applications = SqlApplications(session)
         self.invoices = SqlInvoiceClaims(session)
         self.cash_vouchers = SqlCashVouchers(session)
+        self.settlements = SqlSettlements(session)
+        self.payment_codes = SqlPaymentCodes(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

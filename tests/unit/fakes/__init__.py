@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from tests.unit.fakes.disbursement import FakeAppointments, FakeDisbursements
+from tests.unit.fakes.settlement import FakePaymentCodes, FakeSettlements
 from yibao.config import Settings
 from yibao.domain.applications import ApplicationStep, CashVoucher
 from yibao.domain.audit import AuditRecord, MasterDataVersion
@@ -78,6 +79,8 @@ class FakeUnitOfWork:
         self.appointments = FakeAppointments(self)
         self.ledger, self.keys, self.reversals = FakeLedger(self), FakeKeys(self), FakeReversals(self)
         self.applications, self.invoices, self.cash_vouchers = applications.repositories(self)
+        self.settlements = FakeSettlements(self)
+        self.payment_codes = FakePaymentCodes(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

@@ -9,11 +9,12 @@ from pydantic import BaseModel, Field, model_validator
 
 from yibao.api.schemas.common import Body, Category, RuleRead
 from yibao.api.schemas.credentials import CardCredential, EVoucherCodeCredential, EVoucherCredential
+from yibao.domain.settlement_request import MAX_ITEM_FEN, MAX_ITEMS
 
 
 class ItemCreate(Body):
     category: Category
-    amount_fen: Annotated[int, Field(strict=True, gt=0, le=10**10)]
+    amount_fen: Annotated[int, Field(strict=True, gt=0, le=MAX_ITEM_FEN)]
 
 
 class SettlementCreate(Body):
@@ -21,7 +22,7 @@ class SettlementCreate(Body):
     institution_code: str = Field(max_length=20)
     credential: Annotated[CardCredential | EVoucherCodeCredential | EVoucherCredential, Field(discriminator="type")]
     account_owner_id: str | None = Field(default=None, max_length=24)
-    items: list[ItemCreate] = Field(min_length=1, max_length=200)
+    items: list[ItemCreate] = Field(min_length=1, max_length=MAX_ITEMS)
     emergency: Annotated[bool, Field(strict=True)] = False  # 急诊抢救, stated by the institution
 
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.applications import Application, ApplicationStatus
 from yibao.domain.registry import Institution, Person
@@ -51,9 +49,8 @@ def _use(day: dt.date, code: str, paid: int) -> dict:
 
 def _counted_claims(uow: UnitOfWork, app: Application) -> list[dict]:
     """What the person's other approved (or paying, paid, failed and to be retried) claims take from the limits."""
-    others = uow.session.scalars(sa.select(Application).where(
-        Application.person_id == app.person_id, Application.kind == "reimbursement", Application.id != app.id,
-        Application.status.in_(COUNTED)))
+    others = [other for other in uow.all_by(Application, person_id=app.person_id, kind="reimbursement")
+              if other.id != app.id and other.status in COUNTED]
     uses = []
     for other in others:
         if other.details.get("limits_taken"):  # its use is in the quotas settlements read

@@ -12,9 +12,6 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
 from yibao.domain import errors
 from yibao.domain.clock import local_date
 from yibao.domain.credentials import EVoucher
@@ -23,7 +20,6 @@ from yibao.services.context import Context, digest
 from yibao.services.credentials.throttle import RequestThrottle
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events
-from yibao.store.tables import evouchers, payment_codes
 
 VALID_SECONDS = 60
 DIGITS = 20
@@ -65,9 +61,8 @@ def issue(ctx: Context, *, token: str, address: str | None = None) -> IssuedCode
         now = ctx.now()
         life_events.ensure_usable(uow, voucher.person_id, local_date(now))
         code, expires_at = _new_code(), now + dt.timedelta(seconds=VALID_SECONDS)
-        uow.session.execute(payment_codes.insert().values(
-            code_digest=digest(code), evoucher_id=voucher.id, person_id=voucher.person_id, issued_at=now,
-            expires_at=expires_at))
+        uow.payment_codes.add(code_digest=digest(code), evoucher_id=voucher.id, person_id=voucher.person_id,
+                              issued_at=now, expires_at=expires_at)
         holder = Actor(username=f"evoucher:{voucher.id}", role=Role.PERSON, person_id=voucher.person_id)
         ctx.audit(uow, holder, "evoucher.payment_code", "evoucher", voucher.id, expires_at=expires_at.isoformat(),
                   address=(address or "unknown")[:64])
@@ -75,38 +70,28 @@ def issue(ctx: Context, *, token: str, address: str | None = None) -> IssuedCode
         return IssuedCode(code, expires_at)
 
 
-def refusal(conn: Connection, *, code: str, now: dt.datetime) -> errors.DomainError:
+def refusal(uow: UnitOfWork, *, code: str, now: dt.datetime) -> errors.DomainError:
     """Why a code pays nothing now: unknown, used, expired, or its e-voucher revoked since it was shown."""
-    row = conn.execute(sa.select(payment_codes.c.used_at, payment_codes.c.expires_at, evouchers.c.status)
-                       .join(evouchers, evouchers.c.id == payment_codes.c.evoucher_id)
-                       .where(payment_codes.c.code_digest == digest(code))).first()
-    if row is None:
+    state = uow.payment_codes.state(digest(code))
+    if state is None:
         return errors.PaymentCodeInvalid()
-    if row.used_at is not None:
+    if state.used_at is not None:
         return errors.PaymentCodeUsed()
-    if row.expires_at <= now:
+    if state.expires_at <= now:
         return errors.PaymentCodeExpired()
     return errors.EVoucherInvalid()
 
 
 def holder(uow: UnitOfWork, *, code: str, now: dt.datetime) -> str:
     """The person whose e-voucher shows this code, while it is unused and valid (it is not used by this)."""
-    c = payment_codes
-    person_id = uow.session.scalar(
-        sa.select(c.c.person_id).join(evouchers, evouchers.c.id == c.c.evoucher_id)
-        .where(c.c.code_digest == digest(code), c.c.used_at.is_(None), c.c.expires_at > now,
-               evouchers.c.status == "active"))
+    person_id = uow.payment_codes.holder(digest(code), now)
     if person_id is None:
-        raise refusal(uow.session.connection(), code=code, now=now)
+        raise refusal(uow, code=code, now=now)
     return person_id
 
 
 def use(uow: UnitOfWork, *, code: str, now: dt.datetime, used_for: str) -> None:
     """Mark the code used by a payment in that payment's unit of work; a concurrent payment that marked it first
     (committed) leaves nothing to mark here, and this payment is refused."""
-    c = payment_codes
-    won = uow.session.execute(c.update().where(c.c.code_digest == digest(code), c.c.used_at.is_(None),
-                                               c.c.expires_at > now)
-                              .values(used_at=now, used_for=used_for)).rowcount
-    if not won:
-        raise refusal(uow.session.connection(), code=code, now=now)
+    if not uow.payment_codes.mark_used(digest(code), now=now, used_for=used_for):
+        raise refusal(uow, code=code, now=now)

@@ -15,6 +15,7 @@ from yibao.domain import vocabulary as v
 from yibao.domain.credentials import EVoucher
 from yibao.domain.filings import FamilyGrant, GrantStatus
 from yibao.domain.ids import new_id
+from yibao.domain.in_force import grant_in_force
 from yibao.domain.kinship import Kin, OpenGrant, check_relation
 from yibao.domain.money import yuan
 from yibao.domain.registry import Person
@@ -27,7 +28,8 @@ from yibao.services.registry.enrollments import enrollment_on
 
 
 def in_force(uow: UnitOfWork, owner_id: str, grantee_id: str) -> FamilyGrant | None:
-    return uow.one_by(FamilyGrant, owner_id=owner_id, grantee_id=grantee_id, status=GrantStatus.ACTIVE)
+    return grant_in_force(uow.all_by(FamilyGrant, owner_id=owner_id, grantee_id=grantee_id,
+                                    status=GrantStatus.ACTIVE), owner_id, grantee_id)
 
 
 def _verified(uow: UnitOfWork, person_id: str) -> bool:

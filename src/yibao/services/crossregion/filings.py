@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from yibao.domain import errors
+from yibao.domain import errors, in_force
 from yibao.domain import vocabulary as v
 from yibao.domain.filings import Filing, FilingStatus
 from yibao.domain.ids import new_id
@@ -22,10 +22,11 @@ from yibao.services.ports import UnitOfWork
 
 
 def _in_force(uow: UnitOfWork, person_id: str, *, for_update: bool = False) -> Filing | None:
-    found = uow.all_by(Filing, "created_at", person_id=person_id, status=FilingStatus.ACTIVE)
+    found = in_force.filing_in_force(uow.all_by(Filing, "created_at", person_id=person_id,
+                                                status=FilingStatus.ACTIVE))
     if found and for_update:
-        return uow.get(Filing, found[-1].id, for_update=True)
-    return found[-1] if found else None
+        return uow.get(Filing, found.id, for_update=True)
+    return found
 
 
 def covering(uow: UnitOfWork, person_id: str, place: str, day: dt.date) -> Filing | None:

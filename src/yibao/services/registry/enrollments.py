@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from yibao.domain import in_force
 from yibao.domain.registry import Enrollment, EnrollmentStatus
 from yibao.services.ports import UnitOfWork
 
 
 def enrollment_on(uow: UnitOfWork, person_id: str, day: dt.date) -> Enrollment | None:
     """The person's enrolment in force on a day, if any."""
-    for e in uow.all_by(Enrollment, "start_date", person_id=person_id, status=EnrollmentStatus.ACTIVE):
-        if e.start_date <= day and (e.end_date is None or e.end_date >= day):
-            return e
-    return None
+    return in_force.enrollment_on(uow.all_by(Enrollment, "start_date", person_id=person_id,
+                                             status=EnrollmentStatus.ACTIVE), day)

@@ -450,3 +450,4 @@ def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region
         ctx.audit(uow, actor, "user.add", "user", user.id, username=login, role="person")
         uow.commit()
         return person, enrollment, user
+

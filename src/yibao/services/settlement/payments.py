@@ -12,15 +12,15 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.cards import Card, CardAction
 from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
+from yibao.domain.payment_facts import Claim, SettlementFacts
 from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
+from yibao.domain.settlement_request import parse_credential, parse_emergency, parse_lines
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger import seals
@@ -33,49 +33,7 @@ from yibao.services.context import Context, digest
 from yibao.services.credentials import cards, payment_codes
 from yibao.services.crossregion import family
 from yibao.services.policy.decisions import enforce
-from yibao.store import standing
-from yibao.store.settlement_repo import (
-    Claim,
-    SettlementFacts,
-    claims_with_facts,
-    record_settlement,
-    settlement_facts,
-)
-from yibao.store.tables import ledger_entries, ledger_postings
-from yibao.store.uow import UnitOfWork, link_audit
-
-MAX_ITEMS = 200
-MAX_ITEM_FEN = 10**10  # ¥100,000,000 a line: anything above is a typing error
-
-
-def _invalid(zh: str, en: str) -> errors.SettlementInvalid:
-    return errors.SettlementInvalid(reason_zh=zh, reason_en=en)
-
-
-def _check_items(items) -> list[tuple[str, int]]:
-    if not isinstance(items, list) or not 0 < len(items) <= MAX_ITEMS:
-        raise _invalid(f"须有 1 至 {MAX_ITEMS} 项费用", f"1 to {MAX_ITEMS} items are needed")
-    lines = []
-    for item in items:
-        category, amount = (item or {}).get("category"), (item or {}).get("amount_fen")
-        if category not in v.CATEGORIES:
-            raise _invalid(f"类别须为 {'、'.join(v.CATEGORIES)}", f"category is one of {', '.join(v.CATEGORIES)}")
-        if type(amount) is not int or not 0 < amount <= MAX_ITEM_FEN:
-            raise _invalid("金额须为正整数（分）", "amount_fen must be a positive whole number of fen")
-        lines.append((category, amount))
-    return lines
-
-
-def _check_credential(credential) -> dict:
-    kind = (credential or {}).get("type")
-    if kind == "card" and all(isinstance(credential.get(k), str) for k in ("card_no", "pin")):
-        return {"type": "card", "card_no": credential["card_no"], "pin": credential["pin"]}
-    if kind == "evoucher_code" and isinstance(credential.get("code"), str):
-        return {"type": "evoucher_code", "code": credential["code"]}
-    if kind == "evoucher":  # the long-lived token is the app's, to ask for codes: whoever saw it must not pay
-        raise errors.TokenNotAccepted()
-    raise _invalid("凭证须为 {type: card, card_no, pin} 或 {type: evoucher_code, code}",
-                   "credential is {type: card, card_no, pin} or {type: evoucher_code, code}")
+from yibao.services.ports import UnitOfWork
 
 
 def _request(institution_code: str, credential: dict, items: list, owner_id: str | None, emergency: bool) -> dict:
@@ -102,11 +60,11 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
     """Pay at an institution: the account pays what the policy allows, cash the rest (or the policy refuses).
     `emergency` is the institution's statement of an emergency (急诊抢救), which the policy may count as filed."""
     access.ensure(actor, "settlement", "create", institution_code=institution_code)
-    lines, credential = _check_items(items), _check_credential(credential)
-    if type(emergency) is not bool:
-        raise _invalid("急诊抢救须为 true 或 false", "emergency is true or false")
-    request = _request(institution_code, credential, [{"category": c, "amount_fen": a} for c, a in lines],
-                       account_owner_id, emergency)
+    parsed, credential = parse_lines(items), parse_credential(credential)
+    emergency = parse_emergency(emergency)
+    lines = [(line.category, line.amount_fen) for line in parsed]
+    request = _request(institution_code, credential, [line.as_dict() for line in parsed], account_owner_id,
+                       emergency)
     scope = f"settlement:{institution_code}"
     if credential["type"] == "card":
         with ctx.uow() as uow:  # a retry gets its first answer before the PIN is checked again
@@ -128,7 +86,7 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         if once.earlier is not None:
             return once.earlier
         if found.payer_id is None:  # the code is unknown, used, expired, or its e-voucher revoked
-            raise payment_codes.refusal(uow.session.connection(), code=credential["code"], now=now)
+            raise payment_codes.refusal(uow, code=credential["code"], now=now)
         found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
         institution, payer_id = found.institution, found.payer_id
         if institution is None:
@@ -184,12 +142,11 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         sealed = [seals.seal("settlements", settlement), once.answer_seal(response)]
         if pay > 0:
             sealed.append(seals.entry_seal(entry.id, entry.hash))
-        audit = link_audit(ctx.audit_record(  # the settlement is new: its audit chain starts here
+        audit = ctx.audit_record(  # the settlement is new: its audit chain starts here
             actor, "settlement.create", "settlement", settlement.id, payer_id=payer_id, owner_id=owner_id,
             total_fen=settlement.total_fen, account_paid_fen=pay, rules=settlement.decision["rules"],
-            seals=sealed, **_emergency_audit(emergency, decision)))
-        record_settlement(uow.session.connection(), settlement, audit, scope=scope, key=idempotency_key,
-                          response=response)
+            seals=sealed, **_emergency_audit(emergency, decision))
+        uow.settlements.record(settlement, audit, scope=scope, key=idempotency_key, response=response)
         if owner_id != payer_id:  # a grantee paid from a relative's account: the owner is told, in this unit
             family.tell_owner_of_payment(ctx, uow, owner_id=owner_id, payer_id=payer_id, relation=found.relation,
                                          settlement_id=settlement.id, institution_name=institution.name,
@@ -203,14 +160,14 @@ def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now
     """Claim the payment's key, then read its facts (none for a retry). An e-voucher's payment on PostgreSQL
     does both in one statement; a card is checked between the two, as it was before: a retry is answered
     whatever happened to the card since."""
-    conn, today = uow.session.connection(), local_date(now)
+    today = local_date(now)
     lookup = {"institution_code": institution_code, "day": today, "now": now, "owner_id": owner_id}
-    if credential["type"] == "evoucher_code" and claims_with_facts(conn):
+    if credential["type"] == "evoucher_code" and uow.settlements.claims_with_facts():
         read: list[SettlementFacts] = []
 
         def claim(scope: str, key: str, request_hash: str, at: dt.datetime) -> bool:
-            read.append(settlement_facts(conn, **lookup, code_digest=digest(credential["code"]),
-                                         claim=Claim(scope, key, request_hash, at)))
+            read.append(uow.settlements.facts(**lookup, code_digest=digest(credential["code"]),
+                                              claim=Claim(scope, key, request_hash, at)))
             return read[0].claimed
 
         once = idempotency.Once(uow, scope=scope, key=key, request=request, now=now, claim=claim)
@@ -219,7 +176,7 @@ def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now
     if once.earlier is not None:
         return once, None
     code = digest(credential["code"]) if credential["type"] == "evoucher_code" else None
-    return once, settlement_facts(conn, **lookup, payer_id=_card_holder(uow, credential, today), code_digest=code)
+    return once, uow.settlements.facts(**lookup, payer_id=_card_holder(uow, credential, today), code_digest=code)
 
 
 def _emergency_audit(emergency: bool, decision: Decision) -> dict:
@@ -265,13 +222,6 @@ def _open_accounts(books: Books, owner_id: str, region: str, institution: Instit
     return quotas, books.open_and_lock(opening)
 
 
-def _granted(uow: UnitOfWork, account_id: str) -> int:
-    p, e = ledger_postings, ledger_entries
-    return uow.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0))
-                              .select_from(p.join(e, e.c.id == p.c.entry_id))
-                              .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
-
-
 def _regrants(uow: UnitOfWork, accounts: Mapping[str, Account], quotas: dict,
               plan: Decision) -> dict[str, tuple[Unit, int]]:
     """What each quota is to be given for its period's limit: in full when it does not exist yet (it is
@@ -283,7 +233,7 @@ def _regrants(uow: UnitOfWork, accounts: Mapping[str, Account], quotas: dict,
         if account is None:
             change = limit
         elif since > local_date(account.created_at):  # a new figure took effect within the period
-            change = limit - int(_granted(uow, account_id))
+            change = limit - int(uow.settlements.granted(account_id))
             change = max(change, -account.available_fen)  # what is used stays used
         else:
             continue
@@ -360,7 +310,7 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
                                 request={"settlement_id": settlement_id, "amount_fen": amount_fen}, now=now)
         if once.earlier is not None:
             return once.earlier
-        if standing.standing(uow.session.connection(), found.owner_id).closed:
+        if uow.settlements.standing(found.owner_id).closed:
             raise errors.AccountClosed()
         amount = found.refundable_fen if amount_fen is None else amount_fen
         found.refund(amount)
@@ -450,11 +400,7 @@ def person_settlements(ctx: Context, *, actor: Actor, person_id: str) -> list[di
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         access.ensure_can_read_owned(uow, actor, person_id)
-        rows = uow.session.scalars(sa.select(Settlement).where(
-            sa.or_(Settlement.payer_id == person_id, Settlement.owner_id == person_id))
-            .order_by(Settlement.at.desc())).all()
-        return [_view(s, None) for s in rows]
-
+        return [_view(s, None) for s in uow.settlements.of_person(person_id)]
 
 
 def emergency_claims(ctx: Context, *, actor: Actor, from_day: dt.date, to_day: dt.date) -> list[dict]:
@@ -462,10 +408,7 @@ def emergency_claims(ctx: Context, *, actor: Actor, from_day: dt.date, to_day: d
     review, whether or not the policy counted the emergency as filed."""
     access.ensure(actor, "settlement", "read_emergencies")
     with ctx.uow() as uow:
-        rows = uow.session.scalars(sa.select(Settlement).where(
-            Settlement.emergency.is_(True), Settlement.business_date >= from_day, Settlement.business_date <= to_day)
-            .order_by(Settlement.at)).all()
-        return [_view(s, None) for s in rows]
+        return [_view(s, None) for s in uow.settlements.emergencies(from_day, to_day)]
 
 
 # --- claims: the limits a payment out of the account takes, without a settlement ---------------------------

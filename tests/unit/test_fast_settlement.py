@@ -1,0 +1,196 @@
+"""Settlement's use cases on the fast ring: the real service functions on `fake_context()`, no database."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from tests.unit.fakes import fake_context
+from yibao.domain import errors
+from yibao.domain.clock import SHANGHAI
+from yibao.domain.credentials import EVoucher
+from yibao.domain.registry import Enrollment, Institution, Person
+from yibao.domain.settlement import Settlement
+from yibao.domain.users import Actor, Role
+from yibao.ledger import accounts as acct
+from yibao.ledger.accounts import AccountKind, Bucket
+from yibao.ledger.entries import EntryKind, Posting
+from yibao.services.accounts.books import Books
+from yibao.services.context import digest
+from yibao.services.credentials import payment_codes
+from yibao.services.settlement import payments
+
+AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
+ADMIN = Actor.system("fast-admin")
+PHARMACY = "P11000000001"
+CASHIER = Actor("cashier", Role.INSTITUTION, institution_code=PHARMACY)
+ELSEWHERE = Actor("elsewhere", Role.INSTITUTION, institution_code="P11000000002")
+
+
+def _seeded():
+    ctx = fake_context(now=AT)
+    with ctx.uow() as uow:
+        uow.add(Institution(PHARMACY, "示例大药房", "pharmacy", "110000", False, dt.date(2024, 1, 1), None, AT))
+        uow.add(Person("psn_a", "110105198503120011", "张伟", "13800000000", "110000", dt.date(1985, 3, 12), "male",
+                       AT))
+        uow.add(EVoucher("evc_a", "psn_a", "wechat", digest("token"), "active", AT))
+        for n, (amount, paid, day, emergency) in enumerate([(8_000, 8_000, AT, False),
+                                                            (20_000, 15_000, AT, True),
+                                                            (5_000, 0, AT - dt.timedelta(days=1), False)]):
+            uow.add(Settlement(f"stl_{n}", PHARMACY, f"k{n}", "psn_a", "psn_a", "card", amount, paid, amount - paid,
+                               day.date(), day + dt.timedelta(minutes=n),
+                               items=[{"category": "drug", "amount_fen": amount}], emergency=emergency))
+        uow.commit()
+    return ctx
+
+
+def test_an_institution_reads_its_day_and_reconciles_it():
+    ctx = _seeded()
+    listed = payments.institution_settlements(ctx, actor=CASHIER, code=PHARMACY)
+    assert [s["settlement_id"] for s in listed] == ["stl_0", "stl_1"]
+    summary = payments.daily_summary(ctx, actor=CASHIER, code=PHARMACY)
+    assert (summary["count"], summary["total_fen"], summary["account_paid_fen"], summary["cash_fen"]) == (
+        2, 28_000, 23_000, 5_000)
+    assert summary["per_category"] == {"drug": {"total_fen": 28_000, "lines": 2}}
+    with pytest.raises(errors.AccessForbidden):
+        payments.daily_summary(ctx, actor=ELSEWHERE, code=PHARMACY)
+    with pytest.raises(errors.InstitutionNotFound):
+        payments.institution_settlements(ctx, actor=ADMIN, code="P99999999999")
+
+
+def test_a_person_reads_their_settlements_newest_first_and_reviewers_the_emergencies():
+    ctx = _seeded()
+    me = Actor("me", Role.PERSON, person_id="psn_a")
+    assert [s["settlement_id"] for s in payments.person_settlements(ctx, actor=me, person_id="psn_a")] == [
+        "stl_1", "stl_0", "stl_2"]
+    assert payments.get_settlement(ctx, actor=me, settlement_id="stl_1")["cash_fen"] == 5_000
+    with pytest.raises(errors.AccessForbidden):
+        payments.get_settlement(ctx, actor=ELSEWHERE, settlement_id="stl_1")
+    with pytest.raises(errors.SettlementNotFound):
+        payments.get_settlement(ctx, actor=ADMIN, settlement_id="stl_9")
+    claims = payments.emergency_claims(ctx, actor=Actor("rev", Role.REVIEWER), from_day=AT.date(), to_day=AT.date())
+    assert [s["settlement_id"] for s in claims] == ["stl_1"]
+    with pytest.raises(errors.AccessForbidden):
+        payments.emergency_claims(ctx, actor=CASHIER, from_day=AT.date(), to_day=AT.date())
+
+
+def test_a_payment_code_pays_once_while_it_is_valid_and_says_why_not_after():
+    ctx = _seeded()
+    with ctx.uow() as uow:
+        uow.payment_codes.add(code_digest=digest("111"), evoucher_id="evc_a", person_id="psn_a", issued_at=AT,
+                              expires_at=AT + dt.timedelta(seconds=60))
+        assert payment_codes.holder(uow, code="111", now=AT) == "psn_a"
+        payment_codes.use(uow, code="111", now=AT, used_for="stl_x")
+        with pytest.raises(errors.PaymentCodeUsed):
+            payment_codes.use(uow, code="111", now=AT, used_for="stl_y")
+        with pytest.raises(errors.PaymentCodeInvalid):
+            payment_codes.holder(uow, code="222", now=AT)
+        uow.payment_codes.add(code_digest=digest("333"), evoucher_id="evc_a", person_id="psn_a", issued_at=AT,
+                              expires_at=AT + dt.timedelta(seconds=60))
+        assert isinstance(payment_codes.refusal(uow, code="333", now=AT + dt.timedelta(seconds=61)),
+                          errors.PaymentCodeExpired)
+        uow.get(EVoucher, "evc_a").revoke(AT)
+        assert isinstance(payment_codes.refusal(uow, code="333", now=AT), errors.EVoucherInvalid)
+
+
+@pytest.mark.parametrize("change, refused", [
+    ({"items": []}, errors.SettlementInvalid),
+    ({"items": [{"category": "food", "amount_fen": 1}]}, errors.SettlementInvalid),
+    ({"credential": {"type": "evoucher", "token": "token"}}, errors.TokenNotAccepted),
+    ({"emergency": "yes"}, errors.SettlementInvalid),
+])
+def test_a_bad_request_is_refused_before_anything_is_read(change, refused):
+    ctx = _seeded()
+    request = {"idempotency_key": "bad", "institution_code": PHARMACY,
+               "credential": {"type": "evoucher_code", "code": "111"},
+               "items": [{"category": "drug", "amount_fen": 100}], **change}
+    with pytest.raises(refused):
+        payments.settle(ctx, actor=CASHIER, **request)
+    with pytest.raises(errors.AccessForbidden):
+        payments.settle(ctx, actor=ELSEWHERE, **{**request, **change})
+
+
+# --- paying, refunding and a limit, on the fake ledger ----------------------------------------------------------
+
+FUNDED = 200_000
+
+
+def _funded(region: str = "110000", code: str = PHARMACY):
+    """A person of `region` enrolled, with ¥2,000 in the account, an e-voucher, and a designated pharmacy there."""
+    ctx = _seeded() if code == PHARMACY else fake_context(now=AT)
+    with ctx.uow() as uow:
+        if code != PHARMACY:
+            uow.add(Institution(code, "演示药房", "pharmacy", region, False, dt.date(2024, 1, 1), None, AT))
+            uow.add(Person("psn_a", "210202198503120011", "张伟", "13800000000", region, dt.date(1985, 3, 12),
+                           "male", AT))
+            uow.add(EVoucher("evc_a", "psn_a", "wechat", digest("token"), "active", AT))
+        uow.add(Enrollment("enr_a", "psn_a", "employee", None, True, dt.date(2024, 1, 1), "active", AT))
+        books = Books(uow, AT)
+        books.open(acct.personal("psn_a"), AccountKind.PERSONAL, region, person_id="psn_a")
+        books.open(acct.contribution_clearing(region), AccountKind.CONTRIBUTION_CLEARING, region)
+        books.post(EntryKind.CONTRIBUTION, [Posting(acct.contribution_clearing(region), -FUNDED),
+                                            Posting(acct.personal("psn_a"), FUNDED, Bucket.CURRENT_YEAR)])
+        uow.commit()
+    return ctx
+
+
+def _code(ctx, code: str) -> dict:
+    with ctx.uow() as uow:
+        uow.payment_codes.add(code_digest=digest(code), evoucher_id="evc_a", person_id="psn_a", issued_at=ctx.now(),
+                              expires_at=ctx.now() + dt.timedelta(seconds=60))
+        uow.commit()
+    return {"type": "evoucher_code", "code": code}
+
+
+def _pay(ctx, key: str, amount: int, code: str, institution: str = PHARMACY, cashier: Actor = CASHIER) -> dict:
+    return payments.settle(ctx, actor=cashier, idempotency_key=key, institution_code=institution,
+                           credential=_code(ctx, code), items=[{"category": "drug", "amount_fen": amount}])
+
+
+def test_a_payment_code_pays_within_the_limit_and_a_retry_gets_the_first_answer():
+    ctx = _funded()
+    first = _pay(ctx, "k-1", 40_000, "c-1")
+    assert (first["account_paid_fen"], first["cash_fen"], first["balance_after_fen"]) == (40_000, 0, FUNDED - 40_000)
+    assert first["credential_type"] == "evoucher" and first["decision"]["limited_by"] == []
+    again = payments.settle(ctx, actor=CASHIER, idempotency_key="k-1", institution_code=PHARMACY,
+                            credential={"type": "evoucher_code", "code": "c-1"},
+                            items=[{"category": "drug", "amount_fen": 40_000}])
+    assert again == first
+    with pytest.raises(errors.PaymentCodeUsed):  # the code paid once
+        payments.settle(ctx, actor=CASHIER, idempotency_key="k-2", institution_code=PHARMACY,
+                        credential={"type": "evoucher_code", "code": "c-1"},
+                        items=[{"category": "drug", "amount_fen": 100}])
+    # ¥500 a day at one pharmacy: of ¥200 more, ¥100 from the account and ¥100 in cash
+    second = _pay(ctx, "k-3", 20_000, "c-3")
+    assert (second["account_paid_fen"], second["cash_fen"]) == (10_000, 10_000)
+    assert second["decision"]["limited_by"] == ["limit.institution_daily"]
+    assert "今日已用 ¥400.00，尚可 ¥100.00" in second["decision"]["explanation_zh"]
+    assert second["balance_after_fen"] == FUNDED - 50_000
+
+
+def test_a_refund_gives_the_money_and_the_quota_back():
+    ctx = _funded()
+    paid = _pay(ctx, "k-1", 50_000, "c-1")
+    back = payments.refund(ctx, actor=CASHIER, settlement_id=paid["settlement_id"], idempotency_key="r-1",
+                           amount_fen=20_000)
+    assert (back["amount_fen"], back["status"], back["balance_after_fen"]) == (20_000, "partly_refunded",
+                                                                              FUNDED - 30_000)
+    assert back["restores_quota"] is True
+    with pytest.raises(errors.RefundExceeds):
+        payments.refund(ctx, actor=CASHIER, settlement_id=paid["settlement_id"], idempotency_key="r-2",
+                        amount_fen=40_000)
+    with pytest.raises(errors.AccessForbidden):
+        payments.refund(ctx, actor=ELSEWHERE, settlement_id=paid["settlement_id"], idempotency_key="r-3")
+    assert _pay(ctx, "k-2", 20_000, "c-2")["account_paid_fen"] == 20_000  # the quota given back pays again
+
+
+def test_the_days_payments_used_up_refuse_the_account_with_the_limit_and_its_rule():
+    ctx = _funded(region="210200", code="P21020000001")
+    cashier = Actor("dl", Role.INSTITUTION, institution_code="P21020000001")
+    for n in range(5):
+        assert _pay(ctx, f"k-{n}", 1_000, f"c-{n}", "P21020000001", cashier)["account_paid_fen"] == 1_000
+    with pytest.raises(errors.RuleRefused) as refused:
+        _pay(ctx, "k-5", 1_000, "c-5", "P21020000001", cashier)
+    assert refused.value.code == "limit.daily_count"
+    assert "dl.settlement.daily_count" in [r["rule_id"] for r in refused.value.facts["rules"]]
