@@ -53,10 +53,7 @@ PENDING: set[tuple[str, str]] = {
     ('yibao.services.applications.invoices', 'yibao.store.tables'),
     ('yibao.services.applications.vouchers', 'sqlalchemy'),
     ('yibao.services.applications.vouchers', 'yibao.store.tables'),
-    ('yibao.services.audit.verify', 'sqlalchemy'),
     ('yibao.services.audit.verify', 'yibao.store.ledger_repo'),
-    ('yibao.services.audit.verify', 'yibao.store.seals'),
-    ('yibao.services.audit.verify', 'yibao.store.tables'),
     ('yibao.services.credentials.auth', 'sqlalchemy'),
     ('yibao.services.credentials.auth', 'yibao.store.tables'),
     ('yibao.services.credentials.cards', 'sqlalchemy'),
@@ -72,8 +69,6 @@ PENDING: set[tuple[str, str]] = {
     ('yibao.services.notices', 'sqlalchemy'),
     ('yibao.services.notices', 'yibao.store.tables'),
     ('yibao.services.policy.explain', 'yibao.store.ledger_repo'),
-    ('yibao.services.policy.sets', 'sqlalchemy'),
-    ('yibao.services.policy.sets', 'yibao.store.tables'),
     ('yibao.services.registry.life_events', 'sqlalchemy'),
     ('yibao.services.registry.life_events', 'yibao.store.standing'),
     ('yibao.services.settlement.payments', 'sqlalchemy'),
@@ -82,8 +77,6 @@ PENDING: set[tuple[str, str]] = {
     ('yibao.services.settlement.payments', 'yibao.store.standing'),
     ('yibao.services.settlement.payments', 'yibao.store.tables'),
     ('yibao.services.settlement.payments', 'yibao.store.uow'),
-    ('yibao.services.vouchers', 'sqlalchemy'),
-    ('yibao.services.vouchers', 'yibao.store.tables'),
 }
 
 

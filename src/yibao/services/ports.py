@@ -12,6 +12,8 @@ from collections.abc import Callable
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
+from yibao.services.audit.ports import AuditTrail
+from yibao.services.policy.ports import PolicyStore
 
 T = TypeVar("T")
 
@@ -20,6 +22,9 @@ class UnitOfWork(Protocol):
     """One use case, one transaction: repositories never commit; the service does."""
 
     dialect: str  # "sqlite", "postgresql" or "memory": only a repository's fast path may care
+    policies: PolicyStore
+    audit_trail: AuditTrail
+    vouchers: VoucherStore
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -53,6 +58,16 @@ class UnitOfWork(Protocol):
     def audit(self, record: AuditRecord) -> None: ...
 
     def record_version(self, version: MasterDataVersion) -> None: ...
+
+
+class VoucherStore(Protocol):
+    """The verification codes printed on vouchers (services.vouchers)."""
+
+    def add(self, voucher: dict) -> None:
+        """Keep a voucher: code, kind, person_id, subject, sha256 of the document, created_at, created_by."""
+
+    def find(self, code: str) -> dict | None:
+        """The voucher with this (normalised) code, as its stored fields."""
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger import chain
+from yibao.store.repositories.audit_trail import SqlAuditTrail
+from yibao.store.repositories.policies import SqlPolicies
+from yibao.store.repositories.vouchers import SqlVouchers
 
 T = TypeVar("T")
 
@@ -33,6 +36,9 @@ class UnitOfWork:
 
     def _repositories(self, session: Session) -> None:
         """The repositories of each area, on this unit of work's session (one line an area)."""
+        self.policies = SqlPolicies(session)
+        self.audit_trail = SqlAuditTrail(session)
+        self.vouchers = SqlVouchers(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

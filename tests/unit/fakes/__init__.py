@@ -16,6 +16,7 @@ from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
+from tests.unit.fakes.policy import FakePolicies, FakeVouchers
 from yibao.config import Settings
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.domain.cards import Card
@@ -64,6 +65,8 @@ class FakeUnitOfWork:
 
     def _repositories(self) -> None:
         """The in-memory repositories of each area (one line an area)."""
+        self.policies = FakePolicies(self)
+        self.vouchers = FakeVouchers(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()
