@@ -26,14 +26,15 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "src"))
 
 from yibao.policy.engine import Engine  # noqa: E402
+from yibao.policy.interface import FACTS, Facts  # noqa: E402
 from yibao.policy.loader import load_tree  # noqa: E402
 
 DAY = dt.date(2026, 3, 2)
 SETTLE = {"scheme": "employee", "institution_cross_region": False, "has_filing": False, "balance_fen": 500_000}
 
 
-def workload() -> list[tuple[str, str, dict]]:
-    """(kind, action, facts): the mix, each kind weighted by how often the service asks it."""
+def workload() -> list[tuple[str, Facts]]:
+    """(kind, facts): the mix, each kind weighted by how often the service asks it."""
     mix = []
     for region, inst in (("110000", "110000"), ("210200", "210202"), ("410000", "410100"), ("310101", "310115")):
         for used in (0, 40_000, 99_000):
@@ -65,7 +66,7 @@ def workload() -> list[tuple[str, str, dict]]:
                                              "retired": False, "birth_date": dt.date(1985, 3, 12),
                                              "base_fen": 1_000_000}))
     mix.append(("family_grant", "family_grant", {"region": "210200", "relation": "parent", "scheme": "employee"}))
-    return mix
+    return [(kind, FACTS[action](**facts)) for kind, action, facts in mix]
 
 
 def rate(engine: Engine, cases: list, seconds: float, *, render: bool = False, days: list | None = None) -> float:
@@ -73,8 +74,8 @@ def rate(engine: Engine, cases: list, seconds: float, *, render: bool = False, d
     decide = engine.decide
     n, start, deadline = 0, time.process_time(), time.process_time() + seconds
     while time.process_time() < deadline:
-        for i, (_, action, facts) in enumerate(cases):
-            decision = decide(action, facts, days[(n + i) % len(days)] if days else DAY)
+        for i, (_, facts) in enumerate(cases):
+            decision = decide(facts, days[(n + i) % len(days)] if days else DAY)
             if render:
                 decision.as_dict()
         n += len(cases)
@@ -100,7 +101,7 @@ def main() -> None:
     print(f"python {platform.python_version()} on {platform.machine()}; policy tree loaded in {loaded_ms:.0f} ms; "
           f"{len(cases)} cases in the mix; median of {args.rounds} rounds of {args.seconds:g} CPU-s")
     print(f"{'kind':<22}{'decide/s':>12}{'with explanation/s':>22}")
-    for kind in dict.fromkeys(k for k, _, _ in cases):
+    for kind in dict.fromkeys(k for k, _ in cases):
         mine = [c for c in cases if c[0] == kind]
         plain = median(lambda mine=mine: rate(engine, mine, args.seconds / 3), args.rounds)
         rendered = median(lambda mine=mine: rate(engine, mine, args.seconds / 3, render=True), args.rounds)

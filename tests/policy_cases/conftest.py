@@ -7,8 +7,9 @@ tree (or that tree with an overlay) and compared with what the articles and poli
       region: "110000"              # the person's insured region; goes into the facts as `region`
       date: 2026-03-02              # the day decided
       action: settle                # an action of yibao.policy.actions (contribute, settle, refund, …)
-      facts: {...}                  # the action's facts (its docstring lists them); YAML dates are dates,
-                                    # settlement `items` are [category, amount_fen] pairs
+      facts: {...}                  # the action's facts (policy.interface lists them; an unknown or missing
+                                    # one is an error naming the case); YAML dates are dates, settlement
+                                    # `items` are [category, amount_fen] pairs, a filing's `existing` a mapping
       overlay: overlays/retired     # optional: a folder (relative to this file) whose files replace or add
                                     # to the bundled tree's by relative path, e.g. 000000-national/calendar.yaml
       reference: 种子文章 004（北京）  # optional: where the expectation comes from
@@ -42,6 +43,7 @@ import pytest
 import yaml
 
 from yibao.policy.engine import Engine
+from yibao.policy.interface import FACTS, Facts, Filed
 from yibao.policy.loader import load_files
 
 HERE = Path(__file__).resolve().parent
@@ -102,7 +104,8 @@ class CaseFile(pytest.File):
             if case["name"] in seen:
                 raise CaseFileError(f"{self.path.name}:{line}: the name {case['name']!r} is used twice")
             seen.add(case["name"])
-            yield PolicyCase.from_parent(self, name=case["name"], case=case, line=line)
+            facts = _facts_of(self.path.name, line, case)
+            yield PolicyCase.from_parent(self, name=case["name"], case=case, facts=facts, line=line)
 
 
 def _check_case(file: str, line: int, case) -> None:
@@ -138,6 +141,24 @@ def _check_case(file: str, line: int, case) -> None:
         raise CaseFileError(f"{where}: {name}: xfail names why the engine is wrong")
 
 
+def _facts_of(file: str, line: int, case: dict) -> Facts:
+    """The case's facts as the dataclass of its action, its region among them; a fact the action does not
+    know, or one it needs and the case does not give, is an error naming the case."""
+    where = f"{file}:{line}: {case['name']}"
+    kind = FACTS.get(case["action"])
+    if kind is None:
+        raise CaseFileError(f"{where}: unknown action {case['action']!r}; one of {', '.join(FACTS)}")
+    facts = dict(case["facts"], region=case["region"])
+    if "items" in facts:
+        facts["items"] = [tuple(item) for item in facts["items"]]
+    try:
+        if isinstance(facts.get("existing"), dict):
+            facts["existing"] = Filed(**facts["existing"])
+        return kind(**facts)
+    except TypeError as error:
+        raise CaseFileError(f"{where}: the facts of {case['action']}: {error}") from None
+
+
 # --- running -------------------------------------------------------------------------------------
 
 
@@ -148,23 +169,16 @@ class CaseMismatch(Exception):
 
 
 class PolicyCase(pytest.Item):
-    def __init__(self, *, case: dict, line: int, **kwargs) -> None:
+    def __init__(self, *, case: dict, facts: Facts, line: int, **kwargs) -> None:
         super().__init__(**kwargs)
-        self.case, self.line = case, line
+        self.case, self.facts, self.line = case, facts, line
         if "xfail" in case:
             self.add_marker(pytest.mark.xfail(reason=case["xfail"], strict=True))
-
-    def facts(self) -> dict:
-        facts = dict(self.case["facts"])
-        facts["region"] = self.case["region"]
-        if "items" in facts:
-            facts["items"] = [tuple(item) for item in facts["items"]]
-        return facts
 
     def runtest(self) -> None:
         overlay = self.case.get("overlay")
         engine = engine_for((self.path.parent / overlay).resolve() if overlay else None)
-        decision = engine.decide(self.case["action"], self.facts(), at=self.case["date"])
+        decision = engine.decide(self.facts, at=self.case["date"])
         mismatches = compare(self.case["expected"], decision)
         if mismatches:
             raise CaseMismatch(mismatches, self.case["expected"], decision.as_dict())

@@ -9,6 +9,7 @@ import pytest
 from tests.unit.fakes import FakeStore, fake_context
 from yibao.domain import errors
 from yibao.domain.filings import Filing, FilingStatus
+from yibao.policy.interface import RefundFacts
 
 
 def _filing(id_: str, person: str) -> Filing:
@@ -42,4 +43,4 @@ def test_a_second_entity_under_a_kept_key_is_the_conflict_the_use_case_named():
 def test_the_fake_context_runs_on_the_bundled_policies():
     ctx = fake_context()
     assert ctx.today() == dt.date(2026, 3, 2)
-    assert ctx.policy.decide("refund", {"region": "110000", "institution_kind": "pharmacy"}, ctx.today()).allowed
+    assert ctx.policy.decide(RefundFacts(region="110000", institution_kind="pharmacy"), ctx.today()).allowed

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from yibao.policy.engine import Engine
+from yibao.policy.interface import ContributeFacts
 from yibao.policy.loader import load_files, load_tree
 from yibao.policy.source import PolicyFileError
 
@@ -173,10 +174,10 @@ rules:
     tree = files()
     tree["110000-beijing/accounts.yaml"] = rules.replace("AGE", "70").encode()
     engine = Engine(load_files(tree))
-    facts = {"region": "110000", "scheme": "employee", "retired": True, "birth_date": dt.date(1956, 3, 2),
-             "base_fen": 0}
-    assert engine.decide("contribute", facts, dt.date(2026, 3, 1)).details["amount_fen"] == 10_000  # 69
-    assert engine.decide("contribute", facts, dt.date(2026, 3, 2)).details["amount_fen"] == 11_000  # 70 today
+    facts = ContributeFacts(region="110000", scheme="employee", retired=True, birth_date=dt.date(1956, 3, 2),
+                            base_fen=0)
+    assert engine.decide(facts, dt.date(2026, 3, 1)).details["amount_fen"] == 10_000  # 69
+    assert engine.decide(facts, dt.date(2026, 3, 2)).details["amount_fen"] == 11_000  # 70 today
     tree["110000-beijing/accounts.yaml"] = rules.replace("AGE", "69").encode()
     assert [p.split(":")[3] for p in problems(tree)] == [
         "rules old and young (110000) have the same priority and can both apply from 2023-01-01"]

@@ -29,15 +29,7 @@ RINGS = {
 
 # (importer, imported) pairs that break a ring today and are being moved; delete a line as its import goes.
 PENDING: set[tuple[str, str]] = {
-    ('yibao.domain.settlement', 'yibao.ledger.accounts'),
-    ('yibao.services.audit.verify', 'sqlalchemy'),
     ('yibao.services.audit.verify', 'yibao.store.ledger_repo'),
-    ('yibao.services.audit.verify', 'yibao.store.seals'),
-    ('yibao.services.audit.verify', 'yibao.store.tables'),
-    ('yibao.services.policy.sets', 'sqlalchemy'),
-    ('yibao.services.policy.sets', 'yibao.store.tables'),
-    ('yibao.services.vouchers', 'sqlalchemy'),
-    ('yibao.services.vouchers', 'yibao.store.tables'),
 }
 
 

@@ -13,20 +13,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from yibao.domain import errors
-from yibao.ledger.accounts import Unit, quota
 
-QUOTA_LIMITS = ("institution_daily", "daily", "yearly", "daily_count")  # per_transaction needs no account
-
-
-def quota_account(owner_id: str, kind: str, day: dt.date, institution_code: str) -> tuple[str, Unit]:
-    """The quota account of a limit for its period (Asia/Shanghai calendar days and years) and its unit."""
-    if kind == "institution_daily":
-        return quota(owner_id, kind, institution_code, day.isoformat()), Unit.FEN
-    if kind == "yearly":
-        return quota(owner_id, kind, str(day.year)), Unit.FEN
-    if kind == "daily_count":
-        return quota(owner_id, kind, day.isoformat()), Unit.COUNT
-    return quota(owner_id, kind, day.isoformat()), Unit.FEN
+# The limits kept as quota accounts (ledger.accounts.quota_account names each one's); per_transaction needs none.
+QUOTA_LIMITS = ("institution_daily", "daily", "yearly", "daily_count")
 
 
 class SettlementStatus(StrEnum):

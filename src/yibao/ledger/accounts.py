@@ -93,6 +93,17 @@ def quota(*parts: str) -> str:
     return "quota:" + ":".join(parts)
 
 
+def quota_account(owner_id: str, kind: str, day: dt.date, institution_code: str) -> tuple[str, Unit]:
+    """The quota account of a settlement limit for its period (Asia/Shanghai calendar days and years) and its unit."""
+    if kind == "institution_daily":
+        return quota(owner_id, kind, institution_code, day.isoformat()), Unit.FEN
+    if kind == "yearly":
+        return quota(owner_id, kind, str(day.year)), Unit.FEN
+    if kind == "daily_count":
+        return quota(owner_id, kind, day.isoformat()), Unit.COUNT
+    return quota(owner_id, kind, day.isoformat()), Unit.FEN
+
+
 @dataclass(eq=False)
 class Account:
     id: str

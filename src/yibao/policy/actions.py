@@ -1,8 +1,8 @@
 """Decisions, one function per action: the questions each asks the rules, and how the answers combine.
 
-Every action reads `region` (the person's insured region) from the facts, and the others listed
-in its docstring. What no rule allows is not allowed: cashing out an account is the exception a
-rule must name, never the default.
+Every action reads its facts (policy.interface: `region`, the person's insured region, and the others
+its dataclass lists) by attribute, so a misnamed fact fails where the facts are built. What no rule
+allows is not allowed: cashing out an account is the exception a rule must name, never the default.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar as months
 import datetime as dt
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 from typing import TYPE_CHECKING
@@ -18,6 +18,20 @@ from typing import TYPE_CHECKING
 from yibao.domain import vocabulary as v
 from yibao.domain.regions import pooling_region, within
 from yibao.policy.decision import Decision, Fen, Label, Note, Requirement
+from yibao.policy.interface import (
+    ApplicationFacts,
+    CancelFilingFacts,
+    ContributeFacts,
+    DisburseFacts,
+    Facts,
+    FamilyGrantFacts,
+    Filed,
+    FileFacts,
+    RefundFacts,
+    ReimburseFacts,
+    SettleFacts,
+    WithdrawFacts,
+)
 from yibao.policy.loader import NATIONAL
 from yibao.policy.schema import LIMITS
 from yibao.policy.texts import NOTES, TEXTS
@@ -55,16 +69,16 @@ def _refused(action: str, code: str, engine: Engine, region: str, question: str,
 # --- contributions ---------------------------------------------------------------------------
 
 
-def contribute(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def contribute(engine: Engine, facts: ContributeFacts, day: dt.date) -> Decision:
     """scheme, flexible, retired, birth_date, base_fen: the part of a month's contribution credited (划入)."""
-    region = engine.policy_region(facts["region"])
-    asked = {"scheme": facts.get("scheme"), "flexible": bool(facts.get("flexible")),
-             "retired": bool(facts.get("retired")), "age": age_on(facts["birth_date"], day)}
+    region = engine.policy_region(facts.region)
+    asked = {"scheme": facts.scheme, "flexible": bool(facts.flexible),
+             "retired": bool(facts.retired), "age": age_on(facts.birth_date, day)}
     answer = engine.answer(region, "contribution.allocation", asked, day)
     if answer is None:
         return Decision("contribute", False, 0, "policy.rule_missing",
                         reasons=[engine.no_rule(region, "contribution.allocation", day)])
-    base = facts["base_fen"]
+    base = facts.base_fen
     if "rate" in answer.values:
         amount, text = share_of(base, answer.values["rate"]), "contribution.allocation.rate"
     else:
@@ -90,15 +104,15 @@ class _SettlePlan:
     limits: tuple[tuple[str, str, Answer], ...]  # (limit kind, question, answer) of the limits in force
 
 
-def _settle_plan(engine: Engine, region: str, facts: Mapping, day: dt.date) -> _SettlePlan:
-    home = region if region != NATIONAL else pooling_region(facts["region"])
-    cross = not within(home, facts["institution_region"])
-    scheme, kind, relation = facts.get("scheme"), facts["institution_kind"], facts.get("relation")
+def _settle_plan(engine: Engine, region: str, facts: SettleFacts, day: dt.date) -> _SettlePlan:
+    home = region if region != NATIONAL else pooling_region(facts.region)
+    cross = not within(home, facts.institution_region)
+    scheme, kind, relation = facts.scheme, facts.institution_kind, facts.relation
     cross_answer = None
     if cross:
         cross_answer = engine.answer(region, "settlement.cross_region", {
-            "has_filing": bool(facts.get("has_filing")), "emergency": bool(facts.get("emergency")),
-            "institution_cross_region": bool(facts.get("institution_cross_region")), "scheme": scheme}, day)
+            "has_filing": bool(facts.has_filing), "emergency": bool(facts.emergency),
+            "institution_cross_region": bool(facts.institution_cross_region), "scheme": scheme}, day)
     coverage = engine.answer(region, "settlement.coverage", {"institution_kind": kind, "cross_region": cross}, day)
     categories = frozenset(coverage.values["categories"]) if coverage else frozenset()
     grant = None
@@ -114,7 +128,7 @@ def _settle_plan(engine: Engine, region: str, facts: Mapping, day: dt.date) -> _
 _LIMIT_QUESTIONS = tuple((kind, f"settlement.limit.{kind}") for kind in LIMITS)
 
 
-def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def settle(engine: Engine, facts: SettleFacts, day: dt.date) -> Decision:
     """designated (false when the institution is not designated that day), institution_region, institution_kind,
     institution_cross_region, has_filing, emergency, scheme, items
     [(category, amount_fen)], balance_fen, used {institution_daily, daily, yearly: fen; daily_count: n},
@@ -125,16 +139,16 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 
     The account pays what categories, limits and the balance allow; cash pays the rest, unless a
     limit's rule says to refuse instead (then nothing goes through)."""
-    region = engine.policy_region(facts["region"])
-    items = facts["items"]
+    region = engine.policy_region(facts.region)
+    items = facts.items
     total = sum(amount for _, amount in items)
-    claim = bool(facts.get("claim"))
-    if facts.get("designated") is False and not claim:
+    claim = bool(facts.claim)
+    if facts.designated is False and not claim:
         return Decision("settle", False, 0, "institution.not_designated", notes=[_note("not_designated", date=day)],
                         details={"total_fen": total})
-    key = ("settle", facts["region"], facts["institution_region"], facts["institution_kind"], facts.get("scheme"),
-           facts.get("relation"), bool(facts.get("has_filing")), bool(facts.get("emergency")),
-           bool(facts.get("institution_cross_region")), day)
+    key = ("settle", facts.region, facts.institution_region, facts.institution_kind, facts.scheme,
+           facts.relation, bool(facts.has_filing), bool(facts.emergency),
+           bool(facts.institution_cross_region), day)
     plan = engine.memo(key, lambda: _settle_plan(engine, region, facts, day))
     decision = Decision("settle", True, 0, details={"total_fen": total, "cross_region": plan.cross, "limits": {}})
     reasons = decision.reasons
@@ -142,7 +156,7 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     if plan.cross and not claim:
         answer = plan.cross_answer
         if answer is None or not answer.values["allowed"]:
-            filed = bool(facts.get("has_filing"))
+            filed = bool(facts.has_filing)
             code = "settlement.cross_region_not_allowed" if filed else "filing.required"
             refused = _refused("settle", code, engine, region, "settlement.cross_region", day, answer,
                                "settlement.cross_region")
@@ -154,7 +168,7 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
         decision.details["emergency_counted"] = any(c.fact == "emergency" and True in (c.values or ())
                                                     for c in answer.rule.conditions)
 
-    relation, grant, coverage, categories = facts.get("relation"), plan.grant, plan.coverage, plan.categories
+    relation, grant, coverage, categories = facts.relation, plan.grant, plan.coverage, plan.categories
     if relation is not None:
         if grant is None or not grant.values["allowed"]:
             return _refused("settle", "family.relation_not_allowed", engine, region, "family.grant", day, grant,
@@ -166,13 +180,13 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     else:
         uncovered = tuple(dict.fromkeys(c for c, _ in items if c not in categories)) if covered < total else ()
         text = "settlement.coverage.partial" if uncovered else "settlement.coverage"
-        reasons.append(coverage.reason(text, institution_kind=facts["institution_kind"], categories=tuple(
+        reasons.append(coverage.reason(text, institution_kind=facts.institution_kind, categories=tuple(
             c for c in coverage.values["categories"] if c in categories), uncovered=uncovered))
     if covered < total:
         decision.limited_by.append("category.not_covered")
 
     pay, refuse = covered, None
-    used = facts.get("used") or {}
+    used = facts.used or {}
     for limit_kind, question, answer in plan.limits:
         limit = answer.values["limit"]
         spent = used.get(limit_kind, 0) if limit_kind != "per_transaction" else 0
@@ -193,7 +207,7 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
             if answer.values["on_reach"] == "refuse" and refuse is None:
                 refuse = f"limit.{limit_kind}"
 
-    balance = facts.get("balance_fen")
+    balance = facts.balance_fen
     if balance is not None and pay > balance:
         pay = max(0, balance)
         decision.limited_by.append("balance.insufficient")
@@ -207,10 +221,10 @@ def settle(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     return decision
 
 
-def refund(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def refund(engine: Engine, facts: RefundFacts, day: dt.date) -> Decision:
     """institution_kind: whether a refund frees the quota of the original period (yes unless a rule says no)."""
-    region = engine.policy_region(facts["region"])
-    answer = engine.answer(region, "settlement.refund", {"institution_kind": facts.get("institution_kind")}, day)
+    region = engine.policy_region(facts.region)
+    answer = engine.answer(region, "settlement.refund", {"institution_kind": facts.institution_kind}, day)
     restores = answer.values["restores_quota"] if answer else True
     return Decision("refund", True, details={"restores_quota": restores},
                     reasons=[answer.reason("settlement.refund")] if answer else [])
@@ -219,17 +233,17 @@ def refund(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 # --- family grants ---------------------------------------------------------------------------
 
 
-def family_grant(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def family_grant(engine: Engine, facts: FamilyGrantFacts, day: dt.date) -> Decision:
     """relation, scheme (the owner's): whether the owner may grant this relative use of the account, for what, and
     the figures the relation is checked against (years between generations, marriageable ages, how many)."""
-    region = engine.policy_region(facts["region"])
-    relation = facts.get("relation")
-    answer = engine.answer(region, "family.grant", {"relation": relation, "scheme": facts.get("scheme")}, day)
+    region = engine.policy_region(facts.region)
+    relation = facts.relation
+    answer = engine.answer(region, "family.grant", {"relation": relation, "scheme": facts.scheme}, day)
     if answer is None or not answer.values["allowed"]:
         return _refused("family_grant", "family.relation_not_allowed", engine, region, "family.grant", day, answer,
                         "family.grant.refused", relation=relation)
     reasons, details = [answer.reason("family.grant", relation=relation)], {"categories": answer.values["categories"]}
-    checks = engine.answer(region, "family.relations", {"scheme": facts.get("scheme")}, day)
+    checks = engine.answer(region, "family.relations", {"scheme": facts.scheme}, day)
     if checks is not None:  # the figures the persons' data is checked against (domain.kinship compares)
         values = checks.values
         reasons.append(checks.reason("family.relations"))
@@ -242,18 +256,18 @@ def family_grant(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 # --- applications: withdrawal and reimbursement ----------------------------------------------
 
 
-def _application(engine: Engine, action: str, question: str, refused_code: str, facts: Mapping,
+def _application(engine: Engine, action: str, question: str, refused_code: str, facts: ApplicationFacts,
                  day: dt.date) -> tuple[Decision, Answer | None]:
     """What withdrawals and reimbursements share: the rule for the reason, then who, where, what and when."""
-    region = engine.policy_region(facts["region"])
-    reason = facts.get("reason") or "general"
-    answer = engine.answer(region, question, {"reason": reason, "scheme": facts.get("scheme")}, day)
+    region = engine.policy_region(facts.region)
+    reason = facts.reason or "general"
+    answer = engine.answer(region, question, {"reason": reason, "scheme": facts.scheme}, day)
     if answer is None or not answer.values["allowed"]:
         return _refused(action, refused_code, engine, region, question, day, answer, f"{question}.refused",
                         reason=_reason_label(question, reason)), None
     values = answer.values
     decision = Decision(action, True, reasons=[answer.reason(question, reason=_reason_label(question, reason))])
-    by_proxy, channel, given = facts.get("by_proxy"), facts.get("channel"), facts.get("documents")
+    by_proxy, channel, given = facts.by_proxy, facts.channel, facts.documents
     requirements = decision.requirements
     in_person = "heir" if reason == "death" else None  # a death case: the heir in person, not the deceased
     if values["in_person"]:
@@ -264,7 +278,7 @@ def _application(engine: Engine, action: str, question: str, refused_code: str, 
     provided = set(given) if given is not None else None
     for document in values["documents"]:
         requirements.append(Requirement("document", document, met=None if provided is None else document in provided))
-    event = facts.get("event_date")
+    event = facts.event_date
     if "window" in values:
         window, unit = values["window"], answer.units["window"]
         if event is None:  # the deadline depends on a day not known yet: say how long there is
@@ -306,34 +320,34 @@ def _check_amount(decision: Decision, amount: int | None, maximum: int) -> None:
         _deny(decision, "application.amount_exceeds", _note("amount_exceeds", amount=Fen(amount), max=Fen(maximum)))
 
 
-def withdraw(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def withdraw(engine: Engine, facts: WithdrawFacts, day: dt.date) -> Decision:
     """reason (general, death, emigration, transfer_out), scheme, balance_fen, amount_fen?, channel?, by_proxy?,
     documents? (the types provided; None when not known), event_date? (the death, the emigration …)."""
     decision, answer = _application(engine, "withdraw", "withdrawal", "withdrawal.not_allowed", facts, day)
     if answer is None:
         return decision
-    balance = max(0, facts.get("balance_fen") or 0)
+    balance = max(0, facts.balance_fen or 0)
     maximum = min(balance, answer.values["max"]) if "max" in answer.values else balance
     fee = int(answer.values.get("fee", 0))
     decision.details["fee_fen"] = fee
-    amount = facts.get("amount_fen")
+    amount = facts.amount_fen
     _check_amount(decision, amount, maximum)
     if fee:
         decision.notes.append(_note("fee", fee=Fen(fee), net=Fen(max(0, (amount or maximum) - fee))))
     return decision
 
 
-def reimburse(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def reimburse(engine: Engine, facts: ReimburseFacts, day: dt.date) -> Decision:
     """reason (cross_region, emergency, other), scheme, amount_fen (the invoices' total), balance_fen, channel?,
     by_proxy?, documents?, event_date? (the day of treatment): the share the account pays, within its balance."""
     decision, answer = _application(engine, "reimburse", "reimbursement", "reimbursement.not_allowed", facts, day)
     if answer is None:
         return decision
-    amount = facts.get("amount_fen") or 0
+    amount = facts.amount_fen or 0
     payable = share_of(amount, answer.values["share"])
     if "max" in answer.values:
         payable = min(payable, answer.values["max"])
-    payable = min(payable, max(0, facts.get("balance_fen") or 0))
+    payable = min(payable, max(0, facts.balance_fen or 0))
     decision.details["approved_fen"] = payable
     decision.max_amount_fen = payable
     return decision
@@ -342,17 +356,17 @@ def reimburse(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
 # --- cross-region filing ---------------------------------------------------------------------
 
 
-def file(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def file(engine: Engine, facts: FileFacts, day: dt.date) -> Decision:
     """type (long_term, temporary), reason, start_date? (today if not given), existing? {type, reason, valid_from}
     (a filing in force that this one would replace): whether it may be filed, and its validity."""
-    region = engine.policy_region(facts["region"])
-    kind, reason = facts.get("type"), facts.get("reason")
+    region = engine.policy_region(facts.region)
+    kind, reason = facts.type, facts.reason
     answer = engine.answer(region, "filing", {"type": kind, "reason": reason}, day)
     if answer is None or not answer.values["allowed"]:
         return _refused("file", "filing.not_allowed", engine, region, "filing", day, answer, "filing.refused",
                         type=kind, reason=_filing_reason(reason))
     values = answer.values
-    existing = facts.get("existing")
+    existing = facts.existing
     if existing:
         locked = _locked_until(engine, region, existing, day)
         if locked is not None and day < locked[0]:  # the filing in force may not change yet: its rule says so
@@ -363,7 +377,7 @@ def file(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
         decision.requirements.append(Requirement("channel", values["channels"]))
     for document in values["documents"]:
         decision.requirements.append(Requirement("document", document))
-    start = facts.get("start_date") or day
+    start = facts.start_date or day
     if start < day and not values["retroactive"]:
         _deny(decision, "filing.start_in_past", _note("start_in_past", start_date=start))
         return decision
@@ -376,9 +390,9 @@ def file(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     return decision
 
 
-def cancel_filing(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def cancel_filing(engine: Engine, facts: CancelFilingFacts, day: dt.date) -> Decision:
     """type, reason, valid_from of the filing: whether it may be changed or cancelled today."""
-    region = engine.policy_region(facts["region"])
+    region = engine.policy_region(facts.region)
     locked = _locked_until(engine, region, facts, day)
     if locked is not None and day < locked[0]:
         return Decision("cancel_filing", False, code="filing.locked", reasons=[locked[2]], notes=[locked[1]],
@@ -386,15 +400,15 @@ def cancel_filing(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
     return Decision("cancel_filing", True, reasons=[locked[2]] if locked else [])
 
 
-def _locked_until(engine: Engine, region: str, filing: Mapping, day: dt.date):
+def _locked_until(engine: Engine, region: str, filing: Filed | CancelFilingFacts, day: dt.date):
     """(the first day it may change, the note, the reason) for a filing whose rule locks it for some months."""
-    answer = engine.answer(region, "filing", {"type": filing.get("type"), "reason": filing.get("reason")}, day)
+    answer = engine.answer(region, "filing", {"type": filing.type, "reason": filing.reason}, day)
     if answer is None or "locked" not in answer.values:
         return None
-    since = filing["valid_from"]
+    since = filing.valid_from
     unlocked = add_months(since, answer.values["locked"])
     note = _note("locked", valid_from=since, locked=answer.values["locked"], unlocked=unlocked)
-    return unlocked, note, answer.reason("filing", type=filing.get("type"), reason=_filing_reason(filing.get("reason")))
+    return unlocked, note, answer.reason("filing", type=filing.type, reason=_filing_reason(filing.reason))
 
 
 def _valid_to(answer: Answer, start: dt.date) -> dt.date | None:
@@ -417,10 +431,10 @@ def _filing_reason(reason: str | None) -> Label:
 # --- disbursement ----------------------------------------------------------------------------
 
 
-def disburse(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
+def disburse(engine: Engine, facts: DisburseFacts, day: dt.date) -> Decision:
     """channel, bank: how many working days a payout takes, and the day it is expected to arrive."""
-    region = engine.policy_region(facts["region"])
-    answer = engine.answer(region, "disbursement", {"channel": facts.get("channel"), "bank": facts.get("bank")}, day)
+    region = engine.policy_region(facts.region)
+    answer = engine.answer(region, "disbursement", {"channel": facts.channel, "bank": facts.bank}, day)
     if answer is None:
         return Decision("disburse", False, code="policy.rule_missing",
                         reasons=[engine.no_rule(region, "disbursement", day)])
@@ -430,8 +444,9 @@ def disburse(engine: Engine, facts: Mapping, day: dt.date) -> Decision:
                     details={"working_days": days, "expected_arrival_date": arrival})
 
 
-ACTIONS: dict[str, Callable[[Engine, Mapping, dt.date], Decision]] = {
-    "contribute": contribute, "settle": settle, "refund": refund, "family_grant": family_grant,
-    "withdraw": withdraw, "reimburse": reimburse, "file": file, "cancel_filing": cancel_filing,
-    "disburse": disburse,
+ACTIONS: dict[type[Facts], Callable[[Engine, Facts, dt.date], Decision]] = {
+    ContributeFacts: contribute, SettleFacts: settle, RefundFacts: refund, FamilyGrantFacts: family_grant,
+    WithdrawFacts: withdraw, ReimburseFacts: reimburse, FileFacts: file, CancelFilingFacts: cancel_filing,
+    DisburseFacts: disburse,
 }
+"""Each action's decision, by the class of its facts."""

@@ -16,7 +16,7 @@ from yibao.domain import errors
 from yibao.domain.regions import region_name
 from yibao.policy import actions
 from yibao.policy.decision import Decision, Fen, Label, Reason
-from yibao.policy.interface import Allocation, BaseBounds, Citation
+from yibao.policy.interface import Allocation, BaseBounds, Citation, ContributeFacts, Facts
 from yibao.policy.loader import NATIONAL, PolicySet
 from yibao.policy.schema import QUESTIONS, Rule
 from yibao.policy.texts import TEXTS
@@ -124,11 +124,13 @@ class Engine:
 
     # --- decisions -------------------------------------------------------------------------
 
-    def decide(self, action: str, facts: Mapping, at: dt.date) -> Decision:
-        """Decide an action for the facts of one person on a day; see policy.actions for each action's facts."""
-        decide = actions.ACTIONS.get(action)
+    def decide(self, facts: Facts, at: dt.date) -> Decision:
+        """Decide an action for the facts of one person on a day; the class of the facts names the action
+        (policy.interface lists each action's facts)."""
+        decide = actions.ACTIONS.get(type(facts))
         if decide is None:
-            raise ValueError(f"unknown action {action!r}; one of {', '.join(actions.ACTIONS)}")
+            raise ValueError(f"not the facts of an action: {type(facts).__name__}; one of "
+                             f"{', '.join(c.__name__ for c in actions.ACTIONS)}")
         return decide(self, facts, at)
 
     # --- the allocation interface contributions use ---------------------------------------------
@@ -143,9 +145,8 @@ class Engine:
 
     def _allocation(self, region: str, scheme: str, flexible: bool, retired: bool, birth_date: dt.date,
                     period: dt.date, base_fen: int) -> Allocation:
-        decision = self.decide("contribute", {"region": region, "scheme": scheme, "flexible": flexible,
-                                              "retired": retired, "birth_date": birth_date, "base_fen": base_fen},
-                               period)
+        decision = self.decide(ContributeFacts(region=region, scheme=scheme, flexible=flexible, retired=retired,
+                                               birth_date=birth_date, base_fen=base_fen), period)
         if decision.code == "policy.rule_missing":
             raise errors.PolicyRuleMissing(region=region, date=period.isoformat(),
                                            rule="contribution.allocation")

@@ -16,8 +16,10 @@ from yibao.services.accounts.contribution_ports import ContributionRepository
 from yibao.services.accounts.ports import IdempotencyKeys, LedgerStore, ReversalRequests
 from yibao.services.applications.payout_ports import AppointmentRepository, DisbursementRepository
 from yibao.services.applications.ports import ApplicationRepository, CashVoucherRepository, InvoiceClaims
+from yibao.services.audit.ports import AuditTrail
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
+from yibao.services.policy.ports import PolicyStore
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
 from yibao.services.settlement.ports import PaymentCodeRepository, SettlementRepository
 
@@ -46,6 +48,9 @@ class UnitOfWork(Protocol):
     cash_vouchers: CashVoucherRepository
     settlements: SettlementRepository
     payment_codes: PaymentCodeRepository
+    policies: PolicyStore
+    audit_trail: AuditTrail
+    vouchers: VoucherStore
 
     def __enter__(self) -> UnitOfWork: ...
 
@@ -79,6 +84,16 @@ class UnitOfWork(Protocol):
     def audit(self, record: AuditRecord) -> None: ...
 
     def record_version(self, version: MasterDataVersion) -> None: ...
+
+
+class VoucherStore(Protocol):
+    """The verification codes printed on vouchers (services.vouchers)."""
+
+    def add(self, voucher: dict) -> None:
+        """Keep a voucher: code, kind, person_id, subject, sha256 of the document, created_at, created_by."""
+
+    def find(self, code: str) -> dict | None:
+        """The voucher with this (normalised) code, as its stored fields."""
 
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]

@@ -7,8 +7,6 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.masking import mask_id_number, mask_name
 from yibao.domain.registry import Person
@@ -16,7 +14,6 @@ from yibao.domain.users import Actor
 from yibao.ledger import seals
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
-from yibao.store.tables import vouchers
 
 # No 0/O, 1/I/L: a code read off paper and typed back in should not be mistyped.
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -41,7 +38,7 @@ def record(ctx: Context, uow: UnitOfWork, actor: Actor, *, code: str, kind: str,
     row = {"code": code, "kind": kind, "person_id": person_id, "subject": subject,
            "sha256": hashlib.sha256(document).hexdigest(), "created_at": created_at or ctx.now(),
            "created_by": actor.username}
-    uow.session.execute(vouchers.insert().values(row))
+    uow.vouchers.add(row)
     ctx.audit(uow, actor, "voucher.issue", "voucher", code, kind=kind, person_id=person_id,
               seals=[seals.seal("vouchers", row)])
 
@@ -61,9 +58,9 @@ def confirm(ctx: Context, *, code: str) -> VoucherCheck:
     """What a voucher states, for anyone holding it; the holder's name and ID number masked."""
     wanted = normalise(code)
     with ctx.uow() as uow:
-        row = uow.session.execute(sa.select(vouchers).where(vouchers.c.code == wanted)).first() if wanted else None
-        if row is None:
+        found = uow.vouchers.find(wanted) if wanted else None
+        if found is None:
             raise errors.VoucherNotFound()
-        person = uow.get(Person, row.person_id)
-        return VoucherCheck(display(row.code), row.kind, row.created_at, mask_name(person.name),
-                            mask_id_number(person.id_number), row.subject, row.sha256)
+        person = uow.get(Person, found["person_id"])
+        return VoucherCheck(display(found["code"]), found["kind"], found["created_at"], mask_name(person.name),
+                            mask_id_number(person.id_number), found["subject"], found["sha256"])

@@ -14,6 +14,7 @@ from yibao.ledger.chain import link_audit
 from yibao.store.ledger_repo import LedgerRepository
 from yibao.store.repositories.applications import SqlApplications, SqlCashVouchers, SqlInvoiceClaims
 from yibao.store.repositories.appointments import SqlAppointments
+from yibao.store.repositories.audit_trail import SqlAuditTrail
 from yibao.store.repositories.cards import SqlCards
 from yibao.store.repositories.contributions import SqlContributions
 from yibao.store.repositories.disbursements import SqlDisbursements
@@ -21,8 +22,10 @@ from yibao.store.repositories.grants import SqlGrants
 from yibao.store.repositories.keys import SqlKeys
 from yibao.store.repositories.logins import SqlBankAccounts, SqlTokens, SqlUsers
 from yibao.store.repositories.persons import SqlNotices, SqlPersons
+from yibao.store.repositories.policies import SqlPolicies
 from yibao.store.repositories.reversals import SqlReversals
 from yibao.store.repositories.settlements import SqlPaymentCodes, SqlSettlements
+from yibao.store.repositories.vouchers import SqlVouchers
 
 T = TypeVar("T")
 
@@ -63,6 +66,9 @@ class UnitOfWork:
         self.cash_vouchers = SqlCashVouchers(session)
         self.settlements = SqlSettlements(session)
         self.payment_codes = SqlPaymentCodes(session)
+        self.policies = SqlPolicies(session)
+        self.audit_trail = SqlAuditTrail(session)
+        self.vouchers = SqlVouchers(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

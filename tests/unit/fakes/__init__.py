@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from tests.unit.fakes.disbursement import FakeAppointments, FakeDisbursements
+from tests.unit.fakes.policy import FakePolicies, FakeVouchers
 from tests.unit.fakes.settlement import FakePaymentCodes, FakeSettlements
 from yibao.config import Settings
 from yibao.domain.applications import ApplicationStep, CashVoucher
@@ -81,6 +82,8 @@ class FakeUnitOfWork:
         self.applications, self.invoices, self.cash_vouchers = applications.repositories(self)
         self.settlements = FakeSettlements(self)
         self.payment_codes = FakePaymentCodes(self)
+        self.policies = FakePolicies(self)
+        self.vouchers = FakeVouchers(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

@@ -41,6 +41,7 @@ from yibao.domain.life_events import LifeEventKind, Standing
 from yibao.domain.registry import Enrollment, Institution, Person
 from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
 from yibao.ledger import accounts as acct
+from yibao.policy.interface import FACTS, ApplicationFacts, DisburseFacts
 from yibao.services import access
 from yibao.services.accounts.books import Books
 from yibao.services.applications import cash_vouchers, claim_limits
@@ -125,11 +126,13 @@ def _counted(app: Application, documents: list[Document]) -> list[Document]:
     return [d for d in documents if d.type != "heir_proof" or d.person_id == app.applicant_id]
 
 
-def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date, documents: list[Document]) -> dict:
-    return {"region": person.region, "scheme": _scheme(uow, person.id, day), "reason": app.reason,
-            "balance_fen": available_fen(uow, person.id), "amount_fen": app.requested_fen, "channel": app.channel,
-            "by_proxy": app.by_proxy, "documents": sorted({d.type for d in _counted(app, documents)}),
-            "event_date": app.event_date}
+def _facts(uow: UnitOfWork, app: Application, person: Person, day: dt.date,
+           documents: list[Document]) -> ApplicationFacts:
+    return FACTS[ACTION_OF_KIND[app.kind]](
+        region=person.region, scheme=_scheme(uow, person.id, day), reason=app.reason,
+        balance_fen=available_fen(uow, person.id), amount_fen=app.requested_fen, channel=app.channel,
+        by_proxy=app.by_proxy, documents=sorted({d.type for d in _counted(app, documents)}),
+        event_date=app.event_date)
 
 
 def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, documents: list[Document],
@@ -137,14 +140,14 @@ def _decide(ctx: Context, uow: UnitOfWork, app: Application, person: Person, doc
     """The policy's decision on the application as it stands; a refusal is raised with its explanation. On
     approval (approver), a claim takes what it pays from the settlement limits."""
     facts = _facts(uow, app, person, ctx.today(), documents)
-    decision = ctx.policy.decide(ACTION_OF_KIND[app.kind], facts, ctx.today())
+    decision = ctx.policy.decide(facts, ctx.today())
     enforce(decision)
     _ensure_window_known(decision)
     payable = decision.details.get("approved_fen", app.requested_fen)
     if payable <= 0:
         raise _invalid("个人账户没有可支付的余额", "the account has nothing it can pay", max_amount_fen=0)
     if app.kind == "reimbursement":
-        payable = _within_settlement_limits(ctx, uow, app, person, decision, payable, facts["scheme"], approver)
+        payable = _within_settlement_limits(ctx, uow, app, person, decision, payable, facts.scheme, approver)
     return decision, payable
 
 
@@ -545,8 +548,7 @@ def reopen_for_payee_change(ctx: Context, uow: UnitOfWork, actor: Actor, *, appl
 
 def expected_arrival(ctx: Context, person: Person, app: Application, bank_name: str, day: dt.date) -> dt.date | None:
     """The working day a payout sent on `day` is expected at the bank, by the policy for that bank and channel."""
-    decision = ctx.policy.decide("disburse", {"region": person.region, "channel": app.channel, "bank": bank_name},
-                                 day)
+    decision = ctx.policy.decide(DisburseFacts(region=person.region, channel=app.channel, bank=bank_name), day)
     return decision.details.get("expected_arrival_date") if decision.allowed else None
 
 

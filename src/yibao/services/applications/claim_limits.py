@@ -12,7 +12,7 @@ own, moving no money: the money leaves by the claim's payout), so a later settle
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from yibao.domain import errors
 from yibao.domain.applications import Application, ApplicationStatus
@@ -20,6 +20,7 @@ from yibao.domain.registry import Institution, Person
 from yibao.domain.users import Actor
 from yibao.ledger import seals
 from yibao.policy.decision import Decision, Reason
+from yibao.policy.interface import SettleFacts
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.policy.decisions import enforce, refusal
@@ -89,15 +90,15 @@ def within_limits(ctx: Context, uow: UnitOfWork, *, app: Application, person: Pe
         if institution is None:
             raise errors.InvoiceIssuerUnknown(position=position)
         day = dt.date.fromisoformat(str(invoice["date"]))
-        facts = {"region": person.region, "scheme": _scheme(uow, person.id, day, scheme), "claim": True,
-                 "institution_region": institution.region, "institution_kind": institution.kind,
-                 "institution_cross_region": institution.cross_region, "has_filing": False,
-                 "emergency": app.reason == "emergency", "relation": None,
-                 "items": [(item["category"], item["amount_fen"]) for item in invoice["items"]]}
-        plan = ctx.policy.decide("settle", {**facts, "used": {}}, day)
+        facts = SettleFacts(region=person.region, scheme=_scheme(uow, person.id, day, scheme), claim=True,
+                            institution_region=institution.region, institution_kind=institution.kind,
+                            institution_cross_region=institution.cross_region, has_filing=False,
+                            emergency=app.reason == "emergency", relation=None,
+                            items=[(item["category"], item["amount_fen"]) for item in invoice["items"]])
+        plan = ctx.policy.decide(facts, day)
         used = used_now(uow, owner_id=person.id, institution_code=institution.code, plan=plan, today=day)
         claimed = _claimed(uses + found.uses, day, institution.code)
-        decision = ctx.policy.decide("settle", {**facts, "used": {k: n + claimed[k] for k, n in used.items()}}, day)
+        decision = ctx.policy.decide(replace(facts, used={k: n + claimed[k] for k, n in used.items()}), day)
         enforce(decision)
         paid = decision.max_amount_fen or 0
         found.allowed_fen += paid

@@ -3,7 +3,7 @@
 Checks, in order: each account's chain of entries (sequence, links, each entry's hash over its content
 and postings, the head kept on the account row), each guarded account's balance against its postings
 and pending holds, the zero sum of all postings, each audited entity's chain of audit records, every
-sealed row against the newest seal its audit records carry (store.seals: settlements, refunds,
+sealed row against the newest seal its audit records carry (ledger.seals: settlements, refunds,
 application steps, vouchers, cash vouchers, idempotency answers, and entries a use case sealed), each
 settlement's entry against its settlement row, each application's status against its last step, and, given the heads and counts of a checkpoint
 (services.checkpoints), every chain against them: a chain shorter than it was, or rewritten up to a head
@@ -16,24 +16,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import groupby
 
-import sqlalchemy as sa
-
 from yibao.ledger import chain, seals
 from yibao.ledger.accounts import Account
-from yibao.ledger.entries import Entry, EntryKind, Posting, entry_hash
+from yibao.ledger.entries import EntryKind, entry_hash
+from yibao.services.audit.ports import AuditTrail
 from yibao.services.context import Context
-from yibao.store.ledger_repo import total
-from yibao.store.seals import TABLES as SEALED_TABLES
-from yibao.store.tables import (
-    application_steps,
-    applications,
-    audit_records,
-    holds,
-    ledger_entries,
-    ledger_postings,
-)
 
-COUNTED = ("ledger_entries", "ledger_postings", "audit_records", *SEALED_TABLES)
+COUNTED = ("ledger_entries", "ledger_postings", "audit_records", *seals.COLUMNS)
 
 
 @dataclass
@@ -74,42 +63,29 @@ def verify(ctx: Context, *, anchors: Anchors | None = None) -> Report:
     first of `breaks`."""
     report, anchors = Report(), anchors or Anchors()
     with ctx.uow() as uow:
-        conn = uow.session
+        trail = uow.audit_trail
         accounts = {a.id: a for a in uow.ledger.all_accounts()}
         report.accounts = len(accounts)
         audit, anchored = Report(), []
-        sealed = _verify_audit(conn, audit, report.heads, anchors, anchored)
-        settled = _verify_entries(conn, accounts, report, sealed, anchors, anchored)
-        _verify_balances(conn, accounts, report)
+        sealed = _verify_audit(trail, audit, report.heads, anchors, anchored)
+        settled = _verify_entries(trail, accounts, report, sealed, anchors, anchored)
+        _verify_balances(trail, accounts, report)
         report.audit_records, report.breaks = audit.audit_records, report.breaks + audit.breaks
-        _verify_seals(conn, sealed, settled, report)
-        _verify_applications(conn, report)
+        _verify_seals(trail, sealed, settled, report)
+        _verify_applications(trail, report)
         _verify_anchors(anchors, report, anchored)
-        _verify_counts(conn, anchors, report)
+        _verify_counts(trail, anchors, report)
     return report
 
 
-def _entry_rows(conn):
-    e, p = ledger_entries, ledger_postings
-    query = (sa.select(e, p.c.id.label("posting_id"), p.c.account_id, p.c.amount_fen, p.c.bucket)
-             .select_from(e.outerjoin(p, p.c.entry_id == e.c.id))
-             .order_by(e.c.anchor_account_id, e.c.anchor_seq, p.c.id))
-    return conn.execute(query.execution_options(yield_per=2000))
-
-
-def _verify_entries(conn, accounts: dict[str, Account], report: Report, sealed: dict, anchors: Anchors,
+def _verify_entries(trail: AuditTrail, accounts: dict[str, Account], report: Report, sealed: dict, anchors: Anchors,
                     anchored: list[Break]) -> dict[str, str]:
     """The ledger's chains; the settlement each settlement entry names ({settlement id: entry id})."""
     seen: dict[str, tuple[int, str]] = {}  # account -> (last seq, last hash)
     settled: dict[str, str] = {}
-    for entry_id, rows in groupby(_entry_rows(conn), key=lambda r: r.id):
-        rows = list(rows)
-        head = rows[0]
+    for entry in trail.entries():
+        entry_id = entry.id
         report.entries += 1
-        entry = Entry(id=head.id, kind=head.kind, at=head.at, business_date=head.business_date, memo=head.memo,
-                      details=head.details, reverses_id=head.reverses_id, anchor_account_id=head.anchor_account_id,
-                      anchor_seq=head.anchor_seq, prev_hash=head.prev_hash, hash=head.hash, chain_v=head.chain_v,
-                      postings=[Posting(r.account_id, r.amount_fen, r.bucket) for r in rows if r.posting_id])
         where = f"{entry_id} ({entry.anchor_account_id} #{entry.anchor_seq})"
         last = seen.get(entry.anchor_account_id, (0, chain.GENESIS))
         recomputed = entry_hash(entry)
@@ -140,14 +116,8 @@ def _verify_entries(conn, accounts: dict[str, Account], report: Report, sealed: 
     return settled
 
 
-def _verify_balances(conn, accounts: dict[str, Account], report: Report) -> None:
-    p, h = ledger_postings, holds
-    current = total(sa.case((p.c.bucket == "current", p.c.amount_fen), else_=0))
-    sums = {r.account_id: (r.total, r.current) for r in conn.execute(
-        sa.select(p.c.account_id, total(p.c.amount_fen).label("total"), current.label("current"))
-        .group_by(p.c.account_id))}
-    held = dict(conn.execute(sa.select(h.c.account_id, total(h.c.amount_fen))
-                             .where(h.c.status == "pending").group_by(h.c.account_id)).all())
+def _verify_balances(trail: AuditTrail, accounts: dict[str, Account], report: Report) -> None:
+    sums, held = trail.posting_sums(), trail.pending_holds()
     for account in accounts.values():
         if not account.guarded:
             continue
@@ -170,12 +140,10 @@ def _verify_balances(conn, accounts: dict[str, Account], report: Report) -> None
                                    f"all postings sum to {grand_total}, not zero"))
 
 
-def _verify_audit(conn, report: Report, heads: dict, anchors: Anchors, anchored: list[Break]) -> dict:
+def _verify_audit(trail: AuditTrail, report: Report, heads: dict, anchors: Anchors, anchored: list[Break]) -> dict:
     """The audit chains; the newest seal of every sealed row ({(table, key): (record id, digest, where)})."""
-    a = audit_records
     sealed: dict[tuple[str, tuple[str, ...]], tuple[int, str | None, str]] = {}
-    rows = conn.execute(sa.select(a).order_by(a.c.entity, a.c.entity_id, a.c.seq).execution_options(yield_per=2000))
-    for (entity, entity_id), records in groupby(rows, key=lambda r: (r.entity, r.entity_id)):
+    for (entity, entity_id), records in groupby(trail.audit_links(), key=lambda r: (r.entity, r.entity_id)):
         prev_seq, prev_hash = 0, chain.GENESIS
         for r in records:
             report.audit_records += 1
@@ -202,15 +170,12 @@ def _sealed_break(table: str, where: str, seal: tuple) -> Break:
                  f"differs from its seal in audit record {record} (the row was altered)")
 
 
-def _verify_seals(conn, sealed: dict, settled: dict[str, str], report: Report) -> None:
+def _verify_seals(trail: AuditTrail, sealed: dict, settled: dict[str, str], report: Report) -> None:
     """Every row of the sealed tables against its newest seal; seals whose row is gone; settlement entries
     whose settlement is gone."""
     present_settlements: set[str] = set()
-    for name, table in SEALED_TABLES.items():
-        columns = [table.c[c] for c in (*seals.COLUMNS[name], *seals.ADDED_LATER.get(name, ()))]
-        rows = conn.execute(sa.select(*columns).order_by(*table.primary_key.columns).execution_options(yield_per=2000))
-        for row in rows:
-            values = row._asdict()
+    for name in seals.COLUMNS:
+        for values in trail.sealed_rows(name, (*seals.COLUMNS[name], *seals.ADDED_LATER.get(name, ()))):
             key = tuple(seals.key_of(name, values))
             where = "/".join(key)
             if name == "settlements":
@@ -238,18 +203,12 @@ def _verify_seals(conn, sealed: dict, settled: dict[str, str], report: Report) -
                                        f"the settlement is missing; its ledger entry {entry_id} remains"))
 
 
-def _verify_applications(conn, report: Report) -> None:
+def _verify_applications(trail: AuditTrail, report: Report) -> None:
     """An application's status is where its last step (sealed) took it."""
-    a, s = applications, application_steps
-    last = sa.select(s.c.application_id, sa.func.max(s.c.id).label("step_id")).group_by(s.c.application_id).subquery()
-    rows = conn.execute(sa.select(a.c.id, a.c.status, s.c.to_status)
-                        .select_from(a.outerjoin(last, last.c.application_id == a.c.id)
-                                     .outerjoin(s, s.c.id == last.c.step_id)).order_by(a.c.id))
-    for row in rows:
-        if row.status != row.to_status:
-            report.breaks.append(Break("applications", row.id, f"状态 {row.status} 与其最后一步 {row.to_status} 不符",
-                                       f"its status {row.status} is not where its last step took it "
-                                       f"({row.to_status})"))
+    for application_id, status, to_status in trail.application_ends():
+        if status != to_status:
+            report.breaks.append(Break("applications", application_id, f"状态 {status} 与其最后一步 {to_status} 不符",
+                                       f"its status {status} is not where its last step took it ({to_status})"))
 
 
 def _check_anchor(anchors: Anchors, anchored: list[Break], table: str, chain_key: str, seq: int, stored: str,
@@ -272,9 +231,9 @@ def _verify_anchors(anchors: Anchors, report: Report, anchored: list[Break]) -> 
                                        "signed it)"))
 
 
-def _verify_counts(conn, anchors: Anchors, report: Report) -> None:
+def _verify_counts(trail: AuditTrail, anchors: Anchors, report: Report) -> None:
+    report.counts.update(trail.row_counts(COUNTED))
     for name in COUNTED:
-        report.counts[name] = conn.execute(sa.text(f"SELECT count(*) FROM {name}")).scalar_one()
         signed = anchors.counts.get(name)
         if signed is not None and report.counts[name] < signed[0]:
             report.breaks.append(Break(name, "*", f"现有 {report.counts[name]} 行，第 {signed[1]} 号检查点时有 {signed[0]} 行",

@@ -20,6 +20,7 @@ from yibao.domain.kinship import Kin, OpenGrant, check_relation
 from yibao.domain.money import yuan
 from yibao.domain.registry import Person
 from yibao.domain.users import AGENCY_STAFF, Actor
+from yibao.policy.interface import FamilyGrantFacts
 from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
@@ -52,8 +53,8 @@ def _check(ctx: Context, uow: UnitOfWork, owner: Person, grantee: Person, relati
     of grantees; returns the rules that allowed it. Accepting a pending grant checks the same, that grant aside."""
     today = ctx.today()
     enrollment = enrollment_on(uow, owner.id, today)
-    decision = enforce(ctx.policy.decide("family_grant", {
-        "region": owner.region, "relation": relation, "scheme": enrollment.scheme if enrollment else None}, today))
+    decision = enforce(ctx.policy.decide(FamilyGrantFacts(
+        region=owner.region, relation=relation, scheme=enrollment.scheme if enrollment else None), today))
     figures = decision.details
     others = [g for g in _open_grants_of(uow, owner.id, grantee.id) if g is not pending_to_accept]
     if "generation_gap_years" in figures:

@@ -15,6 +15,7 @@ from yibao.domain.ids import new_id
 from yibao.domain.regions import pooling_region, validate_region, within
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
+from yibao.policy.interface import CancelFilingFacts, Filed, FileFacts
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.policy.decisions import citations, enforce
@@ -35,8 +36,8 @@ def covering(uow: UnitOfWork, person_id: str, place: str, day: dt.date) -> Filin
     return filing if filing is not None and filing.covers(place, day) else None
 
 
-def _facts(filing: Filing) -> dict:
-    return {"type": filing.type, "reason": filing.reason, "valid_from": filing.valid_from}
+def _facts(filing: Filing) -> Filed:
+    return Filed(type=filing.type, reason=filing.reason, valid_from=filing.valid_from)
 
 
 def file(ctx: Context, *, actor: Actor, person_id: str, type: str, reason: str, destination_region: str,
@@ -60,9 +61,9 @@ def file(ctx: Context, *, actor: Actor, person_id: str, type: str, reason: str, 
                                        reason_en=f"{destination_region} is not another region than the insured "
                                                  f"region {home}")
         existing = _in_force(uow, person_id, for_update=True)
-        decision = enforce(policy.decide("file", {
-            "region": person.region, "type": type, "reason": reason, "start_date": start_date or today,
-            "existing": _facts(existing) if existing else None}, today))
+        decision = enforce(policy.decide(FileFacts(
+            region=person.region, type=type, reason=reason, start_date=start_date or today,
+            existing=_facts(existing) if existing else None), today))
         now = ctx.now()
         if existing is not None:
             before, after = existing.apply("replace", now)
@@ -88,7 +89,8 @@ def cancel(ctx: Context, *, actor: Actor, filing_id: str) -> Filing:
         access.ensure_owner_or_staff(actor, filing.person_id)
         person = uow.get(Person, filing.person_id)
         if filing.status == FilingStatus.ACTIVE:
-            enforce(policy.decide("cancel_filing", {"region": person.region, **_facts(filing)}, today))
+            enforce(policy.decide(CancelFilingFacts(region=person.region, type=filing.type, reason=filing.reason,
+                                                    valid_from=filing.valid_from), today))
         before, after = filing.apply("cancel", ctx.now())
         ctx.audit(uow, actor, "filing.cancel", "filing", filing.id, from_status=before, to_status=after)
         uow.commit()

@@ -11,6 +11,7 @@ institution) from the quota accounts a settlement debits, so its maximum is what
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
@@ -20,6 +21,7 @@ from yibao.domain.registry import Agency, Institution, Person
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.policy.decision import Decision, Note
+from yibao.policy.interface import FACTS, Facts, FamilyGrantFacts, FileFacts, SettleFacts
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import filings
@@ -47,13 +49,11 @@ def _invalid(field: str, problem: str) -> errors.RequestInvalid:
 
 def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount_fen: int | None,
            institution_code: str | None, reason: str | None, relation: str | None, category: str | None,
-           channel: str | None, by_proxy: bool | None) -> dict:
+           channel: str | None, by_proxy: bool | None) -> Facts:
     enrollment = enrolment.enrollment_on(uow, person.id, day)
     account = uow.ledger.accounts([acct.personal(person.id)]).get(acct.personal(person.id))
     balance = account.available_fen if account else 0
-    facts = {"region": person.region, "scheme": enrollment.scheme if enrollment else None,
-             "flexible": bool(enrollment and enrollment.flexible), "balance_fen": balance,
-             "channel": channel, "by_proxy": by_proxy}
+    region, scheme = person.region, enrollment.scheme if enrollment else None
     reason = reason or DEFAULT_REASON.get(action)
     if action == "settle":
         if not institution_code:
@@ -64,25 +64,24 @@ def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount
         category = category or DEFAULT_CATEGORY[institution.kind]
         if category not in v.Category:
             raise _invalid("category", f"one of {', '.join(v.Category)}")
-        facts.update(institution_region=institution.region, institution_kind=institution.kind,
-                     institution_cross_region=institution.cross_region,
-                     has_filing=filings.covering(uow, person.id, institution.region, day) is not None,
-                     items=[(category, amount_fen if amount_fen is not None else balance)], used={},
-                     designated=institution.designated_on(day))
-    elif action in ("withdraw", "reimburse"):
+        return SettleFacts(region=region, scheme=scheme, balance_fen=balance, institution_region=institution.region,
+                           institution_kind=institution.kind, institution_cross_region=institution.cross_region,
+                           has_filing=filings.covering(uow, person.id, institution.region, day) is not None,
+                           items=[(category, amount_fen if amount_fen is not None else balance)],
+                           designated=institution.designated_on(day))
+    if action in ("withdraw", "reimburse"):
         reasons = v.WithdrawalReason if action == "withdraw" else v.ReimbursementReason
         if reason not in reasons:
             raise _invalid("reason", f"one of {', '.join(reasons)}")
-        facts.update(reason=reason, amount_fen=amount_fen)
-    elif action == "file":
+        return FACTS[action](region=region, scheme=scheme, balance_fen=balance, channel=channel, by_proxy=by_proxy,
+                             reason=reason, amount_fen=amount_fen)
+    if action == "file":
         if reason not in v.FilingReason:
             raise _invalid("reason", f"one of {', '.join(v.FilingReason)}")
-        facts.update(reason=reason, type=v.FILING_TYPE_OF[reason], start_date=day)
-    elif action == "family_grant":
-        if relation is not None and relation not in v.Relation:
-            raise _invalid("relation", f"one of {', '.join(v.Relation)}")
-        facts.update(relation=relation)
-    return facts
+        return FileFacts(region=region, reason=reason, type=v.FILING_TYPE_OF[reason], start_date=day)
+    if relation is not None and relation not in v.Relation:  # family_grant
+        raise _invalid("relation", f"one of {', '.join(v.Relation)}")
+    return FamilyGrantFacts(region=region, scheme=scheme, relation=relation)
 
 
 def _standing_says(decision: Decision, state: Standing, action: str, reason: str | None, day: dt.date) -> None:
@@ -146,11 +145,11 @@ def explain(ctx: Context, *, actor: Actor, person_id: str, action: str, amount_f
         facts = _facts(uow, person, action, day, amount_fen=amount_fen, institution_code=institution_code,
                        reason=reason, relation=relation, category=category, channel=channel, by_proxy=by_proxy)
         if action == "settle":  # what a payment now would find used: today's, this year's, at that institution
-            plan = policy.decide(action, facts, day)
-            facts["used"] = settlement.used_now(uow, owner_id=person_id, institution_code=institution_code,
-                                                plan=plan, today=day)
-        decision = policy.decide(action, facts, day)
-        _standing_says(decision, life_events.standing(uow, person_id), action, facts.get("reason"), day)
+            plan = policy.decide(facts, day)
+            facts = replace(facts, used=settlement.used_now(uow, owner_id=person_id, institution_code=institution_code,
+                                                            plan=plan, today=day))
+        decision = policy.decide(facts, day)
+        _standing_says(decision, life_events.standing(uow, person_id), action, getattr(facts, "reason", None), day)
         agency = _agency(uow, person.region)
         ctx.audit(uow, actor, "policy.explain", "person", person_id, asked=action, date=day.isoformat(),
                   allowed=decision.allowed, code=decision.code,

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-import sqlalchemy as sa
-
 from yibao.domain import errors
 from yibao.domain.ids import new_id
 from yibao.domain.money import yuan
@@ -25,9 +23,10 @@ from yibao.domain.users import Actor
 from yibao.policy import diff
 from yibao.policy.engine import Engine
 from yibao.policy.loader import NATIONAL, PolicySet, load_files, load_tree
+from yibao.policy.stored import StoredSet
 from yibao.services import access
 from yibao.services.context import Context
-from yibao.store.tables import enrollments, notices, persons, policy_sets, policy_versions
+from yibao.services.policy.ports import PolicyStore
 
 BUNDLED = Path(__file__).resolve().parents[4] / "policies"  # the tree shipped with the code
 
@@ -41,27 +40,22 @@ def _tree_engine(root: Path) -> Engine:
     return Engine(load_tree(root))
 
 
-def _newest(conn, *, with_files: bool = False):
-    t = policy_sets
-    columns = [t.c.id, t.c.digest, t.c.loaded_at] + ([t.c.files] if with_files else [])
-    return conn.execute(sa.select(*columns).order_by(t.c.loaded_at.desc(), t.c.id.desc()).limit(1)).first()
-
-
 def _set_of(files: dict[str, str]) -> PolicySet:
     return load_files({name: text.encode("utf-8") for name, text in files.items()})
 
 
 def current(ctx: Context, held: Engine | None) -> Engine:
     """The engine of the newest stored policy set (`held` if that is the one held already); the policy tree
-    on disk while none has been loaded."""
-    with ctx.engine.connect() as conn:
-        newest = _newest(conn)
+    on disk while none has been loaded. It reads in a unit of work of its own, opened straight from the factory:
+    a context looks here as it opens a unit of work, never from inside one."""
+    with ctx.unit_of_work() as uow:
+        newest = uow.policies.newest()
         if newest is None:
             return held if held is not None and held.set_id is None else _tree_engine(policy_dir(ctx))
         if held is not None and held.set_id == newest.id:
             return held
-        row = conn.execute(sa.select(policy_sets.c.files).where(policy_sets.c.id == newest.id)).scalar_one()
-    return Engine(_set_of(row), set_id=newest.id, loaded_at=newest.loaded_at)
+        files = uow.policies.files_of(newest.id)
+    return Engine(_set_of(files), set_id=newest.id, loaded_at=newest.loaded_at)
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -85,18 +79,18 @@ def load(ctx: Context, *, actor: Actor, root: Path | None = None) -> LoadResult:
     policy_set = load_tree(root)  # raises before anything is written
     now, today = ctx.now(), ctx.today()
     with ctx.uow() as uow:
-        conn = uow.session.connection()
-        previous = _newest(conn, with_files=True)
+        store = uow.policies
+        previous = store.newest(with_files=True)
         if previous is not None and previous.digest == policy_set.digest:
             return LoadResult(previous.id, previous.digest, True, sorted(policy_set.regions))
         set_id = new_id("pol")
         files = {name: raw.decode("utf-8") for name, raw in policy_set.files.items() if raw}
-        conn.execute(policy_sets.insert().values(id=set_id, digest=policy_set.digest, loaded_at=now,
-                                                 loaded_by=actor.username, source=str(root)[-200:], files=files))
-        added = _record_versions(conn, policy_set, set_id, now)
+        store.add_set(StoredSet(set_id, policy_set.digest, now, files), loaded_by=actor.username,
+                      source=str(root)[-200:])
+        added = _record_versions(store, policy_set, set_id, now)
         changes, sent = [], 0
         if previous is not None:
-            changes, sent = _notify(conn, _set_of(previous.files), policy_set, set_id, today, now)
+            changes, sent = _notify(store, _set_of(previous.files), policy_set, set_id, today, now)
         ctx.audit(uow, actor, "policy.load", "policy_set", set_id, digest=policy_set.digest,
                   regions=sorted(policy_set.regions), new_versions=added, notices=sent,
                   previous=previous.id if previous else None)
@@ -105,18 +99,15 @@ def load(ctx: Context, *, actor: Actor, root: Path | None = None) -> LoadResult:
     return LoadResult(set_id, policy_set.digest, False, sorted(policy_set.regions), added, sent, changes)
 
 
-def _record_versions(conn, policy_set: PolicySet, set_id: str, now: dt.datetime) -> int:
-    t = policy_versions
-    known = {tuple(r) for r in conn.execute(sa.select(t.c.region, t.c.kind, t.c.name, t.c.effective_from,
-                                                      t.c.content_hash))}
+def _record_versions(store: PolicyStore, policy_set: PolicySet, set_id: str, now: dt.datetime) -> int:
+    known = store.version_keys()
     rows = []
     for region, kind, name, day, content in diff.versions(policy_set):
         digest = diff.content_hash(content)
         if (region, kind, name, day, digest) not in known:
             rows.append({"region": region, "kind": kind, "name": name, "effective_from": day,
                          "content_hash": digest, "content": content, "first_set_id": set_id, "first_loaded_at": now})
-    if rows:
-        conn.execute(t.insert(), rows)
+    store.add_versions(rows)
     return len(rows)
 
 
@@ -158,7 +149,7 @@ def _audience(change: diff.Change) -> frozenset | None:
     return frozenset(schemes)
 
 
-def _notify(conn, old: PolicySet, new: PolicySet, set_id: str, today: dt.date, now: dt.datetime):
+def _notify(store: PolicyStore, old: PolicySet, new: PolicySet, set_id: str, today: dt.date, now: dt.datetime):
     """One notice per person for the rule changes of their region (and of the national layer)."""
     all_changes: list[diff.Change] = []
     sent = 0
@@ -170,23 +161,19 @@ def _notify(conn, old: PolicySet, new: PolicySet, set_id: str, today: dt.date, n
         for change in changes:
             groups.setdefault(_audience(change), []).append(change)
         for schemes, group in groups.items():
-            sent += _insert_notices(conn, code, new, schemes, group, set_id, now)
+            sent += _tell(store, code, new, schemes, group, set_id, now)
     return all_changes, sent
 
 
-def _insert_notices(conn, code: str, policy_set: PolicySet, schemes: frozenset | None, changes: list[diff.Change],
-                    set_id: str, now: dt.datetime) -> int:
-    p = persons
-    where = []
+def _tell(store: PolicyStore, code: str, policy_set: PolicySet, schemes: frozenset | None,
+          changes: list[diff.Change], set_id: str, now: dt.datetime) -> int:
+    """One notice for each person the region's policy governs (and, for a change to some schemes, enrolled in one)."""
+    within, outside = None, []
     if code != NATIONAL:
-        where.append(p.c.region.like(prefix(code) + "%"))
-        for other in policy_set.regions:  # places a more specific policy region governs are not this one's
-            if other not in (code, NATIONAL) and prefix(other).startswith(prefix(code)):
-                where.append(sa.not_(p.c.region.like(prefix(other) + "%")))
-    if schemes is not None:
-        e = enrollments
-        where.append(sa.exists().where(e.c.person_id == p.c.id, e.c.scheme.in_(sorted(schemes)),
-                                       e.c.status == "active"))
+        within = prefix(code)
+        # places a more specific policy region governs are not this one's
+        outside = [prefix(other) for other in policy_set.regions
+                   if other not in (code, NATIONAL) and prefix(other).startswith(prefix(code))]
     body_zh = "\n".join(_line(c, "zh") for c in changes)
     body_en = "\n".join(_line(c, "en") for c in changes)
     data = json.loads(json.dumps({"set_id": set_id, "region": code, "changes": [
@@ -194,25 +181,19 @@ def _insert_notices(conn, code: str, policy_set: PolicySet, schemes: frozenset |
          "before": _figures(c.before), "after": _figures(c.after)} for c in changes]}, ensure_ascii=False))
     region_zh = policy_set.regions[code].name_zh if code in policy_set.regions else code
     region_en = policy_set.regions[code].name_en if code in policy_set.regions else code
-    select = sa.select(
-        p.c.id, sa.literal("policy_change"), sa.literal(now, type_=notices.c.created_at.type),
-        sa.literal(f"{region_zh}医保政策调整通知"), sa.literal(f"{region_en}: a change in your medical-insurance policy"),
-        sa.literal(body_zh), sa.literal(body_en), sa.literal(data, type_=sa.JSON),
-    ).where(*where)
-    result = conn.execute(notices.insert().from_select(
-        ["person_id", "kind", "created_at", "title_zh", "title_en", "body_zh", "body_en", "data"], select))
-    return result.rowcount or 0
+    return store.tell_insured(within=within, outside=outside, schemes=schemes, notice={
+        "kind": "policy_change", "created_at": now, "title_zh": f"{region_zh}医保政策调整通知",
+        "title_en": f"{region_en}: a change in your medical-insurance policy", "body_zh": body_zh, "body_en": body_en,
+        "data": data})
 
 
 def notices_of(ctx: Context, *, actor: Actor, person_id: str) -> list[dict]:
     """The messages stored for a person, newest first (the inbox reads these)."""
-    n = notices
     with ctx.uow() as uow:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         access.ensure_can_read_owned(uow, actor, person_id)
-        rows = uow.session.execute(sa.select(n).where(n.c.person_id == person_id).order_by(n.c.id.desc())).all()
-    return [row._asdict() for row in rows]
+        return uow.policies.inbox(person_id)
 
 
 # --- reading the rules ------------------------------------------------------------------------
@@ -222,15 +203,8 @@ def _loaded_at(ctx: Context, items: list[diff.Item]) -> dict[tuple, dt.datetime]
     """When each item's version in force was first loaded (the published axis), for stored sets."""
     if not items:
         return {}
-    t = policy_versions
-    regions = sorted({i.region for i in items})
-    with ctx.engine.connect() as conn:
-        rows = conn.execute(sa.select(t.c.region, t.c.kind, t.c.name, t.c.effective_from, t.c.first_loaded_at)
-                            .where(t.c.region.in_(regions)).order_by(t.c.first_loaded_at)).all()
-    first: dict[tuple, dt.datetime] = {}
-    for row in rows:
-        first.setdefault((row.kind, row.region, row.name, row.effective_from), row.first_loaded_at)
-    return first
+    with ctx.uow() as uow:
+        return uow.policies.first_loaded(sorted({i.region for i in items}))
 
 
 def rules_in_force(ctx: Context, *, region: str, day: dt.date | None = None) -> dict:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
+from dataclasses import replace
 
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
@@ -19,14 +20,15 @@ from yibao.domain.clock import local_date
 from yibao.domain.ids import new_id
 from yibao.domain.payment_facts import Claim, SettlementFacts
 from yibao.domain.registry import Institution, Person
-from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement, quota_account
+from yibao.domain.settlement import QUOTA_LIMITS, Refund, Settlement
 from yibao.domain.settlement_request import parse_credential, parse_emergency, parse_lines
 from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger import seals
-from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
+from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit, quota_account
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
 from yibao.policy.decision import Decision
+from yibao.policy.interface import RefundFacts, SettleFacts
 from yibao.services import access, idempotency
 from yibao.services.accounts.books import Books
 from yibao.services.context import Context, digest
@@ -99,14 +101,14 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
         if found.owner_id is None:
             raise errors.PersonNotFound()
         region = found.owner_region
-        facts = {"region": region, "scheme": found.scheme,
-                 "designated": institution.designated_on(today), "institution_region": institution.region,
-                 "institution_kind": institution.kind, "institution_cross_region": institution.cross_region,
-                 "has_filing": found.filing is not None and found.filing.covers(institution.region, today),
-                 "relation": found.relation if owner_id != payer_id else None, "items": lines,
-                 "emergency": emergency}
+        facts = SettleFacts(
+            region=region, scheme=found.scheme, designated=institution.designated_on(today),
+            institution_region=institution.region, institution_kind=institution.kind,
+            institution_cross_region=institution.cross_region,
+            has_filing=found.filing is not None and found.filing.covers(institution.region, today),
+            relation=found.relation if owner_id != payer_id else None, items=lines, emergency=emergency)
         # Which limits apply, and anything that refuses whatever the amounts (not designated, no filing, …)
-        plan = policy.decide("settle", {**facts, "used": {}}, today)
+        plan = policy.decide(facts, today)
         if not plan.allowed and not (plan.code or "").startswith("limit."):
             enforce(plan)
         settlement_id = new_id("stl")
@@ -120,8 +122,8 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
             books.expire_holds(locked[personal])
         _grant_quotas(uow, books, region, quotas, created, plan)
         used = _used(quotas, {q: locked[q].available_fen for q in quotas})
-        decision = enforce(policy.decide("settle", {**facts, "used": used,
-                                                    "balance_fen": locked[personal].available_fen}, today))
+        decision = enforce(policy.decide(replace(facts, used=used, balance_fen=locked[personal].available_fen),
+                                         today))
         pay = decision.max_amount_fen
         settlement = Settlement(
             settlement_id, institution_code, idempotency_key, payer_id, owner_id,
@@ -316,7 +318,7 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
         found.refund(amount)
         owner = uow.get(Person, found.owner_id)
         institution = uow.get(Institution, found.institution_code)
-        restores = policy.decide("refund", {"region": owner.region, "institution_kind": institution.kind},
+        restores = policy.decide(RefundFacts(region=owner.region, institution_kind=institution.kind),
                                  local_date(now)).details["restores_quota"]
         books = Books(uow, now)
         legs = [Posting(acct.institution_payable(found.institution_code), -amount),
