@@ -3,7 +3,7 @@
 Inner rings know nothing of the outer ones: `domain/` imports only itself; `ledger/` the domain; `policy/` the
 domain and the ledger; `services/` reach the store only through `services.ports` and import no database, web
 or CLI library; `store/` implements those ports and knows no adapter. No module imports itself back through
-a chain of others. `PENDING` lists what is still being moved behind the ports; it may only shrink.
+a chain of others.
 """
 
 from __future__ import annotations
@@ -25,11 +25,6 @@ RINGS = {
     "yibao.services": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services", "yibao.config"), False),
     "yibao.store": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services.ports", "yibao.store",
                      "yibao.config"), True),
-}
-
-# (importer, imported) pairs that break a ring today and are being moved; delete a line as its import goes.
-PENDING: set[tuple[str, str]] = {
-    ('yibao.services.audit.verify', 'yibao.store.ledger_repo'),
 }
 
 
@@ -107,13 +102,8 @@ def _breaks() -> set[tuple[str, str]]:
 
 
 def test_no_inner_ring_imports_an_outer_one():
-    broken = sorted(_breaks() - PENDING)
+    broken = sorted(_breaks())
     assert not broken, "imports against the rings:\n" + "\n".join(f"  {a} → {b}" for a, b in broken)
-
-
-def test_the_pending_list_only_shrinks():
-    stale = sorted(PENDING - _breaks())
-    assert not stale, "no longer imported, delete from PENDING:\n" + "\n".join(f"  {a} → {b}" for a, b in stale)
 
 
 def test_no_adapter_is_imported_by_the_rings():
@@ -156,24 +146,17 @@ def _cycles() -> list[list[str]]:
     return out
 
 
-PENDING_CYCLES: list[list[str]] = [
-]
-
-
 def test_no_import_cycles():
-    assert sorted(_cycles()) == sorted(PENDING_CYCLES)
+    assert not _cycles(), "import cycles:\n" + "\n".join("  " + " → ".join(c) for c in _cycles())
 
 
 # adapters reach the store only to migrate it (the CLI) and to wire it (bootstrap); the rest goes through services
 STORE_DOORS = {"yibao.cli.main": {"yibao.store.migrate"}, "yibao.bootstrap": {"yibao.store.db", "yibao.store.mapping",
                                                                               "yibao.store.uow"}}
-PENDING_DOORS: set[tuple[str, str]] = set()
-
-
 def test_adapters_reach_the_store_through_the_services():
     found = {(m, t) for m in GRAPH if _within(m, ADAPTERS) for t in GRAPH[m] | TYPING[m]
              if _within(t, ("yibao.store",)) and t not in STORE_DOORS.get(m, set())}
-    assert found == PENDING_DOORS
+    assert not found, sorted(found)
 
 
 @pytest.mark.parametrize("ring", sorted(RINGS))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from yibao.api.schemas import SettlementCreate
+from yibao.api.schemas.settlements import SettlementCreate
 from yibao.domain import errors
 from yibao.domain.settlement_request import (
     MAX_ITEM_FEN,

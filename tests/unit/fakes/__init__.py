@@ -35,8 +35,7 @@ from .contributions import FakeContributions
 from .ledger import FakeKeys, FakeLedger, FakeReversals
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
-KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", AuthToken: "digest"}
-KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", CashVoucher: "code"}
+KEYS: dict[type, str] = {Card: "card_no", Institution: "code", Agency: "region", AuthToken: "digest", CashVoucher: "code"}
 COUNTED = (AuditRecord, MasterDataVersion, ApplicationStep)  # their tables number them
 
 
