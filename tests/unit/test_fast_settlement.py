@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support import PIN
+from tests.support import PIN, add_person, fund, new_phone, new_uscc
 from tests.unit.fakes import fake_context
 from yibao.domain import errors
 from yibao.domain.audit import AuditRecord
@@ -23,7 +23,9 @@ from yibao.ledger.entries import EntryKind, Posting
 from yibao.services.accounts.books import Books
 from yibao.services.context import digest
 from yibao.services.credentials import cards, payment_codes
+from yibao.services.crossregion import family
 from yibao.services.policy import explain
+from yibao.services.registry import enrolment, institutions
 from yibao.services.settlement import payments
 
 AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -322,3 +324,30 @@ def test_the_12333_answer_for_withdrawing_cites_the_article_that_says_no_and_a_f
     assert (frozen["allowed"], frozen["code"]) == (False, errors.AccountFrozen.code)
     with pytest.raises(errors.RequestInvalid):
         explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="withdraw", reason="bored")
+
+
+def test_a_relative_granted_the_account_pays_from_it_with_their_own_card_and_the_owner_is_told():
+    ctx = fake_context(now=dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
+    institutions.add_institution(ctx, actor=ADMIN, code=PHARMACY, name="示例大药房", kind="pharmacy", region="110000",
+                                 designated=True, cross_region=False, designated_from=dt.date(2024, 1, 1))
+    unit = enrolment.register_employer(ctx, actor=ADMIN, uscc=new_uscc(), name="示例单位", region="110000",
+                                       contact_name="周敏", contact_phone=new_phone())
+    son, mother = add_person(ctx, ADMIN, name="张伟"), add_person(ctx, ADMIN, name="王芳", birth="19580307")
+    enrolment.enroll(ctx, actor=ADMIN, person_id=son.id, scheme="employee", employer_id=unit.id,
+                     start_date=dt.date(2024, 1, 1))
+    fund(ctx, ADMIN, son.id, months=4, employer_id=unit.id)
+    ctx.clock.set(AT)
+    mothers_card = {"type": "card", "card_no": mother.card_no, "pin": PIN}
+    paying = {"actor": CASHIER, "institution_code": PHARMACY, "credential": mothers_card,
+              "items": [{"category": "drug", "amount_fen": 12_000}], "account_owner_id": son.id}
+    with pytest.raises(errors.GrantRequired):
+        payments.settle(ctx, idempotency_key="k-0", **paying)
+    made, _ = family.grant(ctx, actor=Actor(son.username, Role.PERSON, person_id=son.id), owner_id=son.id,
+                           grantee_id=mother.id, relation="parent")
+    family.accept(ctx, actor=Actor(mother.username, Role.PERSON, person_id=mother.id), grant_id=made.id)
+    paid = payments.settle(ctx, idempotency_key="k-1", **paying)
+    assert (paid["payer_id"], paid["account_owner_id"], paid["account_paid_fen"]) == (mother.id, son.id, 12_000)
+    with ctx.uow() as uow:
+        told = [n for n in uow.notices.kept() if n["person_id"] == son.id]
+    assert (told[-1]["kind"], told[-1]["data"]["settlement_id"]) == ("family_grant.payment", paid["settlement_id"])
+    assert "个人账户支付 ¥120.00" in told[-1]["body_zh"] and mother.name not in told[-1]["body_zh"]
