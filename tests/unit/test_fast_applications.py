@@ -8,7 +8,6 @@ import datetime as dt
 import pytest
 
 from tests.unit.fakes import fake_context
-from tests.unit.fakes.applications import stand_in_for_other_areas
 from yibao.domain import errors
 from yibao.domain.applications import Application, Document
 from yibao.domain.audit import AuditRecord
@@ -34,8 +33,7 @@ EMIGRATION_PAPERS = ("emigration_proof", "id_card", "id_card_copy", "insurance_c
 
 
 @pytest.fixture
-def ctx(monkeypatch, tmp_path):
-    stand_in_for_other_areas(monkeypatch)
+def ctx(tmp_path):
     ctx = fake_context(now=NOW)
     ctx.settings = ctx.settings.model_copy(update={"data_dir": tmp_path})
     with ctx.uow() as uow:

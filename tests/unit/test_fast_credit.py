@@ -10,12 +10,10 @@ from tests.unit.fakes import fake_context
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.collection import Declaration
-from yibao.domain.life_events import LifeEvent, Standing
 from yibao.domain.registry import Employer, Enrollment, Person
 from yibao.domain.users import Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.services.accounts import collection, contributions
-from yibao.services.registry import life_events
 
 AT = dt.datetime(2026, 1, 5, 9, 0, tzinfo=dt.UTC)
 
@@ -58,11 +56,8 @@ STAFF = [("per_a", "110101198503120011"), ("per_b", "110101199001010012")]
 
 
 @pytest.fixture
-def payroll(monkeypatch):
+def payroll():
     """Two employees of one Beijing unit, enrolled since 2025, on the in-memory store in February 2026."""
-    # the person's standing as the registry's repository reads it (kept life events), until it is in memory too
-    monkeypatch.setattr(life_events, "standing", lambda uow, person_id: _standing(uow.one_by(LifeEvent,
-                                                                                            person_id=person_id)))
     ctx = fake_context(now=dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
     with ctx.uow() as uow:
         uow.add(Employer("emp_1", "91110105MA00000010", "单位", "110105", "周敏", "13900000000", ctx.now()))
@@ -73,10 +68,6 @@ def payroll(monkeypatch):
                                "active", ctx.now()))
         uow.commit()
     return ctx
-
-
-def _standing(event) -> Standing:
-    return Standing(event.kind, event.event_date, closed=event.account_closed_at is not None) if event else Standing()
 
 
 def balance(ctx, person_id) -> int:

@@ -9,7 +9,6 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.unit.fakes import fake_context
-from tests.unit.fakes.disbursement import record_steps_in
 from yibao.config import Settings
 from yibao.domain import bank_files, errors
 from yibao.domain.applications import Application
@@ -223,12 +222,9 @@ ICBC = "中国工商银行"
 
 
 @pytest.fixture
-def payouts(monkeypatch):
-    """A world with two approved withdrawals from accounts credited 8,000 fen each, on the fake ledger; the
-    intake history and the step writer stand in until their fakes land."""
+def payouts():
+    """A world with two approved withdrawals from accounts credited 8,000 fen each, on the fake ledger."""
     ctx, store = _world()
-    monkeypatch.setattr(disbursement, "taken_by", lambda uow, application_id: set())
-    monkeypatch.setattr(disbursement, "record_step", record_steps_in(store))
     for n in (1, 2):
         _credit(ctx, f"per_{n}", 8_000)
         store.rows[Application][f"app_{n}"] = Application(
@@ -289,6 +285,8 @@ def test_the_banks_return_pays_one_line_and_fails_the_other_whose_money_is_avail
     assert (paid.status, failed.status, failed.details["bank_reason"]) == ("paid", "failed", "账户已销户")
     assert (_account(ctx, "per_1").posted_fen, _account(ctx, "per_2").posted_fen) == (3_000, 8_000)
     assert (_available(ctx, "per_1"), _available(ctx, "per_2")) == (3_000, 8_000)
+    told = [(n["person_id"], n["data"]["status"]) for n in store.tables["notices"] if n["kind"] == "application"]
+    assert told == [("per_1", "disbursing"), ("per_2", "disbursing"), ("per_1", "paid"), ("per_2", "failed")]
     [returns] = _audited(store, "disbursement.returns")
     assert (returns.details["paid"], returns.details["failed"]) == (1, 1)
     with pytest.raises(errors.ReturnReplayed):

@@ -6,11 +6,15 @@ import datetime as dt
 
 import pytest
 
+from tests.support import PIN, add_person, fund, new_phone, new_uscc
 from tests.unit.fakes import fake_context
 from yibao.domain import errors
+from yibao.domain.audit import AuditRecord
+from yibao.domain.cards import PIN_MAX_TRIES
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.credentials import EVoucher
-from yibao.domain.registry import Enrollment, Institution, Person
+from yibao.domain.life_events import AccountFreeze
+from yibao.domain.registry import Agency, Enrollment, Institution, Person
 from yibao.domain.settlement import Settlement
 from yibao.domain.users import Actor, Role
 from yibao.ledger import accounts as acct
@@ -18,7 +22,10 @@ from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting
 from yibao.services.accounts.books import Books
 from yibao.services.context import digest
-from yibao.services.credentials import payment_codes
+from yibao.services.credentials import cards, payment_codes
+from yibao.services.crossregion import family
+from yibao.services.policy import explain
+from yibao.services.registry import enrolment, institutions
 from yibao.services.settlement import payments
 
 AT = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
@@ -194,3 +201,153 @@ def test_the_days_payments_used_up_refuse_the_account_with_the_limit_and_its_rul
         _pay(ctx, "k-5", 1_000, "c-5", "P21020000001", cashier)
     assert refused.value.code == "limit.daily_count"
     assert "dl.settlement.daily_count" in [r["rule_id"] for r in refused.value.facts["rules"]]
+
+
+# --- a card and its PIN ------------------------------------------------------------------------------------------
+
+HOLDER = Actor("zhangwei", Role.PERSON, person_id="psn_a")
+
+
+def _carded(ctx) -> str:
+    """The person's card, issued by the agency and activated by them with their PIN."""
+    card = cards.issue_card(ctx, actor=ADMIN, person_id="psn_a")
+    cards.activate(ctx, actor=HOLDER, card_no=card.card_no, id_number="110105198503120011", pin=PIN)
+    return card.card_no
+
+
+def _pay_by_card(ctx, key: str, amount: int, card_no: str, pin: str = PIN) -> dict:
+    return payments.settle(ctx, actor=CASHIER, idempotency_key=key, institution_code=PHARMACY,
+                           credential={"type": "card", "card_no": card_no, "pin": pin},
+                           items=[{"category": "drug", "amount_fen": amount}])
+
+
+def _balance(ctx) -> int:
+    with ctx.uow() as uow:
+        return Books(uow, ctx.now()).account(acct.personal("psn_a")).available_fen
+
+
+def test_a_card_and_its_pin_pay_from_the_holders_account_and_a_wrong_pin_is_counted_though_nothing_is_paid():
+    ctx = _funded()
+    card_no = _carded(ctx)
+    with pytest.raises(errors.PinWrong) as wrong:
+        _pay_by_card(ctx, "k-1", 30_000, card_no, pin="000000")
+    assert wrong.value.facts["tries_left"] == PIN_MAX_TRIES - 1
+    assert cards.get_card(ctx, actor=HOLDER, card_no=card_no).pin_failures == 1
+    assert _balance(ctx) == FUNDED
+    paid = _pay_by_card(ctx, "k-2", 30_000, card_no)
+    assert (paid["credential_type"], paid["payer_id"], paid["account_owner_id"]) == ("card", "psn_a", "psn_a")
+    assert (paid["account_paid_fen"], paid["cash_fen"], paid["balance_after_fen"]) == (30_000, 0, FUNDED - 30_000)
+    assert cards.get_card(ctx, actor=HOLDER, card_no=card_no).pin_failures == 0  # the right PIN clears the count
+    assert _pay_by_card(ctx, "k-2", 30_000, card_no) == paid  # a retry gets its first answer
+    assert _balance(ctx) == FUNDED - 30_000
+    mine = payments.person_settlements(ctx, actor=HOLDER, person_id="psn_a")
+    assert paid["settlement_id"] in [s["settlement_id"] for s in mine]
+
+
+def test_wrong_pins_lock_the_card_and_the_holder_is_told():
+    ctx = _funded()
+    card_no = _carded(ctx)
+    for n in range(PIN_MAX_TRIES - 1):
+        with pytest.raises(errors.PinWrong):
+            _pay_by_card(ctx, f"k-{n}", 1_000, card_no, pin="000000")
+    with pytest.raises(errors.PinLocked):
+        _pay_by_card(ctx, "k-last", 1_000, card_no, pin="000000")
+    with pytest.raises(errors.PinLocked):  # now even the right PIN is refused
+        _pay_by_card(ctx, "k-right", 1_000, card_no)
+    assert cards.get_card(ctx, actor=HOLDER, card_no=card_no).pin_locked is True
+    assert _balance(ctx) == FUNDED
+    with ctx.uow() as uow:
+        assert [a.details["failures"] for a in uow.all_by(AuditRecord, "id", action="card.pin_wrong")] == list(
+            range(1, PIN_MAX_TRIES + 1))
+        assert [n["person_id"] for n in uow.notices.kept() if n["kind"] != "application"] == ["psn_a"]
+
+
+def test_a_card_is_refused_at_an_institution_outside_its_holders_region_before_its_pin_is_looked_at():
+    ctx = _funded()
+    card_no = _carded(ctx)
+    with ctx.uow() as uow:
+        uow.add(Institution("P31000000001", "上海药房", "pharmacy", "310000", False, dt.date(2024, 1, 1), None, AT))
+        uow.commit()
+    shanghai = Actor("sh", Role.INSTITUTION, institution_code="P31000000001")
+    with pytest.raises(errors.PinRegionNotCovered):
+        payments.settle(ctx, actor=shanghai, idempotency_key="k-sh", institution_code="P31000000001",
+                        credential={"type": "card", "card_no": card_no, "pin": "000000"},
+                        items=[{"category": "drug", "amount_fen": 1_000}])
+    assert cards.get_card(ctx, actor=HOLDER, card_no=card_no).pin_failures == 0  # no guess counted
+
+
+# --- the 12333 answer -------------------------------------------------------------------------------------------
+
+
+def test_the_12333_answer_for_paying_counts_what_was_paid_today_and_a_payment_then_pays_its_maximum():
+    ctx = _funded()
+    with ctx.uow() as uow:
+        uow.add(Agency("110000", "北京市医疗保障局经办中心", "北京市西城区示例路1号", "12333", "工作日 9:00-17:00"))
+        uow.commit()
+    before = explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="settle", institution_code=PHARMACY,
+                             amount_fen=20_000)
+    assert (before["allowed"], before["max_amount_fen"]) == (True, 20_000)
+    _pay(ctx, "k-1", 40_000, "c-1")
+    answer = explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="settle", institution_code=PHARMACY,
+                             amount_fen=20_000)
+    assert (answer["allowed"], answer["max_amount_fen"], answer["limited_by"]) == (
+        True, 10_000, ["limit.institution_daily"])
+    assert "今日已用 ¥400.00，尚可 ¥100.00" in answer["explanation_zh"]
+    assert answer["answer_zh"].startswith("可以在定点医药机构使用个人账户支付")
+    assert "北京市医疗保障局经办中心" in answer["answer_zh"] and answer["agency"]["phone"] == "12333"
+    assert _pay(ctx, "k-2", 20_000, "c-2")["account_paid_fen"] == answer["max_amount_fen"]
+    with ctx.uow() as uow:
+        asked = uow.all_by(AuditRecord, "id", action="policy.explain")
+    assert [(a.actor, a.details["asked"], a.details["allowed"]) for a in asked] == [
+        ("zhangwei", "settle", True), ("zhangwei", "settle", True)]
+    assert "bj.settlement.institution_daily" in [r["rule_id"] for r in asked[-1].details["rules"]]
+    with pytest.raises(errors.InstitutionNotFound):
+        explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="settle", institution_code="P99999999999")
+    with pytest.raises(errors.AccessForbidden):
+        explain.explain(ctx, actor=Actor("other", Role.PERSON, person_id="psn_b"), person_id="psn_a",
+                        action="settle", institution_code=PHARMACY)
+
+
+def test_the_12333_answer_for_withdrawing_cites_the_article_that_says_no_and_a_freeze_says_no_too():
+    ctx = _funded(region="210200", code="P21020000001")
+    answer = explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="withdraw")
+    assert (answer["allowed"], answer["code"], answer["max_amount_fen"]) == (False, "withdrawal.not_allowed", 0)
+    [reason] = answer["reasons"]
+    assert reason["rule_id"] == "dl.withdrawal.base" and "种子文章 000（大连）" in reason["reference"]
+    assert answer["answer_zh"].startswith("不能支取个人账户余额") and answer["requirements"] == []
+    emigrating = explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="withdraw", reason="emigration")
+    assert emigrating["question_en"] == "withdrawing the personal account balance"
+    with ctx.uow() as uow:
+        uow.add(AccountFreeze("frz_1", "psn_a", "调查中", AT, "agency"))
+        uow.commit()
+    frozen = explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="withdraw", reason="emigration")
+    assert (frozen["allowed"], frozen["code"]) == (False, errors.AccountFrozen.code)
+    with pytest.raises(errors.RequestInvalid):
+        explain.explain(ctx, actor=HOLDER, person_id="psn_a", action="withdraw", reason="bored")
+
+
+def test_a_relative_granted_the_account_pays_from_it_with_their_own_card_and_the_owner_is_told():
+    ctx = fake_context(now=dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
+    institutions.add_institution(ctx, actor=ADMIN, code=PHARMACY, name="示例大药房", kind="pharmacy", region="110000",
+                                 designated=True, cross_region=False, designated_from=dt.date(2024, 1, 1))
+    unit = enrolment.register_employer(ctx, actor=ADMIN, uscc=new_uscc(), name="示例单位", region="110000",
+                                       contact_name="周敏", contact_phone=new_phone())
+    son, mother = add_person(ctx, ADMIN, name="张伟"), add_person(ctx, ADMIN, name="王芳", birth="19580307")
+    enrolment.enroll(ctx, actor=ADMIN, person_id=son.id, scheme="employee", employer_id=unit.id,
+                     start_date=dt.date(2024, 1, 1))
+    fund(ctx, ADMIN, son.id, months=4, employer_id=unit.id)
+    ctx.clock.set(AT)
+    mothers_card = {"type": "card", "card_no": mother.card_no, "pin": PIN}
+    paying = {"actor": CASHIER, "institution_code": PHARMACY, "credential": mothers_card,
+              "items": [{"category": "drug", "amount_fen": 12_000}], "account_owner_id": son.id}
+    with pytest.raises(errors.GrantRequired):
+        payments.settle(ctx, idempotency_key="k-0", **paying)
+    made, _ = family.grant(ctx, actor=Actor(son.username, Role.PERSON, person_id=son.id), owner_id=son.id,
+                           grantee_id=mother.id, relation="parent")
+    family.accept(ctx, actor=Actor(mother.username, Role.PERSON, person_id=mother.id), grant_id=made.id)
+    paid = payments.settle(ctx, idempotency_key="k-1", **paying)
+    assert (paid["payer_id"], paid["account_owner_id"], paid["account_paid_fen"]) == (mother.id, son.id, 12_000)
+    with ctx.uow() as uow:
+        told = [n for n in uow.notices.kept() if n["person_id"] == son.id]
+    assert (told[-1]["kind"], told[-1]["data"]["settlement_id"]) == ("family_grant.payment", paid["settlement_id"])
+    assert "个人账户支付 ¥120.00" in told[-1]["body_zh"] and mother.name not in told[-1]["body_zh"]

@@ -1,18 +1,16 @@
 """The applications area in memory: documents attached to applications, the queues, invoice claims and cash
 vouchers, behind the ports of services.applications.ports.
 
-Rows that are no entity (attachments, invoice keys, recorded vouchers) are kept in `store.tables` as they are
-written, as the database keeps them within the unit of work's transaction.
+Rows that are no entity (attachments, invoice keys) are kept in `store.tables` as they are written, as the
+database keeps them within the unit of work's transaction; the vouchers recorded are read from `uow.vouchers`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from typing import TYPE_CHECKING
 
 from yibao.domain.applications import GIVEN_UP, Application, ApplicationStatus, CashVoucher, Document, KeptVoucher
-from yibao.domain.life_events import LifeEvent, Standing
 from yibao.domain.settlement import Settlement
 
 if TYPE_CHECKING:
@@ -51,7 +49,7 @@ class FakeApplications:
         return found[::-1][:limit]
 
     def vouchers_of(self, person_id: str, kinds: tuple[str, ...]) -> list[KeptVoucher]:
-        rows = [r for r in self.tables["vouchers"] if r["person_id"] == person_id and r["kind"] in kinds]
+        rows = [r for r in self.uow.vouchers.kept() if r["person_id"] == person_id and r["kind"] in kinds]
         return [KeptVoucher(**r) for r in sorted(rows, key=lambda r: r["created_at"])]
 
 
@@ -109,46 +107,3 @@ class FakeCashVouchers:
 def repositories(uow: FakeUnitOfWork) -> tuple[FakeApplications, FakeInvoiceClaims, FakeCashVouchers]:
     """The area's three repositories on one fake unit of work."""
     return FakeApplications(uow), FakeInvoiceClaims(uow), FakeCashVouchers(uow)
-
-
-# --- stand-ins for what other areas still read through the database session --------------------------------
-
-
-def stand_in_for_other_areas(monkeypatch) -> None:
-    """Until their areas' repositories are on the unit of work, a person's standing, the inbox and the vouchers'
-    record are read from and written to the fake store; the voucher's PDF (a rendering, checked by the
-    integration suites) is a placeholder."""
-    from yibao.ledger import seals
-    from yibao.services import notices, vouchers
-    from yibao.services.applications import vouchers as application_vouchers
-    from yibao.services.registry import life_events
-
-    def standing(uow, person_id: str) -> Standing:
-        event = uow.one_by(LifeEvent, person_id=person_id)
-        frozen = any(r["person_id"] == person_id and r.get("lifted_at") is None
-                     for r in uow.store.tables["account_freezes"])
-        return Standing(event_kind=event.kind if event else None, event_date=event.event_date if event else None,
-                        frozen=frozen, closed=bool(event and event.account_closed_at))
-
-    def tell(ctx, uow, person_ids, *, kind: str, title: tuple[str, str], body: tuple[str, str], data: dict) -> None:
-        uow.store.tables["notices"].extend(
-            {"id": next(uow.store.numbers), "person_id": pid, "kind": kind, "created_at": ctx.now(),
-             "title_zh": title[0][:200], "title_en": title[1][:200], "body_zh": body[0], "body_en": body[1],
-             "data": data, "read_at": None} for pid in dict.fromkeys(person_ids))
-
-    def record(ctx, uow, actor, *, code: str, kind: str, person_id: str, subject: dict, document: bytes,
-               created_at: dt.datetime | None = None) -> None:
-        row = {"code": code, "kind": kind, "person_id": person_id, "subject": subject,
-               "sha256": hashlib.sha256(document).hexdigest(), "created_at": created_at or ctx.now(),
-               "created_by": actor.username}
-        uow.store.tables["vouchers"].append(row)
-        ctx.audit(uow, actor, "voucher.issue", "voucher", code, kind=kind, person_id=person_id,
-                  seals=[seals.seal("vouchers", row)])
-
-    def render(uow, kind: str, subject: dict, code: str, printed: dt.datetime, holder) -> bytes:
-        return f"%PDF-1.4 {kind} {code} {printed.isoformat()}".encode()
-
-    monkeypatch.setattr(life_events, "standing", standing)
-    monkeypatch.setattr(notices, "tell", tell)
-    monkeypatch.setattr(vouchers, "record", record)
-    monkeypatch.setattr(application_vouchers, "_render", render)

@@ -4,9 +4,9 @@ and answers through the unit of work's idempotency keys, declarations from the k
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 
 from yibao.domain.collection import Declaration, DeclarationStatus
-from yibao.domain.life_events import LifeEvent, Standing
 from yibao.domain.registry import Employer, Enrollment, EnrollmentStatus, Person
 from yibao.policy.crediting import Found, FoundRow, contribution_key
 
@@ -32,9 +32,7 @@ class FakeContributions:
                                           status=EnrollmentStatus.ACTIVE)
                     if e.start_date <= last and (e.end_date is None or e.end_date >= first)
                     and (not uscc or (employer_id is not None and e.employer_id == employer_id))]
-        event = uow.one_by(LifeEvent, person_id=person.id)
-        standing = Standing(event.kind, event.event_date, closed=event.account_closed_at is not None) if event \
-            else Standing()
+        standing = replace(uow.persons.standing(person.id), frozen=False)  # a freeze stops no credit, as in the store
         kept = uow.keys.key_row(scope, contribution_key(person.id, period, employer_id))
         enrollment = covering[0] if covering else None
         return FoundRow(Found(person.id, person.region, person.birth_date, standing, employer_id=employer_id,

@@ -119,13 +119,3 @@ class FakeAppointments:
         booked = [a for a in self.uow.all_by(Appointment, person_id=person_id, status=AppointmentStatus.BOOKED.value)
                   if a.slot_id in slots]
         return [a.id for a in sorted(booked, key=lambda a: (slots[a.slot_id].starts_at, a.id))]
-
-
-# --- a stand-in until the step writer's inbox has a fake of its own ---------------------------------------
-
-
-def record_steps_in(store):
-    """A stand-in for the step writer that keeps each step's (application, action, from, to) in the store."""
-    def record_step(ctx, uow, actor, app, action, before, after, *, note="", data=None) -> None:
-        store.tables["steps"].append((app.id, action, before, after))
-    return record_step

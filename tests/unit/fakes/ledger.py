@@ -13,6 +13,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 
+from yibao.domain.applications import CashVoucher
 from yibao.domain.audit import AuditRecord
 from yibao.domain.ids import new_id
 from yibao.ledger.accounts import Account, Bucket
@@ -173,11 +174,11 @@ class FakeLedger:
                    for line in self.uow.store.tables["disbursement_lines"])
 
     def payout_of_hold(self, hold_id: str) -> str | None:
-        for table in ("disbursement_lines", "cash_vouchers"):
-            for row in self.uow.store.tables[table]:
-                if row["hold_id"] == hold_id:
-                    return row["application_id"]
-        return None
+        line = next((row for row in self.uow.store.tables["disbursement_lines"] if row["hold_id"] == hold_id), None)
+        if line is not None:
+            return line["application_id"]
+        cash = self.uow.one_by(CashVoucher, hold_id=hold_id)  # cash vouchers are entities, kept by code
+        return None if cash is None else cash.application_id
 
 
 class FakeKeys:

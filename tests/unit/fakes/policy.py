@@ -1,5 +1,6 @@
 """In-memory repositories of the policy area and of vouchers: policy sets, their versions, the notices a change
-sends, and voucher codes, kept as plain rows in the fake store's tables (written when the unit of work commits)."""
+sends (through the inbox's fake, `uow.notices`), and voucher codes, kept as plain rows in the fake store's tables
+(written when the unit of work commits)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,14 @@ import datetime as dt
 from yibao.domain.registry import Enrollment, Person
 from yibao.policy.stored import StoredSet
 
-
-class _Rows:
-    """Plain rows a unit of work writes, kept in the store's tables only when it commits."""
-
-    def __init__(self, uow) -> None:
-        self._uow, self._pending = uow, {}
-
-    def kept(self, table: str) -> list[dict]:
-        return [*self._uow.store.tables[table], *self._pending.get(table, [])]
-
-    def add(self, table: str, rows: list[dict]) -> None:
-        if not self._pending:
-            self._uow.before_commit(self._keep)
-        self._pending.setdefault(table, []).extend(rows)
-
-    def _keep(self) -> None:
-        for table, rows in self._pending.items():
-            self._uow.store.tables[table].extend(rows)
-        self._pending = {}
+from .rows import PendingRows
 
 
 class FakePolicies:
     """`services.policy.ports.PolicyStore` in memory."""
 
     def __init__(self, uow) -> None:
-        self._uow, self._rows = uow, _Rows(uow)
+        self._uow, self._rows = uow, PendingRows(uow)
 
     def newest(self, *, with_files: bool = False) -> StoredSet | None:
         sets = sorted(self._rows.kept("policy_sets"), key=lambda r: (r["loaded_at"], r["id"]))
@@ -70,12 +53,11 @@ class FakePolicies:
                 if (within is None or p.region.startswith(within))
                 and not any(p.region.startswith(other) for other in outside)
                 and (schemes is None or p.id in enrolled)]
-        self._rows.add("notices", [{"id": next(self._uow.store.numbers), "person_id": person_id, **notice,
-                                    "read_at": None} for person_id in told])
+        self._uow.notices.add_all([{"person_id": person_id, **notice} for person_id in told])
         return len(told)
 
     def inbox(self, person_id: str) -> list[dict]:
-        mine = [dict(r) for r in self._rows.kept("notices") if r["person_id"] == person_id]
+        mine = [dict(r) for r in self._uow.notices.kept() if r["person_id"] == person_id]
         return sorted(mine, key=lambda r: r["id"], reverse=True)
 
 
@@ -83,10 +65,14 @@ class FakeVouchers:
     """`services.ports.VoucherStore` in memory."""
 
     def __init__(self, uow) -> None:
-        self._rows = _Rows(uow)
+        self._rows = PendingRows(uow)
 
     def add(self, voucher: dict) -> None:
         self._rows.add("vouchers", [dict(voucher)])
 
     def find(self, code: str) -> dict | None:
-        return next((dict(r) for r in self._rows.kept("vouchers") if r["code"] == code), None)
+        return next((dict(r) for r in self.kept() if r["code"] == code), None)
+
+    def kept(self) -> list[dict]:
+        """Every voucher's row, as the unit of work sees them (the applications' fake reads them here too)."""
+        return self._rows.kept("vouchers")

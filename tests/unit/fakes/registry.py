@@ -14,6 +14,8 @@ from yibao.domain.registry import OPEN_ENROLLMENT, Enrollment
 from yibao.domain.settlement import Settlement
 from yibao.domain.users import Actor, AuthToken, Role, User
 
+from .rows import PendingRows
+
 
 class FakePersons:
     def __init__(self, uow) -> None:
@@ -35,19 +37,24 @@ class FakePersons:
 
 
 class FakeNotices:
+    """The inbox: every message, whoever sends it (a step, a payout, a policy change), is written here."""
+
     def __init__(self, uow) -> None:
-        self.rows = uow.store.tables["notices"]
-        self.numbers = uow.store.numbers
+        self._rows, self._numbers = PendingRows(uow), uow.store.numbers
+
+    def kept(self) -> list[dict]:
+        """Every message, as the unit of work sees them."""
+        return self._rows.kept("notices")
 
     def add_all(self, notices: list[dict]) -> None:
-        self.rows.extend({"id": next(self.numbers), **n, "read_at": None} for n in notices)
+        self._rows.add("notices", [{"id": next(self._numbers), **n, "read_at": None} for n in notices])
 
     def find(self, notice_id: int, *, person_id: str | None = None) -> dict | None:
-        return next((dict(n) for n in self.rows if n["id"] == notice_id
+        return next((dict(n) for n in self.kept() if n["id"] == notice_id
                      and person_id in (None, n["person_id"])), None)
 
     def mark_read(self, notice_id: int, at: dt.datetime) -> None:
-        for n in self.rows:
+        for n in self.kept():
             if n["id"] == notice_id:
                 n["read_at"] = at
 
