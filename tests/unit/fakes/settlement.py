@@ -10,7 +10,7 @@ from yibao.domain import in_force
 from yibao.domain.audit import AuditRecord
 from yibao.domain.credentials import EVoucher
 from yibao.domain.filings import FamilyGrant, Filing, FilingStatus, GrantStatus
-from yibao.domain.life_events import AccountFreeze, LifeEvent, Standing
+from yibao.domain.life_events import Standing
 from yibao.domain.payment_facts import Claim, PaymentCodeState, SettlementFacts
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Institution, Person
 from yibao.domain.settlement import Settlement
@@ -46,8 +46,8 @@ class FakeSettlements:
             payer_id=payer_id, owner_id=owner.id if owner else None, owner_region=owner.region if owner else None,
             scheme=enrollment.scheme if enrollment else None, relation=grant.relation if grant else None,
             institution=uow.get(Institution, institution_code), filing=filing,
-            payer_standing=self.standing(payer_id) if payer_id else Standing(),
-            owner_standing=self.standing(owner.id) if owner else Standing())
+            payer_standing=self.uow.persons.standing(payer_id) if payer_id else Standing(),
+            owner_standing=self.uow.persons.standing(owner.id) if owner else Standing())
 
     def record(self, settlement: Settlement, audit: AuditRecord, *, scope: str, key: str, response: dict) -> None:
         self.uow.add(settlement)
@@ -57,12 +57,6 @@ class FakeSettlements:
     def granted(self, account_id: str) -> int:
         return sum(p.amount_fen for entry, mine in self.uow.ledger._touching(account_id)
                    if entry.kind == EntryKind.QUOTA_GRANT for p in mine)
-
-    def standing(self, person_id: str) -> Standing:
-        event = self.uow.one_by(LifeEvent, person_id=person_id)
-        frozen = any(f.lifted_at is None for f in self.uow.all_by(AccountFreeze, person_id=person_id))
-        return Standing(event_kind=event.kind if event else None, event_date=event.event_date if event else None,
-                        frozen=frozen, closed=event is not None and event.account_closed_at is not None)
 
     def of_person(self, person_id: str) -> list[Settlement]:
         found = {s.id: s for s in [*self.uow.all_by(Settlement, payer_id=person_id),

@@ -312,7 +312,7 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
                                 request={"settlement_id": settlement_id, "amount_fen": amount_fen}, now=now)
         if once.earlier is not None:
             return once.earlier
-        if uow.settlements.standing(found.owner_id).closed:
+        if uow.persons.standing(found.owner_id).closed:
             raise errors.AccountClosed()
         amount = found.refundable_fen if amount_fen is None else amount_fen
         found.refund(amount)
