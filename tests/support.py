@@ -14,8 +14,7 @@ import sqlalchemy as sa
 
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.users import Actor
-from yibao.services.credentials import auth, cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, cards, evouchers
 from yibao.services.registry import enrolment, institutions
 
 API = "/api/v1"
@@ -121,7 +120,7 @@ def build_world(ctx, admin: Actor) -> World:
     person = add_person(ctx, admin, name="张伟", username="employee")
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", employer_id=employer.id,
                      start_date=dt.date(2024, 1, 1))
-    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+    evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                   bank_name="中国工商银行", holder_name="张伟")
     other = add_person(ctx, admin, name="李娜", username="stranger")
     users = {"person": "employee"}

@@ -48,7 +48,7 @@ from yibao.ledger.entries import EntryKind, Posting  # noqa: E402
 from yibao.services.accounts.books import Books  # noqa: E402
 from yibao.services.context import digest  # noqa: E402
 from yibao.services.credentials import auth  # noqa: E402
-from yibao.services.policy import sets as policies  # noqa: E402
+from yibao.services.policy import sets  # noqa: E402
 from yibao.services.registry import institutions  # noqa: E402
 from yibao.services.settlement import payments as service  # noqa: E402
 from yibao.store.migrate import upgrade  # noqa: E402
@@ -77,7 +77,7 @@ def prepare(url: str, count: int) -> list[tuple[str, str]]:
     with the Henan person last."""
     ctx = context(url)
     upgrade(ctx.engine)
-    policies.load(ctx, actor=ADMIN)
+    sets.load(ctx, actor=ADMIN)
     for code in PHARMACIES:
         institutions.add_institution(ctx, actor=ADMIN, code=code, name="基准药房", kind="pharmacy", region="110000",
                                      designated=True, cross_region=False, designated_from=dt.date(2024, 1, 1))

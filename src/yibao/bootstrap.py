@@ -9,7 +9,7 @@ from sqlalchemy.orm import sessionmaker
 from yibao.config import Settings
 from yibao.domain.clock import SettableClock, SystemClock
 from yibao.services.context import Context
-from yibao.services.policy import sets as policies
+from yibao.services.policy import sets
 from yibao.store.db import create_engine
 from yibao.store.mapping import start_mappers
 from yibao.store.uow import UnitOfWork
@@ -25,5 +25,5 @@ def bootstrap(settings: Settings | None = None) -> Context:
         unit_of_work=partial(UnitOfWork, sessionmaker(engine, expire_on_commit=False)),
         clock=clock,
         engine=engine,
-        policy_source=policies.current,
+        policy_source=sets.current,
     )

@@ -35,16 +35,13 @@ from tests.support import (
 )
 from yibao.domain.users import Actor, Role
 from yibao.services import access
-from yibao.services.accounts import balances as accounts
-from yibao.services.accounts import collection, contributions, corrections, freezes
-from yibao.services.applications import appointments, disbursement, documents
-from yibao.services.applications import cases as applications
-from yibao.services.credentials import cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.accounts import balances, collection, contributions, corrections, freezes
+from yibao.services.applications import appointments, cases, disbursement, documents
+from yibao.services.credentials import cards, evouchers
 from yibao.services.crossregion import family, filings
-from yibao.services.policy import sets as policies
+from yibao.services.policy import sets
 from yibao.services.registry import enrolment, institutions
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 
 API = "/api/v1"
 
@@ -213,7 +210,7 @@ def _frozen_someone(s: Setup) -> Call:
 
 
 def _second_bank_account(s: Setup) -> Call:
-    account = credentials.link_bank_account(s.ctx, actor=s.admin, person_id=s.world.person.id,
+    account = evouchers.link_bank_account(s.ctx, actor=s.admin, person_id=s.world.person.id,
                                             account_no=new_bank_no(), bank_name="中国银行", holder_name="张伟")
     assert not account.is_primary
     return Call({"bank_account_id": account.id})
@@ -285,7 +282,7 @@ def _grant_to_employee(s: Setup) -> Call:
 
 
 def _unlinkable_account(s: Setup) -> Call:
-    account = credentials.link_bank_account(s.ctx, actor=s.admin, person_id=s.world.person.id,
+    account = evouchers.link_bank_account(s.ctx, actor=s.admin, person_id=s.world.person.id,
                                             account_no=new_bank_no(), bank_name="中国银行", holder_name="张伟")
     return Call({"bank_account_id": account.id})
 
@@ -304,7 +301,7 @@ def _new_sale(s: Setup) -> Call:
 def _sale(s: Setup, **body) -> Call:
     """A settlement at the world's pharmacy, paid from the employee's account."""
     _paid_in(s)
-    made = settlement.settle(s.ctx, actor=s.admin, **_sale_body(s))
+    made = payments.settle(s.ctx, actor=s.admin, **_sale_body(s))
     return Call({"settlement_id": made["settlement_id"]}, body or None)
 
 
@@ -334,13 +331,13 @@ def _claim(s: Setup, *steps: str, **body) -> Call:
     """A submitted claim, taken through the review steps named ('approve', 'supplement', 'batch', 'fail')."""
     data = _claim_body(s)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
-    app, _ = applications.submit(s.ctx, actor=CLERK, **data)
+    app, _ = cases.submit(s.ctx, actor=CLERK, **data)
     for step in steps:
         if step == "supplement":
-            applications.review(s.ctx, actor=DECIDER, application_id=app.id, action="request_supplement",
+            cases.review(s.ctx, actor=DECIDER, application_id=app.id, action="request_supplement",
                                 note="请补交照片", missing=["photo"])
         elif step == "approve":
-            applications.review(s.ctx, actor=DECIDER, application_id=app.id, action="approve")
+            cases.review(s.ctx, actor=DECIDER, application_id=app.id, action="approve")
         elif step == "batch":
             [batch], _ = disbursement.make_batches(s.ctx, actor=s.admin)  # earlier claims may be on it too
             [line] = [x["line_no"] for x in batch.lines if x["application_id"] == app.id]
@@ -356,7 +353,7 @@ def _claim(s: Setup, *steps: str, **body) -> Call:
 def _draft(s: Setup) -> Call:
     data = _claim_body(s, draft=True)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
-    app, _ = applications.submit(s.ctx, actor=CLERK, **data)
+    app, _ = cases.submit(s.ctx, actor=CLERK, **data)
     return Call({"application_id": app.id})
 
 
@@ -370,7 +367,7 @@ def _batch(s: Setup, **more) -> Call:
 
 def _notice(s: Setup) -> Call:
     _claim(s)  # its submission is told to the person
-    inbox = policies.notices_of(s.ctx, actor=s.admin, person_id=s.world.person.id)
+    inbox = sets.notices_of(s.ctx, actor=s.admin, person_id=s.world.person.id)
     return Call({"person_id": s.world.person.id, "notice_id": inbox[0]["id"]})
 
 
@@ -378,9 +375,9 @@ def _cash_claim(s: Setup) -> Call:
     """An approved claim of the employee's paid in cash, to be redeemed at the world's institution."""
     data = _claim_body(s, payout="cash_voucher", institution_code=s.world.institution_code)
     data["event_date"] = dt.date.fromisoformat(data["event_date"])
-    app, _ = applications.submit(s.ctx, actor=CLERK, **data)
-    applications.review(s.ctx, actor=DECIDER, application_id=app.id, action="approve")
-    view = applications.get(s.ctx, actor=s.admin, application_id=app.id)
+    app, _ = cases.submit(s.ctx, actor=CLERK, **data)
+    cases.review(s.ctx, actor=DECIDER, application_id=app.id, action="approve")
+    view = cases.get(s.ctx, actor=s.admin, application_id=app.id)
     card = {"type": "card", "card_no": s.world.person.card_no, "pin": PIN}  # the holder proves who they are
     return Call({"code": view.cash_voucher.code, "application_id": app.id}, {"credential": card})
 
@@ -624,7 +621,7 @@ def test_the_free_form_hold_and_capture_routes_are_gone_for_every_role(ctx, admi
             r = client.request(method, API + path.format(**params), json=body, headers=headers)
             assert r.status_code in (404, 405), f"{actor} {method} {path}: {r.status_code} {r.text}"
     assert snapshot(ctx) == before
-    assert accounts.get_account(ctx, actor=admin, person_id=setup.world.person.id).held_fen == 100
+    assert balances.get_account(ctx, actor=admin, person_id=setup.world.person.id).held_fen == 100
 
 
 def test_anonymous_callers_are_never_allowed():

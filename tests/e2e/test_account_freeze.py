@@ -10,7 +10,7 @@ import pytest
 
 from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, pay_code, rows
 from yibao.domain.clock import SHANGHAI
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.store.tables import account_freezes, audit_records, cards, idempotency_keys, ledger_postings, settlements
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -24,7 +24,7 @@ def world(ctx, admin):
     world = build_world(ctx, admin)
     fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)
     ctx.clock.set(MORNING)
-    _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, world.token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,
                                                    channel="app")
     return world

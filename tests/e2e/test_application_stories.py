@@ -22,7 +22,7 @@ from tests.support import (
 )
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import applications, disbursement_batches, holds, ledger_postings
 
@@ -40,7 +40,7 @@ def insured(ctx, admin, *, region: str, name: str, months: int = 4, base_fen: in
                      start_date=dt.date(2024, 1, 1))
     fund(ctx, admin, person.id, months=months, base_fen=base_fen)
     if bank:
-        credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+        evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                       bank_name=bank, holder_name=name)
     return person
 
@@ -371,16 +371,16 @@ SPRING_FESTIVAL_2027 = """calendar:
 def test_arrival_across_spring_festival_2027_follows_the_agencys_calendar_file(ctx, admin, client, staff, tmp_path):
     import shutil
 
-    from yibao.services.policy import sets as policies
+    from yibao.services.policy import sets
 
     day = dt.datetime(2027, 2, 4, 10, 0, tzinfo=SHANGHAI)  # Thursday before the holiday
     # the package alone would count Thursday the 11th as a working day
     assert _approved_claim_arrival(ctx, admin, client, staff, bank="中国工商银行", day=day) == "2027-02-11"
-    tree = shutil.copytree(policies.BUNDLED, tmp_path / "policies")
+    tree = shutil.copytree(sets.BUNDLED, tmp_path / "policies")
     calendar = tree / "000000-national" / "calendar.yaml"
     calendar.write_text(calendar.read_text(encoding="utf-8").replace("calendar: {}\n", SPRING_FESTIVAL_2027),
                         encoding="utf-8")
-    policies.load(ctx, actor=admin, root=tree)
-    ctx.policy = policies.current(ctx, None)
+    sets.load(ctx, actor=admin, root=tree)
+    ctx.policy = sets.current(ctx, None)
     # with the schedule entered: off until Thursday the 11th, back on Friday the 12th
     assert _approved_claim_arrival(ctx, admin, client, staff, bank="中国工商银行", day=day) == "2027-02-12"

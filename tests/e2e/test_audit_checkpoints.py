@@ -10,7 +10,7 @@ import pytest
 from tests.integration.test_tamper_evidence import one, tamper
 from tests.support import PIN, build_world, yibao
 from yibao.services.accounts import contributions
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 
 KEY = "an-auditor-kept-key-of-32-bytes!"
 
@@ -22,7 +22,7 @@ def paid(ctx, admin):
     for month in ("2026-01", "2026-02"):
         contributions.credit(ctx, actor=admin, person_id=world.person.id, period=month, base_fen=1_000_000,
                              employer_id=world.employer_id)
-    return settlement.settle(ctx, actor=admin, idempotency_key="till-1", institution_code=world.institution_code,
+    return payments.settle(ctx, actor=admin, idempotency_key="till-1", institution_code=world.institution_code,
                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
                              items=[{"category": "drug", "amount_fen": 4_000}])
 

@@ -19,8 +19,7 @@ from tests.support import API, add_person, assert_problem, bearer, build_world, 
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.masking import mask_account_no
-from yibao.services.credentials import bank_verification
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import bank_verification, evouchers
 from yibao.store.tables import audit_records, bank_accounts
 
 
@@ -219,7 +218,7 @@ def test_two_people_linking_one_number_at_once_cannot_both_succeed(ctx, admin, s
     number = new_bank_no()
     contexts = [bootstrap(settings) for _ in people]
     try:
-        outcomes = all_at_once(len(people), lambda i: credentials.link_bank_account(
+        outcomes = all_at_once(len(people), lambda i: evouchers.link_bank_account(
             contexts[i], actor=admin, person_id=people[i].id, account_no=number, bank_name="中国银行",
             holder_name=people[i].name))
     finally:
@@ -242,7 +241,7 @@ def test_a_deceased_holders_number_passes_to_the_heir_and_a_living_holders_never
 
     father = add_person(ctx, admin, name="陈父", birth="19550505")
     number = new_bank_no()
-    credentials.link_bank_account(ctx, actor=admin, person_id=father.id, account_no=number, bank_name="中国银行",
+    evouchers.link_bank_account(ctx, actor=admin, person_id=father.id, account_no=number, bank_name="中国银行",
                                   holder_name="陈父")
     desk = bearer(client, "counter-user")
     body = {"person_id": world.person.id, "account_no": number, "bank_name": "中国银行",

@@ -14,10 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from tests.support import API, add_person, assert_problem, bank_return, bearer, fund, new_bank_no, row_counts
 from yibao.domain import bank_files, errors
 from yibao.domain.clock import SHANGHAI
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.accounts.books import Books
-from yibao.services.credentials import auth
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, evouchers
 from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import audit_records, disbursement_lines
 
@@ -40,7 +39,7 @@ def insured(ctx, admin, *, name: str, region: str = "210200", months: int = 4, b
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
     fund(ctx, admin, person.id, months=months)
-    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+    evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                   bank_name=bank, holder_name=name)
     return person
 
@@ -201,7 +200,7 @@ def test_a_hold_behind_a_sent_line_never_lapses_and_settles_paid_40_days_later(c
     app_id = approved_withdrawal(client, staff, person.id, 30_000)
     made = batch(client, staff["payer-1"])
     ctx.clock.set(NOW + dt.timedelta(days=40))
-    assert accounts.expire_holds(ctx) == 0  # the job releases nothing behind a sent line
+    assert balances.expire_holds(ctx) == 0  # the job releases nothing behind a sent line
     me, staff["payer-1"] = bearer(client, person.username), bearer(client, "payer-1")  # sessions of the day
     held = account(client, me, person.id)
     assert held["available_fen"] == before["available_fen"] - 30_000  # never spendable meanwhile
@@ -242,12 +241,12 @@ def test_the_payee_is_the_account_approved_not_one_switched_in_after(ctx, admin,
     """A primary account switched in after the approval is not paid on that approval: the case goes back to
     review, and only a new approval, by another hand, fixes the new payee."""
     person = insured(ctx, admin, name="王充")
-    [approved] = credentials.list_bank_accounts(ctx, actor=admin, person_id=person.id)
+    [approved] = evouchers.list_bank_accounts(ctx, actor=admin, person_id=person.id)
     app_id = approved_withdrawal(client, staff, person.id, 30_000)
     detail = client.get(f"{API}/applications/{app_id}", headers=staff["payer-1"]).json()
     assert detail["status"] == "approved"
     switched = new_bank_no()  # linked as primary after the approval, by whoever
-    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=switched, bank_name="中国银行",
+    evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=switched, bank_name="中国银行",
                                   holder_name="王充", primary=True)
     refused = client.post(f"{API}/disbursements/batches", headers=staff["payer-1"])
     assert assert_problem(refused, 422, "disbursement.nothing_to_pay")
@@ -349,7 +348,7 @@ def test_a_hold_that_lapsed_under_the_former_time_limit_still_settles_the_banks_
         hold_id = conn.execute(sa.select(disbursement_lines.c.hold_id).where(
             disbursement_lines.c.batch_id == made["batch_id"])).scalar_one()
         conn.execute(holds.update().where(holds.c.id == hold_id).values(expires_at=ctx.now() - dt.timedelta(days=1)))
-    assert accounts.expire_holds(ctx) == 1
+    assert balances.expire_holds(ctx) == 1
     paid = post_return(client, staff["payer-1"], made["batch_id"], bank_return(ctx, made["file_id"]))
     assert paid.status_code == 200, paid.text
     assert status(client, me, app_id) == "paid"

@@ -13,8 +13,7 @@ import sqlalchemy as sa
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
 from tests.support import API, PIN, add_person, assert_problem, bearer, pay_code
 from tests.support import row_counts as snapshot
-from yibao.services.credentials import auth, cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, cards, evouchers
 from yibao.services.registry import institutions
 from yibao.store.tables import appointments
 from yibao.store.tables import cards as card_rows
@@ -68,7 +67,7 @@ def card_of(person, pin: str = PIN) -> dict:
 def test_an_empty_body_or_another_persons_credential_pays_nothing(ctx, admin, client, desk):
     person, me, code = cash_claim(ctx, admin, client, desk, name="陈晨", number="FP-1001")
     stranger = add_person(ctx, admin, name="刘洋")  # with a card and its PIN, and an e-voucher
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=stranger.id, id_number=stranger.id_number,
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=stranger.id, id_number=stranger.id_number,
                                              name=stranger.name, channel="app")
     stranger_code = pay_code(client, token)
     held = balance(client, me, person.id)
@@ -132,7 +131,7 @@ def test_the_counter_looks_a_voucher_up_masked_then_pays_on_the_id_card(ctx, adm
 
 def test_the_holder_redeems_with_their_e_voucher(ctx, admin, client, desk):
     person, me, code = cash_claim(ctx, admin, client, desk, name="吴越", number="FP-3001")
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=person.id, id_number=person.id_number,
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=person.id, id_number=person.id_number,
                                              name="吴越", channel="app")
     both = {**card_of(person), "id_number": person.id_number}
     assert_problem(redeem(client, desk["clerk"], code, both), 422, "request.invalid")  # one proof, not two

@@ -12,8 +12,7 @@ import pytest
 from tests.support import API, PASSWORD, PIN, add_person, assert_problem, bearer, build_world, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
 from yibao.services.applications import documents
-from yibao.services.credentials import auth, cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, cards, evouchers
 from yibao.services.registry import enrolment
 from yibao.store.tables import application_steps, applications, audit_records
 
@@ -37,7 +36,7 @@ def insured(ctx, admin, *, region: str, name: str):
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
     fund(ctx, admin, person.id, months=4)
-    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+    evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                   bank_name="中国工商银行", holder_name=name)
     return person
 
@@ -99,7 +98,7 @@ def test_an_e_voucher_channel_is_the_persons_only_when_they_hold_such_an_e_vouch
     assert_problem(apply(client, me, person.id, **case), 422, "application.channel_not_allowed")  # online
     assert nothing_written(ctx, (0, 0))
 
-    credentials.activate_evoucher(ctx, actor=admin, person_id=person.id, id_number=person.id_number,
+    evouchers.activate_evoucher(ctx, actor=admin, person_id=person.id, id_number=person.id_number,
                                   name=person.name, channel="app")
     assert_problem(apply(client, me, person.id, **case, channel="miniprogram"), 422, "application.channel_mismatch")
     assert_problem(apply(client, me, person.id, **case, channel="app", by_proxy=True), 422,

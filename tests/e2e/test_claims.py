@@ -16,10 +16,9 @@ from tests.e2e.test_payout_vouchers import text_of
 from tests.support import API, PIN, add_person, assert_problem, bearer, fund, new_bank_no
 from tests.support import row_counts as snapshot
 from yibao.domain.clock import SHANGHAI
-from yibao.services.credentials import auth
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, evouchers
 from yibao.services.registry import enrolment, institutions
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 from yibao.store.tables import audit_records
 
 PHARMACY = "P11000000009"  # a Beijing pharmacy that settles directly
@@ -52,7 +51,7 @@ def beijinger(ctx, admin, name: str, *, months: int = 4, base_fen: int = 2_500_0
     enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", flexible=True,
                      start_date=dt.date(2024, 1, 1))
     fund(ctx, admin, person.id, months=months, last="2025-12", base_fen=base_fen)
-    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+    evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                   bank_name="中国工商银行", holder_name=name)
     return person
 
@@ -74,7 +73,7 @@ def approve(client, desk, application_id: str):
 
 
 def sell(ctx, admin, person, code: str, key: str, *items: tuple[str, int]) -> dict:
-    return settlement.settle(ctx, actor=admin, idempotency_key=key, institution_code=code,
+    return payments.settle(ctx, actor=admin, idempotency_key=key, institution_code=code,
                              credential={"type": "card", "card_no": person.card_no, "pin": PIN},
                              items=[{"category": c, "amount_fen": a} for c, a in items])
 

@@ -15,7 +15,7 @@ import pytest
 from tests.support import API, assert_problem, bearer, build_world, count, new_phone, new_uscc
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import credit_file
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.credentials import auth
 from yibao.services.registry import enrolment, life_events
 from yibao.store.tables import audit_records, contribution_declarations, idempotency_keys, ledger_entries
@@ -50,7 +50,7 @@ def confirm(client, declaration_id: str, who: str = "collector-user"):
 
 
 def balance(ctx, admin, person_id: str) -> int:
-    return accounts.get_account(ctx, actor=admin, person_id=person_id).balance_fen
+    return balances.get_account(ctx, actor=admin, person_id=person_id).balance_fen
 
 
 def written(ctx) -> tuple[int, ...]:

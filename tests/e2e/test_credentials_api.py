@@ -16,7 +16,7 @@ from tests.support import (
     rows,
 )
 from yibao.domain import errors
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.store import tables
 
 
@@ -44,7 +44,7 @@ def test_owner_activates_the_evoucher_after_a_real_name_check(ctx, admin, client
     assert body["channel"] == "app" and body["status"] == "active" and body["person_id"] == person.id
     token = body["token"]
     assert len(token) >= 32
-    assert credentials.evoucher_holder(ctx, token=token).person_id == person.id
+    assert evouchers.evoucher_holder(ctx, token=token).person_id == person.id
     [stored] = rows(ctx, tables.evouchers)
     assert re.fullmatch(r"[0-9a-f]{64}", stored.token_digest)
     assert token not in [str(v) for v in stored]
@@ -87,8 +87,8 @@ def test_reactivating_on_a_channel_revokes_the_old_voucher_and_other_channels_co
     assert listed[new["evoucher_id"]]["status"] == "active"
     assert listed[new["evoucher_id"]]["revoked_at"] is None
     with pytest.raises(errors.EVoucherInvalid):
-        credentials.evoucher_holder(ctx, token=old["token"])
-    assert credentials.evoucher_holder(ctx, token=new["token"]).id == new["evoucher_id"]
+        evouchers.evoucher_holder(ctx, token=old["token"])
+    assert evouchers.evoucher_holder(ctx, token=new["token"]).id == new["evoucher_id"]
 
     mini = activate(client, h, person, "miniprogram")
 
@@ -96,10 +96,10 @@ def test_reactivating_on_a_channel_revokes_the_old_voucher_and_other_channels_co
     vouchers = client.get(f"{API}/persons/{person.id}/evouchers", headers=h).json()
     assert sorted((v["channel"], v["status"]) for v in vouchers) == [
         ("app", "active"), ("app", "revoked"), ("miniprogram", "active")]
-    assert credentials.evoucher_holder(ctx, token=new["token"]).channel == "app"
-    assert credentials.evoucher_holder(ctx, token=mini.json()["token"]).channel == "miniprogram"
+    assert evouchers.evoucher_holder(ctx, token=new["token"]).channel == "app"
+    assert evouchers.evoucher_holder(ctx, token=mini.json()["token"]).channel == "miniprogram"
     with pytest.raises(errors.EVoucherInvalid):
-        credentials.evoucher_holder(ctx, token="not-a-token")
+        evouchers.evoucher_holder(ctx, token="not-a-token")
 
 
 # --- bank accounts -----------------------------------------------------------------

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from tests.support import StoppedClock, add_person, build_world, new_id_number, new_uscc
 from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import CreditSummary, credit_file
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.registry import enrolment
 from yibao.store.tables import idempotency_keys, ledger_accounts, ledger_entries, ledger_postings
 
@@ -56,7 +56,7 @@ def payroll(ctx, admin, tmp_path):
 
 
 def balance(ctx, admin, person_id) -> int:
-    return accounts.get_account(ctx, actor=admin, person_id=person_id).balance_fen
+    return balances.get_account(ctx, actor=admin, person_id=person_id).balance_fen
 
 
 def postings_sum(ctx) -> int:

@@ -13,10 +13,9 @@ import sqlalchemy as sa
 
 from tests.support import API, PIN, assert_problem, bearer, build_world, count, fund, pay_code
 from yibao.domain.clock import SHANGHAI
-from yibao.services.credentials import auth
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, evouchers
 from yibao.services.crossregion import filings
-from yibao.services.policy import sets as policies
+from yibao.services.policy import sets
 from yibao.services.registry import institutions
 from yibao.store.tables import audit_records, idempotency_keys, ledger_entries, settlements
 
@@ -52,7 +51,7 @@ def pay(client, world, *, at: str = SHANGHAI_HOSPITAL, key: str, emergency: bool
 
 
 def e_voucher_code(ctx, admin, client, world) -> dict:
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                              id_number=world.person.id_number, name=world.person.name, channel="app")
     return pay_code(client, token)
 
@@ -161,13 +160,13 @@ def test_stating_an_emergency_where_it_does_not_count_changes_nothing_and_is_sti
 
 def test_where_the_policy_retired_the_emergency_rule_stating_one_changes_nothing(ctx, admin, client, world,
                                                                                  tmp_path):
-    tree = Path(shutil.copytree(policies.BUNDLED, tmp_path / "policies"))
+    tree = Path(shutil.copytree(sets.BUNDLED, tmp_path / "policies"))
     file = tree / "000000-national/cross-region.yaml"
     text = file.read_text(encoding="utf-8")
     old = "file before discharge\n    versions:\n      2022-07-01: {allowed: true}\n"
     assert old in text
     file.write_text(text.replace(old, old + "      2026-01-01: null\n"), encoding="utf-8")
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     shown = e_voucher_code(ctx, admin, client, world)
     before = written(ctx)
     refused = assert_problem(pay(client, world, key="er-retired", emergency=True, credential=shown), 422,
@@ -191,13 +190,13 @@ def test_emergency_is_true_or_false(ctx, client, world):
 def test_a_stated_emergency_is_sealed_and_an_edit_of_it_is_named(ctx, client, world, backend):
     """The flag decides whether a filing was needed: switching it off behind the services' back shows."""
     from tests.integration.test_tamper_evidence import tamper
-    from yibao.services.audit import verify as audit_verify
+    from yibao.services.audit import verify
 
     paid = pay(client, world, key="er-sealed", emergency=True)
     assert paid.status_code == 201, paid.text
-    assert audit_verify.verify(ctx).ok
+    assert verify.verify(ctx).ok
     tamper(ctx, backend, ("UPDATE settlements SET emergency = FALSE", {}))
 
-    report = audit_verify.verify(ctx)
+    report = verify.verify(ctx)
 
     assert [(b.table, b.row) for b in report.breaks] == [("settlements", paid.json()["settlement_id"])]

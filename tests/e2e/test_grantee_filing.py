@@ -21,7 +21,7 @@ from tests.support import (
     row_counts,
 )
 from yibao.domain.clock import SHANGHAI
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.services.crossregion import family, filings
 
 MORNING = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -34,7 +34,7 @@ def world(ctx, admin):
     add_shanghai_hospital(ctx, admin)
     world.mother = add_person(ctx, admin, name="王秀兰", username="mother", birth="19580307")
     family.grant(ctx, actor=admin, owner_id=world.person.id, grantee_id=world.mother.id, relation="parent")
-    _, world.mother_token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.mother.id,
+    _, world.mother_token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.mother.id,
                                                           id_number=world.mother.id_number,
                                                           name=world.mother.name, channel="app")
     return world

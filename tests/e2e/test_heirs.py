@@ -11,7 +11,7 @@ import pytest
 from tests.support import API, add_person, assert_problem, bank_return, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
 from yibao.services.applications import disbursement
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.services.registry import enrolment, life_events
 from yibao.store.tables import applications, audit_records, holds, notices
 
@@ -27,7 +27,7 @@ def insured(ctx, admin, *, name: str, region: str = "210200", bank: bool = True,
                      start_date=dt.date(2024, 1, 1))
     fund(ctx, admin, person.id, months=4)
     if bank:
-        credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+        evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                       bank_name="中国工商银行", holder_name=name)
     return person
 
@@ -112,7 +112,7 @@ def test_the_heir_is_paid_the_whole_balance_once_to_her_own_account_and_the_acco
 
     [batch], _ = disbursement.make_batches(ctx, actor=admin)
     [line] = batch.lines
-    [bank] = credentials.list_bank_accounts(ctx, actor=admin, person_id=daughter.id)
+    [bank] = evouchers.list_bank_accounts(ctx, actor=admin, person_id=daughter.id)
     assert (line["payee_name"], line["account_no"], line["amount_fen"]) == ("孙丽", bank.account_no, owed)
     disbursement.apply_returns(ctx, actor=admin, batch_id=batch.batch_id, content=bank_return(ctx, batch.file_id))
 

@@ -24,10 +24,9 @@ from tests.support import (
 )
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
-from yibao.services.applications import cases as applications
-from yibao.services.applications import cash_vouchers
+from yibao.services.applications import cases, cash_vouchers
 from yibao.services.credentials import auth
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -208,7 +207,7 @@ def reverse(client, headers, entry_id: str, reason: str = "录入错误"):
 
 
 def _sale(ctx, world, amount_fen: int = 5_000, key: str = "ins-sale") -> dict:
-    return settlement.settle(ctx, actor=Actor(username="institution-user", role=Role.INSTITUTION,
+    return payments.settle(ctx, actor=Actor(username="institution-user", role=Role.INSTITUTION,
                                               institution_code=world.institution_code),
                              idempotency_key=key, institution_code=world.institution_code,
                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
@@ -258,7 +257,7 @@ def test_a_paid_payouts_entry_is_not_reversed(ctx, admin, client, world):
     application_id = r.json()["application_id"]
     approved = review(client, bearer(client, "reviewer-user"), application_id).json()
     assert approved["status"] == "disbursing"  # a cash voucher is issued, and its amount held, at once
-    code = applications.get(ctx, actor=admin, application_id=application_id).cash_voucher.code
+    code = cases.get(ctx, actor=admin, application_id=application_id).cash_voucher.code
     cash_vouchers.redeem(ctx, actor=Actor(username="institution-user", role=Role.INSTITUTION,
                                           institution_code=world.institution_code), code=code,
                          institution_code=world.institution_code,

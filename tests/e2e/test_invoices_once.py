@@ -18,7 +18,7 @@ from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.applications import Application
 from yibao.domain.users import Actor, Role
-from yibao.services.applications import cases as applications
+from yibao.services.applications import cases
 from yibao.services.credentials import auth, cards
 from yibao.services.registry import institutions
 from yibao.store.tables import invoice_claims
@@ -165,7 +165,7 @@ def test_one_invoice_claimed_many_times_at_once_is_claimed_once(ctx, admin, clie
     for c in contexts:
         c.clock.set(NOW)
     try:
-        outcomes = all_at_once(6, lambda i: applications.submit(
+        outcomes = all_at_once(6, lambda i: cases.submit(
             contexts[i], actor=clerk, person_id=person.id, kind="reimbursement", reason="cross_region",
             document_ids=docs, invoices=[INVOICE]))
     finally:

@@ -14,8 +14,7 @@ from yibao.domain.clock import SHANGHAI
 from yibao.jobs.credit import credit_file
 from yibao.services.accounts import contributions
 from yibao.services.applications import documents
-from yibao.services.credentials import cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import cards, evouchers
 from yibao.services.crossregion import family, filings
 from yibao.services.registry import enrolment, life_events
 from yibao.store import tables
@@ -32,7 +31,7 @@ def world(ctx, admin):
     world = build_world(ctx, admin)
     fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)  # ¥2,000 in the account
     ctx.clock.set(MORNING)
-    _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, world.token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,
                                                    channel="app")
     world.code = code_credential(ctx, world.token)  # shown on the app before anything is recorded

@@ -24,7 +24,7 @@ from tests.support import (
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.services.settlement import payments as service
 from yibao.store.tables import audit_records, payment_codes, settlements
 
@@ -35,7 +35,7 @@ PHARMACY = "P11000000001"
 @pytest.fixture
 def world(ctx, admin):
     world = funded_world(ctx, admin, at=MORNING)  # ¥2,000 in the account
-    _, world.token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, world.token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                                    id_number=world.person.id_number, name=world.person.name,
                                                    channel="app")
     return world
@@ -170,7 +170,7 @@ def test_unknown_codes_and_tokens_are_refused_without_echo(ctx, client, world):
 
 def test_a_revoked_e_voucher_gets_no_code_and_its_shown_code_pays_nothing(ctx, admin, client, world):
     shown = pay_code(client, world.token)
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,  # the old one revoked
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,  # the old one revoked
                                              id_number=world.person.id_number, name=world.person.name,
                                              channel="app")
     assert_problem(client.post(f"{API}/evouchers/codes", json={"token": world.token}), 401, "evoucher.invalid")

@@ -13,7 +13,7 @@ import pytest
 from tests.support import API, add_person, assert_problem, bearer, build_world, count, rows, yibao
 from yibao.domain.clock import SHANGHAI
 from yibao.services.accounts import contributions
-from yibao.services.policy import sets as policies
+from yibao.services.policy import sets
 from yibao.services.registry import enrolment, institutions, life_events
 from yibao.store.tables import audit_records
 
@@ -136,7 +136,7 @@ def test_the_rules_in_force_on_a_day_with_versions_and_references(ctx, admin, cl
     assert "national.settlement.cross_region.base" in rules  # the national layer over the region
     before = client.get(f"{API}/policies/110000", headers=bearer(client, "employee"), params={"date": "2018-12-31"})
     assert "bj.settlement.institution_daily" not in {x["name"] for x in before.json()["rules"]}
-    policies.load(ctx, actor=admin)
+    sets.load(ctx, actor=admin)
     loaded = client.get(f"{API}/policies/110000", headers=bearer(client, "employee")).json()
     assert all(x["loaded_at"] for x in loaded["rules"]) and loaded["policy_set"]["id"]
     shanghai = client.get(f"{API}/policies/310101", headers=bearer(client, "employee")).json()
@@ -160,12 +160,12 @@ def test_what_changed_between_two_days(client, world):
 
 
 def test_a_person_reads_the_notice_of_a_change_that_concerns_them(ctx, admin, client, world, tmp_path):
-    tree = Path(shutil.copytree(policies.BUNDLED, tmp_path / "policies"))
-    policies.load(ctx, actor=admin, root=tree)
+    tree = Path(shutil.copytree(sets.BUNDLED, tmp_path / "policies"))
+    sets.load(ctx, actor=admin, root=tree)
     settlement = tree / "110000-beijing/settlement.yaml"
     settlement.write_text(settlement.read_text().replace("      2019-01-01: 1000000\n",
                                                          "      2019-01-01: 1000000\n      2027-01-01: 1200000\n"))
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     r = client.get(f"{API}/persons/{world.person.id}/notices", headers=bearer(client, "employee"))
     assert r.status_code == 200, r.text
     [notice] = [n for n in r.json() if n["kind"] == "policy_change"]  # besides: the bank account linked
@@ -174,7 +174,7 @@ def test_a_person_reads_the_notice_of_a_change_that_concerns_them(ctx, admin, cl
 
 
 def test_the_command_line_refuses_a_broken_tree_naming_file_line_and_key(env, tmp_path):
-    tree = Path(shutil.copytree(policies.BUNDLED, tmp_path / "policies"))
+    tree = Path(shutil.copytree(sets.BUNDLED, tmp_path / "policies"))
     path = tree / "110000-beijing/settlement.yaml"
     path.write_text(path.read_text().replace("on_reach: partial}", "on_reach: partial, share: 0.5}", 1))
     assert yibao(env, "db", "upgrade").returncode == 0

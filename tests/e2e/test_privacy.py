@@ -23,10 +23,9 @@ from tests.support import (
 )
 from yibao.domain.users import Actor, Role
 from yibao.services.accounts import contributions
-from yibao.services.applications import cases as applications
-from yibao.services.applications import disbursement, documents
-from yibao.services.credentials import evouchers as credentials
-from yibao.services.settlement import payments as settlement
+from yibao.services.applications import cases, disbursement, documents
+from yibao.services.credentials import evouchers
+from yibao.services.settlement import payments
 
 NON_OWNERS = ("stranger", "unit-user", "institution-user", "counter-user", "terminal-user", "collector-user",
               "reviewer-user", "auditor-user", "admin-user")
@@ -62,7 +61,7 @@ def people(ctx, admin, client):
     old_phone, employee.phone = employee.phone, new_phone()
     r = client.patch(f"{API}/persons/{employee.id}", headers=bearer(client, "employee"), json={"phone": employee.phone})
     assert r.status_code == 200, r.text
-    [account] = credentials.list_bank_accounts(ctx, actor=admin, person_id=employee.id)
+    [account] = evouchers.list_bank_accounts(ctx, actor=admin, person_id=employee.id)
     self_registered = {"id_number": new_id_number(birth="19930303", male=False), "phone": new_phone()}
     r = client.post(f"{API}/register", json={**self_registered, "name": "陈静", "region": "110000",
                                              "password": PASSWORD})
@@ -81,21 +80,21 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     headers = bearer(client, username)
     contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2025-06", base_fen=1_000_000,
                          employer_id=world.employer_id)
-    sale = settlement.settle(ctx, actor=admin, idempotency_key="privacy-1", institution_code=world.institution_code,
+    sale = payments.settle(ctx, actor=admin, idempotency_key="privacy-1", institution_code=world.institution_code,
                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
                              items=[{"category": "drug", "amount_fen": 100}])
     clerk = Actor(username="test-counter", role=Role.COUNTER)  # takes the case in; a reviewer approves it
     papers = [documents.upload(ctx, actor=clerk, person_id=world.person.id, type=kind, content=b"%PDF-1.4\n%%EOF\n")
               for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
     document = papers[0]
-    claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
+    claim, _ = cases.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
                                    reason="cross_region", amount_fen=150,  # another purchase than the sale
                                    document_ids=[d.id for d in papers], event_date=ctx.today(),
                                    invoices=[{"number": "PRIVACY-1", "issuer": world.institution_code,
                                               "date": ctx.today().isoformat(),
                                               "items": [{"category": "drug", "amount_fen": 150}]}])
     reviewer = Actor(username="test-reviewer", role=Role.REVIEWER)  # the admin linked the bank account it pays
-    applications.review(ctx, actor=reviewer, application_id=claim.id, action="approve")
+    cases.review(ctx, actor=reviewer, application_id=claim.id, action="approve")
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
               "region": "110000", "settlement_id": sale["settlement_id"], "application_id": claim.id,
@@ -297,14 +296,14 @@ def test_the_counters_cash_voucher_look_up_shows_the_holder_masked(ctx, admin, c
               for kind in ("bank_card", "medical_invoice", "expense_list", "diagnosis", "id_card")]
     contributions.credit(ctx, actor=admin, person_id=world.person.id, period="2025-06", base_fen=1_000_000,
                          employer_id=world.employer_id)
-    claim, _ = applications.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
+    claim, _ = cases.submit(ctx, actor=clerk, person_id=world.person.id, kind="reimbursement",
                                    reason="cross_region", document_ids=[d.id for d in papers], payout="cash_voucher",
                                    institution_code=world.institution_code,
                                    invoices=[{"number": "PRIVACY-CASH", "issuer": world.institution_code,
                                               "date": ctx.today().isoformat(),
                                               "items": [{"category": "drug", "amount_fen": 100}]}])
-    applications.review(ctx, actor=admin, application_id=claim.id, action="approve")
-    code = applications.get(ctx, actor=admin, application_id=claim.id).cash_voucher.code
+    cases.review(ctx, actor=admin, application_id=claim.id, action="approve")
+    code = cases.get(ctx, actor=admin, application_id=claim.id).cash_voucher.code
     r = client.get(f"{API}/cash-vouchers/{code}", headers=bearer(client, username))
     leaked = [what for what, value in secrets.items() if value in r.text]
     assert not leaked, f"{username} sees {leaked}: {r.text}"

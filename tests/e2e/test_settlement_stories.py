@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from tests.support import API, PIN, add_person, assert_problem, bearer, build_world, count, fund, pay_code, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.services.accounts import contributions
-from yibao.services.credentials import auth, cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import auth, cards, evouchers
 from yibao.services.crossregion import family, filings
 from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
@@ -137,7 +136,7 @@ def test_a_wrong_pin_is_refused_and_counted(client, world):
 
 
 def test_an_evoucher_pays_with_its_payment_code_and_an_unknown_token_gets_none(ctx, admin, client, world):
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                              id_number=world.person.id_number, name=world.person.name, channel="app")
     r = pay(client, world, 1_000, credential=pay_code(client, token))
     assert r.status_code == 201 and r.json()["credential_type"] == "evoucher"
@@ -178,7 +177,7 @@ def test_cross_region_needs_a_filing(ctx, admin, client, world):
                                  designated_from=dt.date(2024, 1, 1))
     auth.add_user(ctx, actor=admin, username="hospital-sh", password="correct-horse-9", role="institution",
                   institution_code="H31000000001")
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                              id_number=world.person.id_number, name=world.person.name, channel="app")
     refused = assert_problem(pay(client, world, 30_000, at="H31000000001", category="medical_service",
                                  username="hospital-sh", credential=pay_code(client, token)), 422, "filing.required")

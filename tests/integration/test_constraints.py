@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from tests.support import new_bank_no, new_id_number, new_phone
 from yibao.domain import errors
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.services.registry import enrolment
 
 
@@ -35,7 +35,7 @@ def test_one_open_enrolment_per_scheme_is_a_database_rule(ctx, admin):
 def test_one_primary_bank_account_is_a_database_rule(ctx, admin):
     person = enrolment.register_person(ctx, actor=admin, id_number=new_id_number(), name="张伟", phone=new_phone(),
                                        region="110000")
-    credentials.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
+    evouchers.link_bank_account(ctx, actor=admin, person_id=person.id, account_no=new_bank_no(),
                                   bank_name="中国银行", holder_name="张伟")
     with pytest.raises(IntegrityError):
         with ctx.engine.begin() as conn:

@@ -15,8 +15,7 @@ from yibao.domain import errors
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
-from yibao.services.accounts import balances as accounts
-from yibao.services.accounts import contributions
+from yibao.services.accounts import balances, contributions
 from yibao.services.accounts.books import Books
 from yibao.services.idempotency import Once
 from yibao.store.tables import ledger_entries, ledger_postings
@@ -84,7 +83,7 @@ def test_many_clients_paying_from_one_account_never_overdraw_it(ctx, admin, fund
         for result in all_at_once(CLIENTS, lambda i: pay(ctx, funded.person.id, 700)):
             outcomes[type(result).__name__] += 1
             assert isinstance(result, str | errors.BalanceInsufficient), repr(result)
-    view = accounts.get_account(ctx, actor=admin, person_id=funded.person.id)
+    view = balances.get_account(ctx, actor=admin, person_id=funded.person.id)
     assert outcomes["str"] == 20_000 // 700  # 28 payments fit, no more, no fewer
     assert view.balance_fen == 20_000 - 28 * 700 >= 0
     with ctx.engine.connect() as conn:
@@ -103,7 +102,7 @@ def test_holds_and_payments_racing_keep_available_at_or_above_zero(ctx, admin, f
     results = all_at_once(CLIENTS, work)
     assert all(isinstance(r, dict | str | errors.BalanceInsufficient) for r in results), results
     granted = sum(1 for r in results if not isinstance(r, Exception))
-    view = accounts.get_account(ctx, actor=admin, person_id=funded.person.id)
+    view = balances.get_account(ctx, actor=admin, person_id=funded.person.id)
     assert granted == 20_000 // 1_500
     assert view.available_fen == 20_000 - granted * 1_500 >= 0
 
@@ -115,7 +114,7 @@ def test_the_same_request_sent_at_once_moves_money_once(ctx, admin, funded):
         employer_id=funded.employer_id))
     assert all(isinstance(r, dict) for r in results), results
     assert len({r["contribution_id"] for r in results}) == 1
-    assert accounts.get_account(ctx, actor=admin, person_id=funded.person.id).balance_fen == 40_000
+    assert balances.get_account(ctx, actor=admin, person_id=funded.person.id).balance_fen == 40_000
 
 
 def test_the_same_key_with_different_requests_at_once_moves_money_once(ctx, admin, funded):
@@ -123,6 +122,6 @@ def test_the_same_key_with_different_requests_at_once_moves_money_once(ctx, admi
     won = [r for r in results if isinstance(r, dict)]
     assert len({r["hold_id"] for r in won}) == 1
     assert all(isinstance(r, errors.IdempotencyConflict) for r in results if not isinstance(r, dict)), results
-    assert accounts.get_account(ctx, actor=admin, person_id=funded.person.id).held_fen == won[0]["amount_fen"]
+    assert balances.get_account(ctx, actor=admin, person_id=funded.person.id).held_fen == won[0]["amount_fen"]
     with ctx.engine.connect() as conn:
         assert conn.scalar(sa.select(sa.func.count()).select_from(ledger_entries)) == 1  # the contribution

@@ -21,7 +21,7 @@ from yibao.ledger.accounts import Account, AccountKind, Bucket, Unit
 from yibao.ledger.entries import THIS_YEAR_FIRST, Entry, EntryKind, Posting, debit_personal
 from yibao.ledger.holds import Hold
 from yibao.services.accounts.books import Books
-from yibao.services.audit import verify as audit_verify
+from yibao.services.audit import verify
 from yibao.services.registry import enrolment
 from yibao.store.tables import holds, ledger_accounts, ledger_entries, ledger_postings
 
@@ -136,7 +136,7 @@ def test_the_server_path_writes_the_same_rows_and_chains_as_the_plain_path(ctx, 
         monkeypatch.setattr("yibao.services.accounts.books.new_id", lambda prefix, n=counter: f"{prefix}_{next(n):016x}")
         forget_ledger(ctx)
         story(ctx, people, plain=plain)
-        report = audit_verify.verify(ctx)
+        report = verify.verify(ctx)
         assert report.ok, report.breaks
         runs[plain] = ledger_rows(ctx)
     plain, server = runs[True], runs[False]
@@ -176,7 +176,7 @@ def test_many_clients_settling_from_one_account_never_overdraw_it_or_its_quotas(
         balances = dict(conn.execute(sa.select(a.c.id, a.c.posted_fen).where(a.c.person_id == person.id)).all())
     assert balances[acct.personal(person.id)] == 20_000 - 21 * 700
     assert all(balances[q] == 15_000 - 21 * 700 >= 0 for q in quotas(person.id))
-    report = audit_verify.verify(ctx)  # one chain, 22 entries long, unbroken by the race
+    report = verify.verify(ctx)  # one chain, 22 entries long, unbroken by the race
     assert report.ok, report.breaks
 
 

@@ -19,7 +19,7 @@ from yibao.domain.clock import SHANGHAI
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind, Bucket
 from yibao.ledger.entries import EntryKind, Posting, debit_personal
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.accounts.books import Books
 from yibao.services.registry import enrolment
 from yibao.store.tables import ledger_accounts, ledger_postings
@@ -200,7 +200,7 @@ class LedgerMachine(RuleBasedStateMachine):
             return
         self.now = dt.datetime(self.now.year + 1, 1, 2, 9, 0, tzinfo=SHANGHAI)
         self.ctx.clock.set(self.now)
-        accounts.year_end(self.ctx, year=self.now.year - 1)
+        balances.year_end(self.ctx, year=self.now.year - 1)
         for m in self.model:
             m.current = 0
 
@@ -209,7 +209,7 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def ledger_equals_model(self):
         for person_id, m in zip(self.person_ids, self.model, strict=True):
-            view = accounts.get_account(self.ctx, actor=self.admin, person_id=person_id)
+            view = balances.get_account(self.ctx, actor=self.admin, person_id=person_id)
             assert (view.balance_fen, view.held_fen, view.available_fen, view.current_year_fen) == (
                 m.posted, m.held(self.now), m.posted - m.held(self.now), m.current), person_id
 

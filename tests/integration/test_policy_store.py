@@ -14,11 +14,11 @@ from tests.support import add_person, count, rows
 from yibao.bootstrap import bootstrap
 from yibao.domain.clock import SHANGHAI
 from yibao.policy.source import PolicyFileError
-from yibao.services.policy import sets as policies
+from yibao.services.policy import sets
 from yibao.services.registry import enrolment
 from yibao.store.tables import audit_records, notices, policy_sets, policy_versions
 
-BUNDLED = policies.BUNDLED
+BUNDLED = sets.BUNDLED
 TODAY = dt.datetime(2026, 11, 23, 10, 0, tzinfo=SHANGHAI)
 
 
@@ -57,14 +57,14 @@ def notices_by_person(ctx) -> dict[str, list]:
 
 def test_a_load_records_the_files_every_version_and_who_loaded_it(ctx, admin, tree):
     ctx.clock.set(TODAY)
-    result = policies.load(ctx, actor=admin, root=tree)
+    result = sets.load(ctx, actor=admin, root=tree)
     assert not result.unchanged and result.new_versions > 40
     [stored] = rows(ctx, policy_sets)
     assert (stored.id, stored.loaded_by, stored.digest) == (result.set_id, admin.username, result.digest)
     assert stored.files["110000-beijing/settlement.yaml"] == (tree / "110000-beijing/settlement.yaml").read_text()
     assert count(ctx, policy_versions) == result.new_versions
     assert ctx.policy.set_id == result.set_id
-    again = policies.load(ctx, actor=admin, root=tree)
+    again = sets.load(ctx, actor=admin, root=tree)
     assert again.unchanged and again.set_id == result.set_id and count(ctx, policy_sets) == 1
     [audit] = [r for r in rows(ctx, audit_records) if r.action == "policy.load"]
     assert audit.entity_id == result.set_id and audit.details["digest"] == result.digest
@@ -72,11 +72,11 @@ def test_a_load_records_the_files_every_version_and_who_loaded_it(ctx, admin, tr
 
 def test_a_tree_with_a_mistake_loads_nothing_and_the_set_in_force_stays(ctx, admin, tree):
     ctx.clock.set(TODAY)
-    first = policies.load(ctx, actor=admin, root=tree)
+    first = sets.load(ctx, actor=admin, root=tree)
     edit(tree / "110000-beijing/settlement.yaml", "      2019-01-01: 50000", "      2019-01-01: -50000")
     edit(tree / "210200-dalian/withdrawal.yaml", "    question: withdrawal\n", "    question: withdrawl\n")
     with pytest.raises(PolicyFileError) as caught:
-        policies.load(ctx, actor=admin, root=tree)
+        sets.load(ctx, actor=admin, root=tree)
     named = {(p.file, p.key) for p in caught.value.problems}
     assert ("110000-beijing/settlement.yaml", "parameters.settlement.limit.institution_daily.values.2019-01-01") in named
     assert ("210200-dalian/withdrawal.yaml", "rules.dl.withdrawal.base.question") in named
@@ -84,10 +84,10 @@ def test_a_tree_with_a_mistake_loads_nothing_and_the_set_in_force_stays(ctx, adm
 
 
 def test_a_changed_figure_is_a_new_version_and_the_people_it_concerns_are_told(ctx, admin, tree, people):
-    first = policies.load(ctx, actor=admin, root=tree)
+    first = sets.load(ctx, actor=admin, root=tree)
     edit(tree / "110000-beijing/settlement.yaml", "      2019-01-01: 50000\n",
          "      2019-01-01: 50000\n      2027-01-01: 60000\n")
-    second = policies.load(ctx, actor=admin, root=tree)
+    second = sets.load(ctx, actor=admin, root=tree)
     assert second.new_versions == 1  # the figure's new value; the rule naming it is unchanged
     [new] = [r for r in rows(ctx, policy_versions) if r.first_set_id == second.set_id]
     assert (new.region, new.kind, new.name, new.effective_from, new.content) == (
@@ -102,7 +102,7 @@ def test_a_changed_figure_is_a_new_version_and_the_people_it_concerns_are_told(c
     assert "From 2027-01-01, changed" in notice.body_en and "¥500.00 → ¥600.00" in notice.body_en
     assert notice.data["set_id"] == second.set_id and first.set_id != second.set_id
     # The rules in force today are those of before; from the new day on, the new figure.
-    view = policies.rules_in_force(ctx, region="110000", day=dt.date(2027, 1, 1))
+    view = sets.rules_in_force(ctx, region="110000", day=dt.date(2027, 1, 1))
     [rule] = [r for r in view["rules"] if r["name"] == "bj.settlement.institution_daily"]
     assert rule["figures"]["limit"]["value"] == 60000 and rule["effective_from"] == "2027-01-01"
     [param] = [p for p in view["parameters"] if p["name"] == "settlement.limit.institution_daily"]
@@ -116,9 +116,9 @@ def second_loaded_at(ctx, set_id: str) -> str:
 
 
 def test_a_change_to_a_rule_for_one_scheme_tells_only_the_people_in_that_scheme(ctx, admin, tree, people):
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     edit(tree / "000000-national/accounts.yaml", "      2021-04-13: 0.02\n", "      2021-04-13: 0.02\n      2027-01-01: 0.025\n")
-    result = policies.load(ctx, actor=admin, root=tree)
+    result = sets.load(ctx, actor=admin, root=tree)
     assert [c.name for c in result.changes] == ["national.contribution.employee"]
     told = notices_by_person(ctx)
     assert set(told) == {people["bj_employee"], people["dl_employee"]}  # every region, employees only
@@ -126,9 +126,9 @@ def test_a_change_to_a_rule_for_one_scheme_tells_only_the_people_in_that_scheme(
 
 
 def test_a_change_already_past_or_only_in_wording_tells_nobody(ctx, admin, tree, people):
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     edit(tree / "110000-beijing/settlement.yaml", "reference: 种子文章 004（北京）\n", "reference: 种子文章 004（北京市）\n")
-    result = policies.load(ctx, actor=admin, root=tree)
+    result = sets.load(ctx, actor=admin, root=tree)
     assert not result.unchanged and result.changes == [] and count(ctx, notices) == 0
 
 
@@ -136,7 +136,7 @@ def test_another_process_picks_up_a_set_loaded_elsewhere(ctx, admin, tree, setti
     other = bootstrap(settings.model_copy(update={"policy_refresh_seconds": 0}))
     try:
         assert other.policy.set_id is None  # nothing loaded yet: the tree shipped with the code
-        result = policies.load(ctx, actor=admin, root=tree)
+        result = sets.load(ctx, actor=admin, root=tree)
         with other.uow():
             pass  # a unit of work opens: the due check finds the new set
         assert other.policy.set_id == result.set_id

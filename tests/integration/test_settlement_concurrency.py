@@ -16,7 +16,7 @@ from tests.support import MONTHLY_BASE_FEN, build_world, code_credential, rows
 from yibao.bootstrap import bootstrap
 from yibao.domain.clock import SHANGHAI
 from yibao.services.audit.verify import verify
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import evouchers
 from yibao.services.registry import institutions
 from yibao.services.settlement import payments as service
 from yibao.store.tables import ledger_accounts, ledger_postings, settlements
@@ -33,7 +33,7 @@ def fund(ctx, admin, base_fen: int = MONTHLY_BASE_FEN, months: int = 1):
     for code in PHARMACIES:
         institutions.add_institution(ctx, actor=admin, code=code, name="药房", kind="pharmacy", region="110000",
                                      designated=True, cross_region=False, designated_from=dt.date(2024, 1, 1))
-    _, token = credentials.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
+    _, token = evouchers.activate_evoucher(ctx, actor=admin, person_id=world.person.id,
                                              id_number=world.person.id_number, name=world.person.name, channel="app")
     ctx.clock.set(DAY)
     return world, token

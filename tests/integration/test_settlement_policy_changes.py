@@ -11,7 +11,7 @@ import pytest
 
 from tests.support import PIN, build_world, fund
 from yibao.domain.clock import SHANGHAI
-from yibao.services.policy import sets as policies
+from yibao.services.policy import sets
 from yibao.services.settlement import payments as service
 
 MARCH = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
@@ -29,7 +29,7 @@ def world(ctx, admin):
 
 @pytest.fixture
 def tree(tmp_path) -> Path:
-    return Path(shutil.copytree(policies.BUNDLED, tmp_path / "policies"))
+    return Path(shutil.copytree(sets.BUNDLED, tmp_path / "policies"))
 
 
 def pay(ctx, admin, world, amount: int, key: str) -> dict:
@@ -53,11 +53,11 @@ def change(tree: Path, path: str, old: str, new: str) -> None:
 def test_a_yearly_limit_changed_mid_year_counts_what_was_used(ctx, admin, world, tree, new_limit, paid_in_june,
                                                                limited):
     ctx.clock.set(MARCH)
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     assert pay(ctx, admin, world, 50_000, "march")["account_paid_fen"] == 50_000
     change(tree, "110000-beijing/settlement.yaml", "      2019-01-01: 1000000\n",
            f"      2019-01-01: 1000000\n      2026-06-01: {new_limit}\n")
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     ctx.clock.set(JUNE)
     june = pay(ctx, admin, world, 50_000, "june")
     assert (june["account_paid_fen"], june["decision"]["limited_by"]) == (paid_in_june, limited)
@@ -75,7 +75,7 @@ rules:
       2019-01-01: {restores_quota: false}
 """, encoding="utf-8")
     ctx.clock.set(MARCH)
-    policies.load(ctx, actor=admin, root=tree)
+    sets.load(ctx, actor=admin, root=tree)
     sold = pay(ctx, admin, world, 50_000, "a")
     back = service.refund(ctx, actor=admin, settlement_id=sold["settlement_id"], idempotency_key="r")
     assert back["restores_quota"] is False and back["balance_after_fen"] == FUNDED

@@ -24,7 +24,7 @@ from yibao.services.accounts import contributions
 from yibao.services.audit import checkpoints
 from yibao.services.credentials import cards
 from yibao.services.registry import enrolment
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 from yibao.store.ledger_repo import LedgerRepository
 
 KEY = "an-auditor-kept-key-of-32-bytes!"
@@ -92,10 +92,10 @@ def books(ctx, admin, client, counters, tmp_path):  # noqa: F811
         contributions.credit(ctx, actor=admin, person_id=world.person.id, period=month, base_fen=1_000_000,
                              employer_id=world.employer_id)
     card = {"type": "card", "card_no": world.person.card_no, "pin": PIN}
-    paid = settlement.settle(ctx, actor=admin, idempotency_key="s1", institution_code=world.institution_code,
+    paid = payments.settle(ctx, actor=admin, idempotency_key="s1", institution_code=world.institution_code,
                              credential=card, items=[{"category": "drug", "amount_fen": 6_000}])
-    settlement.refund(ctx, actor=admin, settlement_id=paid["settlement_id"], idempotency_key="r1", amount_fen=1_000)
-    newest = settlement.settle(ctx, actor=admin, idempotency_key="s2", institution_code=world.institution_code,
+    payments.refund(ctx, actor=admin, settlement_id=paid["settlement_id"], idempotency_key="r1", amount_fen=1_000)
+    newest = payments.settle(ctx, actor=admin, idempotency_key="s2", institution_code=world.institution_code,
                                credential=card, items=[{"category": "drug", "amount_fen": 2_500}])
     _, _, approved = cash_claim(ctx, admin, client, counters, name="陈晨")
     cards.freeze(ctx, actor=admin, card_no=world.other.card_no, reason="核查")
@@ -115,7 +115,7 @@ def test_normal_activity_then_checkpoints_then_verify_is_ok(ctx, admin, books):
     first = checkpoints.checkpoint(ctx, actor=admin)
     assert first["checkpoint"] == 1 and first["chains"] > 10 and first["moved"] == first["chains"]
     assert first["counts"]["settlements"] == 2 and first["counts"]["refunds"] == 1
-    settlement.refund(ctx, actor=admin, settlement_id=books.newest["settlement_id"], idempotency_key="r2")
+    payments.refund(ctx, actor=admin, settlement_id=books.newest["settlement_id"], idempotency_key="r2")
     second = checkpoints.checkpoint(ctx, actor=admin)
     # Only the chains that moved are signed again: the refunded settlement's, its account's, the key's, …
     assert second["checkpoint"] == 2 and 0 < second["moved"] < second["chains"]
@@ -188,9 +188,9 @@ def test_the_database_refuses_update_and_delete_on_append_only_tables(ctx, books
 
 def test_what_the_services_change_the_database_still_lets_them(ctx, admin, books):
     """A refund moves a settlement's refunded amount and status; an answer is written once after its claim."""
-    done = settlement.refund(ctx, actor=admin, settlement_id=books.refunded["settlement_id"], idempotency_key="r3")
+    done = payments.refund(ctx, actor=admin, settlement_id=books.refunded["settlement_id"], idempotency_key="r3")
     assert done["status"] == "refunded"
-    again = settlement.refund(ctx, actor=admin, settlement_id=books.refunded["settlement_id"], idempotency_key="r3")
+    again = payments.refund(ctx, actor=admin, settlement_id=books.refunded["settlement_id"], idempotency_key="r3")
     assert again == done
     assert checkpoints.verify(ctx).ok
 
@@ -369,7 +369,7 @@ def test_removing_the_newest_record_of_each_chain_kind_is_named(ctx, admin, back
 
 def _three_checkpoints(ctx, admin, books) -> list[str]:
     checkpoints.checkpoint(ctx, actor=admin)
-    settlement.refund(ctx, actor=admin, settlement_id=books.newest["settlement_id"], idempotency_key="r2",
+    payments.refund(ctx, actor=admin, settlement_id=books.newest["settlement_id"], idempotency_key="r2",
                       amount_fen=500)
     checkpoints.checkpoint(ctx, actor=admin)
     checkpoints.checkpoint(ctx, actor=admin)

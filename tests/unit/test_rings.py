@@ -162,3 +162,26 @@ def test_adapters_reach_the_store_through_the_services():
 @pytest.mark.parametrize("ring", sorted(RINGS))
 def test_each_ring_has_modules(ring):
     assert any(m == ring or m.startswith(ring + ".") for m in GRAPH)
+
+
+def _session_reads(path: Path) -> list[int]:
+    """The lines reaching a unit of work's database session: `uow.session`, `ctx.uow().session`, `….session.x`."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    parents = {id(child): node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Attribute) and node.attr == "session"):
+            continue
+        base, parent = node.value, parents.get(id(node))
+        on_a_unit_of_work = isinstance(base, ast.Call) or (
+            isinstance(base, ast.Name) and ("uow" in base.id or "unit_of_work" in base.id))
+        if on_a_unit_of_work or isinstance(parent, ast.Attribute):
+            found.append(node.lineno)
+    return found
+
+
+def test_only_the_store_touches_the_session_of_a_unit_of_work():
+    outside = [p for p in (SRC / "yibao").rglob("*.py") if not _within(_module(p), ("yibao.store",))]
+    outside += sorted((SRC.parent / "bench").rglob("*.py"))
+    found = {str(p.relative_to(SRC.parent)): lines for p in outside if (lines := _session_reads(p))}
+    assert not found, found

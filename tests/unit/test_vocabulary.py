@@ -14,10 +14,8 @@ from yibao.api.schemas.registry import EnrollmentCreate, InstitutionCreate
 from yibao.api.schemas.settlements import ItemCreate
 from yibao.domain import vocabulary as v
 
-LISTS = {v.Category: v.CATEGORIES, v.InstitutionKind: v.INSTITUTION_KINDS, v.Scheme: v.SCHEMES,
-         v.Relation: v.RELATIONS, v.Channel: v.CHANNELS, v.WithdrawalReason: v.WITHDRAWAL_REASONS,
-         v.ReimbursementReason: v.REIMBURSEMENT_REASONS, v.FilingType: v.FILING_TYPES,
-         v.FilingReason: v.FILING_REASONS, v.DocumentType: v.DOCUMENT_TYPES}
+LISTS = (v.Category, v.InstitutionKind, v.Scheme, v.Relation, v.Channel, v.WithdrawalReason, v.ReimbursementReason,
+         v.FilingType, v.FilingReason, v.DocumentType)
 
 
 @pytest.mark.parametrize("terms", LISTS, ids=lambda terms: terms.__name__)
@@ -26,7 +24,7 @@ def test_every_term_is_its_word_with_both_labels(terms):
         assert term == term.value == term.name == str(term) == f"{term}"
         assert term.zh and term.en
         assert json.dumps({term: [term]}) == json.dumps({term.value: [term.value]})
-    assert dict(LISTS[terms]) == {term.value: (term.zh, term.en) for term in terms}
+    assert dict(terms.labels()) == {term.value: (term.zh, term.en) for term in terms}
 
 
 def test_plain_words_are_in_their_list_and_nothing_else_is():
@@ -37,8 +35,8 @@ def test_plain_words_are_in_their_list_and_nothing_else_is():
 
 
 def test_labels_come_from_the_enum_or_the_mapping_and_unknown_words_stand_for_themselves():
-    assert v.label(v.Relation, "spouse") == v.label(v.RELATIONS, "spouse") == ("配偶", "spouse")
-    assert v.label(v.Relation, "cousin") == v.label(v.RELATIONS, "cousin") == ("cousin", "cousin")
+    assert v.label(v.Relation, "spouse") == v.label(v.Relation.labels(), "spouse") == ("配偶", "spouse")
+    assert v.label(v.Relation, "cousin") == v.label(v.Relation.labels(), "cousin") == ("cousin", "cousin")
     assert v.label(v.DocumentType, "") == ("", "")
 
 

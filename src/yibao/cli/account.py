@@ -24,7 +24,7 @@ def statement(
 ) -> None:
     """The account's entries with the balance after each; --pdf writes the printable statement."""
     from yibao.domain.money import yuan
-    from yibao.services.accounts import balances as accounts
+    from yibao.services.accounts import balances
     from yibao.services.accounts.statement_pdf import KIND_ZH, render_statement
 
     ctx = context()
@@ -34,7 +34,7 @@ def statement(
         pdf.write_bytes(document)
         out.print(f"{pdf} · 校验码 verification code {code}")
         return
-    s = accounts.statement(ctx, actor=ADMIN, person_id=person_id, date_from=start, date_to=end)
+    s = balances.statement(ctx, actor=ADMIN, person_id=person_id, date_from=start, date_to=end)
     table = Table(title=f"个人账户对账单 statement {person_id}")
     for name in ("日期 date", "业务 kind", "摘要 memo", "金额 amount", "余额 balance"):
         table.add_column(name, justify="right" if name.startswith(("金额", "余额")) else "left")

@@ -31,10 +31,10 @@ def _problems(exc: PolicyFileError) -> None:
 @reports_errors
 def load(directory: Annotated[Path | None, typer.Argument(help="default: the bundled policies/")] = None) -> None:
     """Check a policy tree and make it the one in force: all of it, or nothing when any file has a problem."""
-    from yibao.services.policy import sets as policies
+    from yibao.services.policy import sets
 
     try:
-        result = policies.load(context(), actor=ADMIN, root=directory)
+        result = sets.load(context(), actor=ADMIN, root=directory)
     except PolicyFileError as exc:
         _problems(exc)
     if result.unchanged:
@@ -74,9 +74,9 @@ def _figures(item: dict) -> str:
 @reports_errors
 def show(region: str, date: Day = None, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The rules and parameters in force for a region on a day, with versions and references."""
-    from yibao.services.policy import sets as policies
+    from yibao.services.policy import sets
 
-    found = policies.rules_in_force(context(), region=region, day=date.date() if date else None)
+    found = sets.rules_in_force(context(), region=region, day=date.date() if date else None)
     if as_json:
         out.print_json(json.dumps(found, ensure_ascii=False, default=str))
         return
@@ -95,9 +95,9 @@ def diff(region: str,
          date_to: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
          as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What differs for a region between two days: rules and figures added, removed or changed."""
-    from yibao.services.policy import sets as policies
+    from yibao.services.policy import sets
 
-    changes = policies.changes(context(), region=region, day_from=date_from.date(), day_to=date_to.date())
+    changes = sets.changes(context(), region=region, day_from=date_from.date(), day_to=date_to.date())
     if as_json:
         out.print_json(json.dumps([c.as_dict() for c in changes], ensure_ascii=False, default=str))
         return

@@ -55,7 +55,7 @@ def message(app: Application, status: str, note: str, data: dict) -> tuple[str, 
     kind_zh, kind_en = KIND_LABELS[app.kind]
     zh, en = [f"您的{kind_zh}申请（{app.id}）"], [f"Your {kind_en} ({app.id})"]
     if status == S.SUPPLEMENT_REQUESTED:
-        missing_zh, missing_en = labels(v.DOCUMENT_TYPES, data.get("missing", []))
+        missing_zh, missing_en = labels(v.DocumentType, data.get("missing", []))
         zh.append(f"需补充材料：{missing_zh}。")
         en.append(f"needs these documents: {missing_en}.")
     elif status == S.DISBURSING and data.get("cash_voucher_code"):

@@ -30,8 +30,8 @@ class SettlementLine:
     def parse(cls, item) -> SettlementLine:
         """A line from a request's item ({category, amount_fen}), or the refusal of a bad one."""
         category, amount = (item or {}).get("category"), (item or {}).get("amount_fen")
-        if category not in v.CATEGORIES:
-            raise _invalid(f"类别须为 {'、'.join(v.CATEGORIES)}", f"category is one of {', '.join(v.CATEGORIES)}")
+        if category not in v.Category:
+            raise _invalid(f"类别须为 {'、'.join(v.Category)}", f"category is one of {', '.join(v.Category)}")
         if type(amount) is not int or not 0 < amount <= MAX_ITEM_FEN:
             raise _invalid("金额须为正整数（分）", "amount_fen must be a positive whole number of fen")
         return cls(category, amount)

@@ -2,7 +2,7 @@
 
 Each list is a `Term` enum: a member is the word itself (a `str`, the same in JSON, YAML and the database) and
 carries `.zh` and `.en`. Policy files may only use these values; a new term is added here first, with both labels.
-The upper-case mappings (term -> (中文, English)) are the same lists for look-ups by label.
+`Term.labels()` gives a list as a mapping (term -> (中文, English)).
 """
 
 from __future__ import annotations
@@ -138,17 +138,6 @@ class DocumentType(Term):
     residence_proof = "residence_proof", "异地居住证明", "proof of residence elsewhere"
     referral_letter = "referral_letter", "转诊证明", "referral letter"
 
-
-CATEGORIES = Category.labels()
-INSTITUTION_KINDS = InstitutionKind.labels()
-SCHEMES = Scheme.labels()
-RELATIONS = Relation.labels()
-CHANNELS = Channel.labels()
-WITHDRAWAL_REASONS = WithdrawalReason.labels()
-REIMBURSEMENT_REASONS = ReimbursementReason.labels()
-FILING_TYPES = FilingType.labels()
-FILING_REASONS = FilingReason.labels()
-DOCUMENT_TYPES = DocumentType.labels()
 
 _long, _temporary = FilingType.long_term, FilingType.temporary
 FILING_TYPE_OF: Mapping[FilingReason, FilingType] = MappingProxyType({  # API contract; 医保发〔2022〕22号

@@ -177,13 +177,11 @@ def _credit_batch_row_by_row(ctx, actor, chunk, period, first) -> list[Outcome]:
     with ctx.uow() as uow:
         for line, row in chunk:
             books = Books(uow, ctx.now())
-            savepoint = uow.session.begin_nested()
             try:
-                response, repeated = _credit_row(ctx, uow, books, actor, row, period, first)
-                books.flush()
-                savepoint.commit()
+                with uow.savepoint():
+                    response, repeated = _credit_row(ctx, uow, books, actor, row, period, first)
+                    books.flush()
             except errors.DomainError as exc:
-                savepoint.rollback()
                 books.discard()
                 outcomes.append(Outcome(line, row, error=exc))
                 continue

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.applications import cash_vouchers
 from yibao.services.audit import checkpoints
 from yibao.services.context import Context
@@ -38,7 +38,7 @@ def lapse_cash_vouchers(ctx: Context, actor: Actor, now: dt.datetime) -> Summary
 
 
 def release_holds(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
-    return {"released": accounts.expire_holds(ctx)}
+    return {"released": balances.expire_holds(ctx)}
 
 
 def mark_cards_expired(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
@@ -52,7 +52,7 @@ def carry_year_over(ctx: Context, actor: Actor, now: dt.datetime) -> Summary:
     with ctx.uow() as uow:
         if answered(uow, scope="run_due", key=f"year_end:{year}", request=request) is not None:
             return {"accounts": 0}
-    moved = accounts.year_end(ctx, year=year)
+    moved = balances.year_end(ctx, year=year)
     with ctx.uow() as uow:
         once = Once(uow, scope="run_due", key=f"year_end:{year}", request=request, now=now)
         if once.earlier is None:

@@ -307,7 +307,7 @@ def _deny(decision: Decision, code: str, note: Note) -> None:
 
 @functools.cache
 def _reason_label(question: str, reason: str) -> Label:
-    return Label.of(v.WITHDRAWAL_REASONS if question == "withdrawal" else v.REIMBURSEMENT_REASONS, reason)
+    return Label.of(v.WithdrawalReason if question == "withdrawal" else v.ReimbursementReason, reason)
 
 
 def _after(start: dt.date, count: int, unit: str) -> dt.date:
@@ -425,7 +425,7 @@ def _valid_to(answer: Answer, start: dt.date) -> dt.date | None:
 
 @functools.cache
 def _filing_reason(reason: str | None) -> Label:
-    return Label.of(v.FILING_REASONS, reason)
+    return Label.of(v.FilingReason, reason)
 
 
 # --- disbursement ----------------------------------------------------------------------------

@@ -31,10 +31,10 @@ class Label(tuple):
 
 
 # Which vocabulary labels a list or a term, by the name it has in a message template.
-TERMS = {"documents": v.DOCUMENT_TYPES, "missing": v.DOCUMENT_TYPES, "channels": v.CHANNELS,
-         "channel": v.CHANNELS, "categories": v.CATEGORIES, "uncovered": v.CATEGORIES,
-         "relation": v.RELATIONS, "relations": v.RELATIONS, "reason": None, "type": v.FILING_TYPES,
-         "institution_kind": v.INSTITUTION_KINDS, "scheme": v.SCHEMES}
+TERMS = {"documents": v.DocumentType, "missing": v.DocumentType, "channels": v.Channel,
+         "channel": v.Channel, "categories": v.Category, "uncovered": v.Category,
+         "relation": v.Relation, "relations": v.Relation, "reason": None, "type": v.FilingType,
+         "institution_kind": v.InstitutionKind, "scheme": v.Scheme}
 _LANG = {"zh": 0, "en": 1}
 
 

@@ -22,14 +22,12 @@ from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_dig
 from yibao.domain.registry import Employer, Enrollment, Institution, Person
 from yibao.domain.users import Actor, Role, User
 from yibao.services.accounts import contributions
-from yibao.services.applications import cases as applications
-from yibao.services.applications import documents
+from yibao.services.applications import cases, documents
 from yibao.services.context import Context
-from yibao.services.credentials import auth, cards
-from yibao.services.credentials import evouchers as credentials
-from yibao.services.policy import sets as policies
+from yibao.services.credentials import auth, cards, evouchers
+from yibao.services.policy import sets
 from yibao.services.registry import enrolment, institutions, residents
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 
 LOADER = Actor.system("demo")
 DEMO_PASSWORD = "yibao-demo-2026"
@@ -95,7 +93,7 @@ def bank_number(n: int) -> str:
 def load(ctx: Context) -> Summary:
     """Load everything; returns what was newly created and the demo logins."""
     s = Summary()
-    if not policies.load(ctx, actor=LOADER).unchanged:
+    if not sets.load(ctx, actor=LOADER).unchanged:
         s.count("policy set")
     institutions.load_agencies(ctx, actor=LOADER)
     _register(ctx, s)
@@ -155,7 +153,7 @@ def _history(ctx, s, person_ids: dict, employer_ids: dict) -> None:
         with ctx.uow() as uow:
             card = uow.one_by(Card, person_id=person_ids[key], status="active")
         for n, amount in enumerate(amounts, start=1):
-            settlement.settle(ctx, actor=LOADER, idempotency_key=f"demo-{key}-{n}", institution_code=pharmacy,
+            payments.settle(ctx, actor=LOADER, idempotency_key=f"demo-{key}-{n}", institution_code=pharmacy,
                               credential={"type": "card", "card_no": card.card_no, "pin": DEMO_PIN},
                               items=[{"category": "drug", "amount_fen": amount}])
     for key, number, amount, approve in CLAIMS:
@@ -169,14 +167,14 @@ def _claim(ctx, s, person_id: str, number: str, amount: int, approve: bool, toda
     papers = [documents.upload(ctx, actor=COUNTER, person_id=person_id, type=kind, content=SCAN).id
               for kind in CLAIM_DOCS]
     day = today - dt.timedelta(days=20)
-    app, _ = applications.submit(ctx, actor=COUNTER, person_id=person_id, kind="reimbursement", reason="cross_region",
+    app, _ = cases.submit(ctx, actor=COUNTER, person_id=person_id, kind="reimbursement", reason="cross_region",
                                  document_ids=papers, event_date=day,
                                  invoices=[{"number": number, "issuer": institution_code("H", "310000"),
                                             "date": day.isoformat(),
                                             "items": [{"category": "medical_service", "amount_fen": amount}]}])
     s.count("applications")
     if approve:
-        applications.review(ctx, actor=REVIEWER, application_id=app.id, action="approve", note="材料齐全 papers complete")
+        cases.review(ctx, actor=REVIEWER, application_id=app.id, action="approve", note="材料齐全 papers complete")
 
 
 def register_rows() -> list[dict]:
@@ -233,12 +231,12 @@ def _person(ctx, s, key, name, number, phone, region, employer_id, scheme) -> st
         cards.activate(ctx, actor=LOADER, card_no=card.card_no, id_number=number, pin=DEMO_PIN)
         s.count("cards")
     if voucher is None:
-        _, token = credentials.activate_evoucher(ctx, actor=LOADER, person_id=person.id, id_number=number, name=name,
+        _, token = evouchers.activate_evoucher(ctx, actor=LOADER, person_id=person.id, id_number=number, name=name,
                                                  channel="app")
         s.tokens[key] = token
         s.count("evouchers")
     if bank is None:
-        credentials.link_bank_account(ctx, actor=LOADER, person_id=person.id,
+        evouchers.link_bank_account(ctx, actor=LOADER, person_id=person.id,
                                       account_no=bank_number([p[0] for p in PERSONS].index(key) + 1),
                                       bank_name="中国工商银行", holder_name=name)
         s.count("bank_accounts")

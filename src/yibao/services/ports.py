@@ -9,6 +9,7 @@ repository of its area (`uow.filings`, `uow.ledger`, …), where a fast path may
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Protocol, TypeVar
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
@@ -65,6 +66,9 @@ class UnitOfWork(Protocol):
 
     def before_commit(self, hook: Callable[[], None]) -> None:
         """Run hook just before this unit of work commits."""
+
+    def savepoint(self) -> AbstractContextManager:
+        """A step inside this unit of work: kept when its block ends, undone alone when the block raises."""
 
     # --- entities by key ------------------------------------------------------------------------
 

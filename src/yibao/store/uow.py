@@ -7,7 +7,7 @@ from typing import TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 from yibao.domain.audit import AuditRecord, MasterDataVersion
 from yibao.ledger.chain import link_audit
@@ -84,6 +84,10 @@ class UnitOfWork:
     def before_commit(self, hook: Callable[[], None]) -> None:
         """Run hook just before this unit of work commits (e.g. a writer's last rows, or its refusal)."""
         self._before_commit.append(hook)
+
+    def savepoint(self) -> SessionTransaction:
+        """A nested transaction: released when its block ends, rolled back alone when the block raises."""
+        return self.session.begin_nested()
 
     def commit(self) -> None:
         for hook in self._before_commit:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 
@@ -92,6 +93,16 @@ class FakeUnitOfWork:
 
     def before_commit(self, hook: Callable[[], None]) -> None:
         self._before_commit.append(hook)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """What the block adds is dropped if it raises; what it changed in place stays (no row images here)."""
+        kept = list(self._added)
+        try:
+            yield
+        except BaseException:
+            self._added[:] = kept
+            raise
 
     def commit(self) -> None:
         for hook in self._before_commit:

@@ -46,8 +46,8 @@ class FakeSettlements:
             payer_id=payer_id, owner_id=owner.id if owner else None, owner_region=owner.region if owner else None,
             scheme=enrollment.scheme if enrollment else None, relation=grant.relation if grant else None,
             institution=uow.get(Institution, institution_code), filing=filing,
-            payer_standing=self.standing(payer_id) if payer_id else Standing(),
-            owner_standing=self.standing(owner.id) if owner else Standing())
+            payer_standing=self.uow.persons.standing(payer_id) if payer_id else Standing(),
+            owner_standing=self.uow.persons.standing(owner.id) if owner else Standing())
 
     def record(self, settlement: Settlement, audit: AuditRecord, *, scope: str, key: str, response: dict) -> None:
         self.uow.add(settlement)
@@ -58,10 +58,6 @@ class FakeSettlements:
         return sum(p.amount_fen for entry, mine in self.uow.ledger._touching(account_id)
                    if entry.kind == EntryKind.QUOTA_GRANT for p in mine)
 
-
-    def standing(self, person_id: str) -> Standing:
-        """The registry's fake reads it, one place for the rule."""
-        return self.uow.persons.standing(person_id)
 
     def of_person(self, person_id: str) -> list[Settlement]:
         found = {s.id: s for s in [*self.uow.all_by(Settlement, payer_id=person_id),

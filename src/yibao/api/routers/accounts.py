@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Response
 
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas.accounts import AccountRead, StatementRead
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.accounts import statement_pdf as statement_pdf_service
 
 router = APIRouter(tags=["contributions and accounts"])
@@ -17,14 +17,14 @@ router = APIRouter(tags=["contributions and accounts"])
 
 @router.get("/accounts/{person_id}", response_model=AccountRead)
 def get_account(ctx: Ctx, actor: CurrentActor, person_id: str):
-    return AccountRead.model_validate(accounts.get_account(ctx, actor=actor, person_id=person_id))
+    return AccountRead.model_validate(balances.get_account(ctx, actor=actor, person_id=person_id))
 
 
 @router.get("/accounts/{person_id}/entries", response_model=StatementRead, response_model_by_alias=True)
 def list_entries(ctx: Ctx, actor: CurrentActor, person_id: str,
                  date_from: Annotated[dt.date | None, Query(alias="from")] = None,
                  date_to: Annotated[dt.date | None, Query(alias="to")] = None):
-    return StatementRead.of(accounts.statement(ctx, actor=actor, person_id=person_id, date_from=date_from,
+    return StatementRead.of(balances.statement(ctx, actor=actor, person_id=person_id, date_from=date_from,
                                                date_to=date_to))
 
 

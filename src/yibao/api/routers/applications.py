@@ -22,9 +22,7 @@ from yibao.api.schemas.applications import (
 from yibao.api.schemas.common import NoticeRead
 from yibao.domain import errors
 from yibao.services import notices
-from yibao.services.applications import cases as applications
-from yibao.services.applications import cash_vouchers, disbursement, documents
-from yibao.services.applications import vouchers as application_vouchers
+from yibao.services.applications import cases, cash_vouchers, disbursement, documents, vouchers
 
 API = "/api/v1"
 router = APIRouter(tags=["applications"])
@@ -47,7 +45,7 @@ def download_document(ctx: Ctx, actor: CurrentActor, document_id: str):
     return Response(content, media_type=found.media_type)
 
 
-def _read(ctx, view: applications.ApplicationView, rules=()) -> ApplicationRead:
+def _read(ctx, view: cases.ApplicationView, rules=()) -> ApplicationRead:
     return ApplicationRead.of(view.application, documents=view.documents, history=view.history, rules=rules,
                               cash_voucher=cash_vouchers.view(view.cash_voucher, ctx.now()))
 
@@ -57,47 +55,47 @@ def submit_application(ctx: Ctx, actor: CurrentActor, body: ApplicationCreate):
     data = body.model_dump()
     if data["invoices"] is not None:
         data["invoices"] = [{**i, "date": i["date"].isoformat()} for i in data["invoices"]]
-    view, rules = applications.submit_with_receipt(ctx, actor=actor, **data)
+    view, rules = cases.submit_with_receipt(ctx, actor=actor, **data)
     return _read(ctx, view, rules)
 
 
 @router.get("/applications", response_model=list[ApplicationRead])
 def review_queue(ctx: Ctx, actor: CurrentActor, status: str | None = None):
-    return [ApplicationRead.of(a) for a in applications.queue(ctx, actor=actor, status=status)]
+    return [ApplicationRead.of(a) for a in cases.queue(ctx, actor=actor, status=status)]
 
 
 @router.get("/persons/{person_id}/applications", response_model=list[ApplicationRead])
 def person_applications(ctx: Ctx, actor: CurrentActor, person_id: str, status: str | None = None):
-    return [ApplicationRead.of(a) for a in applications.queue(ctx, actor=actor, person_id=person_id, status=status)]
+    return [ApplicationRead.of(a) for a in cases.queue(ctx, actor=actor, person_id=person_id, status=status)]
 
 
 @router.get("/applications/{application_id}", response_model=ApplicationRead)
 def get_application(ctx: Ctx, actor: CurrentActor, application_id: str):
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
+    return _read(ctx, cases.get(ctx, actor=actor, application_id=application_id))
 
 
 @router.post("/applications/{application_id}/submit", response_model=ApplicationRead)
 def submit_draft(ctx: Ctx, actor: CurrentActor, application_id: str):
-    app, rules = applications.submit_draft(ctx, actor=actor, application_id=application_id)
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=app.id), rules)
+    app, rules = cases.submit_draft(ctx, actor=actor, application_id=application_id)
+    return _read(ctx, cases.get(ctx, actor=actor, application_id=app.id), rules)
 
 
 @router.post("/applications/{application_id}/review", response_model=ApplicationRead)
 def review_application(ctx: Ctx, actor: CurrentActor, application_id: str, body: ReviewCreate):
-    app, rules = applications.review(ctx, actor=actor, application_id=application_id, **body.model_dump())
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=app.id), rules)
+    app, rules = cases.review(ctx, actor=actor, application_id=application_id, **body.model_dump())
+    return _read(ctx, cases.get(ctx, actor=actor, application_id=app.id), rules)
 
 
 @router.post("/applications/{application_id}/supplement", response_model=ApplicationRead)
 def supplement_application(ctx: Ctx, actor: CurrentActor, application_id: str, body: SupplementCreate):
-    applications.supplement(ctx, actor=actor, application_id=application_id, document_ids=body.document_ids)
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
+    cases.supplement(ctx, actor=actor, application_id=application_id, document_ids=body.document_ids)
+    return _read(ctx, cases.get(ctx, actor=actor, application_id=application_id))
 
 
 @router.post("/applications/{application_id}/withdraw", response_model=ApplicationRead)
 def withdraw_application(ctx: Ctx, actor: CurrentActor, application_id: str):
-    applications.withdraw(ctx, actor=actor, application_id=application_id)
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
+    cases.withdraw(ctx, actor=actor, application_id=application_id)
+    return _read(ctx, cases.get(ctx, actor=actor, application_id=application_id))
 
 
 @router.get("/applications/{application_id}/vouchers", response_model=list[ApplicationVoucherRead])
@@ -108,14 +106,14 @@ def application_vouchers_list(ctx: Ctx, actor: CurrentActor, application_id: str
         issued_at=v.issued.issued_at if v.issued else None, sha256=v.issued.sha256 if v.issued else None,
         subject=v.issued.subject if v.issued else None,
         pdf=f"{API}/applications/{application_id}/vouchers/{v.kind}.pdf")
-        for v in application_vouchers.list_for(ctx, actor=actor, application_id=application_id)]
+        for v in vouchers.list_for(ctx, actor=actor, application_id=application_id)]
 
 
 @router.get("/applications/{application_id}/vouchers/{kind}.pdf", response_class=Response,
             responses={200: {"content": {"application/pdf": {}}}})
 def application_voucher_pdf(ctx: Ctx, actor: CurrentActor, application_id: str, kind: str):
     """A voucher's PDF (approval, payment, cash_voucher, redemption): the same document and code every time."""
-    document, issued = application_vouchers.pdf(ctx, actor=actor, application_id=application_id, kind=kind)
+    document, issued = vouchers.pdf(ctx, actor=actor, application_id=application_id, kind=kind)
     return Response(document, media_type="application/pdf", headers={
         "X-Voucher-Code": issued.code, "Content-Disposition": f'inline; filename="{kind}-{issued.code}.pdf"'})
 
@@ -123,7 +121,7 @@ def application_voucher_pdf(ctx: Ctx, actor: CurrentActor, application_id: str, 
 @router.post("/applications/{application_id}/retry", response_model=ApplicationRead)
 def retry_payout(ctx: Ctx, actor: CurrentActor, application_id: str):
     disbursement.retry(ctx, actor=actor, application_id=application_id)
-    return _read(ctx, applications.get(ctx, actor=actor, application_id=application_id))
+    return _read(ctx, cases.get(ctx, actor=actor, application_id=application_id))
 
 
 def _batch(batch: disbursement.Batch) -> BatchRead:

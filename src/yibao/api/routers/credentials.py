@@ -20,8 +20,7 @@ from yibao.api.schemas.credentials import (
 )
 from yibao.domain.users import Role
 from yibao.services import access
-from yibao.services.credentials import cards
-from yibao.services.credentials import evouchers as credentials
+from yibao.services.credentials import cards, evouchers
 
 router = APIRouter(tags=["cards, e-vouchers, bank accounts"])
 
@@ -81,30 +80,30 @@ def verify_pin(ctx: Ctx, actor: CurrentActor, card_no: str, body: PinCheck):
 
 @router.post("/evouchers", status_code=201, response_model=EVoucherIssued)
 def activate_evoucher(ctx: Ctx, actor: CurrentActor, body: EVoucherCreate):
-    voucher, token = credentials.activate_evoucher(ctx, actor=actor, **body.model_dump())
+    voucher, token = evouchers.activate_evoucher(ctx, actor=actor, **body.model_dump())
     return EVoucherIssued(token=token, **EVoucherRead.of(voucher).model_dump())
 
 
 @router.get("/persons/{person_id}/evouchers", response_model=list[EVoucherRead])
 def list_evouchers(ctx: Ctx, actor: CurrentActor, person_id: str):
-    return [EVoucherRead.of(v) for v in credentials.list_evouchers(ctx, actor=actor, person_id=person_id)]
+    return [EVoucherRead.of(v) for v in evouchers.list_evouchers(ctx, actor=actor, person_id=person_id)]
 
 
 @router.post("/bank-accounts", status_code=201, response_model=BankAccountRead)
 def link_bank_account(ctx: Ctx, actor: CurrentActor, body: BankAccountCreate):
-    account = credentials.link_bank_account(ctx, actor=actor, **body.model_dump())
+    account = evouchers.link_bank_account(ctx, actor=actor, **body.model_dump())
     return BankAccountRead.of(account, owner=access.is_owner(actor, account.person_id))
 
 
 @router.post("/bank-accounts/{bank_account_id}/primary", response_model=BankAccountRead)
 def set_primary(ctx: Ctx, actor: CurrentActor, bank_account_id: str):
-    account = credentials.set_primary(ctx, actor=actor, account_id=bank_account_id)
+    account = evouchers.set_primary(ctx, actor=actor, account_id=bank_account_id)
     return BankAccountRead.of(account, owner=access.is_owner(actor, account.person_id))
 
 
 @router.delete("/bank-accounts/{bank_account_id}", response_model=BankAccountRead)
 def unlink_bank_account(ctx: Ctx, actor: CurrentActor, bank_account_id: str):
-    account = credentials.unlink_bank_account(ctx, actor=actor, account_id=bank_account_id)
+    account = evouchers.unlink_bank_account(ctx, actor=actor, account_id=bank_account_id)
     return BankAccountRead.of(account, owner=access.is_owner(actor, account.person_id))
 
 
@@ -112,4 +111,4 @@ def unlink_bank_account(ctx: Ctx, actor: CurrentActor, bank_account_id: str):
 def list_bank_accounts(ctx: Ctx, actor: CurrentActor, person_id: str):
     owner = access.is_owner(actor, person_id)
     return [BankAccountRead.of(a, owner=owner)
-            for a in credentials.list_bank_accounts(ctx, actor=actor, person_id=person_id)]
+            for a in evouchers.list_bank_accounts(ctx, actor=actor, person_id=person_id)]

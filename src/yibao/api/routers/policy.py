@@ -10,21 +10,20 @@ from fastapi import APIRouter, Query
 from yibao.api.deps import Ctx, CurrentActor
 from yibao.api.schemas.common import NoticeRead
 from yibao.api.schemas.policy import ExplainCreate, ExplainRead, PolicyChangeRead, PolicyRead
-from yibao.services.policy import explain
-from yibao.services.policy import sets as policies
+from yibao.services.policy import explain, sets
 
 router = APIRouter(tags=["policy"])
 
 
 @router.get("/policies/{region}", response_model=PolicyRead)
 def rules_in_force(ctx: Ctx, actor: CurrentActor, region: str, date: dt.date | None = None):
-    return policies.rules_in_force(ctx, region=region, day=date)
+    return sets.rules_in_force(ctx, region=region, day=date)
 
 
 @router.get("/policies/{region}/changes", response_model=list[PolicyChangeRead])
 def changes(ctx: Ctx, actor: CurrentActor, region: str, date_from: Annotated[dt.date, Query(alias="from")],
             date_to: Annotated[dt.date, Query(alias="to")]):
-    return [c.as_dict() for c in policies.changes(ctx, region=region, day_from=date_from, day_to=date_to)]
+    return [c.as_dict() for c in sets.changes(ctx, region=region, day_from=date_from, day_to=date_to)]
 
 
 @router.post("/policy/explain", response_model=ExplainRead)
@@ -35,4 +34,4 @@ def explain_action(ctx: Ctx, actor: CurrentActor, body: ExplainCreate):
 
 @router.get("/persons/{person_id}/notices", response_model=list[NoticeRead])
 def notices(ctx: Ctx, actor: CurrentActor, person_id: str):
-    return policies.notices_of(ctx, actor=actor, person_id=person_id)
+    return sets.notices_of(ctx, actor=actor, person_id=person_id)

@@ -14,36 +14,36 @@ from yibao.api.schemas.settlements import (
     SettlementRead,
     SettlementSummaryRead,
 )
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 
 router = APIRouter(tags=["settlement"])
 
 
 @router.post("/settlements", status_code=201, response_model=SettlementRead)
 def settle(ctx: Ctx, actor: CurrentActor, body: SettlementCreate):
-    return settlement.settle(ctx, actor=actor, **body.model_dump())
+    return payments.settle(ctx, actor=actor, **body.model_dump())
 
 
 @router.post("/settlements/{settlement_id}/refund", response_model=RefundRead)
 def refund(ctx: Ctx, actor: CurrentActor, settlement_id: str, body: RefundCreate):
-    return settlement.refund(ctx, actor=actor, settlement_id=settlement_id, **body.model_dump())
+    return payments.refund(ctx, actor=actor, settlement_id=settlement_id, **body.model_dump())
 
 
 @router.get("/settlements/{settlement_id}", response_model=SettlementRead)
 def get_settlement(ctx: Ctx, actor: CurrentActor, settlement_id: str):
-    return settlement.get_settlement(ctx, actor=actor, settlement_id=settlement_id)
+    return payments.get_settlement(ctx, actor=actor, settlement_id=settlement_id)
 
 
 @router.get("/institutions/{code}/settlements", response_model=list[SettlementRead])
 def institution_settlements(ctx: Ctx, actor: CurrentActor, code: str, date: dt.date | None = None):
-    return settlement.institution_settlements(ctx, actor=actor, code=code, day=date)
+    return payments.institution_settlements(ctx, actor=actor, code=code, day=date)
 
 
 @router.get("/institutions/{code}/settlements/summary", response_model=SettlementSummaryRead)
 def daily_summary(ctx: Ctx, actor: CurrentActor, code: str, date: dt.date | None = None):
-    return settlement.daily_summary(ctx, actor=actor, code=code, day=date)
+    return payments.daily_summary(ctx, actor=actor, code=code, day=date)
 
 
 @router.get("/persons/{person_id}/settlements", response_model=list[SettlementRead])
 def person_settlements(ctx: Ctx, actor: CurrentActor, person_id: str):
-    return settlement.person_settlements(ctx, actor=actor, person_id=person_id)
+    return payments.person_settlements(ctx, actor=actor, person_id=person_id)

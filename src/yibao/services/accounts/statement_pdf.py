@@ -14,7 +14,7 @@ from yibao.domain.regions import region_name
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
 from yibao.services import vouchers
-from yibao.services.accounts import balances as accounts
+from yibao.services.accounts import balances
 from yibao.services.context import Context
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "web" / "templates"
@@ -30,7 +30,7 @@ def render_statement(ctx: Context, *, actor: Actor, person_id: str, date_from: d
     """The statement as a PDF, and its verification code (recorded, so GET /vouchers/{code} confirms it)."""
     from weasyprint import HTML  # heavy: loaded only when a PDF is made
 
-    statement = accounts.statement(ctx, actor=actor, person_id=person_id, date_from=date_from, date_to=date_to)
+    statement = balances.statement(ctx, actor=actor, person_id=person_id, date_from=date_from, date_to=date_to)
     code = vouchers.new_code()
     with ctx.uow() as uow:
         person = uow.get(Person, person_id)

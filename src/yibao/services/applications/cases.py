@@ -44,9 +44,8 @@ from yibao.ledger import accounts as acct
 from yibao.policy.interface import FACTS, ApplicationFacts, DisburseFacts
 from yibao.services import access
 from yibao.services.accounts.books import Books
-from yibao.services.applications import cash_vouchers, claim_limits
+from yibao.services.applications import cash_vouchers, claim_limits, vouchers
 from yibao.services.applications import invoices as invoice_claims
-from yibao.services.applications import vouchers as application_vouchers
 from yibao.services.applications.steps import move, record_step
 from yibao.services.context import Context
 from yibao.services.credentials import channels
@@ -524,7 +523,7 @@ def _approve(ctx: Context, uow: UnitOfWork, actor: Actor, app: Application, note
     move(ctx, uow, actor, app, "approve", note=note,
           data={"approved_fen": payable, "fee_fen": app.fee_fen, "rules": [r["rule_id"] for r in rules],
                 "expected_arrival_date": app.details["expected_arrival_date"], "payout": app.payout})
-    application_vouchers.issue(ctx, uow, actor, app, "approval")
+    vouchers.issue(ctx, uow, actor, app, "approval")
     if app.payout == "cash_voucher":
         books = Books(uow, ctx.now())
         cash_vouchers.place(ctx, uow, actor, books, app)

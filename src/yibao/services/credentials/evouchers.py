@@ -15,7 +15,7 @@ from yibao.domain.ids import new_id
 from yibao.domain.life_events import LifeEventKind
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person
 from yibao.services import access, notices
-from yibao.services.applications import cases as applications
+from yibao.services.applications import cases
 from yibao.services.context import Context, digest
 from yibao.services.credentials import bank_verification
 from yibao.services.credentials.bank_verification import CardHolder
@@ -141,7 +141,7 @@ def _changed(ctx: Context, uow: UnitOfWork, actor, account: BankAccount, change:
     reopened = []
     if primary_changed:
         uow.flush()
-        reopened = applications.reopen_for_payee_change(ctx, uow, actor, applicant_id=account.person_id)
+        reopened = cases.reopen_for_payee_change(ctx, uow, actor, applicant_id=account.person_id)
     body_zh = (f"您在{account.bank_name}尾号 {tail} 的银行账户{done_zh}，操作人：{by_zh}。如非您本人知情的操作，"
                "请立即联系医保经办机构。")
     body_en = (f"Your {account.bank_name} account ending {tail} {done_en}, by {by_en}. If you did not expect "

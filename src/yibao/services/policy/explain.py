@@ -27,7 +27,7 @@ from yibao.services.context import Context
 from yibao.services.crossregion import filings
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import enrolment, life_events
-from yibao.services.settlement import payments as settlement
+from yibao.services.settlement import payments
 
 ACTIONS = {  # the actions a person asks about, with how the answer names them
     "settle": ("在定点医药机构使用个人账户支付", "paying from the personal account at a designated institution"),
@@ -146,7 +146,7 @@ def explain(ctx: Context, *, actor: Actor, person_id: str, action: str, amount_f
                        reason=reason, relation=relation, category=category, channel=channel, by_proxy=by_proxy)
         if action == "settle":  # what a payment now would find used: today's, this year's, at that institution
             plan = policy.decide(facts, day)
-            facts = replace(facts, used=settlement.used_now(uow, owner_id=person_id, institution_code=institution_code,
+            facts = replace(facts, used=payments.used_now(uow, owner_id=person_id, institution_code=institution_code,
                                                             plan=plan, today=day))
         decision = policy.decide(facts, day)
         _standing_says(decision, life_events.standing(uow, person_id), action, getattr(facts, "reason", None), day)

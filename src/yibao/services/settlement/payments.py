@@ -312,7 +312,7 @@ def refund(ctx: Context, *, actor: Actor, settlement_id: str, idempotency_key: s
                                 request={"settlement_id": settlement_id, "amount_fen": amount_fen}, now=now)
         if once.earlier is not None:
             return once.earlier
-        if uow.settlements.standing(found.owner_id).closed:
+        if uow.persons.standing(found.owner_id).closed:
             raise errors.AccountClosed()
         amount = found.refundable_fen if amount_fen is None else amount_fen
         found.refund(amount)
@@ -384,7 +384,7 @@ def daily_summary(ctx: Context, *, actor: Actor, code: str, day: dt.date | None 
     day = day or ctx.today()
     with ctx.uow() as uow:
         found = _day(uow, actor, code, day)
-    per_category: dict[str, dict] = {c: {"total_fen": 0, "lines": 0} for c in v.CATEGORIES}
+    per_category: dict[str, dict] = {c.value: {"total_fen": 0, "lines": 0} for c in v.Category}
     for s in found:
         for item in s.items:
             per_category[item["category"]]["total_fen"] += item["amount_fen"]

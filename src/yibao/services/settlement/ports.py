@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Protocol
 
 from yibao.domain.audit import AuditRecord
-from yibao.domain.life_events import Standing
 from yibao.domain.payment_facts import Claim, PaymentCodeState, SettlementFacts
 from yibao.domain.settlement import Settlement
 
@@ -34,9 +33,6 @@ class SettlementRepository(Protocol):
 
     def granted(self, account_id: str) -> int:
         """What quota grants gave a quota account so far (its limit as granted)."""
-
-    def standing(self, person_id: str) -> Standing:
-        """A person's standing: life event, account freeze, closure."""
 
     def of_person(self, person_id: str) -> list[Settlement]:
         """A person's settlements, as payer or as the owner of the account that paid, newest first."""

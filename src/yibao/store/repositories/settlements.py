@@ -57,8 +57,8 @@ class SqlSettlements:
             payer_id=payer_id, owner_id=owner.id if owner else None, owner_region=owner.region if owner else None,
             scheme=enrollment.scheme if enrollment else None, relation=grant.relation if grant else None,
             institution=self.session.get(Institution, institution_code), filing=filing,
-            payer_standing=self.standing(payer_id) if payer_id else Standing(),
-            owner_standing=self.standing(owner.id) if owner else Standing())
+            payer_standing=standing.standing(self.session.connection(), payer_id) if payer_id else Standing(),
+            owner_standing=standing.standing(self.session.connection(), owner.id) if owner else Standing())
 
     def record(self, settlement: Settlement, audit: AuditRecord, *, scope: str, key: str, response: dict) -> None:
         settlement_repo.record_settlement(self.session.connection(), settlement, link_audit(audit), scope=scope,
@@ -69,9 +69,6 @@ class SqlSettlements:
         return self.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(p.c.amount_fen), 0))
                                    .select_from(p.join(e, e.c.id == p.c.entry_id))
                                    .where(p.c.account_id == account_id, e.c.kind == EntryKind.QUOTA_GRANT)) or 0
-
-    def standing(self, person_id: str) -> Standing:
-        return standing.standing(self.session.connection(), person_id)
 
     def of_person(self, person_id: str) -> list[Settlement]:
         return list(self.session.scalars(sa.select(Settlement).where(
