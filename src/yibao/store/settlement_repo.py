@@ -82,7 +82,7 @@ def _statement(*, claiming: bool = False) -> sa.Select:
             # (国办发〔2021〕14号 shares the account, not the filing). For one's own account, owner = payer.
             .outerjoin(f, sa.and_(f.c.person_id == owner.c.id, f.c.status == "active"))
             .outerjoin(g, sa.and_(g.c.owner_id == owner.c.id, g.c.grantee_id == who.c.payer_id,
-                                  g.c.status.in_([s.value for s in OPEN_GRANT])))
+                                  sa.or_(*(g.c.status == s.value for s in OPEN_GRANT))))  # no list: compiled once
             .outerjoin(e, sa.and_(e.c.person_id == owner.c.id, e.c.status == "active")))
     )
 
