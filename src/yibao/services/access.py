@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from yibao.domain import errors
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role
+from yibao.domain.users import AGENCY_STAFF, READ_ALL, REVIEW_STAFF, Actor, Role
 from yibao.services.ports import UnitOfWork
 
 
@@ -50,6 +50,8 @@ def _roles(*roles: Role) -> frozenset[Role]:
 
 
 STAFF, READERS = _roles(*AGENCY_STAFF), _roles(*READ_ALL)
+REVIEWERS = _roles(*REVIEW_STAFF)  # decide cases, pay out, manage institutions
+ADMINS = _roles(Role.ADMIN)
 COLLECTORS = _roles(Role.COLLECTOR, Role.ADMIN)  # may record money as collected
 
 RULES: dict[tuple[str, str], Rule] = {
@@ -57,36 +59,69 @@ RULES: dict[tuple[str, str], Rule] = {
     ("person", "read"): Rule(READERS, owner=True, unit=True),  # a unit while it employs them
     ("owned", "read"): Rule(READERS, owner=True),  # credentials and accounts: not the unit
     ("owned", "act"): Rule(STAFF, owner=True),  # the person, or agency staff at the counter
-    ("owned", "act_as_admin"): Rule(_roles(Role.ADMIN), owner=True),  # e-voucher real-name check, inbox
+    ("owned", "act_as_admin"): Rule(ADMINS, owner=True),  # e-voucher real-name check, inbox
     ("employer", "read"): Rule(READERS, unit=True),
     ("employer", "write"): Rule(STAFF, unit=True),
+    ("employer", "register"): Rule(STAFF),
+    # the register: who enters people, finds them by ID number, verifies them, records what happened to them
+    ("person", "register"): Rule(STAFF | {Role.UNIT}),
+    ("person", "look_up"): Rule(READERS | {Role.UNIT}),  # the counter with the ID card in hand among them
+    ("person", "change_name_or_region"): Rule(STAFF),  # agency business; contact data is the owner's too
+    ("person", "verify_at_counter"): Rule(STAFF),
+    ("life_event", "record"): Rule(STAFF),
+    ("residents", "import"): Rule(ADMINS),
+    ("institution", "add"): Rule(REVIEWERS),
+    ("agencies", "load"): Rule(ADMINS),
     ("enrollment", "create"): Rule(STAFF, unit=True),
     ("enrollment", "end"): Rule(STAFF, unit=True),
     ("enrollment", "approve"): Rule(STAFF),
+    # users and their passwords
+    ("user", "add"): Rule(ADMINS),
+    ("password", "set"): Rule(ADMINS),
     ("password", "change"): Rule(login=True),
     # cards: institutions read a card's status; the PIN is checked by the holder, a terminal or the counter
     ("card", "read"): Rule(READERS | {Role.INSTITUTION}, owner=True),
     ("card", "verify_pin"): Rule(STAFF | {Role.TERMINAL}, owner=True),
     ("card", "change_pin"): Rule(owner=True),
+    ("card", "check_pin_at_payment"): Rule(_roles(Role.INSTITUTION, Role.ADMIN)),
+    ("card", "prove_holder"): Rule(STAFF | {Role.INSTITUTION, Role.TERMINAL}),
+    ("card", "issue"): Rule(STAFF),
+    ("card", "freeze"): Rule(STAFF),
+    ("card", "unfreeze"): Rule(STAFF),
+    ("card", "unlock_pin"): Rule(STAFF),
     # family grants: only the grantee consents or declines; the owner, the grantee or staff end one
     ("grant", "accept"): Rule(owner=True),
     ("grant", "decline"): Rule(owner=True),
     ("grant", "end"): Rule(STAFF, owner=True),
-    # money
+    # money: a person's account frozen, a ledger entry reversed (asked and decided by an admin)
+    ("freeze", "create"): Rule(STAFF),
+    ("freeze", "lift"): Rule(STAFF),
+    ("freeze", "read"): Rule(READERS),
+    ("reversal", "request"): Rule(ADMINS),
+    ("reversal", "decide"): Rule(ADMINS),
+    ("reversal", "read"): Rule(_roles(Role.ADMIN, Role.AUDITOR)),
     ("contribution", "collect"): Rule(COLLECTORS),
     ("contribution", "declare"): Rule(owner=True, unit=True),  # the employing unit, or the self-employed
     ("contribution", "read_arrears"): Rule(READERS | {Role.COLLECTOR}, owner=True, unit=True),
-    ("settlement", "create"): Rule(_roles(Role.ADMIN), institution=True),
-    ("settlement", "refund"): Rule(_roles(Role.ADMIN), institution=True),
+    ("settlement", "create"): Rule(ADMINS, institution=True),
+    ("settlement", "refund"): Rule(ADMINS, institution=True),
     ("settlement", "read"): Rule(READERS, owner=True, institution=True),  # the payer and the account's owner
     ("settlement", "read_day"): Rule(READERS, institution=True),
     ("settlement", "read_emergencies"): Rule(_roles(Role.REVIEWER, Role.AUDITOR, Role.ADMIN)),
     # applications and what they pay out
     ("application", "apply"): Rule(STAFF, owner=True, terminal=True),
     ("application", "retry"): Rule(STAFF, owner=True),
+    ("application", "review"): Rule(REVIEWERS),
+    ("application", "read_queue"): Rule(READERS),
+    ("batch", "make"): Rule(REVIEWERS),
+    ("batch", "read"): Rule(REVIEWERS | {Role.AUDITOR}),
+    ("batch", "take_returns"): Rule(REVIEWERS),  # the bank's return file, fetched or uploaded
     ("cash_voucher", "handle"): Rule(STAFF | {Role.INSTITUTION}),
     ("cash_voucher", "pay"): Rule(STAFF, institution=True),
     ("slot", "publish"): Rule(STAFF, institution=True),
+    # the test-mode clock
+    ("clock", "set"): Rule(ADMINS),
+    ("clock", "read"): Rule(ADMINS),
 }
 
 
@@ -99,11 +134,6 @@ def allows(actor: Actor, resource: str, action: str, **facts) -> bool:
 def ensure(actor: Actor, resource: str, action: str, **facts) -> None:
     """Refuse (auth.forbidden) unless the table lets the actor do this."""
     if not allows(actor, resource, action, **facts):
-        raise errors.AccessForbidden()
-
-
-def require(actor: Actor, *roles: Role) -> None:
-    if actor.role not in roles:
         raise errors.AccessForbidden()
 
 

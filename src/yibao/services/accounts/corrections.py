@@ -7,7 +7,7 @@ from __future__ import annotations
 from yibao.domain import errors
 from yibao.domain.ids import new_id
 from yibao.domain.settlement import Refund
-from yibao.domain.users import Actor, Role
+from yibao.domain.users import Actor
 from yibao.ledger.entries import Entry, EntryKind
 from yibao.ledger.reversals import ReversalRequest
 from yibao.services import access
@@ -65,7 +65,7 @@ def _row(uow: UnitOfWork, reversal_id: str, *, lock: bool = False) -> ReversalRe
 def request_reversal(ctx: Context, *, actor: Actor, entry_id: str, reason: str) -> dict:
     """An admin asks for an entry no record owns to be reversed; it waits for a second admin (asking again while
     it waits changes nothing)."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "reversal", "request")
     reason = (reason or "").strip()
     if not reason:
         raise errors.RequestInvalid(summary="a reversal needs a reason")
@@ -95,7 +95,7 @@ def _pending(uow: UnitOfWork, actor: Actor, reversal_id: str) -> ReversalRequest
 
 def approve_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str = "") -> Entry:
     """A second admin approves a pending reversal: its entry's exact opposite is posted."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "reversal", "decide")
     with ctx.uow() as uow:
         row = _pending(uow, actor, reversal_id)
         uow.conflict_means(errors.EntryAlreadyReversed(entry_id=row.entry_id))
@@ -113,7 +113,7 @@ def approve_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str 
 
 def reject_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str) -> dict:
     """A second admin rejects a pending reversal, saying why; nothing is posted."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "reversal", "decide")
     note = (note or "").strip()
     if not note:
         raise errors.ReviewNoteRequired(action_zh="驳回冲正申请", action_en="reject a reversal")
@@ -130,6 +130,6 @@ def reject_reversal(ctx: Context, *, actor: Actor, reversal_id: str, note: str) 
 
 def list_reversals(ctx: Context, *, actor: Actor, status: str | None = "pending", limit: int = 100) -> list[dict]:
     """Reversal requests, oldest first (pending ones unless told): the second admin's queue."""
-    access.require(actor, Role.ADMIN, Role.AUDITOR)
+    access.ensure(actor, "reversal", "read")
     with ctx.uow() as uow:
         return [_view(r) for r in uow.reversals.listed(status=status, limit=limit)]

@@ -12,7 +12,7 @@ from yibao.domain.cards import Card, CardAction, CardStatus
 from yibao.domain.ids import new_id
 from yibao.domain.life_events import AccountFreeze
 from yibao.domain.registry import Person
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor
+from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
@@ -84,7 +84,7 @@ def _person(uow: UnitOfWork, person_id: str) -> Person:
 
 def freeze_person(ctx: Context, *, actor: Actor, person_id: str, reason: str) -> AccountFreeze:
     """The agency freezes a person's account (suspected misuse, investigation), with a reason."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "freeze", "create")
     reason = checked_reason(reason, errors.FreezeReasonMissing)
     with ctx.uow() as uow:
         uow.conflict_means(errors.AccountAlreadyFrozen())
@@ -96,7 +96,7 @@ def freeze_person(ctx: Context, *, actor: Actor, person_id: str, reason: str) ->
 
 def unfreeze_person(ctx: Context, *, actor: Actor, person_id: str, reason: str) -> AccountFreeze:
     """The agency lifts the freeze of a person's account, with a reason."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "freeze", "lift")
     reason = checked_reason(reason, errors.UnfreezeReasonMissing)
     with ctx.uow() as uow:
         _person(uow, person_id)
@@ -110,7 +110,7 @@ def unfreeze_person(ctx: Context, *, actor: Actor, person_id: str, reason: str) 
 
 def list_freezes(ctx: Context, *, actor: Actor, person_id: str) -> list[AccountFreeze]:
     """Every freeze of the person's account, newest first (agency staff and auditors)."""
-    access.require(actor, *READ_ALL)
+    access.ensure(actor, "freeze", "read")
     with ctx.uow() as uow:
         _person(uow, person_id)
         return list(reversed(uow.all_by(AccountFreeze, "frozen_at", person_id=person_id)))

@@ -39,7 +39,7 @@ from yibao.domain.ids import new_id
 from yibao.domain.invoices import keys_of, normal_issuer, normal_number
 from yibao.domain.life_events import LifeEventKind, Standing
 from yibao.domain.registry import Enrollment, Institution, Person
-from yibao.domain.users import AGENCY_STAFF, REVIEW_STAFF, Actor, Role
+from yibao.domain.users import Actor, Role
 from yibao.ledger import accounts as acct
 from yibao.policy.interface import FACTS, ApplicationFacts, DisburseFacts
 from yibao.services import access
@@ -430,7 +430,7 @@ def review(ctx: Context, *, actor: Actor, application_id: str, action: str, note
            missing: list[str] | None = None) -> tuple[Application, list[dict]]:
     """A reviewer approves (the policy decides again, on today's balance), rejects with a reason, or asks for a
     supplement naming the documents missing, with guidance."""
-    access.require(actor, *REVIEW_STAFF)
+    access.ensure(actor, "application", "review")
     if action not in REVIEW_ACTIONS:
         raise _invalid(f"审核操作须为 {'、'.join(REVIEW_ACTIONS)}", f"action is one of {', '.join(REVIEW_ACTIONS)}")
     note = (note or "").strip()
@@ -624,5 +624,5 @@ def queue(ctx: Context, *, actor: Actor, status: str | None = None, person_id: s
             if not (actor.role == Role.PERSON and actor.person_id == person_id):
                 access.ensure_can_read_owned(uow, actor, person_id)
             return uow.applications.of_person(person_id, status, limit)
-        access.require(actor, *AGENCY_STAFF, Role.AUDITOR)
+        access.ensure(actor, "application", "read_queue")
         return uow.applications.queue([status] if status else [s.value for s in REVIEWABLE], limit)

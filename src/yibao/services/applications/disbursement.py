@@ -25,7 +25,7 @@ from yibao.domain.applications import Application, ApplicationStatus, Applicatio
 from yibao.domain.disbursement import AppliedReturn, Batch, BatchLine, BatchStatus, LineStatus
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
-from yibao.domain.users import REVIEW_STAFF, Actor, Role
+from yibao.domain.users import Actor
 from yibao.ledger import accounts as acct
 from yibao.ledger.accounts import AccountKind
 from yibao.ledger.holds import UNTIL_SETTLED, HoldStatus
@@ -83,7 +83,7 @@ def make_batches(ctx: Context, *, actor: Actor, bank_name: str | None = None) ->
     """A payment file per bank for every approved application (or those of one bank), handed to the bank when
     one is configured; returns the batches and the applications left for later, with why (no bank account,
     the balance no longer covers them, or the maker approved a case that needs four eyes)."""
-    access.require(actor, *REVIEW_STAFF)
+    access.ensure(actor, "batch", "make")
     now, today = ctx.now(), ctx.today()
     with ctx.uow() as uow:
         approved = uow.disbursements.approved()
@@ -173,7 +173,7 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
 
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
     """A batch with its payment file and lines."""
-    access.require(actor, *REVIEW_STAFF, Role.AUDITOR)
+    access.ensure(actor, "batch", "read")
     with ctx.uow() as uow:
         found = uow.disbursements.batch(batch_id)
         if found is None:
@@ -187,7 +187,7 @@ def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
 def fetch_returns(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
     """Fetch the bank's signed return file for a batch from the bank (handing its payment file over again,
     harmlessly, first) and apply it as apply_returns does."""
-    access.require(actor, *REVIEW_STAFF)
+    access.ensure(actor, "batch", "take_returns")
     port = bank.port(ctx.settings)
     if port is None:
         raise errors.BankUnavailable()
@@ -202,7 +202,7 @@ def fetch_returns(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
 def apply_returns(ctx: Context, *, actor: Actor, batch_id: str, content: bytes) -> Batch:
     """Settle each line the bank's signed return file names: paid captures the hold, failed voids it. Refused
     whole, and audited, when unsigned, not signed by the bank, foreign, replayed or changing a settled line."""
-    access.require(actor, *REVIEW_STAFF)
+    access.ensure(actor, "batch", "take_returns")
     try:
         signed, signature = bank_files.split_signed(content)
         bank.verify(ctx.settings, signed=signed, signature=signature)

@@ -28,7 +28,7 @@ def add_user(
     institution_code: str | None = None,
 ) -> User:
     """Create a user with a role and the record that role acts for."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "user", "add")
     try:
         role_ = Role(role)
     except ValueError:
@@ -197,7 +197,7 @@ def change_password(ctx: Context, *, actor: Actor, token: str, current_password:
 
 def set_password(ctx: Context, *, actor: Actor, username: str, new_password: str) -> int:
     """An admin gives a user a new password (a forgotten one); every session of the user ends. Returns how many."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "password", "set")
     if len(new_password or "") < PASSWORD_MIN_LENGTH:
         raise errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     with ctx.uow() as uow:

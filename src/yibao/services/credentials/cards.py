@@ -16,7 +16,7 @@ from yibao.domain.cards import Card, CardAction, CardStatus, check_new_pin
 from yibao.domain.identity import with_luhn_digit
 from yibao.domain.regions import pooling_region, within
 from yibao.domain.registry import Institution, Person
-from yibao.domain.users import AGENCY_STAFF, Actor, Role
+from yibao.domain.users import Actor
 from yibao.policy.loader import NATIONAL
 from yibao.services import access, notices
 from yibao.services.accounts import freezes
@@ -80,7 +80,7 @@ def _record_expiry(ctx: Context, card_no: str) -> None:
 
 def issue_card(ctx: Context, *, actor: Actor, person_id: str, expires_on: dt.date | None = None) -> Card:
     """Issue a new card to a person (status issued, to be activated by the holder)."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "card", "issue")
     with ctx.uow() as uow:
         person = uow.get(Person, person_id)
         if person is None:
@@ -159,7 +159,7 @@ def report_lost(ctx: Context, *, actor: Actor, card_no: str) -> Card:
 def freeze(ctx: Context, *, actor: Actor, card_no: str, reason: str) -> Card:
     """The agency freezes the card holder's account (suspected misuse, investigation): every card and
     e-voucher of theirs is refused until the agency lifts it."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "card", "freeze")
     reason = freezes.checked_reason(reason, errors.FreezeReasonMissing)
     _record_expiry(ctx, card_no)
     with ctx.uow() as uow:
@@ -172,7 +172,7 @@ def freeze(ctx: Context, *, actor: Actor, card_no: str, reason: str) -> Card:
 
 def unfreeze(ctx: Context, *, actor: Actor, card_no: str, reason: str) -> Card:
     """The agency lifts the freeze of the card holder's account, with a reason; its frozen cards are active again."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "card", "unfreeze")
     reason = freezes.checked_reason(reason, errors.UnfreezeReasonMissing)
     _record_expiry(ctx, card_no)
     with ctx.uow() as uow:
@@ -205,7 +205,7 @@ def replace(ctx: Context, *, actor: Actor, card_no: str) -> Card:
 def unlock_pin(ctx: Context, *, actor: Actor, card_no: str, id_number: str) -> Card:
     """The agency lifts a PIN lock after too many wrong tries, the holder's ID document checked at the counter;
     at most the policy's number of unlocks per card within its period."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "card", "unlock_pin")
     with ctx.uow() as uow:
         card = _card(uow, card_no, for_update=True)
         holder = uow.get(Person, card.person_id)
@@ -241,7 +241,7 @@ def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
 
 def check_pin_at_payment(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
     """The PIN check inside a settlement (after ensure_pin_checked_here); wrong PINs count as anywhere."""
-    access.require(actor, Role.INSTITUTION, Role.ADMIN)
+    access.ensure(actor, "card", "check_pin_at_payment")
     return _check_pin(ctx, actor, card_no, pin)
 
 
@@ -281,7 +281,7 @@ def prove_holder(ctx: Context, *, actor: Actor, card_no: str, pin: str, holder_i
     """The person in front of an institution's or the agency's counter proves they are `holder_id` with card and
     PIN (a cash redemption); wrong PINs count towards the lock as at a payment. Another person's card is None,
     its PIN never looked at: no guess counted at a stranger's card, no lock."""
-    access.require(actor, Role.INSTITUTION, Role.TERMINAL, *AGENCY_STAFF)
+    access.ensure(actor, "card", "prove_holder")
     with ctx.uow() as uow:
         if _card(uow, card_no).person_id != holder_id:
             return None

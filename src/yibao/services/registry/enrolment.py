@@ -26,7 +26,7 @@ from yibao.domain.registry import (
     Verification,
 )
 from yibao.domain.residents import LIFE_EVENT_KIND
-from yibao.domain.users import AGENCY_STAFF, READ_ALL, Actor, Role, User
+from yibao.domain.users import AGENCY_STAFF, Actor, Role, User
 from yibao.services import access, notices
 from yibao.services.context import Context
 from yibao.services.credentials.throttle import LookupThrottle
@@ -57,7 +57,7 @@ def register_person(ctx: Context, *, actor: Actor, id_number: str, name: str, ph
     place of a pending online one of the same number. A death or emigration the register records for the
     number is the person's life event from the start. A unit's refused registrations count as look-ups that
     found no one (a duplicate or a mismatch would otherwise tell it about a stranger's number)."""
-    access.require(actor, *AGENCY_STAFF, Role.UNIT)
+    access.ensure(actor, "person", "register")
     if actor.role != Role.UNIT:
         return _register_person(ctx, actor=actor, id_number=id_number, name=name, phone=phone, region=region)
     throttle, user_key = _lookup_throttle(ctx), actor.username.casefold()
@@ -105,7 +105,7 @@ def _matches(uow: UnitOfWork, person: Person | None, name: str) -> bool:
 def lookup_person(ctx: Context, *, actor: Actor, id_number: str, name: str | None = None) -> Person:
     """Find a person by resident ID number (kept out of URLs and logs). A unit must give the name too, and a
     name that does not match answers as an unknown number; its look-ups that find no one are throttled."""
-    access.require(actor, *READ_ALL, Role.UNIT)  # the counter with the ID card in hand among them
+    access.ensure(actor, "person", "look_up")
     is_unit = actor.role == Role.UNIT
     if is_unit and not (name or "").strip():
         raise errors.RequestInvalid(summary="a unit's look-up needs the name as well as the ID number")
@@ -135,7 +135,7 @@ def update_person(ctx: Context, *, actor: Actor, person_id: str, name: str | Non
                   phone: str | None = None, region: str | None = None) -> Person:
     """Change contact data; a name or region change is agency business. History keeps every version."""
     if name is not None or region is not None:
-        access.require(actor, *AGENCY_STAFF)
+        access.ensure(actor, "person", "change_name_or_region")
     access.ensure_owner_or_staff(actor, person_id)
     with ctx.uow() as uow:
         person = uow.get(Person, person_id)
@@ -190,7 +190,7 @@ def _check_employer_fields(fields: dict) -> dict:
 def register_employer(ctx: Context, *, actor: Actor, uscc: str, name: str | None = None, region: str | None = None,
                       contact_name: str | None = None, contact_phone: str | None = None) -> Employer:
     """Register a unit; it may be incomplete, but then it cannot enrol anyone yet."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "employer", "register")
     code = validate_uscc(uscc)
     fields = _check_employer_fields(dict(name=name, region=region, contact_name=contact_name,
                                          contact_phone=contact_phone))

@@ -10,7 +10,7 @@ import yaml
 from yibao.domain import errors
 from yibao.domain.regions import parents, validate_region
 from yibao.domain.registry import Agency, Institution, InstitutionKind
-from yibao.domain.users import REVIEW_STAFF, Actor, Role
+from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 
@@ -21,7 +21,7 @@ def add_institution(ctx: Context, *, actor: Actor, code: str, name: str, kind: s
                     designated: bool, cross_region: bool, designated_from: dt.date | None = None,
                     designated_to: dt.date | None = None) -> Institution:
     """Register an institution; designated ones may settle from the day their designation starts."""
-    access.require(actor, *REVIEW_STAFF)
+    access.ensure(actor, "institution", "add")
     code = (code or "").strip()
     if not code or len(code) > 20 or not code.isalnum():
         raise errors.InstitutionInvalid(reason_zh="机构编码须为 1 至 20 位字母或数字",
@@ -71,7 +71,7 @@ def list_institutions(ctx: Context, *, actor: Actor, region: str | None = None) 
 
 def load_agencies(ctx: Context, *, actor: Actor, path: Path = DEFAULT_AGENCIES) -> int:
     """Load the agency directory from a data file; returns how many regions' entries changed."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "agencies", "load")
     rows = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or []
     agencies = []
     for row in rows:

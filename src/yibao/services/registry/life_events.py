@@ -19,7 +19,7 @@ from yibao.domain.ids import new_id
 from yibao.domain.life_events import KIND_ZH, LifeEvent, LifeEventKind, LifeEventSource, Standing
 from yibao.domain.registry import Person
 from yibao.domain.settlement import Settlement
-from yibao.domain.users import AGENCY_STAFF, Actor
+from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import family
@@ -80,7 +80,7 @@ def _documents(uow: UnitOfWork, person_id: str, ids: list[str]) -> list[str]:
 def record_event(ctx: Context, *, actor: Actor, person_id: str, kind: str, date, document_ids=None,
                  source: str = "counter") -> LifeEvent:
     """Record a death or emigration; the same event again returns the first, another one is a conflict."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "life_event", "record")
     kind, date, source = _checked(kind, date, source)
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())

@@ -15,7 +15,7 @@ from yibao.domain import errors
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Person
 from yibao.domain.residents import COLUMNS, LIFE_EVENT_KIND, Resident, ResidentRow, ResidentStatus
-from yibao.domain.users import Actor, Role
+from yibao.domain.users import Actor
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
@@ -72,7 +72,7 @@ def import_rows(ctx: Context, *, actor: Actor, rows: Iterable[tuple[int, dict]],
                 after_batch: Callable[[ImportSummary], None] = lambda s: None) -> ImportSummary:
     """Import numbered rows of a register extract, a batch per unit of work; bad rows are rejected with
     their line and reason, the others go on."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "residents", "import")
     source = _source(source)
     summary = ImportSummary()
     started = time.perf_counter()
@@ -94,7 +94,7 @@ def import_file(ctx: Context, *, actor: Actor, path: Path, rejected_path: Path |
                 on_bytes: Callable[[int], None] = lambda n: None) -> ImportSummary:
     """Import a register extract (CSV, header `id_number,name,status,event_date`); refused rows go to the
     rejected-rows file with their line number and reason."""
-    access.require(actor, Role.ADMIN)
+    access.ensure(actor, "residents", "import")
     if not path.is_file():
         raise errors.ResidentFileInvalid(reason_zh="找不到文件", reason_en="no such file")
     rejected_path = rejected_path or path.with_name(path.stem + ".rejected.csv")

@@ -14,7 +14,7 @@ from yibao.domain.cards import Card, CardAction
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import parse_id_number, same_name, validate_phone
 from yibao.domain.registry import Enrollment, EnrollmentStatus, Person, Verification
-from yibao.domain.users import AGENCY_STAFF, Actor, AuthToken, User
+from yibao.domain.users import Actor, AuthToken, User
 from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import family
@@ -91,7 +91,7 @@ def verify_at_counter(ctx: Context, *, actor: Actor, person_id: str, id_number: 
                       phone: str) -> Person:
     """Counter staff, the ID card in hand, verify a person's registration: the card's number and name and
     the phone the person states must be the record's. Verifying again changes nothing."""
-    access.require(actor, *AGENCY_STAFF)
+    access.ensure(actor, "person", "verify_at_counter")
     number = parse_id_number(id_number).number
     stated_phone = validate_phone(phone)
     with ctx.uow() as uow:
