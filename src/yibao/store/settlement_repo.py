@@ -7,7 +7,7 @@ of payer and owner (a death or emigration on record, an agency freeze of the acc
 and grant count is decided by `domain.in_force`, as the plain lookups decide it; the database keeps at most one
 active filing per person and one open grant per pair, so only enrolments add rows. The statement is built once
 and its compiled form cached. On PostgreSQL the same statement may also claim the payment's idempotency key
-(as LedgerRepository.claim_key does), so the first statement of a payment is its only read before the lock.
+(as SqlKeys.claim_key does), so the first statement of a payment is its only read before the lock.
 
 What a settlement leaves besides its ledger entry (its row, the first record of its audit chain, the answer
 its idempotency key gives from now on) is written by one statement on PostgreSQL, three elsewhere.
