@@ -18,6 +18,7 @@ from tests.integration.test_ledger_concurrency import all_at_once
 from tests.support import API, PIN, add_person, assert_problem, bank_return, bearer, count
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
+from yibao.domain.appointments import Appointment
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor, Role
 from yibao.services.applications import appointments, cash_vouchers
@@ -325,7 +326,7 @@ def test_a_slot_is_never_overbooked_when_many_book_at_once(ctx, admin, settings)
     finally:
         for c in contexts:
             c.engine.dispose()
-    booked = [o for o in outcomes if isinstance(o, appointments.Appointment)]
+    booked = [o for o in outcomes if isinstance(o, Appointment)]
     refused = [o for o in outcomes if isinstance(o, (errors.SlotFull, errors.AppointmentDuplicate))]
     assert len(booked) == 3 and len(refused) == 9, outcomes
     assert len({b.person_id for b in booked}) == 3  # the last person asked three times: at most one place

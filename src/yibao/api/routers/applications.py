@@ -21,6 +21,7 @@ from yibao.api.schemas.applications import (
 )
 from yibao.api.schemas.common import NoticeRead
 from yibao.domain import errors
+from yibao.domain.disbursement import Batch
 from yibao.services import notices
 from yibao.services.applications import cases, cash_vouchers, disbursement, documents, vouchers
 
@@ -124,7 +125,7 @@ def retry_payout(ctx: Ctx, actor: CurrentActor, application_id: str):
     return _read(ctx, cases.get(ctx, actor=actor, application_id=application_id))
 
 
-def _batch(batch: disbursement.Batch) -> BatchRead:
+def _batch(batch: Batch) -> BatchRead:
     return BatchRead.model_validate({k: x for k, x in vars(batch).items() if k != "file"})
 
 

@@ -51,7 +51,7 @@ from yibao.services.context import Context
 from yibao.services.credentials import channels
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
-from yibao.services.registry import enrolment, heirs, life_events
+from yibao.services.registry import enrollments, heirs, life_events
 
 S = ApplicationStatus
 REVIEW_ACTIONS = ("approve", "reject", "request_supplement")
@@ -80,7 +80,7 @@ def _person(uow: UnitOfWork, person_id: str) -> Person:
 
 def _scheme(uow: UnitOfWork, person_id: str, day: dt.date) -> str | None:
     """The scheme in force on the day, or the last one the person had (a deceased person's ended enrolment)."""
-    enrollment = enrolment.enrollment_on(uow, person_id, day)
+    enrollment = enrollments.enrollment_on(uow, person_id, day)
     if enrollment is None:
         every = uow.all_by(Enrollment, "start_date", person_id=person_id)
         enrollment = every[-1] if every else None

@@ -25,7 +25,7 @@ from yibao.services.accounts.books import Books
 from yibao.services.context import Context
 from yibao.services.policy.decisions import enforce, refusal
 from yibao.services.ports import UnitOfWork
-from yibao.services.registry import enrolment
+from yibao.services.registry import enrollments
 from yibao.services.settlement.payments import take_quotas, used_now
 
 S = ApplicationStatus
@@ -74,7 +74,7 @@ def _claimed(uses: list[dict], day: dt.date, code: str) -> dict[str, int]:
 
 
 def _scheme(uow: UnitOfWork, person_id: str, day: dt.date, default: str | None) -> str | None:
-    enrollment = enrolment.enrollment_on(uow, person_id, day)
+    enrollment = enrollments.enrollment_on(uow, person_id, day)
     return enrollment.scheme if enrollment else default
 
 

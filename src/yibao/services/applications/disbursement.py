@@ -37,9 +37,9 @@ from yibao.services.applications.cases import (
     expected_arrival,
     is_death_case,
     primary_bank_account,
-    record_step,
     taken_by,
 )
+from yibao.services.applications.steps import record_step
 from yibao.services.context import Context
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events

@@ -26,7 +26,7 @@ from yibao.services import access
 from yibao.services.context import Context
 from yibao.services.crossregion import filings
 from yibao.services.ports import UnitOfWork
-from yibao.services.registry import enrolment, life_events
+from yibao.services.registry import enrollments, life_events
 from yibao.services.settlement import payments
 
 ACTIONS = {  # the actions a person asks about, with how the answer names them
@@ -50,7 +50,7 @@ def _invalid(field: str, problem: str) -> errors.RequestInvalid:
 def _facts(uow: UnitOfWork, person: Person, action: str, day: dt.date, *, amount_fen: int | None,
            institution_code: str | None, reason: str | None, relation: str | None, category: str | None,
            channel: str | None, by_proxy: bool | None) -> Facts:
-    enrollment = enrolment.enrollment_on(uow, person.id, day)
+    enrollment = enrollments.enrollment_on(uow, person.id, day)
     account = uow.ledger.accounts([acct.personal(person.id)]).get(acct.personal(person.id))
     balance = account.available_fen if account else 0
     region, scheme = person.region, enrollment.scheme if enrollment else None

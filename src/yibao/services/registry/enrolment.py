@@ -32,7 +32,6 @@ from yibao.services.context import Context
 from yibao.services.credentials.throttle import LookupThrottle
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry import life_events, residents, verification
-from yibao.services.registry.enrollments import enrollment_on as enrollment_on  # where other areas ask for it
 
 
 def _new_person(ctx: Context, *, id_number: str, name: str, phone: str, region: str) -> Person:
