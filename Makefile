@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install postgresql fonts lint clean
+.PHONY: run test install postgresql fonts chromium catalogs messages lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) fonts
+install: $(STAMP) fonts catalogs
+
+# The page catalogs (Babel): `make messages` extracts what the pages say into both .po files; `make` compiles them.
+catalogs: $(STAMP)
+	$(BIN)/python -m yibao.web.catalogs compile
+
+messages: $(STAMP)
+	$(BIN)/python -m yibao.web.catalogs sync
 
 run: install
 	$(BIN)/yibao db upgrade
@@ -45,7 +52,16 @@ fonts:
 	    fontconfig fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null; \
 	fi
 
-test: install postgresql lint
+# The browser tests drive Debian's Chromium headless; install it when it is missing.
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  echo "Chromium present"; \
+	else \
+	  echo "installing Chromium (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: install postgresql chromium lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

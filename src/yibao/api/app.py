@@ -34,7 +34,7 @@ API = "/api/v1"
 
 
 def create_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url="/docs", redoc_url=None)
+    app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     problems.install(app)
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes,
@@ -53,7 +53,7 @@ def create_app(ctx: Context) -> FastAPI:
     def health() -> dict:
         return {"status": "ok", "version": __version__}
 
-    from yibao.web import pages
+    from yibao.web import app as web
 
-    pages.mount(app)
+    web.mount(app)
     return app

@@ -409,6 +409,31 @@ NEXT_STEPS = [
 ]
 
 
+def check_registration(ctx: Context, *, id_number: str, name: str, phone: str, region: str, password: str,
+                       username: str | None = None) -> dict[str, errors.DomainError]:
+    """Each field of an online registration checked on its own, so a form can show every mistake beside its
+    field at once (self_register still checks them all again, and the register and duplicates besides)."""
+    from yibao.domain.users import PASSWORD_MIN_LENGTH
+
+    checks = {
+        "id_number": lambda: parse_id_number(id_number, today=ctx.today()),
+        "name": lambda: validate_name(name),
+        "phone": lambda: validate_phone(phone),
+        "region": lambda: validate_region(region),
+    }
+    found: dict[str, errors.DomainError] = {}
+    for field_name, check in checks.items():
+        try:
+            check()
+        except errors.DomainError as exc:
+            found[field_name] = exc
+    if len(password or "") < PASSWORD_MIN_LENGTH:
+        found["password"] = errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
+    if len((username or "").strip()) > 64:
+        found["username"] = errors.RequestInvalid(summary="username must be 1 to 64 characters")
+    return found
+
+
 def self_register(ctx: Context, *, id_number: str, name: str, phone: str, region: str, password: str,
                   username: str | None = None) -> tuple[Person, Enrollment, User]:
     """A flexible-employment person registers online: person, enrolment request and a login, in one step.
