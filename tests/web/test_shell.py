@@ -133,3 +133,34 @@ def test_home_and_sign_in_in_chromium_on_a_phone(browser, phone_context_args, li
     axe_clean(page)
     shot(page, "me-phone")
     context.close()
+
+
+def test_a_person_registers_online_in_chromium(page, live_server):
+    """Guided registration: every mistake beside its field at once, then the register confirms the person, who is
+    signed in and sees the next steps; the pages pass the accessibility check."""
+    from tests.support import in_register, new_id_number, new_phone
+    from yibao.domain.users import Actor
+
+    number = new_id_number(birth="19960815")
+    in_register(live_server.ctx, Actor.system("test-admin"), number, "孙悦")
+    page.goto("/register")
+    axe_clean(page)
+    page.get_by_label("姓名").fill("孙悦")
+    page.get_by_label("身份证号码").fill(number[:-1])
+    page.get_by_label("手机号码").fill("123")
+    page.get_by_role("button", name="注册").click()
+    errors = page.locator(".field .error")
+    assert errors.count() >= 3  # the number, the phone and the password at once
+    assert page.get_by_label("姓名").input_value() == "孙悦"
+    axe_clean(page)
+    page.get_by_label("身份证号码").fill(number)
+    page.get_by_label("手机号码").fill(new_phone())
+    page.get_by_label("参保地").select_option("110000")
+    page.get_by_label("密码").fill("a-long-passphrase")
+    page.get_by_role("button", name="注册").click()
+    assert page.locator("h1").inner_text() == "登记成功"
+    assert "人口库已核实您的身份" in page.locator("main").inner_text()
+    axe_clean(page)
+    shot(page, "registered")
+    page.goto("/me")
+    assert page.get_by_test_id("available").inner_text() == "¥0.00"
