@@ -42,3 +42,9 @@ def test_the_language_is_chosen_by_query_then_switch_then_browser():
     assert i18n.choose(None, "zh_CN", "en-GB") == "zh_CN"
     assert i18n.choose("en", "zh_CN", None) == "en"
     assert i18n.choose("fr", None, "de,zh-TW;q=0.5") == "zh_CN"
+
+
+def test_a_moment_is_dated_in_china_time():
+    late_in_utc = dt.datetime(2026, 12, 1, 17, 5, tzinfo=dt.UTC)  # 01:05 on 2 December in Beijing
+    assert i18n.day(late_in_utc, "zh_CN") == "2026年12月2日"
+    assert i18n.day(dt.datetime(2026, 12, 1, 17, 5), "zh_CN") == "2026年12月2日"

@@ -22,6 +22,7 @@ LOCALES = ("zh_CN", "en")
 DEFAULT = "zh_CN"
 COOKIE = "yibao_lang"
 HTML_LANG = {"zh_CN": "zh-CN", "en": "en"}
+CHINA = dates.get_timezone("Asia/Shanghai")
 
 
 def choose(query: str | None, cookie: str | None, accept_language: str | None) -> str:
@@ -82,8 +83,15 @@ def day(value: dt.date | dt.datetime | str | None, locale: str) -> str:
     if isinstance(value, str):
         value = dt.date.fromisoformat(value[:10])
     if isinstance(value, dt.datetime):
-        value = value.date()
+        value = _in_china(value).date()
     return dates.format_date(value, format="long", locale=locale)
+
+
+def _in_china(value: dt.datetime) -> dt.datetime:
+    """A moment in China's time (UTC+8); a moment without a zone is taken as UTC, as the store keeps them."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(CHINA)
 
 
 def moment(value: dt.datetime | str | None, locale: str) -> str:
@@ -92,9 +100,7 @@ def moment(value: dt.datetime | str | None, locale: str) -> str:
         return "—"
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return dates.format_datetime(value, format="medium", tzinfo=dates.get_timezone("Asia/Shanghai"), locale=locale)
+    return dates.format_datetime(_in_china(value), format="medium", tzinfo=CHINA, locale=locale)
 
 
 def language_name(locale: str) -> str:
