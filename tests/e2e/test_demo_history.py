@@ -76,6 +76,7 @@ def test_there_is_a_claim_in_each_state_and_unread_notices(ctx):
     inbox = {key: sets.notices_of(ctx, actor=READER, person_id=ids[key]) for key in ids}
     assert all(inbox.values())
     assert any(n["read_at"] is None for n in inbox["zhangwei"])
+    assert any(n["read_at"] is None and n["kind"] == "application" for n in inbox["wangfang"])  # the supplement
     assert any(n["read_at"] is not None for n in inbox["liuyang"])  # the older ones were read
 
 

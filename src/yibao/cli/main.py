@@ -97,7 +97,7 @@ def demo_load(url: Annotated[str, typer.Option(help="where the pages are served,
     from yibao.services import demo
 
     summary = demo.load(context())
-    out.print(demo.describe(summary, base_url=url.rstrip("/")), highlight=False)
+    out.print(demo.describe(summary, base_url=url.rstrip("/")), highlight=False, soft_wrap=True)
 
 
 @app.command("serve")

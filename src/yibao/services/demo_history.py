@@ -43,7 +43,7 @@ COUNTER = Actor(username="counter", role=Role.COUNTER)  # takes the claims in at
 REVIEWER = Actor(username="reviewer", role=Role.REVIEWER)  # decides them; reviewer2 makes the bank's file
 CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 SCAN = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-UNREAD_DAYS = 10  # notices newer than this stay unread
+UNREAD_DAYS = 14  # notices newer than this stay unread (the supplement asked for among them)
 
 
 def institution_code(prefix: str, region: str) -> str:
@@ -80,7 +80,7 @@ class Claim:
 
 S = ApplicationStatus
 BJ, DL, HA, SH = "110000", "210200", "410000", "310000"
-# The idempotency keys of the first two stay as the demo has always loaded them.
+# demo-zhangwei-1, -2 and demo-lina-1 keep the keys the demo has always loaded them with.
 PAYMENTS = [
     Payment("demo-zhangwei-1", "zhangwei", institution_code("P", BJ), 75, (("drug", 3_680),), by_card=True),
     Payment("demo-zhangwei-2", "zhangwei", institution_code("P", BJ), 33, (("drug", 12_450),)),
