@@ -26,7 +26,7 @@ messages: $(STAMP)
 
 run: install
 	$(BIN)/yibao db upgrade
-	$(BIN)/yibao demo load
+	$(BIN)/yibao demo load --url http://$(HOST):$(PORT)
 	$(BIN)/yibao serve --host $(HOST) --port $(PORT)
 
 # The PostgreSQL suite needs the server binaries; install Debian's package when they are missing.

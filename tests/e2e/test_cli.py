@@ -26,9 +26,10 @@ def row_counts(url: str) -> dict[str, int]:
 
 def test_demo_load_twice_changes_nothing(env, database_url):
     assert yibao(env, "db", "upgrade").returncode == 0
-    first = yibao(env, "demo", "load")
+    first = yibao(env, "demo", "load", "--url", "http://127.0.0.1:8000")
     assert first.returncode == 0, first.stderr
     assert "reviewer" in first.stdout and DEMO_PASSWORD in first.stdout
+    assert "http://127.0.0.1:8000/login" in first.stdout and "http://127.0.0.1:8000/me" in first.stdout
     after_first = row_counts(database_url)
     assert after_first["persons"] >= 7 and after_first["institutions"] >= 9 and after_first["users"] >= 6
     second = yibao(env, "demo", "load")

@@ -91,12 +91,13 @@ def users_set_password(
 
 @demo_app.command("load")
 @reports_errors
-def demo_load() -> None:
-    """Load the demo regions, institutions, units, people, cards and users (idempotent)."""
+def demo_load(url: Annotated[str, typer.Option(help="where the pages are served, to print with the logins")] = ""
+              ) -> None:
+    """Load the demo regions, institutions, units, people, cards, users and their history (idempotent)."""
     from yibao.services import demo
 
     summary = demo.load(context())
-    out.print(demo.describe(summary))
+    out.print(demo.describe(summary, base_url=url.rstrip("/")), highlight=False, soft_wrap=True)
 
 
 @app.command("serve")

@@ -1,9 +1,8 @@
 """Demo data: the seed regions, institutions of each kind, units, persons with cards,
 e-vouchers and bank accounts, a user of every role, and the residents register (人口库)
-that knows them (and a few people not registered here yet); and a living history: every
-month's collected contributions since the start, a few payments at the pharmacy, and claims
-on their way (one waiting for review, one approved and waiting for the bank's file), taken
-in at the counter and decided by a reviewer, so each four-eyes step has a next hand.
+that knows them (and a few people not registered here yet); then each person's living
+history (services.demo_history): contributions, settlements, a refund, a family grant, a
+filing, claims in every state and notices.
 
 Loading is idempotent: each record is looked up by its natural key first, so a second
 run changes nothing. ID numbers, credit codes and bank numbers are generated with
@@ -12,27 +11,21 @@ valid check digits; they are synthetic, not anyone's real numbers.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
-from yibao.domain.applications import Application
 from yibao.domain.cards import Card
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
 from yibao.domain.registry import Employer, Enrollment, Institution, Person
-from yibao.domain.users import Actor, Role, User
-from yibao.services.accounts import contributions
-from yibao.services.applications import cases, documents
+from yibao.domain.users import User
+from yibao.services import demo_history
 from yibao.services.context import Context
 from yibao.services.credentials import auth, cards, evouchers
+from yibao.services.demo_history import DEMO_PIN, LOADER, START, institution_code
 from yibao.services.policy import sets
 from yibao.services.registry import enrolment, institutions, residents
-from yibao.services.settlement import payments
 
-LOADER = Actor.system("demo")
 DEMO_PASSWORD = "yibao-demo-2026"
-DEMO_PIN = "258369"
-START = dt.date(2024, 1, 1)
 
 REGIONS = {"110000": "北京市", "210200": "大连市", "410000": "河南省", "310000": "上海市"}
 
@@ -66,10 +59,6 @@ EMPLOYERS = [
 
 KINDS = [("H", "hospital", "人民医院", True), ("C", "clinic", "社区卫生服务中心", False),
          ("P", "pharmacy", "大药房", False)]
-
-
-def institution_code(prefix: str, region: str) -> str:
-    return f"{prefix}{region}00001"
 
 
 @dataclass
@@ -118,63 +107,14 @@ def load(ctx: Context) -> Summary:
           institution_code=institution_code("P", "110000"))
     _user(ctx, s, "hospital_sh", "institution", "上海市示例人民医院 hospital",
           institution_code=institution_code("H", "310000"))
+    _user(ctx, s, demo_history.CASHIER.username, "institution", "河南省示例人民医院 hospital: pays cash vouchers",
+          institution_code=demo_history.CASH_AT)
     for key, name, *_ in PERSONS:
-        _user(ctx, s, key, "person", f"{name} insured person", person_id=person_ids[key])
-    _history(ctx, s, person_ids, employer_ids)
+        _user(ctx, s, key, "person", f"{name}: {demo_history.STORIES[key]}", person_id=person_ids[key])
+    schemes = {key: scheme for key, *_, scheme in PERSONS}
+    employers = {key: employer_ids.get(employer) for key, *_, employer, _ in PERSONS}
+    demo_history.live(ctx, demo_history.Cast(person_ids, schemes, employers, s.tokens), s.count)
     return s
-
-
-# --- the living history --------------------------------------------------------------------------------
-
-DEMO_BASE_FEN = 1_200_000  # a monthly base of ¥12,000: within every demo region's floor and ceiling
-COUNTER = Actor(username="counter", role=Role.COUNTER)  # takes the claims in at the window
-REVIEWER = Actor(username="reviewer", role=Role.REVIEWER)  # decides one; reviewer2 makes the bank's file
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
-SCAN = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-# (person key, payments at the Beijing pharmacy in fen); (person key, invoice number, fen, approved?)
-PAYMENTS = [("zhangwei", (3_680, 12_450)), ("lina", (8_800,))]
-CLAIMS = [("zhangwei", "DEMO-SH-0001", 26_000, True), ("lina", "DEMO-SH-0002", 18_500, False)]
-
-
-def _history(ctx, s, person_ids: dict, employer_ids: dict) -> None:
-    """Contributions collected every month from the start to last month, payments at the pharmacy, and two
-    claims for care in Shanghai: each step once, however often the demo is loaded."""
-    today = ctx.today()
-    months = [(y, m) for y in range(START.year, today.year + 1) for m in range(1, 13)
-              if (START.year, START.month) <= (y, m) < (today.year, today.month)]
-    for key, *_, employer, scheme in PERSONS:
-        if scheme == "resident":  # the residents' scheme has no personal account to credit
-            continue
-        for y, m in months:
-            contributions.credit(ctx, actor=LOADER, person_id=person_ids[key], period=f"{y:04d}-{m:02d}",
-                                 base_fen=DEMO_BASE_FEN, employer_id=employer_ids.get(employer))  # again: no change
-    pharmacy = institution_code("P", "110000")
-    for key, amounts in PAYMENTS:
-        with ctx.uow() as uow:
-            card = uow.one_by(Card, person_id=person_ids[key], status="active")
-        for n, amount in enumerate(amounts, start=1):
-            payments.settle(ctx, actor=LOADER, idempotency_key=f"demo-{key}-{n}", institution_code=pharmacy,
-                              credential={"type": "card", "card_no": card.card_no, "pin": DEMO_PIN},
-                              items=[{"category": "drug", "amount_fen": amount}])
-    for key, number, amount, approve in CLAIMS:
-        _claim(ctx, s, person_ids[key], number, amount, approve, today)
-
-
-def _claim(ctx, s, person_id: str, number: str, amount: int, approve: bool, today: dt.date) -> None:
-    with ctx.uow() as uow:
-        if uow.one_by(Application, person_id=person_id, kind="reimbursement") is not None:
-            return
-    papers = [documents.upload(ctx, actor=COUNTER, person_id=person_id, type=kind, content=SCAN).id
-              for kind in CLAIM_DOCS]
-    day = today - dt.timedelta(days=20)
-    app, _ = cases.submit(ctx, actor=COUNTER, person_id=person_id, kind="reimbursement", reason="cross_region",
-                                 document_ids=papers, event_date=day,
-                                 invoices=[{"number": number, "issuer": institution_code("H", "310000"),
-                                            "date": day.isoformat(),
-                                            "items": [{"category": "medical_service", "amount_fen": amount}]}])
-    s.count("applications")
-    if approve:
-        cases.review(ctx, actor=REVIEWER, application_id=app.id, action="approve", note="材料齐全 papers complete")
 
 
 def register_rows() -> list[dict]:
@@ -252,10 +192,26 @@ def _user(ctx, s, username, role, what, **links) -> None:
     s.users.append((username, role, what))
 
 
-def describe(s: Summary) -> str:
+# The roles as `describe` lists them, each with the page its users start from.
+ROLE_PAGES = [("person", "insured persons 参保人", "/me"), ("unit", "unit 单位", "/unit"),
+              ("institution", "cashiers of institutions 定点机构收银", "/institution"),
+              ("counter", "agency counter 窗口经办", "/counter"), ("reviewer", "reviewers 经办审核", "/review"),
+              ("auditor", "auditor 稽核", "/audit"), ("admin", "administrators 系统管理员", "/docs"),
+              ("terminal", "self-service terminal 自助机具 (API only)", "/api/v1")]
+
+
+def describe(s: Summary, base_url: str = "") -> str:
+    """What the load made and the demo logins of each role, with the page to open (under `base_url`)."""
     made = ", ".join(f"{v} {k}" for k, v in sorted(s.created.items())) or "nothing new (already loaded)"
-    lines = [f"demo data: {made}", "", f"demo logins (password {DEMO_PASSWORD}):"]
-    lines += [f"  {u:<14} {r:<12} {w}" for u, r, w in s.users]
+    lines = [f"demo data: {made}", ""]
+    if base_url:
+        lines += [f"open {base_url}/login and sign in with a demo login below", ""]
+    lines.append(f"demo logins (password {DEMO_PASSWORD}):")
+    for role, title, page in ROLE_PAGES:
+        users = [(u, w) for u, r, w in s.users if r == role]
+        if users:
+            lines.append(f"  {title}  →  {base_url}{page}")
+            lines += [f"    {u:<14} {w}" for u, w in users]
     lines += ["", f"demo card PIN: {DEMO_PIN}"]
     if s.tokens:
         lines += ["new e-voucher tokens (shown once; the app's credential: POST /evouchers/codes {token} gives the "
