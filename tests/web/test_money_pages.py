@@ -45,7 +45,7 @@ def test_history_lists_the_entries_filters_by_kind_and_dates_and_tables_the_mont
     assert page.status_code == 200
     words = text_of(page.text)
     assert "缴费划入" in words and "¥2,000.00" in words
-    assert len(re.findall(r"<tr><td>", page.text.split('data-testid="lines"')[1])) == 4
+    assert len(re.findall(r'<tr><td class="when">', page.text.split('data-testid="lines"')[1])) == 4
     assert 'src="/me/history/chart.svg"' in page.text and "<img" in page.text
     months = page.text.split('data-testid="months"')[1].split("</table>")[0]
     assert re.findall(r'<th scope="row">([\d-]+)</th>', months) == ["2026-02"]  # credited on 10 February
@@ -55,7 +55,7 @@ def test_history_lists_the_entries_filters_by_kind_and_dates_and_tables_the_mont
     assert 'src="/me/history/chart.svg' not in period.text and 'data-testid="lines"' not in period.text
     day = client.get("/me/history?from=2026-02-10&to=2026-02-10&kind=contribution")
     assert 'src="/me/history/chart.svg?from=2026-02-10&amp;to=2026-02-10"' in day.text
-    assert len(re.findall(r"<tr><td>", day.text.split('data-testid="lines"')[1])) == 4
+    assert len(re.findall(r'<tr><td class="when">', day.text.split('data-testid="lines"')[1])) == 4
 
 
 def test_bad_dates_and_kinds_are_marked_beside_their_fields_without_echoing_them(client, person):

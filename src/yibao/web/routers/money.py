@@ -154,7 +154,7 @@ def _grouped(code: str, size: int = 4) -> str:
 
 
 def _evoucher_page(request: Request, actor: Actor, *, status_code: int = 200, field_errors=None, values=None,
-                   error: errors.DomainError | None = None):
+                   error: errors.DomainError | None = None, paused: bool = False):
     ctx = _ctx(request)
     person = enrolment.get_person(ctx, actor=actor, person_id=actor.person_id)
     vouchers = evouchers.list_evouchers(ctx, actor=actor, person_id=actor.person_id)
@@ -168,13 +168,15 @@ def _evoucher_page(request: Request, actor: Actor, *, status_code: int = 200, fi
             error = exc
     return render.page(request, "me/evoucher.html", status_code=status_code, vouchers=vouchers, active=active,
                        masked_name=mask_name(person.name), channels=CHANNELS, code=shown, qr=qr,
-                       digits=_grouped(shown.code) if shown else "", refresh=REFRESH_SECONDS,
+                       digits=_grouped(shown.code) if shown else "", refresh=None if paused else REFRESH_SECONDS,
                        field_errors=field_errors or {}, values=values or {}, error=error)
 
 
 @router.get("/me/evoucher")
-def evoucher(request: Request, actor: Person):
-    return _evoucher_page(request, actor)
+def evoucher(request: Request, actor: Person, refresh: str = ""):
+    """The code renews itself every minute; `?refresh=off` stops that (the time limit can be turned off,
+    WCAG 2.2.1): the code shown still lapses after its minute, and a button asks for a new one."""
+    return _evoucher_page(request, actor, paused=refresh == "off")
 
 
 @router.post("/me/evoucher/activate")
