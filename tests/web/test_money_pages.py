@@ -132,6 +132,15 @@ def test_a_code_shown_goes_stale_after_its_minute(client, ctx, admin, world, per
         pay(ctx, admin, world, code, "web-late")
 
 
+def test_too_many_codes_in_a_minute_are_refused_with_a_clear_message(client, ctx, person):
+    _activate(client, person)
+    for _ in range(ctx.settings.payment_codes_per_evoucher):
+        shown_code(client)
+    answer = client.get("/me/evoucher")
+    assert answer.status_code == 429 and "付款码请求过于频繁" in text_of(answer.text)
+    assert 'data-testid="code"' not in answer.text and 'http-equiv="refresh"' not in answer.text
+
+
 def test_activation_checks_the_real_name_and_writes_nothing_for_empty_fields(client, ctx, person):
     before = row_counts(ctx)
     empty = post_form(client, "/me/evoucher/activate", {"name": " ", "id_number": ""}, from_page="/me/evoucher")
@@ -208,11 +217,14 @@ def test_another_persons_card_is_refused_and_left_as_it_was(client, ctx, admin, 
     other = world.other.card_no
     before = row_counts(ctx)
     for path, data in ((f"/me/cards/{other}/lost", {}),
-                       (f"/me/cards/{other}/pin", {"old_pin": PIN, "new_pin": "472951", "new_pin_again": "472951"})):
+                       (f"/me/cards/{other}/pin", {"old_pin": PIN, "new_pin": "472951", "new_pin_again": "472951"}),
+                       (f"/me/cards/{other}/activate", {"id_number": world.other.id_number, "pin": "472951",
+                                                         "pin_again": "472951"})):
         answer = post_form(client, path, data, from_page="/me/cards")
         assert answer.status_code == 403, path
     assert row_counts(ctx) == before
     assert cards.get_card(ctx, actor=admin, card_no=other).status == "active"
+    assert other not in text_of(client.get(f"/me/cards?card={other}").text)  # only the person's own cards are offered
 
 
 # --- bank accounts ------------------------------------------------------------------------------------------

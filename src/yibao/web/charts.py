@@ -13,10 +13,12 @@ from pygal.style import Style
 
 CHART_POLICY = "default-src 'none'; style-src 'unsafe-inline'"
 WIDTH, PANEL_HEIGHT = 720, 300
-_STYLE = Style(background="#ffffff", plot_background="#ffffff", foreground="#1f2933", foreground_strong="#1f2933",
-               foreground_subtle="#52606d", colors=("#1b6e3a", "#b42318", "#1d4ed8"), font_family="sans-serif",
-               title_font_size=18, label_font_size=13, major_label_font_size=13, legend_font_size=14,
-               value_font_size=12, tooltip_font_size=12)
+_LOOK = {"background": "#ffffff", "plot_background": "#ffffff", "foreground": "#1f2933",
+         "foreground_strong": "#1f2933", "foreground_subtle": "#52606d", "font_family": "sans-serif",
+         "title_font_size": 18, "label_font_size": 13, "major_label_font_size": 13, "legend_font_size": 14,
+         "value_font_size": 12, "tooltip_font_size": 12}
+FLOWS_STYLE = Style(colors=("#1b6e3a", "#b42318"), **_LOOK)  # in green, out red
+BALANCE_STYLE = Style(colors=("#1d4ed8",), **_LOOK)
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,8 @@ class Texts:
     empty: str
 
 
-def _config(title: str, money: Callable[[int], str], texts: Texts) -> dict:
-    return {"title": title, "style": _STYLE, "js": [], "width": WIDTH, "height": PANEL_HEIGHT,
+def _config(title: str, style: Style, money: Callable[[int], str], texts: Texts) -> dict:
+    return {"title": title, "style": style, "js": [], "width": WIDTH, "height": PANEL_HEIGHT,
             "disable_xml_declaration": True, "explicit_size": True, "show_legend": True, "legend_at_bottom": True,
             "value_formatter": lambda yuan: money(round((yuan or 0) * 100)), "no_data_text": texts.empty,
             "x_label_rotation": 30, "print_values": False, "margin": 16}
@@ -74,11 +76,11 @@ def _panel(svg: str, y: int) -> str:
 def history_svg(months: list[Month], *, money: Callable[[int], str], texts: Texts, title: str) -> bytes:
     """The two panels (flows as bars, balance as a line) as one standalone SVG document."""
     labels = [m.month for m in months]
-    flows = pygal.Bar(**_config(texts.flows_title, money, texts))
+    flows = pygal.Bar(**_config(texts.flows_title, FLOWS_STYLE, money, texts))
     flows.x_labels = labels
     flows.add(texts.inflow, [m.inflow_fen / 100 for m in months])
     flows.add(texts.outflow, [m.outflow_fen / 100 for m in months])
-    balance = pygal.Line(**_config(texts.balance_title, money, texts), dots_size=4)
+    balance = pygal.Line(**_config(texts.balance_title, BALANCE_STYLE, money, texts), dots_size=4)
     balance.x_labels = labels
     balance.add(texts.balance, [m.balance_fen / 100 for m in months])
     inner = _panel(flows.render(is_unicode=True), 0) + _panel(balance.render(is_unicode=True), PANEL_HEIGHT)

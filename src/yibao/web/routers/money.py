@@ -164,8 +164,10 @@ def _evoucher_page(request: Request, actor: Actor, *, status_code: int = 200, fi
         try:
             shown = payment_codes.issue_for_owner(ctx, actor=actor, address=_address(request))
             qr = segno.make(shown.code, error="m").svg_data_uri(scale=6, border=2)
-        except errors.PaymentCodesThrottled as exc:
-            error = exc
+        except errors.AccessForbidden:
+            raise
+        except errors.DomainError as exc:  # too many codes asked for, or the account may not pay now
+            error, status_code = exc, exc.status
     return render.page(request, "me/evoucher.html", status_code=status_code, vouchers=vouchers, active=active,
                        masked_name=mask_name(person.name), channels=CHANNELS, code=shown, qr=qr,
                        digits=_grouped(shown.code) if shown else "", refresh=None if paused else REFRESH_SECONDS,
