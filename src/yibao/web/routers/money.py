@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
+from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -60,12 +61,14 @@ class FormErrors(dict):
         self._ = render.gettext(request)
 
     def need(self, name: str, value: str) -> str:
+        """The value without surrounding blanks; an empty one is marked required."""
         value = (value or "").strip()
         if not value:
             self[name] = self._(REQUIRED)
         return value
 
     def add(self, name: str, message: str | errors.DomainError) -> None:
+        """Mark a field with a domain error or a catalog message (translated here)."""
         self[name] = message if isinstance(message, errors.DomainError) else self._(message)
 
 
@@ -92,13 +95,12 @@ def _period(request: Request, date_from: str, date_to: str, kind: str = "") -> t
 
 
 def _query(period: dict) -> str:
-    from urllib.parse import urlencode
-
     return urlencode({k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in period.items() if v})
 
 
 @router.get("/me/history")
 def history(request: Request, actor: Person, date_from: From = "", to: str = "", kind: str = ""):
+    """The statement of a period, filtered by kind, with the monthly chart and figures."""
     period, problems = _period(request, date_from, to, kind)
     values = {"from": date_from, "to": to, "kind": kind}
     _ = render.gettext(request)
@@ -117,6 +119,7 @@ def history(request: Request, actor: Person, date_from: From = "", to: str = "",
 
 @router.get("/me/history/chart.svg")
 def history_chart(request: Request, actor: Person, date_from: From = "", to: str = ""):
+    """The monthly chart of the period as an SVG image of its own."""
     period, problems = _period(request, date_from, to)
     if problems:
         raise errors.RequestInvalid(summary="from, to")
@@ -183,6 +186,7 @@ def evoucher(request: Request, actor: Person, refresh: str = ""):
 
 @router.post("/me/evoucher/activate")
 def evoucher_activate(request: Request, actor: Person, name: Text = "", id_number: Text = ""):
+    """Activate the e-voucher on the web channel after the real-name check."""
     problems = FormErrors(request)
     values = {"name": name, "id_number": id_number}
     name, id_number = problems.need("name", name), problems.need("id_number", id_number)
@@ -220,6 +224,7 @@ def _cards_page(request: Request, actor: Actor, *, selected: str | None = None, 
 
 @router.get("/me/cards")
 def cards_page(request: Request, actor: Person, card: str = ""):
+    """The person's cards, with the forms for the one chosen (or the first that can be acted on)."""
     return _cards_page(request, actor, selected=card or None)
 
 
@@ -247,6 +252,7 @@ def _card_action(request: Request, actor: Actor, card_no: str, problems: FormErr
 @router.post("/me/cards/{card_no}/activate")
 def card_activate(request: Request, actor: Person, card_no: str, id_number: Text = "", pin: Text = "",
                   pin_again: Text = ""):
+    """Activate an issued card with the ID number and a new PIN typed twice."""
     problems = FormErrors(request)
     id_number, pin = problems.need("id_number", id_number), problems.need("pin", pin)
     if problems.need("pin_again", pin_again) and pin and pin != pin_again:
@@ -259,6 +265,7 @@ def card_activate(request: Request, actor: Person, card_no: str, id_number: Text
 @router.post("/me/cards/{card_no}/pin")
 def card_change_pin(request: Request, actor: Person, card_no: str, old_pin: Text = "", new_pin: Text = "",
                     new_pin_again: Text = ""):
+    """Change a card's PIN: the current one, and the new one typed twice."""
     problems = FormErrors(request)
     old_pin, new_pin = problems.need("old_pin", old_pin), problems.need("new_pin", new_pin)
     if problems.need("new_pin_again", new_pin_again) and new_pin and new_pin != new_pin_again:
@@ -270,6 +277,7 @@ def card_change_pin(request: Request, actor: Person, card_no: str, old_pin: Text
 
 @router.post("/me/cards/{card_no}/lost")
 def card_lost(request: Request, actor: Person, card_no: str):
+    """Report a card lost: it stops paying at once."""
     return _card_action(request, actor, card_no, FormErrors(request), lambda: cards.report_lost(
         _ctx(request), actor=actor, card_no=card_no), N_("The card is reported lost; it can no longer pay."), "")
 
@@ -291,12 +299,14 @@ def _bank_page(request: Request, actor: Actor, *, status_code: int = 200, field_
 
 @router.get("/me/bank")
 def bank(request: Request, actor: Person):
+    """The linked bank accounts and the form to link one."""
     return _bank_page(request, actor)
 
 
 @router.post("/me/bank/link")
 def bank_link(request: Request, actor: Person, account_no: Text = "", bank_name: Text = "", holder_name: Text = "",
               phone: Text = "", primary: Text = ""):
+    """Link a bank account in the person's own name (the service checks the holder and asks the bank)."""
     problems = FormErrors(request)
     values = {"account_no": account_no, "bank_name": bank_name, "holder_name": holder_name, "phone": phone,
               "primary": bool(primary)}
@@ -320,6 +330,7 @@ def bank_link(request: Request, actor: Person, account_no: Text = "", bank_name:
 
 @router.post("/me/bank/{account_id}/primary")
 def bank_primary(request: Request, actor: Person, account_id: str):
+    """Make one of the person's accounts the primary one."""
     evouchers.set_primary(_ctx(request), actor=actor, account_id=account_id)
     return session.redirect(request, "/me/bank", flash=("success", render.gettext(request)(
         N_("Payouts now go to this account."))))
@@ -327,6 +338,7 @@ def bank_primary(request: Request, actor: Person, account_id: str):
 
 @router.post("/me/bank/{account_id}/unlink")
 def bank_unlink(request: Request, actor: Person, account_id: str):
+    """Unlink one of the person's accounts."""
     evouchers.unlink_bank_account(_ctx(request), actor=actor, account_id=account_id)
     return session.redirect(request, "/me/bank", flash=("success", render.gettext(request)(
         N_("The bank account is unlinked."))))
@@ -337,6 +349,7 @@ def bank_unlink(request: Request, actor: Person, account_id: str):
 
 @router.get("/me/notices")
 def inbox(request: Request, actor: Person):
+    """The inbox, newest first, unread marked."""
     messages = sets.notices_of(_ctx(request), actor=actor, person_id=actor.person_id)
     return render.page(request, "me/notices.html", messages=messages,
                        unread=sum(1 for m in messages if m.get("read_at") is None))
@@ -344,5 +357,6 @@ def inbox(request: Request, actor: Person):
 
 @router.post("/me/notices/{notice_id}/read")
 def notice_read(request: Request, actor: Person, notice_id: int):
+    """Mark one of the person's own messages read."""
     notices.mark_read(_ctx(request), actor=actor, person_id=actor.person_id, notice_id=notice_id)
     return session.redirect(request, f"/me/notices#n-{notice_id}")
