@@ -89,6 +89,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("card", "freeze"): Rule(STAFF),
     ("card", "unfreeze"): Rule(STAFF),
     ("card", "unlock_pin"): Rule(STAFF),
+    # the e-voucher's payment code shown in the person's own session: nobody else, staff neither
+    ("evoucher", "show_code"): Rule(owner=True),
     # family grants: only the grantee consents or declines; the owner, the grantee or staff end one
     ("grant", "accept"): Rule(owner=True),
     ("grant", "decline"): Rule(owner=True),
