@@ -514,7 +514,7 @@ def employees_of(ctx: Context, *, actor: Actor, employer_id: str) -> list[dict]:
         rows = []
         for enrollment in found:
             person = uow.get(Person, enrollment.person_id)
-            rows.append({"enrollment_id": enrollment.id, "name": person.name,
+            rows.append({"enrollment_id": enrollment.id, "person_id": person.id, "name": person.name,
                          "id_number": mask_id_number(person.id_number), "scheme": Scheme(enrollment.scheme),
                          "start_date": enrollment.start_date, "status": EnrollmentStatus(enrollment.status)})
         return rows
