@@ -164,11 +164,12 @@ def start_import(request: Request, actor: Unit, file: Annotated[UploadFile | Non
 
 
 @router.get("/unit/imports/{import_id}")
-def import_progress(request: Request, actor: Unit, import_id: str):
+def import_progress(request: Request, actor: Unit, import_id: str, watch: int = 1):
+    """The import's progress, refreshing itself every 2 s while it runs (unless `watch=0`), then its report."""
     ctx = _ctx(request)
     found = unit_imports.get(ctx, actor=actor, import_id=import_id)
     rejected = [] if found.running else unit_imports.rejections(ctx, actor=actor, import_id=import_id)
-    return render.page(request, "unit/import_progress.html", found=found, rejected=rejected,
+    return render.page(request, "unit/import_progress.html", found=found, rejected=rejected, watch=bool(watch),
                        labels=EMPLOYEE_FIELDS, import_statuses=IMPORT_STATUSES)
 
 
