@@ -219,7 +219,21 @@ def test_another_units_import_is_refused(unit_client, client, ctx, admin, app):
         assert stranger.get(location).status_code == 403
         assert stranger.get(location + "/rejected.csv").status_code == 403
         assert stranger.get("/unit/imports/imp_0000000000000000").status_code == 404
-        assert "王芳" not in stranger.get("/unit").text
+        assert "张伟" not in stranger.get("/unit").text  # nor the first unit's employees
+
+
+def test_a_running_import_refreshes_itself_until_told_not_to(unit_client, world):
+    from yibao.services.registry import unit_imports
+
+    unit = Actor(username="unit-user", role=Role.UNIT, employer_id=world.employer_id)
+    started, _ = unit_imports.start(unit_client.app.state.ctx, actor=unit, file_name="a.csv",
+                                    data=b"id_number,name,phone,start_date\r\n1,2,3,4\r\n")
+
+    watched = unit_client.get(f"/unit/imports/{started.id}")
+    still = unit_client.get(f"/unit/imports/{started.id}?watch=0")
+
+    assert '<meta http-equiv="refresh" content="2">' in watched.text and "<progress" in watched.text
+    assert 'http-equiv="refresh"' not in still.text and "被拒绝的行" not in still.text
 
 
 def test_the_sample_file_is_a_file_the_import_reads(unit_client):
