@@ -61,6 +61,17 @@ def test_utf8_with_or_without_the_mark_reads_right(ctx, unit, encoded):
     assert [r.cells["name"] for r in rows] == ["王芳"]
 
 
+def test_empty_cells_excel_leaves_at_the_ends_of_lines_do_not_count(ctx, unit):
+    number, phone = new_id_number(), new_phone()
+    text = f"name,id_number,start_date,phone,,\r\n王芳,{number},{START},{phone},,\r\n赵磊,{new_id_number()},{START}\r\n"
+
+    rows = unit_imports.read(text.encode("gbk"))
+
+    assert rows[0] == unit_imports.Row(2, {"id_number": number, "name": "王芳", "phone": phone, "start_date": START},
+                                       True)
+    assert not rows[1].complete  # no phone cell at all
+
+
 @pytest.mark.parametrize("data, reason", [
     ("id_number,name,phone,start_date\r\n1,王芳,2,3\r\n".encode("utf-16"), "not a text (CSV)"),
     ("id_number,name,phone,start_date\r\n1,Zoë,2,3\r\n".encode("cp1252"), "encoding"),

@@ -78,7 +78,8 @@ def read(data: bytes) -> list[Row]:
     reader = csv.reader(io.StringIO(decode(data), newline=""))
     try:
         header = [cell.strip().lower() for cell in next(reader, [])]
-        if len(set(header)) != len(header) or not set(COLUMNS) <= set(header):
+        named_columns = [c for c in header if c]  # Excel may end every line with empty cells
+        if len(set(named_columns)) != len(named_columns) or not set(COLUMNS) <= set(named_columns):
             raise _refuse("表头应为 id_number,name,phone,start_date（各一次）",
                           "the header must name id_number, name, phone and start_date, each once")
         rows, line = [], reader.line_num + 1
@@ -86,8 +87,7 @@ def read(data: bytes) -> list[Row]:
             if any(cell.strip() for cell in cells):
                 if len(rows) == MAX_ROWS:
                     raise _refuse(f"超过 {MAX_ROWS} 行；请分成多个文件", f"it has more than {MAX_ROWS} rows; split it")
-                named = dict(zip(header, cells, strict=False))
-                rows.append(Row(line, {c: named.get(c, "") for c in COLUMNS}, len(cells) == len(header)))
+                rows.append(_row(line, header, cells))
             line = reader.line_num + 1
     except csv.Error:
         raise _refuse("CSV 格式不正确（引号未闭合或字段过长）", "it is not well-formed CSV (a quote not closed, or a field "
@@ -95,6 +95,13 @@ def read(data: bytes) -> list[Row]:
     if not rows:
         raise _refuse("表头之后没有数据行", "it has no rows after the header")
     return rows
+
+
+def _row(line: int, header: list[str], cells: list[str]) -> Row:
+    """A row is complete when it has a cell for each of the four columns and nothing past the header's end."""
+    named = {name: cell for name, cell in zip(header, cells, strict=False) if name}
+    complete = all(c in named for c in COLUMNS) and not any(cell.strip() for cell in cells[len(header):])
+    return Row(line, {c: named.get(c, "") for c in COLUMNS}, complete)
 
 
 def _ensure_unit(actor: Actor) -> str:
