@@ -4,10 +4,14 @@ accessibility check and fits 375 px."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from tests.support import new_id_number, new_phone
 from tests.web.conftest import axe_clean, shot, sign_in
+from yibao.domain.users import Actor, Role, User
+from yibao.services.accounts import collection
+from yibao.services.demo import DEMO_BASE_FEN
 
 DEMO_PASSWORD = "yibao-demo-2026"
 
@@ -17,10 +21,24 @@ def fits_a_phone(page) -> None:
     assert width <= 375, width
 
 
-def checked(page, path: str) -> None:
+def checked(page, path: str, name: str) -> None:
     page.goto(path)
     axe_clean(page)
     fits_a_phone(page)
+    shot(page, name)
+
+
+def declare_months(ctx) -> None:
+    """The demo unit declares last month (the collector already credited it) and this month (still pending)."""
+    with ctx.uow() as uow:
+        unit_user, employee = uow.one_by(User, username="unit_bj"), uow.one_by(User, username="zhangwei")
+    unit = Actor(username=unit_user.username, role=Role.UNIT, user_id=unit_user.id,
+                 employer_id=unit_user.employer_id)
+    this_month = ctx.today().replace(day=1)
+    last_month = this_month - dt.timedelta(days=1)
+    for month in (last_month, this_month):
+        collection.declare(ctx, actor=unit, person_id=employee.person_id, period=month.strftime("%Y-%m"),
+                           base_fen=DEMO_BASE_FEN)
 
 
 def test_a_unit_uploads_a_csv_with_a_bad_row_and_sees_the_report(browser, phone_context_args, live_server,
@@ -42,9 +60,11 @@ def test_a_unit_uploads_a_csv_with_a_bad_row_and_sees_the_report(browser, phone_
     axe_clean(page)
     fits_a_phone(page)
     shot(page, "unit-phone")
-    checked(page, "/unit/employees/new")
-    checked(page, "/unit/contributions")
-    checked(page, "/unit/imports/new")
+    checked(page, "/unit/employees/new", "unit-enrol-phone")
+    declare_months(live_server.ctx)
+    checked(page, "/unit/contributions", "unit-contributions-phone")
+    assert "¥12,000.00" in page.locator("table.periods").inner_text()
+    checked(page, "/unit/imports/new", "unit-import-phone")
 
     page.get_by_label(re.compile("员工 CSV 文件")).set_input_files(str(staff))
     page.get_by_role("button", name="导入").click()
