@@ -183,3 +183,12 @@ def test_a_unit_sees_its_declarations_month_by_month_with_the_arrears(ctx, admin
             for p in periods] == [("2026-02", 800_000, 0, 800_000, True), ("2026-01", 800_000, 800_000, 0, False)]
     with pytest.raises(errors.AccessForbidden):
         collection.periods_of_unit(ctx, actor=unit, employer_id="emp_other")
+
+
+def test_the_refused_rows_file_defuses_cells_a_spreadsheet_would_run(ctx, unit):
+    done = run_file(ctx, unit, csv_of((new_id_number(), '=HYPERLINK("x")', "+8613800138000", START)).encode())
+
+    [rejected] = unit_imports.rejections(ctx, actor=unit, import_id=done.id)
+    report = unit_imports.rejected_rows_csv([rejected], chinese=False).splitlines()[1]
+
+    assert rejected.column_name == "name" and "'=HYPERLINK" in report and ",+8613800138000," in report

@@ -67,7 +67,9 @@ def test_an_incomplete_unit_sees_what_is_missing_and_completes_it(client, ctx, a
     assert "单位信息不完整" in text and "联系人：缺少" in text and "联系电话：缺少" in text
 
     bad = post_form(client, "/unit", {"contact_name": "周敏", "contact_phone": "12345"})
-    assert bad.status_code == 422 and "手机号码应为 11 位" in text_of(bad.text)
+    assert bad.status_code == 422 and "手机号码应为 11 位" in text_of(bad.text) and 'id="e-contact_phone"' in bad.text
+    unknown = post_form(client, "/unit", {"region": "999999"})
+    assert unknown.status_code == 422 and 'id="e-region"' in unknown.text
     assert enrolment.get_employer(ctx, actor=admin, employer_id=employer.id).contact_name is None
     done = post_form(client, "/unit", {"contact_name": "周敏", "contact_phone": new_phone()})
     assert done.status_code == 303
