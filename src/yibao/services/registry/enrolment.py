@@ -408,7 +408,6 @@ def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: 
 
 # --- a unit's own employees (增员 in one step, the list it keeps) ----------------------------------------------
 
-EMPLOYEE_FIELDS = ("id_number", "name", "phone", "start_date")
 _FIELD_OF_CODE = {  # the field a refusal of a unit's enrolment points at
     errors.IdNumberInvalid.code: "id_number", errors.PersonDuplicate.code: "id_number",
     errors.EnrollmentDuplicate.code: "id_number", errors.NameInvalid.code: "name",
