@@ -1172,3 +1172,24 @@ class PinUnlockLimitReached(Invalid):
     message_zh = "该卡 {period_days} 天内已解锁 {unlocks} 次，已达上限 {max_unlocks} 次，请核查后再办理"
     message_en = ("The card was unlocked {unlocks} times in {period_days} days, the most allowed being "
                   "{max_unlocks}; look into it before unlocking again")
+
+
+# --- a unit's import of employees from a file ------------------------------------------------
+
+
+class EmployeeFileInvalid(Invalid):
+    code = "unit_import.file_invalid"
+    message_zh = "文件无法导入：{reason_zh}"
+    message_en = "The file cannot be imported: {reason_en}"
+
+
+class EmployeeRowInvalid(Invalid):
+    code = "unit_import.row_invalid"
+    message_zh = "该行无法导入：{reason_zh}"
+    message_en = "The row cannot be imported: {reason_en}"
+
+
+class UnitImportNotFound(NotFound):
+    code = "unit_import.not_found"
+    message_zh = "未找到该批量增员记录"
+    message_en = "No such import of employees"

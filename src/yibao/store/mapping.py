@@ -14,6 +14,7 @@ from yibao.domain.life_events import AccountFreeze, LifeEvent
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
 from yibao.domain.residents import Resident
 from yibao.domain.settlement import Refund, Settlement
+from yibao.domain.unit_imports import ImportRejection, UnitImport
 from yibao.domain.users import AuthToken, User
 from yibao.store import tables
 
@@ -50,6 +51,8 @@ def start_mappers() -> None:
         (AccountFreeze, tables.account_freezes),
         (Resident, tables.residents),
         (Declaration, tables.contribution_declarations),
+        (UnitImport, tables.unit_imports),
+        (ImportRejection, tables.unit_import_rejections),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

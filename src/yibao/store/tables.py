@@ -846,3 +846,39 @@ payment_codes = sa.Table(
     sa.CheckConstraint("expires_at > issued_at", name="expires_after_issue"),
     sa.CheckConstraint("(used_at IS NULL) = (used_for IS NULL)", name="used"),
 )
+
+# --- a unit's import of employees from a file (批量增员) ------------------------------------------------------
+
+unit_imports = sa.Table(
+    "unit_imports",
+    metadata,
+    # One file a unit sent: its progress row by row (each row its own enrolment, in its own transaction).
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("employer_id", ID, sa.ForeignKey("employers.id"), nullable=False),
+    sa.Column("started_by", sa.String(64), nullable=False),
+    sa.Column("file_name", sa.String(120), nullable=False),
+    sa.Column("total_rows", sa.Integer, nullable=False),
+    sa.Column("done_rows", sa.Integer, nullable=False),
+    sa.Column("enrolled", sa.Integer, nullable=False),
+    sa.Column("unchanged", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+    sa.CheckConstraint("status IN ('running', 'done', 'failed')", name="status"),
+    sa.CheckConstraint("done_rows = enrolled + unchanged + rejected AND done_rows <= total_rows", name="counts"),
+)
+sa.Index("ix_unit_imports_employer_id", unit_imports.c.employer_id)
+
+unit_import_rejections = sa.Table(
+    "unit_import_rejections",
+    metadata,
+    # A row the import refused: where (line, column), why (code and message in both languages) and the row as sent.
+    sa.Column("import_id", ID, sa.ForeignKey("unit_imports.id"), primary_key=True),
+    sa.Column("line", sa.Integer, primary_key=True),
+    sa.Column("column_name", sa.String(20)),
+    sa.Column("code", sa.String(64), nullable=False),
+    sa.Column("message_zh", sa.String(500), nullable=False),
+    sa.Column("message_en", sa.String(500), nullable=False),
+    sa.Column("cells", sa.JSON, nullable=False),
+)

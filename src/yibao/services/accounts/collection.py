@@ -161,3 +161,28 @@ def _months_between(period: str, current: str) -> int:
     (y1, m1), (y2, m2) = (map(int, p.split("-")) for p in (period, current))
     return (y2 - y1) * 12 + m2 - m1
 
+
+
+def periods_of_unit(ctx: Context, *, actor: Actor, employer_id: str) -> list[dict]:
+    """A unit's declarations month by month, latest first: how many, the bases declared, collected and still
+    outstanding, and whether the outstanding part is arrears (its month is over)."""
+    access.ensure(actor, "contribution", "read_arrears", employer_id=employer_id)
+    current = _period_of(ctx.today())
+    with ctx.uow() as uow:
+        found = uow.all_by(Declaration, "period", employer_id=employer_id)
+    periods: dict[str, dict] = {}
+    for declaration in found:
+        row = periods.setdefault(declaration.period, {"period": declaration.period, "declarations": 0,
+                                                      "declared_fen": 0, "collected_fen": 0, "outstanding_fen": 0,
+                                                      "credited_fen": 0, "pending": 0})
+        row["declarations"] += 1
+        row["declared_fen"] += declaration.base_fen
+        if declaration.pending:
+            row["outstanding_fen"] += declaration.base_fen
+            row["pending"] += 1
+        else:
+            row["collected_fen"] += declaration.base_fen
+            row["credited_fen"] += declaration.credited_fen or 0
+    for row in periods.values():
+        row["arrears"] = row["pending"] > 0 and row["period"] < current
+    return sorted(periods.values(), key=lambda row: row["period"], reverse=True)

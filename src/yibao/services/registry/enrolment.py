@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from yibao.domain import errors
 from yibao.domain.clock import local_date
@@ -14,6 +15,7 @@ from yibao.domain.identity import (
     validate_uscc,
 )
 from yibao.domain.ids import new_id
+from yibao.domain.masking import mask_id_number
 from yibao.domain.regions import validate_region
 from yibao.domain.registry import (
     OPEN_ENROLLMENT,
@@ -271,6 +273,17 @@ def _earliest_start(ctx: Context, employer: Employer, scheme: str) -> tuple[dt.d
     return max(ctx.today() - dt.timedelta(days=days), registered), days, rule
 
 
+def _ensure_unit_may_start(ctx: Context, employer: Employer, scheme: str, start_date: dt.date) -> None:
+    """A unit's start date: no earlier than its earliest, and no further ahead than the same days (a new hire
+    announced shortly before, not a stranger's record held open for months to read)."""
+    earliest, days, rule = _earliest_start(ctx, employer, scheme)
+    latest = ctx.today() + dt.timedelta(days=days)
+    if start_date > latest:
+        raise errors.EnrollmentStartTooLate(latest_date=latest.isoformat(), limit_days=days, rule=rule)
+    if start_date < earliest:
+        raise errors.EnrollmentStartTooEarly(earliest_date=earliest.isoformat(), limit_days=days, rule=rule)
+
+
 def _tell(ctx: Context, uow: UnitOfWork, enrollment: Enrollment, employer: Employer, *, ended: bool) -> None:
     """The person hears of every enrolment and end a unit makes (增员、减员), naming the unit and the date."""
     unit = employer.name
@@ -313,14 +326,10 @@ def enroll(ctx: Context, *, actor: Actor, person_id: str, scheme: str, employer_
             if employer is None:
                 raise errors.EmployerNotFound()
             employer.ensure_complete()
-            earliest, days, rule = _earliest_start(ctx, employer, scheme)
-            latest = ctx.today() + dt.timedelta(days=days)  # a new hire announced shortly before, not a stranger
-            if by_unit and start_date > latest:                # held for months to read
-                raise errors.EnrollmentStartTooLate(latest_date=latest.isoformat(), limit_days=days, rule=rule)
-            if start_date < earliest:
-                if by_unit:
-                    raise errors.EnrollmentStartTooEarly(earliest_date=earliest.isoformat(), limit_days=days,
-                                                         rule=rule)
+            earliest = _earliest_start(ctx, employer, scheme)[0]
+            if by_unit:
+                _ensure_unit_may_start(ctx, employer, scheme, start_date)
+            elif start_date < earliest:
                 backdated = {"beyond_unit_limit": True, "earliest_for_unit": earliest.isoformat(),
                              "reason": (reason or "").strip()[:200] or None}
         enrollment = _add_enrollment(ctx, uow, actor, person_id=person_id, scheme=scheme, employer_id=employer_id,
@@ -395,6 +404,119 @@ def end_enrollment(ctx: Context, *, actor: Actor, enrollment_id: str, end_date: 
     return _change_enrollment(ctx, actor=actor, enrollment_id=enrollment_id, action="end",
                               allowed_from=tuple(OPEN_ENROLLMENT), to=EnrollmentStatus.ENDED, end_date=end_date,
                               reason=reason)
+
+
+# --- a unit's own employees (增员 in one step, the list it keeps) ----------------------------------------------
+
+_FIELD_OF_CODE = {  # the field a refusal of a unit's enrolment points at
+    errors.IdNumberInvalid.code: "id_number", errors.PersonDuplicate.code: "id_number",
+    errors.EnrollmentDuplicate.code: "id_number", errors.NameInvalid.code: "name",
+    errors.RegistrationIdentityMismatch.code: "name", errors.PhoneInvalid.code: "phone",
+    errors.EnrollmentStartTooEarly.code: "start_date", errors.EnrollmentStartTooLate.code: "start_date",
+    errors.EnrollmentInvalid.code: "start_date",
+}
+_DATE_SHAPES = (re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"), re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"))
+
+
+def field_of(error: errors.DomainError) -> str | None:
+    """The employee field a refusal is about (id_number, name, phone, start_date), if one."""
+    return _FIELD_OF_CODE.get(error.code)
+
+
+def parse_start_date(raw: str) -> dt.date:
+    """A start date as a form or a spreadsheet writes it: 2026-03-01, or 2026/3/1."""
+    text = (raw or "").strip()
+    for shape in _DATE_SHAPES:
+        if found := shape.fullmatch(text):
+            try:
+                return dt.date(*map(int, found.groups()))
+            except ValueError:
+                break
+    raise errors.EnrollmentInvalid(reason_zh="开始日期应为“年-月-日”格式的真实日期，例如 2026-03-01",
+                                   reason_en="the start date must be a real date written year-month-day, "
+                                             "e.g. 2026-03-01")
+
+
+def check_employee(ctx: Context, *, id_number: str, name: str, phone: str,
+                   start_date: str) -> dict[str, errors.DomainError]:
+    """Each field of a unit's enrolment checked on its own (nothing is looked up), so a form or a file's row can
+    show every mistake beside its field; enrol_employee checks them again."""
+    checks = {
+        "id_number": lambda: parse_id_number(id_number, today=ctx.today()),
+        "name": lambda: validate_name(name),
+        "phone": lambda: validate_phone(phone),
+        "start_date": lambda: parse_start_date(start_date),
+    }
+    found: dict[str, errors.DomainError] = {}
+    for field_name, check in checks.items():
+        try:
+            check()
+        except errors.DomainError as exc:
+            found[field_name] = exc
+    return found
+
+
+def enrol_employee(ctx: Context, *, actor: Actor, id_number: str, name: str, phone: str,
+                   start_date: dt.date) -> tuple[Enrollment, bool]:
+    """A unit takes on an employee in one step and one transaction (增员): the person is found by number and name
+    (the residents register, where it knows the number, agreeing), or registered when the number is new here, and
+    enrolled with the unit in the employee scheme from `start_date`, within the unit's limits; the person is told.
+    One look-up of the unit's throttle: a refusal after the look-up counts as a miss. An employee already enrolled
+    with this unit is left as they are. Returns (the enrolment, whether it is new)."""
+    access.ensure(actor, "person", "register")
+    access.ensure(actor, "enrollment", "create", employer_id=actor.employer_id)
+    if actor.role != Role.UNIT or not actor.employer_id:
+        raise errors.AccessForbidden()
+    scheme = Scheme.EMPLOYEE.value
+    number = parse_id_number(id_number, today=ctx.today()).number
+    name, phone = validate_name(name), validate_phone(phone)
+    with ctx.uow() as uow:  # what the unit may do is checked before anything is looked up
+        employer = uow.get(Employer, actor.employer_id)
+        if employer is None:
+            raise errors.EmployerNotFound()
+        employer.ensure_complete()
+        _ensure_unit_may_start(ctx, employer, scheme, start_date)
+    throttle, user_key = _lookup_throttle(ctx), actor.username.casefold()
+    if (wait := throttle.reserve(user_key=user_key)) is not None:
+        raise errors.PersonLookupThrottled(retry_after_seconds=wait)
+    with ctx.uow() as uow:
+        uow.conflict_means(errors.EnrollmentDuplicate(scheme=scheme, scheme_zh=SCHEME_ZH[Scheme.EMPLOYEE]))
+        person = uow.one_by(Person, id_number=number)
+        if person is not None:
+            if not _matches(uow, person, name):
+                raise errors.RegistrationIdentityMismatch()
+            already = _open_enrollment(uow, person.id, scheme)
+            if already is not None and already.employer_id == employer.id:
+                throttle.found(user_key=user_key)
+                return already, False
+        else:
+            person = _new_person(ctx, id_number=number, name=name, phone=phone, region=employer.region)
+            if verification.register_confirms(uow, id_number=person.id_number, name=person.name):
+                person.verify(how=Verification.REGISTER, by=verification.REGISTER_VERIFIER, at=ctx.now())
+            _insert_person(ctx, uow, actor, person)
+            uow.flush()
+        enrollment = _add_enrollment(ctx, uow, actor, person_id=person.id, scheme=scheme, employer_id=employer.id,
+                                     flexible=False, start_date=start_date, status=EnrollmentStatus.ACTIVE)
+        _tell(ctx, uow, enrollment, employer, ended=False)
+        uow.commit()
+    throttle.found(user_key=user_key)
+    return enrollment, True
+
+
+def employees_of(ctx: Context, *, actor: Actor, employer_id: str) -> list[dict]:
+    """The unit's open enrolments, earliest start first, each with the employee's name and masked ID number (the
+    most a unit reads of its employees)."""
+    access.ensure_employer_access(actor, employer_id, write=False)
+    with ctx.uow() as uow:
+        found = [e for e in uow.all_by(Enrollment, "start_date", "id", employer_id=employer_id)
+                 if e.status in OPEN_ENROLLMENT]
+        rows = []
+        for enrollment in found:
+            person = uow.get(Person, enrollment.person_id)
+            rows.append({"enrollment_id": enrollment.id, "person_id": person.id, "name": person.name,
+                         "id_number": mask_id_number(person.id_number), "scheme": Scheme(enrollment.scheme),
+                         "start_date": enrollment.start_date, "status": EnrollmentStatus(enrollment.status)})
+        return rows
 
 
 # --- self-registration (R1) ------------------------------------------------------
