@@ -302,3 +302,45 @@ def test_ask_shows_the_rules_in_force_of_a_region_to_anyone(client, ctx, world):
     missing = post_form(client, "/ask", {"action": "launch", "region": "", "amount": "abc"})
     assert missing.status_code == 422
     assert set(re.findall(r'class="error" id="e-([a-z_]+)"', missing.text)) == {"action", "region", "amount"}
+
+
+# --- the services these pages added ------------------------------------------------------------------------
+
+
+def test_a_grant_to_a_named_relative_answers_a_wrong_name_as_unknown_and_throttles_misses(ctx, world, father):
+    from yibao.domain import errors
+
+    owner = Actor(username="employee", role=Role.PERSON, person_id=world.person.id)
+    with pytest.raises(errors.PersonNotFound):
+        family.grant_to_named(ctx, actor=owner, owner_id=world.person.id, id_number=father.id_number,
+                              name="别人", relation="parent")
+    with pytest.raises(errors.AccessForbidden):
+        family.grant_to_named(ctx, actor=owner, owner_id=world.other.id, id_number=father.id_number,
+                              name=father.name, relation="parent")
+    with pytest.raises(errors.PersonLookupThrottled):
+        for _ in range(ctx.settings.unit_lookup_max_misses + 1):
+            with pytest.raises(errors.PersonNotFound):
+                family.grant_to_named(ctx, actor=owner, owner_id=world.person.id, id_number=father.id_number,
+                                      name="别人", relation="parent")
+
+
+def test_documents_go_on_a_draft_only_and_the_case_names_what_it_needs(ctx, admin, world):
+    from yibao.domain import errors
+    from yibao.services.applications import documents
+
+    add_shanghai_hospital(ctx, admin)
+    me = Actor(username="employee", role=Role.PERSON, person_id=world.person.id)
+    stranger = Actor(username="stranger", role=Role.PERSON, person_id=world.other.id)
+    app, _ = cases.submit(ctx, actor=me, person_id=world.person.id, kind="reimbursement", reason="cross_region",
+                          invoices=[{"number": "INV-9", "issuer": SHANGHAI_HOSPITAL, "date": "2026-02-20",
+                                     "items": [{"category": "drug", "amount_fen": 5_000}]}], draft=True)
+    assert cases.documents_asked(ctx, actor=me, application_id=app.id) == list(CLAIM_DOCS)
+    with pytest.raises(errors.AccessForbidden):
+        cases.documents_asked(ctx, actor=stranger, application_id=app.id)
+    ids = [documents.upload(ctx, actor=me, person_id=world.person.id, type=t, content=PDF).id for t in CLAIM_DOCS]
+    with pytest.raises(errors.AccessForbidden):
+        cases.add_documents(ctx, actor=stranger, application_id=app.id, document_ids=ids)
+    cases.add_documents(ctx, actor=me, application_id=app.id, document_ids=ids)
+    cases.submit_draft(ctx, actor=me, application_id=app.id)
+    with pytest.raises(errors.ApplicationWrongState):
+        cases.add_documents(ctx, actor=me, application_id=app.id, document_ids=ids)
