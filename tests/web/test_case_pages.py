@@ -344,3 +344,14 @@ def test_documents_go_on_a_draft_only_and_the_case_names_what_it_needs(ctx, admi
     cases.submit_draft(ctx, actor=me, application_id=app.id)
     with pytest.raises(errors.ApplicationWrongState):
         cases.add_documents(ctx, actor=me, application_id=app.id, document_ids=ids)
+
+
+def test_the_case_pages_speak_english_when_asked(client, ctx, world):
+    _sign_in(client)
+    client.get("/lang?to=en&next=/me")
+    assert "Grant a relative" in text_of(client.get("/me/family").text)
+    assert "File for treatment in another region" in text_of(client.get("/me/filings").text)
+    answer = post_form(client, "/me/applications/check", {"case": "reimbursement/cross_region"},
+                       from_page="/me/applications")
+    assert "Bring: medical invoices" in text_of(answer.text)
+    assert "Ask 12333" in text_of(client.get("/ask").text)

@@ -38,7 +38,6 @@ ASK_REASONS = {"withdraw": v.WithdrawalReason, "reimburse": v.ReimbursementReaso
 ASK_QUESTIONS = {"settle": ("settlement",), "withdraw": ("withdrawal",), "reimburse": ("reimbursement",),
                  "file": ("filing",), "family_grant": ("family.",)}
 TIMELINE = (S.SUBMITTED, S.UNDER_REVIEW, S.SUPPLEMENT_REQUESTED, S.APPROVED, S.PAID)
-ACCEPT = "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
 KIND_NAMES = {"withdrawal": N_("Withdrawal of the balance"), "reimbursement": N_("Reimbursement claim")}
 GRANT_STATES = {"pending": N_("Waiting for the relative to accept"), "active": N_("In force"),
                 "revoked": N_("Ended"), "declined": N_("Declined"), "cancelled": N_("Withdrawn")}
