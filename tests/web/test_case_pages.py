@@ -209,6 +209,7 @@ def test_a_claim_goes_from_upload_to_paid_with_a_supplement_on_the_way(client, c
     assert "草稿" in page and "诊断证明" in page
     submitted = post_form(client, f"/me/applications/{app_id}/submit", {}, from_page=f"/me/applications/{app_id}")
     assert submitted.status_code == 303 and _get(ctx, Application, app_id).status == "submitted"
+    assert "如今天审核通过，预计到账日期" in text_of(client.get(f"/me/applications/{app_id}").text)
     before = row_counts(ctx)
     again = post_form(client, f"/me/applications/{app_id}/submit", {}, from_page=f"/me/applications/{app_id}")
     assert again.status_code == 409 and row_counts(ctx) == before  # a second submit changes nothing

@@ -636,6 +636,22 @@ def documents_asked(ctx: Context, *, actor: Actor, application_id: str) -> list[
     return [r["value"] for r in decision.as_dict()["requirements"] if r["kind"] == "document"]
 
 
+def arrival_if_approved_today(ctx: Context, *, actor: Actor, application_id: str) -> dt.date | None:
+    """For a case still being decided and paid to the bank: the day its payout would arrive were it approved and
+    sent today (by the policy for the applicant's primary bank); None when it is decided, paid in cash, or has
+    no bank account yet."""
+    with ctx.uow() as uow:
+        app = uow.get(Application, application_id)
+        if app is None:
+            raise errors.ApplicationNotFound()
+        _may_read(uow, actor, app)
+        bank = primary_bank_account(uow, app.applicant_id)
+        deciding = app.status in REVIEWABLE or app.status == S.SUPPLEMENT_REQUESTED
+        if not deciding or app.payout != "bank" or bank is None:
+            return None
+        return expected_arrival(ctx, _person(uow, app.person_id), app, bank.bank_name, ctx.today())
+
+
 def submit_with_receipt(ctx: Context, *, actor: Actor, **request) -> tuple[ApplicationView, list[dict]]:
     """Submit (as `submit`) and show the application as filed: the receipt for whoever filed it, a self-service
     terminal included (which reads no application afterwards)."""

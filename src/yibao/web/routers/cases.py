@@ -414,6 +414,7 @@ def _application_page(request: Request, actor: Actor, application_id: str, statu
                        timeline=_timeline(view), stage_names=STAGE_NAMES, missing=missing,
                        needed=[v.DocumentType(t) for t in asked if t in v.DocumentType],
                        vouchers=vouchers.list_for(ctx, actor=actor, application_id=application_id),
+                       estimate=cases.arrival_if_approved_today(ctx, actor=actor, application_id=application_id),
                        steps=[(step, texts.title(step.to_status, step.data)) for step in view.history],
                        statuses=S, **{"field_errors": {}, "error": None, "cited": [], **values})
 
