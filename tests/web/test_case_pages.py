@@ -132,6 +132,7 @@ def test_the_lock_is_explained_before_filing_and_a_locked_cancel_cites_its_rule(
     _sign_in(client)
     page = text_of(client.get("/me/filings").text)
     assert "national.filing.long_term" in page and "医保发〔2022〕22号" in page  # before any filing
+    assert "备案满 6 个月后方可变更或取消" in page and "2026年9月2日" in page  # the lock, and when it ends
     made = post_form(client, "/me/filings", {"type": "long_term", "reason": "resettled_retiree",
                                              "destination_region": "310000", "start_date": ""})
     assert made.status_code == 303, text_of(made.text)
@@ -356,3 +357,22 @@ def test_the_case_pages_speak_english_when_asked(client, ctx, world):
                        from_page="/me/applications")
     assert "Bring: medical invoices" in text_of(answer.text)
     assert "Ask 12333" in text_of(client.get("/ask").text)
+
+
+def test_filing_terms_count_the_filing_in_force_and_record_nothing(ctx, world):
+    counter = Actor(username="counter-user", role=Role.COUNTER)
+    before = row_counts(ctx)
+    terms = {t["reason"]: t for t in filings.terms(ctx, actor=counter, person_id=world.person.id)}
+    assert row_counts(ctx) == before
+    assert terms["other"]["valid_to"] == dt.date(2026, 9, 1) and terms["other"]["changeable_from"] is None
+    assert terms["resettled_retiree"]["valid_to"] is None
+    assert terms["resettled_retiree"]["changeable_from"] == dt.date(2026, 9, 2)
+    filings.file(ctx, actor=counter, person_id=world.person.id, type="long_term", reason="resettled_retiree",
+                 destination_region="310000")
+    locked = filings.terms(ctx, actor=counter, person_id=world.person.id)
+    assert not any(t["allowed"] for t in locked)  # within its first months the long-term filing holds
+    from yibao.domain import errors
+
+    with pytest.raises(errors.AccessForbidden):
+        filings.terms(ctx, actor=Actor(username="stranger", role=Role.PERSON, person_id=world.other.id),
+                      person_id=world.person.id)

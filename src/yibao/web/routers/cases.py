@@ -193,7 +193,7 @@ def _filings_page(request: Request, actor: Actor, status_code: int = 200, **valu
     ctx = _ctx(request)
     return _page(request, "me/filings.html", status_code=status_code,
                        filings=filings.list_filings(ctx, actor=actor, person_id=actor.person_id),
-                       rules=_rules_about(ctx, _home_region(request, actor), "file"),
+                       terms=filings.terms(ctx, actor=actor, person_id=actor.person_id),
                        types=_terms(request, v.FilingType), reasons=_terms(request, v.FilingReason),
                        regions=destinations(request), region_names=dict(destinations(request)),
                        today=ctx.today(), **{"values": {}, "field_errors": {}, "error": None, "cited": [], **values})
