@@ -376,3 +376,31 @@ def test_filing_terms_count_the_filing_in_force_and_record_nothing(ctx, world):
     with pytest.raises(errors.AccessForbidden):
         filings.terms(ctx, actor=Actor(username="stranger", role=Role.PERSON, person_id=world.other.id),
                       person_id=world.person.id)
+
+
+def test_a_payout_the_bank_returned_is_asked_for_again_from_the_page(client, ctx, admin, world):
+    add_shanghai_hospital(ctx, admin)
+    _sign_in(client)
+    app_id = _draft_id(_claim(client))
+    post_form(client, f"/me/applications/{app_id}/submit", {}, from_page=f"/me/applications/{app_id}")
+    cases.review(ctx, actor=REVIEWER, application_id=app_id, action="approve")
+    batches, _ = disbursement.make_batches(ctx, actor=Actor.system("batch-maker"))
+    disbursement.apply_returns(ctx, actor=Actor.system("returns-clerk"), batch_id=batches[0].batch_id,
+                               content=bank_return(ctx, batches[0].file_id, {1: "账户已冻结"}))
+    page = client.get(f"/me/applications/{app_id}").text
+    assert "银行退回了这笔拨付" in text_of(page) and "账户已冻结" in text_of(page)
+    again = post_form(client, f"/me/applications/{app_id}/retry", {}, from_page=f"/me/applications/{app_id}")
+    assert again.status_code == 303 and _get(ctx, Application, app_id).status == "approved"
+
+
+def test_a_relation_the_policy_refuses_is_answered_with_its_rule(client, ctx, world, father):
+    _sign_in(client)
+    before = row_counts(ctx)
+    refused = post_form(client, "/me/family", {"id_number": father.id_number, "name": father.name,
+                                               "relation": "sibling"})
+    shown = text_of(refused.text)
+    assert refused.status_code == 422 and "national.family" in shown and row_counts(ctx) == before
+    asked = post_form(client, "/ask", {"action": "family_grant"})
+    assert asked.status_code == 422 and 'id="e-relation"' in asked.text
+    answered = post_form(client, "/ask", {"action": "family_grant", "relation": "parent"})
+    assert answered.status_code == 200 and "可以办理" in text_of(answered.text)

@@ -19,7 +19,7 @@ from yibao.domain.applications import ApplicationStatus
 from yibao.domain.identity import parse_id_number
 from yibao.domain.regions import region_name
 from yibao.domain.users import Actor, Role
-from yibao.services.applications import cases, documents, vouchers
+from yibao.services.applications import cases, disbursement, documents, vouchers
 from yibao.services.crossregion import family, filings
 from yibao.services.policy import explain, sets
 from yibao.services.registry import institutions
@@ -85,9 +85,14 @@ def _invalid(request: Request, text: str) -> errors.RequestInvalid:
     return errors.RequestInvalid(summary=render.gettext(request)(text))
 
 
-def _page(request: Request, template: str, status_code: int, **values) -> Response:
+def _page(request: Request, template: str, status_code: int = 200, **values) -> Response:
     """A page of this area, with the names of its terms and states at hand."""
     return render.page(request, template, status_code=status_code, **TERMS, **values)
+
+
+def _form_state(given: dict, **defaults) -> dict:
+    """What a form page shows: the values typed, each field's error and the page's problem, unless given."""
+    return {"values": {}, "field_errors": {}, "error": None, **defaults, **given}
 
 
 def _done(request: Request, to: str, text: str) -> Response:
@@ -108,10 +113,10 @@ def _cited(exc: errors.DomainError) -> list[dict]:
 
 def _family_page(request: Request, actor: Actor, status_code: int = 200, **values) -> Response:
     ctx = _ctx(request)
-    return _page(request, "me/family.html", status_code=status_code,
-                       grants=family.grants_seen_by(ctx, actor=actor, person_id=actor.person_id),
-                       paid=family.paid_by_grantees(ctx, actor=actor, owner_id=actor.person_id),
-                       relations=_terms(request, v.Relation), **{"values": {}, "field_errors": {}, "error": None, **values})
+    return _page(request, "me/family.html", status_code,
+                 grants=family.grants_seen_by(ctx, actor=actor, person_id=actor.person_id),
+                 paid=family.paid_by_grantees(ctx, actor=actor, owner_id=actor.person_id),
+                 relations=_terms(request, v.Relation), **_form_state(values, cited=[]))
 
 
 @router.get("/me/family")
@@ -140,7 +145,7 @@ def grant(request: Request, actor: Person, id_number: Annotated[str, Form(max_le
     except errors.IdNumberInvalid as exc:
         return _family_page(request, actor, exc.status, values=values, field_errors={"id_number": exc})
     except errors.DomainError as exc:
-        return _family_page(request, actor, exc.status, values=values, error=exc)
+        return _family_page(request, actor, exc.status, values=values, error=exc, cited=_cited(exc))
     return _done(request, "/me/family", N_("The grant is made; it takes effect once your relative accepts it."))
 
 
@@ -191,12 +196,12 @@ def destinations(request: Request) -> list[tuple[str, str]]:
 
 def _filings_page(request: Request, actor: Actor, status_code: int = 200, **values) -> Response:
     ctx = _ctx(request)
-    return _page(request, "me/filings.html", status_code=status_code,
-                       filings=filings.list_filings(ctx, actor=actor, person_id=actor.person_id),
-                       terms=filings.terms(ctx, actor=actor, person_id=actor.person_id),
-                       types=_terms(request, v.FilingType), reasons=_terms(request, v.FilingReason),
-                       regions=destinations(request), region_names=dict(destinations(request)),
-                       today=ctx.today(), **{"values": {}, "field_errors": {}, "error": None, "cited": [], **values})
+    return _page(request, "me/filings.html", status_code,
+                 filings=filings.list_filings(ctx, actor=actor, person_id=actor.person_id),
+                 terms=filings.terms(ctx, actor=actor, person_id=actor.person_id),
+                 types=_terms(request, v.FilingType), reasons=_terms(request, v.FilingReason),
+                 regions=destinations(request), region_names=dict(destinations(request)),
+                 **_form_state(values, cited=[]))
 
 
 @router.get("/me/filings")
@@ -250,12 +255,10 @@ def _documents_needed(answer: dict) -> list[v.DocumentType]:
 
 def _applications_page(request: Request, actor: Actor, status_code: int = 200, **values) -> Response:
     ctx = _ctx(request)
-    return _page(request, "me/applications.html", status_code=status_code,
-                       applications=cases.queue(ctx, actor=actor, person_id=actor.person_id),
-                       cases=_case_choices(request),
-                       categories=_terms(request, v.Category), today=ctx.today(),
-                       **{"values": {}, "field_errors": {}, "error": None, "answer": None, "needed": [],
-                          "apply_form": False, **values})
+    return _page(request, "me/applications.html", status_code,
+                 applications=cases.queue(ctx, actor=actor, person_id=actor.person_id),
+                 cases=_case_choices(request), categories=_terms(request, v.Category),
+                 **_form_state(values, answer=None, needed=[], apply_form=False))
 
 
 
@@ -410,13 +413,13 @@ def _application_page(request: Request, actor: Actor, application_id: str, statu
     app = view.application
     missing = [v.DocumentType(m) for m in app.details.get("supplement", {}).get("missing", []) if m in v.DocumentType]
     asked = cases.documents_asked(ctx, actor=actor, application_id=application_id) if app.status == S.DRAFT else []
-    return _page(request, "me/application.html", status_code=status_code, view=view, app=app,
-                       timeline=_timeline(view), stage_names=STAGE_NAMES, missing=missing,
-                       needed=[v.DocumentType(t) for t in asked if t in v.DocumentType],
-                       vouchers=vouchers.list_for(ctx, actor=actor, application_id=application_id),
-                       estimate=cases.arrival_if_approved_today(ctx, actor=actor, application_id=application_id),
-                       steps=[(step, texts.title(step.to_status, step.data)) for step in view.history],
-                       statuses=S, **{"field_errors": {}, "error": None, "cited": [], **values})
+    return _page(request, "me/application.html", status_code, view=view, app=app,
+                 timeline=_timeline(view), stage_names=STAGE_NAMES, missing=missing,
+                 needed=[v.DocumentType(t) for t in asked if t in v.DocumentType],
+                 vouchers=vouchers.list_for(ctx, actor=actor, application_id=application_id),
+                 estimate=cases.arrival_if_approved_today(ctx, actor=actor, application_id=application_id),
+                 steps=[(step, texts.title(step.to_status, step.data)) for step in view.history],
+                 statuses=S, **_form_state(values, cited=[]))
 
 
 @router.post("/me/applications/{application_id}/documents")
@@ -458,6 +461,15 @@ def withdraw_application(request: Request, actor: Person, application_id: str):
     return _done(request, f"/me/applications/{application_id}", N_("Your application is withdrawn."))
 
 
+@router.post("/me/applications/{application_id}/retry")
+def retry_payout(request: Request, actor: Person, application_id: str):
+    try:
+        disbursement.retry(_ctx(request), actor=actor, application_id=application_id)
+    except (errors.ApplicationWrongState, errors.BankAccountMissing) as exc:
+        return _application_page(request, actor, application_id, exc.status, error=exc)
+    return _done(request, f"/me/applications/{application_id}", N_("The payout is asked for again."))
+
+
 @router.post("/me/applications/{application_id}/supplement")
 async def supplement(request: Request, actor: Person, application_id: str):
     files = await _uploads(request, list(v.DocumentType))
@@ -495,11 +507,10 @@ def _ask_page(request: Request, status_code: int = 200, **values) -> Response:
     _t = render.gettext(request)
     reasons = [(code, f"{_t(ACTION_NAMES[a])}: {text}") for a, t in ASK_REASONS.items()
                for code, text in _terms(request, t)]
-    return _page(request, "ask.html", status_code=status_code,
+    return _page(request, "ask.html", status_code,
                  actions=[(a, _t(text)) for a, text in ACTION_NAMES.items()], reasons=reasons,
                  relations=_terms(request, v.Relation), regions=regions(request), person=_is_person(request),
-                       **{"values": {}, "field_errors": {}, "error": None, "answer": None, "rules": None,
-                          "agency": None, **values})
+                 **_form_state(values, answer=None, rules=None, agency=None))
 
 
 def _is_person(request: Request) -> bool:
@@ -524,7 +535,8 @@ def ask(request: Request, action: Annotated[str, Form(max_length=20)] = "",
         field_errors["action"] = _invalid(request, N_("Choose what you want to do."))
     elif reason and action in ASK_REASONS and reason not in ASK_REASONS[action]:
         field_errors["reason"] = _invalid(request, N_("Choose a reason from the list."))
-    if relation and relation not in v.Relation:
+    if (relation and relation not in v.Relation) or (action == "family_grant" and not relation
+                                                       and _is_person(request)):
         field_errors["relation"] = _invalid(request, N_("Choose the relation."))
     if amount.strip() and _fen(amount) is None:
         field_errors["amount"] = _invalid(request, N_("Enter the amount in yuan, like 150 or 150.50."))
