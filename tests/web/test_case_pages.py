@@ -219,6 +219,9 @@ def test_a_claim_goes_from_upload_to_paid_with_a_supplement_on_the_way(client, c
                  note="请补交近期照片", missing=["photo"])
     page = client.get(f"/me/applications/{app_id}").text
     assert 'name="doc_photo"' in page and "请补交近期照片" in text_of(page)
+    before = row_counts(ctx)
+    empty = post_form(client, f"/me/applications/{app_id}/supplement", {}, from_page=f"/me/applications/{app_id}")
+    assert empty.status_code == 422 and 'id="e-doc_photo"' in empty.text and row_counts(ctx) == before
     sent = _post_files(client, f"/me/applications/{app_id}/supplement", {}, {"doc_photo": PNG},
                        from_page=f"/me/applications/{app_id}")
     assert sent.status_code == 303 and _get(ctx, Application, app_id).status == "resubmitted"
@@ -248,10 +251,17 @@ def test_bad_input_and_bad_files_are_refused_beside_their_fields(client, ctx, ad
     assert bad.status_code == 422 and row_counts(ctx) == before
     assert set(re.findall(r'class="error" id="e-([a-z_]+)"', bad.text)) >= {
         "invoice_number", "invoice_issuer", "invoice_date", "invoice_category", "amount"}
+    not_a_pdf = _post_files(client, "/me/applications", {
+        "kind": "reimbursement", "reason": "cross_region", "invoice_number": "INV-7", "invoice_issuer": SHANGHAI_HOSPITAL,
+        "invoice_date": "2026-02-20", "invoice_category": "drug", "amount": "10"},
+        {"doc_medical_invoice": b"just text, named .pdf", "doc_diagnosis": PDF}, from_page="/me/applications")
+    assert not_a_pdf.status_code == 422 and 'id="e-doc_medical_invoice"' in not_a_pdf.text
+    assert "内容须为 PDF、JPEG 或 PNG 文件" in text_of(not_a_pdf.text) and row_counts(ctx) == before
     app_id = _draft_id(_claim(client, docs=()))
+    before = row_counts(ctx)
     text = _post_files(client, f"/me/applications/{app_id}/documents", {},
                        {"doc_diagnosis": b"just text, named .pdf"}, from_page=f"/me/applications/{app_id}")
-    assert text.status_code == 422 and 'id="e-doc_diagnosis"' in text.text
+    assert text.status_code == 422 and 'id="e-doc_diagnosis"' in text.text and row_counts(ctx) == before
     missing = post_form(client, f"/me/applications/{app_id}/submit", {}, from_page=f"/me/applications/{app_id}")
     assert missing.status_code == 422 and "医疗费用发票" in text_of(missing.text)
     assert _get(ctx, Application, app_id).status == "draft"
@@ -404,3 +414,15 @@ def test_a_relation_the_policy_refuses_is_answered_with_its_rule(client, ctx, wo
     assert asked.status_code == 422 and 'id="e-relation"' in asked.text
     answered = post_form(client, "/ask", {"action": "family_grant", "relation": "parent"})
     assert answered.status_code == 200 and "可以办理" in text_of(answered.text)
+
+
+def test_a_file_is_checked_without_being_kept(ctx):
+    from yibao.domain import errors
+    from yibao.services.applications import documents
+
+    before = row_counts(ctx)
+    assert documents.check(ctx, type="photo", content=PNG) == "image/png"
+    for type, content in (("photo", b"plain text"), ("passport", PDF), ("photo", b"")):
+        with pytest.raises(errors.DocumentInvalid):
+            documents.check(ctx, type=type, content=content)
+    assert row_counts(ctx) == before

@@ -22,7 +22,7 @@ from yibao.domain.users import Actor, Role
 from yibao.services.applications import cases, disbursement, documents, vouchers
 from yibao.services.crossregion import family, filings
 from yibao.services.policy import explain, sets
-from yibao.services.registry import institutions
+from yibao.services.registry import enrolment, institutions
 from yibao.web import csrf, render, session
 from yibao.web.labels import N_
 from yibao.web.routers.public import regions
@@ -50,7 +50,8 @@ APPLICATION_STATES = {"draft": N_("Draft, not submitted yet"), "submitted": N_("
 TERMS = {"relation_of": {t.value: t for t in v.Relation}, "filing_type_of": {t.value: t for t in v.FilingType},
          "filing_reason_of": {t.value: t for t in v.FilingReason}, "document_of": {t.value: t for t in v.DocumentType},
          "reason_of": {**{t.value: t for t in v.ReimbursementReason}, **{t.value: t for t in v.WithdrawalReason}},
-         "grant_states": GRANT_STATES, "kind_names": KIND_NAMES, "filing_states": FILING_STATES, "application_states": APPLICATION_STATES}
+         "grant_states": GRANT_STATES, "kind_names": KIND_NAMES, "filing_states": FILING_STATES,
+         "application_states": APPLICATION_STATES}
 MONEY = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 
 
@@ -80,9 +81,9 @@ def _day(text: str) -> dt.date | None:
         return None
 
 
-def _invalid(request: Request, text: str) -> errors.RequestInvalid:
-    """A field's problem in the page's language (never echoing what was typed)."""
-    return errors.RequestInvalid(summary=render.gettext(request)(text))
+def _invalid(request: Request, text: str) -> str:
+    """A field's problem in the page's language, shown beside it (never echoing what was typed)."""
+    return render.gettext(request)(text)
 
 
 def _page(request: Request, template: str, status_code: int = 200, **values) -> Response:
@@ -105,7 +106,7 @@ def _refused(request: Request, to: str, exc: errors.DomainError) -> Response:
 
 def _cited(exc: errors.DomainError) -> list[dict]:
     """The rules a refusal cites (a policy refusal carries them)."""
-    return list(exc.facts.get("rules", [])) if isinstance(exc, errors.DomainError) else []
+    return list(exc.facts.get("rules", []))
 
 
 # --- /me/family ------------------------------------------------------------------------------------------
@@ -142,8 +143,6 @@ def grant(request: Request, actor: Person, id_number: Annotated[str, Form(max_le
     try:
         family.grant_to_named(_ctx(request), actor=actor, owner_id=actor.person_id, id_number=id_number,
                               name=name, relation=relation)
-    except errors.IdNumberInvalid as exc:
-        return _family_page(request, actor, exc.status, values=values, field_errors={"id_number": exc})
     except errors.DomainError as exc:
         return _family_page(request, actor, exc.status, values=values, error=exc, cited=_cited(exc))
     return _done(request, "/me/family", N_("The grant is made; it takes effect once your relative accepts it."))
@@ -173,19 +172,6 @@ def revoke_grant(request: Request, actor: Person, grant_id: str):
 
 
 # --- /me/filings -----------------------------------------------------------------------------------------
-
-
-def _rules_about(ctx, region: str, action: str) -> list[dict]:
-    """The rules in force for a place that answer an action's questions."""
-    wanted = ASK_QUESTIONS[action]
-    return [r for r in sets.rules_in_force(ctx, region=region)["rules"]
-            if any(r["question"] == w or (w.endswith(".") and r["question"].startswith(w)) for w in wanted)]
-
-
-def _home_region(request: Request, actor: Actor) -> str:
-    from yibao.services.registry import enrolment
-
-    return enrolment.get_person(_ctx(request), actor=actor, person_id=actor.person_id).region
 
 
 def destinations(request: Request) -> list[tuple[str, str]]:
@@ -261,8 +247,6 @@ def _applications_page(request: Request, actor: Actor, status_code: int = 200, *
                  **_form_state(values, answer=None, needed=[], apply_form=False))
 
 
-
-
 def _case(kind: str, reason: str) -> bool:
     return kind in KIND_REASONS and reason in KIND_REASONS[kind]
 
@@ -300,27 +284,35 @@ def check_case(request: Request, actor: Person, case: Annotated[str, Form(max_le
                               answer=answer, needed=_documents_needed(answer), apply_form=answer["allowed"])
 
 
-async def _uploads(request: Request, types: list[str]) -> list[tuple[str, bytes, str]]:
+Files = list[tuple[str, bytes, str]]
+
+
+async def _uploads(request: Request) -> Files:
     """The files the form carries, one field per document type (`doc_<type>`), as (type, content, name)."""
     form = await request.form()
     found = []
-    for type in types:
-        for item in form.getlist(f"doc_{type}"):
+    for type in v.DocumentType:
+        for item in form.getlist(f"doc_{type.value}"):
             if isinstance(item, UploadFile) and item.filename:
-                found.append((type, await item.read(), item.filename))
+                found.append((type.value, await item.read(), item.filename))
     return found
 
 
-def _store(request: Request, actor: Actor, files: list[tuple[str, bytes, str]]) -> tuple[list[str], dict]:
-    """Upload each file as the person's document; the ids, or the error beside each field refused."""
-    ids, field_errors = [], {}
-    for type, content, name in files:
+def _file_problems(request: Request, files: Files) -> dict:
+    """The refusal beside each file field whose file would not be accepted (nothing is kept yet)."""
+    problems = {}
+    for type, content, _name in files:
         try:
-            ids.append(documents.upload(_ctx(request), actor=actor, person_id=actor.person_id, type=type,
-                                        content=content, filename=name).id)
+            documents.check(_ctx(request), type=type, content=content)
         except (errors.DocumentInvalid, errors.DocumentTooLarge) as exc:
-            field_errors[f"doc_{type}"] = exc
-    return ids, field_errors
+            problems[f"doc_{type}"] = exc
+    return problems
+
+
+def _store(request: Request, actor: Actor, files: Files) -> list[str]:
+    """Keep each file (checked before) as one of the person's documents; their ids."""
+    return [documents.upload(_ctx(request), actor=actor, person_id=actor.person_id, type=type, content=content,
+                             filename=name).id for type, content, name in files]
 
 
 def _claim_fields(request: Request, form) -> tuple[dict, dict, list[dict] | None, int | None]:
@@ -359,14 +351,16 @@ async def start_application(request: Request, actor: Person):
     if not _case(kind, reason):
         return await run_in_threadpool(_applications_page, request, actor, 422, field_errors={
             "case": _invalid(request, N_("Choose a case and its reason."))})
-    files = await _uploads(request, list(v.DocumentType))
+    files = await _uploads(request)
     return await run_in_threadpool(_start, request, actor, form, kind, reason, files)
 
 
-def _start(request: Request, actor: Actor, form, kind: str, reason: str, files) -> Response:
+def _start(request: Request, actor: Actor, form, kind: str, reason: str, files: Files) -> Response:
     values, field_errors, invoices, amount = _claim_fields(request, form)
+    field_errors |= _file_problems(request, files)
     values["case"] = f"{kind}/{reason}"
-    needed = [v.DocumentType(t) for t in str(form.get("needed", "")).split(",") if t in v.DocumentType]
+    named = str(form.get("needed", "")).split(",") + [type for type, _content, _name in files]
+    needed = [v.DocumentType(t) for t in dict.fromkeys(named) if t in v.DocumentType]
     again = {"values": values, "needed": needed, "apply_form": True}
     if field_errors:
         return _applications_page(request, actor, 422, field_errors=field_errors, **again)
@@ -376,12 +370,8 @@ def _start(request: Request, actor: Actor, form, kind: str, reason: str, files) 
                                    amount_fen=amount, invoices=invoices, draft=True)
     except errors.DomainError as exc:
         return _applications_page(request, actor, exc.status, error=exc, **again)
-    ids, upload_errors = _store(request, actor, files)
-    if ids:
-        cases.add_documents(ctx, actor=actor, application_id=app.id, document_ids=ids)
-    if upload_errors:
-        first = next(iter(upload_errors.values()))
-        return _refused(request, f"/me/applications/{app.id}", first)
+    if files:
+        cases.add_documents(ctx, actor=actor, application_id=app.id, document_ids=_store(request, actor, files))
     return _done(request, f"/me/applications/{app.id}",
                  N_("Your application is saved. Check it and submit it below."))
 
@@ -397,8 +387,8 @@ def _timeline(view: cases.ApplicationView) -> list[dict]:
     return [{"status": s, "at": reached.get(s), "current": s == view.application.status} for s in TIMELINE]
 
 
-STAGE_NAMES = {S.SUBMITTED: N_("Submitted"), S.UNDER_REVIEW: N_("Under review"), S.SUPPLEMENT_REQUESTED: N_("Supplement"),
-               S.APPROVED: N_("Approved"), S.PAID: N_("Paid")}
+STAGE_NAMES = {S.SUBMITTED: N_("Submitted"), S.UNDER_REVIEW: N_("Under review"),
+               S.SUPPLEMENT_REQUESTED: N_("Supplement"), S.APPROVED: N_("Approved"), S.PAID: N_("Paid")}
 
 
 @router.get("/me/applications/{application_id}")
@@ -422,24 +412,39 @@ def _application_page(request: Request, actor: Actor, application_id: str, statu
                  statuses=S, **_form_state(values, cited=[]))
 
 
+def _papers_refused(request: Request, actor: Actor, app, files: Files, *, status: str, action: str,
+                    wanted: list[str]) -> Response | None:
+    """The page again when papers cannot be taken now (nothing kept): a case in another state, no file, a file
+    not accepted, or a document asked for with no file; None when they can."""
+    application_id = app.id
+    if app.status != status:
+        exc = errors.ApplicationWrongState(status=app.status, action=action)
+        return _application_page(request, actor, application_id, exc.status, error=exc)
+    problems = _file_problems(request, files)
+    given = {type for type, _content, _name in files}
+    for type in wanted:
+        if type not in given:
+            problems.setdefault(f"doc_{type}", _invalid(request, N_("Choose the file of this document.")))
+    if not files:
+        problems["documents"] = _invalid(request, N_("Choose at least one file."))
+    if problems:
+        return _application_page(request, actor, application_id, 422, field_errors=problems)
+    return None
+
+
 @router.post("/me/applications/{application_id}/documents")
 async def add_documents(request: Request, actor: Person, application_id: str):
-    files = await _uploads(request, list(v.DocumentType))
+    files = await _uploads(request)
     return await run_in_threadpool(_add_documents, request, actor, application_id, files)
 
 
-def _add_documents(request: Request, actor: Actor, application_id: str, files) -> Response:
-    cases.get(_ctx(request), actor=actor, application_id=application_id)  # someone else's: refused first
-    if not files:
-        return _application_page(request, actor, application_id, 422, field_errors={
-            "documents": _invalid(request, N_("Choose at least one file."))})
-    ids, field_errors = _store(request, actor, files)
-    if field_errors:
-        return _application_page(request, actor, application_id, 422, field_errors=field_errors)
-    try:
-        cases.add_documents(_ctx(request), actor=actor, application_id=application_id, document_ids=ids)
-    except errors.ApplicationWrongState as exc:
-        return _application_page(request, actor, application_id, exc.status, error=exc)
+def _add_documents(request: Request, actor: Actor, application_id: str, files: Files) -> Response:
+    app = cases.get(_ctx(request), actor=actor, application_id=application_id).application  # or refused
+    refused = _papers_refused(request, actor, app, files, status=S.DRAFT, action="add_documents", wanted=[])
+    if refused is not None:
+        return refused
+    cases.add_documents(_ctx(request), actor=actor, application_id=application_id,
+                        document_ids=_store(request, actor, files))
     return _done(request, f"/me/applications/{application_id}", N_("The documents are added."))
 
 
@@ -472,17 +477,19 @@ def retry_payout(request: Request, actor: Person, application_id: str):
 
 @router.post("/me/applications/{application_id}/supplement")
 async def supplement(request: Request, actor: Person, application_id: str):
-    files = await _uploads(request, list(v.DocumentType))
+    files = await _uploads(request)
     return await run_in_threadpool(_supplement, request, actor, application_id, files)
 
 
-def _supplement(request: Request, actor: Actor, application_id: str, files) -> Response:
-    cases.get(_ctx(request), actor=actor, application_id=application_id)
-    ids, field_errors = _store(request, actor, files)
-    if field_errors:
-        return _application_page(request, actor, application_id, 422, field_errors=field_errors)
+def _supplement(request: Request, actor: Actor, application_id: str, files: Files) -> Response:
+    ctx = _ctx(request)
+    app = cases.get(ctx, actor=actor, application_id=application_id).application  # someone else's: refused
+    refused = _papers_refused(request, actor, app, files, status=S.SUPPLEMENT_REQUESTED, action="supplement",
+                              wanted=app.details.get("supplement", {}).get("missing", []))
+    if refused is not None:
+        return refused
     try:
-        cases.supplement(_ctx(request), actor=actor, application_id=application_id, document_ids=ids)
+        cases.supplement(ctx, actor=actor, application_id=application_id, document_ids=_store(request, actor, files))
     except (errors.RuleRefused, errors.ApplicationWrongState) as exc:
         return _application_page(request, actor, application_id, exc.status, error=exc)
     return _done(request, f"/me/applications/{application_id}", N_("The documents are sent; the review goes on."))
@@ -511,6 +518,17 @@ def _ask_page(request: Request, status_code: int = 200, **values) -> Response:
                  actions=[(a, _t(text)) for a, text in ACTION_NAMES.items()], reasons=reasons,
                  relations=_terms(request, v.Relation), regions=regions(request), person=_is_person(request),
                  **_form_state(values, answer=None, rules=None, agency=None))
+
+
+def _rules_about(ctx, region: str, action: str) -> list[dict]:
+    """The rules in force for a place that answer an action's questions."""
+    wanted = ASK_QUESTIONS[action]
+    return [r for r in sets.rules_in_force(ctx, region=region)["rules"]
+            if any(r["question"] == w or (w.endswith(".") and r["question"].startswith(w)) for w in wanted)]
+
+
+def _home_region(request: Request, actor: Actor) -> str:
+    return enrolment.get_person(_ctx(request), actor=actor, person_id=actor.person_id).region
 
 
 def _is_person(request: Request) -> bool:
