@@ -369,6 +369,16 @@ def test_the_case_pages_speak_english_when_asked(client, ctx, world):
     assert "Ask 12333" in text_of(client.get("/ask").text)
 
 
+def test_an_application_reads_in_english_too(client, ctx, admin, world):
+    add_shanghai_hospital(ctx, admin)
+    _sign_in(client)
+    client.get("/lang?to=en&next=/me")
+    app_id = _draft_id(_claim(client))
+    shown = text_of(client.get(f"/me/applications/{app_id}").text)
+    assert "Reimbursement claim: treatment elsewhere not settled directly" in shown
+    assert "Draft, not submitted yet" in shown and "Submit the application" in shown
+
+
 def test_filing_terms_count_the_filing_in_force_and_record_nothing(ctx, world):
     counter = Actor(username="counter-user", role=Role.COUNTER)
     before = row_counts(ctx)
