@@ -11,7 +11,7 @@ from tests.support import new_id_number, new_phone
 from tests.web.conftest import axe_clean, shot, sign_in
 from yibao.domain.users import Actor, Role, User
 from yibao.services.accounts import collection
-from yibao.services.demo import DEMO_BASE_FEN
+from yibao.services.demo_history import DEMO_BASE_FEN
 
 DEMO_PASSWORD = "yibao-demo-2026"
 

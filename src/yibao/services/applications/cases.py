@@ -416,6 +416,22 @@ def submit_draft(ctx: Context, *, actor: Actor, application_id: str) -> tuple[Ap
         return app, rules
 
 
+def add_documents(ctx: Context, *, actor: Actor, application_id: str, document_ids: list[str]) -> Application:
+    """The applicant adds papers to a draft before submitting it (a submitted case takes papers only when the
+    reviewer asks for them: `supplement`)."""
+    with ctx.uow() as uow:
+        app = _locked(uow, application_id)
+        _ensure_may_apply(actor, app.person_id, app.applicant_id, app.reason)
+        if app.status != S.DRAFT:
+            raise errors.ApplicationWrongState(status=app.status, action="add_documents")
+        documents = _documents(uow, document_ids, {app.person_id, app.applicant_id})
+        _attach(ctx, uow, app.id, documents)
+        ctx.audit(uow, actor, "application.documents_added", "application", app.id,
+                  document_ids=[d.id for d in documents])
+        uow.commit()
+        return app
+
+
 def _locked(uow: UnitOfWork, application_id: str) -> Application:
     app = uow.get(Application, application_id, for_update=True)
     if app is None:
@@ -605,6 +621,35 @@ def _view(uow: UnitOfWork, app: Application) -> ApplicationView:
     arrival = app.details.get("expected_arrival_date")
     return ApplicationView(app, _attached(uow, app.id), history, dt.date.fromisoformat(arrival) if arrival else None,
                            cash_voucher=cash_vouchers.current(uow, app.id))
+
+
+def documents_asked(ctx: Context, *, actor: Actor, application_id: str) -> list[str]:
+    """The documents the policy names for the case as it stands, in its order (a read: nothing is decided or
+    recorded)."""
+    with ctx.uow() as uow:
+        app = uow.get(Application, application_id)
+        if app is None:
+            raise errors.ApplicationNotFound()
+        _may_read(uow, actor, app)
+        facts = _facts(uow, app, _person(uow, app.person_id), ctx.today(), _attached(uow, app.id))
+    decision = ctx.policy.decide(facts, ctx.today())
+    return [r["value"] for r in decision.as_dict()["requirements"] if r["kind"] == "document"]
+
+
+def arrival_if_approved_today(ctx: Context, *, actor: Actor, application_id: str) -> dt.date | None:
+    """For a case still being decided and paid to the bank: the day its payout would arrive were it approved and
+    sent today (by the policy for the applicant's primary bank); None when it is decided, paid in cash, or has
+    no bank account yet."""
+    with ctx.uow() as uow:
+        app = uow.get(Application, application_id)
+        if app is None:
+            raise errors.ApplicationNotFound()
+        _may_read(uow, actor, app)
+        bank = primary_bank_account(uow, app.applicant_id)
+        deciding = app.status in REVIEWABLE or app.status == S.SUPPLEMENT_REQUESTED
+        if not deciding or app.payout != "bank" or bank is None:
+            return None
+        return expected_arrival(ctx, _person(uow, app.person_id), app, bank.bank_name, ctx.today())
 
 
 def submit_with_receipt(ctx: Context, *, actor: Actor, **request) -> tuple[ApplicationView, list[dict]]:

@@ -31,8 +31,9 @@ def path_of(ctx: Context, sha256: str) -> Path:
     return blobs.path(store_dir(ctx), sha256)
 
 
-def upload(ctx: Context, *, actor: Actor, person_id: str, type: str, content: bytes, filename: str = "") -> Document:
-    access.ensure_owner_or_staff(actor, person_id)
+def check(ctx: Context, *, type: str, content: bytes) -> str:
+    """Whether a file would be accepted as a document of the type, without keeping it: its media type, or the
+    refusal `upload` would give."""
     if type not in v.DocumentType:
         raise errors.DocumentInvalid(reason_zh=f"材料类型须为 {'、'.join(v.DocumentType)} 之一",
                                      reason_en=f"type is one of {', '.join(v.DocumentType)}")
@@ -46,12 +47,19 @@ def upload(ctx: Context, *, actor: Actor, person_id: str, type: str, content: by
         raise errors.DocumentInvalid(reason_zh="内容须为 PDF、JPEG 或 PNG 文件",
                                      reason_en="the content must be a PDF, JPEG or PNG file",
                                      detected=kind.mime if kind else None)
+    return kind.mime
+
+
+def upload(ctx: Context, *, actor: Actor, person_id: str, type: str, content: bytes, filename: str = "") -> Document:
+    """Keep a file as one of the person's documents (checked as `check` does), stored once by its content hash."""
+    access.ensure_owner_or_staff(actor, person_id)
+    mime = check(ctx, type=type, content=content)
     sha256 = hashlib.sha256(content).hexdigest()
     with ctx.uow() as uow:
         if uow.get(Person, person_id) is None:
             raise errors.PersonNotFound()
         blobs.keep(store_dir(ctx), sha256, content)
-        document = Document(new_id("doc"), person_id, type, sha256, len(content), kind.mime,
+        document = Document(new_id("doc"), person_id, type, sha256, len(content), mime,
                             Path(filename or "").name[:200], ctx.now(), actor.username)
         uow.add(document)
         ctx.audit(uow, actor, "document.upload", "document", document.id, person_id=person_id, type=type,

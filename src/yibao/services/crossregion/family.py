@@ -14,15 +14,18 @@ from yibao.domain import errors
 from yibao.domain import vocabulary as v
 from yibao.domain.credentials import EVoucher
 from yibao.domain.filings import FamilyGrant, GrantStatus
+from yibao.domain.identity import parse_id_number, same_name
 from yibao.domain.ids import new_id
 from yibao.domain.in_force import grant_in_force
 from yibao.domain.kinship import Kin, OpenGrant, check_relation
+from yibao.domain.masking import mask_name
 from yibao.domain.money import yuan
-from yibao.domain.registry import Person
+from yibao.domain.registry import Institution, Person
 from yibao.domain.users import AGENCY_STAFF, Actor
 from yibao.policy.interface import FamilyGrantFacts
 from yibao.services import access, notices
 from yibao.services.context import Context
+from yibao.services.credentials.throttle import LookupThrottle
 from yibao.services.policy.decisions import citations, enforce
 from yibao.services.ports import UnitOfWork
 from yibao.services.registry.enrollments import enrollment_on
@@ -218,3 +221,56 @@ def list_grants(ctx: Context, *, actor: Actor, person_id: str) -> list[FamilyGra
             raise errors.PersonNotFound()
         access.ensure_can_read_owned(uow, actor, person_id)
         return uow.grants.of_person(person_id)
+
+
+def _grantee_throttle(ctx: Context) -> LookupThrottle:
+    return ctx.extras.setdefault("grantee_lookup_throttle", LookupThrottle(ctx.settings))
+
+
+def grant_to_named(ctx: Context, *, actor: Actor, owner_id: str, id_number: str, name: str,
+                   relation: str) -> tuple[FamilyGrant, list]:
+    """Authorise a relative named by their ID number and name, as the owner knows them (never by a record id):
+    a number unknown and a name that does not match answer alike, and such misses are throttled per user."""
+    access.ensure_owner_or_staff(actor, owner_id)
+    number = parse_id_number(id_number, today=ctx.today()).number
+    throttle, user_key = _grantee_throttle(ctx), actor.username.casefold()
+    if (wait := throttle.reserve(user_key=user_key)) is not None:
+        raise errors.PersonLookupThrottled(retry_after_seconds=wait)
+    with ctx.uow() as uow:
+        grantee = uow.one_by(Person, id_number=number)
+    if grantee is None or not same_name(grantee.name, name):
+        raise errors.PersonNotFound()
+    throttle.found(user_key=user_key)
+    return grant(ctx, actor=actor, owner_id=owner_id, grantee_id=grantee.id, relation=relation)
+
+
+def grants_seen_by(ctx: Context, *, actor: Actor, person_id: str) -> list[dict]:
+    """The person's grants, newest first, each with whether the person made it or received it and the other
+    person's name masked (the grant, `made`, `other_name`, and what the person may do: accept, decline, end)."""
+    found = list_grants(ctx, actor=actor, person_id=person_id)
+    with ctx.uow() as uow:
+        names = {p: uow.get(Person, p).name for g in found for p in (g.owner_id, g.grantee_id)}
+    shown = []
+    for g in found:
+        made = g.owner_id == person_id
+        pending, active = g.status == GrantStatus.PENDING, g.status == GrantStatus.ACTIVE
+        shown.append({"grant": g, "made": made, "other_name": mask_name(names[g.grantee_id if made else g.owner_id]),
+                      "may_accept": pending and not made, "may_decline": pending and not made,
+                      "may_end": active or (pending and made)})
+    return shown
+
+
+def paid_by_grantees(ctx: Context, *, actor: Actor, owner_id: str) -> list[dict]:
+    """What relatives paid from the owner's account, newest first: day, institution, relation, amounts (no
+    names or ID numbers: the relation of the grant says who)."""
+    with ctx.uow() as uow:
+        if uow.get(Person, owner_id) is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_owned(uow, actor, owner_id)
+        paid = [s for s in uow.settlements.of_person(owner_id) if s.owner_id == owner_id and s.payer_id != owner_id]
+        relations = {g.grantee_id: g.relation for g in uow.grants.of_person(owner_id) if g.owner_id == owner_id}
+        institutions = {s.institution_code: uow.get(Institution, s.institution_code) for s in paid}
+        return [{"settlement_id": s.id, "business_date": s.business_date, "at": s.at,
+                 "institution_name": institutions[s.institution_code].name if institutions[s.institution_code]
+                 else s.institution_code, "relation": relations.get(s.payer_id), "account_paid_fen": s.account_paid_fen,
+                 "refunded_fen": s.refunded_fen, "status": s.status} for s in paid]

@@ -79,6 +79,32 @@ def file(ctx: Context, *, actor: Actor, person_id: str, type: str, reason: str, 
         return filing, citations(decision)
 
 
+def terms(ctx: Context, *, actor: Actor, person_id: str, start_date: dt.date | None = None) -> list[dict]:
+    """What a filing of each reason would give the person if filed today (a read: nothing is filed or recorded):
+    its type, whether it is allowed (the filing in force it would replace counted), from when and until when it
+    is valid, from when it may be changed or cancelled, and the rules that say so."""
+    today, policy = ctx.today(), ctx.policy
+    with ctx.uow() as uow:
+        person = uow.get(Person, person_id)
+        if person is None:
+            raise errors.PersonNotFound()
+        access.ensure_can_read_owned(uow, actor, person_id)
+        existing = _in_force(uow, person_id)
+    found = []
+    for reason in v.FilingReason:
+        type = v.FILING_TYPE_OF[reason]
+        decision = policy.decide(FileFacts(region=person.region, type=type, reason=reason,
+                                           start_date=start_date or today,
+                                           existing=_facts(existing) if existing else None), today)
+        shown = decision.as_dict()
+        found.append({"reason": reason, "type": type, "allowed": decision.allowed,
+                      "valid_from": decision.details.get("valid_from"), "valid_to": decision.details.get("valid_to"),
+                      "changeable_from": decision.details.get("changeable_from"),
+                      "explanation_zh": shown["explanation_zh"], "explanation_en": shown["explanation_en"],
+                      "rules": shown["reasons"]})
+    return found
+
+
 def cancel(ctx: Context, *, actor: Actor, filing_id: str) -> Filing:
     """Cancel a filing in force, where its rule allows a change (a long-term one not within its first months)."""
     today, policy = ctx.today(), ctx.policy
