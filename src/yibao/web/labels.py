@@ -30,3 +30,12 @@ ROLES = {
     "auditor": N_("Auditor"),
     "admin": N_("Administrator"),
 }
+
+# The staff consoles: the role's start page and its name in the menu.
+CONSOLES = {
+    "institution": ("/institution", N_("Cashier desk")),
+    "counter": ("/counter", N_("Counter")),
+    "reviewer": ("/review", N_("Review queue")),
+    "auditor": ("/audit", N_("Audit")),
+    "admin": ("/admin", N_("Administration")),
+}

@@ -13,7 +13,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from yibao.domain import errors
-from yibao.web import csrf, i18n, session
+from yibao.web import csrf, i18n, labels, session
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
@@ -42,6 +42,7 @@ def environment(locale: str) -> jinja2.Environment:
     env.filters["label"] = lambda term: _label(term, locale)
     env.globals["locale"] = locale
     env.globals["html_lang"] = i18n.HTML_LANG[locale]
+    env.globals["consoles"] = labels.CONSOLES
     return env
 
 

@@ -81,6 +81,11 @@ def same_site_path(target: str | None, default: str = "/") -> str:
 
 
 def home_of(actor: Actor) -> str:
+    """The page a role starts from after signing in."""
+    from yibao.web.labels import CONSOLES
+
+    if actor.role.value in CONSOLES:
+        return CONSOLES[actor.role.value][0]
     return {Role.PERSON: "/me", Role.UNIT: "/unit"}.get(actor.role, "/")
 
 
