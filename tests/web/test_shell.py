@@ -164,3 +164,16 @@ def test_a_person_registers_online_in_chromium(page, live_server):
     shot(page, "registered")
     page.goto("/me")
     assert page.get_by_test_id("available").inner_text() == "¥0.00"
+
+
+def test_page_forms_with_documents_take_files_larger_than_a_plain_request(client, ctx, admin, settings):
+    """A phone photo of 3 MB fits a document form (each file within the document limit) but no other form."""
+    build_world(ctx, admin)
+    page_sign_in(client, "employee", PASSWORD)
+    token = csrf_of(client.get("/me/applications").text)
+    photo = {"doc_invoice": ("invoice.jpg", b"\xff\xd8\xff" + b"0" * (3 * 1024 * 1024), "image/jpeg")}
+    assert 3 * 1024 * 1024 > settings.request_max_bytes
+    taken = client.post("/me/applications/app_unknown/documents", data={"csrf_token": token}, files=photo)
+    assert taken.status_code != 413 and taken.status_code < 500
+    refused = client.post("/me/cards/unknown/lost", data={"csrf_token": token}, files=photo)
+    assert refused.status_code == 413

@@ -37,8 +37,12 @@ def create_app(ctx: Context) -> FastAPI:
     app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url=None, redoc_url=None)
     app.state.ctx = ctx
     problems.install(app)
+    from yibao.web import app as web
+
+    document = ctx.settings.document_max_bytes
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes,
-                       larger={f"{API}/documents": ctx.settings.document_max_bytes + FORM_ROOM_BYTES})
+                       larger={f"{API}/documents": document + FORM_ROOM_BYTES,
+                               **{path: files * document + FORM_ROOM_BYTES for path, files in web.UPLOADS.items()}})
     app.add_middleware(RouteOfRequest)
     hide_path_values()
     for router in (auth.router, registry.router, credentials.router, accounts.router, collection.router, filings.router, policy.router,
@@ -52,8 +56,6 @@ def create_app(ctx: Context) -> FastAPI:
     @app.get(f"{API}/health", tags=["health"])
     def health() -> dict:
         return {"status": "ok", "version": __version__}
-
-    from yibao.web import app as web
 
     web.mount(app)
     return app

@@ -29,11 +29,18 @@ class _TooLarge(HTTPException):
 
 class BodyLimit:
     def __init__(self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
-        """`larger`: the paths allowed a larger body than `max_bytes`, with their own limit."""
-        self.app, self.max_bytes, self.larger = app, max_bytes, dict(larger or {})
+        """`larger`: the paths allowed a larger body than `max_bytes`, with their own limit; a `{name}` segment
+        stands for any one segment (`/me/applications/{application_id}/documents`)."""
+        self.app, self.max_bytes = app, max_bytes
+        self.larger = {tuple(path.strip("/").split("/")): limit for path, limit in (larger or {}).items()}
 
     def limit_for(self, path: str) -> int:
-        return self.larger.get(path.rstrip("/") or "/", self.max_bytes)
+        asked = tuple(path.strip("/").split("/"))
+        for pattern, limit in self.larger.items():
+            if len(pattern) == len(asked) and all(p == a or (p.startswith("{") and p.endswith("}") and a)
+                                                  for p, a in zip(pattern, asked, strict=True)):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -23,6 +23,12 @@ PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src
 # Swagger UI styles its own elements inline; it is still served from this site only.
 DOCS_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
                "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+# The page forms that carry documents, with how many files one form may carry (each within the document limit).
+UPLOADS = {
+    "/me/applications": 4,
+    "/me/applications/{application_id}/documents": 4,
+    "/me/applications/{application_id}/supplement": 4,
+}
 HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"referrer-policy", b"same-origin"),
