@@ -115,3 +115,19 @@ def test_describe_names_a_login_of_every_role_and_where_to_start(ctx):
         assert f"http://127.0.0.1:8000{page}" in text, role
     for username in ("zhangwei", "unit_bj", "pharmacy_bj", "counter", "reviewer", "auditor", "admin"):
         assert f" {username} " in text
+
+
+def test_the_unit_has_declared_collected_months_and_owes_this_one(ctx):
+    from yibao.domain.registry import Employer
+    from yibao.domain.users import Actor, Role
+    from yibao.services.accounts import collection
+
+    demo.load(ctx)
+    with ctx.uow() as uow:
+        unit_id = next(e.id for e in uow.all_by(Employer, "id") if e.name == "北京示例科技有限公司")
+    unit = Actor(username="unit_bj", role=Role.UNIT, employer_id=unit_id)
+    periods = collection.periods_of_unit(ctx, actor=unit, employer_id=unit_id)
+    this_month = ctx.today().strftime("%Y-%m")
+    assert periods[0]["period"] == this_month and periods[0]["outstanding_fen"] > 0 and not periods[0]["arrears"]
+    assert len(periods) == 1 + demo_history.DECLARED_MONTHS
+    assert all(p["outstanding_fen"] == 0 and p["collected_fen"] > 0 for p in periods[1:])

@@ -113,7 +113,7 @@ def load(ctx: Context) -> Summary:
         _user(ctx, s, key, "person", f"{name}: {demo_history.STORIES[key]}", person_id=person_ids[key])
     schemes = {key: scheme for key, *_, scheme in PERSONS}
     employers = {key: employer_ids.get(employer) for key, *_, employer, _ in PERSONS}
-    demo_history.live(ctx, demo_history.Cast(person_ids, schemes, employers, s.tokens), s.count)
+    demo_history.live(ctx, demo_history.Cast(person_ids, schemes, employers, s.tokens, employer_ids), s.count)
     return s
 
 

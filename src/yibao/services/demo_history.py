@@ -27,7 +27,7 @@ from yibao.domain.filings import FamilyGrant, Filing, GrantStatus
 from yibao.domain.settlement import Settlement
 from yibao.domain.users import Actor, Role
 from yibao.services import notices
-from yibao.services.accounts import balances, contributions
+from yibao.services.accounts import balances, collection, contributions
 from yibao.services.applications import cases, cash_vouchers, documents
 from yibao.services.context import Context
 from yibao.services.credentials import payment_codes
@@ -38,6 +38,7 @@ from yibao.services.settlement import payments
 START = dt.date(2024, 1, 1)
 DEMO_PIN = "258369"
 LOADER = Actor.system("demo")
+DECLARING_UNIT, DECLARING_UNIT_USER, DECLARED_MONTHS = "bj-tech", "unit_bj", 3
 DEMO_BASE_FEN = 1_200_000  # a monthly base of ¥12,000: within every demo region's floor and ceiling
 COUNTER = Actor(username="counter", role=Role.COUNTER)  # takes the claims in at the window
 REVIEWER = Actor(username="reviewer", role=Role.REVIEWER)  # decides them; reviewer2 makes the bank's file
@@ -138,12 +139,14 @@ STORIES = {
 @dataclass
 class Cast:
     """Who the history is about, by person key: their id, scheme, employer's id, and the e-voucher token of
-    those whose e-voucher this load activated (they pay with its codes; the others with card and PIN)."""
+    those whose e-voucher this load activated (they pay with its codes; the others with card and PIN); and the
+    units' ids by their key."""
 
     persons: dict[str, str]
     schemes: dict[str, str]
     employers: dict[str, str | None]
     tokens: dict[str, str]
+    units: dict[str, str]
 
 
 # --- the clock ----------------------------------------------------------------------------------------------
@@ -221,6 +224,10 @@ class History:
             steps.append((_moment(collected, 10, self.latest), partial(self._collect, f"{y:04d}-{m:02d}")))
         for year in range(START.year, today.year):
             steps.append((_moment(dt.date(year + 1, 1, 1), 2, self.latest), partial(self._close_year, year)))
+        for y, m in months[-DECLARED_MONTHS:]:  # the unit's declarations: these collected the day before ...
+            declared = dt.date(y + m // 12, m % 12 + 1, 6)
+            steps.append((_moment(declared, 9, self.latest), partial(self._declare, f"{y:04d}-{m:02d}")))
+        steps.append((self.latest, partial(self._declare, f"{today.year:04d}-{today.month:02d}")))  # ... this one owed
         return steps
 
     def _collect(self, period: str) -> None:
@@ -229,6 +236,14 @@ class History:
                 continue
             contributions.credit(self.ctx, actor=LOADER, person_id=person_id, period=period,
                                  base_fen=DEMO_BASE_FEN, employer_id=self.cast.employers[key])  # again: no change
+
+    def _declare(self, period: str) -> None:
+        """The Beijing unit declares the month for each of its employees (the same declaration again: no change)."""
+        unit = Actor(username=DECLARING_UNIT_USER, role=Role.UNIT, employer_id=self.cast.units[DECLARING_UNIT])
+        for key, person_id in self.cast.persons.items():
+            if self.cast.employers[key] == unit.employer_id:
+                collection.declare(self.ctx, actor=unit, person_id=person_id, period=period, base_fen=DEMO_BASE_FEN,
+                                   employer_id=unit.employer_id)
 
     def _close_year(self, year: int) -> None:
         balances.year_end(self.ctx, year=year)  # moves nothing twice
