@@ -441,11 +441,17 @@ def check_employee(ctx: Context, *, id_number: str, name: str, phone: str,
                    start_date: str) -> dict[str, errors.DomainError]:
     """Each field of a unit's enrolment checked on its own (nothing is looked up), so a form or a file's row can
     show every mistake beside its field; enrol_employee checks them again."""
+    return _each_field(ctx, id_number=id_number, name=name, phone=phone,
+                       more={"start_date": lambda: parse_start_date(start_date)})
+
+
+def _each_field(ctx: Context, *, id_number: str, name: str, phone: str, more: dict) -> dict[str, errors.DomainError]:
+    """A person's number, name and phone, and the `more` checks by field, each run on its own: what each refused."""
     checks = {
         "id_number": lambda: parse_id_number(id_number, today=ctx.today()),
         "name": lambda: validate_name(name),
         "phone": lambda: validate_phone(phone),
-        "start_date": lambda: parse_start_date(start_date),
+        **more,
     }
     found: dict[str, errors.DomainError] = {}
     for field_name, check in checks.items():
@@ -537,18 +543,8 @@ def check_registration(ctx: Context, *, id_number: str, name: str, phone: str, r
     field at once (self_register still checks them all again, and the register and duplicates besides)."""
     from yibao.domain.users import PASSWORD_MIN_LENGTH
 
-    checks = {
-        "id_number": lambda: parse_id_number(id_number, today=ctx.today()),
-        "name": lambda: validate_name(name),
-        "phone": lambda: validate_phone(phone),
-        "region": lambda: validate_region(region),
-    }
-    found: dict[str, errors.DomainError] = {}
-    for field_name, check in checks.items():
-        try:
-            check()
-        except errors.DomainError as exc:
-            found[field_name] = exc
+    found = _each_field(ctx, id_number=id_number, name=name, phone=phone,
+                        more={"region": lambda: validate_region(region)})
     if len(password or "") < PASSWORD_MIN_LENGTH:
         found["password"] = errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     if len((username or "").strip()) > 64:
