@@ -30,7 +30,7 @@ Short = Annotated[str, Query(max_length=64)]
 
 ENTITIES = {
     "person": N_("Insured person"),
-    "application": N_("Application"),
+    "application": N_("Benefit application"),
     "settlement": N_("Settlement"),
     "card": N_("Card"),
     "evoucher": N_("E-voucher"),
