@@ -57,6 +57,10 @@ def test_the_trail_is_searched_by_entity_actor_and_dates(auditor, world, ctx):
     by_card = text_of(auditor.get("/audit", params={"entity": "card", "entity_id": world.person.card_no}).text)
     assert "card.issue" in by_card and "card.activate" in by_card and "person.register" not in by_card
 
+    in_english = text_of(auditor.get("/audit", params={"entity": "card", "entity_id": world.person.card_no,
+                                                        "lang": "en"}).text)
+    assert "Records, oldest first" in in_english and "card.issue" in in_english
+
     by_id_alone = auditor.get("/audit", params={"entity_id": world.person.id}).text
     assert "person.register" in by_id_alone
 
