@@ -121,6 +121,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("cash_voucher", "handle"): Rule(STAFF | {Role.INSTITUTION}),
     ("cash_voucher", "pay"): Rule(STAFF, institution=True),
     ("slot", "publish"): Rule(STAFF, institution=True),
+    # the audit trail and the books' verification: the auditor reads them, and the administrator
+    ("audit_trail", "read"): Rule(_roles(Role.AUDITOR, Role.ADMIN)),
     # the test-mode clock
     ("clock", "set"): Rule(ADMINS),
     ("clock", "read"): Rule(ADMINS),

@@ -32,6 +32,7 @@ from yibao.policy.loader import load_tree
 from yibao.services.context import Context
 
 from . import applications, registry
+from .audit import FakeAuditTrail
 from .contributions import FakeContributions
 from .ledger import FakeKeys, FakeLedger, FakeReversals
 
@@ -84,6 +85,7 @@ class FakeUnitOfWork:
         self.payment_codes = FakePaymentCodes(self)
         self.policies = FakePolicies(self)
         self.vouchers = FakeVouchers(self)
+        self.audit_trail = FakeAuditTrail(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

@@ -46,3 +46,10 @@ class AuditTrail(Protocol):
 
     def row_counts(self, tables: Iterable[str]) -> dict[str, int]:
         """How many rows each named table holds."""
+
+    def search(self, *, person_id: str | None = None, entity: str | None = None, entity_id: str | None = None,
+               actor: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
+               offset: int = 0, limit: int = 50) -> tuple[list[AuditLink], int]:
+        """The audit records that match every filter given, oldest first, one page of them, and how many match
+        in all. A person's records are those of the person and of what they own (applications, cards, bank
+        accounts, settlements they paid or whose account was theirs, …); `until` is excluded."""

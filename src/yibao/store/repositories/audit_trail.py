@@ -1,8 +1,9 @@
 """What the tamper check reads, streamed from a session (`services.audit.ports.AuditTrail`): large tables are read
-in batches, never whole."""
+in batches, never whole; and the audit records an auditor searches, a page at a time."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from itertools import groupby
 
@@ -22,6 +23,25 @@ from yibao.store.tables import (
 )
 
 BATCH = 2000
+
+# The entities a person owns, as the audit trail names them: (table, the key the trail gives, the owners' columns).
+OWNED_BY = {
+    "application": ("applications", "id", ("person_id",)),
+    "appointment": ("appointments", "id", ("person_id",)),
+    "bank_account": ("bank_accounts", "id", ("person_id",)),
+    "card": ("cards", "card_no", ("person_id",)),
+    "cash_voucher": ("cash_vouchers", "code", ("person_id",)),
+    "contribution_declaration": ("contribution_declarations", "id", ("person_id",)),
+    "document": ("documents", "id", ("person_id",)),
+    "enrollment": ("enrollments", "id", ("person_id",)),
+    "evoucher": ("evouchers", "id", ("person_id",)),
+    "family_grant": ("family_grants", "id", ("owner_id", "grantee_id")),
+    "filing": ("filings", "id", ("person_id",)),
+    "life_event": ("life_events", "id", ("person_id",)),
+    "settlement": ("settlements", "id", ("payer_id", "owner_id")),
+    "user": ("users", "id", ("person_id",)),
+    "voucher": ("vouchers", "code", ("person_id",)),
+}
 
 
 class SqlAuditTrail:
@@ -82,3 +102,28 @@ class SqlAuditTrail:
         """The rows of each named table, counted by the database."""
         return {name: self._session.execute(sa.select(sa.func.count()).select_from(metadata.tables[name]))
                 .scalar_one() for name in tables}
+
+    def search(self, *, person_id: str | None = None, entity: str | None = None, entity_id: str | None = None,
+               actor: str | None = None, since: dt.datetime | None = None, until: dt.datetime | None = None,
+               offset: int = 0, limit: int = 50) -> tuple[list, int]:
+        """One page of the matching records, oldest first, and how many match."""
+        a = audit_records
+        where = [a.c[column] == value for column, value in (("entity", entity), ("entity_id", entity_id),
+                                                             ("actor", actor)) if value is not None]
+        where += [a.c.at >= since] if since is not None else []
+        where += [a.c.at < until] if until is not None else []
+        where += [_of_person(person_id)] if person_id is not None else []
+        total_rows = self._session.execute(sa.select(sa.func.count()).select_from(a).where(*where)).scalar_one()
+        rows = self._session.execute(sa.select(a).where(*where).order_by(a.c.at, a.c.id).offset(offset).limit(limit))
+        return list(rows), total_rows
+
+
+def _of_person(person_id: str):
+    """The records of the person and of every entity they own."""
+    a = audit_records
+    owned = [sa.and_(a.c.entity == "person", a.c.entity_id == person_id)]
+    for name, (table_name, key, owners) in OWNED_BY.items():
+        table = metadata.tables[table_name]
+        keys = sa.select(table.c[key]).where(sa.or_(*(table.c[o] == person_id for o in owners)))
+        owned.append(sa.and_(a.c.entity == name, a.c.entity_id.in_(keys)))
+    return sa.or_(*owned)
