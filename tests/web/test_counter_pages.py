@@ -436,3 +436,10 @@ def test_check_event_writes_nothing_and_refuses_what_record_event_refuses(ctx, a
     with ctx.uow() as uow:
         assert uow.one_by(LifeEvent, person_id=world.other.id).kind == "death"
 
+
+
+def test_the_counter_pages_speak_english_on_asking(desk, world):
+    page = desk.get("/counter?lang=en")
+    assert page.status_code == 200 and "Find a person" in text_of(page.text)
+    person = desk.get(f"/counter/persons/{world.person.id}?lang=en")
+    assert "Take an application in person" in text_of(person.text) and "Account freeze" in text_of(person.text)
