@@ -84,7 +84,8 @@ def test_a_bad_or_unknown_number_is_told_beside_the_field_and_not_echoed(desk, w
     assert 'href="/counter/persons/new"' in missing.text
 
 
-@pytest.mark.parametrize("username", ["unit-user", "institution-user", "employee", "reviewer-user"])
+@pytest.mark.parametrize("username", ["unit-user", "institution-user", "employee", "reviewer-user", "auditor-user",
+                                      "admin-user"])
 def test_other_roles_are_refused_the_counter(client, world, username):
     page_sign_in(client, username, PASSWORD)
     for path in ("/counter", f"/counter/persons/{world.person.id}", "/counter/cash", "/counter/slots"):
