@@ -93,6 +93,10 @@ class FakeAppointments:
         kept = self.uow.get(Appointment, appointment_id)
         return None if kept is None else replace(kept, slot=self.slot(kept.slot_id))
 
+    def bookings_in(self, slot_id: str) -> list[Appointment]:
+        slot = self.slot(slot_id)
+        return [replace(a, slot=slot) for a in self.uow.all_by(Appointment, "created_at", "id", slot_id=slot_id)]
+
     def live_booking(self, *, slot_id: str, person_id: str) -> str | None:
         found = self.uow.one_by(Appointment, slot_id=slot_id, person_id=person_id,
                                 status=AppointmentStatus.BOOKED.value)

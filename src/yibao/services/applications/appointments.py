@@ -16,6 +16,7 @@ from yibao.domain import errors
 from yibao.domain.appointments import Appointment, AppointmentStatus, Slot
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.ids import new_id
+from yibao.domain.masking import mask_name
 from yibao.domain.registry import Institution, Person
 from yibao.domain.users import Actor
 from yibao.services import access
@@ -86,6 +87,17 @@ def list_slots(ctx: Context, *, actor: Actor, institution_code: str, day: dt.dat
     with ctx.uow() as uow:
         _institution(uow, institution_code)
         return uow.appointments.slots_starting(institution_code, *_day(day or ctx.today()))
+
+
+def bookings(ctx: Context, *, actor: Actor, slot_id: str) -> list[dict]:
+    """The bookings of a slot, oldest first, each with the person's name masked: for the institution and the
+    agency staff who may publish its slots."""
+    with ctx.uow() as uow:
+        slot = _get_slot(uow, slot_id)
+        _ensure_may_publish(actor, slot.institution_code)
+        found = uow.appointments.bookings_in(slot_id)
+        names = {a.person_id: uow.get(Person, a.person_id).name for a in found}
+        return [{"appointment": a, "holder_name": mask_name(names[a.person_id])} for a in found]
 
 
 def book(ctx: Context, *, actor: Actor, slot_id: str, person_id: str, purpose: str) -> Appointment:

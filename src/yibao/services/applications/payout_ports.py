@@ -60,6 +60,9 @@ class AppointmentRepository(Protocol):
     def appointment(self, appointment_id: str) -> Appointment | None:
         """A booking with its slot; None when there is none."""
 
+    def bookings_in(self, slot_id: str) -> list[Appointment]:
+        """Every booking of the slot (booked, used or cancelled), oldest first, each with the slot."""
+
     def live_booking(self, *, slot_id: str, person_id: str) -> str | None:
         """The id of the person's booking in the slot that is still booked; None when none."""
 

@@ -537,14 +537,21 @@ NEXT_STEPS = [
 ]
 
 
+def check_person(ctx: Context, *, id_number: str, name: str, phone: str,
+                 region: str) -> dict[str, errors.DomainError]:
+    """A person's fields (ID number, name, phone, region) checked each on its own, nothing looked up: the refusal
+    of each field that is wrong, for a form to show beside it."""
+    return _each_field(ctx, id_number=id_number, name=name, phone=phone,
+                       more={"region": lambda: validate_region(region)})
+
+
 def check_registration(ctx: Context, *, id_number: str, name: str, phone: str, region: str, password: str,
                        username: str | None = None) -> dict[str, errors.DomainError]:
     """Each field of an online registration checked on its own, so a form can show every mistake beside its
     field at once (self_register still checks them all again, and the register and duplicates besides)."""
     from yibao.domain.users import PASSWORD_MIN_LENGTH
 
-    found = _each_field(ctx, id_number=id_number, name=name, phone=phone,
-                        more={"region": lambda: validate_region(region)})
+    found = check_person(ctx, id_number=id_number, name=name, phone=phone, region=region)
     if len(password or "") < PASSWORD_MIN_LENGTH:
         found["password"] = errors.PasswordTooWeak(min_length=PASSWORD_MIN_LENGTH)
     if len((username or "").strip()) > 64:

@@ -77,6 +77,32 @@ def _documents(uow: UnitOfWork, person_id: str, ids: list[str]) -> list[str]:
     return ids
 
 
+def _earlier(ctx: Context, uow: UnitOfWork, person_id: str, kind: LifeEventKind, date: dt.date) -> LifeEvent | None:
+    """Refuse an event the person cannot have (no such person, a date ahead or before their birth, another event
+    on record); the same event already on record, if it is."""
+    person = uow.get(Person, person_id)
+    if person is None:
+        raise errors.PersonNotFound()
+    if date > ctx.today():
+        raise _invalid("事件日期不能晚于今天", "the date cannot be in the future")
+    if date < person.birth_date:
+        raise _invalid("事件日期不能早于出生日期", "the date cannot be before the person's birth")
+    earlier = event_of(uow, person_id)
+    if earlier is not None and not earlier.same_as(kind, date):
+        raise errors.LifeEventConflict(kind=earlier.kind, kind_zh=KIND_ZH[LifeEventKind(earlier.kind)],
+                                       event_date=earlier.event_date.isoformat())
+    return earlier
+
+
+def check_event(ctx: Context, *, actor: Actor, person_id: str, kind: str, date) -> None:
+    """Whether `record_event` would take this event, writing nothing: so a counter can refuse it before it keeps
+    the papers that go with it."""
+    access.ensure(actor, "life_event", "record")
+    kind, date, _source = _checked(kind, date, "counter")
+    with ctx.uow() as uow:
+        _earlier(ctx, uow, person_id, kind, date)
+
+
 def record_event(ctx: Context, *, actor: Actor, person_id: str, kind: str, date, document_ids=None,
                  source: str = "counter") -> LifeEvent:
     """Record a death or emigration; the same event again returns the first, another one is a conflict."""
@@ -84,19 +110,9 @@ def record_event(ctx: Context, *, actor: Actor, person_id: str, kind: str, date,
     kind, date, source = _checked(kind, date, source)
     with ctx.uow() as uow:
         uow.conflict_means(errors.ConcurrentChange())
-        person = uow.get(Person, person_id)
-        if person is None:
-            raise errors.PersonNotFound()
-        if date > ctx.today():
-            raise _invalid("事件日期不能晚于今天", "the date cannot be in the future")
-        if date < person.birth_date:
-            raise _invalid("事件日期不能早于出生日期", "the date cannot be before the person's birth")
-        earlier = event_of(uow, person_id)
+        earlier = _earlier(ctx, uow, person_id, kind, date)
         if earlier is not None:
-            if earlier.same_as(kind, date):
-                return earlier
-            raise errors.LifeEventConflict(kind=earlier.kind, kind_zh=KIND_ZH[LifeEventKind(earlier.kind)],
-                                           event_date=earlier.event_date.isoformat())
+            return earlier
         documents = _documents(uow, person_id, document_ids or [])
         late = _settlements_since(uow, person_id, date)
         event = LifeEvent(new_id("lev"), person_id, kind.value, date, ctx.now(), actor.username, source.value,

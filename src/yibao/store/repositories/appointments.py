@@ -58,6 +58,13 @@ class SqlAppointments:
         return Appointment(row.id, row.slot_id, row.person_id, row.purpose, row.status, row.created_at,
                            row.cancelled_at, self.slot(row.slot_id), row.used_at)
 
+    def bookings_in(self, slot_id: str) -> list[Appointment]:
+        rows = self.session.execute(sa.select(appointments).where(appointments.c.slot_id == slot_id)
+                                    .order_by(appointments.c.created_at, appointments.c.id))
+        slot = self.slot(slot_id)
+        return [Appointment(r.id, r.slot_id, r.person_id, r.purpose, r.status, r.created_at, r.cancelled_at, slot,
+                            r.used_at) for r in rows]
+
     def live_booking(self, *, slot_id: str, person_id: str) -> str | None:
         return self.session.scalar(sa.select(appointments.c.id).where(
             appointments.c.slot_id == slot_id, appointments.c.person_id == person_id,
