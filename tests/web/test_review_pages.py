@@ -108,7 +108,11 @@ def test_a_supplement_then_approval_then_the_bank_pays_through_its_signed_return
     assert approved.status_code == 303 and _status(ctx, app_id) == "approved"
     assert "审核通过" in text_of(client.get(approved.headers["location"]).text)
 
-    made = post_form(client, "/review/batches", {}, from_page="/review/batches")
+    reader = Actor(username="r", role=Role.REVIEWER)
+    unknown = post_form(client, "/review/batches", {"bank": "不存在的银行"}, from_page="/review/batches")
+    assert unknown.status_code == 303 and review_desk.batches(ctx, actor=reader) == []
+    assert '<option value="中国工商银行">' in client.get("/review/batches").text
+    made = post_form(client, "/review/batches", {"bank": "中国工商银行"}, from_page="/review/batches")
     assert made.status_code == 303
     batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
     assert made.headers["location"] == f"/review/batches/{batch.batch_id}"

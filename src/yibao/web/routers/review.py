@@ -197,23 +197,35 @@ def case_document(request: Request, actor: Reviewer, application_id: str, docume
 # --- disbursement: the bank batches ---------------------------------------------------------------------------
 
 
-def make_bank_batches(ctx, actor: Actor) -> tuple[list, list[dict]]:
-    """Make the bank batches of every approved case (the one call a background job would take over)."""
-    return disbursement.make_batches(ctx, actor=actor)
+def make_bank_batches(ctx, actor: Actor, bank_name: str | None) -> tuple[list, list[dict]]:
+    """Make the bank batches of every approved case, or those paid to one bank (the one call a background job
+    would take over)."""
+    return disbursement.make_batches(ctx, actor=actor, bank_name=bank_name)
+
+
+def _waiting(request: Request, actor: Actor) -> list:
+    """The approved cases paid by bank that wait for a batch."""
+    return [a for a in cases.queue(_ctx(request), actor=actor, status=S.APPROVED.value) if a.payout == "bank"]
+
+
+def _banks(waiting: list) -> list[str]:
+    return sorted({a.details["payee"]["bank_name"] for a in waiting if a.details.get("payee")})
 
 
 @router.get("/review/batches")
 def batches_page(request: Request, actor: Reviewer):
-    ctx = _ctx(request)
-    waiting = cases.queue(ctx, actor=actor, status=S.APPROVED.value)
-    return _page(request, "review/batches.html", batches=review_desk.batches(ctx, actor=actor),
-                 waiting=[a for a in waiting if a.payout == "bank"])
+    waiting = _waiting(request, actor)
+    return _page(request, "review/batches.html", batches=review_desk.batches(_ctx(request), actor=actor),
+                 waiting=waiting, bank_choices=[(name, name) for name in _banks(waiting)])
 
 
 @router.post("/review/batches")
-def make_batches(request: Request, actor: Reviewer):
+def make_batches(request: Request, actor: Reviewer, bank: Annotated[str, Form(max_length=60)] = ""):
+    if bank and bank not in _banks(_waiting(request, actor)):
+        return session.redirect(request, "/review/batches", flash=("error", render.gettext(request)(
+            N_("No approved case waits for that bank."))))
     try:
-        made, skipped = make_bank_batches(_ctx(request), actor)
+        made, skipped = make_bank_batches(_ctx(request), actor, bank or None)
     except errors.BatchEmpty as exc:
         return _refused(request, "/review/batches", exc)
     to = f"/review/batches/{made[0].batch_id}" if len(made) == 1 else "/review/batches"
