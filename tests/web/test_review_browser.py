@@ -93,6 +93,8 @@ def test_the_reviewer_asks_for_a_supplement_approves_and_pays_through_the_bank_f
     first_pdf = page.locator("details.document-pdf").first
     first_pdf.locator("summary").click()
     assert first_pdf.locator("iframe").is_visible()
+    shown = first_pdf.locator("iframe").element_handle().content_frame()
+    assert re.search(rf"/review/cases/{app_id}/documents/doc_\w+$", shown.url)  # loaded, not blocked
     first_pdf.locator("summary").click()  # folded again: the viewer leaves the form below alone
     page.locator("img.document-image").scroll_into_view_if_needed()
     page.wait_for_function("() => document.querySelector('img.document-image').naturalWidth > 0")

@@ -106,13 +106,6 @@ def queue_page(request: Request, actor: Reviewer):
 # --- one case ------------------------------------------------------------------------------------------------
 
 
-def _case_policy() -> str:
-    """The page's policy, letting this site's own documents show in a frame."""
-    from yibao.web.app import PAGE_POLICY
-
-    return PAGE_POLICY + "; frame-src 'self'"
-
-
 def _case_page(request: Request, actor: Actor, application_id: str, status_code: int = 200,
                **values) -> Response:
     ctx = _ctx(request)
@@ -125,15 +118,12 @@ def _case_page(request: Request, actor: Actor, application_id: str, status_code:
         decision = cases.decision_now(ctx, actor=actor, application_id=application_id)
     except errors.DomainError:
         decision = None
-    response = _page(request, "review/case.html", status_code, view=view, app=app, person=person,
-                     applicant=applicant, masked_id=mask_id_number(applicant.id_number),
-                     region_names=dict(regions(request)), decision=decision,
-                     in_review=app.status in REVIEWABLE, statuses=S,
-                     document_types=_terms(request, v.DocumentType),
-                     steps=[(step, texts.title(step.to_status, step.data)) for step in view.history],
-                     **{"values": {}, **values})
-    response.headers["content-security-policy"] = _case_policy()
-    return response
+    return _page(request, "review/case.html", status_code, view=view, app=app, person=person,
+                 applicant=applicant, masked_id=mask_id_number(applicant.id_number),
+                 region_names=dict(regions(request)), decision=decision, in_review=app.status in REVIEWABLE,
+                 statuses=S, document_types=_terms(request, v.DocumentType),
+                 steps=[(step, texts.title(step.to_status, step.data)) for step in view.history],
+                 **{"values": {}, **values})
 
 
 @router.get("/review/cases/{application_id}")
