@@ -32,15 +32,19 @@ def _person(world) -> Actor:
     return Actor(username="employee", role=Role.PERSON, person_id=world.person.id)
 
 
-def _claim(ctx, world, *, by: Actor | None = None, number: str = "INV-200", amount_fen: int = 15_000) -> str:
-    """A cross-region claim with its papers, submitted (by the person, unless staff takes it in); its id."""
+def _claim(ctx, world, *, by: Actor | None = None, number: str = "INV-200", amount_fen: int = 15_000,
+           days: int = 1) -> str:
+    """A cross-region claim with its papers, submitted (by the person, unless staff takes it in); its id. Over
+    several days, one invoice a day of `amount_fen` each."""
     by = by or _person(world)
     papers = [documents.upload(ctx, actor=by, person_id=world.person.id, type=kind,
                                content=PNG if kind == "id_card" else PDF).id for kind in CLAIM_DOCS]
     app, _rules = cases.submit(ctx, actor=by, person_id=world.person.id, kind="reimbursement",
                                reason="cross_region", document_ids=papers,
-                               invoices=[{"number": number, "issuer": SHANGHAI_HOSPITAL, "date": "2026-02-20",
-                                          "items": [{"category": "drug", "amount_fen": amount_fen}]}])
+                               invoices=[{"number": f"{number}-{n}", "issuer": SHANGHAI_HOSPITAL,
+                                          "date": f"2026-02-{20 - n:02d}",
+                                          "items": [{"category": "drug", "amount_fen": amount_fen}]}
+                                         for n in range(days)])
     return app.id
 
 
@@ -221,3 +225,35 @@ def test_the_queue_service_filters_and_refuses_a_person(ctx, world):
         review_desk.queue(ctx, actor=_person(world), wanted=review_desk.QueueFilter())
     with pytest.raises(errors.AccessForbidden):
         review_desk.batches(ctx, actor=_person(world))
+
+
+def test_a_large_payout_is_batched_and_returned_by_other_hands_than_its_approvers(client, ctx, admin, world):
+    from tests.support import fund
+    from yibao.services.credentials import auth
+
+    fund(ctx, admin, world.person.id, months=20, last="2025-09", employer_id=world.employer_id)
+    for name in ("reviewer-two", "reviewer-three"):
+        auth.add_user(ctx, actor=admin, username=name, password=PASSWORD, role="reviewer")
+    app_id = _claim(ctx, world, number="INV-LARGE", amount_fen=50_000, days=11)
+    _sign_in(client)
+    assert post_form(client, f"/review/cases/{app_id}/approve", {}, from_page=f"/review/cases/{app_id}"
+                     ).status_code == 303 and _status(ctx, app_id) == "approved"
+    with ctx.uow() as uow:
+        assert uow.get(Application, app_id).approved_fen == 550_000  # ¥500 a day at one institution, 11 days
+    refused = post_form(client, "/review/batches", {}, from_page="/review/batches")
+    assert refused.status_code == 303 and _status(ctx, app_id) == "approved"
+    assert f"{app_id}: 金额较大" in text_of(client.get(refused.headers["location"]).text)
+
+    client.cookies.clear()
+    _sign_in(client, "reviewer-two")
+    made = post_form(client, "/review/batches", {}, from_page="/review/batches")
+    assert made.status_code == 303 and _status(ctx, app_id) == "disbursing"
+    batch_id = made.headers["location"].rsplit("/", 1)[-1]
+    batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
+    signed = bank_return(ctx, batch.file_id)
+    by_maker = _upload_return(client, batch_id, signed)
+    assert by_maker.status_code == 409 and 'id="e-return_file"' in by_maker.text and _status(ctx, app_id) == "disbursing"
+
+    client.cookies.clear()
+    _sign_in(client, "reviewer-three")
+    assert _upload_return(client, batch_id, signed).status_code == 303 and _status(ctx, app_id) == "paid"

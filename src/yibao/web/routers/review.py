@@ -31,6 +31,10 @@ S = ApplicationStatus
 RETURN_MAX_BYTES = 2_000_000
 BATCH_STATES = {"sent": N_("With the bank"), "returned": N_("Returned by the bank")}
 LINE_STATES = {"pending": N_("Waiting for the bank"), "paid": N_("Paid"), "failed": N_("Returned unpaid")}
+LEFT_FOR_LATER = {errors.FourEyes.code: N_("another person makes the batch of a case this large that you took in or approved"),
+                  errors.BankAccountMissing.code: N_("no bank account is linked"),
+                  errors.BalanceInsufficient.code: N_("the balance no longer covers it")}
+LEFT_OTHERWISE = N_("left for later")
 REVIEW_TERMS = {**TERMS, "batch_states": BATCH_STATES, "line_states": LINE_STATES}
 
 
@@ -209,6 +213,12 @@ def batches_page(request: Request, actor: Reviewer):
                  waiting=waiting, bank_choices=[(name, name) for name in _banks(waiting)])
 
 
+def _left_for_later(request: Request, skipped: list[dict]) -> list[str]:
+    """Each case the batch left out, with why, in the page's language."""
+    _t = render.gettext(request)
+    return [f"{left['application_id']}: {_t(LEFT_FOR_LATER.get(left['code'], LEFT_OTHERWISE))}" for left in skipped]
+
+
 @router.post("/review/batches")
 def make_batches(request: Request, actor: Reviewer, bank: Annotated[str, Form(max_length=60)] = ""):
     if bank and bank not in _banks(_waiting(request, actor)):
@@ -217,10 +227,13 @@ def make_batches(request: Request, actor: Reviewer, bank: Annotated[str, Form(ma
     try:
         made, skipped = make_bank_batches(_ctx(request), actor, bank or None)
     except errors.BatchEmpty as exc:
-        return _refused(request, "/review/batches", exc)
+        why = _left_for_later(request, exc.facts.get("skipped", []))
+        return session.redirect(request, "/review/batches",
+                                flash=("error", " ".join([render.error_text(request, exc), *why])))
     to = f"/review/batches/{made[0].batch_id}" if len(made) == 1 else "/review/batches"
-    return _done(request, to, N_("Bank batches made: %(made)s; cases left for later: %(skipped)s."),
-                 made=len(made), skipped=len(skipped))
+    text = render.gettext(request)(N_("Bank batches made: %(made)s; cases left for later: %(skipped)s.")) % {
+        "made": len(made), "skipped": len(skipped)}
+    return session.redirect(request, to, flash=("success", " ".join([text, *_left_for_later(request, skipped)])))
 
 
 def _batch_page(request: Request, actor: Actor, batch_id: str, status_code: int = 200, **values) -> Response:
