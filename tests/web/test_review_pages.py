@@ -147,9 +147,13 @@ def test_a_line_the_bank_returned_is_paid_again_on_the_next_batch(client, ctx, w
     app_id = _claim(ctx, world)
     _sign_in(client)
     post_form(client, f"/review/cases/{app_id}/approve", {}, from_page=f"/review/cases/{app_id}")
+    before = row_counts(ctx)
+    twice = post_form(client, f"/review/cases/{app_id}/approve", {}, from_page=f"/review/cases/{app_id}")
+    assert twice.status_code == 409 and 'role="alert"' in twice.text and row_counts(ctx) == before
     post_form(client, "/review/batches", {}, from_page="/review/batches")
     batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
-    assert _upload_return(client, batch.batch_id, bank_return(ctx, batch.file_id, {1: "账户已冻结"})).status_code == 303
+    returned = bank_return(ctx, batch.file_id, {1: "账户已冻结"})
+    assert _upload_return(client, batch.batch_id, returned).status_code == 303
     page = client.get(f"/review/batches/{batch.batch_id}")
     assert "账户已冻结" in text_of(page.text) and _status(ctx, app_id) == "failed"
     retry = f"/review/batches/{batch.batch_id}/lines/1/retry"
@@ -252,7 +256,8 @@ def test_a_large_payout_is_batched_and_returned_by_other_hands_than_its_approver
     batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
     signed = bank_return(ctx, batch.file_id)
     by_maker = _upload_return(client, batch_id, signed)
-    assert by_maker.status_code == 409 and 'id="e-return_file"' in by_maker.text and _status(ctx, app_id) == "disbursing"
+    assert by_maker.status_code == 409 and 'id="e-return_file"' in by_maker.text
+    assert _status(ctx, app_id) == "disbursing"
 
     client.cookies.clear()
     _sign_in(client, "reviewer-three")

@@ -31,9 +31,11 @@ S = ApplicationStatus
 RETURN_MAX_BYTES = 2_000_000
 BATCH_STATES = {"sent": N_("With the bank"), "returned": N_("Returned by the bank")}
 LINE_STATES = {"pending": N_("Waiting for the bank"), "paid": N_("Paid"), "failed": N_("Returned unpaid")}
-LEFT_FOR_LATER = {errors.FourEyes.code: N_("another person makes the batch of a case this large that you took in or approved"),
-                  errors.BankAccountMissing.code: N_("no bank account is linked"),
-                  errors.BalanceInsufficient.code: N_("the balance no longer covers it")}
+LEFT_FOR_LATER = {
+    errors.FourEyes.code: N_("another person makes the batch of a case this large that you took in or approved"),
+    errors.BankAccountMissing.code: N_("no bank account is linked"),
+    errors.BalanceInsufficient.code: N_("the balance no longer covers it"),
+}
 LEFT_OTHERWISE = N_("left for later")
 REVIEW_TERMS = {**TERMS, "batch_states": BATCH_STATES, "line_states": LINE_STATES}
 
