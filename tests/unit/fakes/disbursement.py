@@ -39,6 +39,10 @@ class FakeDisbursements:
         kept = self.rows[Batch].get(batch_id)
         return None if kept is None else replace(kept, lines=[line.read() for line in self.lines(batch_id)])
 
+    def recent(self, limit: int) -> list[Batch]:
+        newest = sorted(self.rows[Batch].values(), key=lambda b: (b.created_at, b.batch_id), reverse=True)
+        return [self.batch(b.batch_id) for b in newest[:limit]]
+
     def lines(self, batch_id: str) -> list[BatchLine]:
         kept = [BatchLine(**row) for row in self.tables["disbursement_lines"] if row["batch_id"] == batch_id]
         return sorted(kept, key=lambda line: line.line_no)

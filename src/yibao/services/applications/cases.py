@@ -636,6 +636,18 @@ def documents_asked(ctx: Context, *, actor: Actor, application_id: str) -> list[
     return [r["value"] for r in decision.as_dict()["requirements"] if r["kind"] == "document"]
 
 
+def decision_now(ctx: Context, *, actor: Actor, application_id: str) -> dict:
+    """The policy's decision on the case as it stands today, with its requirements and the rules it cites, for
+    the reviewer to weigh (a read: approval decides again, with the settlement limits)."""
+    with ctx.uow() as uow:
+        app = uow.get(Application, application_id)
+        if app is None:
+            raise errors.ApplicationNotFound()
+        _may_read(uow, actor, app)
+        facts = _facts(uow, app, _person(uow, app.person_id), ctx.today(), _attached(uow, app.id))
+    return ctx.policy.decide(facts, ctx.today()).as_dict()
+
+
 def arrival_if_approved_today(ctx: Context, *, actor: Actor, application_id: str) -> dt.date | None:
     """For a case still being decided and paid to the bank: the day its payout would arrive were it approved and
     sent today (by the policy for the applicant's primary bank); None when it is decided, paid in cash, or has

@@ -22,6 +22,9 @@ class DisbursementRepository(Protocol):
     def batch(self, batch_id: str, *, for_update: bool = False) -> Batch | None:
         """The batch with its lines as read; None when there is none."""
 
+    def recent(self, limit: int) -> list[Batch]:
+        """The batches made last, newest first, at most `limit`."""
+
     def lines(self, batch_id: str) -> list[BatchLine]:
         """The batch's lines in their order in the payment file."""
 

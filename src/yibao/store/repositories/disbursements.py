@@ -41,6 +41,11 @@ class SqlDisbursements:
                      business_date=row.business_date, created_at=row.created_at, created_by=row.created_by,
                      returned_at=row.returned_at)
 
+    def recent(self, limit: int) -> list[Batch]:
+        ids = self.session.scalars(sa.select(disbursement_batches.c.id).order_by(
+            disbursement_batches.c.created_at.desc(), disbursement_batches.c.id.desc()).limit(limit))
+        return [self.batch(batch_id) for batch_id in list(ids)]
+
     def lines(self, batch_id: str) -> list[BatchLine]:
         rows = self.session.execute(sa.select(disbursement_lines).where(disbursement_lines.c.batch_id == batch_id)
                                     .order_by(disbursement_lines.c.line_no)).all()
