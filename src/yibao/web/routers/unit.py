@@ -4,7 +4,6 @@ no page takes it from the path or the form."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -155,11 +154,9 @@ def start_import(request: Request, actor: Unit, file: Annotated[UploadFile | Non
         return _import_page(request, error=refused, status_code=422)
     data = file.file.read(unit_imports.MAX_BYTES + 1)
     try:
-        started, rows = unit_imports.start(ctx, actor=actor, file_name=file.filename, data=data)
+        started = unit_imports.submit(ctx, actor=actor, file_name=file.filename, data=data)
     except errors.DomainError as exc:
         return _import_page(request, error=exc, status_code=exc.status)
-    threading.Thread(target=unit_imports.run, name=f"unit-import-{started.id}", daemon=True,
-                     kwargs={"ctx": ctx, "actor": actor, "import_id": started.id, "rows": rows}).start()
     return session.redirect(request, f"/unit/imports/{started.id}")
 
 
