@@ -76,6 +76,7 @@ class ProcrastinateRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._worker_task: asyncio.Task | None = None
         self._ready = threading.Event()
+        self._starts = 0  # the servers of this process that asked for the worker (a test may open two)
 
     def _task_of(self, app):
         @app.task(name=TASK, queue=QUEUE)
@@ -127,11 +128,13 @@ class ProcrastinateRunner:
                                        stalled_worker_timeout=STALL_SECONDS)
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._ready.clear()
-        self._thread = threading.Thread(target=self._run_in_thread, name="yibao-job-worker", daemon=True)
-        self._thread.start()
+        with self._lock:
+            self._starts += 1
+            if self._thread is not None:
+                return
+            self._ready.clear()
+            self._thread = threading.Thread(target=self._run_in_thread, name="yibao-job-worker", daemon=True)
+            self._thread.start()
         self._ready.wait(20)
 
     def _run_in_thread(self) -> None:
@@ -145,6 +148,10 @@ class ProcrastinateRunner:
             self._ready.set()
 
     def stop(self) -> None:
+        with self._lock:
+            self._starts = max(0, self._starts - 1)
+            if self._starts:
+                return
         thread, self._thread = self._thread, None
         if thread is not None and self._loop is not None and self._worker_task is not None:
             self._loop.call_soon_threadsafe(self._worker_task.cancel)

@@ -166,8 +166,10 @@ def import_progress(request: Request, actor: Unit, import_id: str, watch: int = 
     ctx = _ctx(request)
     found = unit_imports.get(ctx, actor=actor, import_id=import_id)
     rejected = [] if found.running else unit_imports.rejections(ctx, actor=actor, import_id=import_id)
+    job = unit_imports.job_of(ctx, actor=actor, import_id=import_id)
     return render.page(request, "unit/import_progress.html", found=found, rejected=rejected, watch=bool(watch),
-                       labels=EMPLOYEE_FIELDS, import_statuses=IMPORT_STATUSES)
+                       labels=EMPLOYEE_FIELDS, import_statuses=IMPORT_STATUSES, job=job,
+                       retryable=bool(job and job.retryable(ctx.now())))
 
 
 @router.get("/unit/imports/{import_id}/rejected.csv")
