@@ -182,3 +182,44 @@ def test_only_the_starter_or_an_admin_follows_a_job(ctx, unit, admin, worker):
         work.progress(ctx, actor=unit, job_id="job_0000000000000000")
     with pytest.raises(errors.JobKindUnknown):
         work.submit(ctx, actor=unit, kind="bank_batch_typo", payload={})
+
+
+async def _taken_by_a_worker_that_dies(runner: ProcrastinateRunner, job_id: str) -> int:
+    """A procrastinate worker takes the job's task ("doing"), then stops sending its heartbeat."""
+    app = runner.worker_app()
+    async with app.open_async():
+        worker_id = await app.job_manager.register_worker()
+        while True:
+            task = await app.job_manager.fetch_job(queues=["yibao"], worker_id=worker_id)
+            assert task is not None, "the job's task is not in the queue"
+            if task.task_kwargs.get("job_id") == job_id:
+                return worker_id
+
+
+@pytest.mark.postgresql_only
+def test_a_task_left_doing_by_a_dead_procrastinate_worker_is_handed_back_on_retry(ctx, unit):
+    import asyncio
+
+    import sqlalchemy as sa
+
+    runner = work.runner(ctx)
+    started = unit_imports.submit(ctx, actor=unit, file_name="staff.csv", data=staff_file(2))  # no worker yet
+    job_id = unit_imports.job_of(ctx, actor=unit, import_id=started.id).id
+    dead = asyncio.run(_taken_by_a_worker_that_dies(runner, job_id))
+    with ctx.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '10 minutes' "
+                             "WHERE id = :id"), {"id": dead})
+    ctx.clock.set(ctx.now() + dt.timedelta(seconds=STALL_SECONDS + 5))
+    runner.start()
+    try:
+        time.sleep(0.5)
+        assert work.progress(ctx, actor=unit, job_id=job_id).state == JobState.QUEUED  # its task is held, locked
+        work.retry(ctx, actor=unit, job_id=job_id)
+        done = finished(ctx, job_id)
+    finally:
+        runner.stop()
+    assert done.state == JobState.DONE and done.result["enrolled"] == 2
+    with ctx.engine.connect() as conn:
+        statuses = conn.execute(sa.text("SELECT status FROM procrastinate_jobs WHERE args->>'job_id' = :id"),
+                                {"id": job_id}).scalars().all()
+    assert statuses == ["succeeded"]  # the same task, retried: not a second one

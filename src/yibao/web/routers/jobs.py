@@ -22,7 +22,7 @@ SignedIn = Annotated[Actor, Depends(session.signed_in)]
 REFRESH_SECONDS = 2
 KIND_NAMES = {"unit_import": N_("Enrolment from a file")}
 KIND_PAGES = {"unit_import": "/unit/imports/{subject_id}"}  # the page of what a job works on, by kind
-STATES = {"queued": N_("Waiting for a worker"), "running": N_("Running"), "done": N_("Done"),
+STATES = {"queued": N_("Waiting for a worker"), "running": N_("In progress"), "done": N_("Done"),
           "failed": N_("Stopped by an error")}
 RESULT_LABELS = {"enrolled": N_("Enrolled"), "unchanged": N_("Already enrolled, unchanged"), "rejected": N_("Refused")}
 
