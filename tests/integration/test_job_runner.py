@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -205,7 +206,8 @@ def test_a_task_left_doing_by_a_dead_procrastinate_worker_is_handed_back_on_retr
     runner = work.runner(ctx)
     started = unit_imports.submit(ctx, actor=unit, file_name="staff.csv", data=staff_file(2))  # no worker yet
     job_id = unit_imports.job_of(ctx, actor=unit, import_id=started.id).id
-    dead = asyncio.run(_taken_by_a_worker_that_dies(runner, job_id))
+    with ThreadPoolExecutor(1) as thread:  # its own event loop, whatever runs in this one (a browser's driver)
+        dead = thread.submit(asyncio.run, _taken_by_a_worker_that_dies(runner, job_id)).result()
     with ctx.engine.begin() as conn:
         conn.execute(sa.text("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '10 minutes' "
                              "WHERE id = :id"), {"id": dead})
