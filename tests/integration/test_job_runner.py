@@ -225,3 +225,36 @@ def test_a_task_left_doing_by_a_dead_procrastinate_worker_is_handed_back_on_retr
         statuses = conn.execute(sa.text("SELECT status FROM procrastinate_jobs WHERE args->>'job_id' = :id"),
                                 {"id": job_id}).scalars().all()
     assert statuses == ["succeeded"]  # the same task, retried: not a second one
+
+
+def worker_env(database_url: str, tmp_path) -> dict:
+    import os
+
+    return {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path),
+            "YIBAO_ARGON2_PROFILE": "light", "YIBAO_ENV": "dev", "COLUMNS": "200"}
+
+
+def test_yibao_jobs_worker_works_in_its_own_process_on_postgresql(ctx, unit, backend, database_url, tmp_path):
+    import signal
+    import subprocess
+
+    from tests.support import YIBAO, yibao
+
+    env = worker_env(database_url, tmp_path)
+    if backend == "sqlite":
+        refused = yibao(env, "jobs", "worker")
+        assert refused.returncode == 2 and "PostgreSQL" in refused.stderr
+        return
+    today = dt.datetime.now(SHANGHAI).date().isoformat()  # the worker's process keeps the real time
+    data = "id_number,name,phone,start_date\r\n" + "".join(
+        f"{new_id_number()},{name},{new_phone()},{today}\r\n" for name in NAMES[:3])
+    started = unit_imports.submit(ctx, actor=unit, file_name="staff.csv", data=data.encode())
+    process = subprocess.Popen([YIBAO, "jobs", "worker"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        done = finished(ctx, unit_imports.job_of(ctx, actor=unit, import_id=started.id).id, seconds=60)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    assert done.state == JobState.DONE and done.result["enrolled"] == 3, err[-2000:]
+    assert process.returncode == 0 and "job worker stopped" in out, err[-2000:]
