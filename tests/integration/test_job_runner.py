@@ -87,6 +87,7 @@ def test_a_job_runs_on_the_worker_and_keeps_its_progress_and_result(ctx, unit, w
     assert done.state == JobState.DONE and done.done == done.total == 5 and done.percent == 100
     assert done.result == {"import_id": started.id, "enrolled": 5, "unchanged": 0, "rejected": 0}
     assert done.attempts == 1 and done.finished_at is not None
+    assert done.payload == {}  # the file's rows (ID numbers, phones) are not kept once the job is done
     assert unit_imports.get(ctx, actor=unit, import_id=started.id).status == ImportStatus.DONE
 
 
@@ -258,3 +259,26 @@ def test_yibao_jobs_worker_works_in_its_own_process_on_postgresql(ctx, unit, bac
         out, err = process.communicate(timeout=60)
     assert done.state == JobState.DONE and done.result["enrolled"] == 3, err[-2000:]
     assert process.returncode == 0 and "job worker stopped" in out, err[-2000:]
+
+
+def test_the_jobs_migration_goes_down_and_up_again(database_url):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from yibao.store.db import create_engine
+    from yibao.store.migrate import alembic_config, upgrade
+
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0022")
+        with engine.connect() as conn:
+            left = set(sa.inspect(conn).get_table_names())
+            if conn.dialect.name == "postgresql":
+                left |= set(conn.execute(sa.text("SELECT proname FROM pg_proc WHERE proname LIKE 'procrastinate%' "
+                                                 "UNION SELECT typname FROM pg_type WHERE typname LIKE "
+                                                 "'procrastinate%'")).scalars())
+        assert "jobs" not in left and not {name for name in left if name.startswith("procrastinate")}
+    finally:
+        upgrade(engine)
+        engine.dispose()

@@ -72,8 +72,9 @@ class Job:
             self.total = total
 
     def finish(self, now: dt.datetime, result: dict | None) -> None:
+        """Done: the result is kept, the payload (which may hold personal data, a file's rows) is dropped."""
         self.state, self.result, self.finished_at, self.heartbeat_at = JobState.DONE, result, now, now
-        self.error_code = None
+        self.error_code, self.payload = None, {}
 
     def fail(self, now: dt.datetime, code: str) -> None:
         self.state, self.error_code, self.finished_at, self.heartbeat_at = JobState.FAILED, code, now, now

@@ -59,7 +59,7 @@ def downgrade() -> None:
               END LOOP;
               FOR item IN SELECT typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
                           WHERE n.nspname = current_schema() AND typname LIKE 'procrastinate\\_%'
-                          AND t.typtype = 'e' LOOP
+                          AND t.typtype IN ('e', 'c') LOOP
                 EXECUTE format('DROP TYPE %I CASCADE', item.typname);
               END LOOP;
             END $$""")
