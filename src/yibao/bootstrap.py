@@ -8,6 +8,7 @@ from sqlalchemy.orm import sessionmaker
 
 from yibao.config import Settings
 from yibao.domain.clock import SettableClock, SystemClock
+from yibao.jobs import runners
 from yibao.services.context import Context
 from yibao.services.policy import sets
 from yibao.store.db import create_engine
@@ -20,10 +21,12 @@ def bootstrap(settings: Settings | None = None) -> Context:
     start_mappers()
     engine = create_engine(settings.resolved_database_url)
     clock = SettableClock() if settings.env == "test" else SystemClock()
-    return Context(
+    ctx = Context(
         settings=settings,
         unit_of_work=partial(UnitOfWork, sessionmaker(engine, expire_on_commit=False)),
         clock=clock,
         engine=engine,
         policy_source=sets.current,
     )
+    runners.install(ctx)
+    return ctx

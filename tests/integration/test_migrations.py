@@ -5,13 +5,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from yibao.store.db import create_engine
+from yibao.store.migrate import ours
 from yibao.store.tables import metadata
 
 
 def test_upgrade_from_empty_matches_the_models(database_url):
     engine = create_engine(database_url)
     with engine.connect() as conn:
-        mc = MigrationContext.configure(conn, opts={"compare_type": True})
+        mc = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": ours})
         diff = compare_metadata(mc, metadata)
     engine.dispose()
     assert diff == []

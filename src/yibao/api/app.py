@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from yibao import __version__
@@ -29,12 +31,25 @@ from yibao.api.routers import (
     vouchers,
 )
 from yibao.services.context import Context
+from yibao.services.jobs import work
 
 API = "/api/v1"
 
 
+@asynccontextmanager
+async def _job_worker(app: FastAPI):
+    """Background jobs are worked on beside the server while it serves (services.jobs.work.runner)."""
+    runner = work.runner(app.state.ctx)
+    runner.start()
+    try:
+        yield
+    finally:
+        runner.stop()
+
+
 def create_app(ctx: Context) -> FastAPI:
-    app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url=None, redoc_url=None)
+    app = FastAPI(title="yibao 医保个人账户", version=__version__, docs_url=None, redoc_url=None,
+                  lifespan=_job_worker)
     app.state.ctx = ctx
     problems.install(app)
     from yibao.web import app as web

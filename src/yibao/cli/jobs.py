@@ -1,4 +1,5 @@
-"""`yibao jobs …` commands: monthly crediting, the year end, expired holds, and the periodic run-due."""
+"""`yibao jobs …` commands: monthly crediting, the year end, expired holds, the periodic run-due, and the worker of
+the background jobs."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
-from yibao.cli.common import ADMIN, context, out, reports_errors
+from yibao.cli.common import ADMIN, context, err, out, reports_errors
 
 app = typer.Typer(help="Batch jobs / 批处理", no_args_is_help=True)
 
@@ -88,3 +89,27 @@ def run_due() -> None:
         out.print(f"{name}: {counts}")
     total = sum(n for _, summary in done for n in summary.values())
     out.print(f"run-due: {len(done)} steps, {total} changes / 已执行 {len(done)} 项定时任务，处理 {total} 项")
+
+
+@app.command("worker")
+@reports_errors
+def worker() -> None:
+    """Work on the background jobs (imports of files, batches) in this process until stopped (Ctrl+C, SIGTERM).
+
+    On PostgreSQL only, where a job runner (procrastinate) keeps the queue in the database: run as many workers as
+    wanted beside `yibao serve`, which runs one of its own. On SQLite the server's process runs the jobs itself.
+    """
+    import asyncio
+
+    from yibao.jobs.runners import ProcrastinateRunner
+    from yibao.services.jobs import work
+
+    ctx = context()
+    runner = work.runner(ctx)
+    if not isinstance(runner, ProcrastinateRunner):
+        err.print("yibao jobs worker needs PostgreSQL; on SQLite `yibao serve` runs the jobs itself / "
+                  "后台任务进程需要 PostgreSQL；SQLite 上由 yibao serve 自行执行")
+        raise typer.Exit(2)
+    out.print("job worker started / 后台任务进程已启动")
+    asyncio.run(runner.work())
+    out.print("job worker stopped / 后台任务进程已停止")

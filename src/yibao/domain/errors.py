@@ -1193,3 +1193,24 @@ class UnitImportNotFound(NotFound):
     code = "unit_import.not_found"
     message_zh = "未找到该批量增员记录"
     message_en = "No such import of employees"
+
+
+# --- background jobs ----------------------------------------------------------------------------
+
+
+class JobNotFound(NotFound):
+    code = "job.not_found"
+    message_zh = "未找到该后台任务"
+    message_en = "No such background job"
+
+
+class JobNotRetryable(Conflict):
+    code = "job.not_retryable"
+    message_zh = "该任务仍在运行或已完成，无需重试"
+    message_en = "The job is still running or has finished: there is nothing to retry"
+
+
+class JobKindUnknown(Invalid):
+    code = "job.kind_unknown"
+    message_zh = "未知的任务类型"
+    message_en = "Unknown kind of job"

@@ -46,6 +46,10 @@ class UnitImport:
         setattr(self, outcome, getattr(self, outcome) + 1)
         self.done_rows += 1
 
+    def resume(self) -> None:
+        """Running again, after it stopped (a retry of its job): the rows done stay done."""
+        self.status, self.finished_at = ImportStatus.RUNNING, None
+
     def finish(self, at: dt.datetime, status: str = ImportStatus.DONE) -> None:
         self.status, self.finished_at = status, at
 

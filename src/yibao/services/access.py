@@ -181,3 +181,13 @@ def ensure_can_read_owned(uow: UnitOfWork, actor: Actor, person_id: str) -> None
 
 def ensure_employer_access(actor: Actor, employer_id: str, *, write: bool) -> None:
     ensure(actor, "employer", "write" if write else "read", employer_id=employer_id)
+
+
+def is_starter_or_admin(actor: Actor, started_by: str, started_as: str) -> bool:
+    """Work someone started (a background job): they alone, from a session of the same role, or an administrator."""
+    return actor.role == Role.ADMIN or (actor.username == started_by and actor.role == started_as)
+
+
+def ensure_starter_or_admin(actor: Actor, started_by: str, started_as: str) -> None:
+    if not is_starter_or_admin(actor, started_by, started_as):
+        raise errors.AccessForbidden()

@@ -20,6 +20,7 @@ from yibao.services.applications.ports import ApplicationRepository, CashVoucher
 from yibao.services.audit.ports import AuditTrail
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
+from yibao.services.jobs.ports import JobRepository
 from yibao.services.policy.ports import PolicyStore
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
 from yibao.services.settlement.ports import PaymentCodeRepository, SettlementRepository
@@ -52,6 +53,7 @@ class UnitOfWork(Protocol):
     policies: PolicyStore
     audit_trail: AuditTrail
     vouchers: VoucherStore
+    jobs: JobRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

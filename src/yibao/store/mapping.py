@@ -10,6 +10,7 @@ from yibao.domain.cards import Card
 from yibao.domain.collection import Declaration
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
+from yibao.domain.jobs import Job
 from yibao.domain.life_events import AccountFreeze, LifeEvent
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
 from yibao.domain.residents import Resident
@@ -53,6 +54,7 @@ def start_mappers() -> None:
         (Declaration, tables.contribution_declarations),
         (UnitImport, tables.unit_imports),
         (ImportRejection, tables.unit_import_rejections),
+        (Job, tables.jobs),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

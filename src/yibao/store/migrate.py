@@ -11,6 +11,12 @@ from sqlalchemy.engine import Engine
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
+def ours(name: str | None, type_: str, parent_names: dict) -> bool:
+    """The objects our models describe: not those of the job runner's own schema (procrastinate, on PostgreSQL),
+    which the migration that installs it keeps."""
+    return not (type_ == "table" and (name or "").startswith("procrastinate_"))
+
+
 def alembic_config(connection=None) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -882,3 +882,30 @@ unit_import_rejections = sa.Table(
     sa.Column("message_en", sa.String(500), nullable=False),
     sa.Column("cells", sa.JSON, nullable=False),
 )
+
+# --- background jobs (后台任务) --------------------------------------------------------------------------------------
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    # Long work run by a worker (procrastinate on PostgreSQL, a thread pool on SQLite): its progress, for any page.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("started_by", sa.String(64), nullable=False),
+    sa.Column("actor", sa.JSON, nullable=False),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("subject_id", sa.String(40)),
+    sa.Column("state", sa.String(10), nullable=False),
+    sa.Column("done", sa.Integer, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False),
+    sa.Column("result", sa.JSON),
+    sa.Column("error_code", sa.String(64)),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("heartbeat_at", TS),
+    sa.Column("finished_at", TS),
+    sa.CheckConstraint("state IN ('queued', 'running', 'done', 'failed')", name="state"),
+    sa.CheckConstraint("done >= 0 AND total >= 0 AND attempts >= 0", name="counts"),
+)
+sa.Index("ix_jobs_kind_subject_id", jobs.c.kind, jobs.c.subject_id)
+sa.Index("ix_jobs_started_by", jobs.c.started_by)

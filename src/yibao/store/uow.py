@@ -19,6 +19,7 @@ from yibao.store.repositories.cards import SqlCards
 from yibao.store.repositories.contributions import SqlContributions
 from yibao.store.repositories.disbursements import SqlDisbursements
 from yibao.store.repositories.grants import SqlGrants
+from yibao.store.repositories.jobs import SqlJobs
 from yibao.store.repositories.keys import SqlKeys
 from yibao.store.repositories.logins import SqlBankAccounts, SqlTokens, SqlUsers
 from yibao.store.repositories.persons import SqlNotices, SqlPersons
@@ -69,6 +70,7 @@ class UnitOfWork:
         self.policies = SqlPolicies(session)
         self.audit_trail = SqlAuditTrail(session)
         self.vouchers = SqlVouchers(session)
+        self.jobs = SqlJobs(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

@@ -6,7 +6,8 @@ file is refused with the reason. Then `run` takes the rows one by one through th
 the unit's form (enrolment.enrol_employee), each in its own transaction, so one bad row never blocks the
 others; the import's progress and each refused row (its line, the column at fault, the code and the message in
 both languages) are stored as it goes. Running the same file again enrols nobody twice: an employee already
-enrolled with the unit is counted as unchanged.
+enrolled with the unit is counted as unchanged. `submit` runs an import as a background job (services.jobs):
+a retry after a crash goes on from the first row not counted.
 """
 
 from __future__ import annotations
@@ -15,20 +16,24 @@ import csv
 import io
 import logging
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from yibao.domain import errors
 from yibao.domain.ids import new_id
+from yibao.domain.jobs import Job
 from yibao.domain.registry import Employer
 from yibao.domain.unit_imports import COLUMNS, ImportRejection, ImportStatus, UnitImport
 from yibao.domain.users import Actor, Role
 from yibao.services import access
 from yibao.services.context import Context
+from yibao.services.jobs import work
+from yibao.services.jobs.ports import Progress
 from yibao.services.registry import enrolment
 
 MAX_BYTES = 512 * 1024
 MAX_ROWS = 2000
 NAME_MAX = 120
+JOB_KIND = "unit_import"
 REPORT_COLUMNS = ("line", "column", "code", "message", *COLUMNS)
 SAMPLE = ("id_number,name,phone,start_date\r\n"
           "110105198503120119,张伟,13800138000,2026-03-01\r\n"
@@ -148,32 +153,69 @@ def _take_on(ctx: Context, actor: Actor, row: Row) -> tuple[str, errors.DomainEr
     return ("enrolled" if new else "unchanged"), None, None
 
 
-def run(ctx: Context, *, actor: Actor, import_id: str, rows: list[Row]) -> UnitImport:
+def run(ctx: Context, *, actor: Actor, import_id: str, rows: list[Row], progress: Progress | None = None
+        ) -> UnitImport:
     """Take the rows one by one, each in its own transaction, keeping the progress and the refused rows; the
-    import is done at the end (failed, keeping what was done, if something other than a row stops it)."""
+    import is done at the end. Run again (a retry after a crash), it goes on from the first row not counted; once
+    done, it does nothing. Something other than a row that stops it leaves it failed, keeping what was done, and
+    is raised."""
     _ensure_unit(actor)
+    with ctx.uow() as uow:
+        found = uow.get(UnitImport, import_id, for_update=True)
+        if found.status == ImportStatus.DONE:
+            return found
+        found.resume()
+        uow.commit()
     try:
-        for row in rows:
+        for row in rows[found.done_rows:]:
             outcome, refusal, column = _take_on(ctx, actor, row)
             with ctx.uow() as uow:
-                progress = uow.get(UnitImport, import_id, for_update=True)
-                progress.count(outcome)
+                found = uow.get(UnitImport, import_id, for_update=True)
+                found.count(outcome)
                 if refusal is not None:
                     uow.add(ImportRejection(import_id=import_id, line=row.line, column_name=column, code=refusal.code,
                                             message_zh=refusal.zh[:500], message_en=refusal.en[:500],
                                             cells=dict(row.cells)))
                 uow.commit()
-        status = ImportStatus.DONE
+            if progress is not None:
+                progress(found.done_rows, found.total_rows)
     except Exception:
         log.exception("the import %s stopped", import_id)
-        status = ImportStatus.FAILED
+        _finish(ctx, actor, import_id, ImportStatus.FAILED)
+        raise
+    return _finish(ctx, actor, import_id, ImportStatus.DONE)
+
+
+def _finish(ctx: Context, actor: Actor, import_id: str, status: ImportStatus) -> UnitImport:
     with ctx.uow() as uow:
-        progress = uow.get(UnitImport, import_id, for_update=True)
-        progress.finish(ctx.now(), status)
+        found = uow.get(UnitImport, import_id, for_update=True)
+        found.finish(ctx.now(), status)
         ctx.audit(uow, actor, "unit_import.finish", "unit_import", import_id, status=status.value,
-                  enrolled=progress.enrolled, unchanged=progress.unchanged, rejected=progress.rejected)
+                  enrolled=found.enrolled, unchanged=found.unchanged, rejected=found.rejected)
         uow.commit()
-        return progress
+        return found
+
+
+def submit(ctx: Context, *, actor: Actor, file_name: str, data: bytes) -> UnitImport:
+    """Read the unit's file, record the import (see `start`) and hand it to a background job (kind
+    "unit_import"), which the import's page follows."""
+    started, rows = start(ctx, actor=actor, file_name=file_name, data=data)
+    work.submit(ctx, actor=actor, kind=JOB_KIND, subject_id=started.id, total=started.total_rows,
+                payload={"import_id": started.id, "rows": [asdict(row) for row in rows]})
+    return started
+
+
+def run_job(ctx: Context, job: Job, progress: Progress) -> dict:
+    """The job's handler: the import's rows as the job keeps them, run as the unit that sent them."""
+    rows = [Row(**row) for row in job.payload["rows"]]
+    found = run(ctx, actor=job.acting(), import_id=job.payload["import_id"], rows=rows, progress=progress)
+    return {"import_id": found.id, "enrolled": found.enrolled, "unchanged": found.unchanged,
+            "rejected": found.rejected}
+
+
+def job_of(ctx: Context, *, actor: Actor, import_id: str) -> Job | None:
+    """The background job carrying the import out, when there is one."""
+    return work.of_subject(ctx, actor=actor, kind=JOB_KIND, subject_id=import_id)
 
 
 def get(ctx: Context, *, actor: Actor, import_id: str) -> UnitImport:

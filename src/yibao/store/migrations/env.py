@@ -2,6 +2,7 @@
 
 from alembic import context
 
+from yibao.store.migrate import ours
 from yibao.store.tables import metadata
 
 config = context.config
@@ -11,6 +12,7 @@ context.configure(
     target_metadata=metadata,
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
+    include_name=ours,
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -4,7 +4,6 @@ no page takes it from the path or the form."""
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -155,11 +154,9 @@ def start_import(request: Request, actor: Unit, file: Annotated[UploadFile | Non
         return _import_page(request, error=refused, status_code=422)
     data = file.file.read(unit_imports.MAX_BYTES + 1)
     try:
-        started, rows = unit_imports.start(ctx, actor=actor, file_name=file.filename, data=data)
+        started = unit_imports.submit(ctx, actor=actor, file_name=file.filename, data=data)
     except errors.DomainError as exc:
         return _import_page(request, error=exc, status_code=exc.status)
-    threading.Thread(target=unit_imports.run, name=f"unit-import-{started.id}", daemon=True,
-                     kwargs={"ctx": ctx, "actor": actor, "import_id": started.id, "rows": rows}).start()
     return session.redirect(request, f"/unit/imports/{started.id}")
 
 
@@ -169,8 +166,10 @@ def import_progress(request: Request, actor: Unit, import_id: str, watch: int = 
     ctx = _ctx(request)
     found = unit_imports.get(ctx, actor=actor, import_id=import_id)
     rejected = [] if found.running else unit_imports.rejections(ctx, actor=actor, import_id=import_id)
+    job = unit_imports.job_of(ctx, actor=actor, import_id=import_id)
     return render.page(request, "unit/import_progress.html", found=found, rejected=rejected, watch=bool(watch),
-                       labels=EMPLOYEE_FIELDS, import_statuses=IMPORT_STATUSES)
+                       labels=EMPLOYEE_FIELDS, import_statuses=IMPORT_STATUSES, job=job,
+                       retryable=bool(job and job.retryable(ctx.now())))
 
 
 @router.get("/unit/imports/{import_id}/rejected.csv")

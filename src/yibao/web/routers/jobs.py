@@ -1,0 +1,64 @@
+"""Background jobs' pages: /jobs (the signed-in user's latest jobs) and /jobs/{id} (one job's progress, refreshing
+itself until it is done, then its result; a failed or stalled job may be retried there). Only the user who started a
+job, or an administrator, sees it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from yibao.domain import errors
+from yibao.domain.jobs import Job
+from yibao.domain.users import Actor
+from yibao.services.jobs import work
+from yibao.web import csrf, render, session
+from yibao.web.labels import N_
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard)])
+
+SignedIn = Annotated[Actor, Depends(session.signed_in)]
+
+REFRESH_SECONDS = 2
+KIND_NAMES = {"unit_import": N_("Enrolment from a file")}
+KIND_PAGES = {"unit_import": "/unit/imports/{subject_id}"}  # the page of what a job works on, by kind
+STATES = {"queued": N_("Waiting for a worker"), "running": N_("In progress"), "done": N_("Done"),
+          "failed": N_("Stopped by an error")}
+RESULT_LABELS = {"enrolled": N_("Enrolled"), "unchanged": N_("Already enrolled, unchanged"), "rejected": N_("Refused")}
+
+
+def _ctx(request: Request):
+    return request.app.state.ctx
+
+
+def _subject_page(job: Job) -> str | None:
+    return KIND_PAGES[job.kind].format(subject_id=job.subject_id) if job.kind in KIND_PAGES and job.subject_id else None
+
+
+@router.get("/jobs")
+def my_jobs(request: Request, actor: SignedIn):
+    ctx = _ctx(request)
+    return render.page(request, "jobs/index.html", jobs=work.mine(ctx, actor=actor),
+                       kind_names=KIND_NAMES, states=STATES)
+
+
+@router.get("/jobs/{job_id}")
+def job_progress(request: Request, actor: SignedIn, job_id: str, watch: int = 1):
+    """The job's progress, refreshing itself while it runs (unless `watch=0`), then its result."""
+    ctx = _ctx(request)
+    job = work.progress(ctx, actor=actor, job_id=job_id)
+    result = [(RESULT_LABELS[k], v) for k, v in (job.result or {}).items() if k in RESULT_LABELS]
+    return render.page(request, "jobs/progress.html", job=job, watch=bool(watch), stalled=job.stalled(ctx.now()),
+                       retryable=job.retryable(ctx.now()), result=result, subject_page=_subject_page(job),
+                       kind_names=KIND_NAMES, states=STATES, refresh_seconds=REFRESH_SECONDS)
+
+
+@router.post("/jobs/{job_id}/retry")
+def retry(request: Request, actor: SignedIn, job_id: str):
+    ctx = _ctx(request)
+    try:
+        work.retry(ctx, actor=actor, job_id=job_id)
+    except errors.JobNotRetryable as exc:
+        return session.redirect(request, f"/jobs/{job_id}", flash=("error", render.error_text(request, exc)))
+    _ = render.gettext(request)
+    return session.redirect(request, f"/jobs/{job_id}", flash=("success", _("The job starts again where it stopped.")))
