@@ -15,10 +15,13 @@ import pytest
 from tests.support import PASSWORD, PIN, add_shanghai_hospital, funded_world, row_counts
 from tests.web.conftest import page_sign_in, post_form, text_of
 from yibao.domain.clock import SHANGHAI
+from yibao.domain.users import Actor
+from yibao.services.audit.verify import verify
 from yibao.services.credentials import cards, evouchers, payment_codes
 from yibao.services.settlement import payments
 
 MARCH = dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI)
+AGENCY = Actor.system("test-admin")
 
 
 @pytest.fixture
@@ -46,13 +49,11 @@ def hidden(html: str) -> dict:
 
 
 def settlements(ctx, world) -> list[dict]:
-    return payments.institution_settlements(ctx, actor=_agency(), code=world.institution_code)
+    return payments.institution_settlements(ctx, actor=AGENCY, code=world.institution_code)
 
 
-def _agency():
-    from yibao.domain.users import Actor
-
-    return Actor.system("test-admin")
+def pin_failures(ctx, world) -> int:
+    return cards.get_card(ctx, actor=AGENCY, card_no=world.person.card_no).pin_failures
 
 
 def test_preview_then_settle_once_print_the_receipt_and_refund(cashier, ctx, world):
@@ -91,6 +92,8 @@ def test_preview_then_settle_once_print_the_receipt_and_refund(cashier, ctx, wor
     assert rest.status_code == 303
     [done] = settlements(ctx, world)
     assert done["refunded_fen"] == 50_000 and done["status"] == "refunded"
+    report = verify(ctx)  # the settlement, its refunds and the receipt's record all hold together
+    assert report.ok, report.breaks
 
 
 def test_a_payment_code_previewed_still_pays_once(cashier, ctx, admin, world):
@@ -118,7 +121,7 @@ def test_a_bad_amount_is_refused_beside_its_field_and_nothing_is_written(cashier
     assert answer.status_code == 422
     assert re.search(r'id="e-amount_1">[^<]*' + message, answer.text)
     assert row_counts(ctx) == before
-    assert cards.get_card(ctx, actor=_agency(), card_no=world.person.card_no).pin_failures == 0
+    assert pin_failures(ctx, world) == 0
 
 
 def test_no_items_no_code_and_a_short_code_are_refused(cashier, ctx, world):
@@ -134,7 +137,7 @@ def test_a_wrong_pin_in_the_preview_counts_and_shows_beside_the_pin(cashier, ctx
     answer = post_form(cashier, "/institution/preview", card_bill(world, "10", pin="000000"),
                        from_page="/institution")
     assert answer.status_code == 422 and 'id="e-pin"' in answer.text
-    assert cards.get_card(ctx, actor=_agency(), card_no=world.person.card_no).pin_failures == 1
+    assert pin_failures(ctx, world) == 1
 
 
 def test_the_institution_is_the_sessions_whatever_the_form_says(cashier, ctx, admin, world):
@@ -208,3 +211,8 @@ def test_the_days_list_reconciles_with_the_till_and_exports_csv(cashier, ctx, ad
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
     assert rows[0][0] == "票据号" and len(rows) == 3 and rows[1][2] == "120.00"
     assert len(list(csv.reader(io.StringIO(cashier.get("/institution/day.csv?date=2026-03-01").text)))) == 1
+
+
+def test_the_desk_in_english(cashier, world):
+    page = text_of(cashier.get("/institution?lang=en").text)
+    assert "Cashier desk" in page and "Line 1: amount (yuan)" in page and "Preview the payment" in page
