@@ -48,6 +48,12 @@ def hidden(html: str) -> dict:
     return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
 
 
+def refund_form(client, where: str) -> dict:
+    """The refund form's hidden fields (the form token and the page's refund key), as the browser sends them."""
+    form = client.get(where).text.split('/refund"', 1)[1].split("</form>", 1)[0]
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form))
+
+
 def settlements(ctx, world) -> list[dict]:
     return payments.institution_settlements(ctx, actor=AGENCY, code=world.institution_code)
 
@@ -65,6 +71,7 @@ def test_preview_then_settle_once_print_the_receipt_and_refund(cashier, ctx, wor
     text = text_of(shown.text)
     assert "¥550.50" in text and "¥500.00" in text and "¥50.50" in text  # ¥500 a day at one institution
     assert "limit.institution_daily" in text
+    assert shown.headers["cache-control"] == "no-store"
     form = {**hidden(shown.text), "pin": PIN}
     assert "pin" not in hidden(shown.text)  # the PIN is typed again, never carried in the page
 
@@ -83,12 +90,13 @@ def test_preview_then_settle_once_print_the_receipt_and_refund(cashier, ctx, wor
     code = receipt.headers["X-Voucher-Code"]
     assert cashier.get(f"/api/v1/vouchers/{code}").json()["subject"]["settlement_id"] == paid["settlement_id"]
 
-    part = post_form(cashier, f"/institution/settlements/{paid['settlement_id']}/refund", {"amount": "100.5"},
-                     from_page=first.headers["location"])
+    where = first.headers["location"]
+    part = cashier.post(f"{where}/refund", data={**refund_form(cashier, where), "amount": "100.5"},
+                        follow_redirects=False)
     assert part.status_code == 303
     assert "部分退费" in text_of(cashier.get(first.headers["location"]).text)
-    rest = post_form(cashier, f"/institution/settlements/{paid['settlement_id']}/refund", {"amount": ""},
-                     from_page=first.headers["location"])
+    rest = cashier.post(f"{where}/refund", data={**refund_form(cashier, where), "amount": ""},
+                        follow_redirects=False)
     assert rest.status_code == 303
     [done] = settlements(ctx, world)
     assert done["refunded_fen"] == 50_000 and done["status"] == "refunded"
@@ -159,7 +167,7 @@ def test_another_institutions_settlement_is_refused_and_nothing_changes(client, 
     where = f"/institution/settlements/{paid['settlement_id']}"
     assert client.get(where).status_code == 403
     before = row_counts(ctx)
-    refund = post_form(client, f"{where}/refund", {"amount": ""}, from_page="/institution")
+    refund = post_form(client, f"{where}/refund", {"amount": "", "idempotency_key": "mine"}, from_page="/institution")
     receipt = post_form(client, f"{where}/receipt.pdf", {}, from_page="/institution")
     assert refund.status_code == receipt.status_code == 403
     assert row_counts(ctx) == before
@@ -174,7 +182,7 @@ def test_a_refund_above_what_is_left_is_refused_beside_the_amount(cashier, ctx, 
     where = f"/institution/settlements/{paid['settlement_id']}"
     before = row_counts(ctx)
     for amount in ("50.01", "1.001", "-1"):
-        answer = post_form(cashier, f"{where}/refund", {"amount": amount}, from_page=where)
+        answer = cashier.post(f"{where}/refund", data={**refund_form(cashier, where), "amount": amount})
         assert answer.status_code == 422 and 'id="e-amount"' in answer.text, amount
     assert row_counts(ctx) == before
 
@@ -186,6 +194,8 @@ def test_a_missing_form_token_and_other_roles_are_refused(client, ctx, world):
     forged = client.post("/institution/settle", data={**card_bill(world, "10"), "idempotency_key": "x"},
                          follow_redirects=False)
     assert forged.status_code == 403 and row_counts(ctx) == before
+    keyless = post_form(client, "/institution/settle", card_bill(world, "10"), from_page="/institution")
+    assert keyless.status_code == 422 and "request.invalid" in keyless.text and row_counts(ctx) == before
     client.cookies.clear()
     for user in ("employee", "counter-user", "reviewer-user", "unit-user"):
         page_sign_in(client, user, PASSWORD)
@@ -216,3 +226,18 @@ def test_the_days_list_reconciles_with_the_till_and_exports_csv(cashier, ctx, ad
 def test_the_desk_in_english(cashier, world):
     page = text_of(cashier.get("/institution?lang=en").text)
     assert "Cashier desk" in page and "Line 1: amount (yuan)" in page and "Preview the payment" in page
+
+
+def test_a_refund_submitted_twice_refunds_once(cashier, ctx, admin, world):
+    paid = payments.settle(ctx, actor=admin, idempotency_key="k3", institution_code=world.institution_code,
+                           credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                           items=[{"category": "drug", "amount_fen": 5_000}])
+    where = f"/institution/settlements/{paid['settlement_id']}"
+    form = refund_form(cashier, where)
+    for _ in range(2):
+        assert cashier.post(f"{where}/refund", data={**form, "amount": "1.00"},
+                            follow_redirects=False).status_code == 303
+    [done] = settlements(ctx, world)
+    assert done["refunded_fen"] == 100
+    keyless = cashier.post(f"{where}/refund", data={"csrf_token": form["csrf_token"], "amount": "1.00"})
+    assert keyless.status_code == 422 and settlements(ctx, world)[0]["refunded_fen"] == 100

@@ -72,7 +72,7 @@ class Bill:
     problems: dict = field(default_factory=dict)
 
 
-def _read_bill(request: Request, form, *, needs_pin: bool = True) -> Bill:
+def _read_bill(request: Request, form) -> Bill:
     """The credential and the item rows from the desk's form; empty rows are ignored."""
     _ = render.gettext(request)
     values = {name: str(form.get(name) or "")[:40] for name in ("method", "code", "card_no")}
@@ -91,7 +91,7 @@ def _read_bill(request: Request, form, *, needs_pin: bool = True) -> Bill:
     elif method == "card":
         card_no = values["card_no"].strip()
         for name, given in (("card_no", card_no), ("pin", pin)):
-            if not given and (name != "pin" or needs_pin):
+            if not given:
                 bill.problems[name] = _(REQUIRED)
         bill.credential = {"type": "card", "card_no": card_no, "pin": pin}
     else:
@@ -162,9 +162,15 @@ def _preview(request: Request, actor: Actor, bill: Bill):
     except errors.DomainError as exc:
         return _refused(request, actor, bill, exc)
     carried = {k: x for k, x in bill.values.items() if k != "code" or bill.credential["type"] == "evoucher_code"}
-    return render.page(request, "institution/preview.html", shown=shown, carried=carried,
-                       idempotency_key=new_id("pay"), limits=LIMITS, field_errors={}, labels=FIELDS,
-                       categories=dict(_categories(request)), institution=_institution(request, actor))
+    return _not_kept(render.page(request, "institution/preview.html", shown=shown, carried=carried,
+                                 idempotency_key=new_id("pay"), limits=LIMITS, field_errors={}, labels=FIELDS,
+                                 categories=dict(_categories(request))))
+
+
+def _not_kept(response: Response) -> Response:
+    """A page that carries a payment code or a person's payment is kept by no cache, the browser's neither."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.post("/institution/preview")
@@ -198,8 +204,9 @@ async def settle(request: Request, actor: Cashier):
     form = await request.form()
     bill = _read_bill(request, form)
     key = str(form.get("idempotency_key") or "")[:64]
-    if not key:
-        bill.problems.setdefault("items", render.gettext(request)(REQUIRED))
+    if not key:  # not the preview's form: its key is what makes a second submit the same payment
+        return _desk(request, actor, values=bill.values, error=errors.RequestInvalid(summary="idempotency_key"),
+                     status_code=422)
     if bill.problems:
         return _desk(request, actor, values=bill.values, field_errors=bill.problems, status_code=422)
     return await run_in_threadpool(_settle, request, actor, bill, key)
@@ -211,10 +218,11 @@ async def settle(request: Request, actor: Cashier):
 def _settlement_page(request: Request, actor: Actor, settlement_id: str, *, field_errors: dict | None = None,
                      status_code: int = 200):
     found = payments.get_settlement(_ctx(request), actor=actor, settlement_id=settlement_id)
-    return render.page(request, "institution/settlement.html", status_code=status_code, s=found,
-                       refundable=found["account_paid_fen"] - found["refunded_fen"], limits=LIMITS,
-                       statuses=STATUSES, categories=dict(_categories(request)), field_errors=field_errors or {},
-                       labels=FIELDS, idempotency_key=new_id("rfk"))
+    return _not_kept(render.page(
+        request, "institution/settlement.html", status_code=status_code, s=found,
+        refundable=found["account_paid_fen"] - found["refunded_fen"], limits=LIMITS, statuses=STATUSES,
+        categories=dict(_categories(request)), field_errors=field_errors or {}, labels=FIELDS,
+        idempotency_key=new_id("rfk")))
 
 
 @router.get("/institution/settlements/{settlement_id}")
@@ -238,6 +246,9 @@ def refund(request: Request, actor: Cashier, settlement_id: str,
     """Give back all of what the account paid (amount left empty) or a part of it."""
     ctx, _ = _ctx(request), render.gettext(request)
     payments.get_settlement(ctx, actor=actor, settlement_id=settlement_id)  # another institution's: refused
+    if not idempotency_key:  # not the settlement page's form: its key is what makes a second submit one refund
+        return _settlement_page(request, actor, settlement_id, status_code=422,
+                                field_errors={"amount": errors.RequestInvalid(summary="idempotency_key")})
     amount_fen = None
     if amount.strip():
         try:
@@ -247,7 +258,7 @@ def refund(request: Request, actor: Cashier, settlement_id: str,
                                     field_errors={"amount": _(AMOUNT_PROBLEMS[exc.reason])})
     try:
         done = payments.refund(ctx, actor=actor, settlement_id=settlement_id,
-                               idempotency_key=idempotency_key or new_id("rfk"), amount_fen=amount_fen)
+                               idempotency_key=idempotency_key, amount_fen=amount_fen)
     except errors.AccessForbidden:
         raise
     except errors.DomainError as exc:
