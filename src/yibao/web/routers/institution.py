@@ -135,9 +135,10 @@ def _desk(request: Request, actor: Actor, *, values: dict | None = None, field_e
     default = "drug" if institution.kind == "pharmacy" else "medical_service"
     for row in range(ROWS):
         values.setdefault(f"category_{row}", default)
-    return render.page(request, "institution/desk.html", status_code=status_code, values=values,
-                       field_errors=field_errors or {}, error=error, rows=range(ROWS),
-                       categories=_categories(request), methods=METHODS, labels=FIELDS, institution=institution)
+    return _not_kept(render.page(request, "institution/desk.html", status_code=status_code, values=values,
+                                 field_errors=field_errors or {}, error=error, rows=range(ROWS),
+                                 categories=_categories(request), methods=METHODS, labels=FIELDS,
+                                 institution=institution))
 
 
 @router.get("/institution")
