@@ -239,10 +239,12 @@ def verify_pin(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
     return _check_pin(ctx, actor, card_no, pin)
 
 
-def check_pin_at_payment(ctx: Context, *, actor: Actor, card_no: str, pin: str) -> Card:
-    """The PIN check inside a settlement (after ensure_pin_checked_here); wrong PINs count as anywhere."""
+def check_pin_at_payment(ctx: Context, *, actor: Actor, card_no: str, pin: str, clears_tries: bool = True) -> Card:
+    """The PIN check inside a settlement or its preview (after ensure_pin_checked_here); wrong PINs count as
+    anywhere. A preview (`clears_tries=False`) writes nothing when the PIN is right: only a payment clears the
+    count of earlier wrong tries."""
     access.ensure(actor, "card", "check_pin_at_payment")
-    return _check_pin(ctx, actor, card_no, pin)
+    return _check_pin(ctx, actor, card_no, pin, clears_tries=clears_tries)
 
 
 def _home(ctx: Context, region: str) -> str:
@@ -288,7 +290,7 @@ def prove_holder(ctx: Context, *, actor: Actor, card_no: str, pin: str, holder_i
     return _check_pin(ctx, actor, card_no, pin)
 
 
-def _check_pin(ctx: Context, actor: Actor, card_no: str, pin: str) -> Card:
+def _check_pin(ctx: Context, actor: Actor, card_no: str, pin: str, *, clears_tries: bool = True) -> Card:
     _record_expiry(ctx, card_no)
     with ctx.uow() as uow:
         card, holder = _card_and_standing(uow, card_no)
@@ -297,7 +299,7 @@ def _check_pin(ctx: Context, actor: Actor, card_no: str, pin: str) -> Card:
         if card.pin_locked:
             raise errors.PinLocked()
         if ctx.verify_secret(card.pin_hash, pin or ""):
-            if card.pin_failures:
+            if card.pin_failures and clears_tries:
                 card.record_pin_success()
                 uow.commit()
             return card

@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from yibao.domain import errors
 from yibao.domain import vocabulary as v
@@ -87,30 +87,10 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                                       owner_id=account_owner_id)
         if once.earlier is not None:
             return once.earlier
-        if found.payer_id is None:  # the code is unknown, used, expired, or its e-voucher revoked
-            raise payment_codes.refusal(uow, code=credential["code"], now=now)
-        found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
-        institution, payer_id = found.institution, found.payer_id
-        if institution is None:
-            raise errors.InstitutionNotFound()
-        owner_id = account_owner_id or payer_id
-        if owner_id != payer_id:
-            found.owner_standing.ensure_usable(today)  # nor does a grant from such an owner's account
-            if found.relation is None:
-                raise errors.GrantRequired()
-        if found.owner_id is None:
-            raise errors.PersonNotFound()
-        region = found.owner_region
-        facts = SettleFacts(
-            region=region, scheme=found.scheme, designated=institution.designated_on(today),
-            institution_region=institution.region, institution_kind=institution.kind,
-            institution_cross_region=institution.cross_region,
-            has_filing=found.filing is not None and found.filing.covers(institution.region, today),
-            relation=found.relation if owner_id != payer_id else None, items=lines, emergency=emergency)
-        # Which limits apply, and anything that refuses whatever the amounts (not designated, no filing, …)
-        plan = policy.decide(facts, today)
-        if not plan.allowed and not (plan.code or "").startswith("limit."):
-            enforce(plan)
+        payment = _plan(uow, policy, found, credential=credential, account_owner_id=account_owner_id, lines=lines,
+                        emergency=emergency, now=now)
+        institution, payer_id, owner_id = payment.institution, payment.payer_id, payment.owner_id
+        region, facts, plan = payment.region, payment.facts, payment.plan
         settlement_id = new_id("stl")
         if credential["type"] == "evoucher_code":  # used by this payment, in its unit of work, before any lock
             payment_codes.use(uow, code=credential["code"], now=now, used_for=settlement_id)
@@ -155,6 +135,95 @@ def settle(ctx: Context, *, actor: Actor, idempotency_key: str, institution_code
                                          paid_fen=pay)
         uow.commit()
         return response
+
+
+@dataclass(frozen=True)
+class _Payment:
+    """Who pays at which institution from whose account, the facts its decision takes and its plan."""
+
+    institution: Institution
+    payer_id: str
+    owner_id: str
+    region: str
+    facts: SettleFacts
+    plan: Decision
+
+
+def _plan(uow: UnitOfWork, policy, found: SettlementFacts, *, credential: dict, account_owner_id: str | None,
+          lines: list[tuple[str, int]], emergency: bool, now: dt.datetime) -> _Payment:
+    """The payment's facts checked (a usable code or card holder, the institution, the grant), and the policy's
+    plan: which limits apply, or the refusal of anything that refuses whatever the amounts (not designated, no
+    filing, ...). Settlement and preview both start here."""
+    today = local_date(now)
+    if found.payer_id is None:  # the code is unknown, used, expired, or its e-voucher revoked
+        raise payment_codes.refusal(uow, code=credential["code"], now=now)
+    found.payer_standing.ensure_usable(today)  # dead, emigrated or frozen: no credential of theirs pays
+    institution, payer_id = found.institution, found.payer_id
+    if institution is None:
+        raise errors.InstitutionNotFound()
+    owner_id = account_owner_id or payer_id
+    if owner_id != payer_id:
+        found.owner_standing.ensure_usable(today)  # nor does a grant from such an owner's account
+        if found.relation is None:
+            raise errors.GrantRequired()
+    if found.owner_id is None:
+        raise errors.PersonNotFound()
+    facts = SettleFacts(
+        region=found.owner_region, scheme=found.scheme, designated=institution.designated_on(today),
+        institution_region=institution.region, institution_kind=institution.kind,
+        institution_cross_region=institution.cross_region,
+        has_filing=found.filing is not None and found.filing.covers(institution.region, today),
+        relation=found.relation if owner_id != payer_id else None, items=lines, emergency=emergency)
+    plan = policy.decide(facts, today)
+    if not plan.allowed and not (plan.code or "").startswith("limit."):
+        enforce(plan)
+    return _Payment(institution, payer_id, owner_id, found.owner_region, facts, plan)
+
+
+def preview(ctx: Context, *, actor: Actor, institution_code: str, credential: dict, items: list,
+            account_owner_id: str | None = None, emergency: bool = False) -> dict:
+    """What `settle` with the same facts would decide now: the account's part, the cash part, the limits that
+    kept the account from paying more and the rules cited, without paying. Nothing is written: no money,
+    quota, hold or key, and the payment code stays unused. It needs the credential a payment needs, so a
+    stranger's balance is not shown: a wrong PIN counts as at a payment, a right one clears no earlier tries."""
+    access.ensure(actor, "settlement", "create", institution_code=institution_code)
+    parsed, credential = parse_lines(items), parse_credential(credential)
+    emergency = parse_emergency(emergency)
+    lines = [(line.category, line.amount_fen) for line in parsed]
+    if credential["type"] == "card":
+        cards.ensure_pin_checked_here(ctx, card_no=credential["card_no"], institution_code=institution_code,
+                                      owner_id=account_owner_id, emergency=emergency)
+        cards.check_pin_at_payment(ctx, actor=actor, card_no=credential["card_no"], pin=credential["pin"],
+                                   clears_tries=False)
+    policy, now = ctx.policy, ctx.now()
+    today = local_date(now)
+    with ctx.uow() as uow:
+        code = digest(credential["code"]) if credential["type"] == "evoucher_code" else None
+        found = uow.settlements.facts(institution_code=institution_code, day=today, now=now,
+                                      owner_id=account_owner_id, payer_id=_card_holder(uow, credential, today),
+                                      code_digest=code)
+        payment = _plan(uow, policy, found, credential=credential, account_owner_id=account_owner_id, lines=lines,
+                        emergency=emergency, now=now)
+        used = used_now(uow, owner_id=payment.owner_id, institution_code=institution_code, plan=payment.plan,
+                        today=today)
+        balance = _available_at(uow, acct.personal(payment.owner_id), now)
+        decision = enforce(policy.decide(replace(payment.facts, used=used, balance_fen=balance), today))
+    total, pay = sum(a for _, a in lines), decision.max_amount_fen
+    return {"institution_code": institution_code, "payer_id": payment.payer_id,
+            "account_owner_id": payment.owner_id,
+            "credential_type": "card" if credential["type"] == "card" else "evoucher", "total_fen": total,
+            "account_paid_fen": pay, "cash_fen": total - pay, "balance_after_fen": balance - pay,
+            "items": [{"category": c, "amount_fen": a} for c, a in lines], "decision": _decision(decision),
+            "emergency": emergency}
+
+
+def _available_at(uow: UnitOfWork, account_id: str, now: dt.datetime) -> int:
+    """What a payment would find available in the account: holds past their time count as released, as a
+    settlement releases them before it decides."""
+    account = uow.ledger.accounts({account_id}).get(account_id)
+    if account is None:
+        return 0
+    return account.available_fen + sum(h.amount_fen for h in uow.ledger.expired_holds(account_id, now))
 
 
 def _claim_and_find(uow: UnitOfWork, *, scope: str, key: str, request: dict, now: dt.datetime, institution_code: str,
