@@ -244,7 +244,7 @@ def test_a_policy_file_that_fails_the_check_shows_file_line_and_key_and_publishe
     text = text_of(answer.text)
     assert f"{DALIAN}/settlement.yaml" in text and "share" in text
     assert "rules.dl.settlement.per_transaction.versions.2024-01-01.share" in text
-    assert 'class="num">7<' in answer.text  # the line of the key
+    assert 'data-testid="line">7<' in answer.text  # the line of the key
     assert "action=\"/admin/policy/publish\"" not in answer.text
     assert in_force(ctx) == before and row_counts(ctx) == counts
 
