@@ -118,7 +118,7 @@ def _tar_members(data: bytes) -> dict[str, bytes]:
 def _tree(members: Mapping[str, bytes]) -> dict[str, bytes]:
     """The archive's `<folder>/<file>.yaml` files, also when the tree is inside one top folder (`policies/…`);
     other files are left out, as `policy load` leaves them out of a folder on disk."""
-    paths = {PurePosixPath(name.lstrip("./")): raw for name, raw in members.items()}
+    paths = {PurePosixPath(name): raw for name, raw in members.items()}  # PurePosixPath drops a leading "./"
     if any(p.is_absolute() or ".." in p.parts for p in paths):
         raise _invalid("压缩包内含有不安全的路径", "the archive holds an unsafe path")
     tops = {p.parts[0] for p in paths if len(p.parts) == 3}
