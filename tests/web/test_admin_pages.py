@@ -293,6 +293,7 @@ def test_a_huge_upload_is_refused_and_an_unknown_kind_is_explained(admin_client,
     no_folder = check(admin_client, dalian_settlement(), folder="")
 
     assert huge.status_code == 413 and 'id="e-file"' in huge.text
+    assert check(admin_client, b"#" * (3 * 1024 * 1024)).status_code == 413  # past the request limit: unread
     assert odd.status_code == 422 and ".zip" in text_of(odd.text)
     assert no_folder.status_code == 422 and 'id="e-folder"' in no_folder.text
     assert row_counts(ctx) == counts
