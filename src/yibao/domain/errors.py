@@ -445,6 +445,30 @@ class PolicyRuleMissing(Invalid):
     message_en = "No rule in force in {region} on {date}: {rule}"
 
 
+class PolicyUploadInvalid(Invalid):
+    code = "policy.upload_invalid"
+    message_zh = "政策文件无法读取：{reason_zh}"
+    message_en = "The policy upload cannot be read: {reason_en}"
+
+
+class PolicyEffectiveDateInvalid(Invalid):
+    code = "policy.effective_date_invalid"
+    message_zh = "生效日期不正确：{reason_zh}"
+    message_en = "The effective date is not valid: {reason_en}"
+
+
+class PolicyCheckStale(Conflict):
+    code = "policy.check_stale"
+    message_zh = "检查之后现行政策或上传内容已变化，请重新上传并检查"
+    message_en = "The policy in force or the upload changed since the check; upload and check it again"
+
+
+class UserInactive(Conflict):
+    code = "user.inactive"
+    message_zh = "该用户已停用"
+    message_en = "The user is deactivated already"
+
+
 class RuleRefused(Invalid):
     """A rule says no. The stable code (withdrawal.not_allowed, filing.locked, …), the explanation and the
     rules cited come from the policy decision."""

@@ -10,12 +10,17 @@ past their expiry date are recorded expired, the first run in a new year carries
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.users import Actor
+from yibao.services import access
 from yibao.services.accounts import balances
 from yibao.services.applications import cash_vouchers
 from yibao.services.audit import checkpoints
@@ -87,6 +92,69 @@ STEPS: list[Step] = [
 
 def run_due(ctx: Context, *, actor: Actor, now: dt.datetime | None = None,
             steps: list[Step] | None = None) -> list[tuple[str, Summary]]:
-    """Run every step in order (or the steps given) and return each one's summary."""
+    """Run every step in order (or the steps given) and return each one's summary; each step's last run is kept
+    in the runs file, a step that fails with its error (and the run stops there)."""
     now = now or ctx.now()
-    return [(step.name, step.run(ctx, actor, now)) for step in (STEPS if steps is None else steps)]
+    done = []
+    for step in STEPS if steps is None else steps:
+        try:
+            summary = step.run(ctx, actor, now)
+        except Exception as exc:
+            _keep_run(ctx, step.name, {"at": now.isoformat(), "ok": False,
+                                       "error": getattr(exc, "code", type(exc).__name__)})
+            raise
+        _keep_run(ctx, step.name, {"at": now.isoformat(), "ok": True, "summary": summary})
+        done.append((step.name, summary))
+    return done
+
+
+# --- the last runs ------------------------------------------------------------------------------------------
+
+
+def runs_file(ctx: Context) -> Path:
+    """Where each step's last run is kept: a file beside the database's data, so a run with nothing to do
+    writes no row (a second run right after the first changes nothing in the database)."""
+    return ctx.settings.data_dir / "jobs-last-runs.json"
+
+
+def _read_runs(path: Path) -> dict[str, dict]:
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _keep_run(ctx: Context, name: str, run: dict) -> None:
+    path = runs_file(ctx)
+    runs = _read_runs(path) | {name: run}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+    partial.write_text(json.dumps(runs, ensure_ascii=False, default=str), encoding="utf-8")
+    os.replace(partial, path)  # whole or not at all
+
+
+@dataclass(frozen=True)
+class LastRun:
+    name: str
+    description: str
+    at: dt.datetime | None  # None: never run here
+    ok: bool
+    summary: Summary
+    error: str | None
+
+
+def last_runs(ctx: Context, *, actor: Actor) -> list[LastRun]:
+    """Each step of run-due, in order, with when it last ran and what it did (or the error it stopped on)."""
+    access.ensure(actor, "jobs", "read")
+    runs = _read_runs(runs_file(ctx))
+    out = []
+    for step in STEPS:
+        run = runs.get(step.name) if isinstance(runs.get(step.name), dict) else {}
+        try:
+            at = dt.datetime.fromisoformat(run["at"]) if run.get("at") else None
+        except (TypeError, ValueError):
+            at = None
+        out.append(LastRun(step.name, step.description, at, bool(run.get("ok")), dict(run.get("summary") or {}),
+                           run.get("error")))
+    return out

@@ -78,6 +78,11 @@ RULES: dict[tuple[str, str], Rule] = {
     # users and their passwords
     ("user", "add"): Rule(ADMINS),
     ("password", "set"): Rule(ADMINS),
+    ("user", "list"): Rule(ADMINS),
+    ("user", "deactivate"): Rule(ADMINS),
+    # the policy published from an upload, and the scheduled jobs' runs
+    ("policy", "publish"): Rule(ADMINS),
+    ("jobs", "read"): Rule(ADMINS),
     ("password", "change"): Rule(login=True),
     # cards: institutions read a card's status; the PIN is checked by the holder, a terminal or the counter
     ("card", "read"): Rule(READERS | {Role.INSTITUTION}, owner=True),

@@ -46,13 +46,19 @@ class FakePolicies:
                 first.setdefault((r["kind"], r["region"], r["name"], r["effective_from"]), r["first_loaded_at"])
         return first
 
-    def tell_insured(self, *, within: str | None, outside: list[str], schemes: frozenset | None, notice: dict) -> int:
+    def _audience(self, within: str | None, outside: list[str], schemes: frozenset | None) -> list[str]:
         enrolled = {e.person_id for e in self._uow.all_by(Enrollment, status="active")
                     if schemes is None or e.scheme in schemes}
-        told = [p.id for p in self._uow.all_by(Person, "id")
+        return [p.id for p in self._uow.all_by(Person, "id")
                 if (within is None or p.region.startswith(within))
                 and not any(p.region.startswith(other) for other in outside)
                 and (schemes is None or p.id in enrolled)]
+
+    def count_insured(self, audiences: list[tuple[str | None, list[str], frozenset | None]]) -> int:
+        return len({person_id for audience in audiences for person_id in self._audience(*audience)})
+
+    def tell_insured(self, *, within: str | None, outside: list[str], schemes: frozenset | None, notice: dict) -> int:
+        told = self._audience(within, outside, schemes)
         self._uow.notices.add_all([{"person_id": person_id, **notice} for person_id in told])
         return len(told)
 

@@ -8,6 +8,7 @@ import secrets
 import time
 
 from yibao.domain import errors
+from yibao.domain.identity import id_number_of, validate_uscc
 from yibao.domain.ids import new_id
 from yibao.domain.registry import Employer, Institution, Person
 from yibao.domain.users import PASSWORD_MIN_LENGTH, Actor, AuthToken, Role, User
@@ -210,3 +211,53 @@ def set_password(ctx: Context, *, actor: Actor, username: str, new_password: str
         uow.commit()
     _throttle(ctx).clear(user_key=user.username.casefold())
     return ended
+
+
+def list_users(ctx: Context, *, actor: Actor) -> list[User]:
+    """Every user by name, active or not, with their role and the record it acts for (the admin's list)."""
+    access.ensure(actor, "user", "list")
+    with ctx.uow() as uow:
+        return uow.all_by(User, "username")
+
+
+def deactivate_user(ctx: Context, *, actor: Actor, username: str) -> int:
+    """An admin stops a user's sign-in for good; every session of theirs ends. An admin cannot stop themselves.
+    Returns how many sessions were ended."""
+    access.ensure(actor, "user", "deactivate")
+    with ctx.uow() as uow:
+        user = uow.one_by(User, username=_bounded_name(username))
+        if user is None:
+            raise errors.UserNotFound()
+        if user.id == actor.user_id:
+            raise errors.RequestInvalid(summary="an administrator cannot deactivate their own user")
+        if not user.active:
+            raise errors.UserInactive()
+        user = uow.get(User, user.id, for_update=True)
+        user.active = False
+        ended = uow.tokens.end_sessions(user.id)
+        ctx.audit(uow, actor, "user.deactivate", "user", user.id, sessions_ended=ended)
+        uow.commit()
+    return ended
+
+
+def add_user_linked(ctx: Context, *, actor: Actor, username: str, password: str, role: str, link: str = "") -> User:
+    """Create a user from what an admin has at hand: for an insured person their ID card number, for a unit its
+    unified social credit code, for a cashier the institution's code (other roles link to nothing)."""
+    access.ensure(actor, "user", "add")
+    link = (link or "").strip()
+    needs = {Role.PERSON.value: "person", Role.UNIT.value: "unit", Role.INSTITUTION.value: "institution"}
+    kind = needs.get(role)
+    if kind is None or not link:
+        return add_user(ctx, actor=actor, username=username, password=password, role=role)
+    if kind == "institution":
+        return add_user(ctx, actor=actor, username=username, password=password, role=role, institution_code=link)
+    with ctx.uow() as uow:
+        if kind == "person":
+            found = uow.one_by(Person, id_number=id_number_of(link))
+            missing, links = errors.PersonNotFound(), {"person_id": found.id if found else None}
+        else:
+            found = uow.one_by(Employer, uscc=validate_uscc(link))
+            missing, links = errors.EmployerNotFound(), {"employer_id": found.id if found else None}
+    if found is None:
+        raise missing
+    return add_user(ctx, actor=actor, username=username, password=password, role=role, **links)

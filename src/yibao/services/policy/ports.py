@@ -30,6 +30,10 @@ class PolicyStore(Protocol):
         """When each version of the regions' rules and parameters was first loaded, by (kind, region, name,
         effective_from)."""
 
+    def count_insured(self, audiences: list[tuple[str | None, list[str], frozenset | None]]) -> int:
+        """How many persons are in at least one audience (within, outside, schemes), as `tell_insured` picks them;
+        each counted once."""
+
     def tell_insured(self, *, within: str | None, outside: list[str], schemes: frozenset | None, notice: dict) -> int:
         """Store the notice (kind, created_at, title_zh/en, body_zh/en, data) for every person whose insured region
         code starts with `within` (None: everyone) and with none of `outside`, and, when schemes are named, who

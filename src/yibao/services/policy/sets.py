@@ -77,6 +77,12 @@ def load(ctx: Context, *, actor: Actor, root: Path | None = None) -> LoadResult:
     (PolicyFileError names every problem by file, line and key)."""
     root = root or policy_dir(ctx)
     policy_set = load_tree(root)  # raises before anything is written
+    return load_set(ctx, actor=actor, policy_set=policy_set, source=str(root))
+
+
+def load_set(ctx: Context, *, actor: Actor, policy_set: PolicySet, source: str, **details) -> LoadResult:
+    """Make a checked policy set the one in force (unless it is the one in force already), record its new
+    versions and tell the people its rule changes concern; `details` go to the audit record."""
     now, today = ctx.now(), ctx.today()
     with ctx.uow() as uow:
         store = uow.policies
@@ -86,14 +92,14 @@ def load(ctx: Context, *, actor: Actor, root: Path | None = None) -> LoadResult:
         set_id = new_id("pol")
         files = {name: raw.decode("utf-8") for name, raw in policy_set.files.items() if raw}
         store.add_set(StoredSet(set_id, policy_set.digest, now, files), loaded_by=actor.username,
-                      source=str(root)[-200:])
+                      source=source[-200:])
         added = _record_versions(store, policy_set, set_id, now)
         changes, sent = [], 0
         if previous is not None:
             changes, sent = _notify(store, _set_of(previous.files), policy_set, set_id, today, now)
         ctx.audit(uow, actor, "policy.load", "policy_set", set_id, digest=policy_set.digest,
                   regions=sorted(policy_set.regions), new_versions=added, notices=sent,
-                  previous=previous.id if previous else None)
+                  previous=previous.id if previous else None, **details)
         uow.commit()
     ctx.policy = Engine(policy_set, set_id=set_id, loaded_at=now)
     return LoadResult(set_id, policy_set.digest, False, sorted(policy_set.regions), added, sent, changes)
@@ -114,7 +120,8 @@ def _record_versions(store: PolicyStore, policy_set: PolicySet, set_id: str, now
 # --- notices ----------------------------------------------------------------------------------
 
 
-def _figures(item: diff.Item | None) -> str:
+def figures(item: diff.Item | None) -> str:
+    """A rule's figures as people read them (¥500.00, 2%), joined; empty for none."""
     if item is None:
         return ""
     shown = []
@@ -127,14 +134,14 @@ def _figures(item: diff.Item | None) -> str:
 def _line(change: diff.Change, lang: str) -> str:
     item = change.after or change.before
     name = item.description_zh if lang == "zh" else item.description_en
-    before, after = _figures(change.before), _figures(change.after)
+    before, after = figures(change.before), figures(change.after)
     on = change.on.isoformat() if change.on else ""
     if lang == "zh":
         what = {"added": "新增", "removed": "废止", "changed": "调整"}[change.status]
-        figures = f"：{before} → {after}" if before and after and before != after else ""
-        return f"· 自 {on} 起{what}「{name}」{figures}（{item.name}）"
-    figures = f": {before} → {after}" if before and after and before != after else ""
-    return f"· From {on}, {change.status}: {name}{figures} ({item.name})"
+        shown = f"：{before} → {after}" if before and after and before != after else ""
+        return f"· 自 {on} 起{what}「{name}」{shown}（{item.name}）"
+    shown = f": {before} → {after}" if before and after and before != after else ""
+    return f"· From {on}, {change.status}: {name}{shown} ({item.name})"
 
 
 def _audience(change: diff.Change) -> frozenset | None:
@@ -149,18 +156,40 @@ def _audience(change: diff.Change) -> frozenset | None:
     return frozenset(schemes)
 
 
+def rule_changes(old: PolicySet, new: PolicySet, since: dt.date) -> dict[str, list[diff.Change]]:
+    """The rule changes a new set brings from `since` on, by the policy region whose rule it is."""
+    found = {}
+    for code in sorted(set(old.regions) | set(new.regions)):
+        changes = [c for c in diff.between_sets(old, new, code, since) if c.region == code and c.kind == "rule"]
+        if changes:
+            found[code] = changes
+    return found
+
+
+def audiences(changes: list[diff.Change]) -> dict[frozenset | None, list[diff.Change]]:
+    """A region's rule changes grouped by the schemes they concern (None: everyone the region covers)."""
+    groups: dict[frozenset | None, list[diff.Change]] = {}
+    for change in changes:
+        groups.setdefault(_audience(change), []).append(change)
+    return groups
+
+
+def governed(code: str, policy_set: PolicySet) -> tuple[str | None, list[str]]:
+    """Whom a policy region governs: the code prefix of their insured place (None: everyone, for the national
+    layer) and the prefixes of the places inside it that a more specific policy region governs."""
+    if code == NATIONAL:
+        return None, []
+    return prefix(code), [prefix(other) for other in policy_set.regions
+                          if other not in (code, NATIONAL) and prefix(other).startswith(prefix(code))]
+
+
 def _notify(store: PolicyStore, old: PolicySet, new: PolicySet, set_id: str, today: dt.date, now: dt.datetime):
     """One notice per person for the rule changes of their region (and of the national layer)."""
     all_changes: list[diff.Change] = []
     sent = 0
-    codes = sorted(set(old.regions) | set(new.regions))
-    for code in codes:
-        changes = [c for c in diff.between_sets(old, new, code, today) if c.region == code and c.kind == "rule"]
+    for code, changes in rule_changes(old, new, today).items():
         all_changes += changes
-        groups: dict[frozenset | None, list[diff.Change]] = {}
-        for change in changes:
-            groups.setdefault(_audience(change), []).append(change)
-        for schemes, group in groups.items():
+        for schemes, group in audiences(changes).items():
             sent += _tell(store, code, new, schemes, group, set_id, now)
     return all_changes, sent
 
@@ -168,17 +197,12 @@ def _notify(store: PolicyStore, old: PolicySet, new: PolicySet, set_id: str, tod
 def _tell(store: PolicyStore, code: str, policy_set: PolicySet, schemes: frozenset | None,
           changes: list[diff.Change], set_id: str, now: dt.datetime) -> int:
     """One notice for each person the region's policy governs (and, for a change to some schemes, enrolled in one)."""
-    within, outside = None, []
-    if code != NATIONAL:
-        within = prefix(code)
-        # places a more specific policy region governs are not this one's
-        outside = [prefix(other) for other in policy_set.regions
-                   if other not in (code, NATIONAL) and prefix(other).startswith(prefix(code))]
+    within, outside = governed(code, policy_set)
     body_zh = "\n".join(_line(c, "zh") for c in changes)
     body_en = "\n".join(_line(c, "en") for c in changes)
     data = json.loads(json.dumps({"set_id": set_id, "region": code, "changes": [
         {"name": c.name, "status": c.status, "on": c.on.isoformat() if c.on else None,
-         "before": _figures(c.before), "after": _figures(c.after)} for c in changes]}, ensure_ascii=False))
+         "before": figures(c.before), "after": figures(c.after)} for c in changes]}, ensure_ascii=False))
     region_zh = policy_set.regions[code].name_zh if code in policy_set.regions else code
     region_en = policy_set.regions[code].name_en if code in policy_set.regions else code
     return store.tell_insured(within=within, outside=outside, schemes=schemes, notice={

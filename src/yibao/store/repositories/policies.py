@@ -57,8 +57,9 @@ class SqlPolicies:
             first.setdefault((row.kind, row.region, row.name, row.effective_from), row.first_loaded_at)
         return first
 
-    def tell_insured(self, *, within: str | None, outside: list[str], schemes: frozenset | None, notice: dict) -> int:
-        """One notice a person of the audience, in one INSERT … SELECT; how many."""
+    @staticmethod
+    def _audience(within: str | None, outside: list[str], schemes: frozenset | None) -> list:
+        """The conditions on a person for an audience: the place insured and, when named, an active scheme."""
         p = persons
         where = []
         if within is not None:
@@ -68,6 +69,19 @@ class SqlPolicies:
             e = enrollments
             where.append(sa.exists().where(e.c.person_id == p.c.id, e.c.scheme.in_(sorted(schemes)),
                                            e.c.status == "active"))
+        return where
+
+    def count_insured(self, audiences: list[tuple[str | None, list[str], frozenset | None]]) -> int:
+        """How many persons are in at least one of the audiences, each counted once."""
+        if not audiences:
+            return 0
+        either = sa.or_(*(sa.and_(sa.true(), *self._audience(*audience)) for audience in audiences))
+        return self._session.execute(sa.select(sa.func.count()).select_from(persons).where(either)).scalar_one()
+
+    def tell_insured(self, *, within: str | None, outside: list[str], schemes: frozenset | None, notice: dict) -> int:
+        """One notice a person of the audience, in one INSERT … SELECT; how many."""
+        p = persons
+        where = self._audience(within, outside, schemes)
         select = sa.select(
             p.c.id, sa.literal(notice["kind"]), sa.literal(notice["created_at"], type_=notices.c.created_at.type),
             sa.literal(notice["title_zh"]), sa.literal(notice["title_en"]), sa.literal(notice["body_zh"]),
