@@ -270,3 +270,8 @@ def add_shanghai_hospital(ctx, admin: Actor, *, username: str = "hospital-sh") -
                                  designated_from=dt.date(2024, 1, 1))
     auth.add_user(ctx, actor=admin, username=username, password="correct-horse-9", role="institution",
                   institution_code=SHANGHAI_HOSPITAL)
+
+
+def with_wrong_check_digit(number: str) -> str:
+    """An ID number whose last character is not its check digit, whatever that digit is."""
+    return number[:-1] + ("1" if number[-1] in "0X" else "0")

@@ -7,7 +7,15 @@ import datetime as dt
 
 import pytest
 
-from tests.support import add_person, build_world, new_id_number, new_phone, new_uscc, row_counts
+from tests.support import (
+    add_person,
+    build_world,
+    new_id_number,
+    new_phone,
+    new_uscc,
+    row_counts,
+    with_wrong_check_digit,
+)
 from yibao.domain import errors
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.registry import Enrollment, Person
@@ -95,7 +103,7 @@ def test_a_file_that_cannot_be_read_is_refused_whole_and_nothing_is_written(ctx,
 
 def test_a_bad_row_is_reported_while_the_good_rows_are_enrolled(ctx, admin, unit, world):
     good = [(new_id_number(), "孙丽", new_phone(), START), (new_id_number(), "周杰", new_phone(), START)]
-    bad_number = new_id_number()[:-1] + "0"
+    bad_number = with_wrong_check_digit(new_id_number())
     text = csv_of(good[0], (bad_number, "钱波", new_phone(), START), ("", "", "", ""), good[1],
                   (world.other.id_number, "李娜", new_phone(), "2015-01-01"), ("1", "2"))
 

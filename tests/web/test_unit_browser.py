@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from tests.support import new_id_number, new_phone
+from tests.support import new_id_number, new_phone, with_wrong_check_digit
 from tests.web.conftest import axe_clean, shot, sign_in
 from yibao.services.demo_history import DEMO_BASE_FEN
 from yibao.web import i18n
@@ -29,7 +29,7 @@ def checked(page, path: str, name: str) -> None:
 def test_a_unit_uploads_a_csv_with_a_bad_row_and_sees_the_report(browser, phone_context_args, live_server,
                                                                  tmp_path):
     today = live_server.ctx.today().isoformat()
-    bad_number = new_id_number()[:-1] + "0"
+    bad_number = with_wrong_check_digit(new_id_number())
     good = [(new_id_number(), "欧阳娜娜"), (new_id_number(), "赵磊")]
     lines = ["id_number,name,phone,start_date", f"{good[0][0]},{good[0][1]},{new_phone()},{today}",
              f"{bad_number},钱波,{new_phone()},{today}", f"{good[1][0]},{good[1][1]},{new_phone()},{today}"]

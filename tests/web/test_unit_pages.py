@@ -9,7 +9,16 @@ import time
 
 import pytest
 
-from tests.support import PASSWORD, add_person, build_world, new_id_number, new_phone, new_uscc, row_counts
+from tests.support import (
+    PASSWORD,
+    add_person,
+    build_world,
+    new_id_number,
+    new_phone,
+    new_uscc,
+    row_counts,
+    with_wrong_check_digit,
+)
 from tests.web.conftest import page_sign_in, post_form, text_of
 from yibao.domain.users import Actor, Role
 from yibao.services.accounts import collection
@@ -173,7 +182,7 @@ def test_a_person_or_staff_session_is_refused(client, world):
 
 
 def test_a_csv_file_with_a_bad_row_enrols_the_others_and_reports_it(unit_client, ctx):
-    bad_number = new_id_number()[:-1] + "0"
+    bad_number = with_wrong_check_digit(new_id_number())
     text = ("id_number,name,phone,start_date\r\n"
             f"{new_id_number()},欧阳娜娜,{new_phone()},{today(ctx)}\r\n"
             f"{bad_number},钱波,{new_phone()},{today(ctx)}\r\n"
