@@ -120,6 +120,10 @@ def test_the_reviewer_asks_for_a_supplement_approves_and_pays_through_the_bank_f
     axe_clean(page)
     page.get_by_label("开户银行").select_option(BANK)
     page.get_by_role("button", name="制作拨付批次").click()
+    page.wait_for_url(re.compile(r"/jobs/job_"))  # made in the background; the page follows the run
+    page.get_by_test_id("made").wait_for(timeout=30_000)
+    axe_clean(page)
+    page.get_by_test_id("made").get_by_role("link").first.click()
     page.wait_for_url(re.compile(r"/review/batches/bat"))
     batch_id = page.url.rsplit("/", 1)[-1]
     assert _status(ctx, app_id) == "disbursing"

@@ -5,6 +5,7 @@ one's own intake, a paper of a case not in review, a forged or replayed return, 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 import pytest
 
@@ -12,6 +13,7 @@ from tests.support import PASSWORD, SHANGHAI_HOSPITAL, add_shanghai_hospital, ba
 from tests.web.conftest import csrf_of, page_sign_in, post_form, text_of
 from yibao.domain.applications import Application
 from yibao.domain.clock import SHANGHAI
+from yibao.domain.jobs import Job
 from yibao.domain.users import Actor, Role
 from yibao.services.applications import cases, documents, review_desk
 
@@ -55,6 +57,22 @@ def _status(ctx, app_id: str) -> str:
 
 def _sign_in(client, username: str = "reviewer-user"):
     page_sign_in(client, username, PASSWORD)
+
+
+def _batched(client, ctx, answer) -> Job:
+    """The batch run a page started, followed to its end (the worker runs beside the app)."""
+    assert answer.status_code == 303 and answer.headers["location"].startswith("/jobs/job_"), answer.headers
+    job_id = answer.headers["location"].rsplit("/", 1)[-1]
+    deadline = time.monotonic() + 30
+    while True:
+        with ctx.uow() as uow:
+            job = uow.get(Job, job_id)
+        if job.state in ("done", "failed"):
+            break
+        assert time.monotonic() < deadline, "the batch run did not finish"
+        time.sleep(0.05)
+    assert job.state == "done", job.error_code
+    return job
 
 
 def _upload_return(client, batch_id: str, content: bytes):
@@ -117,10 +135,11 @@ def test_a_supplement_then_approval_then_the_bank_pays_through_its_signed_return
     unknown = post_form(client, "/review/batches", {"bank": "不存在的银行"}, from_page="/review/batches")
     assert unknown.status_code == 303 and review_desk.batches(ctx, actor=reader) == []
     assert '<option value="中国工商银行">' in client.get("/review/batches").text
-    made = post_form(client, "/review/batches", {"bank": "中国工商银行"}, from_page="/review/batches")
-    assert made.status_code == 303
+    job = _batched(client, ctx, post_form(client, "/review/batches", {"bank": "中国工商银行"},
+                                          from_page="/review/batches"))
     batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
-    assert made.headers["location"] == f"/review/batches/{batch.batch_id}"
+    assert job.result["batch_ids"] == [batch.batch_id] and job.result["lines"] == 1
+    assert f'href="/review/batches/{batch.batch_id}"' in client.get(f"/jobs/{job.id}").text
     file = client.get(f"/review/batches/{batch.batch_id}/file")
     assert file.status_code == 200 and "attachment" in file.headers["content-disposition"]
     assert app_id in file.text and batch.file_id in file.text
@@ -150,7 +169,7 @@ def test_a_line_the_bank_returned_is_paid_again_on_the_next_batch(client, ctx, w
     before = row_counts(ctx)
     twice = post_form(client, f"/review/cases/{app_id}/approve", {}, from_page=f"/review/cases/{app_id}")
     assert twice.status_code == 409 and 'role="alert"' in twice.text and row_counts(ctx) == before
-    post_form(client, "/review/batches", {}, from_page="/review/batches")
+    _batched(client, ctx, post_form(client, "/review/batches", {}, from_page="/review/batches"))
     batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
     returned = bank_return(ctx, batch.file_id, {1: "账户已冻结"})
     assert _upload_return(client, batch.batch_id, returned).status_code == 303
@@ -161,7 +180,7 @@ def test_a_line_the_bank_returned_is_paid_again_on_the_next_batch(client, ctx, w
     assert _status(ctx, app_id) == "approved"
     assert post_form(client, retry, {}, from_page=f"/review/batches/{batch.batch_id}").status_code == 303
     assert _status(ctx, app_id) == "approved"  # a second press changes nothing
-    assert post_form(client, "/review/batches", {}, from_page="/review/batches").status_code == 303
+    _batched(client, ctx, post_form(client, "/review/batches", {}, from_page="/review/batches"))
     assert _status(ctx, app_id) == "disbursing"
 
 
@@ -244,15 +263,15 @@ def test_a_large_payout_is_batched_and_returned_by_other_hands_than_its_approver
                      ).status_code == 303 and _status(ctx, app_id) == "approved"
     with ctx.uow() as uow:
         assert uow.get(Application, app_id).approved_fen == 550_000  # ¥500 a day at one institution, 11 days
-    refused = post_form(client, "/review/batches", {}, from_page="/review/batches")
-    assert refused.status_code == 303 and _status(ctx, app_id) == "approved"
-    assert f"{app_id}: 金额较大" in text_of(client.get(refused.headers["location"]).text)
+    refused = _batched(client, ctx, post_form(client, "/review/batches", {}, from_page="/review/batches"))
+    assert refused.result["batches"] == 0 and _status(ctx, app_id) == "approved"
+    assert f"{app_id}: 金额较大" in text_of(client.get("/review/batches").text)
 
     client.cookies.clear()
     _sign_in(client, "reviewer-two")
-    made = post_form(client, "/review/batches", {}, from_page="/review/batches")
-    assert made.status_code == 303 and _status(ctx, app_id) == "disbursing"
-    batch_id = made.headers["location"].rsplit("/", 1)[-1]
+    made = _batched(client, ctx, post_form(client, "/review/batches", {}, from_page="/review/batches"))
+    assert _status(ctx, app_id) == "disbursing"
+    batch_id = made.result["batch_ids"][0]
     batch = review_desk.batches(ctx, actor=Actor(username="r", role=Role.REVIEWER))[0]
     signed = bank_return(ctx, batch.file_id)
     by_maker = _upload_return(client, batch_id, signed)
@@ -262,3 +281,20 @@ def test_a_large_payout_is_batched_and_returned_by_other_hands_than_its_approver
     client.cookies.clear()
     _sign_in(client, "reviewer-three")
     assert _upload_return(client, batch_id, signed).status_code == 303 and _status(ctx, app_id) == "paid"
+
+
+def test_a_batch_run_carried_out_again_pays_nothing_twice(ctx, world):
+    """A worker that dies after making the batch and is retried: the second run finds nothing left to batch."""
+    from yibao.services.applications import disbursement
+
+    app_id = _claim(ctx, world)
+    reviewer = Actor(username="reviewer-user", role=Role.REVIEWER)
+    cases.review(ctx, actor=reviewer, application_id=app_id, action="approve")
+    job = Job(id="job_test_batch", kind=disbursement.BATCH_JOB, started_by=reviewer.username,
+              actor=Job.actor_of(reviewer), payload={"bank_name": None}, subject_id="all", total=1,
+              created_at=ctx.now())
+    first = disbursement.run_job(ctx, job, lambda done, total: None)
+    again = disbursement.run_job(ctx, job, lambda done, total: None)
+    assert first["batches"] == 1 and first["lines"] == 1 and _status(ctx, app_id) == "disbursing"
+    assert again == {"batches": 0, "lines": 0, "left": 0, "batch_ids": [], "skipped": []}
+    assert len(review_desk.batches(ctx, actor=reviewer)) == 1

@@ -171,6 +171,32 @@ def _batch(ctx: Context, uow: UnitOfWork, actor: Actor, books: Books, bank_name:
     return batch
 
 
+BATCH_JOB = "bank_batch"
+
+
+def submit_batches(ctx: Context, *, actor: Actor, bank_name: str | None = None):
+    """Make the bank batches in the background (kind "bank_batch"): the job as recorded, which its page follows.
+    Who may make batches is checked now, and again as the job acts for the same actor."""
+    from yibao.services.jobs import work
+
+    access.ensure(actor, "batch", "make")
+    return work.submit(ctx, actor=actor, kind=BATCH_JOB, payload={"bank_name": bank_name}, total=1,
+                       subject_id=bank_name or "all")
+
+
+def run_job(ctx: Context, job, progress) -> dict:
+    """The job's handler: make_batches as the reviewer who asked. Run again (a retry after a crash), it batches
+    only what is still waiting, so nothing is paid twice; nothing left to batch is a result, not a failure."""
+    try:
+        made, skipped = make_batches(ctx, actor=job.acting(), bank_name=job.payload.get("bank_name"))
+    except errors.BatchEmpty as exc:
+        made, skipped = [], exc.facts.get("skipped", [])
+    progress(1, 1)
+    return {"batches": len(made), "lines": sum(len(batch.lines) for batch in made), "left": len(skipped),
+            "batch_ids": [batch.batch_id for batch in made],
+            "skipped": [{"application_id": left["application_id"], "code": left["code"]} for left in skipped]}
+
+
 def get_batch(ctx: Context, *, actor: Actor, batch_id: str) -> Batch:
     """A batch with its payment file and lines."""
     access.ensure(actor, "batch", "read")

@@ -20,11 +20,14 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard)])
 SignedIn = Annotated[Actor, Depends(session.signed_in)]
 
 REFRESH_SECONDS = 2
-KIND_NAMES = {"unit_import": N_("Enrolment from a file")}
-KIND_PAGES = {"unit_import": "/unit/imports/{subject_id}"}  # the page of what a job works on, by kind
+KIND_NAMES = {"unit_import": N_("Enrolment from a file"), "bank_batch": N_("Bank batches")}
+KIND_PAGES = {"unit_import": "/unit/imports/{subject_id}", "bank_batch": "/review/batches"}  # what a job works on
+RESULT_PAGES = {"bank_batch": ("batch_ids", "/review/batches/{}")}  # what a finished job made, by kind: its pages
 STATES = {"queued": N_("Waiting for a worker"), "running": N_("In progress"), "done": N_("Done"),
           "failed": N_("Stopped by an error")}
-RESULT_LABELS = {"enrolled": N_("Enrolled"), "unchanged": N_("Already enrolled, unchanged"), "rejected": N_("Refused")}
+RESULT_LABELS = {"enrolled": N_("Enrolled"), "unchanged": N_("Already enrolled, unchanged"), "rejected": N_("Refused"),
+                 "batches": N_("Bank batches made"), "lines": N_("Payments in them"),
+                 "left": N_("Cases left for later")}
 
 
 def _ctx(request: Request):
@@ -33,6 +36,14 @@ def _ctx(request: Request):
 
 def _subject_page(job: Job) -> str | None:
     return KIND_PAGES[job.kind].format(subject_id=job.subject_id) if job.kind in KIND_PAGES and job.subject_id else None
+
+
+def _made_pages(job) -> list[str]:
+    """The pages of what a finished job made (the bank batches of a batch run)."""
+    if job.kind not in RESULT_PAGES or not job.result:
+        return []
+    key, page = RESULT_PAGES[job.kind]
+    return [page.format(made) for made in job.result.get(key, [])]
 
 
 @router.get("/jobs")
@@ -50,6 +61,7 @@ def job_progress(request: Request, actor: SignedIn, job_id: str, watch: int = 1)
     result = [(RESULT_LABELS[k], v) for k, v in (job.result or {}).items() if k in RESULT_LABELS]
     return render.page(request, "jobs/progress.html", job=job, watch=bool(watch), stalled=job.stalled(ctx.now()),
                        retryable=job.retryable(ctx.now()), result=result, subject_page=_subject_page(job),
+                       made=_made_pages(job),
                        kind_names=KIND_NAMES, states=STATES, refresh_seconds=REFRESH_SECONDS)
 
 

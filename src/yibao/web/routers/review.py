@@ -16,6 +16,7 @@ from yibao.domain.applications import REVIEWABLE, ApplicationStatus
 from yibao.domain.masking import mask_account_no, mask_id_number
 from yibao.domain.users import Actor, Role
 from yibao.services.applications import cases, disbursement, review_desk
+from yibao.services.jobs import work
 from yibao.services.registry import enrolment
 from yibao.web import csrf, render, session
 from yibao.web.labels import N_
@@ -193,12 +194,6 @@ def case_document(request: Request, actor: Reviewer, application_id: str, docume
 # --- disbursement: the bank batches ---------------------------------------------------------------------------
 
 
-def make_bank_batches(ctx, actor: Actor, bank_name: str | None) -> tuple[list, list[dict]]:
-    """Make the bank batches of every approved case, or those paid to one bank (the one call a background job
-    would take over)."""
-    return disbursement.make_batches(ctx, actor=actor, bank_name=bank_name)
-
-
 def _waiting(request: Request, actor: Actor) -> list:
     """The approved cases paid by bank that wait for a batch."""
     return [a for a in cases.queue(_ctx(request), actor=actor, status=S.APPROVED.value) if a.payout == "bank"]
@@ -211,8 +206,11 @@ def _banks(waiting: list) -> list[str]:
 @router.get("/review/batches")
 def batches_page(request: Request, actor: Reviewer):
     waiting = _waiting(request, actor)
+    last = next((job for job in work.mine(_ctx(request), actor=actor) if job.kind == disbursement.BATCH_JOB), None)
+    left = _left_for_later(request, (last.result or {}).get("skipped", [])) if last else []
     return _page(request, "review/batches.html", batches=review_desk.batches(_ctx(request), actor=actor),
-                 waiting=waiting, bank_choices=[(name, name) for name in _banks(waiting)])
+                 waiting=waiting, bank_choices=[(name, name) for name in _banks(waiting)], last_job=last,
+                 left_for_later=left)
 
 
 def _left_for_later(request: Request, skipped: list[dict]) -> list[str]:
@@ -223,19 +221,12 @@ def _left_for_later(request: Request, skipped: list[dict]) -> list[str]:
 
 @router.post("/review/batches")
 def make_batches(request: Request, actor: Reviewer, bank: Annotated[str, Form(max_length=60)] = ""):
+    """Make the bank batches in the background; the job's page shows its progress, then what it made."""
     if bank and bank not in _banks(_waiting(request, actor)):
         return session.redirect(request, "/review/batches", flash=("error", render.gettext(request)(
             N_("No approved case waits for that bank."))))
-    try:
-        made, skipped = make_bank_batches(_ctx(request), actor, bank or None)
-    except errors.BatchEmpty as exc:
-        why = _left_for_later(request, exc.facts.get("skipped", []))
-        return session.redirect(request, "/review/batches",
-                                flash=("error", " ".join([render.error_text(request, exc), *why])))
-    to = f"/review/batches/{made[0].batch_id}" if len(made) == 1 else "/review/batches"
-    text = render.gettext(request)(N_("Bank batches made: %(made)s; cases left for later: %(skipped)s.")) % {
-        "made": len(made), "skipped": len(skipped)}
-    return session.redirect(request, to, flash=("success", " ".join([text, *_left_for_later(request, skipped)])))
+    job = disbursement.submit_batches(_ctx(request), actor=actor, bank_name=bank or None)
+    return session.redirect(request, f"/jobs/{job.id}")
 
 
 def _batch_page(request: Request, actor: Actor, batch_id: str, status_code: int = 200, **values) -> Response:
