@@ -11,6 +11,7 @@ from yibao.domain import errors
 KINDS = {
     "unit_import": "yibao.services.registry.unit_imports:run_job",
     "bank_batch": "yibao.services.applications.disbursement:run_job",
+    "residents_import": "yibao.services.registry.residents:run_job",
 }
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import hashlib
+import io
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -105,6 +107,69 @@ def import_file(ctx: Context, *, actor: Actor, path: Path, rejected_path: Path |
     _write_rejections(rejected_path, summary.rejections)
     summary.rejected_path = rejected_path
     return summary
+
+
+IMPORT_JOB = "residents_import"
+FILE_MAX_BYTES = 20 * 1024 * 1024  # an extract sent from a page; larger ones go by `yibao registry import-residents`
+
+
+def _files(ctx: Context) -> Path:
+    return ctx.settings.data_dir / "residents"
+
+
+def submit_file(ctx: Context, *, actor: Actor, file_name: str, data: bytes):
+    """Keep an uploaded register extract (by its content's hash) and import it in the background (kind
+    "residents_import"): the job as recorded. The header is checked now, so a wrong file starts no job."""
+    from yibao.services import blobs
+    from yibao.services.jobs import work
+
+    access.ensure(actor, "residents", "import")
+    if not data:
+        raise errors.ResidentFileInvalid(reason_zh="文件为空", reason_en="the file is empty")
+    if len(data) > FILE_MAX_BYTES:
+        raise errors.ResidentFileInvalid(reason_zh="文件过大", reason_en="the file is too large")
+    next(_csv_rows(io.BytesIO(data), lambda n: None), None)  # a wrong header is refused before anything is kept
+    sha256 = hashlib.sha256(data).hexdigest()
+    blobs.keep(_files(ctx), sha256, data)
+    return work.submit(ctx, actor=actor, kind=IMPORT_JOB, total=len(data), subject_id=sha256[:32],
+                       payload={"sha256": sha256, "file_name": Path(file_name or "extract.csv").name[:SOURCE_MAX]})
+
+
+def run_job(ctx: Context, job, progress) -> dict:
+    """The job's handler: the kept extract imported as the administrator who sent it, its progress counted in
+    bytes read; run again (a retry), the same rows change nothing. Refused rows go to the job's own file."""
+    from yibao.services import blobs
+
+    read = 0
+
+    def on_bytes(n: int) -> None:
+        nonlocal read
+        read += n
+        progress(read, job.total)
+
+    summary = import_file(ctx, actor=job.acting(), path=blobs.path(_files(ctx), job.payload["sha256"]),
+                          rejected_path=rejected_file(ctx, job.id), on_bytes=on_bytes)
+    progress(job.total, job.total)
+    return {"rows": summary.rows, "accepted": summary.accepted, "updated": summary.updated,
+            "unchanged": summary.unchanged, "rejected": summary.rejected, "life_events": summary.life_events}
+
+
+def rejected_file(ctx: Context, job_id: str) -> Path:
+    """Where an import job keeps the rows it refused (with their line and reason)."""
+    folder = _files(ctx) / "rejected"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{job_id}.csv"
+
+
+def rejected_of_job(ctx: Context, *, actor: Actor, job_id: str) -> bytes:
+    """The refused rows of an import job, for whoever may follow the job."""
+    from yibao.services.jobs import work
+
+    job = work.progress(ctx, actor=actor, job_id=job_id)
+    if job.kind != IMPORT_JOB:
+        raise errors.JobNotFound()
+    path = rejected_file(ctx, job.id)
+    return path.read_bytes() if path.is_file() else b""
 
 
 def _chain(first, rest: Iterator) -> Iterator:

@@ -8,6 +8,7 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import Response
 
 from yibao.domain import errors
 from yibao.domain.registry import InstitutionKind
@@ -15,10 +16,12 @@ from yibao.domain.users import Actor, Role
 from yibao.jobs import due
 from yibao.policy.source import PolicyFileError
 from yibao.services.credentials import auth
+from yibao.services.jobs import work
 from yibao.services.policy import publication, sets
-from yibao.services.registry import institutions
+from yibao.services.registry import institutions, residents
 from yibao.web import csrf, render, session
 from yibao.web.labels import N_, ROLES
+from yibao.web.routers.jobs import STATES
 from yibao.web.routers.public import regions
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard), Depends(session.role(Role.ADMIN))])
@@ -253,3 +256,38 @@ def publish(request: Request, actor: Admin, payload: Annotated[str, Form(max_len
 @router.get("/admin/jobs")
 def jobs(request: Request, actor: Admin):
     return render.page(request, "admin/jobs.html", runs=due.last_runs(_ctx(request), actor=actor), jobs=JOBS)
+
+
+# --- the residents register: an extract imported in the background ---------------------------------------------
+
+
+@router.get("/admin/residents")
+def residents_page(request: Request, actor: Admin):
+    ctx = _ctx(request)
+    imports = [job for job in work.mine(ctx, actor=actor) if job.kind == residents.IMPORT_JOB]
+    return _residents_page(request, imports)
+
+
+def _residents_page(request: Request, imports: list, error=None, status_code: int = 200):
+    return render.page(request, "admin/residents.html", status_code=status_code, imports=imports, error=error,
+                       states=STATES, max_mb=residents.FILE_MAX_BYTES // (1024 * 1024))
+
+
+@router.post("/admin/residents")
+def residents_upload(request: Request, actor: Admin, file: Annotated[UploadFile | None, File()] = None):
+    """Send a register extract: kept, then imported by a background job whose page shows its progress."""
+    ctx = _ctx(request)
+    data = file.file.read(residents.FILE_MAX_BYTES + 1) if file is not None else b""
+    try:
+        job = residents.submit_file(ctx, actor=actor, file_name=(file.filename or "") if file else "", data=data)
+    except errors.ResidentFileInvalid as exc:
+        imports = [job for job in work.mine(ctx, actor=actor) if job.kind == residents.IMPORT_JOB]
+        return _residents_page(request, imports, exc, exc.status)
+    return session.redirect(request, f"/jobs/{job.id}")
+
+
+@router.get("/admin/residents/{job_id}/rejected.csv")
+def residents_rejected(request: Request, actor: Admin, job_id: str):
+    content = residents.rejected_of_job(_ctx(request), actor=actor, job_id=job_id)
+    return Response(content, media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{job_id}-rejected.csv"'})

@@ -20,14 +20,22 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard)])
 SignedIn = Annotated[Actor, Depends(session.signed_in)]
 
 REFRESH_SECONDS = 2
-KIND_NAMES = {"unit_import": N_("Enrolment from a file"), "bank_batch": N_("Bank batches")}
-KIND_PAGES = {"unit_import": "/unit/imports/{subject_id}", "bank_batch": "/review/batches"}  # what a job works on
+KIND_NAMES = {"unit_import": N_("Enrolment from a file"), "bank_batch": N_("Bank batches"),
+              "residents_import": N_("Residents register import")}
+KIND_PAGES = {"unit_import": "/unit/imports/{subject_id}", "bank_batch": "/review/batches",  # what a job works on
+              "residents_import": "/admin/residents"}
 RESULT_PAGES = {"bank_batch": ("batch_ids", "/review/batches/{}")}  # what a finished job made, by kind: its pages
 STATES = {"queued": N_("Waiting for a worker"), "running": N_("In progress"), "done": N_("Done"),
           "failed": N_("Stopped by an error")}
-RESULT_LABELS = {"enrolled": N_("Enrolled"), "unchanged": N_("Already enrolled, unchanged"), "rejected": N_("Refused"),
-                 "batches": N_("Bank batches made"), "lines": N_("Payments in them"),
-                 "left": N_("Cases left for later")}
+RESULT_LABELS = {  # the counts of each kind's result, as its page names them
+    "unit_import": {"enrolled": N_("Enrolled"), "unchanged": N_("Already enrolled, unchanged"),
+                    "rejected": N_("Refused")},
+    "bank_batch": {"batches": N_("Bank batches made"), "lines": N_("Payments in them"),
+                   "left": N_("Cases left for later")},
+    "residents_import": {"rows": N_("Rows"), "accepted": N_("New in the register"), "updated": N_("Changed"),
+                         "unchanged": N_("Already in the register as given"), "rejected": N_("Refused"),
+                         "life_events": N_("Life events recorded")},
+}
 
 
 def _ctx(request: Request):
@@ -58,7 +66,8 @@ def job_progress(request: Request, actor: SignedIn, job_id: str, watch: int = 1)
     """The job's progress, refreshing itself while it runs (unless `watch=0`), then its result."""
     ctx = _ctx(request)
     job = work.progress(ctx, actor=actor, job_id=job_id)
-    result = [(RESULT_LABELS[k], v) for k, v in (job.result or {}).items() if k in RESULT_LABELS]
+    labels = RESULT_LABELS.get(job.kind, {})
+    result = [(labels[k], v) for k, v in (job.result or {}).items() if k in labels]
     return render.page(request, "jobs/progress.html", job=job, watch=bool(watch), stalled=job.stalled(ctx.now()),
                        retryable=job.retryable(ctx.now()), result=result, subject_page=_subject_page(job),
                        made=_made_pages(job),
