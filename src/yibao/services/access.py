@@ -71,6 +71,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("life_event", "record"): Rule(STAFF),
     ("residents", "import"): Rule(ADMINS),
     ("institution", "add"): Rule(REVIEWERS),
+    ("institution", "designate"): Rule(ADMINS),
     ("agencies", "load"): Rule(ADMINS),
     ("enrollment", "create"): Rule(STAFF, unit=True),
     ("enrollment", "end"): Rule(STAFF, unit=True),

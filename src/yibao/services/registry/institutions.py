@@ -54,6 +54,44 @@ def add_institution(ctx: Context, *, actor: Actor, code: str, name: str, kind: s
     return institution
 
 
+def set_designation(ctx: Context, *, actor: Actor, code: str, designated_from: dt.date | None,
+                    designated_to: dt.date | None) -> Institution:
+    """Change an institution's designation period, from today on only: a start or an end moved into the past would
+    make earlier days designated (or not) after the fact, so a changed start or end is today or later. No start
+    ends the designation (from today). Versioned and audited."""
+    access.ensure(actor, "institution", "designate")
+    today = ctx.today()
+    with ctx.uow() as uow:
+        institution = uow.get(Institution, (code or "").strip()[:20], for_update=True)
+        if institution is None:
+            raise errors.InstitutionNotFound()
+        if designated_from is None:  # the designation ends: the last day is yesterday at the latest
+            if institution.designated_from is None:
+                return institution
+            designated_from, designated_to = institution.designated_from, min(
+                institution.designated_to or today, today - dt.timedelta(days=1))
+            if designated_to < designated_from:
+                designated_from = designated_to = None
+        else:
+            if designated_from != institution.designated_from and designated_from < today:
+                raise errors.InstitutionInvalid(reason_zh="定点开始日期不能早于今天",
+                                                reason_en="a designation cannot start before today")
+            if designated_to != institution.designated_to and designated_to is not None and designated_to < today:
+                raise errors.InstitutionInvalid(reason_zh="定点截止日期不能早于今天",
+                                                reason_en="a designation cannot end before today")
+            if designated_to is not None and designated_to < designated_from:
+                raise errors.InstitutionInvalid(reason_zh="定点截止日期早于开始日期",
+                                                reason_en="the designation ends before it starts")
+        before = (institution.designated_from, institution.designated_to)
+        institution.designated_from, institution.designated_to = designated_from, designated_to
+        ctx.version(uow, actor, "institution", institution.code, institution.snapshot())
+        ctx.audit(uow, actor, "institution.designation", "institution", institution.code,
+                  before=[d.isoformat() if d else None for d in before],
+                  after=[d.isoformat() if d else None for d in (designated_from, designated_to)])
+        uow.commit()
+        return institution
+
+
 def get_institution(ctx: Context, *, actor: Actor, code: str) -> Institution:
     with ctx.uow() as uow:
         institution = uow.get(Institution, code)

@@ -168,6 +168,22 @@ def add_institution(request: Request, actor: Admin, code: Annotated[str, Form(ma
         "Institution %(name)s (%(code)s) is added.", name=added.name, code=added.code)))
 
 
+@router.post("/admin/institutions/{code}/designation")
+def change_designation(request: Request, actor: Admin, code: str,
+                       designated_from: Annotated[str, Form(max_length=20)] = "",
+                       designated_to: Annotated[str, Form(max_length=20)] = ""):
+    """Change a designation period (from today on), or end it with no start date."""
+    _ = render.gettext(request)
+    try:
+        changed = institutions.set_designation(_ctx(request), actor=actor, code=code,
+                                               designated_from=_date(designated_from),
+                                               designated_to=_date(designated_to))
+    except errors.DomainError as exc:
+        return session.redirect(request, "/admin/institutions", flash=("error", render.error_text(request, exc)))
+    return session.redirect(request, "/admin/institutions", flash=("success", _(
+        "The designation of %(name)s is changed.", name=changed.name)))
+
+
 def _institution_field_of(exc: errors.DomainError, field: str) -> str:
     if exc.code == errors.RequestInvalid.code:
         return field
