@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The suite runs on two workers (pytest-xdist); each has its own PostgreSQL cluster and test servers.
+PYTEST_ARGS ?= -n 2
 
 .PHONY: run test install postgresql fonts chromium catalogs messages lint clean
 

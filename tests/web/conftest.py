@@ -83,24 +83,29 @@ class LiveServer:
         self.ctx.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def live_server(backend, request, tmp_path_factory, bank_simulator):
-    """One server per database for the browser tests, with the demo loaded; tests add what they need."""
-    data_dir = tmp_path_factory.mktemp(f"web-{backend}")
+def demo_server(backend: str, request, folder: Path, database: str, bank_simulator) -> LiveServer:
+    """A server on a database of its own (`database` names it on PostgreSQL), migrated, with the demo loaded."""
     if backend == "sqlite":
-        url = f"sqlite:///{data_dir / 'yibao.db'}"
+        url = f"sqlite:///{folder / 'yibao.db'}"
     else:
-        url = request.getfixturevalue("pg_cluster").create_database("yibao_web")
+        url = request.getfixturevalue("pg_cluster").create_database(database)
     engine = create_engine(url)
     upgrade(engine)
     engine.dispose()
-    settings = Settings(env="test", database_url=url, data_dir=data_dir / "data", argon2_profile="light",
-                        secret_key="web-test-secret-key", bank_url=bank_simulator.url,
+    settings = Settings(env="test", database_url=url, data_dir=folder / "data", argon2_profile="light",
+                        secret_key=f"{database}-secret-key", bank_url=bank_simulator.url,
                         bank_public_key=bank_simulator.public_key)
     server = LiveServer(settings).start()
     from yibao.services import demo
 
     demo.load(server.ctx)
+    return server
+
+
+@pytest.fixture(scope="session")
+def live_server(backend, request, tmp_path_factory, bank_simulator):
+    """One server per database for the browser tests, with the demo loaded; tests add what they need."""
+    server = demo_server(backend, request, tmp_path_factory.mktemp(f"web-{backend}"), "yibao_web", bank_simulator)
     yield server
     server.stop()
 

@@ -9,11 +9,8 @@ import re
 
 import pytest
 
-from tests.web.conftest import ARTIFACTS, LiveServer, axe_clean, shot, sign_in
+from tests.web.conftest import ARTIFACTS, axe_clean, demo_server, shot, sign_in
 from tests.web.test_admin_pages import BROKEN, DALIAN, dalian_settlement
-from yibao.config import Settings
-from yibao.store.db import create_engine
-from yibao.store.migrate import upgrade
 
 DEMO_PASSWORD = "yibao-demo-2026"
 PAGES = ["/admin", "/admin/users", "/admin/institutions", "/admin/policy", "/admin/jobs"]
@@ -22,21 +19,8 @@ PAGES = ["/admin", "/admin/users", "/admin/institutions", "/admin/policy", "/adm
 @pytest.fixture(scope="module")
 def admin_server(backend, request, tmp_path_factory, bank_simulator):
     """A server with the demo loaded on a database of its own: the policy published here is nobody else's."""
-    data_dir = tmp_path_factory.mktemp(f"web-admin-{backend}")
-    if backend == "sqlite":
-        url = f"sqlite:///{data_dir / 'yibao.db'}"
-    else:
-        url = request.getfixturevalue("pg_cluster").create_database("yibao_web_admin")
-    engine = create_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    settings = Settings(env="test", database_url=url, data_dir=data_dir / "data", argon2_profile="light",
-                        secret_key="web-admin-test-secret-key", bank_url=bank_simulator.url,
-                        bank_public_key=bank_simulator.public_key)
-    server = LiveServer(settings).start()
-    from yibao.services import demo
-
-    demo.load(server.ctx)
+    server = demo_server(backend, request, tmp_path_factory.mktemp(f"web-admin-{backend}"), "yibao_web_admin",
+                         bank_simulator)
     yield server
     server.stop()
 
