@@ -27,8 +27,9 @@ _seq = itertools.count(1)
 def new_id_number(place: str = "110105", birth: str | None = None, male: bool = True) -> str:
     """A valid, unused synthetic ID number; without a birth date each call also moves the birth day."""
     n = next(_seq)
-    if birth is None:
+    if birth is None:  # the day moves with each call, the sequence with each lap of the days: 1.5 M numbers
         birth = (dt.date(1960, 1, 1) + dt.timedelta(days=n % 15000)).strftime("%Y%m%d")
+        n //= 15000
     seq = f"{n % 100:02d}{1 if male else 2}"
     return with_ric_digit(place + birth + seq)
 
