@@ -1,0 +1,80 @@
+"""The settlements a what-if replays, read from the operational database (read only) as column arrays.
+
+One function, `load_settlements`, so that the analytics export can take its place: the columns are those of the
+data set's settlements table, with what the categories covered and the balances the payments drew on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+
+from yibao.analytics.simulate import Settlements
+from yibao.domain.regions import within
+from yibao.domain.registry import Institution, Person
+from yibao.domain.settlement import Settlement
+from yibao.ledger import accounts as acct
+
+_UTC = dt.UTC
+
+
+def _utc(moment: dt.datetime) -> np.datetime64:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(_UTC).replace(tzinfo=None)
+    return np.datetime64(moment, "us")
+
+
+def load_settlements(ctx, region: str, date_from: dt.date, date_to: dt.date) -> Settlements:
+    """The settlements paid from the accounts of persons insured in `region` (a code, or a prefix's region) on
+    business days date_from..date_to, oldest first, with each owner's balance before the period and the other
+    movements of the accounts in the period (credits, refunds, payouts) in time order."""
+    with ctx.uow() as uow:
+        found = [s for s in uow.all_by(Settlement, "at")
+                 if date_from <= s.business_date <= date_to and s.account_paid_fen + s.cash_fen > 0]
+        persons = {p.id: p for p in (uow.get(Person, i) for i in sorted({s.owner_id for s in found})) if p}
+        chosen = [s for s in found if s.owner_id in persons and within(region, persons[s.owner_id].region)]
+        institutions = {i.code: i for i in uow.all_by(Institution)} if chosen else {}
+        owners = sorted({s.owner_id for s in chosen})
+        entries = {s.entry_id for s in chosen}
+        opening, moves = {}, []
+        for owner in owners:
+            before, lines = uow.ledger.account_lines(acct.personal(owner), date_from=date_from, date_to=date_to,
+                                                     limit=1_000_000)
+            opening[owner] = before
+            moves += [(owner, line.at, line.amount_fen) for line in lines
+                      if line.id not in entries and line.amount_fen]
+    return _columns(chosen, persons, institutions, opening, moves)
+
+
+def _columns(chosen: list[Settlement], persons: dict, institutions: dict, opening: dict,
+             moves: list[tuple]) -> Settlements:
+    def column(values, dtype=object) -> np.ndarray:
+        return np.array(list(values), dtype=dtype)
+
+    def covered(s: Settlement) -> int:
+        items = s.items or []
+        if items and all("covered" in item for item in items):
+            return sum(item["amount_fen"] for item in items if item["covered"])
+        return s.total_fen
+
+    inst = [institutions.get(s.institution_code) for s in chosen]
+    return Settlements(
+        settlement_id=column(s.id for s in chosen),
+        at=column((_utc(s.at) for s in chosen), "datetime64[us]"),
+        business_date=column((np.datetime64(s.business_date, "D") for s in chosen), "datetime64[D]"),
+        institution_code=column(s.institution_code for s in chosen),
+        institution_kind=column(i.kind if i else "" for i in inst),
+        institution_region=column(i.region if i else "" for i in inst),
+        owner_id=column(s.owner_id for s in chosen),
+        owner_region=column(persons[s.owner_id].region for s in chosen),
+        total_fen=column((s.total_fen for s in chosen), np.int64),
+        covered_fen=column((covered(s) for s in chosen), np.int64),
+        account_paid_fen=column((s.account_paid_fen for s in chosen), np.int64),
+        cash_fen=column((s.cash_fen for s in chosen), np.int64),
+        emergency=column((bool(s.emergency) for s in chosen), bool),
+        limited_by=column(",".join((s.decision or {}).get("limited_by", [])) for s in chosen),
+        opening_fen=opening,
+        credits=(column(m[0] for m in moves), column((_utc(m[1]) for m in moves), "datetime64[us]"),
+                 column((m[2] for m in moves), np.int64)),
+    )
