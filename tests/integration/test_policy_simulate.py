@@ -3,14 +3,17 @@ settlement, under a changed policy; under the policy in force it reproduces the 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
+import os
 import random
 
 import numpy as np
 import pytest
 
-from tests.support import PIN, build_world, fund
-from yibao.analytics import simulate
+from tests.support import PIN, build_world, fund, yibao
+from yibao.analytics import sim_run, simulate
 from yibao.analytics.sim_source import load_settlements
 from yibao.domain.clock import SHANGHAI
 from yibao.policy.engine import Engine
@@ -179,3 +182,37 @@ def test_recorded_settlements_are_reproduced_and_a_lower_limit_changes_them(ctx,
     proposed = simulate.redecide(engine_proposed, data)
     assert simulate.persons_affected(proposed) == [world.person.id]
     assert proposed.account_fen.sum() < data.account_paid_fen.sum()
+    assert sim_run.persons_whose_decisions_change(ctx, region=BEIJING, file_name="settlement.yaml",
+                                                  data=PROPOSED.encode("utf-8"), date_from=dt.date(2026, 3, 1),
+                                                  date_to=dt.date(2026, 3, 31)) == [world.person.id]
+
+
+def test_the_command_writes_the_csv_the_chart_and_the_summary(ctx, admin, world, database_url, tmp_path):
+    for i, amount in enumerate([30_000, 30_000, 30_000, 30_000]):
+        ctx.clock.set(dt.datetime(2026, 3, 4, 9, i * 5, tzinfo=SHANGHAI))
+        service.settle(ctx, actor=admin, idempotency_key=f"k{i}", institution_code=world.institution_code,
+                       credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                       items=[{"category": "drug", "amount_fen": amount}])
+    proposal = tmp_path / "settlement.yaml"
+    proposal.write_text(PROPOSED, encoding="utf-8")
+    env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path / "data"),
+           "YIBAO_ENV": "dev", "COLUMNS": "200"}
+    ran = yibao(env, "policy", "simulate", BEIJING, "--version", str(proposal), "--from", "2026-03-01",
+                "--to", "2026-03-31", "--out", str(tmp_path / "out"), "--json")
+    assert ran.returncode == 0, ran.stderr
+    summary = json.loads(ran.stdout)
+    # recorded: ¥300 + ¥200 (¥500 a day at the institution); proposed: ¥300 that day; the daily count counts
+    # payments the account took part in (one), so none is refused
+    assert (summary["settlements"], summary["changed"], summary["refused"]) == (4, 1, 0)
+    assert (summary["account_recorded_fen"], summary["account_proposed_fen"]) == (50_000, 30_000)
+    assert summary["cash_change_fen"] == 20_000 and summary["persons_affected"] == 1
+    out = tmp_path / "out"
+    with (out / "changes.csv").open(encoding="utf-8") as f:
+        changed = list(csv.DictReader(f))
+    assert [(c["account_recorded_fen"], c["account_proposed_fen"], c["allowed"]) for c in changed] == [
+        ("20000", "0", "True")]
+    assert "<svg" in (out / "chart.svg").read_text(encoding="utf-8")
+    assert "Policy what-if" in (out / "index.html").read_text(encoding="utf-8")
+    bad = yibao(env, "policy", "simulate", BEIJING, "--version", str(tmp_path / "missing.yaml"), "--from",
+                "2026-03-01", "--to", "2026-03-31")
+    assert bad.returncode == 1 and "cannot be read" in bad.stderr and "Traceback" not in bad.stderr

@@ -83,10 +83,7 @@ def candidate_set(current: PolicySet, region: str, file_name: str, data: bytes) 
     """The policy set in force with one proposed YAML file put in the region's folder (checked as a load is)."""
     folder = next((name.partition("/")[0] for name in current.files if name.split("-", 1)[0] == region), None)
     if folder is None:
-        folder = next((name.partition("/")[0] for name in current.files
-                       if name.partition("/")[0].split("-", 1)[0] == region), None)
-    if folder is None:
-        raise ValueError(f"no policy folder for region {region}")
+        raise LookupError("no policy folder for the region")
     files = dict(current.files)
     files.pop(f"{folder}/", None)
     stem = Path(file_name).name.removesuffix(".yml").removesuffix(".yaml")
