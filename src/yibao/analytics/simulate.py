@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from yibao.policy.engine import Engine
 from yibao.policy.interface import SettleFacts
@@ -94,11 +96,28 @@ def candidate_set(current: PolicySet, region: str, file_name: str, data: bytes) 
 # --- the limits of each settlement, from the rules -------------------------------------------------------
 
 
-def _keys(s: Settlements) -> tuple[np.ndarray, np.ndarray]:
+def change_days(policy_set: PolicySet) -> np.ndarray:
+    """Every day on which a rule's version or a parameter's value takes effect, sorted: between two of them
+    every decision is the same as on the first."""
+    days = {d for region in policy_set.regions.values()
+            for item in (*region.rules.values(), *region.parameters.values()) for d in item.dates}
+    return np.array(sorted(days), dtype="datetime64[D]")
+
+
+def _as_decided(policy_set: PolicySet, days: np.ndarray) -> np.ndarray:
+    """Each day as the latest change day on or before it (the day before the first, when earlier)."""
+    changes = change_days(policy_set)
+    if not len(changes):
+        return days
+    i = np.searchsorted(changes, days, side="right") - 1
+    return np.where(i >= 0, changes[np.maximum(i, 0)], changes[0] - np.timedelta64(1, "D"))
+
+
+def _keys(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray]:
     """Each settlement's key of the facts its limits depend on, and the distinct keys' first rows."""
     scheme = s.scheme if s.scheme is not None else np.full(len(s), "", dtype=object)
     key = _group(s.owner_region, s.institution_region, s.institution_kind, scheme, s.emergency.astype(bool),
-                 s.business_date.astype("datetime64[D]"))
+                 _as_decided(engine.policy_set, s.business_date.astype("datetime64[D]")))
     _, first = np.unique(key, return_index=True)
     return key, first
 
@@ -106,16 +125,18 @@ def _keys(s: Settlements) -> tuple[np.ndarray, np.ndarray]:
 def limits_of(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per settlement: the limits in force (one column per LIMITS kind; NO_LIMIT where none), whether reaching each
     refuses the payment, and whether the payment is refused outright (e.g. cross-region without a filing)."""
-    inverse, first = _keys(s)
+    inverse, first = _keys(engine, s)
     limits = np.full((len(first), len(LIMITS)), NO_LIMIT, dtype=np.int64)
     refuses = np.zeros((len(first), len(LIMITS)), dtype=bool)
     blocked = np.zeros(len(first), dtype=bool)
+    days = _as_decided(engine.policy_set, s.business_date[first].astype("datetime64[D]"))
+    days = dict(zip(first.tolist(), days, strict=True))
     for k, row in enumerate(first):
         facts = SettleFacts(region=str(s.owner_region[row]), institution_region=str(s.institution_region[row]),
                             institution_kind=str(s.institution_kind[row]), items=(), has_filing=False,
                             emergency=bool(s.emergency[row]),
                             scheme=(str(s.scheme[row]) or None) if s.scheme is not None else None)
-        decision = engine.decide(facts, _day(s.business_date[row]))
+        decision = engine.decide(facts, _day(days[row]))
         if not decision.allowed:
             blocked[k] = True
             continue
@@ -132,45 +153,57 @@ def _day(value: np.datetime64) -> dt.date:
 # --- the re-decision -----------------------------------------------------------------------------------
 
 
+def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """A dense integer code per distinct value of a column (hashed for strings), and how many there are."""
+    if column.dtype.kind in "OUS":
+        encoded = pa.array(column.astype(object) if column.dtype.kind != "O" else column).dictionary_encode()
+        return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(encoded.dictionary)
+    values, inverse = np.unique(column, return_inverse=True)
+    return inverse.reshape(-1).astype(np.int64), len(values)
+
+
 def _group(*columns: np.ndarray) -> np.ndarray:
     """A dense id per distinct combination of the columns."""
     if not len(columns[0]):
         return np.zeros(0, dtype=np.int64)
-    codes = [np.unique(c, return_inverse=True)[1].reshape(-1).astype(np.int64) for c in columns]
-    combined = codes[0]
-    for c in codes[1:]:
-        combined = combined * (int(c.max()) + 1) + c
-    return np.unique(combined, return_inverse=True)[1].reshape(-1)
+    combined, _ = _codes(columns[0])
+    for column in columns[1:]:
+        codes, size = _codes(column)
+        combined = combined * size + codes
+        combined = np.unique(combined, return_inverse=True)[1].reshape(-1)  # dense again: no overflow
+    return combined
 
 
 def redecide(engine: Engine, s: Settlements) -> Outcome:
     """Re-decide every settlement under the engine's rules, in time order per owner, vectorised across owners."""
     n = len(s)
     limits, refuses, blocked = limits_of(engine, s)
-    owner = _group(s.owner_id)
-    n_owners = int(owner.max()) + 1 if n else 0
+    encoded = pa.array(s.owner_id.astype(object)).dictionary_encode()
+    owner = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    owner_names = encoded.dictionary
+    n_owners = len(owner_names)
     day = s.business_date.astype("datetime64[D]")
     year = day.astype("datetime64[Y]")
-    inst_day = _group(s.owner_id, s.institution_code, day)
-    owner_day = _group(s.owner_id, day)
-    owner_year = _group(s.owner_id, year)
+    inst_day = _group(owner, _codes(s.institution_code)[0], day)
+    owner_day = _group(owner, day)
+    owner_year = _group(owner, year)
     used_inst = np.zeros(int(inst_day.max()) + 1 if n else 0, dtype=np.int64)
     used_day = np.zeros(int(owner_day.max()) + 1 if n else 0, dtype=np.int64)
     count_day = np.zeros_like(used_day)
     used_year = np.zeros(int(owner_year.max()) + 1 if n else 0, dtype=np.int64)
 
     # the balance: opening balances per owner, credits as events in the same per-owner time order
-    owner_names = np.unique(s.owner_id) if n else np.array([], dtype=object)
     limited_balance = s.opening_fen is not None
     balance = np.full(n_owners, NO_LIMIT, dtype=np.int64)
     if limited_balance:
-        balance = np.array([int(s.opening_fen.get(str(p), 0)) for p in owner_names], dtype=np.int64)
+        balance = np.array([int(s.opening_fen.get(p, 0)) for p in owner_names.to_pylist()], dtype=np.int64)
     events_owner, events_at, events_row = owner, s.at.astype("datetime64[us]"), np.arange(n)
     credit_amount = np.zeros(0, dtype=np.int64)
     if limited_balance and s.credits is not None and len(s.credits[0]):
         c_owner, c_at, c_amount = s.credits
-        position = np.searchsorted(owner_names, c_owner.astype(owner_names.dtype))
-        known = (position < len(owner_names)) & (owner_names[np.minimum(position, len(owner_names) - 1)] == c_owner)
+        found = pc.index_in(pa.array(c_owner.astype(object), type=owner_names.type), value_set=owner_names)
+        known = found.is_valid().to_numpy(zero_copy_only=False)
+        position = found.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         credit_amount = c_amount[known].astype(np.int64)
         events_owner = np.concatenate([owner, position[known]])
         events_at = np.concatenate([events_at, c_at[known].astype("datetime64[us]")])
