@@ -174,92 +174,135 @@ def _group(*columns: np.ndarray) -> np.ndarray:
     return combined
 
 
+def _owners(s: Settlements) -> tuple[np.ndarray, pa.Array]:
+    """A dense code per settlement's owner, and the owners' ids by code."""
+    encoded = pa.array(s.owner_id.astype(object)).dictionary_encode()
+    return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
+
+
+def _events(s: Settlements, owner: np.ndarray, owner_names: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The settlements and the credits as one list of events: (owner code, moment, row: a settlement's index, or
+    -1 - j for the j-th credit), and the credits' amounts."""
+    events_owner, events_at, events_row = owner, s.at.astype("datetime64[us]"), np.arange(len(s))
+    amounts = np.zeros(0, dtype=np.int64)
+    if s.opening_fen is not None and s.credits is not None and len(s.credits[0]):
+        c_owner, c_at, c_amount = s.credits
+        found = pc.index_in(pa.array(c_owner.astype(object), type=owner_names.type), value_set=owner_names)
+        known = found.is_valid().to_numpy(zero_copy_only=False)
+        position = found.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+        amounts = c_amount[known].astype(np.int64)
+        events_owner = np.concatenate([owner, position[known]])
+        events_at = np.concatenate([events_at, c_at[known].astype("datetime64[us]")])
+        events_row = np.concatenate([events_row, -1 - np.arange(len(amounts))])
+    return (events_owner, events_at, events_row), amounts
+
+
+def _runs(*columns: np.ndarray) -> np.ndarray:
+    """Along rows already grouped, a dense id that moves on whenever any column's value changes."""
+    change = np.zeros(len(columns[0]), dtype=bool)
+    if len(change):
+        change[0] = True
+        for column in columns:
+            change[1:] |= column[1:] != column[:-1]
+    return np.cumsum(change) - 1
+
+
 def redecide(engine: Engine, s: Settlements) -> Outcome:
-    """Re-decide every settlement under the engine's rules, in time order per owner, vectorised across owners."""
+    """Re-decide every settlement under the engine's rules, in time order per owner, vectorised across owners:
+    step k decides the k-th event of every owner at once, each step a contiguous slice of prepared columns."""
     n = len(s)
     limits, refuses, blocked = limits_of(engine, s)
-    encoded = pa.array(s.owner_id.astype(object)).dictionary_encode()
-    owner = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    owner_names = encoded.dictionary
-    n_owners = len(owner_names)
-    day = s.business_date.astype("datetime64[D]")
-    year = day.astype("datetime64[Y]")
-    inst_day = _group(owner, _codes(s.institution_code)[0], day)
-    owner_day = _group(owner, day)
-    owner_year = _group(owner, year)
+    owner, owner_names = _owners(s)
+    balance = np.full(len(owner_names), NO_LIMIT, dtype=np.int64)
+    if s.opening_fen is not None:
+        balance = np.array([int(s.opening_fen.get(p, 0)) for p in owner_names.to_pylist()], dtype=np.int64)
+    (e_owner, e_at, e_row), credit_amounts = _events(s, owner, owner_names)
+    # per owner in time order; at the same moment a credit first
+    order = np.lexsort((np.abs(e_row), e_row >= 0, e_at, e_owner))
+    o_owner, o_row = e_owner[order], e_row[order]
+    m = len(order)
+    starts = np.flatnonzero(np.r_[True, o_owner[1:] != o_owner[:-1]]) if m else np.zeros(0, dtype=np.int64)
+    rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
+
+    # the periods' running totals, numbered along the owner-time order of the settlements
+    settled = o_row >= 0
+    rows = o_row[settled]
+    day = s.business_date.astype("datetime64[D]")[rows]
+    owner_day = np.empty(n, dtype=np.int64)
+    owner_year = np.empty(n, dtype=np.int64)
+    inst_day = np.empty(n, dtype=np.int64)
+    owner_day[rows] = _runs(o_owner[settled], day)
+    owner_year[rows] = _runs(o_owner[settled], day.astype("datetime64[Y]"))
+    inst_codes, n_inst = _codes(s.institution_code)
+    inst_day[rows] = np.unique(owner_day[rows] * n_inst + inst_codes[rows], return_inverse=True)[1].reshape(-1)
     used_inst = np.zeros(int(inst_day.max()) + 1 if n else 0, dtype=np.int64)
     used_day = np.zeros(int(owner_day.max()) + 1 if n else 0, dtype=np.int64)
     count_day = np.zeros_like(used_day)
     used_year = np.zeros(int(owner_year.max()) + 1 if n else 0, dtype=np.int64)
 
-    # the balance: opening balances per owner, credits as events in the same per-owner time order
-    limited_balance = s.opening_fen is not None
-    balance = np.full(n_owners, NO_LIMIT, dtype=np.int64)
-    if limited_balance:
-        balance = np.array([int(s.opening_fen.get(p, 0)) for p in owner_names.to_pylist()], dtype=np.int64)
-    events_owner, events_at, events_row = owner, s.at.astype("datetime64[us]"), np.arange(n)
-    credit_amount = np.zeros(0, dtype=np.int64)
-    if limited_balance and s.credits is not None and len(s.credits[0]):
-        c_owner, c_at, c_amount = s.credits
-        found = pc.index_in(pa.array(c_owner.astype(object), type=owner_names.type), value_set=owner_names)
-        known = found.is_valid().to_numpy(zero_copy_only=False)
-        position = found.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-        credit_amount = c_amount[known].astype(np.int64)
-        events_owner = np.concatenate([owner, position[known]])
-        events_at = np.concatenate([events_at, c_at[known].astype("datetime64[us]")])
-        events_row = np.concatenate([events_row, -1 - np.arange(len(credit_amount))])  # negative: a credit
-    # credits before a settlement at the same instant count for it
-    order = np.lexsort((np.abs(events_row), events_row >= 0, events_at, events_owner))
-    ordered_owner = events_owner[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(ordered_owner)) + 1] if len(order) else np.zeros(0, dtype=np.int64)
-    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    # the step order: by rank, the credits of a step before its settlements, owners ascending
+    key = rank * 2 + settled
+    step_order = np.argsort(key, kind="stable")
+    bounds = np.searchsorted(key[step_order], np.arange(2 * (int(rank.max()) + 1 if m else 0) + 1))
+    p_row, p_owner = o_row[step_order], o_owner[step_order]
+    c_pos = p_row < 0
+    p_amount = np.zeros(m, dtype=np.int64)
+    p_amount[c_pos] = credit_amounts[-1 - p_row[c_pos]]
+    r = np.where(c_pos, 0, p_row)
+    p_covered = np.where(blocked[r], 0, s.covered_fen.astype(np.int64)[r])
+    p_limits = [np.ascontiguousarray(limits[r, j]) for j in range(len(LIMITS))]
+    p_refuses = [np.ascontiguousarray(refuses[r, j]) for j in range(len(LIMITS))]
+    p_inst, p_day, p_year = inst_day[r], owner_day[r], owner_year[r]
+    p_pay = np.zeros(m, dtype=np.int64)
+    p_flags = np.zeros((len(LIMITS) + 1, m), dtype=bool)
+    p_refused = np.zeros(m, dtype=bool)
+    no_spent = np.zeros(0, dtype=np.int64)
+    daily_count = _LIMIT_INDEX["daily_count"]
 
-    covered = s.covered_fen.astype(np.int64)
-    total = s.total_fen.astype(np.int64)
-    account = np.zeros(n, dtype=np.int64)
-    allowed = ~blocked
-    flags = np.zeros((n, len(_FLAGS)), dtype=bool)
-    flags[:, 0] = covered < total
-    by_rank = np.argsort(rank, kind="stable")
-    bounds = np.searchsorted(rank[by_rank], np.arange(int(rank.max()) + 2 if len(rank) else 1))
-    for k in range(len(bounds) - 1):
-        step = order[by_rank[bounds[k]:bounds[k + 1]]]
-        rows = events_row[step]
-        credit = rows < 0
-        if credit.any():
-            np.add.at(balance, events_owner[step[credit]], credit_amount[-1 - rows[credit]])
-            rows = rows[~credit]
-        rows = rows[~blocked[rows]]
-        if not len(rows):
+    for k in range(len(bounds) // 2):
+        a, b, c = bounds[2 * k], bounds[2 * k + 1], bounds[2 * k + 2]
+        if b > a:
+            balance[p_owner[a:b]] += p_amount[a:b]  # one credit per owner in a step
+        if c == b:
             continue
-        pay = covered[rows].copy()
-        spent = np.stack([np.zeros(len(rows), dtype=np.int64), used_inst[inst_day[rows]], used_day[owner_day[rows]],
-                          used_year[owner_year[rows]], count_day[owner_day[rows]]], axis=1)
-        lim = limits[rows]
-        refuse = np.zeros(len(rows), dtype=bool)
-        for j, kind in enumerate(LIMITS):
-            if kind == "daily_count":
-                reached = spent[:, j] + 1 > lim[:, j]
-                remaining = np.where(reached, 0, pay)
+        owners, gi, gd, gy = p_owner[b:c], p_inst[b:c], p_day[b:c], p_year[b:c]
+        pay = p_covered[b:c]
+        spent = (no_spent, used_inst[gi], used_day[gd], used_year[gy], count_day[gd])
+        refuse = np.zeros(c - b, dtype=bool)
+        for j in range(len(LIMITS)):
+            lim = p_limits[j][b:c]
+            if j == daily_count:
+                hit = (spent[j] + 1 > lim) & (pay > 0)
+                pay = np.where(hit, 0, pay)
             else:
-                remaining = np.maximum(0, lim[:, j] - spent[:, j])
-                reached = pay > remaining
-            hit = reached & (pay > 0)
-            pay = np.where(hit, np.minimum(pay, remaining), pay)
-            flags[rows, 1 + j] = hit
-            refuse |= hit & refuses[rows, j]
-        owners = owner[rows]
-        short = pay > balance[owners]
-        pay = np.where(short, np.maximum(0, balance[owners]), pay)
-        flags[rows, -1] = short
+                remaining = np.maximum(0, lim - spent[j]) if len(spent[j]) else lim
+                hit = pay > remaining
+                pay = np.where(hit, remaining, pay)
+            p_flags[j, b:c] = hit
+            refuse |= hit & p_refuses[j][b:c]
+        held = balance[owners]
+        short = pay > held
+        pay = np.where(short, np.maximum(0, held), pay)
+        p_flags[-1, b:c] = short
         pay = np.where(refuse, 0, pay)
-        allowed[rows] = ~refuse
-        account[rows] = pay
-        balance[owners] -= pay
-        used_inst[inst_day[rows]] += pay
-        used_day[owner_day[rows]] += pay
-        used_year[owner_year[rows]] += pay
-        count_day[owner_day[rows]] += pay > 0
+        p_refused[b:c] = refuse
+        p_pay[b:c] = pay
+        balance[owners] = held - pay
+        used_inst[gi] += pay
+        used_day[gd] += pay
+        used_year[gy] += pay
+        count_day[gd] += pay > 0
+
+    account = np.zeros(n, dtype=np.int64)
+    flags = np.zeros((n, len(_FLAGS)), dtype=bool)
+    allowed = ~blocked
+    s_pos = ~c_pos
+    target = p_row[s_pos]
+    account[target] = p_pay[s_pos]
+    allowed[target] &= ~p_refused[s_pos]
+    flags[target, 1:] = p_flags[:, s_pos].T
+    flags[:, 0] = s.covered_fen < s.total_fen
+    total = s.total_fen.astype(np.int64)
     cash = np.where(allowed, total - account, total)
     return Outcome(s, account, cash, allowed, flags)
 
