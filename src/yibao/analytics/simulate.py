@@ -124,7 +124,15 @@ def _keys(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray]:
 
 def limits_of(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per settlement: the limits in force (one column per LIMITS kind; NO_LIMIT where none), whether reaching each
-    refuses the payment, and whether the payment is refused outright (e.g. cross-region without a filing)."""
+    refuses the payment, and whether the payment is refused outright (e.g. cross-region where no rule allows it)."""
+    inverse, limits, refuses, blocked = limit_table(engine, s)
+    return limits[inverse], refuses[inverse], blocked[inverse]
+
+
+def limit_table(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """limits_of as a table: each settlement's row in it, then per distinct facts and change day the limits,
+    whether reaching each refuses, and whether the payment is refused outright. A recorded settlement went
+    through, so a cross-region one is taken as filed (the data set does not say)."""
     inverse, first = _keys(engine, s)
     limits = np.full((len(first), len(LIMITS)), NO_LIMIT, dtype=np.int64)
     refuses = np.zeros((len(first), len(LIMITS)), dtype=bool)
@@ -133,7 +141,7 @@ def limits_of(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray, n
     days = dict(zip(first.tolist(), days, strict=True))
     for k, row in enumerate(first):
         facts = SettleFacts(region=str(s.owner_region[row]), institution_region=str(s.institution_region[row]),
-                            institution_kind=str(s.institution_kind[row]), items=(), has_filing=False,
+                            institution_kind=str(s.institution_kind[row]), items=(), has_filing=True,
                             emergency=bool(s.emergency[row]),
                             scheme=(str(s.scheme[row]) or None) if s.scheme is not None else None)
         decision = engine.decide(facts, _day(days[row]))
@@ -143,7 +151,7 @@ def limits_of(engine: Engine, s: Settlements) -> tuple[np.ndarray, np.ndarray, n
         for kind, figures in decision.details.get("limits", {}).items():
             limits[k, _LIMIT_INDEX[kind]] = figures["limit"]
             refuses[k, _LIMIT_INDEX[kind]] = figures["on_reach"] == "refuse"
-    return limits[inverse], refuses[inverse], blocked[inverse]
+    return inverse, limits, refuses, blocked
 
 
 def _day(value: np.datetime64) -> dt.date:
@@ -211,7 +219,8 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     """Re-decide every settlement under the engine's rules, in time order per owner, vectorised across owners:
     step k decides the k-th event of every owner at once, each step a contiguous slice of prepared columns."""
     n = len(s)
-    limits, refuses, blocked = limits_of(engine, s)
+    key_of, limits, refuses, blocked_by_key = limit_table(engine, s)
+    blocked = blocked_by_key[key_of]
     owner, owner_names = _owners(s)
     balance = np.full(len(owner_names), NO_LIMIT, dtype=np.int64)
     if s.opening_fen is not None:
@@ -249,9 +258,10 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     p_amount = np.zeros(m, dtype=np.int64)
     p_amount[c_pos] = credit_amounts[-1 - p_row[c_pos]]
     r = np.where(c_pos, 0, p_row)
-    p_covered = np.where(blocked[r], 0, s.covered_fen.astype(np.int64)[r])
-    p_limits = [np.ascontiguousarray(limits[r, j]) for j in range(len(LIMITS))]
-    p_refuses = [np.ascontiguousarray(refuses[r, j]) for j in range(len(LIMITS))]
+    p_key = key_of[r]
+    p_covered = np.where(blocked_by_key[p_key], 0, s.covered_fen.astype(np.int64)[r])
+    p_limits = [limits[:, j].copy()[p_key] for j in range(len(LIMITS))]
+    p_refuses = [refuses[:, j].copy()[p_key] for j in range(len(LIMITS))]
     p_inst, p_day, p_year = inst_day[r], owner_day[r], owner_year[r]
     p_pay = np.zeros(m, dtype=np.int64)
     p_flags = np.zeros((len(LIMITS) + 1, m), dtype=bool)
