@@ -17,7 +17,7 @@ from yibao.analytics import sim_run, simulate
 from yibao.analytics.sim_source import load_settlements
 from yibao.domain.clock import SHANGHAI
 from yibao.policy.engine import Engine
-from yibao.policy.interface import SettleFacts
+from yibao.policy.interface import RefundFacts, SettleFacts
 from yibao.policy.loader import load_tree
 from yibao.services.policy import sets
 from yibao.services.settlement import payments as service
@@ -74,21 +74,39 @@ def generated(seed: int = 7, n: int = 400, owners: int = 25):
     opening = {f"P{k:02d}": rng.choice([0, 20_000, 150_000, 2_000_000]) for k in range(owners)}
     credits = [(f"P{rng.randrange(owners):02d}", start + dt.timedelta(minutes=rng.randrange(7 * 24 * 60)),
                 rng.choice([10_000, 50_000])) for _ in range(30)]
-    return rows, opening, credits
+    refunds = [(i, rows[i]["at"] + dt.timedelta(minutes=rng.randrange(1, 600)), rng.choice([1_000, 20_000, 90_000]))
+               for i in rng.sample(range(n), n // 10)]
+    return rows, opening, credits, refunds
 
 
 def _business_date(at: dt.datetime) -> dt.date:
     return at.astimezone(SHANGHAI).date()
 
 
-def scalar(engine: Engine, rows, opening, credits) -> dict[str, tuple[int, int, bool]]:
-    """Each settlement decided one by one through Engine.decide, as settle does: (account, cash, allowed)."""
-    events = [(r["at"], 1, r["id"], r) for r in rows] + [(at, 0, "", (who, amount)) for who, at, amount in credits]
-    balance, used, result = dict(opening), {}, {}
-    for _, is_settlement, _, event in sorted(events, key=lambda e: e[:3]):
-        if not is_settlement:
+def scalar(engine: Engine, rows, opening, credits, refunds) -> dict[str, tuple[int, int, bool]]:
+    """Each settlement decided one by one through Engine.decide, as settle does: (account, cash, allowed); a
+    refund gives back what the account paid and, as the refund rule says, the quota of the limits in force."""
+    events = ([(r["at"], 2, r["id"], r) for r in rows] + [(at, 0, "", (who, amount)) for who, at, amount in credits]
+              + [(at, 1, rows[i]["id"], amount) for i, at, amount in refunds])
+    balance, used, result, taken, refunded = dict(opening), {}, {}, {}, {}
+    for at, kind, sid, event in sorted(events, key=lambda e: (e[:2], e[2])):
+        if kind == 0:
             who, amount = event
             balance[who] += amount
+            continue
+        if kind == 1:
+            paid, keys, row = taken[sid]
+            amount = min(event, paid - refunded.get(sid, 0))
+            refunded[sid] = refunded.get(sid, 0) + amount
+            balance[row["owner"]] += amount
+            restores = engine.decide(RefundFacts(region=BEIJING, institution_kind=row["kind"]),
+                                     _business_date(at)).details["restores_quota"]
+            if restores and amount > 0:
+                for key in keys:
+                    if key[-1] == "n":
+                        used[key] -= refunded[sid] == paid
+                    else:
+                        used[key] -= amount
             continue
         day, owner = _business_date(event["at"]), event["owner"]
         facts = SettleFacts(region=BEIJING, institution_region=event["place"], institution_kind=event["kind"],
@@ -100,18 +118,21 @@ def scalar(engine: Engine, rows, opening, credits) -> dict[str, tuple[int, int, 
         decision = engine.decide(facts, day)
         total = sum(a for _, a in event["items"])
         paid = decision.max_amount_fen if decision.allowed else 0
-        result[event["id"]] = (paid, total - paid, decision.allowed)
-        if paid > 0:
-            balance[owner] -= paid
-            for key in ((owner, event["code"], day), (owner, day), (owner, day.year)):
-                used[key] = used.get(key, 0) + paid
-            used[(owner, day, "n")] = used.get((owner, day, "n"), 0) + 1
+        result[sid] = (paid, total - paid, decision.allowed)
+        in_force = decision.details.get("limits", {})
+        keys = [key for kind_, key in (("institution_daily", (owner, event["code"], day)), ("daily", (owner, day)),
+                                       ("yearly", (owner, day.year)), ("daily_count", (owner, day, "n")))
+                if kind_ in in_force] if paid > 0 else []
+        taken[sid] = (paid, keys, event)
+        balance[owner] -= paid
+        for key in keys:
+            used[key] = used.get(key, 0) + (1 if key[-1] == "n" else paid)
     return result
 
 
-def columns(engine: Engine, rows, opening, credits) -> simulate.Settlements:
+def columns(engine: Engine, rows, opening, credits, refunds) -> simulate.Settlements:
     """The generated settlements as the data set holds them, recorded as the engine in force decided them."""
-    recorded = scalar(engine, rows, opening, credits)
+    recorded = scalar(engine, rows, opening, credits, refunds)
     utc = [np.datetime64(r["at"].replace(tzinfo=None), "us") for r in rows]
     return simulate.Settlements(
         settlement_id=np.array([r["id"] for r in rows], dtype=object), at=np.array(utc, dtype="datetime64[us]"),
@@ -132,14 +153,17 @@ def columns(engine: Engine, rows, opening, credits) -> simulate.Settlements:
         credits=(np.array([c[0] for c in credits], dtype=object),
                  np.array([np.datetime64(c[1].replace(tzinfo=None), "us") for c in credits], dtype="datetime64[us]"),
                  np.array([c[2] for c in credits], dtype=np.int64)),
+        refunds=(np.array([r[0] for r in refunds], dtype=np.int64),
+                 np.array([np.datetime64(r[1].replace(tzinfo=None), "us") for r in refunds], dtype="datetime64[us]"),
+                 np.array([r[2] for r in refunds], dtype=np.int64)),
     )
 
 
 def test_the_vectorised_re_decision_splits_as_the_scalar_engine_under_a_changed_limit(engine_in_force,
                                                                                       engine_proposed):
-    rows, opening, credits = generated()
-    data = columns(engine_in_force, rows, opening, credits)
-    expected = scalar(engine_proposed, rows, opening, credits)
+    rows, opening, credits, refunds = generated()
+    data = columns(engine_in_force, rows, opening, credits, refunds)
+    expected = scalar(engine_proposed, rows, opening, credits, refunds)
     outcome = simulate.redecide(engine_proposed, data)
     got = {sid: (int(a), int(c), bool(ok)) for sid, a, c, ok in
            zip(data.settlement_id, outcome.account_fen, outcome.cash_fen, outcome.allowed, strict=True)}
@@ -149,8 +173,8 @@ def test_the_vectorised_re_decision_splits_as_the_scalar_engine_under_a_changed_
 
 
 def test_under_the_policy_in_force_the_generated_history_is_reproduced(engine_in_force):
-    rows, opening, credits = generated(seed=11)
-    data = columns(engine_in_force, rows, opening, credits)
+    rows, opening, credits, refunds = generated(seed=11)
+    data = columns(engine_in_force, rows, opening, credits, refunds)
     outcome = simulate.redecide(engine_in_force, data)
     assert not outcome.changed.any()
     assert (outcome.cash_fen == data.cash_fen).all()
@@ -172,9 +196,13 @@ def test_recorded_settlements_are_reproduced_and_a_lower_limit_changes_them(ctx,
     amounts = [20_000, 25_000, 9_000, 40_000, 15_000, 60_000, 30_000]
     for i, amount in enumerate(amounts):
         ctx.clock.set(dt.datetime(2026, 3, 2 + i // 3, 9, i * 5, tzinfo=SHANGHAI))
-        service.settle(ctx, actor=admin, idempotency_key=f"k{i}", institution_code=world.institution_code,
-                       credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
-                       items=[{"category": "drug", "amount_fen": amount}])
+        sold = service.settle(ctx, actor=admin, idempotency_key=f"k{i}", institution_code=world.institution_code,
+                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                              items=[{"category": "drug", "amount_fen": amount}])
+        if i in (1, 4):  # a refund frees the day's quota for the next payment
+            ctx.clock.set(dt.datetime(2026, 3, 2 + i // 3, 9, i * 5 + 1, tzinfo=SHANGHAI))
+            service.refund(ctx, actor=admin, settlement_id=sold["settlement_id"], idempotency_key=f"r{i}",
+                           amount_fen=10_000)
     data = load_settlements(ctx, BEIJING, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     assert len(data) == len(amounts)
     in_force = simulate.redecide(ctx.policy, data)

@@ -13,7 +13,7 @@ import numpy as np
 from yibao.analytics.simulate import Settlements
 from yibao.domain.regions import within
 from yibao.domain.registry import Institution, Person
-from yibao.domain.settlement import Settlement
+from yibao.domain.settlement import Refund, Settlement
 from yibao.ledger import accounts as acct
 
 _UTC = dt.UTC
@@ -27,8 +27,8 @@ def _utc(moment: dt.datetime) -> np.datetime64:
 
 def load_settlements(ctx, region: str, date_from: dt.date, date_to: dt.date) -> Settlements:
     """The settlements paid from the accounts of persons insured in `region` (a code, or a prefix's region) on
-    business days date_from..date_to, oldest first, with each owner's balance before the period and the other
-    movements of the accounts in the period (credits, refunds, payouts) in time order."""
+    business days date_from..date_to, oldest first, with their refunds, each owner's balance before the period
+    and the other movements of the accounts in the period (credits, payouts) in time order."""
     with ctx.uow() as uow:
         found = [s for s in uow.all_by(Settlement, "at")
                  if date_from <= s.business_date <= date_to and s.account_paid_fen + s.cash_fen > 0]
@@ -37,6 +37,9 @@ def load_settlements(ctx, region: str, date_from: dt.date, date_to: dt.date) -> 
         institutions = {i.code: i for i in uow.all_by(Institution)} if chosen else {}
         owners = sorted({s.owner_id for s in chosen})
         entries = {s.entry_id for s in chosen}
+        index = {s.id: i for i, s in enumerate(chosen)}
+        refunds = [r for s in chosen for r in uow.all_by(Refund, "at", settlement_id=s.id)]
+        entries |= {r.entry_id for r in refunds}
         opening, moves = {}, []
         for owner in owners:
             before, lines = uow.ledger.account_lines(acct.personal(owner), date_from=date_from, date_to=date_to,
@@ -44,11 +47,12 @@ def load_settlements(ctx, region: str, date_from: dt.date, date_to: dt.date) -> 
             opening[owner] = before
             moves += [(owner, line.at, line.amount_fen) for line in lines
                       if line.id not in entries and line.amount_fen]
-    return _columns(chosen, persons, institutions, opening, moves)
+    return _columns(chosen, persons, institutions, opening, moves,
+                    [(index[r.settlement_id], r.at, r.amount_fen) for r in refunds])
 
 
 def _columns(chosen: list[Settlement], persons: dict, institutions: dict, opening: dict,
-             moves: list[tuple]) -> Settlements:
+             moves: list[tuple], refunds: list[tuple]) -> Settlements:
     def column(values, dtype=object) -> np.ndarray:
         return np.array(list(values), dtype=dtype)
 
@@ -74,6 +78,8 @@ def _columns(chosen: list[Settlement], persons: dict, institutions: dict, openin
         cash_fen=column((s.cash_fen for s in chosen), np.int64),
         emergency=column((bool(s.emergency) for s in chosen), bool),
         limited_by=column(",".join((s.decision or {}).get("limited_by", [])) for s in chosen),
+        refunds=(column((r[0] for r in refunds), np.int64), column((_utc(r[1]) for r in refunds), "datetime64[us]"),
+                 column((r[2] for r in refunds), np.int64)),
         opening_fen=opening,
         credits=(column(m[0] for m in moves), column((_utc(m[1]) for m in moves), "datetime64[us]"),
                  column((m[2] for m in moves), np.int64)),

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from yibao.policy.engine import Engine
-from yibao.policy.interface import SettleFacts
+from yibao.policy.interface import RefundFacts, SettleFacts
 from yibao.policy.loader import PolicySet, load_files
 from yibao.policy.schema import LIMITS
 
@@ -33,8 +33,9 @@ _FLAGS = ("category.not_covered", *(f"limit.{kind}" for kind in LIMITS), "balanc
 class Settlements:
     """The settlements to re-decide, as column arrays (one element per settlement), and the balances they draw on.
 
-    `covered_fen` is what the categories covered (the total unless a category was not covered); `opening_fen` is
-    each owner's balance before the period (absent: the balance does not limit), `credits` the credits in the
+    `covered_fen` is what the categories covered (the total unless a category was not covered); `refunds` the
+    refunds of these settlements (the settlement's index, at, amount_fen); `opening_fen` is each owner's balance
+    before the period (absent: the balance does not limit), `credits` the account's other movements in the
     period as (owner_id, at, amount_fen) arrays."""
 
     settlement_id: np.ndarray
@@ -52,6 +53,7 @@ class Settlements:
     emergency: np.ndarray
     limited_by: np.ndarray  # the recorded flags, comma-separated
     scheme: np.ndarray | None = None
+    refunds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # settlement row, at, amount_fen
     opening_fen: Mapping[str, int] | None = None
     credits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
@@ -188,10 +190,12 @@ def _owners(s: Settlements) -> tuple[np.ndarray, pa.Array]:
     return encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64), encoded.dictionary
 
 
-def _events(s: Settlements, owner: np.ndarray, owner_names: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The settlements and the credits as one list of events: (owner code, moment, row: a settlement's index, or
-    -1 - j for the j-th credit), and the credits' amounts."""
-    events_owner, events_at, events_row = owner, s.at.astype("datetime64[us]"), np.arange(len(s))
+def _events(s: Settlements, owner: np.ndarray, owner_names: pa.Array):
+    """The settlements, the credits and the refunds as one list of events: (owner code, moment, kind: 0 a credit,
+    1 a refund, 2 a settlement; index in its kind's list), with the credits' amounts."""
+    n = len(s)
+    owners, moments = [owner], [s.at.astype("datetime64[us]")]
+    kinds, indexes = [np.full(n, 2, dtype=np.int8)], [np.arange(n)]
     amounts = np.zeros(0, dtype=np.int64)
     if s.opening_fen is not None and s.credits is not None and len(s.credits[0]):
         c_owner, c_at, c_amount = s.credits
@@ -199,10 +203,32 @@ def _events(s: Settlements, owner: np.ndarray, owner_names: pa.Array) -> tuple[n
         known = found.is_valid().to_numpy(zero_copy_only=False)
         position = found.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
         amounts = c_amount[known].astype(np.int64)
-        events_owner = np.concatenate([owner, position[known]])
-        events_at = np.concatenate([events_at, c_at[known].astype("datetime64[us]")])
-        events_row = np.concatenate([events_row, -1 - np.arange(len(amounts))])
-    return (events_owner, events_at, events_row), amounts
+        owners.append(position[known])
+        moments.append(c_at[known].astype("datetime64[us]"))
+        kinds.append(np.zeros(len(amounts), dtype=np.int8))
+        indexes.append(np.arange(len(amounts)))
+    if s.refunds is not None and len(s.refunds[0]):
+        r_row, r_at, _ = s.refunds
+        owners.append(owner[r_row])
+        moments.append(r_at.astype("datetime64[us]"))
+        kinds.append(np.ones(len(r_row), dtype=np.int8))
+        indexes.append(np.arange(len(r_row)))
+    return tuple(np.concatenate(x) for x in (owners, moments, kinds, indexes)), amounts
+
+
+def refunds_restore(engine: Engine, s: Settlements) -> np.ndarray:
+    """Per refund: whether it gives its settlement's quota back (the rule in force on the refund's day)."""
+    if s.refunds is None or not len(s.refunds[0]):
+        return np.zeros(0, dtype=bool)
+    rows, at, _ = s.refunds
+    days = _as_decided(engine.policy_set, (at.astype("datetime64[us]") + np.timedelta64(8, "h"))
+                       .astype("datetime64[D]"))  # the refund's day in China
+    key = _group(s.owner_region[rows], s.institution_kind[rows], days)
+    _, first = np.unique(key, return_index=True)
+    answers = np.array([engine.decide(RefundFacts(region=str(s.owner_region[rows[i]]),
+                                                  institution_kind=str(s.institution_kind[rows[i]])),
+                                      _day(days[i])).details["restores_quota"] for i in first], dtype=bool)
+    return answers[key]
 
 
 def _runs(*columns: np.ndarray) -> np.ndarray:
@@ -225,17 +251,17 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     balance = np.full(len(owner_names), NO_LIMIT, dtype=np.int64)
     if s.opening_fen is not None:
         balance = np.array([int(s.opening_fen.get(p, 0)) for p in owner_names.to_pylist()], dtype=np.int64)
-    (e_owner, e_at, e_row), credit_amounts = _events(s, owner, owner_names)
-    # per owner in time order; at the same moment a credit first
-    order = np.lexsort((np.abs(e_row), e_row >= 0, e_at, e_owner))
-    o_owner, o_row = e_owner[order], e_row[order]
+    (e_owner, e_at, e_kind, e_index), credit_amounts = _events(s, owner, owner_names)
+    # per owner in time order; at the same moment a credit, then a refund, then a settlement
+    order = np.lexsort((e_index, e_kind, e_at, e_owner))
+    o_owner, o_kind, o_index = e_owner[order], e_kind[order], e_index[order]
     m = len(order)
     starts = np.flatnonzero(np.r_[True, o_owner[1:] != o_owner[:-1]]) if m else np.zeros(0, dtype=np.int64)
     rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
 
     # the periods' running totals, numbered along the owner-time order of the settlements
-    settled = o_row >= 0
-    rows = o_row[settled]
+    settled = o_kind == 2
+    rows = o_index[settled]
     day = s.business_date.astype("datetime64[D]")[rows]
     owner_day = np.empty(n, dtype=np.int64)
     owner_year = np.empty(n, dtype=np.int64)
@@ -248,39 +274,56 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     used_day = np.zeros(int(owner_day.max()) + 1 if n else 0, dtype=np.int64)
     count_day = np.zeros_like(used_day)
     used_year = np.zeros(int(owner_year.max()) + 1 if n else 0, dtype=np.int64)
+    # a payment uses only the quotas of the limits in force for it (a limit begun later does not count it)
+    in_force = limits < NO_LIMIT
+    counts = {kind: in_force[:, _LIMIT_INDEX[kind]][key_of] for kind in ("institution_daily", "daily", "yearly",
+                                                                          "daily_count")}
 
-    # the step order: by rank, the credits of a step before its settlements, owners ascending
-    key = rank * 2 + settled
+    # the step order: by rank, then credits, refunds and settlements of the step, owners ascending
+    key = rank * 3 + o_kind
     step_order = np.argsort(key, kind="stable")
-    bounds = np.searchsorted(key[step_order], np.arange(2 * (int(rank.max()) + 1 if m else 0) + 1))
-    p_row, p_owner = o_row[step_order], o_owner[step_order]
-    c_pos = p_row < 0
+    bounds = np.searchsorted(key[step_order], np.arange(3 * (int(rank.max()) + 1 if m else 0) + 1))
+    p_kind, p_index, p_owner = o_kind[step_order], o_index[step_order], o_owner[step_order]
     p_amount = np.zeros(m, dtype=np.int64)
-    p_amount[c_pos] = credit_amounts[-1 - p_row[c_pos]]
-    r = np.where(c_pos, 0, p_row)
+    credit, refund = p_kind == 0, p_kind == 1
+    p_amount[credit] = credit_amounts[p_index[credit]]
+    restores = refunds_restore(engine, s)
+    p_restores = np.zeros(m, dtype=bool)
+    if refund.any():
+        p_amount[refund] = s.refunds[2][p_index[refund]]
+        p_restores[refund] = restores[p_index[refund]]
+        p_index = p_index.copy()
+        p_index[refund] = s.refunds[0][p_index[refund]]  # a refund's settlement
+    r = np.where(credit, 0, p_index)
     p_key = key_of[r]
     p_covered = np.where(blocked_by_key[p_key], 0, s.covered_fen.astype(np.int64)[r])
     p_limits = [limits[:, j].copy()[p_key] for j in range(len(LIMITS))]
     p_refuses = [refuses[:, j].copy()[p_key] for j in range(len(LIMITS))]
     p_inst, p_day, p_year = inst_day[r], owner_day[r], owner_year[r]
+    p_counts = [counts[kind][r] for kind in ("institution_daily", "daily", "yearly", "daily_count")]
     p_pay = np.zeros(m, dtype=np.int64)
     p_flags = np.zeros((len(LIMITS) + 1, m), dtype=bool)
     p_refused = np.zeros(m, dtype=bool)
+    paid = np.zeros(n, dtype=np.int64)  # what each settlement's account paid, as decided so far
+    refunded = np.zeros(n, dtype=np.int64)
     no_spent = np.zeros(0, dtype=np.int64)
     daily_count = _LIMIT_INDEX["daily_count"]
 
-    for k in range(len(bounds) // 2):
-        a, b, c = bounds[2 * k], bounds[2 * k + 1], bounds[2 * k + 2]
+    for k in range(len(bounds) // 3):
+        a, b, c, d = bounds[3 * k], bounds[3 * k + 1], bounds[3 * k + 2], bounds[3 * k + 3]
         if b > a:
-            balance[p_owner[a:b]] += p_amount[a:b]  # one credit per owner in a step
-        if c == b:
+            balance[p_owner[a:b]] += p_amount[a:b]  # one event per owner in a step
+        if c > b:
+            _refund(b, c, p_index, p_owner, p_amount, p_restores, p_inst, p_day, p_year, p_counts, paid, refunded,
+                    balance, used_inst, used_day, used_year, count_day)
+        if d == c:
             continue
-        owners, gi, gd, gy = p_owner[b:c], p_inst[b:c], p_day[b:c], p_year[b:c]
-        pay = p_covered[b:c]
+        owners, gi, gd, gy = p_owner[c:d], p_inst[c:d], p_day[c:d], p_year[c:d]
+        pay = p_covered[c:d]
         spent = (no_spent, used_inst[gi], used_day[gd], used_year[gy], count_day[gd])
-        refuse = np.zeros(c - b, dtype=bool)
+        refuse = np.zeros(d - c, dtype=bool)
         for j in range(len(LIMITS)):
-            lim = p_limits[j][b:c]
+            lim = p_limits[j][c:d]
             if j == daily_count:
                 hit = (spent[j] + 1 > lim) & (pay > 0)
                 pay = np.where(hit, 0, pay)
@@ -288,26 +331,27 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
                 remaining = np.maximum(0, lim - spent[j]) if len(spent[j]) else lim
                 hit = pay > remaining
                 pay = np.where(hit, remaining, pay)
-            p_flags[j, b:c] = hit
-            refuse |= hit & p_refuses[j][b:c]
+            p_flags[j, c:d] = hit
+            refuse |= hit & p_refuses[j][c:d]
         held = balance[owners]
         short = pay > held
         pay = np.where(short, np.maximum(0, held), pay)
-        p_flags[-1, b:c] = short
+        p_flags[-1, c:d] = short
         pay = np.where(refuse, 0, pay)
-        p_refused[b:c] = refuse
-        p_pay[b:c] = pay
+        p_refused[c:d] = refuse
+        p_pay[c:d] = pay
+        paid[p_index[c:d]] = pay
         balance[owners] = held - pay
-        used_inst[gi] += pay
-        used_day[gd] += pay
-        used_year[gy] += pay
-        count_day[gd] += pay > 0
+        used_inst[gi] += np.where(p_counts[0][c:d], pay, 0)
+        used_day[gd] += np.where(p_counts[1][c:d], pay, 0)
+        used_year[gy] += np.where(p_counts[2][c:d], pay, 0)
+        count_day[gd] += p_counts[3][c:d] & (pay > 0)
 
     account = np.zeros(n, dtype=np.int64)
     flags = np.zeros((n, len(_FLAGS)), dtype=bool)
     allowed = ~blocked
-    s_pos = ~c_pos
-    target = p_row[s_pos]
+    s_pos = p_kind == 2
+    target = p_index[s_pos]
     account[target] = p_pay[s_pos]
     allowed[target] &= ~p_refused[s_pos]
     flags[target, 1:] = p_flags[:, s_pos].T
@@ -315,6 +359,21 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     total = s.total_fen.astype(np.int64)
     cash = np.where(allowed, total - account, total)
     return Outcome(s, account, cash, allowed, flags)
+
+
+def _refund(b, c, p_index, p_owner, p_amount, p_restores, p_inst, p_day, p_year, p_counts, paid, refunded,
+            balance, used_inst, used_day, used_year, count_day) -> None:
+    """The refunds of one step: what the account paid comes back (never more than it paid under the policy
+    simulated), and the quota of the settlement's periods with it where the rule says so."""
+    rows = p_index[b:c]
+    amount = np.clip(p_amount[b:c], 0, paid[rows] - refunded[rows])
+    refunded[rows] += amount
+    balance[p_owner[b:c]] += amount
+    back = np.where(p_restores[b:c], amount, 0)
+    used_inst[p_inst[b:c]] -= np.where(p_counts[0][b:c], back, 0)
+    used_day[p_day[b:c]] -= np.where(p_counts[1][b:c], back, 0)
+    used_year[p_year[b:c]] -= np.where(p_counts[2][b:c], back, 0)
+    count_day[p_day[b:c]] -= p_counts[3][b:c] & (back > 0) & (refunded[rows] == paid[rows])
 
 
 def persons_affected(outcome: Outcome) -> list[str]:
