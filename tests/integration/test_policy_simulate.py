@@ -4,17 +4,20 @@ settlement, under a changed policy; under the policy in force it reproduces the 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import json
 import os
 import random
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.support import PIN, build_world, fund, yibao
 from yibao.analytics import sim_run, simulate
-from yibao.analytics.sim_source import load_settlements
+from yibao.analytics.sim_source import from_dataset, load_settlements
 from yibao.domain.clock import SHANGHAI
 from yibao.policy.engine import Engine
 from yibao.policy.interface import RefundFacts, SettleFacts
@@ -179,6 +182,30 @@ def test_under_the_policy_in_force_the_generated_history_is_reproduced(engine_in
     assert not outcome.changed.any()
     assert (outcome.cash_fen == data.cash_fen).all()
     assert simulate.persons_affected(outcome) == []
+
+
+def test_the_data_set_reader_gives_the_same_columns(engine_in_force, engine_proposed, tmp_path):
+    rows, opening, credits, refunds = generated(seed=5)
+    data = dataclasses.replace(columns(engine_in_force, rows, opening, credits, refunds), opening_fen=None,
+                               credits=None)
+    table = pa.table({"settlement_id": data.settlement_id.astype(str), "at": data.at,
+                      "business_date": data.business_date, "institution_code": data.institution_code.astype(str),
+                      "institution_kind": data.institution_kind.astype(str),
+                      "institution_region": data.institution_region.astype(str), "owner_id": data.owner_id.astype(str),
+                      "owner_region": data.owner_region.astype(str), "total_fen": data.total_fen,
+                      "account_paid_fen": data.account_paid_fen, "cash_fen": data.cash_fen,
+                      "emergency": data.emergency, "limited_by": data.limited_by.astype(str),
+                      "covered_fen": data.covered_fen})
+    pq.write_table(table, tmp_path / "settlements.parquet")
+    pq.write_table(pa.table({"refund_id": [f"R{i}" for i in range(len(refunds))],
+                             "settlement_id": data.settlement_id[data.refunds[0]].astype(str), "at": data.refunds[1],
+                             "amount_fen": data.refunds[2]}), tmp_path / "refunds.parquet")
+    read = from_dataset(tmp_path, BEIJING, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
+    assert len(read) == len(data)
+    direct, via_file = simulate.redecide(engine_proposed, data), simulate.redecide(engine_proposed, read)
+    assert dict(zip(data.settlement_id, direct.account_fen.tolist(), strict=True)) == dict(
+        zip(read.settlement_id, via_file.account_fen.tolist(), strict=True))
+    assert direct.changed.sum() > 0
 
 
 # --- the recorded settlements of the operational database ------------------------------------------------

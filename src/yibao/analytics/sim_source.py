@@ -7,11 +7,14 @@ data set's settlements table, with what the categories covered and the balances 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import numpy as np
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from yibao.analytics.simulate import Settlements
-from yibao.domain.regions import within
+from yibao.domain.regions import prefix, within
 from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import Refund, Settlement
 from yibao.ledger import accounts as acct
@@ -84,3 +87,45 @@ def _columns(chosen: list[Settlement], persons: dict, institutions: dict, openin
         credits=(column(m[0] for m in moves), column((_utc(m[1]) for m in moves), "datetime64[us]"),
                  column((m[2] for m in moves), np.int64)),
     )
+
+
+def from_dataset(folder, region: str, date_from: dt.date, date_to: dt.date) -> Settlements:
+    """The same columns read from the analytics data set's Parquet files (settlements.parquet, refunds.parquet).
+
+    The data set keeps no balances, so the balance does not limit here; what the categories covered is its
+    nullable covered_fen column where present, else the total, or what the account paid when a category was not
+    covered (exact unless another limit applied too)."""
+    folder = Path(folder)
+    table = pq.read_table(folder / "settlements.parquet")
+    keep = pc.and_(pc.and_(pc.greater_equal(table["business_date"], date_from),
+                           pc.less_equal(table["business_date"], date_to)),
+                   pc.starts_with(table["owner_region"], prefix(region)))
+    table = table.filter(keep).sort_by([("at", "ascending")])
+
+    def col(name: str, dtype=None) -> np.ndarray:
+        values = table[name].to_numpy(zero_copy_only=False)
+        return values.astype(dtype) if dtype is not None else values
+
+    limited = col("limited_by").astype(object)
+    total, paid = col("total_fen", np.int64), col("account_paid_fen", np.int64)
+    not_covered = np.array(["category.not_covered" in str(x) for x in limited], dtype=bool)
+    covered = np.where(not_covered, paid, total)
+    if "covered_fen" in table.column_names:
+        given = table["covered_fen"]
+        covered = np.where(given.is_valid().to_numpy(zero_copy_only=False),
+                           given.fill_null(0).to_numpy(zero_copy_only=False), covered).astype(np.int64)
+    refunds = None
+    if (folder / "refunds.parquet").exists() and table.num_rows:
+        found = pq.read_table(folder / "refunds.parquet")
+        position = pc.index_in(found["settlement_id"], value_set=table["settlement_id"])
+        found = found.filter(position.is_valid())
+        position = position.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
+        refunds = (position, found["at"].to_numpy(zero_copy_only=False).astype("datetime64[us]"),
+                   found["amount_fen"].to_numpy(zero_copy_only=False).astype(np.int64))
+    return Settlements(
+        settlement_id=col("settlement_id").astype(object), at=col("at").astype("datetime64[us]"),
+        business_date=col("business_date").astype("datetime64[D]"),
+        institution_code=col("institution_code").astype(object), institution_kind=col("institution_kind").astype(object),
+        institution_region=col("institution_region").astype(object), owner_id=col("owner_id").astype(object),
+        owner_region=col("owner_region").astype(object), total_fen=total, covered_fen=covered, account_paid_fen=paid,
+        cash_fen=col("cash_fen", np.int64), emergency=col("emergency", bool), limited_by=limited, refunds=refunds)
