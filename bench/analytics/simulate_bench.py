@@ -3,7 +3,8 @@
     .venv/bin/python bench/analytics/simulate_bench.py [--rows 1000000] [--persons 50000] [--rounds 3]
 
 A synthetic year of Beijing: persons with a skewed number of payments, institutions of three kinds across the
-districts, log-normal amounts, daytime hours, opening balances and monthly credits. The proposal lowers the
+districts, log-normal amounts, daytime hours, 5 % of payments partly refunded, opening balances and monthly
+credits. The proposal lowers the
 daily limit at one institution from ¥500 to ¥300. Reported: the limits looked up from the rules (once per
 distinct facts and day), the re-decision proper, and both together, per second of the process's CPU time;
 each the median of the rounds.
@@ -53,13 +54,16 @@ def synthetic(rows: int, persons: int, seed: int = 1) -> simulate.Settlements:
     credit_at = np.tile(months.astype("datetime64[D]") + np.timedelta64(14, "D"), persons).astype("datetime64[us]")
     credit_amount = np.repeat(rng.choice([8_000, 15_000, 30_000], persons), len(months))
     codes = np.array([f"H{i:05d}" for i in range(institutions)], dtype=object)
+    refunded = rng.choice(rows, rows // 20, replace=False)  # 5 % of payments partly refunded two hours later
+    refunds = (refunded, at[refunded] + np.timedelta64(2, "h"), (total[refunded] // 2).astype(np.int64))
     return simulate.Settlements(
         settlement_id=np.array([f"stl_{i:09d}" for i in range(rows)], dtype=object), at=at, business_date=day,
         institution_code=codes[inst_index], institution_kind=inst_kind[inst_index],
         institution_region=inst_region[inst_index], owner_id=owner_names[owner_index],
         owner_region=np.full(rows, BEIJING, dtype=object), total_fen=total, covered_fen=covered,
         account_paid_fen=np.zeros(rows, dtype=np.int64), cash_fen=total.copy(),
-        emergency=rng.random(rows) < 0.01, limited_by=np.full(rows, "", dtype=object), opening_fen=opening,
+        emergency=rng.random(rows) < 0.01, limited_by=np.full(rows, "", dtype=object), refunds=refunds,
+        opening_fen=opening,
         credits=(credit_owner, credit_at, credit_amount))
 
 
