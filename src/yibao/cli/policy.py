@@ -143,3 +143,39 @@ def explain(
     for reason_ in answer["reasons"]:
         out.print(f"  [dim]{reason_['rule_id']} ({reason_['region']}, {reason_['effective_from']}): "
                   f"{reason_['reference']}[/dim]", highlight=False)
+
+
+@app.command("simulate")
+@reports_errors
+def simulate(region: str,
+             version: Annotated[Path, typer.Option("--version", help="the proposed policy file (YAML)")],
+             date_from: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
+             date_to: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
+             out_dir: Annotated[Path | None, typer.Option("--out", help="write CSV, SVG and HTML here")] = None,
+             as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What-if: the region's recorded settlements of the period re-decided under a proposed policy file."""
+    from yibao.analytics import sim_report
+    from yibao.analytics.sim_run import what_if
+
+    try:
+        outcome = what_if(context(), region=region, file_name=version.name, data=version.read_bytes(),
+                          date_from=date_from.date(), date_to=date_to.date())
+    except PolicyFileError as exc:
+        _problems(exc)
+    except (OSError, LookupError):
+        err.print("[red]错误[/red] 读不到政策文件，或没有该地区的政策目录\n"
+                  "[red]error[/red] the policy file cannot be read, or no policy folder is the region's",
+                  highlight=False)
+        raise typer.Exit(1) from None
+    days = (date_from.date().isoformat(), date_to.date().isoformat())
+    summary = (sim_report.write(outcome, out_dir, region=region, date_from=days[0], date_to=days[1]) if out_dir
+               else sim_report.summarise(outcome, region, *days))
+    if as_json:
+        out.print_json(json.dumps({**summary.__dict__, "account_change_fen": summary.account_change_fen,
+                                   "cash_change_fen": summary.cash_change_fen}))
+        return
+    out.print(f"{summary.settlements} settlement(s) re-decided, {summary.changed} change ({summary.refused} refused);"
+              f" account {summary.account_recorded_fen} → {summary.account_proposed_fen} fen,"
+              f" cash {summary.cash_recorded_fen} → {summary.cash_proposed_fen} fen;"
+              f" {summary.persons_affected} person(s), {summary.institutions_affected} institution(s) affected"
+              f" / 模拟完成" + (f"; written to {out_dir}" if out_dir else ""), highlight=False)
