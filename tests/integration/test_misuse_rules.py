@@ -1,0 +1,158 @@
+"""The misuse rules over a small data set: for each pattern one case found with its evidence, one near miss not
+found, and a second run giving the same fingerprints."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from yibao.analytics.dataset import TABLES, write_table
+from yibao.analytics.rules import detect, params_for
+from yibao.domain.findings import Pattern
+from yibao.policy.loader import NATIONAL, load_tree
+
+POLICIES = Path(__file__).resolve().parents[2] / "policies"
+UTC = dt.UTC
+T0 = dt.datetime(2026, 3, 2, 2, 0, tzinfo=UTC)  # 10:00 in China
+START, END = dt.date(2026, 3, 1), dt.date(2026, 3, 31)
+
+
+@pytest.fixture(scope="module")
+def policy():
+    return load_tree(POLICIES)
+
+
+def settlement(sid, at, *, inst="H1", payer="P1", owner=None, paid=5000, cap=10000, region="110105",
+               kind="hospital", total=None, refunded=0, limited_by="", credential=None):
+    return dict(settlement_id=sid, at=at, business_date=(at + dt.timedelta(hours=8)).date(), institution_code=inst,
+                institution_kind=kind, institution_region=region, payer_id=payer, owner_id=owner or payer,
+                owner_region="110105", credential_type="card", credential_id=credential or f"C-{payer}",
+                total_fen=total or paid, account_paid_fen=paid, cash_fen=(total or paid) - paid,
+                refunded_fen=refunded, emergency=False, limited_by=limited_by, cap_fen=cap)
+
+
+def run(tmp_path, policy, pattern, **tables):
+    for table in TABLES:
+        write_table(tmp_path, table, tables.get(table, []))
+    return detect(tmp_path, policy, START, END, [pattern])
+
+
+def minutes(n):
+    return T0 + dt.timedelta(minutes=n)
+
+
+def test_parameters_come_from_the_policy_with_their_version(policy):
+    params = params_for(policy, Pattern.SPLIT_PAYMENTS, END, NATIONAL)
+    assert params["window"] == 30 and params.version == "misuse.split_payments@2024-01-01"
+    assert params_for(policy, Pattern.SPLIT_PAYMENTS, dt.date(2023, 1, 1)) is None
+
+
+def test_split_payments_over_the_cap_within_minutes(tmp_path, policy):
+    rows = [settlement("S1", minutes(0), paid=9000), settlement("S2", minutes(10), paid=9000),
+            settlement("S3", minutes(300), payer="P2", paid=9000), settlement("S4", minutes(400), payer="P2", paid=9000)]
+    found = run(tmp_path, policy, Pattern.SPLIT_PAYMENTS, settlements=rows)
+    assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S1", "S2"])]
+    assert found[0].facts["account_paid_fen"] == 18000 and found[0].facts["cap_fen"] == 10000
+
+
+def test_split_payments_under_the_cap_is_not_found(tmp_path, policy):
+    rows = [settlement("S1", minutes(0), paid=4000), settlement("S2", minutes(10), paid=5000)]
+    assert run(tmp_path, policy, Pattern.SPLIT_PAYMENTS, settlements=rows) == []
+
+
+def test_limit_hugging_five_days_running(tmp_path, policy):
+    hugging = [settlement(f"S{d}", T0 + dt.timedelta(days=d), paid=9500) for d in range(5)]
+    broken = [settlement(f"T{d}", T0 + dt.timedelta(days=d), payer="P2", paid=9500) for d in (0, 1, 2, 4, 5)]
+    found = run(tmp_path, policy, Pattern.LIMIT_HUGGING, settlements=hugging + broken)
+    assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", [f"S{d}" for d in range(5)])]
+
+
+def test_many_institutions_in_a_day(tmp_path, policy):
+    rows = [settlement(f"S{i}", minutes(20 * i), inst=f"H{i}") for i in range(4)]
+    rows += [settlement(f"T{i}", minutes(20 * i), inst=f"H{i}", payer="P2") for i in range(3)]
+    found = run(tmp_path, policy, Pattern.MANY_INSTITUTIONS, settlements=rows)
+    assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S0", "S1", "S2", "S3"])]
+
+
+def test_far_apart_within_hours(tmp_path, policy):
+    rows = [settlement("S1", minutes(0)), settlement("S2", minutes(120), region="440300"),
+            settlement("T1", minutes(0), payer="P2"), settlement("T2", minutes(60 * 7), payer="P2", region="440300"),
+            settlement("U1", minutes(0), payer="P3"), settlement("U2", minutes(30), payer="P3", region="110108")]
+    found = run(tmp_path, policy, Pattern.FAR_APART, settlements=rows)
+    assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S1", "S2"])]
+
+
+def _link(person, digest, day, unlinked=None):
+    return dict(person_id=person, account_digest=digest, linked_at=dt.datetime(2026, 1, day, tzinfo=UTC),
+                unlinked_at=unlinked)
+
+
+def test_shared_bank_account_history_included(tmp_path, policy):
+    links = [_link("P1", "a" * 64, 1, unlinked=dt.datetime(2026, 1, 5, tzinfo=UTC)), _link("P2", "a" * 64, 6),
+             _link("P3", "b" * 64, 1), _link("P3", "c" * 64, 2)]
+    found = run(tmp_path, policy, Pattern.SHARED_BANK_ACCOUNT, bank_accounts=links)
+    assert [(f.subject_id, f.evidence["person_ids"]) for f in found] == [("a" * 64, ["P1", "P2"])]
+
+
+def _application(aid, person, status="approved"):
+    return dict(application_id=aid, person_id=person, kind="reimbursement", reason="outpatient", status=status,
+                submitted_at=T0, amount_fen=1000, approved_fen=1000)
+
+
+def _invoice(number, application="", settlement_id=""):
+    return dict(invoice_number=number, issuer="ISSUER1", invoice_date=dt.date(2026, 3, 1),
+                application_id=application, settlement_id=settlement_id, amount_fen=1000)
+
+
+def test_duplicate_invoice_claimed_and_settled(tmp_path, policy):
+    found = run(tmp_path, policy, Pattern.DUPLICATE_INVOICE,
+                settlements=[settlement("S1", minutes(0))],
+                applications=[_application("A1", "P1"), _application("A2", "P2", status="rejected"),
+                              _application("A3", "P2")],
+                invoices=[_invoice("N1", application="A1"), _invoice("N1", settlement_id="S1"),
+                          _invoice("N2", application="A2"), _invoice("N2", application="A3")])
+    assert [(f.subject_id, f.evidence) for f in found] == [("P1", {"application_ids": ["A1"],
+                                                                    "settlement_ids": ["S1"]})]
+
+
+def _person(pid, died_on=None):
+    return dict(person_id=pid, region="110105", birth_year=1950, died_on=died_on, emigrated_on=None)
+
+
+def test_after_death_of_payer_or_owner(tmp_path, policy):
+    rows = [settlement("S1", T0 + dt.timedelta(days=5)), settlement("S0", T0),
+            settlement("S2", T0 + dt.timedelta(days=6), payer="P2", owner="P3"),
+            settlement("S3", T0 + dt.timedelta(days=6), payer="P4")]
+    persons = [_person("P1", died_on=dt.date(2026, 3, 4)), _person("P2"), _person("P3", dt.date(2026, 3, 7)),
+               _person("P4", dt.date(2026, 3, 20))]
+    found = run(tmp_path, policy, Pattern.AFTER_DEATH, settlements=rows, persons=persons)
+    assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S1"]), ("P3", ["S2"])]
+
+
+def test_institution_outlier_by_refund_share(tmp_path, policy):
+    rows = []
+    for i, share in enumerate([0.01, 0.02, 0.015, 0.02, 0.01, 0.6]):
+        for j in range(4):
+            rows.append(settlement(f"S{i}-{j}", minutes(j), inst=f"H{i}", payer=f"P{j}", paid=10000,
+                                   refunded=int(10000 * share) if j < 2 else 0))
+    found = run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=rows)
+    assert [f.subject_id for f in found] == ["H5"]
+    assert found[0].evidence["settlement_ids"] == [f"S5-{j}" for j in range(4)]
+    assert "refund_share" in found[0].facts["z"]
+
+
+def test_institution_outlier_needs_enough_peers(tmp_path, policy):
+    rows = [settlement(f"S{i}", minutes(i), inst=f"H{i}", refunded=9000 if i == 3 else 100) for i in range(4)]
+    assert run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=rows) == []
+
+
+def test_a_second_run_gives_the_same_fingerprints(tmp_path, policy):
+    rows = [settlement("S1", minutes(0), paid=9000), settlement("S2", minutes(10), paid=9000),
+            settlement("S3", minutes(120), region="440300")]
+    for table in TABLES:
+        write_table(tmp_path, table, rows if table == "settlements" else [])
+    first = {f.fingerprint() for f in detect(tmp_path, policy, START, END)}
+    second = {f.fingerprint() for f in detect(tmp_path, policy, START, END)}
+    assert first == second and len(first) == 2
