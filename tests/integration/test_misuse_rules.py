@@ -156,3 +156,47 @@ def test_a_second_run_gives_the_same_fingerprints(tmp_path, policy):
     first = {f.fingerprint() for f in detect(tmp_path, policy, START, END)}
     second = {f.fingerprint() for f in detect(tmp_path, policy, START, END)}
     assert first == second and len(first) == 2
+
+
+# --- through the services and the exporter, on each database ----------------------------------------------------
+
+def test_export_of_what_the_services_did_is_found(ctx, admin, policy, tmp_path, settings):
+    from tests.support import PIN, funded_world, new_bank_no
+    from yibao.analytics.export import export
+    from yibao.domain.clock import SHANGHAI
+    from yibao.domain.users import Actor, Role
+    from yibao.services.credentials import evouchers
+    from yibao.services.registry import life_events
+    from yibao.services.settlement import payments
+
+    world = funded_world(ctx, admin, at=dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI))
+    cashier = Actor(username="institution-user", role=Role.INSTITUTION, institution_code=world.institution_code)
+    card = {"type": "card", "card_no": world.person.card_no, "pin": PIN}
+    first = payments.settle(ctx, actor=cashier, idempotency_key="k1", institution_code=world.institution_code,
+                            credential=card, items=[{"category": "drug", "amount_fen": 3000}])
+    payments.refund(ctx, actor=cashier, settlement_id=first["settlement_id"], idempotency_key="r1", amount_fen=1000)
+    number = new_bank_no()
+    linked = evouchers.link_bank_account(ctx, actor=admin, person_id=world.other.id, account_no=number,
+                                         bank_name="中国银行", holder_name="李娜")
+    evouchers.unlink_bank_account(ctx, actor=admin, account_id=linked.id)
+    evouchers.link_bank_account(ctx, actor=admin, person_id=world.person.id, account_no=number,
+                                bank_name="中国银行", holder_name="张伟")
+    ctx.clock.set(dt.datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI))
+    life_events.record_event(ctx, actor=admin, person_id=world.person.id, kind="death", date=dt.date(2026, 3, 2))
+
+    folder = export(settings.resolved_database_url, tmp_path / "set", START, END)
+    import pyarrow.parquet as pq
+
+    exported = pq.read_table(folder / "settlements.parquet").to_pylist()
+    assert [(r["settlement_id"], r["account_paid_fen"], r["refunded_fen"]) for r in exported] == [
+        (first["settlement_id"], 3000, 1000)]
+    links = pq.read_table(folder / "bank_accounts.parquet").to_pylist()
+    assert number not in str(links) and len(links) == 3
+    found = detect(folder, policy, START, END)
+    by_pattern = {(f.pattern, f.subject_id): f.evidence for f in found}
+    assert by_pattern[(Pattern.AFTER_DEATH, world.person.id)] == {"settlement_ids": [first["settlement_id"]]}
+    shared = [f for f in found if f.pattern == Pattern.SHARED_BANK_ACCOUNT]
+    assert [sorted(f.evidence["person_ids"]) for f in shared] == [sorted([world.person.id, world.other.id])]
+    assert (Pattern.AFTER_DEATH, world.other.id) not in by_pattern
+    again = export(settings.resolved_database_url, tmp_path / "again", START, END)
+    assert {f.fingerprint() for f in detect(again, policy, START, END)} == {f.fingerprint() for f in found}
