@@ -160,9 +160,10 @@ def test_a_second_run_gives_the_same_fingerprints(tmp_path, policy):
 
 # --- through the services and the exporter, on each database ----------------------------------------------------
 
-def test_export_of_what_the_services_did_is_found(ctx, admin, policy, tmp_path, settings):
+def _services_world(ctx, admin):
+    """A payment and its partial refund, one bank number linked by two persons in turn, then the payer's death
+    recorded as of the payment's day."""
     from tests.support import PIN, funded_world, new_bank_no
-    from yibao.analytics.export import export
     from yibao.domain.clock import SHANGHAI
     from yibao.domain.users import Actor, Role
     from yibao.services.credentials import evouchers
@@ -183,20 +184,45 @@ def test_export_of_what_the_services_did_is_found(ctx, admin, policy, tmp_path, 
                                 bank_name="中国银行", holder_name="张伟")
     ctx.clock.set(dt.datetime(2026, 3, 3, 9, 0, tzinfo=SHANGHAI))
     life_events.record_event(ctx, actor=admin, person_id=world.person.id, kind="death", date=dt.date(2026, 3, 2))
+    return world, first["settlement_id"], number
 
-    folder = export(settings.resolved_database_url, tmp_path / "set", START, END)
+
+def test_export_of_what_the_services_did_is_found(ctx, admin, policy, tmp_path, settings):
     import pyarrow.parquet as pq
 
+    from yibao.analytics.export import export
+
+    world, settlement_id, number = _services_world(ctx, admin)
+    folder = export(settings.resolved_database_url, tmp_path / "set", START, END)
     exported = pq.read_table(folder / "settlements.parquet").to_pylist()
     assert [(r["settlement_id"], r["account_paid_fen"], r["refunded_fen"]) for r in exported] == [
-        (first["settlement_id"], 3000, 1000)]
+        (settlement_id, 3000, 1000)]
+    assert abs(exported[0]["at"] - dt.datetime(2026, 3, 2, 1, 0, tzinfo=UTC)) < dt.timedelta(minutes=1)  # 09:00 China
     links = pq.read_table(folder / "bank_accounts.parquet").to_pylist()
     assert number not in str(links) and len(links) == 3
     found = detect(folder, policy, START, END)
     by_pattern = {(f.pattern, f.subject_id): f.evidence for f in found}
-    assert by_pattern[(Pattern.AFTER_DEATH, world.person.id)] == {"settlement_ids": [first["settlement_id"]]}
+    assert by_pattern[(Pattern.AFTER_DEATH, world.person.id)] == {"settlement_ids": [settlement_id]}
     shared = [f for f in found if f.pattern == Pattern.SHARED_BANK_ACCOUNT]
     assert [sorted(f.evidence["person_ids"]) for f in shared] == [sorted([world.person.id, world.other.id])]
     assert (Pattern.AFTER_DEATH, world.other.id) not in by_pattern
     again = export(settings.resolved_database_url, tmp_path / "again", START, END)
     assert {f.fingerprint() for f in detect(again, policy, START, END)} == {f.fingerprint() for f in found}
+
+
+def test_the_command_prints_the_findings_of_a_period(ctx, admin, database_url, tmp_path):
+    import json
+    import os
+
+    from tests.support import yibao
+
+    world, settlement_id, _ = _services_world(ctx, admin)
+    env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path),
+           "YIBAO_ARGON2_PROFILE": "light", "YIBAO_ENV": "dev", "COLUMNS": "200"}
+    done = yibao(env, "analytics", "misuse", "--from", "2026-03-01", "--to", "2026-03-31", "--json")
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert {(f["pattern"], f["subject_id"]) for f in shown} >= {("after_death", world.person.id)}
+    assert all(len(f["fingerprint"]) == 64 and f["rule_version"].startswith("misuse.") for f in shown)
+    refused = yibao(env, "analytics", "misuse", "--from", "2026-03-31", "--to", "2026-03-01")
+    assert refused.returncode == 1 and "analytics.invalid" in refused.stderr
