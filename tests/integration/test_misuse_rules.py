@@ -33,10 +33,10 @@ def settlement(sid, at, *, inst="H1", payer="P1", owner=None, paid=5000, cap=100
                 refunded_fen=refunded, emergency=False, limited_by=limited_by, cap_fen=cap)
 
 
-def run(tmp_path, policy, pattern, **tables):
+def run(tmp_path, policy, pattern, end=END, **tables):
     for table in TABLES:
         write_table(tmp_path, table, tables.get(table, []))
-    return detect(tmp_path, policy, START, END, [pattern])
+    return detect(tmp_path, policy, START, end, [pattern])
 
 
 def minutes(n):
@@ -146,6 +146,39 @@ def test_institution_outlier_by_refund_share(tmp_path, policy):
 def test_institution_outlier_needs_enough_peers(tmp_path, policy):
     rows = [settlement(f"S{i}", minutes(i), inst=f"H{i}", refunded=9000 if i == 3 else 100) for i in range(4)]
     assert run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=rows) == []
+
+
+def _grant(gid, owner, grantee, day=2):
+    return dict(grant_id=gid, owner_id=owner, grantee_id=grantee, relation="spouse", status="active",
+                starts_on=dt.date(2026, 3, day), ends_on=None)
+
+
+def test_family_pattern_grantee_spending_far_above_the_owner(tmp_path, policy):
+    rows = [settlement("S1", minutes(0), payer="G1", owner="O1", paid=60000, cap=0),
+            settlement("S2", minutes(60), payer="O1", paid=10000, cap=0),
+            settlement("S3", minutes(0), payer="G2", owner="O2", paid=60000, cap=0),
+            settlement("S4", minutes(60), payer="O2", paid=30000, cap=0)]
+    found = run(tmp_path, policy, Pattern.FAMILY_PATTERN, settlements=rows)
+    assert [(f.subject_id, f.evidence, f.facts["owner_id"]) for f in found] == [("G1", {"settlement_ids": ["S1"]},
+                                                                                 "O1")]
+
+
+def test_family_pattern_grants_rotating(tmp_path, policy):
+    grants = [_grant("R1", "X", "A"), _grant("R2", "X", "B"), _grant("R3", "C", "X"),
+              _grant("R4", "Y", "A"), _grant("R5", "Y", "B")]
+    found = run(tmp_path, policy, Pattern.FAMILY_PATTERN, grants=grants)
+    assert [(f.subject_id, f.evidence) for f in found] == [("X", {"grant_ids": ["R1", "R2", "R3"]})]
+
+
+def test_emergency_unclaimed_once_the_window_closed(tmp_path, policy):
+    def emergency(sid, payer, day):
+        return {**settlement(sid, T0 + dt.timedelta(days=day), payer=payer), "emergency": True}
+
+    rows = [emergency("S1", "P1", 0), emergency("S2", "P2", 0), emergency("S3", "P3", 25)]
+    claim = {**_application("A1", "P2"), "reason": "emergency", "submitted_at": T0 + dt.timedelta(days=10)}
+    found = run(tmp_path, policy, Pattern.EMERGENCY_UNCLAIMED, end=dt.date(2026, 4, 10), settlements=rows,
+                applications=[claim])
+    assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S1"])]
 
 
 def test_a_second_run_gives_the_same_fingerprints(tmp_path, policy):

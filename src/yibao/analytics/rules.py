@@ -257,6 +257,58 @@ def institution_outlier(con, p: Params, start: dt.date, end: dt.date) -> list[De
     return out
 
 
+def family_pattern(con, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
+    """A grantee spending an owner's account far above the owner's own spending, or one person's grants rotating
+    among many counterparts in the period."""
+    spending = f"""
+    WITH s AS (SELECT * FROM settlements WHERE {_PERIOD}),
+    own AS (SELECT owner_id, sum(account_paid_fen) AS own_fen FROM s WHERE payer_id = owner_id GROUP BY owner_id),
+    granted AS (SELECT owner_id, payer_id, sum(account_paid_fen) AS paid_fen,
+                       list(settlement_id ORDER BY "at", settlement_id) AS ids
+                FROM s WHERE payer_id <> owner_id GROUP BY owner_id, payer_id)
+    SELECT g.owner_id, g.payer_id, g.paid_fen, coalesce(o.own_fen, 0) AS own_fen, g.ids
+    FROM granted g LEFT JOIN own o USING (owner_id)
+    WHERE g.paid_fen >= $min_fen AND g.paid_fen > $ratio * coalesce(o.own_fen, 0)
+    ORDER BY g.owner_id, g.payer_id"""
+    ratio = float(p["ratio"])
+    out = [Detected(Pattern.FAMILY_PATTERN, p.version,
+                    _bounded(1 - r["own_fen"] / r["paid_fen"]), SubjectKind.PERSON, r["payer_id"], start, end,
+                    {"settlement_ids": list(r["ids"])},
+                    {"owner_id": r["owner_id"], "grantee_paid_fen": int(r["paid_fen"]),
+                     "owner_paid_fen": int(r["own_fen"]), "ratio": str(p["ratio"])})
+           for r in _rows(con, spending, {"from": start, "to": end, "min_fen": int(p["min_fen"]), "ratio": ratio})]
+    rotating = """
+    WITH sides AS (SELECT grant_id, owner_id AS person_id, grantee_id AS other FROM grants
+                   WHERE starts_on BETWEEN $from AND $to
+                   UNION ALL SELECT grant_id, grantee_id, owner_id FROM grants WHERE starts_on BETWEEN $from AND $to)
+    SELECT person_id, count(DISTINCT other) AS n, list(DISTINCT grant_id ORDER BY grant_id) AS ids
+    FROM sides GROUP BY person_id HAVING count(DISTINCT other) >= $min ORDER BY person_id"""
+    minimum = int(p["min_counterparts"])
+    out += [Detected(Pattern.FAMILY_PATTERN, p.version, _bounded(r["n"] / (2 * minimum)), SubjectKind.PERSON,
+                     r["person_id"], start, end, {"grant_ids": list(r["ids"])}, {"counterparts": r["n"]})
+            for r in _rows(con, rotating, {"from": start, "to": end, "min": minimum})]
+    return out
+
+
+def emergency_unclaimed(con, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
+    """An emergency the institution stated, with no emergency claim by the person within the window after it (only
+    once the window has closed by the period's end)."""
+    sql = f"""
+    SELECT s.payer_id, list(s.settlement_id ORDER BY s."at", s.settlement_id) AS ids
+    FROM settlements s
+    WHERE s.{_PERIOD} AND s.emergency AND s.business_date + CAST($window AS INTEGER) <= $to
+      AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.person_id IN (s.payer_id, s.owner_id)
+                        AND a.reason = 'emergency' AND a.status NOT IN ('withdrawn', 'draft')
+                        AND CAST(a.submitted_at AS DATE) BETWEEN s.business_date - 1
+                            AND s.business_date + CAST($window AS INTEGER))
+    GROUP BY s.payer_id ORDER BY s.payer_id"""
+    found = _rows(con, sql, {"from": start, "to": end, "window": int(p["window"])})
+    return [Detected(Pattern.EMERGENCY_UNCLAIMED, p.version, _bounded(0.5 + 0.1 * len(r["ids"])), SubjectKind.PERSON,
+                     r["payer_id"], start, end, {"settlement_ids": list(r["ids"])},
+                     {"emergencies": len(r["ids"]), "window_days": int(p["window"])})
+            for r in found]
+
+
 RULES: dict[Pattern, Callable] = {
     Pattern.SPLIT_PAYMENTS: split_payments,
     Pattern.LIMIT_HUGGING: limit_hugging,
@@ -266,6 +318,8 @@ RULES: dict[Pattern, Callable] = {
     Pattern.DUPLICATE_INVOICE: duplicate_invoice,
     Pattern.AFTER_DEATH: after_death,
     Pattern.INSTITUTION_OUTLIER: institution_outlier,
+    Pattern.FAMILY_PATTERN: family_pattern,
+    Pattern.EMERGENCY_UNCLAIMED: emergency_unclaimed,
 }
 
 
