@@ -259,3 +259,18 @@ def test_the_command_prints_the_findings_of_a_period(ctx, admin, database_url, t
     assert all(len(f["fingerprint"]) == 64 and f["rule_version"].startswith("misuse.") for f in shown)
     refused = yibao(env, "analytics", "misuse", "--from", "2026-03-31", "--to", "2026-03-01")
     assert refused.returncode == 1 and "analytics.invalid" in refused.stderr
+
+
+def test_minutes_hours_and_score_units_are_checked():
+    from yibao.policy.parameters import parse_parameters
+    from yibao.policy.source import PolicyFileError, read
+
+    def one(unit, value):
+        text = (f"parameters:\n  misuse.x.y:\n    description: {{zh: 测试, en: test}}\n    unit: {unit}\n"
+                f"    reference: test\n    values:\n      2024-01-01: {value}\n")
+        return parse_parameters(read(Path("misuse.yaml"), text))["misuse.x.y"].at(dt.date(2024, 1, 1))[0]
+
+    assert one("minutes", 30) == 30 and one("hours", 6) == 6 and str(one("score", 3.5)) == "3.5"
+    for unit, value in [("minutes", 1.5), ("hours", -1), ("score", -0.5), ("score", "many")]:
+        with pytest.raises(PolicyFileError):
+            one(unit, value)
