@@ -143,6 +143,17 @@ def test_institution_outlier_by_refund_share(tmp_path, policy):
     assert "refund_share" in found[0].facts["z"]
 
 
+def test_institution_outlier_by_night_share_in_china_time(tmp_path, policy):
+    rows = []
+    for i in range(6):
+        for j in range(4):
+            night = i == 5 or (i in (0, 1, 4) and j == 0)
+            at = dt.datetime(2026, 3, 2, 15, j, tzinfo=UTC) if night else minutes(j)  # 23:0j in China, or 10:0j
+            rows.append(settlement(f"S{i}-{j}", at, inst=f"H{i}", payer=f"P{j}", kind="pharmacy"))
+    found = run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=rows)
+    assert [(f.subject_id, sorted(f.facts["z"])) for f in found] == [("H5", ["night_share"])]
+
+
 def test_institution_outlier_needs_enough_peers(tmp_path, policy):
     rows = [settlement(f"S{i}", minutes(i), inst=f"H{i}", refunded=9000 if i == 3 else 100) for i in range(4)]
     assert run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=rows) == []

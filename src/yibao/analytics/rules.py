@@ -73,21 +73,26 @@ _PERIOD = "business_date BETWEEN $from AND $to"
 
 
 def split_payments(con, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
-    """Payments of one credential at one institution within minutes whose account share sums over the cap."""
+    """Bursts of payments of one credential at one institution, each within the window of the one before, whose
+    account shares sum over the per-payment cap."""
     sql = f"""
-    WITH s AS (SELECT * FROM settlements WHERE {_PERIOD}),
-    anchors AS (  -- the first payment of a burst: none of the same credential there within the window before it
-      SELECT a.* FROM s a WHERE NOT EXISTS (
-        SELECT 1 FROM s b WHERE b.credential_id = a.credential_id AND b.institution_code = a.institution_code
-          AND b.at < a.at AND b.at >= a.at - to_minutes($window)))
-    SELECT a.settlement_id AS anchor, a.payer_id, a.institution_code,
-           list(b.settlement_id ORDER BY b.at, b.settlement_id) AS ids, count(*) AS n,
-           sum(b.account_paid_fen) AS paid, max(b.cap_fen) AS cap
-    FROM anchors a JOIN s b ON b.credential_id = a.credential_id AND b.institution_code = a.institution_code
-      AND b.at BETWEEN a.at AND a.at + to_minutes($window)
-    GROUP BY ALL
-    HAVING count(*) >= $min_payments AND max(b.cap_fen) > 0 AND sum(b.account_paid_fen) > max(b.cap_fen)
-    ORDER BY anchor"""
+    WITH s AS (
+      SELECT settlement_id, payer_id, credential_id, institution_code, "at", account_paid_fen, cap_fen,
+             CASE WHEN epoch_us("at") - lag(epoch_us("at")) OVER w <= CAST($window AS BIGINT) * 60000000
+                  THEN 0 ELSE 1 END AS starts
+      FROM settlements WHERE {_PERIOD}
+      WINDOW w AS (PARTITION BY credential_id, institution_code ORDER BY "at", settlement_id)),
+    bursts AS (
+      SELECT *, sum(starts) OVER (PARTITION BY credential_id, institution_code ORDER BY "at", settlement_id
+                                  ROWS UNBOUNDED PRECEDING) AS burst
+      FROM s QUALIFY count(*) OVER (PARTITION BY credential_id, institution_code) >= $min_payments),
+    found AS (
+      SELECT credential_id, institution_code, burst FROM bursts GROUP BY ALL
+      HAVING count(*) >= $min_payments AND max(cap_fen) > 0 AND sum(account_paid_fen) > max(cap_fen))
+    SELECT min(b.payer_id) AS payer_id, b.institution_code, list(b.settlement_id ORDER BY b."at", b.settlement_id) AS ids,
+           count(*) AS n, sum(b.account_paid_fen) AS paid, max(b.cap_fen) AS cap
+    FROM bursts b JOIN found f USING (credential_id, institution_code, burst)
+    GROUP BY b.credential_id, b.institution_code, b.burst ORDER BY payer_id, min(b."at")"""
     found = _rows(con, sql, {"from": start, "to": end, "window": int(p["window"]),
                              "min_payments": int(p["min_payments"])})
     return [Detected(Pattern.SPLIT_PAYMENTS, p.version, _bounded(r["paid"] / r["cap"] - 1), SubjectKind.PERSON,
@@ -119,11 +124,13 @@ def limit_hugging(con, p: Params, start: dt.date, end: dt.date) -> list[Detected
 def many_institutions(con, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
     """One credential at many institutions in a day."""
     sql = f"""
-    SELECT credential_id, min(payer_id) AS payer_id, business_date, count(DISTINCT institution_code) AS n,
-           list(settlement_id ORDER BY "at", settlement_id) AS ids
-    FROM settlements WHERE {_PERIOD}
-    GROUP BY credential_id, business_date HAVING count(DISTINCT institution_code) >= $min
-    ORDER BY credential_id, business_date"""
+    WITH days AS (
+      SELECT credential_id, business_date, count(DISTINCT institution_code) AS n FROM settlements
+      WHERE {_PERIOD} GROUP BY ALL HAVING count(DISTINCT institution_code) >= $min)
+    SELECT s.credential_id, min(s.payer_id) AS payer_id, s.business_date, any_value(d.n) AS n,
+           list(s.settlement_id ORDER BY s."at", s.settlement_id) AS ids
+    FROM settlements s JOIN days d USING (credential_id, business_date)
+    GROUP BY s.credential_id, s.business_date ORDER BY s.credential_id, s.business_date"""
     found = _rows(con, sql, {"from": start, "to": end, "min": int(p["min_institutions"])})
     return [Detected(Pattern.MANY_INSTITUTIONS, p.version, _bounded(r["n"] / (2 * int(p["min_institutions"]))),
                      SubjectKind.PERSON, r["payer_id"], start, end, {"settlement_ids": list(r["ids"])},
@@ -135,13 +142,14 @@ def far_apart(con, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
     """One credential used in two provinces closer in time than the journey allows."""
     sql = f"""
     WITH s AS (
-      SELECT settlement_id, payer_id, credential_id, "at", left(institution_region, 2) AS province,
-             lag(settlement_id) OVER w AS prev_id, lag("at") OVER w AS prev_at,
-             lag(left(institution_region, 2)) OVER w AS prev_province
-      FROM settlements WHERE {_PERIOD} WINDOW w AS (PARTITION BY credential_id ORDER BY "at", settlement_id))
-    SELECT payer_id, prev_id, settlement_id, province, prev_province,
-           epoch("at" - prev_at) / 60 AS minutes
-    FROM s WHERE prev_id IS NOT NULL AND province <> prev_province AND "at" - prev_at < to_hours($window)
+      SELECT settlement_id, payer_id, credential_id, "at", institution_region[1:2] AS province
+      FROM settlements WHERE {_PERIOD}),
+    paired AS (
+      SELECT *, lag(settlement_id) OVER w AS prev_id, epoch_us("at") - lag(epoch_us("at")) OVER w AS gap_us,
+             lag(province) OVER w AS prev_province
+      FROM s WINDOW w AS (PARTITION BY credential_id ORDER BY "at", settlement_id))
+    SELECT payer_id, prev_id, settlement_id, province, prev_province, gap_us / 60000000 AS minutes
+    FROM paired WHERE province <> prev_province AND gap_us < CAST($window AS BIGINT) * 3600000000
     ORDER BY payer_id, "at" """
     window = int(p["window"])
     found = _rows(con, sql, {"from": start, "to": end, "window": window})
@@ -220,8 +228,8 @@ def institution_outlier(con, p: Params, start: dt.date, end: dt.date) -> list[De
              count(*) AS n,
              sum(refunded_fen) / nullif(sum(account_paid_fen), 0) AS refund_share,
              sum(account_paid_fen) / nullif(sum(total_fen), 0) AS account_share,
-             avg(CASE WHEN hour(timezone('Asia/Shanghai', "at")) >= $night_from
-                        OR hour(timezone('Asia/Shanghai', "at")) < $night_to THEN 1 ELSE 0 END) AS night_share,
+             avg(CASE WHEN (epoch_us("at") // 3600000000 + 8) % 24 >= $night_from  -- China time, UTC+8 all year
+                        OR (epoch_us("at") // 3600000000 + 8) % 24 < $night_to THEN 1 ELSE 0 END) AS night_share,
              avg(CASE WHEN coalesce(limited_by, '') <> '' THEN 1 ELSE 0 END) AS limit_share
       FROM settlements WHERE {_PERIOD} GROUP BY institution_code),
     med AS (
