@@ -285,3 +285,40 @@ def test_minutes_hours_and_score_units_are_checked():
     for unit, value in [("minutes", 1.5), ("hours", -1), ("score", -0.5), ("score", "many")]:
         with pytest.raises(PolicyFileError):
             one(unit, value)
+
+
+def test_payments_split_over_a_cap_through_the_services(ctx, admin, policy, tmp_path, settings):
+    from tests.support import PIN, add_person, fund, new_phone, new_uscc
+    from yibao.analytics.export import export
+    from yibao.domain.clock import SHANGHAI
+    from yibao.domain.users import Actor, Role
+    from yibao.services.registry import enrolment, institutions
+    from yibao.services.settlement import payments
+
+    ctx.clock.set(dt.datetime(2026, 2, 10, 9, 0, tzinfo=SHANGHAI))
+    employer = enrolment.register_employer(ctx, actor=admin, uscc=new_uscc(), name="大连单位", region="210200",
+                                           contact_name="周敏", contact_phone=new_phone())
+    code = institutions.add_institution(ctx, actor=admin, code="P21020000001", name="大连药房", kind="pharmacy",
+                                        region="210200", designated=True, cross_region=False,
+                                        designated_from=dt.date(2024, 1, 1)).code
+    people = []
+    for name in ("王芳", "刘洋"):
+        person = add_person(ctx, admin, name=name, region="210200")
+        enrolment.enroll(ctx, actor=admin, person_id=person.id, scheme="employee", employer_id=employer.id,
+                         start_date=dt.date(2024, 1, 1))
+        fund(ctx, admin, person.id, months=12, employer_id=employer.id)
+        people.append(person)
+    cashier = Actor(username="cashier-dl", role=Role.INSTITUTION, institution_code=code)
+    paid = {}
+    for person, gap in zip(people, (10, 60), strict=True):
+        for n in range(2):
+            ctx.clock.set(dt.datetime(2026, 3, 2, 9, 0, tzinfo=SHANGHAI) + dt.timedelta(minutes=gap * n))
+            done = payments.settle(ctx, actor=cashier, idempotency_key=f"{person.id}-{n}", institution_code=code,
+                                   credential={"type": "card", "card_no": person.card_no, "pin": PIN},
+                                   items=[{"category": "drug", "amount_fen": 150_000}])
+            assert done["account_paid_fen"] == 150_000
+            paid.setdefault(person.id, []).append(done["settlement_id"])
+    folder = export(settings.resolved_database_url, tmp_path / "set", START, END, ctx.policy)
+    found = detect(folder, policy, START, END, [Pattern.SPLIT_PAYMENTS])
+    assert [(f.subject_id, sorted(f.evidence["settlement_ids"]), f.facts["cap_fen"]) for f in found] == [
+        (people[0].id, sorted(paid[people[0].id]), 200_000)]

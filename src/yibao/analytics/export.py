@@ -14,7 +14,9 @@ import duckdb
 
 from yibao.analytics.dataset import write_table
 from yibao.domain.invoices import normal_issuer, normal_number
+from yibao.domain.regions import pooling_region, within
 from yibao.policy.engine import Engine
+from yibao.policy.loader import NATIONAL
 
 _SCANNERS = {"sqlite": ("sqlite_scanner", "duckdb_extension_sqlite_scanner"),
              "postgres": ("postgres_scanner", "duckdb_extension_postgres_scanner")}
@@ -75,12 +77,14 @@ def _json(value):
     return json.loads(value) if isinstance(value, str | bytes) else (value or {})
 
 
-def _cap(engine: Engine | None, owner_region: str, kind: str, cross: bool, day: dt.date) -> int:
+def _cap(engine: Engine | None, owner_region: str, institution_region: str, kind: str, day: dt.date) -> int:
     """The per-payment cap the policy put on a payment, 0 if none (the stored decision keeps only what limited it)."""
     if engine is None:
         return 0
-    answer = engine.answer(engine.policy_region(owner_region), "settlement.limit.per_transaction",
-                           {"institution_kind": kind, "cross_region": cross}, day)
+    region = engine.policy_region(owner_region)
+    home = region if region != NATIONAL else pooling_region(owner_region)
+    answer = engine.answer(region, "settlement.limit.per_transaction",
+                           {"institution_kind": kind, "cross_region": not within(home, institution_region)}, day)
     return int(answer.values["limit"]) if answer is not None else 0
 
 
@@ -104,10 +108,12 @@ def _settlements(con, folder: Path, start: dt.date, end: dt.date, policy: Engine
         FROM op.settlements s JOIN op.institutions i ON i.code = s.institution_code
         JOIN op.persons o ON o.id = s.owner_id
         WHERE CAST(s.business_date AS DATE) BETWEEN ? AND ? ORDER BY s.id""", [start, end])
-    rows = []
+    rows, caps = [], {}
     for r in found:
         day = _day(r["business_date"])
-        cross = r["institution_region"][:2] != r["owner_region"][:2]
+        asked = (r["owner_region"], r["institution_region"], r["kind"], day)
+        if asked not in caps:
+            caps[asked] = _cap(policy, *asked)
         rows.append({
             "settlement_id": r["id"], "at": _utc(r["at"]), "business_date": day,
             "institution_code": r["institution_code"], "institution_kind": r["kind"],
@@ -116,7 +122,7 @@ def _settlements(con, folder: Path, start: dt.date, end: dt.date, policy: Engine
             "credential_id": r["payer_id"], "total_fen": r["total_fen"], "account_paid_fen": r["account_paid_fen"],
             "cash_fen": r["cash_fen"], "refunded_fen": r["refunded_fen"], "emergency": bool(r["emergency"]),
             "limited_by": ",".join(_json(r["decision"]).get("limited_by", [])),
-            "cap_fen": _cap(policy, r["owner_region"], r["kind"], cross, day)})
+            "cap_fen": caps[asked]})
     write_table(folder, "settlements", rows)
     refunds = _rows(con, """
         SELECT f.id, f.settlement_id, CAST(f.at AS TIMESTAMP) AS at, f.amount_fen FROM op.refunds f JOIN op.settlements s ON s.id = f.settlement_id
