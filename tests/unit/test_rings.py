@@ -26,6 +26,9 @@ RINGS = {
     "yibao.services": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services", "yibao.config"), False),
     "yibao.store": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services.ports", "yibao.store",
                      "yibao.config"), True),
+    # an adapter ring: reads an export or the database through DuckDB, hands findings to the services
+    "yibao.analytics": (("yibao.domain", "yibao.ledger", "yibao.policy", "yibao.services", "yibao.analytics",
+                         "yibao.config"), False),
 }
 
 

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from yibao.cli import account, audit, bank, jobs, policy, registry
+from yibao.cli import account, analytics, audit, bank, jobs, policy, registry
 from yibao.cli.common import ADMIN, context, err, out, reports_errors
 from yibao.domain.masking import mask_id_number, mask_phone
 
@@ -28,7 +28,7 @@ cards_app = typer.Typer(help="Cards / 医保卡", no_args_is_help=True)
 for sub, name in [(db_app, "db"), (users_app, "users"), (demo_app, "demo"), (persons_app, "persons"),
                   (institutions_app, "institutions"), (agencies_app, "agencies"), (cards_app, "cards"),
                   (account.app, "account"), (jobs.app, "jobs"), (audit.app, "audit"),
-                  (policy.app, "policy"), (registry.app, "registry"), (bank.app, "bank")]:
+                  (policy.app, "policy"), (registry.app, "registry"), (bank.app, "bank"), (analytics.app, "analytics")]:
     app.add_typer(sub, name=name)
 
 @db_app.command("upgrade")

@@ -21,7 +21,8 @@ from decimal import Decimal, InvalidOperation
 
 from yibao.policy.source import Document, PolicyFileError, Problem, bilingual, bilingual_problem, dated, reference_of
 
-UNITS = ("fen", "count", "rate", "days", "working_days", "months", "years", "flag", "choice", "list", "text")
+UNITS = ("fen", "count", "rate", "days", "working_days", "months", "years", "minutes", "hours", "score", "flag",
+         "choice", "list", "text")
 FIELDS = {"description", "unit", "reference", "values", "choices"}
 
 
@@ -60,7 +61,7 @@ class _Checker:
 
     def value(self, unit: str, raw, choices: tuple[str, ...], path: tuple):
         ok = True
-        if unit in ("fen", "count", "days", "working_days", "months", "years"):
+        if unit in ("fen", "count", "days", "working_days", "months", "years", "minutes", "hours"):
             ok = type(raw) is int and raw >= 0
             what = ("非负整数（分）", "a whole number of fen, not negative") if unit == "fen" else \
                 ("非负整数", "a whole number, not negative")
@@ -71,6 +72,13 @@ class _Checker:
             except InvalidOperation:
                 ok = False
             what = ("0 到 1 之间的比例（如 0.02）", "a rate between 0 and 1 (e.g. 0.02)")
+        elif unit == "score":
+            try:
+                raw = Decimal(str(raw)) if type(raw) in (int, float, str) else None
+                ok = raw is not None and raw.is_finite() and raw >= 0
+            except InvalidOperation:
+                ok = False
+            what = ("非负数（如 3.5）", "a number, not negative (e.g. 3.5)")
         elif unit == "flag":
             ok = type(raw) is bool
             what = ("true 或 false", "true or false")

@@ -1,0 +1,45 @@
+"""One misuse run for a period: export the operational database, run the rules with the policy in force, and hand
+the findings to the findings service."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+from yibao.analytics.export import export
+from yibao.analytics.rules import detect
+from yibao.domain.findings import Detected
+from yibao.services.context import Context
+
+ENGINES = ("duckdb",)
+
+
+def run(ctx: Context, start: dt.date, end: dt.date, *, engine: str = "duckdb",
+        dataset: Path | None = None) -> list[Detected]:
+    """Export the period to a data set (a temporary one unless given) and run every rule over it."""
+    if engine not in ENGINES:
+        raise ValueError("unknown engine")
+    policy = ctx.policy
+    with tempfile.TemporaryDirectory(prefix="misuse-") as scratch:
+        folder = export(ctx.settings.resolved_database_url, Path(dataset or scratch), start, end, policy)
+        return detect(folder, policy.policy_set, start, end)
+
+
+def hand_over(ctx: Context, detected: list[Detected], *, actor) -> object | None:
+    """Give the findings to the findings service, which records each fingerprint once; None while it is absent."""
+    try:
+        from yibao.services.misuse import findings
+    except ImportError:
+        return None
+    return findings.record(ctx, actor=actor, detected=detected)
+
+
+def as_dict(found: Detected) -> dict:
+    """A finding as plain JSON-ready data, with its fingerprint."""
+    shown = dataclasses.asdict(found)
+    shown.update(pattern=str(found.pattern), subject_kind=str(found.subject_kind),
+                 period_from=found.period_from.isoformat(), period_to=found.period_to.isoformat(),
+                 fingerprint=found.fingerprint())
+    return shown
