@@ -12,6 +12,8 @@ import sqlalchemy as sa
 from tests.support import API, assert_problem, bearer, build_world, count, rows
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.findings import Detected, Pattern, SubjectKind
+from yibao.domain.users import Actor, Role
+from yibao.services.audit.verify import verify
 from yibao.services.misuse import findings
 from yibao.store.repositories.findings import SqlFindings
 from yibao.store.tables import account_freezes, audit_records
@@ -134,3 +136,17 @@ def test_a_confirmed_finding_freezes_the_account_only_when_the_reviewer_asks(ctx
                                json={"reason": "机构异常"}), 409, "finding.not_confirmed")
     actions = [r.action for r in rows(ctx, audit_records) if r.entity == "finding" and r.entity_id == on_person.id]
     assert actions == ["finding.record", "finding.confirm", "finding.freeze"]
+
+
+def test_the_findings_verify_and_an_altered_disposition_is_named(ctx, admin, world):
+    findings.record(ctx, actor=admin, detected=run(world))
+    decided = findings.list_findings(ctx, actor=admin)[0]
+    reviewer = Actor(username="verify-reviewer", role=Role.REVIEWER)
+    findings.decide(ctx, actor=reviewer, finding_id=decided.id, action="dismiss", note="同一次就诊")
+    report = verify(ctx)
+    assert report.ok, report.breaks
+    with ctx.engine.begin() as conn:  # the disposition rewritten behind the service's back
+        conn.execute(findings_table.update().where(findings_table.c.id == decided.id)
+                     .values(status="confirmed", note="确认"))
+    broken = verify(ctx)
+    assert [(b.table, b.row) for b in broken.breaks] == [("findings", decided.id)]

@@ -14,6 +14,7 @@ from yibao.domain.ids import new_id
 from yibao.domain.life_events import AccountFreeze
 from yibao.domain.registry import Person
 from yibao.domain.users import Actor
+from yibao.ledger import seals
 from yibao.services import access
 from yibao.services.accounts import freezes
 from yibao.services.context import Context
@@ -48,7 +49,8 @@ def _record_once(ctx: Context, actor: Actor, unique: list[tuple[str, Detected]])
             uow.add(finding)
             ctx.audit(uow, actor, "finding.record", "finding", finding.id, fingerprint=fingerprint,
                       pattern=finding.pattern, rule_version=finding.rule_version, score=finding.score,
-                      subject_kind=finding.subject_kind, subject_id=finding.subject_id)
+                      subject_kind=finding.subject_kind, subject_id=finding.subject_id,
+                      seals=[seals.seal("findings", finding)])
             added += 1
         uow.flush()
         uow.commit()
@@ -103,7 +105,8 @@ def decide(ctx: Context, *, actor: Actor, finding_id: str, action: str, note: st
             raise errors.FindingAlreadyDecided(status=found.status)
         found.decide(disposition, by=actor.username, at=ctx.now(), note=note)
         ctx.audit(uow, actor, f"finding.{disposition.value}", "finding", found.id, status=found.status, note=note,
-                  pattern=found.pattern, subject_kind=found.subject_kind, subject_id=found.subject_id)
+                  pattern=found.pattern, subject_kind=found.subject_kind, subject_id=found.subject_id,
+                  seals=[seals.seal("findings", found)])
         uow.commit()
         return found
 
