@@ -4,7 +4,9 @@ every disposition is in the audit trail, and a confirmation freezes nothing unti
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
 
 import pytest
 import sqlalchemy as sa
@@ -150,3 +152,37 @@ def test_the_findings_verify_and_an_altered_disposition_is_named(ctx, admin, wor
                      .values(status="confirmed", note="确认"))
     broken = verify(ctx)
     assert [(b.table, b.row) for b in broken.breaks] == [("findings", decided.id)]
+
+
+def test_two_runs_at_once_add_each_finding_once(ctx, admin, world, backend, monkeypatch):
+    """Two threads record the same period at the same moment. On PostgreSQL both look before either writes (they
+    meet at a barrier), so one loses on the unique fingerprint and retries; SQLite runs them one after the other."""
+    looks = []
+    if backend == "postgresql":
+        barrier, real_known = threading.Barrier(2, timeout=20), SqlFindings.known
+
+        def known_together(self, fingerprints):
+            looks.append(1)
+            found = real_known(self, fingerprints)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait()  # the retry finds the barrier broken and goes on alone
+            barrier.abort()
+            return found
+
+        monkeypatch.setattr(SqlFindings, "known", known_together)
+    answers, failures = [], []
+
+    def one_run():
+        try:
+            answers.append(findings.record(ctx, actor=admin, detected=run(world)))
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failures.append(exc)
+
+    threads = [threading.Thread(target=one_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures and sorted(answers) == [(0, 3), (3, 0)]
+    assert count(ctx, findings_table) == 3
+    assert len(looks) == (3 if backend == "postgresql" else 0)  # the run that lost the race looked again
