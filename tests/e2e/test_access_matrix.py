@@ -33,12 +33,14 @@ from tests.support import (
     new_uscc,
     row_counts,
 )
+from yibao.domain.findings import Detected, Pattern, SubjectKind
 from yibao.domain.users import Actor, Role
 from yibao.services import access
 from yibao.services.accounts import balances, collection, contributions, corrections, freezes
 from yibao.services.applications import appointments, cases, disbursement, documents
 from yibao.services.credentials import cards, evouchers
 from yibao.services.crossregion import family, filings
+from yibao.services.misuse import findings
 from yibao.services.policy import sets
 from yibao.services.registry import enrolment, institutions
 from yibao.services.settlement import payments
@@ -230,6 +232,19 @@ def _frozen_someone(s: Setup) -> Call:
     person_id = _someone(s)
     freezes.freeze_person(s.ctx, actor=s.admin, person_id=person_id, reason="核查中")
     return Call({"person_id": person_id}, {"reason": "核查完毕"})
+
+
+def _finding(s: Setup, *, confirmed: bool = False) -> Call:
+    """A new open finding on a new person (confirmed, when the call freezes after it)."""
+    person_id = _someone(s)
+    found = Detected(Pattern.SPLIT_PAYMENTS, "2026-01", 0.8, SubjectKind.PERSON, person_id, s.ctx.today(),
+                     s.ctx.today(), evidence={"settlement_ids": [f"stl_{next(_fresh)}"]})
+    findings.record(s.ctx, actor=s.admin, detected=[found])
+    finding_id = next(f.id for f in findings.list_findings(s.ctx, actor=s.admin) if f.subject_id == person_id)
+    if confirmed:
+        findings.decide(s.ctx, actor=DECIDER, finding_id=finding_id, action="confirm")
+        return Call({"finding_id": finding_id}, {"reason": "疑似分单"})
+    return Call({"finding_id": finding_id}, {"action": "escalate", "note": "移交稽核"})
 
 
 def _second_bank_account(s: Setup) -> Call:
@@ -591,6 +606,12 @@ ENDPOINTS = [
     E("POST", "/registry/residents", table("residents", "import"),
       lambda s: Call(json={"rows": [{"id_number": new_id_number(), "name": "周红", "status": "alive"}]})),
     E("POST", "/persons/{person_id}/verify", table("person", "verify_at_counter"), _unverified_registration),
+    # misuse findings (R26): reviewers and auditors read them, a reviewer decides, a freeze is its own step
+    E("GET", "/findings", table("finding", "read"), lambda s: Call(query={"status": "open"})),
+    E("GET", "/findings/{finding_id}", table("finding", "read"), _finding),
+    E("POST", "/findings/{finding_id}/disposition", table("finding", "decide"), _finding),
+    E("POST", "/findings/{finding_id}/freeze", table("finding", "decide") & table("freeze", "create"),
+      lambda s: _finding(s, confirmed=True)),
     # the test-mode clock
     E("POST", "/admin/clock", table("clock", "set"), lambda s: Call(json={"now": "2031-06-15T09:00:00+08:00"})),
     E("GET", "/admin/clock", table("clock", "read"), lambda s: Call()),

@@ -20,6 +20,7 @@ from yibao.api.routers import (
     credentials,
     emergencies,
     filings,
+    findings,
     life_events,
     payment_codes,
     payouts,
@@ -63,7 +64,7 @@ def create_app(ctx: Context) -> FastAPI:
     for router in (auth.router, registry.router, credentials.router, accounts.router, collection.router, filings.router, policy.router,
                    settlements.router, vouchers.router, applications.router, payouts.router, life_events.router,
                    residents.router, sign_in.router, emergencies.router, corrections.router,
-                   payment_codes.router):
+                   payment_codes.router, findings.router):
         app.include_router(router, prefix=API)
     if ctx.settings.env == "test":
         app.include_router(admin.router, prefix=API)

@@ -1238,3 +1238,42 @@ class JobKindUnknown(Invalid):
     code = "job.kind_unknown"
     message_zh = "未知的任务类型"
     message_en = "Unknown kind of job"
+
+
+# --- misuse findings (R26) -------------------------------------------------------------
+
+
+class FindingNotFound(NotFound):
+    code = "finding.not_found"
+    message_zh = "未找到该疑点"
+    message_en = "No such finding"
+
+
+class FindingAlreadyDecided(Conflict):
+    code = "finding.already_decided"
+    message_zh = "该疑点已处理（{status}），不能再次处理"
+    message_en = "The finding has been decided already ({status})"
+
+
+class FindingNoteMissing(Invalid):
+    code = "finding.note_missing"
+    message_zh = "排除疑点须填写说明"
+    message_en = "Dismissing a finding needs a note"
+
+
+class FindingActionInvalid(Invalid):
+    code = "finding.action_invalid"
+    message_zh = "处理方式只能是确认、排除或移交"
+    message_en = "The action is confirm, dismiss or escalate"
+
+
+class FindingNotConfirmed(Conflict):
+    code = "finding.not_confirmed"
+    message_zh = "只有已确认且针对参保人的疑点才能据以冻结账户"
+    message_en = "Only a confirmed finding on a person can lead to freezing the account"
+
+
+class FindingsRecordedMeanwhile(Conflict):
+    code = "finding.recorded_meanwhile"
+    message_zh = "同一疑点正被另一次分析同时记录，请重试"
+    message_en = "The same finding is being recorded by another run; try again"

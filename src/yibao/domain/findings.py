@@ -53,3 +53,80 @@ class Detected:
         raw = json.dumps([str(self.pattern), str(self.subject_kind), self.subject_id, evidence],
                          ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class FindingStatus(StrEnum):
+    OPEN = "open"
+    CONFIRMED = "confirmed"
+    DISMISSED = "dismissed"
+    ESCALATED = "escalated"
+
+
+class Disposition(StrEnum):
+    """What a reviewer decides on an open finding."""
+
+    CONFIRM = "confirm"
+    DISMISS = "dismiss"
+    ESCALATE = "escalate"
+
+    @property
+    def outcome(self) -> FindingStatus:
+        return {Disposition.CONFIRM: FindingStatus.CONFIRMED, Disposition.DISMISS: FindingStatus.DISMISSED,
+                Disposition.ESCALATE: FindingStatus.ESCALATED}[self]
+
+
+@dataclass(eq=False)
+class Finding:
+    """A recorded finding: what was detected, kept once by its fingerprint, and the reviewer's disposition."""
+
+    id: str
+    fingerprint: str
+    pattern: str
+    rule_version: str
+    score: float
+    subject_kind: str
+    subject_id: str
+    period_from: dt.date
+    period_to: dt.date
+    evidence: dict
+    facts: dict
+    found_at: dt.datetime
+    found_by: str
+    status: str = FindingStatus.OPEN.value
+    decided_by: str | None = None
+    decided_at: dt.datetime | None = None
+    note: str | None = None
+
+    @classmethod
+    def of(cls, detected: Detected, *, finding_id: str, at: dt.datetime, by: str) -> Finding:
+        """The finding a detection becomes when it is first recorded."""
+        evidence = {key: sorted(ids) for key, ids in sorted(detected.evidence.items())}
+        return cls(id=finding_id, fingerprint=detected.fingerprint(), pattern=str(detected.pattern),
+                   rule_version=detected.rule_version, score=round(float(detected.score), 4),
+                   subject_kind=str(detected.subject_kind), subject_id=detected.subject_id,
+                   period_from=detected.period_from, period_to=detected.period_to, evidence=evidence,
+                   facts=dict(detected.facts), found_at=at, found_by=by)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == FindingStatus.OPEN
+
+    def decide(self, disposition: Disposition, *, by: str, at: dt.datetime, note: str | None) -> None:
+        """The reviewer's disposition; the caller has checked that the finding is still open."""
+        self.status, self.decided_by, self.decided_at, self.note = disposition.outcome.value, by, at, note
+
+
+@dataclass(frozen=True)
+class RiskFlags:
+    """What the reviewer sees beside a person's case: their open findings in short."""
+
+    open_count: int = 0
+    worst_score: float = 0.0
+    patterns: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, found: list[Finding]) -> RiskFlags:
+        """The flags of a person's open findings (none: no flag)."""
+        if not found:
+            return cls()
+        return cls(len(found), max(f.score for f in found), tuple(sorted({f.pattern for f in found})))

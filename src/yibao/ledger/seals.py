@@ -26,6 +26,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "cash_vouchers": ("code", "application_id", "person_id", "hold_id", "amount_fen", "institution_code",
                       "issued_at", "valid_until", "redeemed_at", "redeemed_by", "redeemed_at_institution"),
     "idempotency_keys": ("scope", "key", "request_hash", "response"),
+    "findings": ("id", "fingerprint", "pattern", "rule_version", "score", "subject_kind", "subject_id",
+                 "period_from", "period_to", "evidence", "facts", "found_at", "status", "decided_by", "decided_at",
+                 "note"),
 }
 # Columns added to a sealed table after rows were sealed: a row's digest covers one only where it holds other
 # than its default, so rows sealed before it existed still match and a row that states it is covered.
@@ -35,7 +38,7 @@ ADDED_LATER: dict[str, dict[str, object]] = {
 # Each sealed table's key columns (the store's test holds them to the tables' primary keys).
 KEYS: dict[str, tuple[str, ...]] = {
     "settlements": ("id",), "refunds": ("id",), "application_steps": ("id",), "vouchers": ("code",),
-    "cash_vouchers": ("code",), "idempotency_keys": ("scope", "key"),
+    "cash_vouchers": ("code",), "idempotency_keys": ("scope", "key"), "findings": ("id",),
 }
 ENTRIES = "ledger_entries"
 

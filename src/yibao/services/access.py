@@ -127,6 +127,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("cash_voucher", "handle"): Rule(STAFF | {Role.INSTITUTION}),
     ("cash_voucher", "pay"): Rule(STAFF, institution=True),
     ("slot", "publish"): Rule(STAFF, institution=True),
+    # misuse findings (R26): recorded by the analytics run (the system actor) or an admin, decided by reviewers
+    ("finding", "record"): Rule(ADMINS),
+    ("finding", "read"): Rule(_roles(Role.REVIEWER, Role.AUDITOR, Role.ADMIN)),
+    ("finding", "decide"): Rule(REVIEWERS),
     # the audit trail and the books' verification: the auditor reads them, and the administrator
     ("audit_trail", "read"): Rule(_roles(Role.AUDITOR, Role.ADMIN)),
     # the test-mode clock

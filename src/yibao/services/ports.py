@@ -21,6 +21,7 @@ from yibao.services.audit.ports import AuditTrail
 from yibao.services.credentials.ports import BankAccountRepository, CardRepository, TokenRepository, UserRepository
 from yibao.services.crossregion.ports import GrantRepository
 from yibao.services.jobs.ports import JobRepository
+from yibao.services.misuse.ports import FindingRepository
 from yibao.services.policy.ports import PolicyStore
 from yibao.services.registry.ports import NoticeRepository, PersonRepository
 from yibao.services.settlement.ports import PaymentCodeRepository, SettlementRepository
@@ -54,6 +55,7 @@ class UnitOfWork(Protocol):
     audit_trail: AuditTrail
     vouchers: VoucherStore
     jobs: JobRepository
+    findings: FindingRepository
 
     def __enter__(self) -> UnitOfWork: ...
 

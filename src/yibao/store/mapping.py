@@ -10,6 +10,7 @@ from yibao.domain.cards import Card
 from yibao.domain.collection import Declaration
 from yibao.domain.credentials import BankAccount, EVoucher
 from yibao.domain.filings import FamilyGrant, Filing
+from yibao.domain.findings import Finding
 from yibao.domain.jobs import Job
 from yibao.domain.life_events import AccountFreeze, LifeEvent
 from yibao.domain.registry import Agency, Employer, Enrollment, Institution, Person
@@ -55,6 +56,7 @@ def start_mappers() -> None:
         (UnitImport, tables.unit_imports),
         (ImportRejection, tables.unit_import_rejections),
         (Job, tables.jobs),
+        (Finding, tables.findings),
     ]:
         mapper_registry.map_imperatively(cls, table)
     _mapped = True

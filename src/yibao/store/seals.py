@@ -8,10 +8,18 @@ import sqlalchemy as sa
 from yibao.domain.audit import AuditRecord
 from yibao.domain.ids import new_id
 from yibao.ledger.chain import link_audit
-from yibao.store.tables import application_steps, cash_vouchers, idempotency_keys, refunds, settlements, vouchers
+from yibao.store.tables import (
+    application_steps,
+    cash_vouchers,
+    findings,
+    idempotency_keys,
+    refunds,
+    settlements,
+    vouchers,
+)
 
 TABLES: dict[str, sa.Table] = {t.name: t for t in (settlements, refunds, application_steps, vouchers,
-                                                   cash_vouchers, idempotency_keys)}
+                                                   cash_vouchers, idempotency_keys, findings)}
 
 
 def answers_record(at, seals: list[list], *, actor: str = "system") -> AuditRecord:

@@ -909,3 +909,35 @@ jobs = sa.Table(
 )
 sa.Index("ix_jobs_kind_subject_id", jobs.c.kind, jobs.c.subject_id)
 sa.Index("ix_jobs_started_by", jobs.c.started_by)
+
+# --- misuse findings (R26) ------------------------------------------------------------
+
+findings = sa.Table(
+    "findings",
+    metadata,
+    # A pattern an analytics rule saw, kept once by its fingerprint, and the reviewer's disposition of it.
+    sa.Column("id", ID, primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("pattern", sa.String(40), nullable=False),
+    sa.Column("rule_version", sa.String(40), nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("subject_kind", sa.String(20), nullable=False),
+    sa.Column("subject_id", sa.String(64), nullable=False),
+    sa.Column("period_from", sa.Date, nullable=False),
+    sa.Column("period_to", sa.Date, nullable=False),
+    sa.Column("evidence", sa.JSON, nullable=False),
+    sa.Column("facts", sa.JSON, nullable=False),
+    sa.Column("found_at", TS, nullable=False),
+    sa.Column("found_by", sa.String(64), nullable=False),
+    sa.Column("status", sa.String(10), nullable=False),
+    sa.Column("decided_by", sa.String(64)),
+    sa.Column("decided_at", TS),
+    sa.Column("note", sa.String(500)),
+    sa.CheckConstraint("status IN ('open', 'confirmed', 'dismissed', 'escalated')", name="status"),
+    sa.CheckConstraint("score >= 0 AND score <= 1", name="score"),
+    sa.CheckConstraint("subject_kind IN ('person', 'institution', 'bank_account')", name="subject_kind"),
+    sa.CheckConstraint("(status = 'open' AND decided_at IS NULL AND decided_by IS NULL) OR "
+                       "(status <> 'open' AND decided_at IS NOT NULL AND decided_by IS NOT NULL)", name="decided"),
+)
+sa.Index("ix_findings_status_pattern", findings.c.status, findings.c.pattern)
+sa.Index("ix_findings_subject", findings.c.subject_kind, findings.c.subject_id)

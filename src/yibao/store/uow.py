@@ -18,6 +18,7 @@ from yibao.store.repositories.audit_trail import SqlAuditTrail
 from yibao.store.repositories.cards import SqlCards
 from yibao.store.repositories.contributions import SqlContributions
 from yibao.store.repositories.disbursements import SqlDisbursements
+from yibao.store.repositories.findings import SqlFindings
 from yibao.store.repositories.grants import SqlGrants
 from yibao.store.repositories.jobs import SqlJobs
 from yibao.store.repositories.keys import SqlKeys
@@ -71,6 +72,7 @@ class UnitOfWork:
         self.audit_trail = SqlAuditTrail(session)
         self.vouchers = SqlVouchers(session)
         self.jobs = SqlJobs(session)
+        self.findings = SqlFindings(session)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         # close() rolls back anything uncommitted; objects keep their loaded state for the caller.

@@ -125,12 +125,25 @@ def _docs(app: FastAPI) -> None:
 
 
 def mount(app: FastAPI) -> None:
-    from yibao.web.routers import admin, audit, cases, counter, institution, jobs, money, person, public, review, unit
+    from yibao.web.routers import (
+        admin,
+        audit,
+        cases,
+        counter,
+        findings,
+        institution,
+        jobs,
+        money,
+        person,
+        public,
+        review,
+        unit,
+    )
 
     app.add_middleware(SecurityHeaders)
     _install_errors(app)
     _docs(app)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     for router in (public.router, person.router, money.router, cases.router, unit.router, institution.router,
-                   counter.router, review.router, audit.router, admin.router, jobs.router):
+                   counter.router, review.router, audit.router, admin.router, jobs.router, findings.router):
         app.include_router(router)

@@ -34,6 +34,7 @@ from yibao.services.context import Context
 from . import applications, registry
 from .audit import FakeAuditTrail
 from .contributions import FakeContributions
+from .findings import FakeFindings
 from .ledger import FakeKeys, FakeLedger, FakeReversals
 
 BUNDLED = Path(__file__).resolve().parents[3] / "policies"
@@ -86,6 +87,7 @@ class FakeUnitOfWork:
         self.policies = FakePolicies(self)
         self.vouchers = FakeVouchers(self)
         self.audit_trail = FakeAuditTrail(self)
+        self.findings = FakeFindings(self)
 
     def __exit__(self, exc_type, exc, tb) -> None:
         self._added.clear()

@@ -17,10 +17,12 @@ from yibao.domain.masking import mask_account_no, mask_id_number
 from yibao.domain.users import Actor, Role
 from yibao.services.applications import cases, disbursement, review_desk
 from yibao.services.jobs import work
+from yibao.services.misuse import findings
 from yibao.services.registry import enrolment
 from yibao.web import csrf, render, session
 from yibao.web.labels import N_
 from yibao.web.routers.cases import KIND_NAMES, TERMS, _fen, _terms
+from yibao.web.routers.findings import PATTERNS
 from yibao.web.routers.public import regions
 
 router = APIRouter(include_in_schema=False,
@@ -38,7 +40,7 @@ LEFT_FOR_LATER = {
     errors.BalanceInsufficient.code: N_("the balance no longer covers it"),
 }
 LEFT_OTHERWISE = N_("left for later")
-REVIEW_TERMS = {**TERMS, "batch_states": BATCH_STATES, "line_states": LINE_STATES}
+REVIEW_TERMS = {**TERMS, "batch_states": BATCH_STATES, "line_states": LINE_STATES, "pattern_names": PATTERNS}
 
 
 def _ctx(request: Request):
@@ -104,7 +106,8 @@ def _queue_filter(request: Request) -> tuple[review_desk.QueueFilter, dict, dict
 def queue_page(request: Request, actor: Reviewer):
     wanted, shown, problems = _queue_filter(request)
     rows = [] if problems else review_desk.queue(_ctx(request), actor=actor, wanted=wanted)
-    return _page(request, "review/queue.html", 422 if problems else 200, rows=rows, values=shown,
+    risk = findings.risk_flags(_ctx(request), actor=actor, person_ids=[r.application.applicant_id for r in rows])
+    return _page(request, "review/queue.html", 422 if problems else 200, rows=rows, values=shown, risk=risk,
                  field_errors=problems, regions=regions(request), reasons=_reasons(request),
                  kinds=[(k, render.gettext(request)(name)) for k, name in KIND_NAMES.items()],
                  region_names=dict(regions(request)))
@@ -125,7 +128,8 @@ def _case_page(request: Request, actor: Actor, application_id: str, status_code:
         decision = cases.decision_now(ctx, actor=actor, application_id=application_id)
     except errors.DomainError:
         decision = None
-    return _page(request, "review/case.html", status_code, view=view, app=app, person=person,
+    risk = findings.risk_flags(ctx, actor=actor, person_ids=[applicant.id])
+    return _page(request, "review/case.html", status_code, view=view, app=app, person=person, risk=risk,
                  applicant=applicant, masked_id=mask_id_number(applicant.id_number),
                  region_names=dict(regions(request)), decision=decision, in_review=app.status in REVIEWABLE,
                  statuses=S, document_types=_terms(request, v.DocumentType),
