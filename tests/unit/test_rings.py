@@ -15,8 +15,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 FRAMEWORKS = ("sqlalchemy", "alembic", "fastapi", "starlette", "pydantic", "typer", "httpx", "uvicorn", "psycopg")
-ADAPTERS = ("yibao.api", "yibao.web", "yibao.cli", "yibao.jobs", "yibao.bootstrap", "yibao.simulators",
-            "yibao.analytics")
+ADAPTERS = ("yibao.api", "yibao.web", "yibao.cli", "yibao.jobs", "yibao.bootstrap", "yibao.simulators")
 
 # ring: (yibao packages it may import, whether it may import frameworks)
 RINGS = {
