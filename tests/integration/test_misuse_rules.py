@@ -272,6 +272,34 @@ def test_the_command_prints_the_findings_of_a_period(ctx, admin, database_url, t
     assert refused.returncode == 1 and "analytics.invalid" in refused.stderr
 
 
+def test_findings_of_a_run_reach_the_reviewer_once(ctx, admin, database_url, tmp_path, client):
+    """The command hands what it found to the findings service; a second run adds nothing; the reviewer reads the
+    finding through the API and confirms it, audited."""
+    import os
+
+    from tests.support import PASSWORD, bearer, yibao
+    from yibao.services.credentials import auth
+
+    world, _settlement_id, _ = _services_world(ctx, admin)
+    env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path),
+           "YIBAO_ARGON2_PROFILE": "light", "YIBAO_ENV": "dev", "COLUMNS": "200"}
+    first = yibao(env, "analytics", "misuse", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert first.returncode == 0 and "to review:" in first.stdout and "0 already" in first.stdout, first.stdout
+    again = yibao(env, "analytics", "misuse", "--from", "2026-03-01", "--to", "2026-03-31")
+    assert again.returncode == 0 and "to review: 0 new" in again.stdout, again.stdout
+    auth.add_user(ctx, actor=admin, username="finding-reviewer", password=PASSWORD, role="reviewer")
+    headers = bearer(client, "finding-reviewer")
+    listed = client.get("/api/v1/findings?pattern=after_death", headers=headers)
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    items = body["items"] if isinstance(body, dict) else body
+    death = [f for f in items if f["subject_id"] == world.person.id]
+    assert len(death) == 1
+    decided = client.post(f"/api/v1/findings/{death[0]['finding_id']}/disposition", headers=headers,
+                          json={"action": "confirm", "note": "核实：死亡后仍有结算"})
+    assert decided.status_code == 200 and decided.json()["status"] == "confirmed", decided.text
+
+
 def test_minutes_hours_and_score_units_are_checked():
     from yibao.policy.parameters import parse_parameters
     from yibao.policy.source import PolicyFileError, read

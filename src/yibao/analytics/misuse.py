@@ -12,6 +12,7 @@ from yibao.analytics.export import export
 from yibao.analytics.rules import detect
 from yibao.domain.findings import Detected
 from yibao.services.context import Context
+from yibao.services.misuse import findings
 
 ENGINES = ("duckdb",)
 
@@ -27,12 +28,8 @@ def run(ctx: Context, start: dt.date, end: dt.date, *, engine: str = "duckdb",
         return detect(folder, policy.policy_set, start, end)
 
 
-def hand_over(ctx: Context, detected: list[Detected], *, actor) -> object | None:
-    """Give the findings to the findings service, which records each fingerprint once; None while it is absent."""
-    try:
-        from yibao.services.misuse import findings
-    except ImportError:
-        return None
+def hand_over(ctx: Context, detected: list[Detected], *, actor) -> tuple[int, int]:
+    """Give the findings to the findings service, which records each fingerprint once: (added, already)."""
     return findings.record(ctx, actor=actor, detected=detected)
 
 

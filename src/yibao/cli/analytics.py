@@ -46,5 +46,6 @@ def misuse(
               highlight=False)
     for pattern, n in sorted(counts.items()):
         out.print(f"  {pattern}: {n}", highlight=False)
-    if recorded is None:
-        out.print("[dim]未交付复核（复核服务未启用） / not handed to review (the findings service is absent)[/dim]")
+    added, already = recorded
+    out.print(f"  交付复核：新增 {added} 条，已有 {already} 条 / to review: {added} new, {already} already recorded",
+              highlight=False)
