@@ -1,5 +1,5 @@
-"""The analytics data set's tables as pyarrow schemas: a copy of the shared contract, used until
-`yibao.analytics.dataset` lands (then the generator imports the schemas from there)."""
+"""The analytics data set's tables as pyarrow schemas: a copy of the shared contract, used when
+`yibao.analytics.dataset` is not installed (when it is, its schemas are the ones used), and the truth's schema."""
 
 from __future__ import annotations
 
@@ -103,3 +103,18 @@ TABLES = {
     "persons": PERSONS,
     "institutions": INSTITUTIONS,
 }
+
+try:  # the shared contract, once it is installed: the same schemas, one source
+    from yibao.analytics.dataset import (  # noqa: F401
+        APPLICATIONS,
+        BANK_ACCOUNTS,
+        GRANTS,
+        INSTITUTIONS,
+        INVOICES,
+        PERSONS,
+        REFUNDS,
+        SETTLEMENTS,
+        TABLES,
+    )
+except ImportError:
+    pass
