@@ -11,9 +11,11 @@ The patterns (each on its own persons, none of them under a family grant of the 
 - far_apart: one credential at home and, 1 to 2.5 hours later, in a region of another province 1,000+ km away;
 - shared_bank_account: the person's account digest linked by a second person too (half still linked, half history);
 - duplicate_invoice: one invoice number on two applications, or claimed and also settled directly;
-- family_pattern: a new grant, the grantee paying 25–40 times a year from the owner's account, far above the owner;
+- family_pattern: a new grant, the grantee paying 25+ times a year from the owner's account, 4.8–8 times the
+  owner's own spending (at least ¥720);
 - after_death: a death recorded mid-year and 1–3 settlements after it;
-- emergency_unclaimed: 1–2 emergency settlements at a hospital with no reimbursement claim (clean emergencies have one);
+- emergency_unclaimed: 1–2 emergency settlements at a hospital before 27 November, with no reimbursement claim (the
+  clean emergencies each have one within 20 days);
 - institution_outlier: an institution refunding 30 % of its settlements, or settling 35 % of them at night.
 The injected settlements are appended to settlements.parquet after the clean ones (not in time order).
 """
@@ -53,6 +55,8 @@ from bench.analytics.generate import (  # noqa: E402
 
 PERSON_PATTERNS = ("split_payments", "limit_hugging", "many_institutions", "far_apart", "shared_bank_account",
                    "duplicate_invoice", "family_pattern", "after_death", "emergency_unclaimed")
+FAMILY_FACTOR = 4  # a grantee's spending from the owner's account, at least this many times the owner's own
+EMERGENCY_LAST_DAY = 330  # injected emergencies early enough for a claim's window to close within the year
 OUTLIER_REFUND_SHARE = 0.30
 OUTLIER_NIGHT_SHARE = 0.35
 
@@ -205,14 +209,17 @@ def inject(folder: Path, seed: int = 11, share: float = 0.01) -> dict[str, int]:
 
     # family_pattern: the truth is the grantee
     fam = chosen["family_pattern"].reshape(-1, 2)
+    own = own_spending(folder, fam[:, 1])
     new_grants = []
     for i, (grantee, owner) in enumerate(fam):
         new_grants.append({"grant_id": f"GX{i:07d}", "owner_id": f"P{owner:09d}", "grantee_id": f"P{grantee:09d}",
                            "relation": "child", "status": "active", "starts_on": int(epoch_day(np.zeros(1))[0]) - 30,
                            "ends_on": None})
-        count = int(rng.integers(25, 41))
+        target = max(FAMILY_FACTOR * own.get(f"P{owner:09d}", 0), 60_000) * rng.uniform(1.2, 2.0)
+        count = max(int(rng.integers(25, 41)), int(np.ceil(target / 20_000)))
         places = rng.choice(np.concatenate([of_kind["pharmacy"], of_kind["clinic"]]), count)
-        totals = np.maximum(1000, np.round(rng.lognormal(np.log(15_000), 0.5, count), -1)).astype(np.int64)
+        weights = rng.lognormal(0.0, 0.4, count)
+        totals = np.clip(np.round(weights / weights.sum() * target, -1), 1000, 0.8 * cap).astype(np.int64)
         rows.add(grantee, places, rng.integers(0, 365, count), rng.integers(9 * 3600, 20 * 3600, count), totals,
                  owner=owner)
         truth.append(("family_pattern", "person", f"P{grantee:09d}", f"P{grantee:09d},P{owner:09d}"))
@@ -239,7 +246,7 @@ def inject(folder: Path, seed: int = 11, share: float = 0.01) -> dict[str, int]:
     # emergency_unclaimed
     for p in chosen["emergency_unclaimed"]:
         count = int(rng.integers(1, 3))
-        rows.add(p, rng.choice(of_kind["hospital"], count), rng.integers(0, 365, count),
+        rows.add(p, rng.choice(of_kind["hospital"], count), rng.integers(0, EMERGENCY_LAST_DAY, count),
                  rng.integers(0, DAY_S, count), rng.integers(200, 2000, count) * 100, emergency=True)
     person_truth("emergency_unclaimed", chosen["emergency_unclaimed"])
 
@@ -281,6 +288,21 @@ def inject(folder: Path, seed: int = 11, share: float = 0.01) -> dict[str, int]:
     for pattern, *_ in truth:
         counts[pattern] = counts.get(pattern, 0) + 1
     return counts
+
+
+def own_spending(folder: Path, owners: np.ndarray) -> dict[str, int]:
+    """What each of these persons paid from their own account themselves (a pass over the settlements)."""
+    wanted = person_ids(owners)
+    sums: dict[str, int] = {}
+    for batch in pq.ParquetFile(folder / "settlements.parquet").iter_batches(
+            batch_size=1_000_000, columns=["payer_id", "owner_id", "account_paid_fen"]):
+        table = pa.Table.from_batches([batch])
+        mine = pc.and_(pc.is_in(table["payer_id"], value_set=wanted), pc.equal(table["payer_id"], table["owner_id"]))
+        grouped = table.filter(mine).group_by("payer_id").aggregate([("account_paid_fen", "sum")])
+        for person, paid in zip(grouped["payer_id"].to_pylist(), grouped["account_paid_fen_sum"].to_pylist(),
+                                strict=True):
+            sums[person] = sums.get(person, 0) + paid
+    return sums
 
 
 def table_of(rows: list[tuple], table_schema: pa.Schema) -> pa.Table:

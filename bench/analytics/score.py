@@ -80,6 +80,7 @@ def run_engine(folder: Path, date_from: dt.date, date_to: dt.date, policies: Pat
             started = time.perf_counter()
             detected.extend(rules.detect(folder, policy, date_from, date_to, [pattern]))
             seconds[Pattern(pattern).value] = time.perf_counter() - started
+            print(f"  {Pattern(pattern).value}: {seconds[Pattern(pattern).value]:.1f} s", file=sys.stderr, flush=True)
     else:
         started = time.perf_counter()
         detected = rules.run(folder, None, date_from, date_to)
