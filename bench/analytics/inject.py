@@ -143,12 +143,12 @@ def inject(folder: Path, seed: int = 11, share: float = 0.01) -> dict[str, int]:
     eligible = np.array([i for i in np.flatnonzero(alive) if i not in busy], dtype=np.int64)
     rng.shuffle(eligible)
     k = max(1, round(share * n_persons))
-    need = k * (len(PERSON_PATTERNS) + 2)  # shared accounts and grants take a second person each
+    need = k * (len(PERSON_PATTERNS) + 4)  # a second person for shared accounts, three to pick a grant's owner from
     if eligible.size < need:
         raise SystemExit(f"too few persons to inject into: {eligible.size} < {need}")
     chosen, cursor = {}, 0
     for pattern in PERSON_PATTERNS:
-        width = 2 * k if pattern in ("shared_bank_account", "family_pattern") else k
+        width = {"shared_bank_account": 2 * k, "family_pattern": 4 * k}.get(pattern, k)
         chosen[pattern] = eligible[cursor:cursor + width]
         cursor += width
 
@@ -208,8 +208,11 @@ def inject(folder: Path, seed: int = 11, share: float = 0.01) -> dict[str, int]:
     link_table = table_of([tuple(r.values()) for r in extra_links], schema.BANK_ACCOUNTS)
 
     # family_pattern: the truth is the grantee
-    fam = chosen["family_pattern"].reshape(-1, 2)
-    own = own_spending(folder, fam[:, 1])
+    # owners: the third of a pool who spend least themselves (an elderly parent's account, say)
+    grantees, pool = chosen["family_pattern"][:k], chosen["family_pattern"][k:]
+    own = own_spending(folder, pool)
+    pool = pool[np.argsort([own.get(f"P{o:09d}", 0) for o in pool], kind="stable")][:k]
+    fam = np.column_stack([grantees, pool])
     new_grants = []
     for i, (grantee, owner) in enumerate(fam):
         new_grants.append({"grant_id": f"GX{i:07d}", "owner_id": f"P{owner:09d}", "grantee_id": f"P{grantee:09d}",
