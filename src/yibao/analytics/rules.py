@@ -204,10 +204,16 @@ def duplicate_invoice(con, p: Params, start: dt.date, end: dt.date) -> list[Dete
 def after_death(con, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
     """Settlements on or after the recorded death of the payer or of the account's owner."""
     sql = f"""
-    SELECT d.person_id, d.died_on, list(DISTINCT s.settlement_id ORDER BY s.settlement_id) AS ids
-    FROM persons d JOIN settlements s ON d.person_id IN (s.payer_id, s.owner_id)
-    WHERE d.died_on IS NOT NULL AND s.{_PERIOD} AND s.business_date >= d.died_on + CAST($grace AS INTEGER)
-    GROUP BY d.person_id, d.died_on ORDER BY d.person_id"""
+    WITH dead AS (SELECT person_id, died_on FROM persons WHERE died_on IS NOT NULL),
+    touched AS (  -- two equality joins (payer, owner) rather than one join on either: each is a hash join
+      SELECT d.person_id, d.died_on, s.settlement_id, s.business_date
+      FROM dead d JOIN settlements s ON s.payer_id = d.person_id WHERE s.{_PERIOD}
+      UNION
+      SELECT d.person_id, d.died_on, s.settlement_id, s.business_date
+      FROM dead d JOIN settlements s ON s.owner_id = d.person_id WHERE s.{_PERIOD})
+    SELECT person_id, died_on, list(DISTINCT settlement_id ORDER BY settlement_id) AS ids
+    FROM touched WHERE business_date >= died_on + CAST($grace AS INTEGER)
+    GROUP BY person_id, died_on ORDER BY person_id"""
     found = _rows(con, sql, {"from": start, "to": end, "grace": int(p["grace_days"])})
     return [Detected(Pattern.AFTER_DEATH, p.version, 1.0, SubjectKind.PERSON, r["person_id"], start, end,
                      {"settlement_ids": list(r["ids"])}, {"died_on": r["died_on"].isoformat()})
