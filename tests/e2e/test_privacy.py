@@ -96,9 +96,10 @@ def test_no_get_endpoint_shows_a_full_number_to_anyone_but_the_owner(ctx, admin,
     reviewer = Actor(username="test-reviewer", role=Role.REVIEWER)  # the admin linked the bank account it pays
     cases.review(ctx, actor=reviewer, application_id=claim.id, action="approve")
     [batch], _ = disbursement.make_batches(ctx, actor=admin)  # the bank's file has the number; reading it later not
+    finding = _finding_on(ctx, admin, world.person.id, sale["settlement_id"])
     values = {"employer_id": world.employer_id, "code": world.institution_code, "card_no": world.person.card_no,
               "region": "110000", "settlement_id": sale["settlement_id"], "application_id": claim.id,
-              "document_id": document.id, "batch_id": batch.batch_id, "kind": "approval"}
+              "document_id": document.id, "batch_id": batch.batch_id, "kind": "approval", "finding_id": finding}
     answered = {}
     for person_id in (world.person.id, registered_id):
         for path in get_routes(app):
@@ -313,3 +314,17 @@ def test_the_counters_cash_voucher_look_up_shows_the_holder_masked(ctx, admin, c
         assert r.json()["holder_name"] == "张*" and world.person.name not in r.text
     else:
         assert_problem(r, 403, "auth.forbidden")
+
+
+def _finding_on(ctx, admin, person_id: str, settlement_id: str) -> str:
+    """A misuse finding on the person, as detection records it; its id."""
+    import datetime as dt
+
+    from yibao.domain.findings import Detected, Pattern, SubjectKind
+    from yibao.services.misuse import findings
+
+    day = ctx.today()
+    findings.record(ctx, actor=admin, detected=[Detected(
+        Pattern.AFTER_DEATH, "misuse.after_death@2026-01-01", 1.0, SubjectKind.PERSON, person_id,
+        day - dt.timedelta(days=30), day, {"settlement_ids": [settlement_id]}, {"died_on": day.isoformat()})])
+    return findings.list_findings(ctx, actor=admin, pattern="after_death")[0].id
