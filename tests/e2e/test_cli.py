@@ -30,6 +30,8 @@ def test_demo_load_twice_changes_nothing(env, database_url):
     assert first.returncode == 0, first.stderr
     assert "reviewer" in first.stdout and DEMO_PASSWORD in first.stdout
     assert "http://127.0.0.1:8000/login" in first.stdout and "http://127.0.0.1:8000/me" in first.stdout
+    for console in ("/unit", "/institution", "/counter", "/review", "/audit", "/admin"):  # each role's start page
+        assert f"http://127.0.0.1:8000{console}" in first.stdout, console
     after_first = row_counts(database_url)
     assert after_first["persons"] >= 7 and after_first["institutions"] >= 9 and after_first["users"] >= 6
     second = yibao(env, "demo", "load")

@@ -196,7 +196,7 @@ def _user(ctx, s, username, role, what, **links) -> None:
 ROLE_PAGES = [("person", "insured persons 参保人", "/me"), ("unit", "unit 单位", "/unit"),
               ("institution", "cashiers of institutions 定点机构收银", "/institution"),
               ("counter", "agency counter 窗口经办", "/counter"), ("reviewer", "reviewers 经办审核", "/review"),
-              ("auditor", "auditor 稽核", "/audit"), ("admin", "administrators 系统管理员", "/docs"),
+              ("auditor", "auditor 稽核", "/audit"), ("admin", "administrators 系统管理员", "/admin"),
               ("terminal", "self-service terminal 自助机具 (API only)", "/api/v1")]
 
 
