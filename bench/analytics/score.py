@@ -3,9 +3,8 @@
     .venv/bin/python bench/analytics/score.py --data DIR [--from 2025-01-01] [--to 2025-12-31] [--policies policies]
                                               [--json FILE]
 
-The engine is `yibao.analytics.rules`: `rules.detect(folder, policy, date_from, date_to, patterns)` with the policy
-tree loaded from `--policies` (or, if the engine offers it instead, `rules.run(folder, params, date_from, date_to)`).
-Each rule runs on its own, timed. A finding counts as true when its pattern and subject match a truth row: the
+The rules run through `yibao.analytics.detection.detect` with the policy tree loaded from `--policies`, on DuckDB
+(or `--engine spark`). Each rule runs on its own, timed. A finding counts as true when its pattern and subject match a truth row: the
 same subject id, or, for a finding on a person, one of the persons the truth row names (a shared account's
 holders, a grant's two ends). Precision is over the distinct subjects found, recall over the truth rows.
 """
@@ -64,27 +63,20 @@ def score(detected: list[Detected], truth: list[dict]) -> dict[str, dict]:
     return report
 
 
-def run_engine(folder: Path, date_from: dt.date, date_to: dt.date, policies: Path) -> tuple[list[Detected], dict]:
-    """Run each rule of the engine over the folder; the findings and each rule's seconds."""
-    try:
-        from yibao.analytics import rules
-    except ImportError as missing:
-        raise SystemExit(f"the rules engine is not installed here: {missing}") from missing
+def run_engine(folder: Path, date_from: dt.date, date_to: dt.date, policies: Path,
+               engine: str = "duckdb") -> tuple[list[Detected], dict]:
+    """Run each rule on the engine over the folder; the findings and each rule's seconds."""
+    from yibao.analytics.detection import detect
+    from yibao.policy.loader import load_tree
+
+    policy = load_tree(policies)
     detected: list[Detected] = []
     seconds: dict[str, float] = {}
-    if hasattr(rules, "detect"):
-        from yibao.policy.loader import load_tree
-
-        policy = load_tree(policies)
-        for pattern in getattr(rules, "RULES", list(Pattern)):
-            started = time.perf_counter()
-            detected.extend(rules.detect(folder, policy, date_from, date_to, [pattern]))
-            seconds[Pattern(pattern).value] = time.perf_counter() - started
-            print(f"  {Pattern(pattern).value}: {seconds[Pattern(pattern).value]:.1f} s", file=sys.stderr, flush=True)
-    else:
+    for pattern in Pattern:
         started = time.perf_counter()
-        detected = rules.run(folder, None, date_from, date_to)
-        seconds["all"] = time.perf_counter() - started
+        detected.extend(detect(folder, policy, date_from, date_to, [pattern], engine=engine))
+        seconds[pattern.value] = time.perf_counter() - started
+        print(f"  {pattern.value}: {seconds[pattern.value]:.1f} s", file=sys.stderr, flush=True)
     return detected, seconds
 
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from yibao.analytics.dataset import TABLES, write_table
-from yibao.analytics.rules import detect, params_for
+from yibao.analytics.detection import detect
+from yibao.analytics.rules import params_for
 from yibao.domain.findings import Pattern
 from yibao.policy.loader import NATIONAL, load_tree
 

@@ -8,24 +8,23 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+from yibao.analytics.detection import ENGINES, detect
 from yibao.analytics.export import export
-from yibao.analytics.rules import detect
 from yibao.domain.findings import Detected
 from yibao.services.context import Context
 from yibao.services.misuse import findings
 
-ENGINES = ("duckdb",)
-
 
 def run(ctx: Context, start: dt.date, end: dt.date, *, engine: str = "duckdb",
-        dataset: Path | None = None) -> list[Detected]:
-    """Export the period to a data set (a temporary one unless given) and run every rule over it."""
+        dataset: Path | None = None, **options) -> list[Detected]:
+    """Export the period to a data set (a temporary one unless given) and run every rule over it on the engine
+    named (`options` go to the engine: Spark's `master`)."""
     if engine not in ENGINES:
         raise ValueError("unknown engine")
     policy = ctx.policy
     with tempfile.TemporaryDirectory(prefix="misuse-") as scratch:
         folder = export(ctx.settings.resolved_database_url, Path(dataset or scratch), start, end, policy)
-        return detect(folder, policy.policy_set, start, end)
+        return detect(folder, policy.policy_set, start, end, engine=engine, **options)
 
 
 def hand_over(ctx: Context, detected: list[Detected], *, actor) -> tuple[int, int]:

@@ -1,0 +1,173 @@
+"""The misuse rules' queries in DuckDB's SQL, over the data set's Parquet files (the embedded engine).
+
+Each query is named by its pattern (`rules.RULES` asks for them); `$name` marks an argument.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from yibao.analytics.dataset import TABLES, table_path
+from yibao.analytics.rules import MEASURES, Query
+
+_PERIOD = "business_date BETWEEN $from AND $to"
+_Z = ", ".join(f"CASE WHEN mad_{m} > 0 THEN 0.6745 * ({m} - med_{m}) / mad_{m} END AS z_{m}" for m in MEASURES)
+
+SQL: dict[str, str] = {
+    "split_payments": f"""
+    WITH s AS (
+      SELECT settlement_id, payer_id, credential_id, institution_code, "at", account_paid_fen, cap_fen,
+             CASE WHEN epoch_us("at") - lag(epoch_us("at")) OVER w <= CAST($window AS BIGINT) * 60000000
+                  THEN 0 ELSE 1 END AS starts
+      FROM settlements WHERE {_PERIOD}
+      WINDOW w AS (PARTITION BY credential_id, institution_code ORDER BY "at", settlement_id)),
+    bursts AS (
+      SELECT *, sum(starts) OVER (PARTITION BY credential_id, institution_code ORDER BY "at", settlement_id
+                                  ROWS UNBOUNDED PRECEDING) AS burst
+      FROM s QUALIFY count(*) OVER (PARTITION BY credential_id, institution_code) >= $min_payments),
+    found AS (
+      SELECT credential_id, institution_code, burst FROM bursts GROUP BY ALL
+      HAVING count(*) >= $min_payments AND max(cap_fen) > 0 AND sum(account_paid_fen) > max(cap_fen))
+    SELECT min(b.payer_id) AS payer_id, b.institution_code, list(b.settlement_id ORDER BY b."at", b.settlement_id) AS ids,
+           count(*) AS n, sum(b.account_paid_fen) AS paid, max(b.cap_fen) AS cap
+    FROM bursts b JOIN found f USING (credential_id, institution_code, burst)
+    GROUP BY b.credential_id, b.institution_code, b.burst ORDER BY payer_id, min(b."at")""",
+    "limit_hugging": f"""
+    WITH near AS (
+      SELECT payer_id, business_date, list(settlement_id ORDER BY "at", settlement_id) AS ids
+      FROM settlements WHERE {_PERIOD} AND cap_fen > 0
+        AND account_paid_fen >= $low * cap_fen AND account_paid_fen <= cap_fen
+      GROUP BY payer_id, business_date),
+    runs AS (SELECT *, business_date - CAST(row_number() OVER (PARTITION BY payer_id ORDER BY business_date)
+                                            AS INTEGER) AS run FROM near)
+    SELECT payer_id, min(business_date) AS first_day, count(*) AS days, flatten(list(ids ORDER BY business_date)) AS ids
+    FROM runs GROUP BY payer_id, run HAVING count(*) >= $min_days ORDER BY payer_id, first_day""",
+    "many_institutions": f"""
+    WITH days AS (
+      SELECT credential_id, business_date, count(DISTINCT institution_code) AS n FROM settlements
+      WHERE {_PERIOD} GROUP BY ALL HAVING count(DISTINCT institution_code) >= $min)
+    SELECT s.credential_id, min(s.payer_id) AS payer_id, s.business_date, any_value(d.n) AS n,
+           list(s.settlement_id ORDER BY s."at", s.settlement_id) AS ids
+    FROM settlements s JOIN days d USING (credential_id, business_date)
+    GROUP BY s.credential_id, s.business_date ORDER BY s.credential_id, s.business_date""",
+    "far_apart": f"""
+    WITH s AS (
+      SELECT settlement_id, payer_id, credential_id, "at", institution_region[1:2] AS province
+      FROM settlements WHERE {_PERIOD}),
+    paired AS (
+      SELECT *, lag(settlement_id) OVER w AS prev_id, epoch_us("at") - lag(epoch_us("at")) OVER w AS gap_us,
+             lag(province) OVER w AS prev_province
+      FROM s WINDOW w AS (PARTITION BY credential_id ORDER BY "at", settlement_id))
+    SELECT payer_id, prev_id, settlement_id, province, prev_province, gap_us / 60000000 AS minutes
+    FROM paired WHERE province <> prev_province AND gap_us < CAST($window AS BIGINT) * 3600000000
+    ORDER BY payer_id, "at" """,
+    "shared_bank_account": """
+    SELECT account_digest, list(DISTINCT person_id ORDER BY person_id) AS persons
+    FROM bank_accounts WHERE CAST(linked_at AS DATE) <= $to
+    GROUP BY account_digest HAVING count(DISTINCT person_id) >= $min ORDER BY account_digest""",
+    "duplicate_invoice": """
+    WITH claims AS (
+      SELECT i.issuer, i.invoice_number, nullif(i.application_id, '') AS application_id,
+             nullif(i.settlement_id, '') AS settlement_id, coalesce(a.person_id, s.payer_id) AS person_id
+      FROM invoices i
+      LEFT JOIN applications a ON a.application_id = nullif(i.application_id, '')
+      LEFT JOIN settlements s ON s.settlement_id = nullif(i.settlement_id, '')
+      WHERE i.invoice_date <= $to AND coalesce(a.status, '') NOT IN ('rejected', 'withdrawn'))
+    SELECT issuer, invoice_number, min(person_id) AS person_id,
+           list(DISTINCT application_id ORDER BY application_id) FILTER (WHERE application_id IS NOT NULL) AS apps,
+           list(DISTINCT settlement_id ORDER BY settlement_id) FILTER (WHERE settlement_id IS NOT NULL) AS sets,
+           count(DISTINCT person_id) AS persons
+    FROM claims GROUP BY issuer, invoice_number
+    HAVING count(DISTINCT application_id) + count(DISTINCT settlement_id) >= $min
+    ORDER BY issuer, invoice_number""",
+    "after_death": f"""
+    WITH dead AS (SELECT person_id, died_on FROM persons WHERE died_on IS NOT NULL),
+    touched AS (  -- two equality joins (payer, owner) rather than one join on either: each is a hash join
+      SELECT d.person_id, d.died_on, s.settlement_id, s.business_date
+      FROM dead d JOIN settlements s ON s.payer_id = d.person_id WHERE s.{_PERIOD}
+      UNION
+      SELECT d.person_id, d.died_on, s.settlement_id, s.business_date
+      FROM dead d JOIN settlements s ON s.owner_id = d.person_id WHERE s.{_PERIOD})
+    SELECT person_id, died_on, list(DISTINCT settlement_id ORDER BY settlement_id) AS ids
+    FROM touched WHERE business_date >= died_on + CAST($grace AS INTEGER)
+    GROUP BY person_id, died_on ORDER BY person_id""",
+    "institution_outlier": f"""
+    WITH per AS (
+      SELECT institution_code, any_value(institution_kind) AS kind, any_value(institution_region) AS region,
+             count(*) AS n,
+             sum(refunded_fen) / nullif(sum(account_paid_fen), 0) AS refund_share,
+             sum(account_paid_fen) / nullif(sum(total_fen), 0) AS account_share,
+             avg(CASE WHEN (epoch_us("at") // 3600000000 + 8) % 24 >= $night_from  -- China time, UTC+8 all year
+                        OR (epoch_us("at") // 3600000000 + 8) % 24 < $night_to THEN 1 ELSE 0 END) AS night_share,
+             avg(CASE WHEN coalesce(limited_by, '') <> '' THEN 1 ELSE 0 END) AS limit_share
+      FROM settlements WHERE {_PERIOD} GROUP BY institution_code),
+    med AS (
+      SELECT kind, region, count(*) AS peers,
+             {", ".join(f"median({m}) AS med_{m}" for m in MEASURES)}
+      FROM per GROUP BY kind, region),
+    dev AS (
+      SELECT per.*, med.* EXCLUDE (kind, region),
+             {", ".join(f"abs({m} - med_{m}) AS d_{m}" for m in MEASURES)}
+      FROM per JOIN med USING (kind, region)),
+    mad AS (SELECT kind, region, {", ".join(f"median(d_{m}) AS mad_{m}" for m in MEASURES)}
+            FROM dev GROUP BY kind, region)
+    SELECT dev.*, {_Z}
+    FROM dev JOIN mad USING (kind, region) WHERE peers >= $min_peers ORDER BY institution_code""",
+    "emergency_unclaimed": f"""
+    SELECT s.payer_id, list(s.settlement_id ORDER BY s."at", s.settlement_id) AS ids
+    FROM settlements s
+    WHERE s.{_PERIOD} AND s.emergency AND s.business_date + CAST($window AS INTEGER) <= $to
+      AND NOT EXISTS (SELECT 1 FROM applications a WHERE a.person_id IN (s.payer_id, s.owner_id)
+                        AND a.reason = 'emergency' AND a.status NOT IN ('withdrawn', 'draft')
+                        AND CAST(a.submitted_at AS DATE) BETWEEN s.business_date - 1
+                            AND s.business_date + CAST($window AS INTEGER))
+    GROUP BY s.payer_id ORDER BY s.payer_id""",
+    "family_pattern.spending": f"""
+    WITH s AS (SELECT * FROM settlements WHERE {_PERIOD}),
+    own AS (SELECT owner_id, sum(account_paid_fen) AS own_fen FROM s WHERE payer_id = owner_id GROUP BY owner_id),
+    granted AS (SELECT owner_id, payer_id, sum(account_paid_fen) AS paid_fen,
+                       list(settlement_id ORDER BY "at", settlement_id) AS ids
+                FROM s WHERE payer_id <> owner_id GROUP BY owner_id, payer_id)
+    SELECT g.owner_id, g.payer_id, g.paid_fen, coalesce(o.own_fen, 0) AS own_fen, g.ids
+    FROM granted g LEFT JOIN own o USING (owner_id)
+    WHERE g.paid_fen >= $min_fen AND g.paid_fen > $ratio * coalesce(o.own_fen, 0)
+    ORDER BY g.owner_id, g.payer_id""",
+    "family_pattern.rotating": """
+    WITH sides AS (SELECT grant_id, owner_id AS person_id, grantee_id AS other FROM grants
+                   WHERE starts_on BETWEEN $from AND $to
+                   UNION ALL SELECT grant_id, grantee_id, owner_id FROM grants WHERE starts_on BETWEEN $from AND $to)
+    SELECT person_id, count(DISTINCT other) AS n, list(DISTINCT grant_id ORDER BY grant_id) AS ids
+    FROM sides GROUP BY person_id HAVING count(DISTINCT other) >= $min ORDER BY person_id""",
+    "institution_outlier.ids": f"""
+    SELECT settlement_id FROM settlements WHERE institution_code = $code AND {_PERIOD} ORDER BY settlement_id""",
+}
+
+
+def connect(folder: Path) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with every table of the data set as a view over its Parquet file."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    for table in TABLES:
+        path = str(table_path(folder, table)).replace("'", "''")
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{path}')")
+    return con
+
+
+@contextmanager
+def queries(folder: Path) -> Iterator[Query]:
+    """A `Query` over the data set in `folder`, for as long as the block runs."""
+    con = connect(folder)
+
+    def run(name: str, args: dict) -> list[dict]:
+        cursor = con.execute(SQL[name], args)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+    try:
+        yield run
+    finally:
+        con.close()
