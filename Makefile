@@ -9,12 +9,12 @@ PORT ?= 8000
 # The suite runs on two workers (pytest-xdist); each has its own PostgreSQL cluster and test servers.
 PYTEST_ARGS ?= -n 2
 
-.PHONY: run test install postgresql fonts chromium catalogs messages lint clean
+.PHONY: run test install postgresql fonts chromium java catalogs messages lint clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	touch $(STAMP)
 
 install: $(STAMP) fonts catalogs
@@ -63,7 +63,16 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: install postgresql chromium lint
+# The analytics' Spark engine (pyspark) runs on a Java runtime; install Debian's default one when none is there.
+java:
+	@if command -v java >/dev/null 2>&1; then \
+	  echo "Java runtime present"; \
+	else \
+	  echo "installing a Java runtime (apt-get)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
+
+test: install postgresql chromium java lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
