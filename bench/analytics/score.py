@@ -103,10 +103,11 @@ def main() -> None:
     parser.add_argument("--from", dest="date_from", type=dt.date.fromisoformat, default=dt.date(YEAR, 1, 1))
     parser.add_argument("--to", dest="date_to", type=dt.date.fromisoformat, default=dt.date(YEAR, 12, 31))
     parser.add_argument("--policies", type=Path, default=ROOT / "policies")
+    parser.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb")
     parser.add_argument("--json", type=Path, help="also write the report as JSON to this file")
     args = parser.parse_args()
     rows = pq.ParquetFile(args.data / "settlements.parquet").metadata.num_rows
-    detected, seconds = run_engine(args.data, args.date_from, args.date_to, args.policies)
+    detected, seconds = run_engine(args.data, args.date_from, args.date_to, args.policies, args.engine)
     report = score(detected, load_truth(args.data))
     print(render(report, seconds, rows))
     if args.json:
