@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import PASSWORD, add_person, build_world, new_uscc, row_counts
+from tests.support import PASSWORD, PIN, add_person, build_world, fund, new_uscc, row_counts
 from tests.web.conftest import csrf_of, page_sign_in, post_form, text_of
 from yibao.domain import errors
 from yibao.domain.users import Actor, Role, User
@@ -23,6 +23,7 @@ from yibao.jobs import due
 from yibao.services.credentials import auth
 from yibao.services.policy import publication, sets
 from yibao.services.registry import institutions
+from yibao.services.settlement import payments
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 DALIAN = "210200-dalian"
@@ -232,6 +233,41 @@ def test_a_policy_change_shows_its_diff_and_people_then_publishes_and_tells_them
     assert "大连" in notice["title_zh"] and "¥2,000.00 → ¥1,000.00" in notice["body_zh"]
     page = admin_client.get("/admin/policy")
     assert "已发布" in text_of(page.text) and ctx.policy.set_id in page.text
+
+
+BEIJING = "110000-beijing"
+INSTITUTION_DAILY_NOW = "      2019-01-01: 50000\n"
+
+
+def test_the_check_replays_the_past_year_under_the_change_and_names_whose_payments_it_would_change(
+        admin_client, ctx, admin, world):
+    # ¥400 from the employee's account at the pharmacy in March; a later ¥200 cap a day per institution would
+    # have let the account pay ¥200 of it
+    from yibao.domain.clock import SHANGHAI
+
+    fund(ctx, admin, world.person.id, months=4, employer_id=world.employer_id)
+    payments.settle(ctx, actor=admin, idempotency_key="bj-1", institution_code=world.institution_code,
+                    credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                    items=[{"category": "drug", "amount_fen": 40_000}])
+    ctx.clock.set(ctx.clock.now().astimezone(SHANGHAI) + dt.timedelta(days=10))
+    page_sign_in(admin_client, "admin-user", PASSWORD)  # ten days on: a new session
+    text = (POLICIES / BEIJING / "settlement.yaml").read_text(encoding="utf-8")
+    assert INSTITUTION_DAILY_NOW in text
+    effective = (ctx.today() + dt.timedelta(days=30)).isoformat()
+    lower = text.replace(INSTITUTION_DAILY_NOW, INSTITUTION_DAILY_NOW + f"      {effective}: 20000\n", 1)
+    counts = row_counts(ctx)
+
+    checked = check(admin_client, lower.encode("utf-8"), folder=BEIJING, effective=effective)
+
+    assert checked.status_code == 200, text_of(checked.text)
+    assert 'data-testid="replayed-people">1<' in checked.text
+    replay = text_of(checked.text.split('data-testid="replayed-110000"', 1)[1].split("</p>", 1)[0])
+    assert "¥200.00" in replay and "¥400.00" in replay
+    assert row_counts(ctx) == counts  # the replay writes nothing
+
+    # a change that no recorded payment reaches names nobody (Dalian: no payments there)
+    quiet = check(admin_client, dalian_settlement())
+    assert quiet.status_code == 200 and 'data-testid="replayed-people">0<' in quiet.text
 
 
 def test_a_policy_file_that_fails_the_check_shows_file_line_and_key_and_publishes_nothing(admin_client, ctx):

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import Response
 
+from yibao.analytics import sim_publication
 from yibao.domain import errors
 from yibao.domain.registry import InstitutionKind
 from yibao.domain.users import Actor, Role
@@ -235,7 +236,10 @@ def _checked(request: Request, actor: Actor, *, name: str, data: bytes, folder: 
         field = "folder" if field == "file" and exc.code == errors.PolicyUploadInvalid.code and \
             "folder" in exc.facts.get("reason_en", "") else field
         return _policy_page(request, values=values, field_errors={field: exc}, status_code=exc.status)
+    replayed = {} if found.unchanged or found.first else \
+        sim_publication.effects(ctx, found.policy_set, [r.code for r in found.regions], found.effective)
     return render.page(request, "admin/policy_check.html", found=found, name=name[-120:], folder=folder,
+                       replayed=replayed, replayed_persons=len({p for e in replayed.values() for p in e.persons}),
                        payload=base64.b64encode(data).decode("ascii"), changes=CHANGES, figures=sets.figures,
                        early={(c.region, c.name) for c in found.early})
 
