@@ -18,8 +18,8 @@ from yibao.services.audit import inspection
 from yibao.services.policy import sets
 from yibao.services.registry import enrolment
 from yibao.web import csrf, render, session
+from yibao.web.forms import FormErrors, period
 from yibao.web.labels import N_
-from yibao.web.routers.money import BAD_DATE, DATES_REVERSED, FormErrors
 from yibao.web.routers.public import regions
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard), Depends(session.role(Role.AUDITOR))])
@@ -59,25 +59,6 @@ def _ctx(request: Request):
     return request.app.state.ctx
 
 
-def _day(problems: FormErrors, name: str, raw: str) -> dt.date | None:
-    """A date typed as YYYY-MM-DD (or nothing); a bad one marks its field."""
-    raw = (raw or "").strip()
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError:
-        problems.add(name, BAD_DATE)
-        return None
-
-
-def _period(problems: FormErrors, date_from: str, date_to: str, *, names=("from", "to")):
-    day_from, day_to = _day(problems, names[0], date_from), _day(problems, names[1], date_to)
-    if day_from and day_to and day_from > day_to:
-        problems.add(names[1], DATES_REVERSED)
-    return day_from, day_to
-
-
 def shown(value) -> str:
     """A detail's value as the auditor reads it: rules by their id and reference, other structures as JSON."""
     if isinstance(value, list) and value and all(isinstance(v, dict) and "rule_id" in v for v in value):
@@ -114,7 +95,7 @@ def trail(request: Request, actor: Auditor, person: Short = "", entity: Short = 
 def _trail_page(request: Request, actor: Actor, values: dict, *, page: str = "1", problems: FormErrors | None = None,
                 id_number: str = ""):
     problems = problems if problems is not None else FormErrors(request)
-    day_from, day_to = _period(problems, values["from"], values["to"])
+    day_from, day_to = period(problems, values["from"], values["to"])
     number = int(page) if page.isdigit() and int(page) > 0 else 1
     found = None
     searched = any(values.values())
@@ -179,7 +160,7 @@ def policy(request: Request, actor: Auditor, region: Short = "", date_from: From
     choices = regions(request)
     values = {"region": region.strip() or (choices[0][0] if choices else ""),
               "from": date_from or dt.date(ctx.today().year, 1, 1).isoformat(), "to": to or ctx.today().isoformat()}
-    day_from, day_to = _period(problems, values["from"], values["to"])
+    day_from, day_to = period(problems, values["from"], values["to"])
     if values["region"] not in dict(choices):
         problems.add("region", NO_REGION)
     changes, in_force = [], None

@@ -3,14 +3,11 @@ and withdrawal, from the explain answer to "paid") and /ask (the 12393/12333 ans
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from yibao.domain import application_texts as texts
 from yibao.domain import errors
@@ -23,7 +20,7 @@ from yibao.services.applications import cases, disbursement, documents, vouchers
 from yibao.services.crossregion import family, filings
 from yibao.services.policy import explain, sets
 from yibao.services.registry import enrolment, institutions
-from yibao.web import csrf, render, session
+from yibao.web import csrf, forms, render, session
 from yibao.web.labels import N_
 from yibao.web.routers.public import regions
 
@@ -52,33 +49,10 @@ TERMS = {"relation_of": {t.value: t for t in v.Relation}, "filing_type_of": {t.v
          "reason_of": {**{t.value: t for t in v.ReimbursementReason}, **{t.value: t for t in v.WithdrawalReason}},
          "grant_states": GRANT_STATES, "kind_names": KIND_NAMES, "filing_states": FILING_STATES,
          "application_states": APPLICATION_STATES}
-MONEY = re.compile(r"^\d{1,9}(\.\d{1,2})?$")
 
 
 def _ctx(request: Request):
     return request.app.state.ctx
-
-
-def _terms(request: Request, terms) -> list[tuple[str, str]]:
-    """A vocabulary list as choices: (term, its label in the page's language)."""
-    zh = render.locale_of(request) == "zh_CN"
-    return [(t.value, t.zh if zh else t.en) for t in terms]
-
-
-def _fen(text: str) -> int | None:
-    """Yuan as typed (12 or 12.5 or 12.50) in fen; None when it is not an amount."""
-    text = (text or "").strip().replace(",", "")
-    if not MONEY.match(text):
-        return None
-    whole, _, part = text.partition(".")
-    return int(whole) * 100 + int((part + "00")[:2])
-
-
-def _day(text: str) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat((text or "").strip())
-    except ValueError:
-        return None
 
 
 def _invalid(request: Request, text: str) -> str:
@@ -117,7 +91,7 @@ def _family_page(request: Request, actor: Actor, status_code: int = 200, **value
     return _page(request, "me/family.html", status_code,
                  grants=family.grants_seen_by(ctx, actor=actor, person_id=actor.person_id),
                  paid=family.paid_by_grantees(ctx, actor=actor, owner_id=actor.person_id),
-                 relations=_terms(request, v.Relation), **_form_state(values, cited=[]))
+                 relations=forms.choices(request, v.Relation), **_form_state(values, cited=[]))
 
 
 @router.get("/me/family")
@@ -185,7 +159,7 @@ def _filings_page(request: Request, actor: Actor, status_code: int = 200, **valu
     return _page(request, "me/filings.html", status_code,
                  filings=filings.list_filings(ctx, actor=actor, person_id=actor.person_id),
                  terms=filings.terms(ctx, actor=actor, person_id=actor.person_id),
-                 types=_terms(request, v.FilingType), reasons=_terms(request, v.FilingReason),
+                 types=forms.choices(request, v.FilingType), reasons=forms.choices(request, v.FilingReason),
                  regions=destinations(request), region_names=dict(destinations(request)),
                  **_form_state(values, cited=[]))
 
@@ -201,7 +175,7 @@ def file_filing(request: Request, actor: Person, type: Annotated[str, Form(max_l
                 destination_region: Annotated[str, Form(max_length=12)] = "",
                 start_date: Annotated[str, Form(max_length=20)] = ""):
     values = {"type": type, "reason": reason, "destination_region": destination_region,
-              "start_date": start_date if _day(start_date) else ""}
+              "start_date": start_date if forms.day_of(start_date) else ""}
     field_errors = {}
     if type not in v.FilingType:
         field_errors["type"] = _invalid(request, N_("Choose the kind of filing."))
@@ -209,7 +183,7 @@ def file_filing(request: Request, actor: Person, type: Annotated[str, Form(max_l
         field_errors["reason"] = _invalid(request, N_("Choose why you file."))
     if destination_region not in dict(destinations(request)):
         field_errors["destination_region"] = _invalid(request, N_("Choose where you will be treated."))
-    start = _day(start_date) if start_date.strip() else None
+    start = forms.day_of(start_date) if start_date.strip() else None
     if start_date.strip() and start is None:
         field_errors["start_date"] = _invalid(request, N_("Enter the start date as a date."))
     if field_errors:
@@ -243,7 +217,7 @@ def _applications_page(request: Request, actor: Actor, status_code: int = 200, *
     ctx = _ctx(request)
     return _page(request, "me/applications.html", status_code,
                  applications=cases.queue(ctx, actor=actor, person_id=actor.person_id),
-                 cases=_case_choices(request), categories=_terms(request, v.Category),
+                 cases=_case_choices(request), categories=forms.choices(request, v.Category),
                  **_form_state(values, answer=None, needed=[], apply_form=False))
 
 
@@ -270,7 +244,7 @@ def _case_choices(request: Request) -> list[tuple[str, str]]:
     """Every case a person may ask about, as one choice: kind and reason."""
     _t = render.gettext(request)
     return [(f"{kind}/{value}", f"{_t(KIND_NAMES[kind])}: {text}") for kind, terms in KIND_REASONS.items()
-            for value, text in _terms(request, terms)]
+            for value, text in forms.choices(request, terms)]
 
 
 @router.post("/me/applications/check")
@@ -284,32 +258,7 @@ def check_case(request: Request, actor: Person, case: Annotated[str, Form(max_le
                               answer=answer, needed=_documents_needed(answer), apply_form=answer["allowed"])
 
 
-Files = list[tuple[str, bytes, str]]
-
-
-async def _uploads(request: Request) -> Files:
-    """The files the form carries, one field per document type (`doc_<type>`), as (type, content, name)."""
-    form = await request.form()
-    found = []
-    for type in v.DocumentType:
-        for item in form.getlist(f"doc_{type.value}"):
-            if isinstance(item, UploadFile) and item.filename:
-                found.append((type.value, await item.read(), item.filename))
-    return found
-
-
-def _file_problems(request: Request, files: Files) -> dict:
-    """The refusal beside each file field whose file would not be accepted (nothing is kept yet)."""
-    problems = {}
-    for type, content, _name in files:
-        try:
-            documents.check(_ctx(request), type=type, content=content)
-        except (errors.DocumentInvalid, errors.DocumentTooLarge) as exc:
-            problems[f"doc_{type}"] = exc
-    return problems
-
-
-def _store(request: Request, actor: Actor, files: Files) -> list[str]:
+def _store(request: Request, actor: Actor, files: forms.Files) -> list[str]:
     """Keep each file (checked before) as one of the person's documents; their ids."""
     return [documents.upload(_ctx(request), actor=actor, person_id=actor.person_id, type=type, content=content,
                              filename=name).id for type, content, name in files]
@@ -321,7 +270,7 @@ def _claim_fields(request: Request, form) -> tuple[dict, dict, list[dict] | None
     values = {k: str(form.get(k, ""))[:40] for k in ("kind", "reason", "invoice_number", "invoice_issuer",
                                                       "invoice_date", "invoice_category")}
     field_errors = {}
-    amount = _fen(str(form.get("amount", "")))
+    amount = forms.fen_of(str(form.get("amount", "")))
     if amount is None or amount <= 0:
         field_errors["amount"] = _invalid(request, N_("Enter the amount in yuan, like 150 or 150.50."))
     else:
@@ -332,7 +281,7 @@ def _claim_fields(request: Request, form) -> tuple[dict, dict, list[dict] | None
         field_errors["invoice_number"] = _invalid(request, N_("Enter the invoice number."))
     if not values["invoice_issuer"].strip():
         field_errors["invoice_issuer"] = _invalid(request, N_("Enter the code of the institution that issued it."))
-    day = _day(values["invoice_date"])
+    day = forms.day_of(values["invoice_date"])
     if day is None:
         field_errors["invoice_date"] = _invalid(request, N_("Enter the invoice date as a date."))
     if values["invoice_category"] not in v.Category:
@@ -351,13 +300,13 @@ async def start_application(request: Request, actor: Person):
     if not _case(kind, reason):
         return await run_in_threadpool(_applications_page, request, actor, 422, field_errors={
             "case": _invalid(request, N_("Choose a case and its reason."))})
-    files = await _uploads(request)
+    files = await forms.uploads(request)
     return await run_in_threadpool(_start, request, actor, form, kind, reason, files)
 
 
-def _start(request: Request, actor: Actor, form, kind: str, reason: str, files: Files) -> Response:
+def _start(request: Request, actor: Actor, form, kind: str, reason: str, files: forms.Files) -> Response:
     values, field_errors, invoices, amount = _claim_fields(request, form)
-    field_errors |= _file_problems(request, files)
+    field_errors |= forms.file_problems(request, files)
     values["case"] = f"{kind}/{reason}"
     named = str(form.get("needed", "")).split(",") + [type for type, _content, _name in files]
     needed = [v.DocumentType(t) for t in dict.fromkeys(named) if t in v.DocumentType]
@@ -412,7 +361,7 @@ def _application_page(request: Request, actor: Actor, application_id: str, statu
                  statuses=S, **_form_state(values, cited=[]))
 
 
-def _papers_refused(request: Request, actor: Actor, app, files: Files, *, status: str, action: str,
+def _papers_refused(request: Request, actor: Actor, app, files: forms.Files, *, status: str, action: str,
                     wanted: list[str]) -> Response | None:
     """The page again when papers cannot be taken now (nothing kept): a case in another state, no file, a file
     not accepted, or a document asked for with no file; None when they can."""
@@ -420,7 +369,7 @@ def _papers_refused(request: Request, actor: Actor, app, files: Files, *, status
     if app.status != status:
         exc = errors.ApplicationWrongState(status=app.status, action=action)
         return _application_page(request, actor, application_id, exc.status, error=exc)
-    problems = _file_problems(request, files)
+    problems = forms.file_problems(request, files)
     given = {type for type, _content, _name in files}
     for type in wanted:
         if type not in given:
@@ -434,11 +383,11 @@ def _papers_refused(request: Request, actor: Actor, app, files: Files, *, status
 
 @router.post("/me/applications/{application_id}/documents")
 async def add_documents(request: Request, actor: Person, application_id: str):
-    files = await _uploads(request)
+    files = await forms.uploads(request)
     return await run_in_threadpool(_add_documents, request, actor, application_id, files)
 
 
-def _add_documents(request: Request, actor: Actor, application_id: str, files: Files) -> Response:
+def _add_documents(request: Request, actor: Actor, application_id: str, files: forms.Files) -> Response:
     app = cases.get(_ctx(request), actor=actor, application_id=application_id).application  # or refused
     refused = _papers_refused(request, actor, app, files, status=S.DRAFT, action="add_documents", wanted=[])
     if refused is not None:
@@ -477,11 +426,11 @@ def retry_payout(request: Request, actor: Person, application_id: str):
 
 @router.post("/me/applications/{application_id}/supplement")
 async def supplement(request: Request, actor: Person, application_id: str):
-    files = await _uploads(request)
+    files = await forms.uploads(request)
     return await run_in_threadpool(_supplement, request, actor, application_id, files)
 
 
-def _supplement(request: Request, actor: Actor, application_id: str, files: Files) -> Response:
+def _supplement(request: Request, actor: Actor, application_id: str, files: forms.Files) -> Response:
     ctx = _ctx(request)
     app = cases.get(ctx, actor=actor, application_id=application_id).application  # someone else's: refused
     refused = _papers_refused(request, actor, app, files, status=S.SUPPLEMENT_REQUESTED, action="supplement",
@@ -513,10 +462,10 @@ ACTION_NAMES = {"settle": N_("Paying at a hospital or pharmacy"), "withdraw": N_
 def _ask_page(request: Request, status_code: int = 200, **values) -> Response:
     _t = render.gettext(request)
     reasons = [(code, f"{_t(ACTION_NAMES[a])}: {text}") for a, t in ASK_REASONS.items()
-               for code, text in _terms(request, t)]
+               for code, text in forms.choices(request, t)]
     return _page(request, "ask.html", status_code,
                  actions=[(a, _t(text)) for a, text in ACTION_NAMES.items()], reasons=reasons,
-                 relations=_terms(request, v.Relation), regions=regions(request), person=_is_person(request),
+                 relations=forms.choices(request, v.Relation), regions=regions(request), person=_is_person(request),
                  **_form_state(values, answer=None, rules=None, agency=None))
 
 
@@ -547,7 +496,7 @@ def ask(request: Request, action: Annotated[str, Form(max_length=20)] = "",
         amount: Annotated[str, Form(max_length=20)] = "", region: Annotated[str, Form(max_length=12)] = ""):
     ctx = _ctx(request)
     values = {"action": action, "reason": reason, "relation": relation, "region": region,
-              "amount": amount if _fen(amount) is not None else ""}
+              "amount": amount if forms.fen_of(amount) is not None else ""}
     field_errors = {}
     if action not in ACTION_NAMES:
         field_errors["action"] = _invalid(request, N_("Choose what you want to do."))
@@ -556,7 +505,7 @@ def ask(request: Request, action: Annotated[str, Form(max_length=20)] = "",
     if (relation and relation not in v.Relation) or (action == "family_grant" and not relation
                                                        and _is_person(request)):
         field_errors["relation"] = _invalid(request, N_("Choose the relation."))
-    if amount.strip() and _fen(amount) is None:
+    if amount.strip() and forms.fen_of(amount) is None:
         field_errors["amount"] = _invalid(request, N_("Enter the amount in yuan, like 150 or 150.50."))
     person = _is_person(request) and action != "settle"  # a payment's answer needs the institution: its rules
     if _is_person(request) and not person:
@@ -570,7 +519,7 @@ def ask(request: Request, action: Annotated[str, Form(max_length=20)] = "",
         try:
             answer = explain.explain(ctx, actor=actor, person_id=actor.person_id, action=action,
                                      reason=reason or None, relation=relation or None,
-                                     amount_fen=_fen(amount) if amount.strip() else None)
+                                     amount_fen=forms.fen_of(amount) if amount.strip() else None)
         except errors.DomainError as exc:
             return _ask_page(request, exc.status, values=values, error=exc)
         return _ask_page(request, values=values, answer=answer, agency=answer["agency"])

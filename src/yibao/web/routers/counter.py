@@ -24,18 +24,11 @@ from yibao.services.accounts import balances, freezes
 from yibao.services.applications import appointments, cases, cash_vouchers, documents
 from yibao.services.credentials import evouchers
 from yibao.services.registry import enrolment, institutions, life_events
-from yibao.web import csrf, render, session
+from yibao.web import csrf, forms, render, session
+from yibao.web.forms import FormErrors
 from yibao.web.labels import N_
-from yibao.web.routers.cases import (
-    APPLICATION_STATES,
-    Files,
-    _day,
-    _fen,
-    _file_problems,
-    _terms,
-    _uploads,
-)
-from yibao.web.routers.money import BANK_FIELDS, FormErrors
+from yibao.web.routers.cases import APPLICATION_STATES
+from yibao.web.routers.money import BANK_FIELDS
 from yibao.web.routers.public import regions
 
 Counter = Annotated[Actor, Depends(session.role(Role.COUNTER))]
@@ -150,7 +143,7 @@ def _person_page(request: Request, actor: Actor, person_id: str, status_code: in
         frozen=next((f for f in kept if f.lifted_at is None), None), freezes=kept,
         accounts=[{"account": a, "masked": mask_account_no(a.account_no)} for a in accounts],
         applications=cases.queue(ctx, actor=actor, person_id=person_id), application_states=APPLICATION_STATES,
-        event_kinds=EVENT_KINDS, reasons=cases_offered, relations=_terms(request, v.Relation),
+        event_kinds=EVENT_KINDS, reasons=cases_offered, relations=forms.choices(request, v.Relation),
         today=ctx.today().isoformat(), **{"values": {}, "field_errors": {}, "error": None, "form": None, **values})
 
 
@@ -164,15 +157,15 @@ async def record_event(request: Request, actor: Counter, person_id: str):
 
 
 def _record_event(request: Request, actor: Actor, person_id: str, kind: str, event_date: str,
-                  files: Files) -> Response:
+                  files: forms.Files) -> Response:
     """A death or emigration with its paper (the death certificate, the proof of settling abroad): the event is
     checked first, so a refused one keeps no paper."""
     ctx, problems = _ctx(request), FormErrors(request)
-    values = {"kind": kind, "event_date": event_date if _day(event_date) else ""}
+    values = {"kind": kind, "event_date": event_date if forms.day_of(event_date) else ""}
     again = {"values": values, "form": "event"}
     if kind not in EVENT_KINDS:
         problems.add("kind", N_("Choose what happened."))
-    day = _day(event_date)
+    day = forms.day_of(event_date)
     if day is None:
         problems.add("event_date", N_("Enter the date as a date."))
     if not files:
@@ -251,7 +244,7 @@ def take_application(request: Request, actor: Counter, person_id: str, reason: S
     """Start a withdrawal for the person (or, after a death, for the heir in front of the counter) as a draft:
     its checklist of documents then comes from the policy."""
     ctx, problems = _ctx(request), FormErrors(request)
-    values = {"reason": reason, "amount": amount if _fen(amount) else "", "heir_name": heir_name.strip()[:40],
+    values = {"reason": reason, "amount": amount if forms.fen_of(amount) else "", "heir_name": heir_name.strip()[:40],
               "relation": relation}
     again = {"values": values, "form": "application"}
     death = reason == v.WithdrawalReason.death
@@ -264,7 +257,7 @@ def take_application(request: Request, actor: Counter, person_id: str, reason: S
             request_fields |= {"applicant_id": heir.id, "heir": {"id_number": heir_id_number.strip(),
                                                                  "name": heir_name.strip(), "relation": relation}}
     elif reason in v.WithdrawalReason:
-        fen = _fen(amount)
+        fen = forms.fen_of(amount)
         if not fen:
             problems.add("amount", N_("Enter the amount in yuan, like 150 or 150.50."))
         request_fields["amount_fen"] = fen
@@ -323,11 +316,11 @@ def _application_page(request: Request, actor: Actor, application_id: str, statu
 
 @router.post("/counter/applications/{application_id}/submit")
 async def submit_application(request: Request, actor: Counter, application_id: str):
-    files = await _uploads(request)
+    files = await forms.uploads(request)
     return await run_in_threadpool(_submit_application, request, actor, application_id, files)
 
 
-def _submit_application(request: Request, actor: Actor, application_id: str, files: Files) -> Response:
+def _submit_application(request: Request, actor: Actor, application_id: str, files: forms.Files) -> Response:
     """Keep the scanned papers as the applicant's documents, attach them and submit: the policy decides now.
     A document of the checklist with no file, or a file not accepted, keeps nothing."""
     ctx = _ctx(request)
@@ -337,7 +330,7 @@ def _submit_application(request: Request, actor: Actor, application_id: str, fil
         exc = errors.ApplicationWrongState(status=app.status, action="submit")
         return _application_page(request, actor, application_id, exc.status, error=exc)
     problems = FormErrors(request)
-    for field, exc in _file_problems(request, files).items():
+    for field, exc in forms.file_problems(request, files).items():
         problems.add(field, exc)
     given = {type for type, _content, _name in files} | {d.type for d in view.documents}
     for type in cases.documents_asked(ctx, actor=actor, application_id=application_id):
@@ -409,7 +402,7 @@ def cash_redeem(request: Request, actor: Counter, code: Short = "", id_number: S
 
 @router.get("/counter/slots")
 def slots_page(request: Request, actor: Counter, institution: str = "", day: str = ""):
-    return _slots_page(request, actor, institution, _day(day) or _ctx(request).today())
+    return _slots_page(request, actor, institution, forms.day_of(day) or _ctx(request).today())
 
 
 def _slots_page(request: Request, actor: Actor, institution_code: str, day: dt.date, status_code: int = 200,
@@ -444,9 +437,9 @@ def publish_slot(request: Request, actor: Counter, institution_code: Short = "",
                  starts: Short = "", ends: Short = "", capacity: Short = ""):
     """Open a time slot at an institution for so many people."""
     problems = FormErrors(request)
-    values = {"institution_code": institution_code, "day": day if _day(day) else "", "starts": starts[:5],
+    values = {"institution_code": institution_code, "day": day if forms.day_of(day) else "", "starts": starts[:5],
               "ends": ends[:5], "capacity": capacity[:4]}
-    on, start, end = _day(day), _clock(starts), _clock(ends)
+    on, start, end = forms.day_of(day), _clock(starts), _clock(ends)
     if on is None:
         problems.add("day", N_("Enter the date as a date."))
     if start is None:
@@ -473,7 +466,7 @@ def publish_slot(request: Request, actor: Counter, institution_code: Short = "",
 @router.post("/counter/appointments/{appointment_id}/cancel")
 def cancel_booking(request: Request, actor: Counter, appointment_id: str, institution: Short = "", day: Short = ""):
     """Cancel a booking for the person; its place is free again."""
-    back = _slots_url(institution, _day(day) or _ctx(request).today())
+    back = _slots_url(institution, forms.day_of(day) or _ctx(request).today())
     try:
         appointments.cancel(_ctx(request), actor=actor, appointment_id=appointment_id)
     except (errors.AppointmentNotFound, errors.AppointmentUsed, errors.AppointmentCancelled) as exc:

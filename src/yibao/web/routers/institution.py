@@ -25,6 +25,7 @@ from yibao.domain.users import Actor, Role
 from yibao.services.registry import institutions
 from yibao.services.settlement import payments, receipts
 from yibao.web import csrf, i18n, render, session
+from yibao.web.forms import BAD_DATE, REQUIRED
 from yibao.web.labels import N_
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard),
@@ -48,11 +49,9 @@ LIMITS = {"limit.per_transaction": N_("the limit for one payment"),
           "balance.insufficient": N_("the balance of the account"),
           "category.not_covered": N_("an item the account does not pay for")}
 STATUSES = {"settled": N_("Settled"), "partly_refunded": N_("Partly refunded"), "refunded": N_("Refunded")}
-REQUIRED = N_("This field is required.")
 NO_ITEMS = N_("Enter at least one item with its amount.")
 BAD_CATEGORY = N_("Choose a category from the list.")
 BAD_CODE = N_("The payment code is 20 digits.")
-BAD_DATE = N_("Give the date as YYYY-MM-DD.")
 BAD_COUNT = N_("Give a whole number, 0 or more.")
 CREDENTIAL_FIELDS = {"payment_code.": "code", "evoucher.": "code", "credential.": "code", "card.pin_": "pin",
                      "card.": "card_no"}

@@ -20,6 +20,7 @@ from yibao.services.credentials import cards, evouchers, payment_codes
 from yibao.services.policy import sets
 from yibao.services.registry import enrolment
 from yibao.web import charts, csrf, i18n, labels, render, session
+from yibao.web.forms import FormErrors, period
 from yibao.web.labels import N_
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(csrf.guard)])
@@ -38,10 +39,7 @@ CARD_STATUSES = {
     "replaced": N_("Replaced"),
 }
 CHANNELS = {"app": N_("Mobile app"), "miniprogram": N_("Mini program"), "web": N_("This website")}
-BAD_DATE = N_("Give the date as YYYY-MM-DD.")
-DATES_REVERSED = N_("The start must not be after the end.")
 BAD_KIND = N_("Choose a kind from the list.")
-REQUIRED = N_("This field is required.")
 PINS_DIFFER = N_("The two PINs are not the same.")
 
 
@@ -53,40 +51,14 @@ def _address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-class FormErrors(dict):
-    """Each field's own message, in the page's language (a domain error or a catalog message)."""
-
-    def __init__(self, request: Request) -> None:
-        super().__init__()
-        self._ = render.gettext(request)
-
-    def need(self, name: str, value: str) -> str:
-        """The value without surrounding blanks; an empty one is marked required."""
-        value = (value or "").strip()
-        if not value:
-            self[name] = self._(REQUIRED)
-        return value
-
-    def add(self, name: str, message: str | errors.DomainError) -> None:
-        """Mark a field with a domain error or a catalog message (translated here)."""
-        self[name] = message if isinstance(message, errors.DomainError) else self._(message)
-
-
 # --- history ------------------------------------------------------------------------------------------------
 
 
 def _period(request: Request, date_from: str, date_to: str, kind: str = "") -> tuple[dict, FormErrors]:
     """The filter as typed, parsed: dates (YYYY-MM-DD or empty) and an entry kind (or all)."""
-    found, problems = {"from": None, "to": None, "kind": None}, FormErrors(request)
-    for name, raw in (("from", date_from), ("to", date_to)):
-        raw = (raw or "").strip()
-        if raw:
-            try:
-                found[name] = dt.date.fromisoformat(raw)
-            except ValueError:
-                problems.add(name, BAD_DATE)
-    if found["from"] and found["to"] and found["from"] > found["to"]:
-        problems.add("to", DATES_REVERSED)
+    problems = FormErrors(request)
+    day_from, day_to = period(problems, date_from, date_to)
+    found = {"from": day_from, "to": day_to, "kind": None}
     kind = (kind or "").strip()
     if kind and kind not in labels.ENTRY_KINDS:
         problems.add("kind", BAD_KIND)

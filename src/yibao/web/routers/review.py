@@ -19,9 +19,9 @@ from yibao.services.applications import cases, disbursement, review_desk
 from yibao.services.jobs import work
 from yibao.services.misuse import findings
 from yibao.services.registry import enrolment
-from yibao.web import csrf, render, session
+from yibao.web import csrf, forms, render, session
 from yibao.web.labels import N_
-from yibao.web.routers.cases import KIND_NAMES, TERMS, _fen, _terms
+from yibao.web.routers.cases import KIND_NAMES, TERMS
 from yibao.web.routers.findings import PATTERNS
 from yibao.web.routers.public import regions
 
@@ -69,7 +69,7 @@ def _reasons(request: Request) -> list[tuple[str, str]]:
     _t = render.gettext(request)
     found: dict[str, str] = {}
     for kind, terms in (("withdrawal", v.WithdrawalReason), ("reimbursement", v.ReimbursementReason)):
-        for code, text in _terms(request, terms):
+        for code, text in forms.choices(request, terms):
             found.setdefault(code, f"{_t(KIND_NAMES[kind])}: {text}")
     return list(found.items())
 
@@ -90,7 +90,7 @@ def _queue_filter(request: Request) -> tuple[review_desk.QueueFilter, dict, dict
         problems["days"] = _t(N_("Enter a whole number of days, like 7."))
     amounts = {}
     for key in ("min", "max"):
-        amounts[key] = _fen(asked[key]) if asked[key] else None
+        amounts[key] = forms.fen_of(asked[key]) if asked[key] else None
         if asked[key] and amounts[key] is None:
             problems[key] = _t(N_("Enter the amount in yuan, like 150 or 150.50."))
     if not problems and None not in (amounts["min"], amounts["max"]) and amounts["min"] > amounts["max"]:
@@ -132,7 +132,7 @@ def _case_page(request: Request, actor: Actor, application_id: str, status_code:
     return _page(request, "review/case.html", status_code, view=view, app=app, person=person, risk=risk,
                  applicant=applicant, masked_id=mask_id_number(applicant.id_number),
                  region_names=dict(regions(request)), decision=decision, in_review=app.status in REVIEWABLE,
-                 statuses=S, document_types=_terms(request, v.DocumentType),
+                 statuses=S, document_types=forms.choices(request, v.DocumentType),
                  steps=[(step, texts.title(step.to_status, step.data)) for step in view.history],
                  **{"values": {}, **values})
 
