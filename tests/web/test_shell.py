@@ -177,3 +177,8 @@ def test_page_forms_with_documents_take_files_larger_than_a_plain_request(client
     assert taken.status_code != 413 and taken.status_code < 500
     refused = client.post("/me/cards/unknown/lost", data={"csrf_token": token}, files=photo)
     assert refused.status_code == 413
+    # a page's form is answered with a page in its language, the API with its problem
+    assert refused.headers["content-type"].startswith("text/html") and "请求内容过大" in text_of(refused.text)
+    api = client.post("/api/v1/auth/login", content=b"{" + b" " * (3 * 1024 * 1024) + b"}",
+                      headers={"content-type": "application/json"})
+    assert api.status_code == 413 and api.headers["content-type"].startswith("application/problem+json")

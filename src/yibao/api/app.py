@@ -58,7 +58,8 @@ def create_app(ctx: Context) -> FastAPI:
     document = ctx.settings.document_max_bytes
     app.add_middleware(BodyLimit, max_bytes=ctx.settings.request_max_bytes,
                        larger={f"{API}/documents": document + FORM_ROOM_BYTES,
-                               **{path: files * document + FORM_ROOM_BYTES for path, files in web.UPLOADS.items()}})
+                               **{path: files * document + FORM_ROOM_BYTES for path, files in web.UPLOADS.items()}},
+                       refusal=web.too_large_page)
     app.add_middleware(RouteOfRequest)
     hide_path_values()
     for router in (auth.router, registry.router, credentials.router, accounts.router, collection.router, filings.router, policy.router,

@@ -9,9 +9,10 @@ answered is replaced by the 413, so no body larger than its limit is ever held.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from starlette.exceptions import HTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yibao.api.problems import from_domain
@@ -27,11 +28,16 @@ class _TooLarge(HTTPException):
         super().__init__(status_code=413)
 
 
+Refusal = Callable[[Scope, errors.RequestTooLarge], Response | None]
+
+
 class BodyLimit:
-    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, larger: Mapping[str, int] | None = None,
+                 refusal: Refusal | None = None) -> None:
         """`larger`: the paths allowed a larger body than `max_bytes`, with their own limit; a `{name}` segment
-        stands for any one segment (`/me/applications/{application_id}/documents`)."""
-        self.app, self.max_bytes = app, max_bytes
+        stands for any one segment (`/me/applications/{application_id}/documents`). `refusal` answers the 413
+        where it gives a response (a page for a page's form); elsewhere it is the API's problem."""
+        self.app, self.max_bytes, self.refusal = app, max_bytes, refusal
         self.larger = {tuple(path.strip("/").split("/")): limit for path, limit in (larger or {}).items()}
 
     def limit_for(self, path: str) -> int:
@@ -80,9 +86,9 @@ class BodyLimit:
         if exceeded and not started:
             await self._refuse(scope, limit, send)
 
-    @staticmethod
-    async def _refuse(scope: Scope, limit: int, send: Send) -> None:
-        response = from_domain(errors.RequestTooLarge(limit_bytes=limit))
+    async def _refuse(self, scope: Scope, limit: int, send: Send) -> None:
+        error = errors.RequestTooLarge(limit_bytes=limit)
+        response = (self.refusal(scope, error) if self.refusal else None) or from_domain(error)
         response.headers["Connection"] = "close"  # the rest of the body is not read: do not reuse the connection
         await response(scope, _no_body, send)
 

@@ -68,6 +68,12 @@ def _is_page(request: Request) -> bool:
     return not (path.startswith("/api/") or path.startswith("/static/") or path == "/openapi.json")
 
 
+def too_large_page(scope, error: errors.RequestTooLarge):
+    """A page's form whose body is over its limit is answered with a page in its language (None elsewhere)."""
+    request = Request(scope)
+    return render.page(request, "error.html", status_code=413, error=error) if _is_page(request) else None
+
+
 def _install_errors(app: FastAPI) -> None:
     """Pages answer with a page; the API keeps its problem+json (the handlers installed before these)."""
     api_domain = app.exception_handlers[errors.DomainError]
