@@ -140,6 +140,47 @@ def test_a_job_whose_worker_died_is_stalled_and_a_retry_goes_on_where_it_stopped
     assert (imported.done_rows, imported.enrolled, imported.status) == (6, 6, ImportStatus.DONE)
 
 
+def queued_import(ctx, unit, job_id: str, count: int = 3) -> Job:
+    """An import's job queued as a server that stopped before running it leaves it."""
+    started, rows = unit_imports.start(ctx, actor=unit, file_name="staff.csv", data=staff_file(count))
+    job = Job(id=job_id, kind="unit_import", started_by=unit.username, actor=Job.actor_of(unit),
+              payload={"import_id": started.id, "rows": [r.__dict__ for r in rows]}, subject_id=started.id,
+              total=count, created_at=ctx.now())
+    with ctx.uow() as uow:
+        uow.add(job)
+        uow.commit()
+    return job
+
+
+def test_a_server_started_on_sqlite_takes_up_the_jobs_a_stopped_one_left_queued(ctx, unit):
+    # the thread pool (SQLite's runner) taken on each database: procrastinate keeps its own queue on PostgreSQL
+    before = enrolments(ctx, unit.employer_id)
+    job = queued_import(ctx, unit, "job_left0000000000")
+    assert work.waiting(ctx) == [job.id]
+    runner = ThreadRunner(ctx)
+
+    runner.start()  # what `yibao serve` does as it starts
+    try:
+        done = finished(ctx, job.id)
+    finally:
+        runner.stop()
+
+    assert done.state == JobState.DONE and done.attempts == 1
+    assert enrolments(ctx, unit.employer_id) == before + 3 and work.waiting(ctx) == []
+
+
+def test_a_job_begun_by_another_worker_is_not_begun_again(ctx, unit):
+    job = queued_import(ctx, unit, "job_busy0000000000")
+    with ctx.uow() as uow:
+        uow.get(Job, job.id).begin(ctx.now())
+        uow.commit()
+    before = row_counts(ctx)
+
+    again = work.run(ctx, job.id)
+
+    assert again.state == JobState.RUNNING and again.attempts == 1 and row_counts(ctx) == before
+
+
 def test_a_failed_job_is_kept_failed_and_its_retry_finishes_it(ctx, unit, worker, monkeypatch):
     real = unit_imports._take_on
     calls = {"n": 0}

@@ -30,8 +30,9 @@ def install(ctx: Context) -> None:
 
 
 class ThreadRunner:
-    """Jobs in a small thread pool of this process (SQLite, where one process serves): a job whose process stops
-    stays unfinished, shown as stalled, to retry."""
+    """Jobs in a small thread pool of this process (SQLite, where one process serves). At start it takes up the
+    jobs a stopped server left queued; a job whose process stopped while it ran stays unfinished, shown as
+    stalled, to retry."""
 
     def __init__(self, ctx: Context, workers: int = 2) -> None:
         self.ctx, self.workers = ctx, workers
@@ -45,7 +46,8 @@ class ThreadRunner:
             self._pool.submit(work.run, self.ctx, job_id)
 
     def start(self) -> None:
-        pass
+        for job_id in work.waiting(self.ctx):
+            self.enqueue(job_id)
 
     def stop(self) -> None:
         with self._lock:

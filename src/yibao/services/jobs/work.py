@@ -86,11 +86,18 @@ def retry(ctx: Context, *, actor: Actor, job_id: str) -> Job:
     return job
 
 
+def waiting(ctx: Context) -> list[str]:
+    """The jobs queued and not begun (a server that stopped leaves them so), oldest first."""
+    with ctx.uow() as uow:
+        return [job.id for job in uow.all_by(Job, "created_at", state=JobState.QUEUED.value)]
+
+
 def run(ctx: Context, job_id: str) -> Job | None:
-    """Carry the job out (the worker's entry point): nothing for a job that is gone or already done."""
+    """Carry the job out (the worker's entry point): nothing for a job that is gone, done or begun by another
+    worker (a stalled one is handed back by a retry first)."""
     with ctx.uow() as uow:
         job = uow.get(Job, job_id, for_update=True)
-        if job is None or job.state == JobState.DONE:
+        if job is None or job.state in (JobState.DONE, JobState.RUNNING):
             return job
         job.begin(ctx.now())
         uow.commit()
