@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from yibao.domain.identity import with_luhn_digit, with_ric_digit, with_uscc_digit
-from yibao.domain.users import Actor
+from yibao.domain.users import Actor, Role
 from yibao.services.credentials import auth, cards, evouchers
 from yibao.services.registry import enrolment, institutions
 
@@ -21,6 +21,10 @@ API = "/api/v1"
 YIBAO = str(Path(sys.executable).parent / "yibao")
 PASSWORD = "correct-horse-9"
 PIN = "258369"
+# the smallest papers the document checks accept, and the papers a reimbursement claim needs
+PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
+CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 _seq = itertools.count(1)
 
 
@@ -276,3 +280,21 @@ def add_shanghai_hospital(ctx, admin: Actor, *, username: str = "hospital-sh") -
 def with_wrong_check_digit(number: str) -> str:
     """An ID number whose last character is not its check digit, whatever that digit is."""
     return number[:-1] + ("1" if number[-1] in "0X" else "0")
+
+
+def cross_region_claim(ctx, world: World, *, by: Actor | None = None, number: str = "INV-200",
+                       amount_fen: int = 15_000, days: int = 1) -> str:
+    """The world's employee's cross-region claim on the Shanghai hospital's invoices with its papers, submitted
+    (by the person, unless staff takes it in); its id. Over several days, one invoice a day of `amount_fen`."""
+    from yibao.services.applications import cases, documents
+
+    by = by or Actor(username="employee", role=Role.PERSON, person_id=world.person.id)
+    papers = [documents.upload(ctx, actor=by, person_id=world.person.id, type=kind,
+                               content=PNG if kind == "id_card" else PDF).id for kind in CLAIM_DOCS]
+    app, _rules = cases.submit(ctx, actor=by, person_id=world.person.id, kind="reimbursement",
+                               reason="cross_region", document_ids=papers,
+                               invoices=[{"number": f"{number}-{n}", "issuer": SHANGHAI_HOSPITAL,
+                                          "date": f"2026-02-{20 - n:02d}",
+                                          "items": [{"category": "drug", "amount_fen": amount_fen}]}
+                                         for n in range(days)])
+    return app.id

@@ -12,6 +12,8 @@ import pytest
 from tests.support import (
     API,
     MONTHLY_BASE_FEN,
+    PDF,
+    PNG,
     add_person,
     assert_problem,
     bank_return,
@@ -27,8 +29,6 @@ from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import applications, disbursement_batches, holds, ledger_postings
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
 
 
 def insured(ctx, admin, *, region: str, name: str, months: int = 4, base_fen: int = MONTHLY_BASE_FEN,

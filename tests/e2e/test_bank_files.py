@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from tests.support import API, add_person, assert_problem, bank_return, bearer, fund, new_bank_no, row_counts
+from tests.support import API, PDF, add_person, assert_problem, bank_return, bearer, fund, new_bank_no, row_counts
 from yibao.domain import bank_files, errors
 from yibao.domain.clock import SHANGHAI
 from yibao.services.accounts import balances
@@ -21,7 +21,6 @@ from yibao.services.registry import enrolment, institutions
 from yibao.store.tables import audit_records, disbursement_lines
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 EMIGRATION_DOCS = ("emigration_proof", "id_card", "id_card_copy", "insurance_card", "bank_card")
 
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
-from tests.support import API, PIN, add_person, assert_problem, bearer, pay_code
+from tests.support import API, CLAIM_DOCS, PIN, add_person, assert_problem, bearer, pay_code
 from tests.support import row_counts as snapshot
 from yibao.services.credentials import auth, cards, evouchers
 from yibao.services.registry import institutions
@@ -20,7 +20,6 @@ from yibao.store.tables import cards as card_rows
 
 HOSPITAL = "H21020000001"
 OTHER = "H21020000002"
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 @pytest.fixture

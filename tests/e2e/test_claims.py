@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.e2e.test_application_stories import NOW, apply, documents
 from tests.e2e.test_payout_vouchers import text_of
-from tests.support import API, PIN, add_person, assert_problem, bearer, fund, new_bank_no
+from tests.support import API, CLAIM_DOCS, PIN, add_person, assert_problem, bearer, fund, new_bank_no
 from tests.support import row_counts as snapshot
 from yibao.domain.clock import SHANGHAI
 from yibao.services.credentials import auth, evouchers
@@ -25,7 +25,6 @@ PHARMACY = "P11000000009"  # a Beijing pharmacy that settles directly
 OTHER_PHARMACY = "P11000000010"
 HOSPITAL = "H21020000001"  # a Dalian hospital with no direct cross-region settlement
 CLINIC = "C11000000003"  # a Beijing clinic that is not designated: an emergency was treated there
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support import API, add_person, assert_problem, bank_return, bearer, count, fund, new_bank_no
+from tests.support import API, PDF, add_person, assert_problem, bank_return, bearer, count, fund, new_bank_no
 from yibao.domain.clock import SHANGHAI
 from yibao.services.applications import disbursement
 from yibao.services.credentials import evouchers
@@ -16,7 +16,6 @@ from yibao.services.registry import enrolment, life_events
 from yibao.store.tables import applications, audit_records, holds, notices
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 DALIAN_DEATH = ("death_certificate", "heir_proof", "id_card", "id_card_copy", "insurance_card", "bank_card")
 
 

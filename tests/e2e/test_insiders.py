@@ -11,6 +11,7 @@ import pytest
 from tests.support import (
     API,
     PASSWORD,
+    PDF,
     PIN,
     assert_problem,
     bank_return,
@@ -29,7 +30,6 @@ from yibao.services.credentials import auth
 from yibao.services.settlement import payments
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 CLAIM_DOCUMENTS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 _numbers = iter(range(1, 10_000))
 

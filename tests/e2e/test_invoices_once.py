@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from tests.e2e.test_application_stories import NOW, apply, documents, insured
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import API, PIN, assert_problem, bearer, count
+from tests.support import API, CLAIM_DOCS, PIN, assert_problem, bearer, count
 from tests.support import row_counts as snapshot
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
@@ -25,7 +25,6 @@ from yibao.store.tables import invoice_claims
 
 HOSPITAL = "H21020000001"  # a Dalian hospital where a Beijing insured person was treated
 PHARMACY = "P11000000009"  # a Beijing pharmacy that settles directly
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 INVOICE = {"number": "INV-2026-0001", "issuer": HOSPITAL, "date": "2026-02-20",
            "items": [{"category": "drug", "amount_fen": 12_000}, {"category": "medical_service", "amount_fen": 3_000}]}
 

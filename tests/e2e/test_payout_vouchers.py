@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from tests.e2e.test_application_stories import NOW, apply, balance, documents, insured
 from tests.integration.test_ledger_concurrency import all_at_once
-from tests.support import API, PIN, add_person, assert_problem, bank_return, bearer, count
+from tests.support import API, CLAIM_DOCS, PIN, add_person, assert_problem, bank_return, bearer, count
 from yibao.bootstrap import bootstrap
 from yibao.domain import errors
 from yibao.domain.appointments import Appointment
@@ -32,7 +32,6 @@ OTHER = "H21020000002"
 INVOICES = [{"number": "INV-001", "issuer": HOSPITAL, "date": "2026-02-20",
              "items": [{"category": "drug", "amount_fen": 12_000}, {"category": "medical_service",
                                                                      "amount_fen": 3_000}]}]
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 def text_of(pdf: bytes) -> str:

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.support import PIN, add_person, fund
+from tests.support import CLAIM_DOCS, PIN, add_person, fund
 from tests.unit.fakes import fake_context
 from yibao.domain import errors
 from yibao.domain.applications import Application, CashVoucher, Document
@@ -26,7 +26,6 @@ REVIEWER = Actor("reviewer-1", Role.REVIEWER)
 HOSPITAL = "H21020000001"
 AT_HOSPITAL = Actor("hospital-desk", Role.INSTITUTION, institution_code=HOSPITAL)
 OTHER_HOSPITAL = Actor("other-desk", Role.INSTITUTION, institution_code="H21020000002")
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
+from tests.support import PDF
 from tests.web.conftest import axe_clean, shot, sign_in
 
 DEMO_PASSWORD = "yibao-demo-2026"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
 def _fits_and_is_accessible(page, name: str) -> None:

@@ -10,7 +10,10 @@ import re
 import pytest
 
 from tests.support import (
+    CLAIM_DOCS,
     PASSWORD,
+    PDF,
+    PNG,
     SHANGHAI_HOSPITAL,
     add_person,
     add_shanghai_hospital,
@@ -27,8 +30,6 @@ from yibao.services.applications import cases, disbursement
 from yibao.services.crossregion import family, filings
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
 REVIEWER = Actor(username="reviewer-user", role=Role.REVIEWER)
 
 
@@ -172,7 +173,6 @@ def test_someone_elses_filing_cannot_be_cancelled(client, ctx, world):
 # --- applications --------------------------------------------------------------------------------------------
 
 
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 def _claim(client, *, number: str = "INV-100", docs=CLAIM_DOCS):

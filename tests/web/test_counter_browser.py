@@ -11,6 +11,7 @@ import secrets
 import pytest
 
 from tests.e2e.test_application_stories import insured
+from tests.support import PDF
 from tests.web.conftest import axe_clean, shot, sign_in
 from yibao.domain import errors
 from yibao.domain.identity import with_luhn_digit
@@ -19,7 +20,6 @@ from yibao.services.applications import cases
 from yibao.services.credentials import evouchers
 
 DEMO_PASSWORD = "yibao-demo-2026"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 SCAN = {"name": "scan.pdf", "mimeType": "application/pdf", "buffer": PDF}
 LOADER = Actor.system("browser-test")
 

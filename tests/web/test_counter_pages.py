@@ -12,7 +12,9 @@ import pytest
 from tests.e2e.test_application_stories import insured
 from tests.support import (
     API,
+    CLAIM_DOCS,
     PASSWORD,
+    PDF,
     bearer,
     build_world,
     new_bank_no,
@@ -31,10 +33,8 @@ from yibao.services.credentials import evouchers
 from yibao.services.registry import institutions, life_events
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 COUNTER = Actor(username="counter-user", role=Role.COUNTER)
 HOSPITAL = "H21020000001"
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 @pytest.fixture

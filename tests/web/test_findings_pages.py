@@ -9,19 +9,14 @@ import datetime as dt
 
 import pytest
 
-from tests.support import PASSWORD, SHANGHAI_HOSPITAL, add_shanghai_hospital, count, funded_world
+from tests.support import PASSWORD, add_shanghai_hospital, count, cross_region_claim, funded_world
 from tests.web.conftest import page_sign_in, post_form, text_of
 from yibao.domain.clock import SHANGHAI
 from yibao.domain.findings import Detected, Pattern, SubjectKind
-from yibao.domain.users import Actor, Role
-from yibao.services.applications import cases, documents
 from yibao.services.misuse import findings
 from yibao.store.tables import account_freezes
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 @pytest.fixture
@@ -29,17 +24,6 @@ def world(ctx, admin):
     world = funded_world(ctx, admin, at=NOW)
     add_shanghai_hospital(ctx, admin)
     return world
-
-
-def _claim(ctx, world) -> str:
-    by = Actor(username="employee", role=Role.PERSON, person_id=world.person.id)
-    papers = [documents.upload(ctx, actor=by, person_id=world.person.id, type=kind,
-                               content=PNG if kind == "id_card" else PDF).id for kind in CLAIM_DOCS]
-    app, _ = cases.submit(ctx, actor=by, person_id=world.person.id, kind="reimbursement", reason="cross_region",
-                          document_ids=papers, invoices=[{"number": "INV-F1", "issuer": SHANGHAI_HOSPITAL,
-                                                          "date": "2026-02-20",
-                                                          "items": [{"category": "drug", "amount_fen": 15_000}]}])
-    return app.id
 
 
 def _found(ctx, admin, world) -> list[str]:
@@ -56,7 +40,7 @@ def _found(ctx, admin, world) -> list[str]:
 
 
 def test_the_queue_and_the_case_flag_the_applicants_open_findings(client, ctx, admin, world):
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world, number="INV-F1")
     page_sign_in(client, "reviewer-user", PASSWORD)
     assert 'data-testid="risk-flags"' not in client.get("/review").text
     _found(ctx, admin, world)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from tests.support import PASSWORD, add_person, bank_return, fund, in_register, new_id_number, new_phone
+from tests.support import PASSWORD, PDF, add_person, bank_return, fund, in_register, new_id_number, new_phone
 from tests.web.conftest import axe_clean, shot, sign_in
 from yibao.domain.identity import with_luhn_digit
 from yibao.domain.users import Actor
@@ -18,7 +18,6 @@ from yibao.services.registry import enrolment
 from yibao.web import i18n
 
 DEMO_PASSWORD = "yibao-demo-2026"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 AGENCY = Actor.system("test-admin")
 
 

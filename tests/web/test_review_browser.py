@@ -11,7 +11,7 @@ import zlib
 
 import pytest
 
-from tests.support import MONTHLY_BASE_FEN, add_person, bank_return, fund
+from tests.support import CLAIM_DOCS, MONTHLY_BASE_FEN, PDF, add_person, bank_return, fund
 from tests.web.conftest import axe_clean, shot, sign_in
 from yibao.domain.applications import Application
 from yibao.domain.identity import with_luhn_digit
@@ -22,8 +22,6 @@ from yibao.services.credentials import evouchers
 from yibao.services.registry import enrolment
 
 DEMO_PASSWORD = "yibao-demo-2026"
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 AGENCY = Actor.system("review-story")
 BANK = "中国建设银行"  # the story's own bank: its batch holds only the story's case
 SHANGHAI_HOSPITAL = "H31000000001"

@@ -9,7 +9,16 @@ import time
 
 import pytest
 
-from tests.support import PASSWORD, SHANGHAI_HOSPITAL, add_shanghai_hospital, bank_return, funded_world, row_counts
+from tests.support import (
+    PASSWORD,
+    PDF,
+    PNG,
+    add_shanghai_hospital,
+    bank_return,
+    cross_region_claim,
+    funded_world,
+    row_counts,
+)
 from tests.web.conftest import csrf_of, page_sign_in, post_form, text_of
 from yibao.domain.applications import Application
 from yibao.domain.clock import SHANGHAI
@@ -18,9 +27,6 @@ from yibao.domain.users import Actor, Role
 from yibao.services.applications import cases, documents, review_desk
 
 NOW = dt.datetime(2026, 3, 2, 10, 0, tzinfo=SHANGHAI)
-PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 17
-CLAIM_DOCS = ("medical_invoice", "expense_list", "diagnosis", "id_card", "bank_card")
 
 
 @pytest.fixture
@@ -32,22 +38,6 @@ def world(ctx, admin):
 
 def _person(world) -> Actor:
     return Actor(username="employee", role=Role.PERSON, person_id=world.person.id)
-
-
-def _claim(ctx, world, *, by: Actor | None = None, number: str = "INV-200", amount_fen: int = 15_000,
-           days: int = 1) -> str:
-    """A cross-region claim with its papers, submitted (by the person, unless staff takes it in); its id. Over
-    several days, one invoice a day of `amount_fen` each."""
-    by = by or _person(world)
-    papers = [documents.upload(ctx, actor=by, person_id=world.person.id, type=kind,
-                               content=PNG if kind == "id_card" else PDF).id for kind in CLAIM_DOCS]
-    app, _rules = cases.submit(ctx, actor=by, person_id=world.person.id, kind="reimbursement",
-                               reason="cross_region", document_ids=papers,
-                               invoices=[{"number": f"{number}-{n}", "issuer": SHANGHAI_HOSPITAL,
-                                          "date": f"2026-02-{20 - n:02d}",
-                                          "items": [{"category": "drug", "amount_fen": amount_fen}]}
-                                         for n in range(days)])
-    return app.id
 
 
 def _status(ctx, app_id: str) -> str:
@@ -82,7 +72,7 @@ def _upload_return(client, batch_id: str, content: bytes):
 
 
 def test_the_queue_is_filtered_and_a_case_shows_its_papers_inline(client, ctx, world):
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world)
     _sign_in(client)
     page = client.get("/review")
     assert page.status_code == 200 and f"/review/cases/{app_id}" in page.text and "¥150.00" in text_of(page.text)
@@ -115,7 +105,7 @@ def test_the_queue_is_filtered_and_a_case_shows_its_papers_inline(client, ctx, w
 
 
 def test_a_supplement_then_approval_then_the_bank_pays_through_its_signed_return(client, ctx, world):
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world)
     _sign_in(client)
     case = f"/review/cases/{app_id}"
     before = row_counts(ctx)
@@ -163,7 +153,7 @@ def test_a_supplement_then_approval_then_the_bank_pays_through_its_signed_return
 
 
 def test_a_line_the_bank_returned_is_paid_again_on_the_next_batch(client, ctx, world):
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world)
     _sign_in(client)
     post_form(client, f"/review/cases/{app_id}/approve", {}, from_page=f"/review/cases/{app_id}")
     before = row_counts(ctx)
@@ -185,13 +175,13 @@ def test_a_line_the_bank_returned_is_paid_again_on_the_next_batch(client, ctx, w
 
 
 def test_ones_own_intake_is_not_reviewed_and_a_rejection_needs_its_reason(client, ctx, world):
-    own = _claim(ctx, world, by=Actor(username="reviewer-user", role=Role.REVIEWER), number="INV-OWN")
+    own = cross_region_claim(ctx, world, by=Actor(username="reviewer-user", role=Role.REVIEWER), number="INV-OWN")
     _sign_in(client)
     before = row_counts(ctx)
     refused = post_form(client, f"/review/cases/{own}/approve", {}, from_page=f"/review/cases/{own}")
     assert refused.status_code == 409 and "另一位审核人员" in text_of(refused.text)
     assert _status(ctx, own) == "submitted" and row_counts(ctx) == before
-    other = _claim(ctx, world, number="INV-OTHER")
+    other = cross_region_claim(ctx, world, number="INV-OTHER")
     before = row_counts(ctx)
     blank = post_form(client, f"/review/cases/{other}/reject", {"note": "  "}, from_page=f"/review/cases/{other}")
     assert blank.status_code == 422 and 'id="e-reject_note"' in blank.text and row_counts(ctx) == before
@@ -201,7 +191,7 @@ def test_ones_own_intake_is_not_reviewed_and_a_rejection_needs_its_reason(client
 
 
 def test_papers_are_shown_only_for_a_case_in_review_and_only_its_own(client, ctx, world):
-    first, second = _claim(ctx, world, number="INV-A"), _claim(ctx, world, number="INV-B")
+    first, second = cross_region_claim(ctx, world, number="INV-A"), cross_region_claim(ctx, world, number="INV-B")
     reader = Actor(username="r", role=Role.REVIEWER)
     paper = cases.get(ctx, actor=reader, application_id=first).documents[0]
     _sign_in(client)
@@ -215,7 +205,7 @@ def test_papers_are_shown_only_for_a_case_in_review_and_only_its_own(client, ctx
 
 @pytest.mark.parametrize("role", ["person", "counter", "auditor", "admin", "institution", "unit"])
 def test_other_roles_are_refused_and_no_session_goes_to_sign_in(client, ctx, world, role):
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world)
     assert client.get("/review", follow_redirects=False).headers["location"].startswith("/login")
     _sign_in(client, world.users[role])
     for path in ("/review", f"/review/cases/{app_id}", "/review/batches"):
@@ -226,7 +216,7 @@ def test_other_roles_are_refused_and_no_session_goes_to_sign_in(client, ctx, wor
 
 
 def test_a_missing_or_stale_form_token_is_refused(client, ctx, world):
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world)
     _sign_in(client)
     client.get(f"/review/cases/{app_id}")
     before = row_counts(ctx)
@@ -237,7 +227,7 @@ def test_a_missing_or_stale_form_token_is_refused(client, ctx, world):
 
 
 def test_the_queue_service_filters_and_refuses_a_person(ctx, world):
-    app_id = _claim(ctx, world, amount_fen=30_000)
+    app_id = cross_region_claim(ctx, world, amount_fen=30_000)
     reader = Actor(username="r", role=Role.REVIEWER)
     found = review_desk.queue(ctx, actor=reader, wanted=review_desk.QueueFilter(region="110000", min_fen=30_000))
     assert [row.application.id for row in found] == [app_id] and found[0].days_waiting == 0
@@ -257,7 +247,7 @@ def test_a_large_payout_is_batched_and_returned_by_other_hands_than_its_approver
     fund(ctx, admin, world.person.id, months=20, last="2025-09", employer_id=world.employer_id)
     for name in ("reviewer-two", "reviewer-three"):
         auth.add_user(ctx, actor=admin, username=name, password=PASSWORD, role="reviewer")
-    app_id = _claim(ctx, world, number="INV-LARGE", amount_fen=50_000, days=11)
+    app_id = cross_region_claim(ctx, world, number="INV-LARGE", amount_fen=50_000, days=11)
     _sign_in(client)
     assert post_form(client, f"/review/cases/{app_id}/approve", {}, from_page=f"/review/cases/{app_id}"
                      ).status_code == 303 and _status(ctx, app_id) == "approved"
@@ -287,7 +277,7 @@ def test_a_batch_run_carried_out_again_pays_nothing_twice(ctx, world):
     """A worker that dies after making the batch and is retried: the second run finds nothing left to batch."""
     from yibao.services.applications import disbursement
 
-    app_id = _claim(ctx, world)
+    app_id = cross_region_claim(ctx, world)
     reviewer = Actor(username="reviewer-user", role=Role.REVIEWER)
     cases.review(ctx, actor=reviewer, application_id=app_id, action="approve")
     job = Job(id="job_test_batch", kind=disbursement.BATCH_JOB, started_by=reviewer.username,
