@@ -6,22 +6,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from typer.testing import CliRunner
 
 from tests.conftest import IN_CI
-from tests.support import yibao
+from tests.support import PIN, funded_world
 from yibao.analytics import sim_report, sim_spark, simulate
 from yibao.analytics import spark as spark_runtime
 from yibao.analytics.dataset import REFUNDS, SETTLEMENTS, table_path
 from yibao.analytics.sim_source import from_dataset
+from yibao.cli.main import app as cli
+from yibao.domain.clock import SHANGHAI
 from yibao.policy.engine import Engine
 from yibao.policy.loader import load_tree
 from yibao.services.policy import sets
+from yibao.services.settlement import payments as service
 
 BEIJING, TIANJIN = "110000", "120000"
 FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 3, 10)
@@ -152,22 +155,53 @@ def test_chunks_cut_between_persons_change_nothing(spark, proposed, dataset, emb
     assert small.changed is None
 
 
-def test_the_command_prints_the_same_totals_on_either_engine(spark, dataset, database_url, tmp_path):
+def _command(database_url, tmp_path):
+    """The environment of the command and the proposal's file."""
     proposal = tmp_path / "settlement.yaml"
     proposal.write_text(PROPOSED, encoding="utf-8")
-    env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path / "data"),
-           "YIBAO_ENV": "dev", "COLUMNS": "200"}
-    printed = {}
-    for engine in ("numpy", "spark"):
-        ran = yibao(env, "policy", "simulate", BEIJING, "--version", str(proposal), "--from", FIRST.isoformat(),
-                    "--to", LAST.isoformat(), "--dataset", str(dataset), "--engine", engine, "--master", "local[2]",
-                    "--out", str(tmp_path / engine), "--json")
-        assert ran.returncode == 0, ran.stderr
-        printed[engine] = json.loads(ran.stdout)
+    return {"YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path / "data"), "YIBAO_ENV": "dev",
+            "COLUMNS": "200"}, proposal
+
+
+def _simulate(env, proposal, *options):
+    """`yibao policy simulate` run in this process, so that Spark's run shares the test's session."""
+    return CliRunner().invoke(cli, ["policy", "simulate", BEIJING, "--version", str(proposal), "--from",
+                                    FIRST.isoformat(), "--to", LAST.isoformat(), "--master", "local[2]", *options],
+                              env=env)
+
+
+def _simulated(env, proposal, out, *options) -> dict:
+    ran = _simulate(env, proposal, "--out", str(out), "--json", *options)
+    assert ran.exit_code == 0, ran.stderr
+    return json.loads(ran.stdout)
+
+
+def test_the_command_prints_the_same_totals_on_either_engine(spark, dataset, database_url, tmp_path):
+    env, proposal = _command(database_url, tmp_path)
+    printed = {engine: _simulated(env, proposal, tmp_path / engine, "--dataset", str(dataset), "--engine", engine)
+               for engine in ("numpy", "spark")}
     assert printed["spark"] == printed["numpy"]
     assert printed["numpy"]["changed"] > 300 and printed["numpy"]["cash_change_fen"] > 0
     assert (tmp_path / "spark" / "changes.csv").read_text(encoding="utf-8") == (
         tmp_path / "numpy" / "changes.csv").read_text(encoding="utf-8")
-    bad = yibao(env, "policy", "simulate", BEIJING, "--version", str(proposal), "--from", FIRST.isoformat(),
-                "--to", LAST.isoformat(), "--dataset", str(tmp_path / "nowhere"), "--engine", "spark")
-    assert bad.returncode == 1 and "simulate.dataset" in bad.stderr and "nowhere" not in bad.stderr
+    bad = _simulate(env, proposal, "--dataset", str(tmp_path / "nowhere"), "--engine", "spark")
+    assert bad.exit_code == 1 and "simulate.dataset" in bad.stderr and "nowhere" not in bad.stderr
+
+
+def test_without_a_data_set_spark_re_decides_the_period_exported_from_the_database(spark, ctx, admin, database_url,
+                                                                                   tmp_path):
+    world = funded_world(ctx, admin, at=dt.datetime(2026, 3, 4, 9, 0, tzinfo=SHANGHAI))
+    for i, amount in enumerate([30_000, 30_000, 15_000, 30_000]):
+        ctx.clock.set(dt.datetime(2026, 3, 4 + i // 2, 9, i * 5, tzinfo=SHANGHAI))
+        sold = service.settle(ctx, actor=admin, idempotency_key=f"k{i}", institution_code=world.institution_code,
+                              credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                              items=[{"category": "drug", "amount_fen": amount}])
+    service.refund(ctx, actor=admin, settlement_id=sold["settlement_id"], idempotency_key="r", amount_fen=5_000)
+    env, proposal = _command(database_url, tmp_path)
+    printed = {engine: _simulated(env, proposal, tmp_path / engine, "--engine", engine)
+               for engine in ("numpy", "spark")}
+    assert printed["spark"] == printed["numpy"]
+    # recorded ¥300 + ¥200 on the 4th, ¥150 + ¥300 on the 5th; proposed ¥200 a day at the pharmacy
+    assert (printed["spark"]["settlements"], printed["spark"]["account_proposed_fen"]) == (4, 40_000)
+    assert (tmp_path / "spark" / "persons.csv").read_text(encoding="utf-8") == (
+        tmp_path / "numpy" / "persons.csv").read_text(encoding="utf-8")
