@@ -24,14 +24,13 @@ import pyarrow.compute as pc
 from yibao.analytics import sim_report
 from yibao.analytics.dataset import table_path
 from yibao.analytics.sim_report import Summary
-from yibao.analytics.simulate import Outcome, Settlements, candidate_set, redecide
+from yibao.analytics.simulate import Outcome, Settlements, redecide
 from yibao.domain.money import yuan
 from yibao.domain.regions import prefix
 from yibao.policy.engine import Engine
 from yibao.policy.loader import PolicySet, load_files
 
 CHUNK_ROWS = 500_000  # rows re-decided at once in a worker, cut between two owners
-_TS = pa.timestamp("us", tz="UTC")
 DECIDED = pa.schema([
     ("settlement_id", pa.string()),
     ("owner_id", pa.string()),
@@ -47,10 +46,6 @@ DECIDED = pa.schema([
     ("limited_by_recorded", pa.string()),
     ("flags", pa.list_(pa.bool_())),  # Outcome.flags of the settlement, in its order
 ])
-_DECIDED_DDL = ("settlement_id string, owner_id string, institution_code string, business_date date, "
-                "total_fen long, account_recorded_fen long, account_proposed_fen long, cash_recorded_fen long, "
-                "cash_proposed_fen long, allowed boolean, changed boolean, limited_by_recorded string, "
-                "flags array<boolean>")
 _CHANGE_COLUMNS = ["settlement_id", "owner_id", "institution_code", "business_date", "total_fen",
                    "account_recorded_fen", "account_proposed_fen", "cash_recorded_fen", "cash_proposed_fen", "allowed",
                    "limited_by_recorded", "limited_by_proposed"]
@@ -67,29 +62,20 @@ class SparkWhatIf:
     changed: Outcome | None
 
 
-def what_if(current: PolicySet, folder: Path, *, region: str, file_name: str, data: bytes, date_from: dt.date,
-            date_to: dt.date, master: str | None = None, changes: bool = True,
-            chunk_rows: int = CHUNK_ROWS) -> SparkWhatIf:
-    """The region's settlements in the data set re-decided on Spark under the policy in force with `data` as
-    `file_name` in the region's folder; raises PolicyFileError when the proposed set does not load."""
-    proposed = candidate_set(current, region, file_name, data)
-    return redecide_dataset(proposed, folder, region=region, date_from=date_from, date_to=date_to, master=master,
-                            changes=changes, chunk_rows=chunk_rows)
-
-
 def redecide_dataset(policy_set: PolicySet, folder: Path, *, region: str, date_from: dt.date, date_to: dt.date,
                      master: str | None = None, changes: bool = True, chunk_rows: int = CHUNK_ROWS) -> SparkWhatIf:
     """The region's settlements of business days date_from..date_to in the data set re-decided under
     `policy_set` on the Spark session of `master`, totals summed by Spark."""
     from pyspark import StorageLevel
     from pyspark.sql import functions as F
+    from pyspark.sql.pandas.types import from_arrow_schema
 
     from yibao.analytics.spark import session
 
     spark = session(master)
     rows = _ordered(spark, Path(folder), region, date_from, date_to)
     kernel = functools.partial(_decide_partition, policy_set.digest, dict(policy_set.files), chunk_rows)
-    decided = rows.mapInArrow(kernel, _DECIDED_DDL).persist(StorageLevel.MEMORY_AND_DISK)
+    decided = rows.mapInArrow(kernel, from_arrow_schema(DECIDED)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         days = (decided.groupBy("business_date")
                 .agg(F.count(F.lit(1)).alias("settlements"), F.sum(F.col("changed").cast("long")).alias("changed"),
