@@ -149,8 +149,14 @@ def test_spark_gives_the_numpy_totals_and_every_changed_settlement(spark, propos
 
 
 def test_chunks_cut_between_persons_change_nothing(spark, proposed, dataset, embedded):
-    small = sim_spark.redecide_dataset(proposed, dataset, region=BEIJING, date_from=FIRST, date_to=LAST,
-                                       master="local[2]", changes=False, chunk_rows=40)
+    batch = "spark.sql.execution.arrow.maxRecordsPerBatch"
+    before = spark.conf.get(batch)
+    spark.conf.set(batch, "16")  # small batches, so that a partition is cut into many chunks of about 40 rows
+    try:
+        small = sim_spark.redecide_dataset(proposed, dataset, region=BEIJING, date_from=FIRST, date_to=LAST,
+                                           master="local[2]", changes=False, chunk_rows=40)
+    finally:
+        spark.conf.set(batch, before)
     assert small.summary == sim_report.summarise(embedded, BEIJING, FIRST.isoformat(), LAST.isoformat())
     assert small.changed is None
 
