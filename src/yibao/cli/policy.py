@@ -145,6 +145,9 @@ def explain(
                   f"{reason_['reference']}[/dim]", highlight=False)
 
 
+ENGINES = ("numpy", "spark")
+
+
 @app.command("simulate")
 @reports_errors
 def simulate(region: str,
@@ -152,24 +155,37 @@ def simulate(region: str,
              date_from: Annotated[dt.datetime, typer.Option("--from", formats=["%Y-%m-%d"])],
              date_to: Annotated[dt.datetime, typer.Option("--to", formats=["%Y-%m-%d"])],
              out_dir: Annotated[Path | None, typer.Option("--out", help="write CSV, SVG and HTML here")] = None,
+             engine: Annotated[str, typer.Option(help="numpy (embedded, the default) or spark")] = "numpy",
+             dataset: Annotated[Path | None, typer.Option(
+                 help="read the settlements from this analytics data set instead of the database")] = None,
+             master: Annotated[str | None, typer.Option(help="Spark master URL (default: local)")] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What-if: the region's recorded settlements of the period re-decided under a proposed policy file."""
-    from yibao.analytics import sim_report
-    from yibao.analytics.sim_run import what_if
+    from yibao.analytics.spark import SparkUnavailable
 
+    if engine not in ENGINES:
+        err.print("[red]错误[/red] 引擎无效\n[red]error[/red] the engine is not valid [dim](simulate.engine)[/dim]",
+                  highlight=False)
+        raise typer.Exit(1)
+    if dataset is not None and not (dataset / "settlements.parquet").exists():
+        err.print("[red]错误[/red] 数据集目录中没有结算数据\n[red]error[/red] the data set folder holds no settlements "
+                  "[dim](simulate.dataset)[/dim]", highlight=False)
+        raise typer.Exit(1)
+    days = (date_from.date(), date_to.date())
     try:
-        outcome = what_if(context(), region=region, file_name=version.name, data=version.read_bytes(),
-                          date_from=date_from.date(), date_to=date_to.date())
+        summary = _simulate(context(), region, version, days, engine=engine, dataset=dataset, master=master,
+                            out_dir=out_dir)
     except PolicyFileError as exc:
         _problems(exc)
+    except SparkUnavailable:
+        err.print("[red]错误[/red] 本机无法运行 Spark（缺少 pyspark 或 Java）\n[red]error[/red] Spark cannot run here "
+                  "(pyspark or Java is missing) [dim](simulate.spark)[/dim]", highlight=False)
+        raise typer.Exit(1) from None
     except (OSError, LookupError):
         err.print("[red]错误[/red] 读不到政策文件，或没有该地区的政策目录\n"
                   "[red]error[/red] the policy file cannot be read, or no policy folder is the region's",
                   highlight=False)
         raise typer.Exit(1) from None
-    days = (date_from.date().isoformat(), date_to.date().isoformat())
-    summary = (sim_report.write(outcome, out_dir, region=region, date_from=days[0], date_to=days[1]) if out_dir
-               else sim_report.summarise(outcome, region, *days))
     if as_json:
         out.print_json(json.dumps({**summary.__dict__, "account_change_fen": summary.account_change_fen,
                                    "cash_change_fen": summary.cash_change_fen}))
@@ -179,3 +195,29 @@ def simulate(region: str,
               f" cash {summary.cash_recorded_fen} → {summary.cash_proposed_fen} fen;"
               f" {summary.persons_affected} person(s), {summary.institutions_affected} institution(s) affected"
               f" / 模拟完成" + (f"; written to {out_dir}" if out_dir else ""), highlight=False)
+
+
+def _simulate(ctx, region: str, version: Path, days: tuple[dt.date, dt.date], *, engine: str,
+              dataset: Path | None, master: str | None, out_dir: Path | None):
+    """The what-if's summary (and its report written to out_dir) on the engine named: NumPy over the database or
+    a data set, or Spark over a data set (the period exported from the database first when none is given)."""
+    import tempfile
+
+    from yibao.analytics import sim_report, sim_spark
+    from yibao.analytics.export import export
+    from yibao.analytics.sim_source import from_dataset, load_settlements
+    from yibao.analytics.simulate import candidate_set, redecide
+    from yibao.policy.engine import Engine
+
+    proposed = candidate_set(ctx.policy.policy_set, region, version.name, version.read_bytes())
+    shown = (days[0].isoformat(), days[1].isoformat())
+    if engine == "numpy":
+        found = from_dataset(dataset, region, *days) if dataset else load_settlements(ctx, region, *days)
+        outcome = redecide(Engine(proposed), found)
+        return (sim_report.write(outcome, out_dir, region=region, date_from=shown[0], date_to=shown[1]) if out_dir
+                else sim_report.summarise(outcome, region, *shown))
+    with tempfile.TemporaryDirectory(prefix="what-if-") as scratch:
+        folder = dataset or export(ctx.settings.resolved_database_url, Path(scratch), *days, ctx.policy)
+        result = sim_spark.redecide_dataset(proposed, folder, region=region, date_from=days[0], date_to=days[1],
+                                            master=master, changes=out_dir is not None)
+    return sim_spark.write(result, out_dir) if out_dir else result.summary
