@@ -103,17 +103,25 @@ SQL: dict[str, str] = {
     WHERE km >= $min_km AND gap_us / 60000000 < $overhead + 60 * km / $speed
     ORDER BY payer_id, "at" """,
     "shared_bank_account": """
+    WITH linked AS (SELECT person_id, account_digest FROM bank_accounts WHERE CAST(linked_at AS DATE) <= $to),
+    several AS (  -- a cheap pass on integers first: digests with enough links
+      SELECT hash(account_digest) AS k FROM linked GROUP BY k HAVING count(*) >= $min)
     SELECT account_digest, list(DISTINCT person_id ORDER BY person_id) AS persons
-    FROM bank_accounts WHERE CAST(linked_at AS DATE) <= $to
+    FROM linked WHERE hash(account_digest) IN (SELECT k FROM several)
     GROUP BY account_digest HAVING count(DISTINCT person_id) >= $min ORDER BY account_digest""",
     "duplicate_invoice": """
-    WITH claims AS (
+    WITH live AS (
       SELECT i.issuer, i.invoice_number, nullif(i.application_id, '') AS application_id,
-             nullif(i.settlement_id, '') AS settlement_id, coalesce(a.person_id, s.payer_id) AS person_id
-      FROM invoices i
-      LEFT JOIN applications a ON a.application_id = nullif(i.application_id, '')
-      LEFT JOIN settlements s ON s.settlement_id = nullif(i.settlement_id, '')
-      WHERE i.invoice_date <= $to AND coalesce(a.status, '') NOT IN ('rejected', 'withdrawn'))
+             nullif(i.settlement_id, '') AS settlement_id, a.person_id AS applicant
+      FROM invoices i LEFT JOIN applications a ON a.application_id = nullif(i.application_id, '')
+      WHERE i.invoice_date <= $to AND coalesce(a.status, '') NOT IN ('rejected', 'withdrawn')),
+    several AS (  -- a cheap pass first: invoices with rows enough for the claims counted
+      SELECT hash(issuer, invoice_number) AS k FROM live GROUP BY k
+      HAVING sum(CAST(application_id IS NOT NULL AS INTEGER) + CAST(settlement_id IS NOT NULL AS INTEGER)) >= $min),
+    claims AS (
+      SELECT l.issuer, l.invoice_number, l.application_id, l.settlement_id, coalesce(l.applicant, s.payer_id) AS person_id
+      FROM live l LEFT JOIN settlements s ON s.settlement_id = l.settlement_id
+      WHERE hash(l.issuer, l.invoice_number) IN (SELECT k FROM several))
     SELECT issuer, invoice_number, min(person_id) AS person_id,
            list(DISTINCT application_id ORDER BY application_id) FILTER (WHERE application_id IS NOT NULL) AS apps,
            list(DISTINCT settlement_id ORDER BY settlement_id) FILTER (WHERE settlement_id IS NOT NULL) AS sets,
