@@ -16,7 +16,6 @@ from yibao.analytics.dataset import TABLES, table_path
 from yibao.analytics.rules import MEASURES, Query, region_seats
 
 _PERIOD = "business_date BETWEEN $from AND $to"
-_Z = ", ".join(f"CASE WHEN mad_{m} > 0 THEN 0.6745 * ({m} - med_{m}) / mad_{m} END AS z_{m}" for m in MEASURES)
 
 SQL: dict[str, str] = {
     "split_payments": f"""
@@ -160,7 +159,7 @@ SQL: dict[str, str] = {
       FROM per JOIN med USING (kind, region)),
     mad AS (SELECT kind, region, {", ".join(f"median(d_{m}) AS mad_{m}" for m in MEASURES)}
             FROM dev GROUP BY kind, region)
-    SELECT dev.*, mad.* EXCLUDE (kind, region), {_Z}
+    SELECT dev.*, mad.* EXCLUDE (kind, region)  -- the rule scores each measure: `rules.robust_z`
     FROM dev JOIN mad USING (kind, region) WHERE peers >= $min_peers ORDER BY institution_code""",
     "emergency_unclaimed": f"""
     WITH claims AS (
