@@ -6,7 +6,8 @@
 The rules run through `yibao.analytics.detection.detect` with the policy tree loaded from `--policies`, on DuckDB
 (or `--engine spark`). Each rule runs on its own, timed (wall and CPU seconds, the best of `--repeat` runs). A
 finding counts as true when its pattern and subject match a truth row: the same subject id, or, for a finding on
-a person, one of the persons the truth row names (a shared account's holders, a grant's two ends). Precision is over the distinct subjects found, recall over the truth rows.
+a person, one of the persons the truth row names (a shared account's holders, a grant's two ends). Precision is
+over the distinct subjects found, recall over the truth rows.
 """
 
 from __future__ import annotations

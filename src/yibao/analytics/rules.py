@@ -97,14 +97,12 @@ def far_apart(q: Query, p: Params, start: dt.date, end: dt.date) -> list[Detecte
     the fastest plausible journey: `overhead` minutes at its two ends plus the distance at `speed`."""
     found = q("far_apart", {"from": start, "to": end, "min_km": int(p["min_distance"]), "speed": int(p["speed"]),
                             "overhead": int(p["overhead"])})
-    out = []
-    for r in found:
-        fastest = int(p["overhead"]) + 60 * r["km"] / int(p["speed"])
-        out.append(Detected(Pattern.FAR_APART, p.version, _bounded(1 - r["minutes"] / fastest), SubjectKind.PERSON,
-                            r["payer_id"], start, end, {"settlement_ids": [r["prev_id"], r["settlement_id"]]},
-                            {"minutes_apart": round(r["minutes"], 1), "km": round(r["km"]),
-                             "fastest_minutes": round(fastest), "regions": [r["prev_region"], r["region"]]}))
-    return out
+    return [Detected(Pattern.FAR_APART, p.version, _bounded(1 - r["minutes"] / r["fastest_minutes"]),
+                     SubjectKind.PERSON, r["payer_id"], start, end,
+                     {"settlement_ids": [r["prev_id"], r["settlement_id"]]},
+                     {"minutes_apart": round(r["minutes"], 1), "km": round(r["km"]),
+                      "fastest_minutes": round(r["fastest_minutes"]), "regions": [r["prev_region"], r["region"]]})
+            for r in found]
 
 
 @functools.cache
@@ -194,8 +192,8 @@ def family_pattern(q: Query, p: Params, start: dt.date, end: dt.date) -> list[De
                     {"settlement_ids": list(r["ids"])},
                     {"owner_id": r["owner_id"], "grantee_paid_fen": int(r["paid_fen"]),
                      "owner_paid_fen": int(r["own_fen"]), "ratio": str(p["ratio"])})
-           for r in q("family_pattern.spending", {"from": start, "to": end, "min_fen": int(p["min_fen"]), "ratio": ratio,
-                                          "min_payments": int(p["min_payments"])})]
+           for r in q("family_pattern.spending", {"from": start, "to": end, "min_fen": int(p["min_fen"]),
+                                                  "ratio": ratio, "min_payments": int(p["min_payments"])})]
     minimum = int(p["min_counterparts"])
     out += [Detected(Pattern.FAMILY_PATTERN, p.version, _bounded(r["n"] / (2 * minimum)), SubjectKind.PERSON,
                      r["person_id"], start, end, {"grant_ids": list(r["ids"])}, {"counterparts": r["n"]})

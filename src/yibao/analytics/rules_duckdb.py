@@ -73,7 +73,7 @@ SQL: dict[str, str] = {
     "far_apart": f"""
     WITH moving AS (  -- a cheap pass first: credentials used in more than one region in the period
       SELECT hash(credential_id) AS k FROM settlements WHERE {_PERIOD}
-      GROUP BY k HAVING min(hash(institution_region)) <> max(hash(institution_region))),
+      GROUP BY k HAVING min(institution_region) <> max(institution_region)),
     s AS (
       SELECT s.settlement_id, s.payer_id, s.credential_id, s."at", s.institution_region AS region
       FROM settlements s SEMI JOIN moving m ON hash(s.credential_id) = m.k WHERE s.{_PERIOD}),
@@ -95,11 +95,12 @@ SQL: dict[str, str] = {
                pow(sin(radians(b.lat - a.lat) / 2), 2)
                + cos(radians(a.lat)) * cos(radians(b.lat)) * pow(sin(radians(b.lon - a.lon) / 2), 2))) AS km
       FROM moved m JOIN seats a ON a.region = m.prev_region JOIN seats b ON b.region = m.region
-      WHERE a.lat IS NOT NULL AND b.lat IS NOT NULL)
+      WHERE a.lat IS NOT NULL AND b.lat IS NOT NULL),
+    timed AS (  -- the fastest plausible journey: the overhead at its ends, the distance at the speed
+      SELECT *, gap_us / 60000000 AS minutes, $overhead + 60 * km / $speed AS fastest_minutes FROM measured)
     SELECT payer_id, prev_id, settlement_id, region, prev_region, substr(region, 1, 2) AS province,
-           substr(prev_region, 1, 2) AS prev_province, gap_us / 60000000 AS minutes, km
-    FROM measured
-    WHERE km >= $min_km AND gap_us / 60000000 < $overhead + 60 * km / $speed
+           substr(prev_region, 1, 2) AS prev_province, minutes, km, fastest_minutes
+    FROM timed WHERE km >= $min_km AND minutes < fastest_minutes
     ORDER BY payer_id, "at" """,
     "shared_bank_account": """
     WITH linked AS (SELECT person_id, account_digest FROM bank_accounts WHERE CAST(linked_at AS DATE) <= $to),
@@ -118,7 +119,8 @@ SQL: dict[str, str] = {
       SELECT hash(issuer, invoice_number) AS k FROM live GROUP BY k
       HAVING sum(CAST(application_id IS NOT NULL AS INTEGER) + CAST(settlement_id IS NOT NULL AS INTEGER)) >= $min),
     claims AS (
-      SELECT l.issuer, l.invoice_number, l.application_id, l.settlement_id, coalesce(l.applicant, s.payer_id) AS person_id
+      SELECT l.issuer, l.invoice_number, l.application_id, l.settlement_id,
+             coalesce(l.applicant, s.payer_id) AS person_id
       FROM live l LEFT JOIN settlements s ON s.settlement_id = l.settlement_id
       WHERE hash(l.issuer, l.invoice_number) IN (SELECT k FROM several))
     SELECT issuer, invoice_number, min(person_id) AS person_id,
