@@ -77,12 +77,33 @@ def test_many_institutions_in_a_day(tmp_path, policy):
     assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S0", "S1", "S2", "S3"])]
 
 
-def test_far_apart_within_hours(tmp_path, policy):
-    rows = [settlement("S1", minutes(0)), settlement("S2", minutes(120), region="440300"),
+def test_far_apart_faster_than_a_flight(tmp_path, policy):
+    rows = [settlement("S1", minutes(0)), settlement("S2", minutes(120), region="440305"),  # Beijing, Shenzhen
             settlement("T1", minutes(0), payer="P2"), settlement("T2", minutes(60 * 7), payer="P2", region="440300"),
-            settlement("U1", minutes(0), payer="P3"), settlement("U2", minutes(30), payer="P3", region="110108")]
+            settlement("U1", minutes(0), payer="P3"), settlement("U2", minutes(30), payer="P3", region="110108"),
+            settlement("V1", minutes(0), payer="P4"), settlement("V2", minutes(40), payer="P4", region="120101")]
     found = run(tmp_path, policy, Pattern.FAR_APART, settlements=rows)
     assert [(f.subject_id, f.evidence["settlement_ids"]) for f in found] == [("P1", ["S1", "S2"])]
+    facts = found[0].facts
+    assert 1900 < facts["km"] < 2000 and facts["minutes_apart"] == 120 < facts["fastest_minutes"]
+    assert facts["regions"] == ["110105", "440305"]
+
+
+def test_far_apart_takes_a_place_without_its_own_seat_at_its_province(tmp_path, policy):
+    rows = [settlement("S1", minutes(0)), settlement("S2", minutes(100), region="310115"),  # Beijing, Pudong
+            settlement("T1", minutes(0), payer="P2"), settlement("T2", minutes(100), payer="P2", region="990101")]
+    found = run(tmp_path, policy, Pattern.FAR_APART, settlements=rows)
+    assert [f.subject_id for f in found] == ["P1"]  # a region of no known seat is not judged
+    assert 1000 < found[0].facts["km"] < 1150
+
+
+def test_every_province_has_a_seat_inside_china():
+    from yibao.analytics.rules import region_seats
+
+    seats = {s["region"]: s for s in region_seats()}
+    provinces = {code[:2] for code in seats}
+    assert len(provinces) == 31 and all(f"{p}0000" in seats for p in provinces)
+    assert all(18 < s["lat"] < 54 and 73 < s["lon"] < 135 for s in seats.values())
 
 
 def _link(person, digest, day, unlinked=None):
@@ -160,19 +181,36 @@ def test_institution_outlier_needs_enough_peers(tmp_path, policy):
     assert run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=rows) == []
 
 
+def test_institution_outlier_not_for_a_share_peers_barely_differ_on(tmp_path, policy):
+    def peers(outlier_share):
+        rows = []
+        for i, share in enumerate([0.005, 0.005, 0.006, 0.005, 0.006, outlier_share]):
+            for j in range(4):
+                rows.append(settlement(f"S{i}-{j}", minutes(j), inst=f"H{i}", payer=f"P{j}", paid=10000,
+                                       refunded=int(40000 * share) if j == 0 else 0))
+        return rows
+
+    assert run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=peers(0.02)) == []  # 2 % against 0.5 %
+    found = run(tmp_path, policy, Pattern.INSTITUTION_OUTLIER, settlements=peers(0.3))
+    assert [(f.subject_id, sorted(f.facts["z"])) for f in found] == [("H5", ["refund_share"])]
+
+
 def _grant(gid, owner, grantee, day=2):
     return dict(grant_id=gid, owner_id=owner, grantee_id=grantee, relation="spouse", status="active",
                 starts_on=dt.date(2026, 3, day), ends_on=None)
 
 
-def test_family_pattern_grantee_spending_far_above_the_owner(tmp_path, policy):
-    rows = [settlement("S1", minutes(0), payer="G1", owner="O1", paid=60000, cap=0),
-            settlement("S2", minutes(60), payer="O1", paid=10000, cap=0),
-            settlement("S3", minutes(0), payer="G2", owner="O2", paid=60000, cap=0),
-            settlement("S4", minutes(60), payer="O2", paid=30000, cap=0)]
+def test_family_pattern_grantee_paying_often_far_above_the_owner(tmp_path, policy):
+    def spending(grantee, owner, payments, each, own):
+        return ([settlement(f"{grantee}-{n}", T0 + dt.timedelta(days=n), payer=grantee, owner=owner, paid=each, cap=0)
+                 for n in range(payments)] + [settlement(f"{owner}-1", minutes(60), payer=owner, paid=own, cap=0)])
+
+    rows = (spending("G1", "O1", 12, 5000, 10000)  # twelve payments, six times the owner's own
+            + spending("G2", "O2", 12, 5000, 30000)  # twice the owner's own
+            + spending("G3", "O3", 3, 20000, 10000))  # six times, but three payments: an illness, not a habit
     found = run(tmp_path, policy, Pattern.FAMILY_PATTERN, settlements=rows)
-    assert [(f.subject_id, f.evidence, f.facts["owner_id"]) for f in found] == [("G1", {"settlement_ids": ["S1"]},
-                                                                                 "O1")]
+    assert [(f.subject_id, f.facts["owner_id"], f.facts["grantee_paid_fen"]) for f in found] == [("G1", "O1", 60000)]
+    assert found[0].evidence == {"settlement_ids": [f"G1-{n}" for n in range(12)]}
 
 
 def test_family_pattern_grants_rotating(tmp_path, policy):
@@ -195,7 +233,7 @@ def test_emergency_unclaimed_once_the_window_closed(tmp_path, policy):
 
 def test_a_second_run_gives_the_same_fingerprints(tmp_path, policy):
     rows = [settlement("S1", minutes(0), paid=9000), settlement("S2", minutes(10), paid=9000),
-            settlement("S3", minutes(120), region="440300")]
+            settlement("S3", minutes(120), region="440300")]  # split over the cap, then Shenzhen 110 minutes later
     for table in TABLES:
         write_table(tmp_path, table, rows if table == "settlements" else [])
     first = {f.fingerprint() for f in detect(tmp_path, policy, START, END)}
@@ -311,7 +349,9 @@ def test_minutes_hours_and_score_units_are_checked():
         return parse_parameters(read(Path("misuse.yaml"), text))["misuse.x.y"].at(dt.date(2024, 1, 1))[0]
 
     assert one("minutes", 30) == 30 and one("hours", 6) == 6 and str(one("score", 3.5)) == "3.5"
-    for unit, value in [("minutes", 1.5), ("hours", -1), ("score", -0.5), ("score", "many")]:
+    assert one("km", 300) == 300 and one("km_per_hour", 800) == 800
+    for unit, value in [("minutes", 1.5), ("hours", -1), ("score", -0.5), ("score", "many"), ("km", 2.5),
+                        ("km_per_hour", -800)]:
         with pytest.raises(PolicyFileError):
             one(unit, value)
 

@@ -62,7 +62,8 @@ def test_every_problem_in_every_file_is_reported_and_nothing_loads(tmp_path):
     files["beijing/region.yaml"] = REGION.format(code="110000", zh="北京", en="Beijing")
     found = problems(tree(tmp_path, files))
     assert "110000-beijing/settlement.yaml:4:parameters.settlement.limit.daily.unit:unknown unit yuan; one of: " \
-           "fen, count, rate, days, working_days, months, years, minutes, hours, score, flag, choice, list, text" in found
+           "fen, count, rate, days, working_days, months, years, minutes, hours, km, km_per_hour, score, flag, choice, " \
+           "list, text" in found
     assert "110000-beijing/withdrawal.yaml:2:limits:unknown key limits; allowed here: parameters, rules" in found
     assert "210200-dalian/region.yaml:1::region.yaml (the region's name) is missing" in found
     assert any(p.startswith("beijing:1::a folder is named") for p in found)

@@ -4,6 +4,7 @@ injected into its known subjects as the truth says, and the scorer's arithmetic.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import sys
 from collections import Counter, defaultdict
 from itertools import pairwise
@@ -102,6 +103,23 @@ def test_truth_names_one_percent_per_pattern_on_distinct_subjects(injected):
     assert len(person_subjects) == len(set(person_subjects))
 
 
+def km_between(one: str, other: str) -> float:
+    """The great-circle distance between two regions' seats (the regions of the generated data have their own)."""
+    from yibao.analytics.rules import region_seats
+
+    seats = {s["region"]: s for s in region_seats()}
+    a, b = (seats.get(r) or seats[r[:2] + "0000"] for r in (one, other))
+    lat1, lat2 = math.radians(a["lat"]), math.radians(b["lat"])
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(
+        math.radians(b["lon"] - a["lon"]) / 2) ** 2
+    return 2 * 6371.0088 * math.asin(math.sqrt(h))
+
+
+def test_clean_trips_out_of_the_region_are_near(clean):
+    regions = {r["institution_region"] for r in read(clean, "settlements")}
+    assert len(regions) > 1 and all(km_between("110000", region) < 300 for region in regions)
+
+
 def test_the_injected_patterns_are_in_the_data(injected):
     truth = defaultdict(list)
     for t in read(injected, "truth"):
@@ -130,7 +148,7 @@ def test_the_injected_patterns_are_in_the_data(injected):
     for t in truth["far_apart"]:
         rows = sorted(by_payer[t["subject_id"]], key=lambda r: r["at"])
         assert any(a["credential_id"] == b["credential_id"] and b["at"] - a["at"] < dt.timedelta(hours=3)
-                   and a["institution_region"][:2] != b["institution_region"][:2] for a, b in pairwise(rows))
+                   and km_between(a["institution_region"], b["institution_region"]) > 1000 for a, b in pairwise(rows))
 
     for t in truth["limit_hugging"]:
         days = sorted({r["business_date"] for r in by_payer[t["subject_id"]]

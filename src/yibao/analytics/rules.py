@@ -10,13 +10,18 @@ gives its rows as dicts, so both engines report the same findings from the same 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from yibao.domain.findings import Detected, Pattern, SubjectKind
 from yibao.policy.loader import NATIONAL, PolicySet
 
 Query = Callable[[str, dict], list[dict]]
+SEATS = Path(__file__).resolve().parents[1] / "data" / "region_seats.yaml"
 
 
 @dataclass(frozen=True)
@@ -88,13 +93,24 @@ def many_institutions(q: Query, p: Params, start: dt.date, end: dt.date) -> list
 
 
 def far_apart(q: Query, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
-    """One credential used in two provinces closer in time than the journey allows."""
-    window = int(p["window"])
-    found = q("far_apart", {"from": start, "to": end, "window": window})
-    return [Detected(Pattern.FAR_APART, p.version, _bounded(1 - r["minutes"] / (60 * window)), SubjectKind.PERSON,
-                     r["payer_id"], start, end, {"settlement_ids": [r["prev_id"], r["settlement_id"]]},
-                     {"minutes_apart": round(r["minutes"], 1), "provinces": [r["prev_province"], r["province"]]})
+    """One credential used in two regions at least `min_distance` apart (between their seats), closer in time than
+    the fastest plausible journey: `overhead` minutes at its two ends plus the distance at `speed`."""
+    found = q("far_apart", {"from": start, "to": end, "min_km": int(p["min_distance"]), "speed": int(p["speed"]),
+                            "overhead": int(p["overhead"])})
+    return [Detected(Pattern.FAR_APART, p.version, _bounded(1 - r["minutes"] / r["fastest_minutes"]),
+                     SubjectKind.PERSON, r["payer_id"], start, end,
+                     {"settlement_ids": [r["prev_id"], r["settlement_id"]]},
+                     {"minutes_apart": round(r["minutes"], 1), "km": round(r["km"]),
+                      "fastest_minutes": round(r["fastest_minutes"]), "regions": [r["prev_region"], r["region"]]})
             for r in found]
+
+
+@functools.cache
+def region_seats() -> tuple[dict, ...]:
+    """The regions' seats (region, name, lat, lon in degrees): reference data read once from the package."""
+    text = SEATS.read_text(encoding="utf-8")
+    return tuple({"region": str(r["region"]), "name": r["name"], "lat": float(r["lat"]), "lon": float(r["lon"])}
+                 for r in yaml.safe_load(text))
 
 
 def shared_bank_account(q: Query, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
@@ -131,23 +147,36 @@ def after_death(q: Query, p: Params, start: dt.date, end: dt.date) -> list[Detec
 MEASURES = ("refund_share", "account_share", "night_share", "limit_share")
 
 
+def robust_z(x: float, median: float, mad: float, floor: float) -> float:
+    """The robust z-score 0.6745·(x − median) / MAD, the MAD taken as at least `floor` (peers closer than that
+    are as alike as shares can be told apart)."""
+    return 0.6745 * (x - median) / max(mad, floor)
+
+
 def institution_outlier(q: Query, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
     """Institutions far from their peers (same kind and region) on refunds, account share, night or limit share,
-    by the robust z-score 0.6745·(x − median) / MAD."""
-    threshold = float(p["z_threshold"])
+    by the robust z-score with a floor under the MAD."""
+    threshold, floor = float(p["z_threshold"]), float(p["mad_floor"])
     found = q("institution_outlier", {"from": start, "to": end, "min_peers": int(p["min_peers"]),
-                             "night_from": int(p["night_from"]), "night_to": int(p["night_to"])})
-    out = []
+                                      "night_from": int(p["night_from"]), "night_to": int(p["night_to"])})
+    flagged = []
     for r in found:
-        far = {m: round(float(r[f"z_{m}"]), 2) for m in MEASURES
-               if r[f"z_{m}"] is not None and abs(r[f"z_{m}"]) >= threshold}
-        if not far:
-            continue
-        ids = [row["settlement_id"] for row in q("institution_outlier.ids",
-                                                 {"code": r["institution_code"], "from": start, "to": end})]
+        z = {m: robust_z(float(r[m]), float(r[f"med_{m}"]), float(r[f"mad_{m}"]), floor) for m in MEASURES
+             if r[m] is not None and r[f"mad_{m}"] is not None}
+        far = {m: round(v, 2) for m, v in z.items() if abs(v) >= threshold}
+        if far:
+            flagged.append((r, far))
+    ids: dict[str, list[str]] = {}
+    if flagged:
+        for row in q("institution_outlier.ids", {"codes": [r["institution_code"] for r, _ in flagged],
+                                                 "from": start, "to": end}):
+            ids.setdefault(row["institution_code"], []).append(row["settlement_id"])
+    out = []
+    for r, far in flagged:
         top = max(abs(z) for z in far.values())
         out.append(Detected(Pattern.INSTITUTION_OUTLIER, p.version, _bounded(top / (2 * threshold)),
-                            SubjectKind.INSTITUTION, r["institution_code"], start, end, {"settlement_ids": ids},
+                            SubjectKind.INSTITUTION, r["institution_code"], start, end,
+                            {"settlement_ids": ids.get(r["institution_code"], [])},
                             {"z": far, "peers": r["peers"], "settlements": r["n"],
                              **{m: round(float(r[m]), 4) for m in far},
                              **{f"median_{m}": round(float(r[f"med_{m}"]), 4) for m in far}}))
@@ -155,15 +184,16 @@ def institution_outlier(q: Query, p: Params, start: dt.date, end: dt.date) -> li
 
 
 def family_pattern(q: Query, p: Params, start: dt.date, end: dt.date) -> list[Detected]:
-    """A grantee spending an owner's account far above the owner's own spending, or one person's grants rotating
-    among many counterparts in the period."""
+    """A grantee paying often from an owner's account and far above the owner's own spending, or one person's
+    grants rotating among many counterparts in the period."""
     ratio = float(p["ratio"])
     out = [Detected(Pattern.FAMILY_PATTERN, p.version,
                     _bounded(1 - r["own_fen"] / r["paid_fen"]), SubjectKind.PERSON, r["payer_id"], start, end,
                     {"settlement_ids": list(r["ids"])},
                     {"owner_id": r["owner_id"], "grantee_paid_fen": int(r["paid_fen"]),
                      "owner_paid_fen": int(r["own_fen"]), "ratio": str(p["ratio"])})
-           for r in q("family_pattern.spending", {"from": start, "to": end, "min_fen": int(p["min_fen"]), "ratio": ratio})]
+           for r in q("family_pattern.spending", {"from": start, "to": end, "min_fen": int(p["min_fen"]),
+                                                  "ratio": ratio, "min_payments": int(p["min_payments"])})]
     minimum = int(p["min_counterparts"])
     out += [Detected(Pattern.FAMILY_PATTERN, p.version, _bounded(r["n"] / (2 * minimum)), SubjectKind.PERSON,
                      r["person_id"], start, end, {"grant_ids": list(r["ids"])}, {"counterparts": r["n"]})

@@ -21,8 +21,8 @@ from decimal import Decimal, InvalidOperation
 
 from yibao.policy.source import Document, PolicyFileError, Problem, bilingual, bilingual_problem, dated, reference_of
 
-UNITS = ("fen", "count", "rate", "days", "working_days", "months", "years", "minutes", "hours", "score", "flag",
-         "choice", "list", "text")
+UNITS = ("fen", "count", "rate", "days", "working_days", "months", "years", "minutes", "hours", "km", "km_per_hour",
+         "score", "flag", "choice", "list", "text")
 FIELDS = {"description", "unit", "reference", "values", "choices"}
 
 
@@ -61,7 +61,7 @@ class _Checker:
 
     def value(self, unit: str, raw, choices: tuple[str, ...], path: tuple):
         ok = True
-        if unit in ("fen", "count", "days", "working_days", "months", "years", "minutes", "hours"):
+        if unit in ("fen", "count", "days", "working_days", "months", "years", "minutes", "hours", "km", "km_per_hour"):
             ok = type(raw) is int and raw >= 0
             what = ("非负整数（分）", "a whole number of fen, not negative") if unit == "fen" else \
                 ("非负整数", "a whole number, not negative")
