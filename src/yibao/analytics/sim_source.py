@@ -105,11 +105,16 @@ def from_dataset(folder, region: str, date_from: dt.date, date_to: dt.date) -> S
     The data set keeps no balances, so the balance does not limit here; what the categories covered is its
     nullable covered_fen column where present, else the total, or what the account paid when a category was not
     covered (exact unless another limit applied too). The strings stay in Arrow, dictionary-encoded as Parquet
-    stores them; a file already in time order (as the export and the generator write it) is not sorted again."""
+    stores them (the owners' ids hashed into codes once); a file already in time order (as the export and the
+    generator write it) is not sorted again."""
     folder = Path(folder)
     path = folder / "settlements.parquet"
     present = set(pq.read_schema(path).names)
-    table = pq.read_table(path, columns=[c for c in _READ if c in present], read_dictionary=list(_TEXT))
+    # few distinct values: Parquet's own dictionaries; the owners (as many as a tenth of the rows): hashed once
+    table = pq.read_table(path, columns=[c for c in _READ if c in present],
+                          read_dictionary=[c for c in _TEXT if c != "owner_id"])
+    table = table.set_column(table.schema.get_field_index("owner_id"), "owner_id",
+                             table["owner_id"].combine_chunks().dictionary_encode())
     days = _numbers(table["business_date"], "datetime64[D]")
     regions, names = Text(table["owner_region"]).codes()
     keep = ((days >= np.datetime64(date_from, "D")) & (days <= np.datetime64(date_to, "D"))

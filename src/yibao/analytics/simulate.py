@@ -493,16 +493,26 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     row, p_owner = rows[order], s_owner[order]
     gd, gy, gi = owner_day[order], owner_year[order], inst_day[order]
     p_key = key_of[row]
+    # a payment uses only the quotas of the limits in force for it (a limit begun later does not count it)
+    in_force = limits < NO_LIMIT
+    limit_of = [np.ascontiguousarray(limits[:, j]) for j in range(len(LIMITS))]
+    refuses_of = [np.ascontiguousarray(refuses[:, j]) for j in range(len(LIMITS))]
+    counts_of = [np.ascontiguousarray(in_force[:, j]) for j in range(len(LIMITS))]
+    everywhere = [bool(c.all()) for c in counts_of]
+    running = [_LIMIT_INDEX[kind] for kind in _RUNNING if in_force[:, _LIMIT_INDEX[kind]].any()]
+    refusing = {j for j in running if refuses[:, j].any()}
+    # the per-payment cap carries no total: all at once, before the limits that do
     p_covered = np.where(blocked_by_key[p_key], 0, s.covered_fen.astype(np.int64)[row])
+    cap = _LIMIT_INDEX["per_transaction"]
+    p_hits = np.zeros((len(LIMITS) + 1, n), dtype=bool)  # which limit cut each payment; the last row: the balance
+    np.greater(p_covered, limit_of[cap][p_key], out=p_hits[cap])
+    p_covered = np.minimum(p_covered, limit_of[cap][p_key])
+    p_refused = p_hits[cap] & refuses_of[cap][p_key]
     used = {"institution_daily": np.zeros(int(gi.max()) + 1 if n else 0, dtype=np.int64),
             "daily": np.zeros(int(gd.max()) + 1 if n else 0, dtype=np.int64),
             "yearly": np.zeros(int(gy.max()) + 1 if n else 0, dtype=np.int64)}
     used["daily_count"] = np.zeros_like(used["daily"])
     period = {"institution_daily": gi, "daily": gd, "yearly": gy, "daily_count": gd}
-    # a payment uses only the quotas of the limits in force for it (a limit begun later does not count it)
-    in_force = limits < NO_LIMIT
-    active = [j for j in range(len(LIMITS)) if in_force[:, j].any()]
-    refusing = {j for j in active if refuses[:, j].any()}
 
     credits = events.kind == 0
     c_order, c_bounds = _by_step(events.rank[credits], steps)
@@ -510,14 +520,12 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     refund_events = events.kind == 1
     r_order, r_bounds = _by_step(events.rank[refund_events], steps)
     r_index = events.index[refund_events][r_order]
-    position = np.empty(n, dtype=np.int64)
-    position[row] = np.arange(n)  # where each settlement is in step order
     if len(r_index):
+        position = np.empty(n, dtype=np.int64)
+        position[row] = np.arange(n)  # where each settlement is in step order
         r_pos, r_owner = position[s.refunds[0][r_index]], events.owner[refund_events][r_order]
         r_amount, r_restores = s.refunds[2][r_index].astype(np.int64), _refunds_restore(engine, columns)[r_index]
     p_pay = np.zeros(n, dtype=np.int64)
-    p_bits = np.zeros(n, dtype=np.uint8)  # bit j: limit j cut the payment; bit len(LIMITS): the balance did
-    p_refused = np.zeros(n, dtype=bool)
     refunded = np.zeros(n, dtype=np.int64)
 
     for k in range(steps):
@@ -531,59 +539,58 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
             refunded[pos] += amount
             balance[r_owner[a:b]] += amount
             back = np.where(r_restores[a:b], amount, 0)
-            counts = in_force[p_key[pos]]
-            for kind in _RUNNING:
-                j = _LIMIT_INDEX[kind]
+            keys = p_key[pos]
+            for j in running:
+                kind = LIMITS[j]
                 if kind == "daily_count":
-                    used[kind][gd[pos]] -= counts[:, j] & (back > 0) & (refunded[pos] == p_pay[pos])
+                    used[kind][gd[pos]] -= counts_of[j][keys] & (back > 0) & (refunded[pos] == p_pay[pos])
                 else:
-                    used[kind][period[kind][pos]] -= np.where(counts[:, j], back, 0)
+                    used[kind][period[kind][pos]] -= np.where(counts_of[j][keys], back, 0)
         c, d = s_bounds[k], s_bounds[k + 1]
         if d == c:
             continue
         keys, pay = p_key[c:d], p_covered[c:d]
-        bits = np.zeros(d - c, dtype=np.uint8)
-        refuse = np.zeros(d - c, dtype=bool) if refusing else None
-        for j in active:
-            kind, limit = LIMITS[j], limits[keys, j]
+        refuse = p_refused[c:d]
+        for j in running:
+            kind, limit, hit = LIMITS[j], limit_of[j][keys], p_hits[j, c:d]
             if kind == "daily_count":
-                hit = (used[kind][gd[c:d]] + 1 > limit) & (pay > 0)
+                np.logical_and(used[kind][gd[c:d]] + 1 > limit, pay > 0, out=hit)
                 pay = np.where(hit, 0, pay)
             else:
-                remaining = limit if kind == "per_transaction" else np.maximum(0, limit - used[kind][period[kind][c:d]])
-                hit = pay > remaining
+                remaining = np.maximum(0, limit - used[kind][period[kind][c:d]])
+                np.greater(pay, remaining, out=hit)
                 pay = np.minimum(pay, remaining)
-            bits |= hit.view(np.uint8) << j
             if j in refusing:
-                refuse |= hit & refuses[keys, j]
+                refuse |= hit & refuses_of[j][keys]
         if with_balance:
             owners = p_owner[c:d]
             held = balance[owners]
-            short = pay > held
+            short = p_hits[-1, c:d]
+            np.greater(pay, held, out=short)
             pay = np.where(short, np.maximum(0, held), pay)
-            bits |= short.view(np.uint8) << len(LIMITS)
-        if refuse is not None:
-            pay = np.where(refuse, 0, pay)
-            p_refused[c:d] = refuse
-        p_pay[c:d], p_bits[c:d] = pay, bits
+        pay = np.where(refuse, 0, pay)
+        p_pay[c:d] = pay
         if with_balance:
             balance[owners] = held - pay
-        counted = in_force[keys]
-        for kind in _RUNNING:
-            j = _LIMIT_INDEX[kind]
-            if j in active:
-                gain = counted[:, j] & (pay > 0) if kind == "daily_count" else np.where(counted[:, j], pay, 0)
-                used[kind][period[kind][c:d]] += gain
+        for j in running:
+            kind = LIMITS[j]
+            if kind == "daily_count":
+                gain = pay > 0 if everywhere[j] else counts_of[j][keys] & (pay > 0)
+            else:
+                gain = pay if everywhere[j] else np.where(counts_of[j][keys], pay, 0)
+            used[kind][period[kind][c:d]] += gain
 
     account = np.zeros(n, dtype=np.int64)
     account[row] = p_pay
     allowed = ~blocked_by_key[key_of]
     allowed[row] &= ~p_refused
-    bits = np.zeros(n, dtype=np.uint8)
-    bits[row] = p_bits
-    flags = np.zeros((n, len(_FLAGS)), dtype=bool)
-    flags[:, 1:] = np.unpackbits(bits[:, None], axis=1, bitorder="little")[:, :len(LIMITS) + 1].astype(bool)
-    flags[:, 0] = s.covered_fen < s.total_fen
+    bits = np.zeros(n, dtype=np.uint8)  # bit i: _FLAGS[i]
+    for i, hits in enumerate(p_hits, start=1):
+        bits |= hits.view(np.uint8) << i
+    flags = np.zeros(n, dtype=np.uint8)
+    flags[row] = bits
+    flags |= (s.covered_fen < s.total_fen).view(np.uint8)
+    flags = np.unpackbits(flags[:, None], axis=1, bitorder="little")[:, :len(_FLAGS)].view(bool)
     total = s.total_fen.astype(np.int64)
     cash = np.where(allowed, total - account, total)
     return Outcome(s, account, cash, allowed, flags)
