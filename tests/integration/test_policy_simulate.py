@@ -163,8 +163,11 @@ def columns(engine: Engine, rows, opening, credits, refunds) -> simulate.Settlem
     )
 
 
+@pytest.mark.parametrize("block_rows", [simulate.BLOCK_ROWS, 37], ids=["one block", "blocks of 37 rows"])
 def test_the_vectorised_re_decision_splits_as_the_scalar_engine_under_a_changed_limit(engine_in_force,
-                                                                                      engine_proposed):
+                                                                                      engine_proposed, block_rows,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(simulate, "BLOCK_ROWS", block_rows)  # owners cut into blocks decide as all at once
     rows, opening, credits, refunds = generated()
     data = columns(engine_in_force, rows, opening, credits, refunds)
     expected = scalar(engine_proposed, rows, opening, credits, refunds)

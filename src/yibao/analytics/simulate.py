@@ -371,11 +371,83 @@ def _refunds_restore(engine: Engine, columns: _Columns) -> np.ndarray:
 
 # --- the events in the order they are re-decided ----------------------------------------------------------
 
+BLOCK_ROWS = 1 << 18  # settlements re-decided together: the owners are cut into blocks of about this many
+
 
 def _merged(major_at: np.ndarray, minor_at: np.ndarray, before: bool) -> np.ndarray:
     """Where each of a sorted minor list goes among a sorted major list merged with it: before the major events of
     the same moment, or after them."""
     return np.searchsorted(major_at, minor_at, side="left" if before else "right") + np.arange(len(minor_at))
+
+
+def _merge(major: list[np.ndarray], minor: list[np.ndarray], before: bool) -> list[np.ndarray]:
+    """Two lists of events (moments first, then the other columns), each in time order, merged in time order."""
+    if not len(minor[0]):
+        return major
+    place = _merged(major[0], minor[0], before)
+    rest = np.ones(len(major[0]) + len(place), dtype=bool)
+    rest[place] = False
+    merged = []
+    for big, small in zip(major, minor, strict=True):
+        column = np.empty(len(rest), dtype=np.result_type(big, small))
+        column[place], column[rest] = small, big
+        merged.append(column)
+    return merged
+
+
+@dataclass
+class _Prepared:
+    """What the step loop reads, for all settlements: integer columns, the limits per facts key, the credits and
+    refunds in time order, and each owner's balance (None: the balance does not limit)."""
+
+    at: np.ndarray  # int64 microseconds
+    owner: np.ndarray
+    day: np.ndarray  # days from the first
+    year_of_day: np.ndarray
+    institution: np.ndarray
+    key: np.ndarray
+    covered: np.ndarray
+    limits: np.ndarray
+    refuses: np.ndarray
+    blocked: np.ndarray
+    balance: np.ndarray | None
+    credit_owner: np.ndarray  # the credits of known owners, in time order
+    credit_at: np.ndarray
+    credit_amount: np.ndarray
+    refund_row: np.ndarray  # the refunds in time order
+    refund_at: np.ndarray
+    refund_amount: np.ndarray
+    refund_restores: np.ndarray
+
+
+def _prepare(engine: Engine, s: Settlements) -> _Prepared:
+    columns = _Columns(engine.policy_set, s)
+    key, limits, refuses, blocked = _limit_table(engine, columns)
+    owner, owner_names = columns.code("owner_id")
+    balance, empty = None, np.zeros(0, dtype=np.int64)
+    credit = (empty, empty, empty)
+    if s.opening_fen is not None:
+        names = owner_names.to_pylist() if isinstance(owner_names, pa.Array) else list(owner_names)
+        balance = np.array([int(s.opening_fen.get(p, 0)) for p in names], dtype=np.int64)
+        if s.credits is not None and len(s.credits[0]):
+            c_owner, c_at, c_amount = s.credits
+            known = pa.array(names) if not isinstance(owner_names, pa.Array) else owner_names
+            given = c_owner.array if isinstance(c_owner, Text) else pa.array(np.asarray(c_owner, dtype=object))
+            if pa.types.is_dictionary(given.type):
+                given = given.dictionary_decode()
+            found = pc.index_in(given.cast(known.type), value_set=known)
+            valid = found.is_valid().to_numpy(zero_copy_only=False)
+            moments, order = _sorted(np.asarray(c_at)[valid])
+            credit = (found.drop_null().to_numpy().astype(np.int64)[order], moments,
+                      np.asarray(c_amount)[valid].astype(np.int64)[order])
+    refund = (empty, empty, empty, np.zeros(0, dtype=bool))
+    if s.refunds is not None and len(s.refunds[0]):
+        moments, order = _sorted(s.refunds[1])
+        refund = (np.asarray(s.refunds[0]).astype(np.int64)[order], moments,
+                  np.asarray(s.refunds[2]).astype(np.int64)[order], _refunds_restore(engine, columns)[order])
+    return _Prepared(s.at.astype("datetime64[us]").view(np.int64), owner, columns.day, columns.year_of_day,
+                     columns.code("institution_code")[0], key, np.where(blocked[key], 0, s.covered_fen), limits,
+                     refuses, blocked, balance, *credit, *refund)
 
 
 def _sorted(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -386,73 +458,12 @@ def _sorted(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return moments[order], order
 
 
-@dataclass
-class _Events:
-    """Every event in time order per owner: owner code, kind (0 a credit, 1 a refund, 2 a settlement), index in
-    its kind's list and rank in the owner's history; and the credits' amounts."""
-
-    owner: np.ndarray
-    kind: np.ndarray
-    index: np.ndarray
-    rank: np.ndarray
-    credit_amount: np.ndarray
-
-
-def _events(s: Settlements, owner: np.ndarray, owner_names, n_owners: int) -> _Events:
-    """The settlements, credits and refunds merged in time order (at the same moment a credit, then a refund, then
-    a settlement), then ordered per owner by a stable counting sort."""
-    n = len(s)
-    s_order = _time_order(s.at)
-    s_index = np.arange(n) if s_order is None else s_order
-    minor_owner, minor_at, minor_kind, minor_index = [], [], [], []
-    amounts = np.zeros(0, dtype=np.int64)
-    if s.opening_fen is not None and s.credits is not None and len(s.credits[0]):
-        c_owner, c_at, c_amount = s.credits
-        names = owner_names if isinstance(owner_names, pa.Array) else pa.array(owner_names)
-        given = c_owner.array if isinstance(c_owner, Text) else pa.array(np.asarray(c_owner, dtype=object))
-        if pa.types.is_dictionary(given.type):
-            given = given.dictionary_decode()
-        found = pc.index_in(given.cast(names.type), value_set=names)
-        known = found.is_valid().to_numpy(zero_copy_only=False)
-        moments, order = _sorted(c_at[known])
-        amounts = np.asarray(c_amount)[known].astype(np.int64)
-        minor_owner.append(found.drop_null().to_numpy().astype(np.int64)[order])
-        minor_at.append(moments)
-        minor_kind.append(np.zeros(len(order), dtype=np.int8))
-        minor_index.append(order)
-    if s.refunds is not None and len(s.refunds[0]):
-        r_row, r_at, _ = s.refunds
-        moments, order = _sorted(r_at)
-        refund_owner, refund_kind = owner[r_row[order]], np.ones(len(order), dtype=np.int8)
-        if minor_at:  # a refund after a credit of the same moment
-            at_ = np.empty(len(minor_at[0]) + len(order), dtype=np.int64)
-            place = _merged(minor_at[0], moments, before=False)
-            rest = np.ones(len(at_), dtype=bool)
-            rest[place] = False
-            for values, extra in ((minor_at, moments), (minor_owner, refund_owner), (minor_kind, refund_kind),
-                                  (minor_index, order)):
-                merged = np.empty(len(at_), dtype=values[0].dtype)
-                merged[place], merged[rest] = extra, values[0]
-                values[0] = merged
-        else:
-            minor_owner, minor_at, minor_kind, minor_index = [refund_owner], [moments], [refund_kind], [order]
-    if minor_at:
-        s_at = s.at.astype("datetime64[us]").view(np.int64)[s_index]
-        place = _merged(s_at, minor_at[0], before=True)
-        m = n + len(place)
-        e_owner, e_kind, e_index = np.empty(m, dtype=np.int64), np.full(m, 2, dtype=np.int8), np.empty(m, np.int64)
-        settled = np.ones(m, dtype=bool)
-        settled[place] = False
-        e_owner[place], e_kind[place], e_index[place] = minor_owner[0], minor_kind[0], minor_index[0]
-        e_owner[settled], e_index[settled] = owner[s_index], s_index
-    else:
-        m, e_kind, e_index = n, np.full(n, 2, dtype=np.int8), s_index
-        e_owner = owner if s_order is None else owner[s_order]
-    per_owner = _stable_order(e_owner, n_owners)
-    o_owner = e_owner[per_owner]
-    starts = np.flatnonzero(np.r_[True, o_owner[1:] != o_owner[:-1]]) if m else np.zeros(0, dtype=np.int64)
-    rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
-    return _Events(o_owner, e_kind[per_owner], e_index[per_owner], rank, amounts)
+def _blocks(owner: np.ndarray, first: int, size: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """The stable order of rows by block of owners (codes first.. cut into `count` ranges), and each block's
+    bounds in it."""
+    block = (owner - first) * count // max(size, 1)
+    order = _stable_order(block, count)
+    return order, np.searchsorted(block[order], np.arange(count + 1))
 
 
 def _by_step(rank: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
@@ -466,65 +477,104 @@ def _by_step(rank: np.ndarray, steps: int) -> tuple[np.ndarray, np.ndarray]:
 
 def redecide(engine: Engine, s: Settlements) -> Outcome:
     """Re-decide every settlement under the engine's rules, in time order per owner, vectorised across owners:
-    step k decides the k-th event of every owner at once, each step a contiguous slice of prepared columns."""
+    step k decides the k-th event of every owner at once, each step a contiguous slice of prepared columns.
+    Owners never share a running total, so they are re-decided in blocks that stay in the processor's caches."""
     n = len(s)
-    columns = _Columns(engine.policy_set, s)
-    key_of, limits, refuses, blocked_by_key = _limit_table(engine, columns)
-    owner, owner_names = columns.code("owner_id")
-    n_owners = len(owner_names)
-    with_balance = s.opening_fen is not None
-    balance = np.zeros(n_owners, dtype=np.int64)
-    if with_balance:
-        names = owner_names.to_pylist() if isinstance(owner_names, pa.Array) else list(owner_names)
-        balance = np.array([int(s.opening_fen.get(p, 0)) for p in names], dtype=np.int64)
-    events = _events(s, owner, owner_names, n_owners)
-    steps = int(events.rank.max()) + 1 if len(events.rank) else 0
+    t = _prepare(engine, s)
+    account = np.zeros(n, dtype=np.int64)
+    hits = np.zeros((len(LIMITS) + 1, n), dtype=bool)  # which limit cut each payment; the last row: the balance
+    refused = np.zeros(n, dtype=bool)
+    step_of_row = np.zeros(n, dtype=np.int64) if len(t.refund_row) else None
+    s_order = _time_order(s.at)
+    s_rows = np.arange(n) if s_order is None else s_order
+    first = int(t.owner.min()) if n else 0
+    size = int(t.owner.max()) + 1 - first if n else 0
+    count = max(1, -(-n // BLOCK_ROWS))
+    s_block, s_bounds = _blocks(t.owner[s_rows], first, size, count)
+    c_block, c_bounds = _blocks(t.credit_owner, first, size, count)
+    r_block, r_bounds = _blocks(t.owner[t.refund_row], first, size, count)
+    for b in range(count):
+        rows = s_rows[s_block[s_bounds[b]:s_bounds[b + 1]]]
+        if len(rows):
+            _redecide_block(t, rows, c_block[c_bounds[b]:c_bounds[b + 1]], r_block[r_bounds[b]:r_bounds[b + 1]],
+                            account, hits, refused, step_of_row)
+    allowed = ~t.blocked[t.key] & ~refused
+    bits = (s.covered_fen < s.total_fen).view(np.uint8)  # bit i: _FLAGS[i]
+    for i, row in enumerate(hits, start=1):
+        bits = bits | (row.view(np.uint8) << i)
+    flags = np.unpackbits(bits[:, None], axis=1, bitorder="little")[:, :len(_FLAGS)].view(bool)
+    total = s.total_fen.astype(np.int64)
+    cash = np.where(allowed, total - account, total)
+    return Outcome(s, account, cash, allowed, flags)
+
+
+def _redecide_block(t: _Prepared, rows: np.ndarray, credits: np.ndarray, refunds: np.ndarray, account: np.ndarray,
+                    hits: np.ndarray, refused: np.ndarray, step_of_row: np.ndarray) -> None:
+    """Re-decide the settlements `rows` (in time order) of a block of owners, with the block's credits and refunds
+    (indexes in time order): what the account pays, the limits that cut it and the refusals go to the outputs;
+    step_of_row is room for each settlement's place in the block's step order."""
+    n = len(rows)
+    # the events in time order: at the same moment a credit, then a refund, then a settlement
+    minor = _merge([t.credit_at[credits], t.credit_owner[credits], np.zeros(len(credits), dtype=np.int8),
+                    np.arange(len(credits))],
+                   [t.refund_at[refunds], t.owner[t.refund_row[refunds]], np.ones(len(refunds), dtype=np.int8),
+                    np.arange(len(refunds))], before=False)
+    _, e_owner, e_kind, e_index = _merge([t.at[rows], t.owner[rows], np.full(n, 2, dtype=np.int8), np.arange(n)],
+                                         minor, before=True)
+    # ... per owner (codes from the block's first), by a stable counting sort
+    first = int(e_owner.min())
+    per_owner = _stable_order(e_owner - first, int(e_owner.max()) + 1 - first)
+    o_owner, o_kind, o_index = e_owner[per_owner], e_kind[per_owner], e_index[per_owner]
+    m = len(o_owner)
+    starts = np.flatnonzero(np.r_[True, o_owner[1:] != o_owner[:-1]])
+    rank = np.arange(m) - np.repeat(starts, np.diff(np.r_[starts, m]))
+    steps = int(rank.max()) + 1
 
     # the settlements per owner in time order: their periods' running totals numbered in one pass
-    settled = events.kind == 2
-    rows, s_owner, s_rank = events.index[settled], events.owner[settled], events.rank[settled]
-    day = columns.day[rows]
+    settled = o_kind == 2
+    local, s_owner, s_rank = o_index[settled], o_owner[settled], rank[settled]
+    day = t.day[rows[local]]
     owner_day = _runs(s_owner, day)
-    owner_year = _runs(s_owner, columns.year_of_day[day])
-    inst_codes, _ = columns.code("institution_code")
-    inst_day = _within_runs(owner_day, inst_codes[rows])
+    owner_year = _runs(s_owner, t.year_of_day[day])
+    inst_day = _within_runs(owner_day, t.institution[rows[local]])
     # ... then by step: every array below is in that order
     order, s_bounds = _by_step(s_rank, steps)
-    row, p_owner = rows[order], s_owner[order]
+    row, p_owner = rows[local[order]], s_owner[order]
     gd, gy, gi = owner_day[order], owner_year[order], inst_day[order]
-    p_key = key_of[row]
+    p_key = t.key[row]
     # a payment uses only the quotas of the limits in force for it (a limit begun later does not count it)
-    in_force = limits < NO_LIMIT
-    limit_of = [np.ascontiguousarray(limits[:, j]) for j in range(len(LIMITS))]
-    refuses_of = [np.ascontiguousarray(refuses[:, j]) for j in range(len(LIMITS))]
+    in_force = t.limits < NO_LIMIT
+    limit_of = [np.ascontiguousarray(t.limits[:, j]) for j in range(len(LIMITS))]
+    refuses_of = [np.ascontiguousarray(t.refuses[:, j]) for j in range(len(LIMITS))]
     counts_of = [np.ascontiguousarray(in_force[:, j]) for j in range(len(LIMITS))]
     everywhere = [bool(c.all()) for c in counts_of]
     running = [_LIMIT_INDEX[kind] for kind in _RUNNING if in_force[:, _LIMIT_INDEX[kind]].any()]
-    refusing = {j for j in running if refuses[:, j].any()}
+    refusing = {j for j in running if t.refuses[:, j].any()}
     # the per-payment cap carries no total: all at once, before the limits that do
-    p_covered = np.where(blocked_by_key[p_key], 0, s.covered_fen.astype(np.int64)[row])
     cap = _LIMIT_INDEX["per_transaction"]
-    p_hits = np.zeros((len(LIMITS) + 1, n), dtype=bool)  # which limit cut each payment; the last row: the balance
+    p_hits = np.zeros((len(LIMITS) + 1, n), dtype=bool)
+    p_covered = t.covered[row]
     np.greater(p_covered, limit_of[cap][p_key], out=p_hits[cap])
     p_covered = np.minimum(p_covered, limit_of[cap][p_key])
     p_refused = p_hits[cap] & refuses_of[cap][p_key]
-    used = {"institution_daily": np.zeros(int(gi.max()) + 1 if n else 0, dtype=np.int64),
-            "daily": np.zeros(int(gd.max()) + 1 if n else 0, dtype=np.int64),
-            "yearly": np.zeros(int(gy.max()) + 1 if n else 0, dtype=np.int64)}
+    used = {"institution_daily": np.zeros(int(gi.max()) + 1, dtype=np.int64),
+            "daily": np.zeros(int(gd.max()) + 1, dtype=np.int64), "yearly": np.zeros(int(gy.max()) + 1, np.int64)}
     used["daily_count"] = np.zeros_like(used["daily"])
     period = {"institution_daily": gi, "daily": gd, "yearly": gy, "daily_count": gd}
 
-    credits = events.kind == 0
-    c_order, c_bounds = _by_step(events.rank[credits], steps)
-    c_owner, c_amount = events.owner[credits][c_order], events.credit_amount[events.index[credits][c_order]]
-    refund_events = events.kind == 1
-    r_order, r_bounds = _by_step(events.rank[refund_events], steps)
-    r_index = events.index[refund_events][r_order]
+    credit_events = o_kind == 0
+    c_order, c_bounds = _by_step(rank[credit_events], steps)
+    c_index = credits[o_index[credit_events][c_order]]
+    c_owner, c_amount = t.credit_owner[c_index], t.credit_amount[c_index]
+    refund_events = o_kind == 1
+    r_order, r_bounds = _by_step(rank[refund_events], steps)
+    r_index = refunds[o_index[refund_events][r_order]]
     if len(r_index):
-        position = np.empty(n, dtype=np.int64)
-        position[row] = np.arange(n)  # where each settlement is in step order
-        r_pos, r_owner = position[s.refunds[0][r_index]], events.owner[refund_events][r_order]
-        r_amount, r_restores = s.refunds[2][r_index].astype(np.int64), _refunds_restore(engine, columns)[r_index]
+        step_of_row[row] = np.arange(n)  # where each settlement is in step order
+        r_pos = step_of_row[t.refund_row[r_index]]
+        r_owner, r_amount = t.owner[t.refund_row[r_index]], t.refund_amount[r_index]
+        r_restores = t.refund_restores[r_index]
+    balance = t.balance if t.balance is not None else np.zeros(0, dtype=np.int64)
     p_pay = np.zeros(n, dtype=np.int64)
     refunded = np.zeros(n, dtype=np.int64)
 
@@ -537,7 +587,8 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
             pos = r_pos[a:b]
             amount = np.clip(r_amount[a:b], 0, p_pay[pos] - refunded[pos])
             refunded[pos] += amount
-            balance[r_owner[a:b]] += amount
+            if t.balance is not None:
+                balance[r_owner[a:b]] += amount
             back = np.where(r_restores[a:b], amount, 0)
             keys = p_key[pos]
             for j in running:
@@ -562,7 +613,7 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
                 pay = np.minimum(pay, remaining)
             if j in refusing:
                 refuse |= hit & refuses_of[j][keys]
-        if with_balance:
+        if t.balance is not None:
             owners = p_owner[c:d]
             held = balance[owners]
             short = p_hits[-1, c:d]
@@ -570,7 +621,7 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
             pay = np.where(short, np.maximum(0, held), pay)
         pay = np.where(refuse, 0, pay)
         p_pay[c:d] = pay
-        if with_balance:
+        if t.balance is not None:
             balance[owners] = held - pay
         for j in running:
             kind = LIMITS[j]
@@ -580,20 +631,9 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
                 gain = pay if everywhere[j] else np.where(counts_of[j][keys], pay, 0)
             used[kind][period[kind][c:d]] += gain
 
-    account = np.zeros(n, dtype=np.int64)
     account[row] = p_pay
-    allowed = ~blocked_by_key[key_of]
-    allowed[row] &= ~p_refused
-    bits = np.zeros(n, dtype=np.uint8)  # bit i: _FLAGS[i]
-    for i, hits in enumerate(p_hits, start=1):
-        bits |= hits.view(np.uint8) << i
-    flags = np.zeros(n, dtype=np.uint8)
-    flags[row] = bits
-    flags |= (s.covered_fen < s.total_fen).view(np.uint8)
-    flags = np.unpackbits(flags[:, None], axis=1, bitorder="little")[:, :len(_FLAGS)].view(bool)
-    total = s.total_fen.astype(np.int64)
-    cash = np.where(allowed, total - account, total)
-    return Outcome(s, account, cash, allowed, flags)
+    refused[row] = p_refused
+    hits[:, row] = p_hits
 
 
 def persons_affected(outcome: Outcome) -> list[str]:
