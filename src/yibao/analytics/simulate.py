@@ -216,7 +216,7 @@ def _stable_order(values: np.ndarray, size: int) -> np.ndarray:
 
 def _time_order(at: np.ndarray) -> np.ndarray | None:
     """The stable order of moments, or None when they are in order already."""
-    moments = at.astype("datetime64[us]").view(np.int64)
+    moments = np.asarray(at).astype("datetime64[us]", copy=False).view(np.int64)
     if len(moments) < 2 or bool((moments[1:] >= moments[:-1]).all()):
         return None
     return np.argsort(moments, kind="stable")
@@ -280,7 +280,7 @@ class _Columns:
 
     def __init__(self, policy_set: PolicySet, s: Settlements):
         self.s, self.n = s, len(s)
-        days = s.business_date.astype("datetime64[D]").view(np.int64)
+        days = np.asarray(s.business_date).astype("datetime64[D]", copy=False).view(np.int64)
         self.first_day = int(days.min()) if self.n else 0
         self.day = days - self.first_day
         span = (np.arange(int(self.day.max()) + 1 if self.n else 0) + self.first_day).astype("datetime64[D]")
@@ -445,14 +445,15 @@ def _prepare(engine: Engine, s: Settlements) -> _Prepared:
         moments, order = _sorted(s.refunds[1])
         refund = (np.asarray(s.refunds[0]).astype(np.int64)[order], moments,
                   np.asarray(s.refunds[2]).astype(np.int64)[order], _refunds_restore(engine, columns)[order])
-    return _Prepared(s.at.astype("datetime64[us]").view(np.int64), owner, columns.day, columns.year_of_day,
+    at = np.asarray(s.at).astype("datetime64[us]", copy=False).view(np.int64)
+    return _Prepared(at, owner, columns.day, columns.year_of_day,
                      columns.code("institution_code")[0], key, np.where(blocked[key], 0, s.covered_fen), limits,
                      refuses, blocked, balance, *credit, *refund)
 
 
 def _sorted(at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A list's moments (int64 microseconds) in time order, and that order."""
-    moments = at.astype("datetime64[us]").view(np.int64)
+    moments = np.asarray(at).astype("datetime64[us]", copy=False).view(np.int64)
     order = _time_order(at)
     order = np.arange(len(moments)) if order is None else order
     return moments[order], order
@@ -501,7 +502,7 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     allowed = ~t.blocked[t.key] & ~refused
     bits = (s.covered_fen < s.total_fen).view(np.uint8)  # bit i: _FLAGS[i]
     for i, row in enumerate(hits, start=1):
-        bits = bits | (row.view(np.uint8) << i)
+        bits |= row.view(np.uint8) << i
     flags = np.unpackbits(bits[:, None], axis=1, bitorder="little")[:, :len(_FLAGS)].view(bool)
     total = s.total_fen.astype(np.int64)
     cash = np.where(allowed, total - account, total)
