@@ -86,8 +86,9 @@ def _business_date(at: dt.datetime) -> dt.date:
     return at.astimezone(SHANGHAI).date()
 
 
-def scalar(engine: Engine, rows, opening, credits, refunds) -> dict[str, tuple[int, int, bool]]:
-    """Each settlement decided one by one through Engine.decide, as settle does: (account, cash, allowed); a
+def scalar(engine: Engine, rows, opening, credits, refunds) -> dict[str, tuple[int, int, bool, str]]:
+    """Each settlement decided one by one through Engine.decide, as settle does: (account, cash, allowed, what
+    limited it); a
     refund gives back what the account paid and, as the refund rule says, the quota of the limits in force."""
     events = ([(r["at"], 2, r["id"], r) for r in rows] + [(at, 0, "", (who, amount)) for who, at, amount in credits]
               + [(at, 1, rows[i]["id"], amount) for i, at, amount in refunds])
@@ -121,7 +122,7 @@ def scalar(engine: Engine, rows, opening, credits, refunds) -> dict[str, tuple[i
         decision = engine.decide(facts, day)
         total = sum(a for _, a in event["items"])
         paid = decision.max_amount_fen if decision.allowed else 0
-        result[sid] = (paid, total - paid, decision.allowed)
+        result[sid] = (paid, total - paid, decision.allowed, ",".join(decision.limited_by))
         in_force = decision.details.get("limits", {})
         keys = [key for kind_, key in (("institution_daily", (owner, event["code"], day)), ("daily", (owner, day)),
                                        ("yearly", (owner, day.year)), ("daily_count", (owner, day, "n")))
@@ -162,15 +163,20 @@ def columns(engine: Engine, rows, opening, credits, refunds) -> simulate.Settlem
     )
 
 
+@pytest.mark.parametrize("block_rows", [simulate.BLOCK_ROWS, 37], ids=["one block", "blocks of 37 rows"])
 def test_the_vectorised_re_decision_splits_as_the_scalar_engine_under_a_changed_limit(engine_in_force,
-                                                                                      engine_proposed):
+                                                                                      engine_proposed, block_rows,
+                                                                                      monkeypatch):
+    monkeypatch.setattr(simulate, "BLOCK_ROWS", block_rows)  # owners cut into blocks decide as all at once
     rows, opening, credits, refunds = generated()
     data = columns(engine_in_force, rows, opening, credits, refunds)
     expected = scalar(engine_proposed, rows, opening, credits, refunds)
     outcome = simulate.redecide(engine_proposed, data)
-    got = {sid: (int(a), int(c), bool(ok)) for sid, a, c, ok in
-           zip(data.settlement_id, outcome.account_fen, outcome.cash_fen, outcome.allowed, strict=True)}
+    got = {sid: (int(a), int(c), bool(ok), outcome.limited_by(i)) for i, (sid, a, c, ok) in
+           enumerate(zip(data.settlement_id, outcome.account_fen, outcome.cash_fen, outcome.allowed, strict=True))}
     assert got == expected
+    assert sum("limit.daily_count" in got[sid][3] for sid in got) > 0  # each kind of limit is seen to bite
+    assert sum("limit.institution_daily" in got[sid][3] for sid in got) > 0
     assert outcome.changed.sum() > 20  # the proposal bites: the comparison is not of unchanged figures
     assert (~outcome.allowed).any() and (outcome.account_fen < data.account_paid_fen).any()
 
@@ -184,10 +190,9 @@ def test_under_the_policy_in_force_the_generated_history_is_reproduced(engine_in
     assert simulate.persons_affected(outcome) == []
 
 
-def test_the_data_set_reader_gives_the_same_columns(engine_in_force, engine_proposed, tmp_path):
-    rows, opening, credits, refunds = generated(seed=5)
-    data = dataclasses.replace(columns(engine_in_force, rows, opening, credits, refunds), opening_fen=None,
-                               credits=None)
+def _write_dataset(data: simulate.Settlements, folder, *, shuffled: bool = False) -> None:
+    """The settlements and refunds as the data set's Parquet files; shuffled: out of time order, with their
+    refunded_fen, and with a copy of every row insured in Tianjin that a Beijing what-if must leave out."""
     table = pa.table({"settlement_id": data.settlement_id.astype(str), "at": data.at,
                       "business_date": data.business_date, "institution_code": data.institution_code.astype(str),
                       "institution_kind": data.institution_kind.astype(str),
@@ -196,16 +201,35 @@ def test_the_data_set_reader_gives_the_same_columns(engine_in_force, engine_prop
                       "account_paid_fen": data.account_paid_fen, "cash_fen": data.cash_fen,
                       "emergency": data.emergency, "limited_by": data.limited_by.astype(str),
                       "covered_fen": data.covered_fen})
-    pq.write_table(table, tmp_path / "settlements.parquet")
-    pq.write_table(pa.table({"refund_id": [f"R{i}" for i in range(len(refunds))],
-                             "settlement_id": data.settlement_id[data.refunds[0]].astype(str), "at": data.refunds[1],
-                             "amount_fen": data.refunds[2]}), tmp_path / "refunds.parquet")
+    refund_ids = data.settlement_id[data.refunds[0]].astype(str)
+    if shuffled:
+        refunded = np.zeros(len(data), dtype=np.int64)
+        np.add.at(refunded, data.refunds[0], data.refunds[2])
+        table = table.append_column("refunded_fen", pa.array(refunded))
+        elsewhere = table.set_column(table.schema.get_field_index("owner_region"), "owner_region",
+                                     pa.array(["120000"] * len(data)))
+        elsewhere = elsewhere.set_column(0, "settlement_id", pa.array([f"T{i}" for i in range(len(data))]))
+        table = pa.concat_tables([table, elsewhere])
+        table = table.take(np.random.default_rng(3).permutation(table.num_rows))
+    pq.write_table(table, folder / "settlements.parquet", row_group_size=97)
+    pq.write_table(pa.table({"refund_id": [f"R{i}" for i in range(len(refund_ids))], "settlement_id": refund_ids,
+                             "at": data.refunds[1], "amount_fen": data.refunds[2]}), folder / "refunds.parquet")
+
+
+@pytest.mark.parametrize("shuffled", [False, True], ids=["in time order", "shuffled with another region"])
+def test_the_data_set_reader_gives_the_same_columns(engine_in_force, engine_proposed, tmp_path, shuffled):
+    rows, opening, credits, refunds = generated(seed=5)
+    data = dataclasses.replace(columns(engine_in_force, rows, opening, credits, refunds), opening_fen=None,
+                               credits=None)
+    _write_dataset(data, tmp_path, shuffled=shuffled)
     read = from_dataset(tmp_path, BEIJING, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
-    assert len(read) == len(data)
+    assert len(read) == len(data) and len(read.refunds[0]) == len(data.refunds[0])
+    assert sorted(read.settlement_id) == sorted(data.settlement_id) and (np.diff(read.at.view(np.int64)) >= 0).all()
     direct, via_file = simulate.redecide(engine_proposed, data), simulate.redecide(engine_proposed, read)
     assert dict(zip(data.settlement_id, direct.account_fen.tolist(), strict=True)) == dict(
         zip(read.settlement_id, via_file.account_fen.tolist(), strict=True))
     assert direct.changed.sum() > 0
+    assert simulate.persons_affected(via_file) == simulate.persons_affected(direct)
 
 
 # --- the recorded settlements of the operational database ------------------------------------------------

@@ -10,10 +10,11 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from yibao.analytics.simulate import Settlements
+from yibao.analytics.simulate import Settlements, Text
 from yibao.domain.regions import prefix, within
 from yibao.domain.registry import Institution, Person
 from yibao.domain.settlement import Refund, Settlement
@@ -89,43 +90,72 @@ def _columns(chosen: list[Settlement], persons: dict, institutions: dict, openin
     )
 
 
+_TEXT = ("institution_code", "institution_kind", "institution_region", "owner_id", "owner_region", "limited_by")
+_READ = ("settlement_id", "at", "business_date", *_TEXT, "total_fen", "account_paid_fen", "cash_fen", "emergency",
+         "refunded_fen", "covered_fen")
+
+
+def _numbers(column, dtype) -> np.ndarray:
+    return column.to_numpy().astype(dtype, copy=False)
+
+
 def from_dataset(folder, region: str, date_from: dt.date, date_to: dt.date) -> Settlements:
     """The same columns read from the analytics data set's Parquet files (settlements.parquet, refunds.parquet).
 
     The data set keeps no balances, so the balance does not limit here; what the categories covered is its
     nullable covered_fen column where present, else the total, or what the account paid when a category was not
-    covered (exact unless another limit applied too)."""
+    covered (exact unless another limit applied too). The strings stay in Arrow, dictionary-encoded as Parquet
+    stores them (the owners' ids hashed into codes once); a file already in time order (as the export and the
+    generator write it) is not sorted again."""
     folder = Path(folder)
-    table = pq.read_table(folder / "settlements.parquet")
-    keep = pc.and_(pc.and_(pc.greater_equal(table["business_date"], date_from),
-                           pc.less_equal(table["business_date"], date_to)),
-                   pc.starts_with(table["owner_region"], prefix(region)))
-    table = table.filter(keep).sort_by([("at", "ascending")])
-
-    def col(name: str, dtype=None) -> np.ndarray:
-        values = table[name].to_numpy(zero_copy_only=False)
-        return values.astype(dtype) if dtype is not None else values
-
-    limited = col("limited_by").astype(object)
-    total, paid = col("total_fen", np.int64), col("account_paid_fen", np.int64)
-    not_covered = np.array(["category.not_covered" in str(x) for x in limited], dtype=bool)
+    path = folder / "settlements.parquet"
+    present = set(pq.read_schema(path).names)
+    # few distinct values: Parquet's own dictionaries; the owners (as many as a tenth of the rows): hashed once
+    table = pq.read_table(path, columns=[c for c in _READ if c in present],
+                          read_dictionary=[c for c in _TEXT if c != "owner_id"])
+    table = table.set_column(table.schema.get_field_index("owner_id"), "owner_id",
+                             table["owner_id"].combine_chunks().dictionary_encode())
+    days = _numbers(table["business_date"], "datetime64[D]")
+    regions, names = Text(table["owner_region"]).codes()
+    keep = ((days >= np.datetime64(date_from, "D")) & (days <= np.datetime64(date_to, "D"))
+            & pc.starts_with(names.cast(pa.string()), prefix(region)).to_numpy(zero_copy_only=False)[regions])
+    if not keep.all():
+        table = table.filter(pa.array(keep))
+    moments = _numbers(table["at"], "datetime64[us]")
+    if len(moments) > 1 and not bool((moments[1:] >= moments[:-1]).all()):
+        table = table.take(pa.array(np.argsort(moments, kind="stable")))
+        moments = _numbers(table["at"], "datetime64[us]")
+    text = {name: Text(table[name]) for name in _TEXT}
+    total, paid = _numbers(table["total_fen"], np.int64), _numbers(table["account_paid_fen"], np.int64)
+    flags, flag_names = text["limited_by"].codes()
+    not_covered = pc.match_substring(flag_names.cast(pa.string()), "category.not_covered").to_numpy(
+        zero_copy_only=False)[flags]
     covered = np.where(not_covered, paid, total)
     if "covered_fen" in table.column_names:
         given = table["covered_fen"]
         covered = np.where(given.is_valid().to_numpy(zero_copy_only=False),
                            given.fill_null(0).to_numpy(zero_copy_only=False), covered).astype(np.int64)
-    refunds = None
-    if (folder / "refunds.parquet").exists() and table.num_rows:
-        found = pq.read_table(folder / "refunds.parquet")
-        position = pc.index_in(found["settlement_id"], value_set=table["settlement_id"])
-        found = found.filter(position.is_valid())
-        position = position.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)
-        refunds = (position, found["at"].to_numpy(zero_copy_only=False).astype("datetime64[us]"),
-                   found["amount_fen"].to_numpy(zero_copy_only=False).astype(np.int64))
     return Settlements(
-        settlement_id=col("settlement_id").astype(object), at=col("at").astype("datetime64[us]"),
-        business_date=col("business_date").astype("datetime64[D]"),
-        institution_code=col("institution_code").astype(object), institution_kind=col("institution_kind").astype(object),
-        institution_region=col("institution_region").astype(object), owner_id=col("owner_id").astype(object),
-        owner_region=col("owner_region").astype(object), total_fen=total, covered_fen=covered, account_paid_fen=paid,
-        cash_fen=col("cash_fen", np.int64), emergency=col("emergency", bool), limited_by=limited, refunds=refunds)
+        settlement_id=Text(table["settlement_id"]), at=moments, business_date=_numbers(table["business_date"],
+                                                                                       "datetime64[D]"),
+        institution_code=text["institution_code"], institution_kind=text["institution_kind"],
+        institution_region=text["institution_region"], owner_id=text["owner_id"], owner_region=text["owner_region"],
+        total_fen=total, covered_fen=covered, account_paid_fen=paid, cash_fen=_numbers(table["cash_fen"], np.int64),
+        emergency=_numbers(table["emergency"], bool), limited_by=text["limited_by"],
+        refunds=_refunds(folder / "refunds.parquet", table))
+
+
+def _refunds(path: Path, table) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """The refunds of the chosen settlements: (settlement's row, at, amount_fen). Only settlements whose
+    refunded_fen says they were refunded are looked for, when the file has that column."""
+    if not path.exists() or not table.num_rows:
+        return None
+    rows = np.arange(table.num_rows)
+    if "refunded_fen" in table.column_names:
+        rows = np.flatnonzero(table["refunded_fen"].fill_null(0).to_numpy() > 0)
+    ids = table["settlement_id"].take(pa.array(rows)) if len(rows) < table.num_rows else table["settlement_id"]
+    found = pq.read_table(path, columns=["settlement_id", "at", "amount_fen"])
+    position = pc.index_in(found["settlement_id"], value_set=ids.combine_chunks())
+    found = found.filter(position.is_valid())
+    position = rows[position.drop_null().to_numpy(zero_copy_only=False).astype(np.int64)]
+    return (position, _numbers(found["at"], "datetime64[us]"), _numbers(found["amount_fen"], np.int64))
