@@ -103,13 +103,15 @@ def dataset(tmp_path_factory, policy_in_force):
     settlements.refunds = (refunded, refund_at, refund_fen)
     recorded = simulate.redecide(Engine(policy_in_force), settlements)
     limited = np.where(not_covered, "category.not_covered", "").astype(object)
+    refunded_total = np.zeros(n, dtype=np.int64)  # as the settlements record it: what their refunds gave back
+    refunded_total[refunded] = refund_fen
     table = pa.table({
         "settlement_id": ids, "at": at, "business_date": settlements.business_date,
         "institution_code": settlements.institution_code, "institution_kind": settlements.institution_kind,
         "institution_region": settlements.institution_region, "payer_id": settlements.owner_id,
         "owner_id": settlements.owner_id, "owner_region": owner_region, "credential_type": np.full(n, "card"),
         "credential_id": settlements.owner_id, "total_fen": total, "account_paid_fen": recorded.account_fen,
-        "cash_fen": recorded.cash_fen, "refunded_fen": np.zeros(n, dtype=np.int64),
+        "cash_fen": recorded.cash_fen, "refunded_fen": refunded_total,
         "emergency": settlements.emergency, "limited_by": limited, "cap_fen": np.zeros(n, dtype=np.int64)})
     folder = tmp_path_factory.mktemp("dataset")
     pq.write_table(table.cast(SETTLEMENTS), table_path(folder, "settlements"), row_group_size=700)
