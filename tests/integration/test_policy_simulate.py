@@ -295,3 +295,41 @@ def test_the_command_writes_the_csv_the_chart_and_the_summary(ctx, admin, world,
     bad = yibao(env, "policy", "simulate", BEIJING, "--version", str(tmp_path / "missing.yaml"), "--from",
                 "2026-03-01", "--to", "2026-03-31")
     assert bad.returncode == 1 and "cannot be read" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_a_proposal_dated_ahead_is_replayed_as_of_its_day_against_that_days_rules(ctx, admin, world, database_url,
+                                                                                  tmp_path):
+    for i in range(4):  # recorded: ¥300 + ¥200 from the account (¥500 a day at the institution), then nothing
+        ctx.clock.set(dt.datetime(2026, 3, 4, 9, i * 5, tzinfo=SHANGHAI))
+        service.settle(ctx, actor=admin, idempotency_key=f"k{i}", institution_code=world.institution_code,
+                       credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
+                       items=[{"category": "drug", "amount_fen": 30_000}])
+    proposal = tmp_path / "settlement.yaml"  # ¥200 a day at one institution, from 2030
+    proposal.write_text(SETTLEMENT_FILE.read_text(encoding="utf-8").replace(
+        "      2019-01-01: 50000\n", "      2019-01-01: 50000\n      2030-01-01: 20000\n", 1), encoding="utf-8")
+    env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path / "data"),
+           "YIBAO_ENV": "dev", "COLUMNS": "200"}
+    period = ("--from", "2026-03-01", "--to", "2026-03-31", "--json")
+
+    plain = json.loads(yibao(env, "policy", "simulate", BEIJING, "--version", str(proposal), *period).stdout)
+    ahead = yibao(env, "policy", "simulate", BEIJING, "--version", str(proposal), *period, "--as-of", "2030-01-01")
+
+    assert plain["changed"] == 0  # March 2026 is decided by March 2026's rules: the proposal does not reach it
+    assert ahead.returncode == 0, ahead.stderr
+    summary = json.loads(ahead.stdout)
+    assert (summary["settlements"], summary["changed"], summary["refused"]) == (4, 2, 0)
+    assert (summary["account_recorded_fen"], summary["account_proposed_fen"]) == (50_000, 20_000)
+    assert summary["persons_affected"] == 1
+    refused = yibao(env, "policy", "simulate", BEIJING, "--version", str(proposal), *period, "--as-of",
+                    "2030-01-01", "--engine", "spark")
+    assert refused.returncode == 1 and "simulate.as_of" in refused.stderr
+
+
+def test_as_of_compares_with_the_same_days_rules_so_an_earlier_change_in_the_period_is_not_counted(
+        engine_in_force, engine_proposed):
+    rows, opening, credits, refunds = generated(seed=3, n=200)
+    data = columns(engine_in_force, rows, opening, credits, refunds)
+    current = engine_proposed.policy_set  # a set whose own limits change within the week (from 2026-03-03)
+    unchanged = sim_run.as_of(current, current, data, dt.date(2026, 3, 7))
+    assert not unchanged.changed.any()  # the same set against itself as of one day: nothing is the proposal's doing
+    assert simulate.redecide(engine_proposed, data).changed.any()  # while against the recorded days, much is

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from yibao.analytics.sim_run import as_of
 from yibao.analytics.sim_source import load_settlements
-from yibao.analytics.simulate import redecide
-from yibao.policy.engine import Engine
-from yibao.policy.frozen import as_on
+from yibao.analytics.simulate import persons_affected
 from yibao.policy.loader import PolicySet
 
 YEAR_BACK = 365
@@ -42,14 +41,12 @@ def effects(ctx, proposed: PolicySet, regions: list[str], effective: dt.date) ->
     proposed set."""
     date_to = ctx.today() - dt.timedelta(days=1)
     date_from = date_to - dt.timedelta(days=YEAR_BACK - 1)
-    without = Engine(as_on(ctx.policy.policy_set, effective))
-    with_it = Engine(as_on(proposed, effective))
     found = {}
     for region in regions:
-        settlements = load_settlements(ctx, region, date_from, date_to)
-        before, after = redecide(without, settlements), redecide(with_it, settlements)
-        changed = (before.account_fen != after.account_fen) | (before.allowed != after.allowed)
-        persons = tuple(sorted({str(p) for p in settlements.owner_id[changed]}))
-        found[region] = Effect(region, date_from, date_to, len(settlements), int(np.count_nonzero(changed)),
-                               persons, int(before.account_fen.sum()), int(after.account_fen.sum()))
+        outcome = as_of(ctx.policy.policy_set, proposed, load_settlements(ctx, region, date_from, date_to),
+                        effective)
+        changed, without = outcome.changed, outcome.settlements
+        found[region] = Effect(region, date_from, date_to, len(without), int(np.count_nonzero(changed)),
+                               tuple(persons_affected(outcome)), int(without.account_paid_fen.sum()),
+                               int(outcome.account_fen.sum()))
     return found

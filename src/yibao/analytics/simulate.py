@@ -122,6 +122,7 @@ class Settlements:
     refunds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # settlement row, at, amount_fen
     opening_fen: Mapping[str, int] | None = None
     credits: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    allowed: np.ndarray | None = None  # whether each went through as recorded (None: all did, as recorded ones do)
 
     def __len__(self) -> int:
         return len(self.settlement_id)
@@ -142,11 +143,22 @@ class Outcome:
         """The flags of settlement i, as the data set writes them."""
         return ",".join(name for name, on in zip(_FLAGS, self.flags[i], strict=True) if on)
 
+    def all_limited_by(self) -> np.ndarray:
+        """The flags of every settlement as the data set writes them (one string per distinct combination)."""
+        if not len(self.account_fen):
+            return np.zeros(0, dtype=object)
+        combination = self.flags.astype(np.int64) @ (1 << np.arange(len(_FLAGS), dtype=np.int64))
+        distinct, inverse = np.unique(combination, return_inverse=True)
+        names = np.array([",".join(name for k, name in enumerate(_FLAGS) if int(c) >> k & 1) for c in distinct],
+                         dtype=object)
+        return names[inverse.reshape(-1)]
+
     @property
     def changed(self) -> np.ndarray:
-        """Which settlements are decided otherwise than recorded (amounts or refusal)."""
+        """Which settlements are decided otherwise than recorded (amounts, or allowed where recorded otherwise)."""
         s = self.settlements
-        return (self.account_fen != s.account_paid_fen) | ~self.allowed
+        recorded = s.allowed if s.allowed is not None else True
+        return (self.account_fen != s.account_paid_fen) | (self.allowed != recorded)
 
 
 def candidate_set(current: PolicySet, region: str, file_name: str, data: bytes) -> PolicySet:

@@ -159,6 +159,10 @@ def simulate(region: str,
              dataset: Annotated[Path | None, typer.Option(
                  help="read the settlements from this analytics data set instead of the database")] = None,
              master: Annotated[str | None, typer.Option(help="Spark master URL (default: local)")] = None,
+             as_of: Annotated[dt.datetime | None, typer.Option(
+                 "--as-of", formats=["%Y-%m-%d"],
+                 help="decide every day by the rules of this day (e.g. the proposal's effective date), against the "
+                      "same day's rules without the proposal (embedded engine)")] = None,
              as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What-if: the region's recorded settlements of the period re-decided under a proposed policy file."""
     from yibao.analytics.spark import SparkUnavailable
@@ -171,10 +175,14 @@ def simulate(region: str,
         err.print("[red]错误[/red] 数据集目录中没有结算数据\n[red]error[/red] the data set folder holds no settlements "
                   "[dim](simulate.dataset)[/dim]", highlight=False)
         raise typer.Exit(1)
+    if as_of is not None and engine != "numpy":
+        err.print("[red]错误[/red] --as-of 仅适用于内置引擎（numpy）\n[red]error[/red] --as-of is for the embedded "
+                  "engine (numpy) [dim](simulate.as_of)[/dim]", highlight=False)
+        raise typer.Exit(1)
     days = (date_from.date(), date_to.date())
     try:
         summary = _simulate(context(), region, version, days, engine=engine, dataset=dataset, master=master,
-                            out_dir=out_dir)
+                            out_dir=out_dir, as_of=as_of.date() if as_of else None)
     except PolicyFileError as exc:
         _problems(exc)
     except SparkUnavailable:
@@ -198,13 +206,14 @@ def simulate(region: str,
 
 
 def _simulate(ctx, region: str, version: Path, days: tuple[dt.date, dt.date], *, engine: str,
-              dataset: Path | None, master: str | None, out_dir: Path | None):
+              dataset: Path | None, master: str | None, out_dir: Path | None, as_of: dt.date | None = None):
     """The what-if's summary (and its report written to out_dir) on the engine named: NumPy over the database or
     a data set, or Spark over a data set (the period exported from the database first when none is given)."""
     import tempfile
 
     from yibao.analytics import sim_report, sim_spark
     from yibao.analytics.export import export
+    from yibao.analytics.sim_run import as_of as decided_as_of
     from yibao.analytics.sim_source import from_dataset, load_settlements
     from yibao.analytics.simulate import candidate_set, redecide
     from yibao.policy.engine import Engine
@@ -213,7 +222,8 @@ def _simulate(ctx, region: str, version: Path, days: tuple[dt.date, dt.date], *,
     shown = (days[0].isoformat(), days[1].isoformat())
     if engine == "numpy":
         found = from_dataset(dataset, region, *days) if dataset else load_settlements(ctx, region, *days)
-        outcome = redecide(Engine(proposed), found)
+        outcome = (decided_as_of(ctx.policy.policy_set, proposed, found, as_of) if as_of
+                   else redecide(Engine(proposed), found))
         return (sim_report.write(outcome, out_dir, region=region, date_from=shown[0], date_to=shown[1]) if out_dir
                 else sim_report.summarise(outcome, region, *shown))
     with tempfile.TemporaryDirectory(prefix="what-if-") as scratch:
