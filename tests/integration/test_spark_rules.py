@@ -101,6 +101,24 @@ def test_duckdb_and_spark_find_the_same_in_a_synthetic_region(spark_session, reg
         assert typed(spark_rows[call]) == typed(rows), call[0]
 
 
+def test_tables_as_folders_of_parts_read_as_one_table(spark_session, region, policy, tmp_path):
+    """Regions' exports read together: each table a folder holding one Parquet file per part."""
+    import pyarrow.parquet as pq
+
+    from yibao.analytics.dataset import TABLES, table_path
+
+    for table in TABLES:
+        rows = pq.read_table(table_path(region, table))
+        half = rows.num_rows // 2
+        folder = table_path(tmp_path, table)
+        folder.mkdir()
+        pq.write_table(rows.slice(0, half), folder / "110000.parquet")
+        pq.write_table(rows.slice(half), folder / "120000.parquet")
+    whole = shown(detect(region, policy, YEAR_FROM, YEAR_TO))
+    assert shown(detect(tmp_path, policy, YEAR_FROM, YEAR_TO)) == whole
+    assert shown(detect(tmp_path, policy, YEAR_FROM, YEAR_TO, engine="spark")) == whole
+
+
 def test_spark_queries_have_every_duckdb_query_name():
     assert set(rules_spark.SQL) == set(rules_duckdb.SQL)
 
