@@ -39,12 +39,17 @@ RECORDED = re.compile(r"to review: (\d+) new, (\d+) already")
 
 
 @pytest.fixture(scope="session")
-def spark_session():
-    """The test process's one local Spark session."""
+def spark_ready() -> None:
+    """pyspark and Java are here (in CI their absence fails the tests, never skips them)."""
     if (missing := spark.available()) is not None:
         if IN_CI:
             pytest.fail(f"Spark cannot run: {missing}", pytrace=False)
         pytest.skip(f"Spark cannot run: {missing}")
+
+
+@pytest.fixture(scope="session")
+def spark_session(spark_ready):
+    """The test process's one local Spark session."""
     return spark.session()
 
 
@@ -135,30 +140,40 @@ def test_the_export_of_what_the_services_did_is_found_alike(spark_session, ctx, 
     assert shown(by_spark) == shown(by_duckdb)
 
 
-def test_the_command_on_spark_records_what_duckdb_recorded(spark_session, ctx, admin, database_url, tmp_path):
+def test_the_command_on_spark_records_what_duckdb_recorded(spark_ready, ctx, admin, database_url, tmp_path):
+    """DuckDB's run records the findings; Spark's run of the same period finds the very same and so adds none; a
+    run over the kept data set (`--input`, no export) adds none either."""
     from tests.support import yibao
+    from yibao.domain.users import Actor, Role
+    from yibao.services.misuse.findings import list_findings
 
     _services_world(ctx, admin)
     env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path),
            "YIBAO_ARGON2_PROFILE": "light", "YIBAO_ENV": "dev", "COLUMNS": "200"}
     period = ("--from", MARCH_FROM.isoformat(), "--to", MARCH_TO.isoformat())
     kept = tmp_path / "kept"
+    reviewer = Actor(username="finding-reviewer", role=Role.REVIEWER)
+
+    def recorded() -> list[str]:
+        return sorted(f.fingerprint for f in list_findings(ctx, actor=reviewer))
 
     on_duckdb = yibao(env, "analytics", "misuse", *period, "--engine", "duckdb", "--dataset", str(kept))
     assert on_duckdb.returncode == 0, on_duckdb.stderr
     added, already = map(int, RECORDED.search(on_duckdb.stdout).groups())
     assert added >= 2 and already == 0, on_duckdb.stdout
+    by_duckdb = recorded()
+    assert len(by_duckdb) == added
 
-    on_spark = yibao(env, "analytics", "misuse", *period, "--engine", "spark")
+    on_spark = yibao(env, "analytics", "misuse", *period, "--engine", "spark", "--json")
     assert on_spark.returncode == 0, on_spark.stderr
-    assert RECORDED.search(on_spark.stdout).groups() == ("0", str(added)), on_spark.stdout
-
-    over_input = yibao(env, "analytics", "misuse", *period, "--engine", "spark", "--input", str(kept), "--json")
-    assert over_input.returncode == 0, over_input.stderr
     expected = [as_dict(f) for f in detect(kept, ctx.policy.policy_set, MARCH_FROM, MARCH_TO)]
-    assert sorted(json.loads(over_input.stdout), key=lambda f: f["fingerprint"]) == json.loads(
+    assert sorted(json.loads(on_spark.stdout), key=lambda f: f["fingerprint"]) == json.loads(
         json.dumps(sorted(expected, key=lambda f: f["fingerprint"]), default=str))
-    assert len(expected) == added
+    assert recorded() == by_duckdb
+
+    over_input = yibao(env, "analytics", "misuse", *period, "--input", str(kept))
+    assert over_input.returncode == 0, over_input.stderr
+    assert RECORDED.search(over_input.stdout).groups() == ("0", str(added)), over_input.stdout
 
 
 def test_the_command_refuses_options_it_cannot_honour(tmp_path, database_url):
