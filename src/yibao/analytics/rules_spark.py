@@ -54,7 +54,8 @@ SQL: dict[str, str] = {
     found AS (
       SELECT credential_id, institution_code, burst FROM bursts GROUP BY ALL
       HAVING count(*) >= :min_payments AND max(cap_fen) > 0 AND sum(account_paid_fen) > max(cap_fen))
-    SELECT min(b.payer_id) AS payer_id, b.institution_code, {_ordered("b.settlement_id", "b.`at`", "b.settlement_id")} AS ids,
+    SELECT min(b.payer_id) AS payer_id, b.institution_code,
+           {_ordered("b.settlement_id", "b.`at`", "b.settlement_id")} AS ids,
            count(*) AS n, sum(b.account_paid_fen) AS paid, max(b.cap_fen) AS cap
     FROM bursts b JOIN found f USING (credential_id, institution_code, burst)
     GROUP BY b.credential_id, b.institution_code, b.burst ORDER BY payer_id, min(b.`at`)""",
