@@ -1,5 +1,5 @@
-"""One misuse run for a period: export the operational database, run the rules with the policy in force, and hand
-the findings to the findings service."""
+"""One misuse run for a period: export the operational database (or take an existing data set), run the rules with
+the policy in force, and hand the findings to the findings service."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from yibao.services.misuse import findings
 
 
 def run(ctx: Context, start: dt.date, end: dt.date, *, engine: str = "duckdb",
-        dataset: Path | None = None, **options) -> list[Detected]:
-    """Export the period to a data set (a temporary one unless given) and run every rule over it on the engine
-    named (`options` go to the engine: Spark's `master`)."""
+        dataset: Path | None = None, source: Path | None = None, **options) -> list[Detected]:
+    """Export the period to a data set (a temporary one unless given), or take the existing data set `source`
+    as it is, and run every rule over it on the engine named (`options` go to the engine: Spark's `master`)."""
     if engine not in ENGINES:
         raise ValueError("unknown engine")
     policy = ctx.policy
+    if source is not None:
+        return detect(Path(source), policy.policy_set, start, end, engine=engine, **options)
     with tempfile.TemporaryDirectory(prefix="misuse-") as scratch:
         folder = export(ctx.settings.resolved_database_url, Path(dataset or scratch), start, end, policy)
         return detect(folder, policy.policy_set, start, end, engine=engine, **options)
