@@ -87,7 +87,7 @@ def recorded_run(queries, folder, policy) -> tuple[list, dict]:
     with queries(folder) as query:
         def recording(name: str, args: dict) -> list[dict]:
             rows = query(name, args)
-            answers[(name, tuple(sorted(args.items())))] = rows
+            answers[(name, repr(sorted(args.items())))] = rows
             return rows
 
         found = detect_with(recording, policy, YEAR_FROM, YEAR_TO)

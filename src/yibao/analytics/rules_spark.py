@@ -12,11 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from yibao.analytics.dataset import TABLES
-from yibao.analytics.rules import MEASURES, Query
+from yibao.analytics.rules import MEASURES, Query, region_seats
 from yibao.analytics.spark import session, views
 
 _PERIOD = "business_date BETWEEN :from AND :to"
-_Z = ", ".join(f"CASE WHEN mad_{m} > 0 THEN 0.6745 * ({m} - med_{m}) / mad_{m} END AS z_{m}" for m in MEASURES)
 
 
 def _ordered(value: str, *keys: str) -> str:
@@ -80,14 +79,32 @@ SQL: dict[str, str] = {
     GROUP BY s.credential_id, s.business_date ORDER BY s.credential_id, s.business_date""",
     "far_apart": f"""
     WITH s AS (
-      SELECT settlement_id, payer_id, credential_id, `at`, substring(institution_region, 1, 2) AS province
+      SELECT settlement_id, payer_id, credential_id, `at`, institution_region AS region
       FROM settlements WHERE {_PERIOD}),
-    paired AS (
-      SELECT *, lag(settlement_id) OVER w AS prev_id, unix_micros(`at`) - lag(unix_micros(`at`)) OVER w AS gap_us,
-             lag(province) OVER w AS prev_province
-      FROM s WINDOW w AS (PARTITION BY credential_id ORDER BY `at`, settlement_id))
-    SELECT payer_id, prev_id, settlement_id, province, prev_province, gap_us / 60000000 AS minutes
-    FROM paired WHERE province <> prev_province AND gap_us < CAST(:window AS BIGINT) * 3600000000
+    moved AS (
+      SELECT * FROM (
+        SELECT *, lag(settlement_id) OVER w AS prev_id, unix_micros(`at`) - lag(unix_micros(`at`)) OVER w AS gap_us,
+               lag(region) OVER w AS prev_region
+        FROM s WINDOW w AS (PARTITION BY credential_id ORDER BY `at`, settlement_id))
+      WHERE region <> prev_region),
+    places AS (SELECT region FROM moved UNION SELECT prev_region FROM moved),
+    seats AS (  -- a region's own seat, else its prefecture city's, else its province's
+      SELECT p.region, coalesce(a.lat, c.lat, v.lat) AS lat, coalesce(a.lon, c.lon, v.lon) AS lon
+      FROM places p
+      LEFT JOIN region_seats a ON a.region = p.region
+      LEFT JOIN region_seats c ON c.region = substring(p.region, 1, 4) || '00'
+      LEFT JOIN region_seats v ON v.region = substring(p.region, 1, 2) || '0000'),
+    measured AS (  -- the great-circle distance between the two seats, in km
+      SELECT m.*, 2 * 6371.0088 * asin(sqrt(
+               pow(sin(radians(b.lat - a.lat) / 2), 2)
+               + cos(radians(a.lat)) * cos(radians(b.lat)) * pow(sin(radians(b.lon - a.lon) / 2), 2))) AS km
+      FROM moved m JOIN seats a ON a.region = m.prev_region JOIN seats b ON b.region = m.region
+      WHERE a.lat IS NOT NULL AND b.lat IS NOT NULL),
+    timed AS (  -- the fastest plausible journey: the overhead at its ends, the distance at the speed
+      SELECT *, gap_us / 60000000 AS minutes, :overhead + 60 * km / :speed AS fastest_minutes FROM measured)
+    SELECT payer_id, prev_id, settlement_id, region, prev_region, substring(region, 1, 2) AS province,
+           substring(prev_region, 1, 2) AS prev_province, minutes, km, fastest_minutes
+    FROM timed WHERE km >= :min_km AND minutes < fastest_minutes
     ORDER BY payer_id, `at` """,
     "shared_bank_account": f"""
     SELECT account_digest, {_distinct("person_id")} AS persons
@@ -138,7 +155,7 @@ SQL: dict[str, str] = {
       FROM per JOIN med ON per.kind = med.kind AND per.region = med.region),
     mad AS (SELECT kind, region, {", ".join(f"median(d_{m}) AS mad_{m}" for m in MEASURES)}
             FROM dev GROUP BY kind, region)
-    SELECT dev.*, {_Z}
+    SELECT dev.*, {", ".join(f"mad.mad_{m}" for m in MEASURES)}  -- the rule scores each measure: `rules.robust_z`
     FROM dev JOIN mad ON dev.kind = mad.kind AND dev.region = mad.region WHERE peers >= :min_peers
     ORDER BY institution_code""",
     "emergency_unclaimed": f"""
@@ -148,14 +165,17 @@ SQL: dict[str, str] = {
       AND {_unclaimed("payer_id")} AND {_unclaimed("owner_id")}
     GROUP BY s.payer_id ORDER BY s.payer_id""",
     "family_pattern.spending": f"""
-    WITH s AS (SELECT * FROM settlements WHERE {_PERIOD}),
-    own AS (SELECT owner_id, sum(account_paid_fen) AS own_fen FROM s WHERE payer_id = owner_id GROUP BY owner_id),
-    granted AS (SELECT owner_id, payer_id, sum(account_paid_fen) AS paid_fen,
-                       {_ordered("settlement_id", "`at`", "settlement_id")} AS ids
-                FROM s WHERE payer_id <> owner_id GROUP BY owner_id, payer_id)
-    SELECT g.owner_id, g.payer_id, g.paid_fen, coalesce(o.own_fen, 0) AS own_fen, g.ids
+    WITH granted AS (
+      SELECT owner_id, payer_id, sum(account_paid_fen) AS paid_fen, count(*) AS n,
+             {_ordered("settlement_id", "`at`", "settlement_id")} AS ids
+      FROM settlements WHERE {_PERIOD} AND payer_id <> owner_id GROUP BY owner_id, payer_id
+      HAVING sum(account_paid_fen) >= :min_fen AND count(*) >= :min_payments),
+    own AS (
+      SELECT owner_id, sum(account_paid_fen) AS own_fen FROM settlements
+      WHERE {_PERIOD} AND payer_id = owner_id AND owner_id IN (SELECT owner_id FROM granted) GROUP BY owner_id)
+    SELECT g.owner_id, g.payer_id, g.paid_fen, coalesce(o.own_fen, 0) AS own_fen, g.n, g.ids
     FROM granted g LEFT JOIN own o USING (owner_id)
-    WHERE g.paid_fen >= :min_fen AND g.paid_fen > :ratio * coalesce(o.own_fen, 0)
+    WHERE g.paid_fen > :ratio * coalesce(o.own_fen, 0)
     ORDER BY g.owner_id, g.payer_id""",
     "family_pattern.rotating": f"""
     WITH sides AS (SELECT grant_id, owner_id AS person_id, grantee_id AS other FROM grants
@@ -164,7 +184,8 @@ SQL: dict[str, str] = {
     SELECT person_id, count(DISTINCT other) AS n, {_distinct("grant_id")} AS ids
     FROM sides GROUP BY person_id HAVING count(DISTINCT other) >= :min ORDER BY person_id""",
     "institution_outlier.ids": f"""
-    SELECT settlement_id FROM settlements WHERE institution_code = :code AND {_PERIOD} ORDER BY settlement_id""",
+    SELECT institution_code, settlement_id FROM settlements
+    WHERE array_contains(:codes, institution_code) AND {_PERIOD} ORDER BY institution_code, settlement_id""",
 }
 
 
@@ -174,6 +195,8 @@ def queries(folder: Path, master: str | None = None) -> Iterator[Query]:
     cluster), for as long as the block runs."""
     spark = session(master)
     views(spark, folder)
+    spark.createDataFrame(list(region_seats()), "region string, name string, lat double, lon double") \
+        .createOrReplaceTempView("region_seats")
 
     def run(name: str, args: dict) -> list[dict]:
         return [row.asDict() for row in spark.sql(SQL[name], args=args).collect()]
@@ -181,5 +204,5 @@ def queries(folder: Path, master: str | None = None) -> Iterator[Query]:
     try:
         yield run
     finally:
-        for table in TABLES:
+        for table in (*TABLES, "region_seats"):
             spark.catalog.dropTempView(table)
