@@ -339,6 +339,30 @@ def test_findings_of_a_run_reach_the_reviewer_once(ctx, admin, database_url, tmp
     assert decided.status_code == 200 and decided.json()["status"] == "confirmed", decided.text
 
 
+def test_findings_about_persons_or_institutions_not_registered_here_are_not_recorded(ctx, admin):
+    """A data set of several regions names other regions' people: their findings are left out, counted."""
+    from yibao.analytics import misuse
+    from yibao.domain.findings import Detected, SubjectKind
+    from yibao.services.misuse import findings
+
+    world = _services_world(ctx, admin)[0]
+
+    def about(kind: SubjectKind, subject: str, **evidence) -> Detected:
+        return Detected(Pattern.AFTER_DEATH, "misuse.after_death@2024-01-01", 1.0, kind, subject, START, END,
+                        evidence or {"settlement_ids": [f"stl_{subject}"]}, {})
+
+    found = [about(SubjectKind.PERSON, world.person.id), about(SubjectKind.PERSON, "per_of_another_region"),
+             about(SubjectKind.INSTITUTION, world.institution_code), about(SubjectKind.INSTITUTION, "H44030000001"),
+             about(SubjectKind.BANK_ACCOUNT, "d" * 64, person_ids=["per_x", world.other.id]),
+             about(SubjectKind.BANK_ACCOUNT, "e" * 64, person_ids=["per_x", "per_y"])]
+
+    assert misuse.hand_over(ctx, found, actor=admin) == (3, 0, 3)
+    recorded = {(f.subject_kind, f.subject_id) for f in findings.list_findings(ctx, actor=admin)}
+    assert recorded == {(SubjectKind.PERSON, world.person.id), (SubjectKind.INSTITUTION, world.institution_code),
+                        (SubjectKind.BANK_ACCOUNT, "d" * 64)}
+    assert misuse.hand_over(ctx, found, actor=admin) == (0, 3, 3)  # and a second run adds nothing
+
+
 def test_minutes_hours_and_score_units_are_checked():
     from yibao.policy.parameters import parse_parameters
     from yibao.policy.source import PolicyFileError, read

@@ -29,9 +29,12 @@ def run(ctx: Context, start: dt.date, end: dt.date, *, engine: str = "duckdb",
         return detect(folder, policy.policy_set, start, end, engine=engine, **options)
 
 
-def hand_over(ctx: Context, detected: list[Detected], *, actor) -> tuple[int, int]:
-    """Give the findings to the findings service, which records each fingerprint once: (added, already)."""
-    return findings.record(ctx, actor=actor, detected=detected)
+def hand_over(ctx: Context, detected: list[Detected], *, actor) -> tuple[int, int, int]:
+    """Give the findings about subjects registered here to the findings service, which records each fingerprint
+    once: (added, already, about others: not recorded)."""
+    kept, others = findings.registered_here(ctx, actor=actor, detected=detected)
+    added, already = findings.record(ctx, actor=actor, detected=kept)
+    return added, already, others
 
 
 def as_dict(found: Detected) -> dict:

@@ -66,6 +66,9 @@ def misuse(
               highlight=False)
     for pattern, n in sorted(counts.items()):
         out.print(f"  {pattern}: {n}", highlight=False)
-    added, already = recorded
+    added, already, others = recorded
     out.print(f"  交付复核：新增 {added} 条，已有 {already} 条 / to review: {added} new, {already} already recorded",
               highlight=False)
+    if others:
+        out.print(f"  未登记于本库的对象 {others} 条，未交付 / {others} about persons or institutions not registered "
+                  "here, not recorded", highlight=False)

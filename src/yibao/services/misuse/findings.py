@@ -12,7 +12,7 @@ from yibao.domain import errors
 from yibao.domain.findings import Detected, Disposition, Finding, FindingStatus, Pattern, RiskFlags, SubjectKind
 from yibao.domain.ids import new_id
 from yibao.domain.life_events import AccountFreeze
-from yibao.domain.registry import Person
+from yibao.domain.registry import Institution, Person
 from yibao.domain.users import Actor
 from yibao.ledger import seals
 from yibao.services import access
@@ -35,6 +35,24 @@ def record(ctx: Context, *, actor: Actor, detected: list[Detected]) -> tuple[int
             if attempt == RACE_RETRIES - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+def registered_here(ctx: Context, *, actor: Actor, detected: list[Detected]) -> tuple[list[Detected], int]:
+    """The findings whose person or institution is registered here, and how many were not (a data set of several
+    regions names others' people); a bank account's finding stays when any person it names is registered here."""
+    access.ensure(actor, "finding", "record")
+    kept = []
+    with ctx.uow() as uow:
+        for found in detected:
+            if found.subject_kind == SubjectKind.PERSON:
+                known = uow.get(Person, found.subject_id) is not None
+            elif found.subject_kind == SubjectKind.INSTITUTION:
+                known = uow.get(Institution, found.subject_id) is not None
+            else:
+                known = any(uow.get(Person, p) is not None for p in found.evidence.get("person_ids", []))
+            if known:
+                kept.append(found)
+    return kept, len(detected) - len(kept)
 
 
 def _record_once(ctx: Context, actor: Actor, unique: list[tuple[str, Detected]]) -> tuple[int, int]:
