@@ -271,25 +271,33 @@ def _services_world(ctx, admin):
 
 
 def test_export_of_what_the_services_did_is_found(ctx, admin, policy, tmp_path, settings):
+    import hashlib
+
     import pyarrow.parquet as pq
 
-    from yibao.analytics.export import export
+    from yibao.analytics.export import digest_key, export
 
     world, settlement_id, number = _services_world(ctx, admin)
-    folder = export(settings.resolved_database_url, tmp_path / "set", START, END)
+    key = digest_key(settings.secret_key)
+    folder = export(settings.resolved_database_url, tmp_path / "set", START, END, key=key)
     exported = pq.read_table(folder / "settlements.parquet").to_pylist()
     assert [(r["settlement_id"], r["account_paid_fen"], r["refunded_fen"]) for r in exported] == [
         (settlement_id, 3000, 1000)]
     assert abs(exported[0]["at"] - dt.datetime(2026, 3, 2, 1, 0, tzinfo=UTC)) < dt.timedelta(minutes=1)  # 09:00 China
     links = pq.read_table(folder / "bank_accounts.parquet").to_pylist()
     assert number not in str(links) and len(links) == 3
+    # keyed: without the deployment's secret, trying numbers against the digests finds nothing
+    assert hashlib.sha256(number.encode()).hexdigest() not in {link["account_digest"] for link in links}
+    other = export(settings.resolved_database_url, tmp_path / "other", START, END, key=digest_key("another-secret"))
+    assert {r["account_digest"] for r in pq.read_table(other / "bank_accounts.parquet").to_pylist()}.isdisjoint(
+        {link["account_digest"] for link in links})
     found = detect(folder, policy, START, END)
     by_pattern = {(f.pattern, f.subject_id): f.evidence for f in found}
     assert by_pattern[(Pattern.AFTER_DEATH, world.person.id)] == {"settlement_ids": [settlement_id]}
     shared = [f for f in found if f.pattern == Pattern.SHARED_BANK_ACCOUNT]
     assert [sorted(f.evidence["person_ids"]) for f in shared] == [sorted([world.person.id, world.other.id])]
     assert (Pattern.AFTER_DEATH, world.other.id) not in by_pattern
-    again = export(settings.resolved_database_url, tmp_path / "again", START, END)
+    again = export(settings.resolved_database_url, tmp_path / "again", START, END, key=key)
     assert {f.fingerprint() for f in detect(again, policy, START, END)} == {f.fingerprint() for f in found}
 
 
@@ -382,7 +390,7 @@ def test_minutes_hours_and_score_units_are_checked():
 
 def test_payments_split_over_a_cap_through_the_services(ctx, admin, policy, tmp_path, settings):
     from tests.support import PIN, add_person, fund, new_phone, new_uscc
-    from yibao.analytics.export import export
+    from yibao.analytics.export import digest_key, export
     from yibao.domain.clock import SHANGHAI
     from yibao.domain.users import Actor, Role
     from yibao.services.registry import enrolment, institutions
@@ -411,7 +419,8 @@ def test_payments_split_over_a_cap_through_the_services(ctx, admin, policy, tmp_
                                    items=[{"category": "drug", "amount_fen": 150_000}])
             assert done["account_paid_fen"] == 150_000
             paid.setdefault(person.id, []).append(done["settlement_id"])
-    folder = export(settings.resolved_database_url, tmp_path / "set", START, END, ctx.policy)
+    folder = export(settings.resolved_database_url, tmp_path / "set", START, END, ctx.policy,
+                    key=digest_key(settings.secret_key))
     found = detect(folder, policy, START, END, [Pattern.SPLIT_PAYMENTS])
     assert [(f.subject_id, sorted(f.evidence["settlement_ids"]), f.facts["cap_fen"]) for f in found] == [
         (people[0].id, sorted(paid[people[0].id]), 200_000)]

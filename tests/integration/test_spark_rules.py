@@ -129,10 +129,11 @@ def test_spark_queries_have_every_duckdb_query_name():
 
 
 def test_the_export_of_what_the_services_did_is_found_alike(spark_session, ctx, admin, policy, tmp_path, settings):
-    from yibao.analytics.export import export
+    from yibao.analytics.export import digest_key, export
 
     world, settlement_id, _number = _services_world(ctx, admin)
-    folder = export(settings.resolved_database_url, tmp_path / "set", MARCH_FROM, MARCH_TO, ctx.policy)
+    folder = export(settings.resolved_database_url, tmp_path / "set", MARCH_FROM, MARCH_TO, ctx.policy,
+                    key=digest_key(settings.secret_key))
     by_duckdb = detect(folder, policy, MARCH_FROM, MARCH_TO)
     by_spark = detect(folder, policy, MARCH_FROM, MARCH_TO, engine="spark")
     assert {(f.pattern, f.subject_id) for f in by_spark} >= {(Pattern.AFTER_DEATH, world.person.id)}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import importlib.util
 import json
 from pathlib import Path
@@ -88,13 +89,26 @@ def _cap(engine: Engine | None, owner_region: str, institution_region: str, kind
     return int(answer.values["limit"]) if answer is not None else 0
 
 
-def export(database_url: str, folder: Path, start: dt.date, end: dt.date, policy: Engine | None = None) -> Path:
+def digest_key(secret: str) -> bytes:
+    """The key bank account numbers are digested under, derived from the deployment's secret: the digests match
+    within one deployment's data sets and cannot be reversed by trying every number without it."""
+    return hmac.new(secret.encode("utf-8"), b"yibao.analytics.bank_account", hashlib.sha256).digest()
+
+
+def account_digest(key: bytes, number: str) -> str:
+    """A bank account number as the data set keeps it: HMAC-SHA256 under the deployment's key, in hex."""
+    return hmac.new(key, number.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def export(database_url: str, folder: Path, start: dt.date, end: dt.date, policy: Engine | None = None, *,
+           key: bytes) -> Path:
     """Write the data set of settlements on business days start..end (with their refunds) and the registers they
-    are read against (persons, institutions, bank accounts, grants, applications and their invoices)."""
+    are read against (persons, institutions, bank accounts by keyed digest, grants, applications and their
+    invoices)."""
     con = attach(database_url)
     try:
         _settlements(con, folder, start, end, policy)
-        _registers(con, folder)
+        _registers(con, folder, key)
     finally:
         con.close()
     return folder
@@ -131,7 +145,7 @@ def _settlements(con, folder: Path, start: dt.date, end: dt.date, policy: Engine
                                      "amount_fen": r["amount_fen"]} for r in refunds])
 
 
-def _registers(con, folder: Path) -> None:
+def _registers(con, folder: Path, key: bytes) -> None:
     persons = _rows(con, """
         SELECT p.id, p.region, p.birth_date, d.event_date AS died_on, e.event_date AS emigrated_on
         FROM op.persons p LEFT JOIN op.life_events d ON d.person_id = p.id AND d.kind = 'death'
@@ -144,7 +158,7 @@ def _registers(con, folder: Path) -> None:
     links = _rows(con, "SELECT person_id, account_no, CAST(created_at AS TIMESTAMP) AS created_at, "
                   "CAST(unlinked_at AS TIMESTAMP) AS unlinked_at FROM op.bank_accounts ORDER BY id")
     write_table(folder, "bank_accounts", [
-        {"person_id": r["person_id"], "account_digest": hashlib.sha256(r["account_no"].encode()).hexdigest(),
+        {"person_id": r["person_id"], "account_digest": account_digest(key, r["account_no"]),
          "linked_at": _utc(r["created_at"]), "unlinked_at": _utc(r["unlinked_at"])} for r in links])
     grants = _rows(con, """SELECT id, owner_id, grantee_id, relation, status, CAST(created_at AS TIMESTAMP) AS created_at,
                                   CAST(accepted_at AS TIMESTAMP) AS accepted_at, CAST(revoked_at AS TIMESTAMP) AS revoked_at

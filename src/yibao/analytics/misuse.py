@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from yibao.analytics.detection import ENGINES, detect
-from yibao.analytics.export import export
+from yibao.analytics.export import digest_key, export
 from yibao.domain.findings import Detected
 from yibao.services.context import Context
 from yibao.services.misuse import findings
@@ -25,7 +25,8 @@ def run(ctx: Context, start: dt.date, end: dt.date, *, engine: str = "duckdb",
     if source is not None:
         return detect(Path(source), policy.policy_set, start, end, engine=engine, **options)
     with tempfile.TemporaryDirectory(prefix="misuse-") as scratch:
-        folder = export(ctx.settings.resolved_database_url, Path(dataset or scratch), start, end, policy)
+        folder = export(ctx.settings.resolved_database_url, Path(dataset or scratch), start, end, policy,
+                        key=digest_key(ctx.settings.secret_key))
         return detect(folder, policy.policy_set, start, end, engine=engine, **options)
 
 

@@ -212,7 +212,7 @@ def _simulate(ctx, region: str, version: Path, days: tuple[dt.date, dt.date], *,
     import tempfile
 
     from yibao.analytics import sim_report, sim_spark
-    from yibao.analytics.export import export
+    from yibao.analytics.export import digest_key, export
     from yibao.analytics.sim_run import as_of as decided_as_of
     from yibao.analytics.sim_source import from_dataset, load_settlements
     from yibao.analytics.simulate import candidate_set, redecide
@@ -227,7 +227,8 @@ def _simulate(ctx, region: str, version: Path, days: tuple[dt.date, dt.date], *,
         return (sim_report.write(outcome, out_dir, region=region, date_from=shown[0], date_to=shown[1]) if out_dir
                 else sim_report.summarise(outcome, region, *shown))
     with tempfile.TemporaryDirectory(prefix="what-if-") as scratch:
-        folder = dataset or export(ctx.settings.resolved_database_url, Path(scratch), *days, ctx.policy)
+        folder = dataset or export(ctx.settings.resolved_database_url, Path(scratch), *days, ctx.policy,
+                                  key=digest_key(ctx.settings.secret_key))
         result = sim_spark.redecide_dataset(proposed, folder, region=region, date_from=days[0], date_to=days[1],
                                             master=master, changes=out_dir is not None)
     return sim_spark.write(result, out_dir) if out_dir else result.summary
