@@ -137,20 +137,27 @@ padding:.2em .5em;text-align:right}th:first-child,td:first-child{text-align:left
 """)
 
 
+CHANGE_COLUMNS = ["settlement_id", "owner_id", "institution_code", "business_date", "total_fen",
+                  "account_recorded_fen", "account_proposed_fen", "cash_recorded_fen", "cash_proposed_fen", "allowed",
+                  "limited_by_recorded", "limited_by_proposed"]
+
+
 def write(outcome: Outcome, out: Path, *, region: str, date_from: str, date_to: str) -> Summary:
     """Write summary.csv, changes.csv, persons.csv, institutions.csv, chart.svg and index.html into `out`."""
+    return write_files(out, summarise(outcome, region, date_from, date_to), changed=outcome, daily=outcome)
+
+
+def write_files(out: Path, summary: Summary, *, changed: Outcome, daily: Outcome) -> Summary:
+    """The report's files from its summary, an outcome holding (at least) the changed settlements, and one whose
+    accounts per business day make the chart (the whole outcome, or a day's totals per row)."""
     out.mkdir(parents=True, exist_ok=True)
-    summary = summarise(outcome, region, date_from, date_to)
     totals = {**summary.__dict__, "account_change_fen": summary.account_change_fen,
               "cash_change_fen": summary.cash_change_fen}
     _csv(out / "summary.csv", [totals], list(totals))
-    changed = changes(outcome)
-    _csv(out / "changes.csv", changed, ["settlement_id", "owner_id", "institution_code", "business_date",
-                                        "total_fen", "account_recorded_fen", "account_proposed_fen",
-                                        "cash_recorded_fen", "cash_proposed_fen", "allowed", "limited_by_recorded",
-                                        "limited_by_proposed"])
+    rows = changes(changed)
+    _csv(out / "changes.csv", rows, CHANGE_COLUMNS)
     for column, name in (("owner_id", "persons.csv"), ("institution_code", "institutions.csv")):
-        _csv(out / name, affected(outcome, column), [column, "changed", "account_change_fen", "cash_change_fen"])
-    (out / "chart.svg").write_text(chart(outcome), encoding="utf-8")
-    (out / "index.html").write_text(_PAGE.render(s=summary, biggest=changed[:BIGGEST], yuan=yuan), encoding="utf-8")
+        _csv(out / name, affected(changed, column), [column, "changed", "account_change_fen", "cash_change_fen"])
+    (out / "chart.svg").write_text(chart(daily), encoding="utf-8")
+    (out / "index.html").write_text(_PAGE.render(s=summary, biggest=rows[:BIGGEST], yuan=yuan), encoding="utf-8")
     return summary

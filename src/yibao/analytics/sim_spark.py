@@ -25,7 +25,6 @@ from yibao.analytics import sim_report
 from yibao.analytics.dataset import table_path
 from yibao.analytics.sim_report import Summary
 from yibao.analytics.simulate import Outcome, Settlements, redecide
-from yibao.domain.money import yuan
 from yibao.domain.regions import prefix
 from yibao.policy.engine import Engine
 from yibao.policy.loader import PolicySet, load_files
@@ -46,9 +45,6 @@ DECIDED = pa.schema([
     ("limited_by_recorded", pa.string()),
     ("flags", pa.list_(pa.bool_())),  # Outcome.flags of the settlement, in its order
 ])
-_CHANGE_COLUMNS = ["settlement_id", "owner_id", "institution_code", "business_date", "total_fen",
-                   "account_recorded_fen", "account_proposed_fen", "cash_recorded_fen", "cash_proposed_fen", "allowed",
-                   "limited_by_recorded", "limited_by_proposed"]
 _engines: dict[str, Engine] = {}  # per worker process: the proposed set, by digest
 
 
@@ -252,17 +248,4 @@ def write(result: SparkWhatIf, out: Path) -> Summary:
     index.html), from the Spark run's totals, days and changed settlements."""
     if result.changed is None:
         raise ValueError("the run did not collect the changed settlements")
-    out.mkdir(parents=True, exist_ok=True)
-    summary = result.summary
-    totals = {**summary.__dict__, "account_change_fen": summary.account_change_fen,
-              "cash_change_fen": summary.cash_change_fen}
-    sim_report._csv(out / "summary.csv", [totals], list(totals))
-    changed = sim_report.changes(result.changed)
-    sim_report._csv(out / "changes.csv", changed, _CHANGE_COLUMNS)
-    for column, name in (("owner_id", "persons.csv"), ("institution_code", "institutions.csv")):
-        sim_report._csv(out / name, sim_report.affected(result.changed, column),
-                        [column, "changed", "account_change_fen", "cash_change_fen"])
-    (out / "chart.svg").write_text(sim_report.chart(_daily(result.days)), encoding="utf-8")
-    (out / "index.html").write_text(sim_report._PAGE.render(s=summary, biggest=changed[:sim_report.BIGGEST],
-                                                            yuan=yuan), encoding="utf-8")
-    return summary
+    return sim_report.write_files(out, result.summary, changed=result.changed, daily=_daily(result.days))
