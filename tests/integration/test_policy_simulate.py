@@ -163,11 +163,13 @@ def columns(engine: Engine, rows, opening, credits, refunds) -> simulate.Settlem
     )
 
 
-@pytest.mark.parametrize("block_rows", [simulate.BLOCK_ROWS, 37], ids=["one block", "blocks of 37 rows"])
+@pytest.mark.parametrize(("block_rows", "threads"), [(simulate.BLOCK_ROWS, 1), (37, 1), (37, 4)],
+                         ids=["one block", "blocks of 37 rows", "blocks of 37 rows on four threads"])
 def test_the_vectorised_re_decision_splits_as_the_scalar_engine_under_a_changed_limit(engine_in_force,
                                                                                       engine_proposed, block_rows,
-                                                                                      monkeypatch):
+                                                                                      threads, monkeypatch):
     monkeypatch.setattr(simulate, "BLOCK_ROWS", block_rows)  # owners cut into blocks decide as all at once
+    monkeypatch.setattr(simulate, "THREADS", threads)  # and blocks side by side as one after another
     rows, opening, credits, refunds = generated()
     data = columns(engine_in_force, rows, opening, credits, refunds)
     expected = scalar(engine_proposed, rows, opening, credits, refunds)

@@ -14,7 +14,9 @@ period's running total is numbered by one pass along the per-person order.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -383,6 +385,7 @@ def _refunds_restore(engine: Engine, columns: _Columns) -> np.ndarray:
 
 # --- the events in the order they are re-decided ----------------------------------------------------------
 
+THREADS = max(1, min(4, os.cpu_count() or 1))  # blocks re-decided side by side, one per core
 BLOCK_ROWS = 1 << 18  # settlements re-decided together: the owners are cut into blocks of about this many
 
 
@@ -506,11 +509,19 @@ def redecide(engine: Engine, s: Settlements) -> Outcome:
     s_block, s_bounds = _blocks(t.owner[s_rows], first, size, count)
     c_block, c_bounds = _blocks(t.credit_owner, first, size, count)
     r_block, r_bounds = _blocks(t.owner[t.refund_row], first, size, count)
-    for b in range(count):
+
+    def block(b: int) -> None:
         rows = s_rows[s_block[s_bounds[b]:s_bounds[b + 1]]]
         if len(rows):
             _redecide_block(t, rows, c_block[c_bounds[b]:c_bounds[b + 1]], r_block[r_bounds[b]:r_bounds[b + 1]],
                             account, hits, refused, step_of_row)
+
+    if count > 1 and THREADS > 1:  # the blocks write disjoint rows: NumPy works on them side by side
+        with ThreadPoolExecutor(min(THREADS, count)) as pool:
+            list(pool.map(block, range(count)))
+    else:
+        for b in range(count):
+            block(b)
     allowed = ~t.blocked[t.key] & ~refused
     bits = (s.covered_fen < s.total_fen).view(np.uint8)  # bit i: _FLAGS[i]
     for i, row in enumerate(hits, start=1):
