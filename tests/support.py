@@ -298,3 +298,30 @@ def cross_region_claim(ctx, world: World, *, by: Actor | None = None, number: st
                                           "items": [{"category": "drug", "amount_fen": amount_fen}]}
                                          for n in range(days)])
     return app.id
+
+
+def beijing_settlement_proposal(*, institution_daily: tuple[str, int], daily_count: int | None = None) -> str:
+    """Beijing's settlement file with a new limit a day at one institution from a day (day, fen) and, if given, a
+    test's own limit of payments a day from 2026-03-01, refused beyond: a proposal for the what-if."""
+    from yibao.services.policy import sets
+
+    day, fen = institution_daily
+    text = (sets.BUNDLED / "110000-beijing" / "settlement.yaml").read_text(encoding="utf-8").replace(
+        "      2019-01-01: 50000\n", f"      2019-01-01: 50000\n      {day}: {fen}\n", 1)
+    if daily_count is None:
+        return text
+    return text.replace("parameters:\n", f"""parameters:
+  settlement.limit.daily_count:
+    description: {{zh: 每日支付笔数上限（测试用）, en: Payments a day (a test's own figure)}}
+    unit: count
+    reference: 测试
+    values:
+      2026-03-01: {daily_count}
+""", 1) + f"""\
+  bj.settlement.daily_count:
+    question: settlement.limit.daily_count
+    description: {{zh: 每日至多{daily_count}笔（测试用）, en: At most {daily_count} payments a day (a test's own rule)}}
+    reference: 测试
+    versions:
+      2026-03-01: {{limit: settlement.limit.daily_count, on_reach: refuse}}
+"""

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.support import PIN, build_world, fund, yibao
+from tests.support import PIN, beijing_settlement_proposal, build_world, fund, yibao
 from yibao.analytics import sim_run, simulate
 from yibao.analytics.sim_source import from_dataset, load_settlements
 from yibao.domain.clock import SHANGHAI
@@ -26,25 +26,8 @@ from yibao.services.policy import sets
 from yibao.services.settlement import payments as service
 
 BEIJING = "110000"
-SETTLEMENT_FILE = sets.BUNDLED / "110000-beijing" / "settlement.yaml"
 # the proposal: ¥300 a day at one institution from 2026-03-03, and at most 3 payments a day, refused beyond
-PROPOSED = SETTLEMENT_FILE.read_text(encoding="utf-8").replace(
-    "      2019-01-01: 50000\n", "      2019-01-01: 50000\n      2026-03-03: 30000\n", 1).replace(
-    "parameters:\n", """parameters:
-  settlement.limit.daily_count:
-    description: {zh: 每日支付笔数上限（测试用）, en: Payments a day (a test's own figure)}
-    unit: count
-    reference: 测试
-    values:
-      2026-03-01: 3
-""", 1) + """\
-  bj.settlement.daily_count:
-    question: settlement.limit.daily_count
-    description: {zh: 每日至多3笔（测试用）, en: At most 3 payments a day (a test's own rule)}
-    reference: 测试
-    versions:
-      2026-03-01: {limit: settlement.limit.daily_count, on_reach: refuse}
-"""
+PROPOSED = beijing_settlement_proposal(institution_daily=("2026-03-03", 30000), daily_count=3)
 INSTITUTIONS = [("H1", "hospital", "110105"), ("H2", "hospital", "110108"), ("P1", "pharmacy", "110105"),
                 ("P2", "pharmacy", "110102")]
 
@@ -307,8 +290,7 @@ def test_a_proposal_dated_ahead_is_replayed_as_of_its_day_against_that_days_rule
                        credential={"type": "card", "card_no": world.person.card_no, "pin": PIN},
                        items=[{"category": "drug", "amount_fen": 30_000}])
     proposal = tmp_path / "settlement.yaml"  # ¥200 a day at one institution, from 2030
-    proposal.write_text(SETTLEMENT_FILE.read_text(encoding="utf-8").replace(
-        "      2019-01-01: 50000\n", "      2019-01-01: 50000\n      2030-01-01: 20000\n", 1), encoding="utf-8")
+    proposal.write_text(beijing_settlement_proposal(institution_daily=("2030-01-01", 20000)), encoding="utf-8")
     env = {**os.environ, "YIBAO_DATABASE_URL": database_url, "YIBAO_DATA_DIR": str(tmp_path / "data"),
            "YIBAO_ENV": "dev", "COLUMNS": "200"}
     period = ("--from", "2026-03-01", "--to", "2026-03-31", "--json")

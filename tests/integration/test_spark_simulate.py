@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.conftest import IN_CI
-from tests.support import PIN, funded_world
+from tests.support import PIN, beijing_settlement_proposal, funded_world
 from yibao.analytics import sim_report, sim_spark, simulate
 from yibao.analytics import spark as spark_runtime
 from yibao.analytics.dataset import REFUNDS, SETTLEMENTS, table_path
@@ -30,23 +30,7 @@ BEIJING, TIANJIN = "110000", "120000"
 FIRST, LAST = dt.date(2026, 3, 1), dt.date(2026, 3, 10)
 REPORT_CSV = ("summary.csv", "changes.csv", "persons.csv", "institutions.csv")
 # the proposal: ¥200 a day at one institution from 2026-03-04, and at most 4 payments a day, refused beyond
-PROPOSED = (sets.BUNDLED / "110000-beijing" / "settlement.yaml").read_text(encoding="utf-8").replace(
-    "      2019-01-01: 50000\n", "      2019-01-01: 50000\n      2026-03-04: 20000\n", 1).replace(
-    "parameters:\n", """parameters:
-  settlement.limit.daily_count:
-    description: {zh: 每日支付笔数上限（测试用）, en: Payments a day (a test's own figure)}
-    unit: count
-    reference: 测试
-    values:
-      2026-03-01: 4
-""", 1) + """\
-  bj.settlement.daily_count:
-    question: settlement.limit.daily_count
-    description: {zh: 每日至多4笔（测试用）, en: At most 4 payments a day (a test's own rule)}
-    reference: 测试
-    versions:
-      2026-03-01: {limit: settlement.limit.daily_count, on_reach: refuse}
-"""
+PROPOSED = beijing_settlement_proposal(institution_daily=("2026-03-04", 20000), daily_count=4)
 INSTITUTIONS = [("H1", "hospital", "110105"), ("H2", "hospital", "110108"), ("C1", "clinic", "110102"),
                 ("P1", "pharmacy", "110105"), ("T1", "hospital", "120101"), ("T2", "pharmacy", "120103")]
 
