@@ -315,6 +315,11 @@ def test_the_command_prints_the_findings_of_a_period(ctx, admin, database_url, t
     shown = json.loads(done.stdout)
     assert {(f["pattern"], f["subject_id"]) for f in shown} >= {("after_death", world.person.id)}
     assert all(len(f["fingerprint"]) == 64 and f["rule_version"].startswith("misuse.") for f in shown)
+    # each as the command's contract lists it: its id in review, whom it is about, the evidence ids, the rule
+    death = next(f for f in shown if f["pattern"] == "after_death")
+    assert death["finding_id"].startswith("fnd") and death["person_id"] == world.person.id
+    assert death["institution_code"] is None and death["evidence"] == [settlement_id]
+    assert death["rule"] == death["rule_version"] and death["evidence_by_kind"] == {"settlement_ids": [settlement_id]}
     refused = yibao(env, "analytics", "misuse", "--from", "2026-03-31", "--to", "2026-03-01")
     assert refused.returncode == 1 and "analytics.invalid" in refused.stderr
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from yibao.analytics.detection import ENGINES, detect
 from yibao.analytics.export import digest_key, export
-from yibao.domain.findings import Detected
+from yibao.domain.findings import Detected, SubjectKind
 from yibao.services.context import Context
 from yibao.services.misuse import findings
 
@@ -38,10 +38,21 @@ def hand_over(ctx: Context, detected: list[Detected], *, actor) -> tuple[int, in
     return added, already, others
 
 
-def as_dict(found: Detected) -> dict:
-    """A finding as plain JSON-ready data, with its fingerprint."""
+def recorded_ids(ctx: Context, detected: list[Detected], *, actor) -> dict[str, str]:
+    """The findings service's ids of what was handed over, by fingerprint."""
+    return findings.ids_of(ctx, actor=actor, detected=detected)
+
+
+def as_dict(found: Detected, finding_id: str | None = None) -> dict:
+    """A finding as plain JSON-ready data (the command's `--json`): its id once recorded, the pattern, the person or
+    the institution it is about, the score, the evidence ids (also by kind), the rule and its version, the period,
+    the facts and the fingerprint."""
     shown = dataclasses.asdict(found)
-    shown.update(pattern=str(found.pattern), subject_kind=str(found.subject_kind),
+    person = found.subject_id if found.subject_kind == SubjectKind.PERSON else None
+    institution = found.subject_id if found.subject_kind == SubjectKind.INSTITUTION else None
+    shown.update(finding_id=finding_id, pattern=str(found.pattern), subject_kind=str(found.subject_kind),
+                 person_id=person, institution_code=institution, rule=found.rule_version,
+                 evidence=[i for ids in found.evidence.values() for i in ids], evidence_by_kind=found.evidence,
                  period_from=found.period_from.isoformat(), period_to=found.period_to.isoformat(),
                  fingerprint=found.fingerprint())
     return shown

@@ -57,7 +57,9 @@ def misuse(
                 "Spark cannot start here (pyspark or Java is missing)")
     recorded = runs.hand_over(ctx, found, actor=ADMIN)
     if as_json:
-        typer.echo(json.dumps([runs.as_dict(f) for f in found], ensure_ascii=False, indent=2, default=str))
+        ids = runs.recorded_ids(ctx, found, actor=ADMIN)
+        typer.echo(json.dumps([runs.as_dict(f, ids.get(f.fingerprint())) for f in found], ensure_ascii=False,
+                              indent=2, default=str))
         return
     counts: dict[str, int] = {}
     for f in found:

@@ -14,8 +14,9 @@ class FakeFindings:
     def _every(self) -> list[Finding]:
         return self.uow._every(Finding)
 
-    def known(self, fingerprints: Iterable[str]) -> set[str]:
-        return set(fingerprints) & {f.fingerprint for f in self._every()}
+    def known(self, fingerprints: Iterable[str]) -> dict[str, str]:
+        wanted = set(fingerprints)
+        return {f.fingerprint: f.id for f in self._every() if f.fingerprint in wanted}
 
     def listed(self, *, status: str | None = None, pattern: str | None = None, limit: int = 500) -> list[Finding]:
         found = [f for f in self._every() if status in (None, f.status) and pattern in (None, f.pattern)]

@@ -55,6 +55,13 @@ def registered_here(ctx: Context, *, actor: Actor, detected: list[Detected]) -> 
     return kept, len(detected) - len(kept)
 
 
+def ids_of(ctx: Context, *, actor: Actor, detected: list[Detected]) -> dict[str, str]:
+    """The recorded findings' ids by fingerprint, for what a run detected (those not recorded are absent)."""
+    access.ensure(actor, "finding", "read")
+    with ctx.uow() as uow:
+        return uow.findings.known(d.fingerprint() for d in detected)
+
+
 def _record_once(ctx: Context, actor: Actor, unique: list[tuple[str, Detected]]) -> tuple[int, int]:
     with ctx.uow() as uow:
         uow.conflict_means(errors.FindingsRecordedMeanwhile())

@@ -9,8 +9,8 @@ from yibao.domain.findings import Finding
 
 
 class FindingRepository(Protocol):
-    def known(self, fingerprints: Iterable[str]) -> set[str]:
-        """Which of these fingerprints are recorded already."""
+    def known(self, fingerprints: Iterable[str]) -> dict[str, str]:
+        """Which of these fingerprints are recorded already, each with its finding's id."""
 
     def listed(self, *, status: str | None = None, pattern: str | None = None, limit: int = 500) -> list[Finding]:
         """The findings with this status and pattern (either may be None: any), worst score first."""

@@ -16,11 +16,13 @@ class SqlFindings:
     def __init__(self, session: Session) -> None:
         self.session = session
 
-    def known(self, fingerprints: Iterable[str]) -> set[str]:
-        wanted, found = list(fingerprints), set()
+    def known(self, fingerprints: Iterable[str]) -> dict[str, str]:
+        wanted, found = list(fingerprints), {}
         for start in range(0, len(wanted), CHUNK):
             chunk = wanted[start:start + CHUNK]
-            found |= set(self.session.scalars(sa.select(Finding.fingerprint).where(Finding.fingerprint.in_(chunk))))
+            rows = self.session.execute(sa.select(Finding.fingerprint, Finding.id)
+                                        .where(Finding.fingerprint.in_(chunk))).all()
+            found |= {fingerprint: finding_id for fingerprint, finding_id in rows}
         return found
 
     def listed(self, *, status: str | None = None, pattern: str | None = None, limit: int = 500) -> list[Finding]:
